@@ -1,0 +1,129 @@
+"""The ``biohub`` command: a thin typer layer over the package's Python API."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+import yaml
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(help="biohub: bilingual biomedical instruction tuning, from original corpora to reports.", no_args_is_help=True)
+console = Console()
+err = Console(stderr=True)
+
+
+def _pairs(values: list[str] | None, flag: str) -> dict[str, object]:
+    """Parse repeated ``key=value`` flags; values are read as YAML scalars/lists (safe_load)."""
+    parsed: dict[str, object] = {}
+    for item in values or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise typer.BadParameter(f"expected key=value, got {item!r}", param_hint=flag)
+        parsed[key.strip()] = yaml.safe_load(value) if flag == "--option" else value
+    return parsed
+
+
+@app.command("datasets")
+def datasets_command(
+    catalog: Annotated[Optional[Path], typer.Option(help="Catalog folder (default: the built-in catalog).")] = None,
+) -> None:
+    """Print the corpus catalog as a table."""
+    from biohub.converters.catalog import load_catalog
+
+    table = Table(title="biohub catalog")
+    for column in ("name", "display name", "lang", "tasks", "schema", "splits", "license", "metric"):
+        table.add_column(column, overflow="fold")
+    for entry in load_catalog(catalog).values():
+        license_text = entry.license.name + (" [red](non-commercial)[/red]" if entry.license.non_commercial else "")
+        splits = ", ".join(entry.source.splits) if not entry.source.derive_splits else "derived: " + ", ".join(
+            entry.source.derive_splits.ratios or [entry.source.derive_splits.in_split, entry.source.derive_splits.rest]
+        )
+        table.add_row(entry.name, entry.display_name, "/".join(entry.languages), ", ".join(entry.tasks), entry.schema, splits, license_text, entry.metric.name)
+    console.print(table)
+
+
+@app.command("formats")
+def formats_command() -> None:
+    """List the supported source formats with their options."""
+    from biohub.converters.registry import all_readers
+
+    table = Table(title="biohub formats")
+    for column in ("format", "schema", "description", "options (default)"):
+        table.add_column(column, overflow="fold")
+    for name, reader in all_readers().items():
+        options = ", ".join(
+            f"{f.name}={f.default!r}" if f.default is not dataclasses.MISSING else f"{f.name}=({f.default_factory()!r})"  # type: ignore[misc]
+            for f in dataclasses.fields(reader.Options)
+        )
+        table.add_row(name, reader.schema, reader.description, options or "-")
+    console.print(table)
+
+
+@app.command("convert")
+def convert_command(
+    out: Annotated[Path, typer.Option(help="Output folder: OUT/<dataset>/<split>.parquet and OUT/ledger.json.")],
+    mirror: Annotated[Optional[Path], typer.Option(help="Local mirror holding the catalogued corpora (one folder each).")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Convert every catalog entry.")] = False,
+    datasets: Annotated[Optional[str], typer.Option(help="Comma-separated catalog names to convert.")] = None,
+    catalog: Annotated[Optional[Path], typer.Option(help="Catalog folder (default: the built-in catalog).")] = None,
+    format_: Annotated[Optional[str], typer.Option("--format", help="Format of an uncatalogued corpus (see `biohub formats`).")] = None,
+    input_: Annotated[Optional[list[Path]], typer.Option("--input", help="Input file/folder of an uncatalogued corpus (repeatable).")] = None,
+    name: Annotated[Optional[str], typer.Option(help="Dataset name for an uncatalogued corpus.")] = None,
+    lang: Annotated[Optional[str], typer.Option(help="Language (en/zh) of an uncatalogued corpus.")] = None,
+    split: Annotated[Optional[str], typer.Option(help="Split of the inputs (default: from the file names).")] = None,
+    field: Annotated[Optional[list[str]], typer.Option(help="Field mapping key=value, e.g. text_1=query (repeatable).")] = None,
+    option: Annotated[Optional[list[str]], typer.Option(help="Reader option key=value (YAML value; repeatable).")] = None,
+    labels: Annotated[Optional[str], typer.Option(help="Comma-separated label set (default: inferred).")] = None,
+    strict: Annotated[bool, typer.Option(help="Exit non-zero if any record is rejected.")] = False,
+    no_verify: Annotated[bool, typer.Option("--no-verify", help="Skip the sha256 check of catalogued source files.")] = False,
+) -> None:
+    """Convert corpora in their original formats into the unified schema."""
+    from biohub.converters.api import convert_catalogued, convert_files
+    from biohub.converters.base import ConvertError
+
+    try:
+        if format_:
+            if mirror or all_ or datasets:
+                raise typer.BadParameter("--format converts --input files; do not combine it with --mirror/--all/--datasets")
+            if not (input_ and name and lang):
+                raise typer.BadParameter("--format needs --input, --name and --lang")
+            results = [
+                convert_files(
+                    format_, input_, name, lang, out, split=split, fields=_pairs(field, "--field"),  # type: ignore[arg-type]
+                    options=_pairs(option, "--option"), labels=labels.split(",") if labels else None,
+                )
+            ]
+        else:
+            if mirror is None or all_ == bool(datasets):
+                raise typer.BadParameter("give --mirror and exactly one of --all / --datasets (or use --format)")
+            names = None if all_ else [n.strip() for n in datasets.split(",") if n.strip()]  # type: ignore[union-attr]
+            results = convert_catalogued(mirror, out, names, catalog=catalog, verify=not no_verify)
+    except (ConvertError, KeyError, ValueError) as exc:
+        err.print(f"[red]error:[/red] {exc.args[0] if isinstance(exc, KeyError) else exc}")
+        raise typer.Exit(2) from None
+    table = Table(title=f"converted into {out}")
+    for column in ("dataset", "split", "read", "converted", "rejected", "defects"):
+        table.add_column(column, justify="right" if column not in ("dataset", "split") else "left")
+    rejected = 0
+    for result in results:
+        for split_name, ledger in sorted(result.ledger.items()):
+            table.add_row(result.dataset, split_name, str(ledger.read), str(ledger.converted), str(ledger.rejected), str(sum(ledger.defects.values())))
+            rejected += ledger.rejected
+    console.print(table)
+    console.print(f"ledger: {out / 'ledger.json'}; rejected records are listed in {out}/<dataset>/rejections.jsonl")
+    if strict and rejected:
+        err.print(f"[red]--strict: {rejected} record(s) rejected[/red]")
+        raise typer.Exit(1)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,97 @@
+"""The two ways to convert: catalogued corpora from a mirror, or an uncatalogued corpus of a known format."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from biohub.converters.catalog import Source, SourceFile, load_catalog
+from biohub.converters.convert import ConversionResult, convert_entry, convert_source, split_from_filename, update_ledger, write_result
+from biohub.converters.registry import get_reader
+from biohub.schema import KBRecord, LabelSet
+
+
+def convert_catalogued(
+    mirror: Path,
+    out: Path,
+    names: Sequence[str] | None = None,
+    *,
+    catalog: Path | None = None,
+    verify: bool = True,
+    progress: bool = True,
+) -> list[ConversionResult]:
+    """Convert catalog entries (all when ``names`` is None) from ``mirror`` into ``out``."""
+    entries = load_catalog(catalog)
+    selected = list(entries) if names is None else list(names)
+    unknown = [name for name in selected if name not in entries]
+    if unknown:
+        raise KeyError(f"unknown dataset(s) {', '.join(unknown)}; see `biohub datasets`")
+    results = []
+    for name in selected:
+        result = convert_entry(entries[name], mirror, verify=verify, progress=progress)
+        write_result(result, out, mirror)
+        results.append(result)
+    update_ledger(out, results)
+    return results
+
+
+def convert_files(
+    format_name: str,
+    inputs: Sequence[Path],
+    name: str,
+    language: str,
+    out: Path,
+    *,
+    split: str | None = None,
+    fields: dict[str, str] | None = None,
+    options: dict[str, Any] | None = None,
+    labels: Sequence[str] | None = None,
+    progress: bool = True,
+) -> ConversionResult:
+    """Convert an uncatalogued corpus of a supported format, with no code.
+
+    Each input's split comes from ``split`` or its file name (train / dev|valid / test). ``fields`` maps the
+    reader's field names to the file's (readers with a ``fields`` option); ``options`` are other reader
+    options. Label sets are inferred from the data unless ``labels`` is given.
+    """
+    reader_type = get_reader(format_name)
+    all_options = dict(options or {})
+    if fields:
+        if "fields" not in {f for f in reader_type.Options.__dataclass_fields__}:
+            raise ValueError(f"format {format_name!r} has no field mapping; its options: {', '.join(reader_type.Options.__dataclass_fields__)}")
+        all_options["fields"] = {**all_options.get("fields", {}), **fields}
+    splits: dict[str, list[SourceFile]] = {}
+    for path in inputs:
+        chosen = split or split_from_filename(path)
+        if chosen is None:
+            raise ValueError(f"{path}: cannot tell the split from the file name; pass --split")
+        splits.setdefault(chosen, []).append(SourceFile(str(path.resolve())))
+    source = Source(format=format_name, splits={k: tuple(v) for k, v in splits.items()}, options=all_options)
+    given = LabelSet(classes=tuple(labels), entity_types=tuple(labels), relation_types=tuple(labels)) if labels else None
+    result = convert_source(name, source, Path("/"), language=language, labels=given or LabelSet(multi_label=True), progress=progress)
+    if given is None:
+        result.labels = infer_labels(result)
+    write_result(result, out, Path("/"))
+    update_ledger(out, [result])
+    return result
+
+
+def infer_labels(result: ConversionResult) -> LabelSet:
+    """The label set the converted records use (for corpora without a declared one)."""
+    entity_types: Counter[str] = Counter()
+    relation_types: Counter[str] = Counter()
+    classes: Counter[str] = Counter()
+    multi = False
+    for records in result.records.values():
+        for record in records:
+            if isinstance(record, KBRecord):
+                entity_types.update(e.type for e in record.entities)
+                relation_types.update(r.type for r in record.relations)
+            elif record.schema == "text":
+                classes.update(record.labels)  # type: ignore[union-attr]
+                multi = multi or len(record.labels) > 1  # type: ignore[union-attr]
+            elif record.schema == "pairs" and record.label:  # type: ignore[union-attr]
+                classes[record.label] += 1  # type: ignore[union-attr]
+    return LabelSet(tuple(sorted(entity_types)), tuple(sorted(relation_types)), (), tuple(sorted(classes)), multi)

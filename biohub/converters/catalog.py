@@ -1,0 +1,288 @@
+"""The corpus catalog: one YAML file per dataset, validated on load.
+
+The entries live in ``converters/corpora/<name>.yaml``. An entry names the dataset (= its folder in the mirror), says what it is (languages, tasks, schema,
+license, homepage, citation, labels, official metric) and where its data are: a *reference* source (format,
+reader options, files per split relative to the mirror root, each with its sha256) and optional
+``more_sources`` whose records join the reference's (a corpus shipped in two
+parts of different formats, e.g. CMB-Exam + CMB-Clin), and optional *alternate* sources in other formats, which tests convert and compare with the reference. ``expected``
+holds the counts stated in the corpus' SOURCE.md; ``known_rejections`` / ``known_defects`` list upstream
+defects with exact counts.
+
+Unknown keys are errors, so a typo in a catalog file fails loudly instead of being ignored.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal, get_args
+
+import yaml
+
+from biohub.schema import LANGUAGES, SCHEMAS, SPLIT_PATTERN, LabelSet
+
+Task = Literal[
+    "ner",
+    "re",
+    "relation_classification",
+    "event_extraction",
+    "classification",
+    "multilabel_classification",
+    "pair_classification",
+    "sts",
+    "qa_yesno",
+    "qa_multiple_choice",
+    "qa_factoid",
+    "qa_list",
+    "qa_summary",
+    "qa_open",
+    "dialogue",
+    "instruction",
+    "translation",
+]
+TASKS: tuple[str, ...] = get_args(Task)
+
+
+class CatalogError(ValueError):
+    """A catalog file is malformed; the message names the file and the key."""
+
+
+@dataclass(frozen=True, slots=True)
+class SourceFile:
+    """A file or folder relative to the mirror root; a folder's sha256 is :func:`tree_sha256`."""
+
+    path: str
+    sha256: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeriveSplits:
+    """How to split a corpus published without splits.
+
+    ``method: id_file`` puts records whose document id is listed in ``file`` (a JSON object or array of
+    ids) into ``in_split`` and the rest into ``rest``; ``method: hash`` assigns each document id by a
+    sha256-based hash to the splits of ``ratios`` (deterministic, stateless, documents never straddle).
+    """
+
+    method: Literal["id_file", "hash"]
+    file: SourceFile | None = None
+    in_split: str = "test"
+    rest: str = "train"
+    ratios: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """A format + reader options + the files of each split."""
+
+    format: str
+    splits: dict[str, tuple[SourceFile, ...]]
+    options: dict[str, Any] = field(default_factory=dict)
+    derive_splits: DeriveSplits | None = None
+    language: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Alternate:
+    """Another distribution of (part of) the corpus, converted by tests and compared with the reference."""
+
+    name: str
+    source: Source
+    expected: dict[str, dict[str, Any]] = field(default_factory=dict)
+    known_rejections: dict[str, dict[str, int]] = field(default_factory=dict)
+    known_defects: dict[str, dict[str, int]] = field(default_factory=dict)
+    notes: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class License:
+    name: str
+    non_commercial: bool
+    url: str = ""
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Metric:
+    """The dataset's official metric (what papers report), e.g. ``micro_f1`` or ``accuracy``."""
+
+    name: str
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogEntry:
+    name: str
+    display_name: str
+    languages: tuple[str, ...]
+    tasks: tuple[str, ...]
+    schema: str
+    license: License
+    homepage: str
+    citation: str
+    metric: Metric
+    source: Source
+    labels: LabelSet = field(default_factory=LabelSet)
+    more_sources: tuple[Source, ...] = ()
+    alternates: tuple[Alternate, ...] = ()
+    expected: dict[str, dict[str, Any]] = field(default_factory=dict)
+    known_rejections: dict[str, dict[str, int]] = field(default_factory=dict)
+    known_defects: dict[str, dict[str, int]] = field(default_factory=dict)
+    notes: str = ""
+
+    def alternate(self, name: str) -> Alternate:
+        for alt in self.alternates:
+            if alt.name == name:
+                return alt
+        raise KeyError(f"{self.name} has no alternate source {name!r}")
+
+
+# --------------------------------------------------------------------------------------------- loading
+def _build(cls: type, data: Any, where: str, convert: dict[str, Any] | None = None) -> Any:
+    """Instantiate dataclass ``cls`` from ``data`` strictly (unknown or missing keys are errors)."""
+    if not isinstance(data, dict):
+        raise CatalogError(f"{where}: expected a mapping, got {type(data).__name__}")
+    known = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - set(known))
+    if unknown:
+        raise CatalogError(f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(known)}")
+    required = [
+        name
+        for name, f in known.items()
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING  # type: ignore[misc]
+    ]
+    missing = [name for name in required if name not in data]
+    if missing:
+        raise CatalogError(f"{where}: missing key(s) {', '.join(missing)}")
+    values = dict(data)
+    for key, fn in (convert or {}).items():
+        if key in values and values[key] is not None:
+            values[key] = fn(values[key], f"{where}.{key}")
+    try:
+        return cls(**values)
+    except TypeError as exc:
+        raise CatalogError(f"{where}: {exc}") from None
+
+
+def _source_file(data: Any, where: str) -> SourceFile:
+    if isinstance(data, str):
+        return SourceFile(path=data)
+    return _build(SourceFile, data, where)
+
+
+def _files(data: Any, where: str) -> tuple[SourceFile, ...]:
+    if not isinstance(data, list) or not data:
+        raise CatalogError(f"{where}: expected a non-empty list of files")
+    return tuple(_source_file(item, f"{where}[{i}]") for i, item in enumerate(data))
+
+
+def _splits(data: Any, where: str) -> dict[str, tuple[SourceFile, ...]]:
+    if not isinstance(data, dict) or not data:
+        raise CatalogError(f"{where}: expected a mapping of split -> files")
+    for split in data:
+        if not SPLIT_PATTERN.match(str(split)):
+            raise CatalogError(f"{where}: invalid split name {split!r}")
+    return {str(split): _files(files, f"{where}.{split}") for split, files in data.items()}
+
+
+def _derive(data: Any, where: str) -> DeriveSplits:
+    derive = _build(DeriveSplits, data, where, {"file": _source_file})
+    if derive.method not in ("id_file", "hash"):
+        raise CatalogError(f"{where}.method: expected id_file or hash, got {derive.method!r}")
+    if derive.method == "id_file" and derive.file is None:
+        raise CatalogError(f"{where}: method id_file needs a file")
+    if derive.method == "hash" and abs(sum(derive.ratios.values()) - 1.0) > 1e-9:
+        raise CatalogError(f"{where}.ratios: must sum to 1, got {sum(derive.ratios.values())}")
+    return derive
+
+
+def _source(data: Any, where: str) -> Source:
+    source = _build(Source, data, where, {"splits": _splits, "derive_splits": _derive})
+    if source.derive_splits is not None and len(source.splits) != 1:
+        raise CatalogError(f"{where}: derive_splits needs exactly one source group under splits")
+    if source.language is not None and source.language not in LANGUAGES:
+        raise CatalogError(f"{where}.language: {source.language!r} not in {LANGUAGES}")
+    return source
+
+
+def _labels(data: Any, where: str) -> LabelSet:
+    convert = {k: (lambda v, w: tuple(str(x) for x in v)) for k in ("entity_types", "relation_types", "event_types", "classes")}
+    return _build(LabelSet, data, where, convert)
+
+
+def _alternates(data: Any, where: str) -> tuple[Alternate, ...]:
+    if not isinstance(data, list):
+        raise CatalogError(f"{where}: expected a list")
+    return tuple(_build(Alternate, item, f"{where}[{i}]", {"source": _source}) for i, item in enumerate(data))
+
+
+def parse_entry(data: Any, where: str) -> CatalogEntry:
+    """Validate one catalog entry (already parsed from YAML)."""
+    entry: CatalogEntry = _build(
+        CatalogEntry,
+        data,
+        where,
+        {
+            "languages": lambda v, w: tuple(v),
+            "tasks": lambda v, w: tuple(v),
+            "license": lambda v, w: _build(License, v, w),
+            "metric": lambda v, w: _build(Metric, v, w),
+            "source": _source,
+            "more_sources": lambda v, w: tuple(_source(x, f"{w}[{i}]") for i, x in enumerate(v)),
+            "labels": _labels,
+            "alternates": _alternates,
+        },
+    )
+    for language in entry.languages:
+        if language not in LANGUAGES:
+            raise CatalogError(f"{where}.languages: {language!r} not in {LANGUAGES}")
+    for task in entry.tasks:
+        if task not in TASKS:
+            raise CatalogError(f"{where}.tasks: unknown task {task!r}; known: {', '.join(TASKS)}")
+    if entry.schema not in SCHEMAS:
+        raise CatalogError(f"{where}.schema: {entry.schema!r} not in {SCHEMAS}")
+    return entry
+
+
+def load_entry(path: Path) -> CatalogEntry:
+    """Load and validate one catalog YAML file (``yaml.safe_load`` only)."""
+    with path.open(encoding="utf-8") as handle:
+        data = yaml.safe_load(handle)
+    entry = parse_entry(data, str(path))
+    if entry.name != path.stem:
+        raise CatalogError(f"{path}: name {entry.name!r} must equal the file name {path.stem!r}")
+    return entry
+
+
+def catalog_dir() -> Path:
+    """The folder of the built-in catalog."""
+    return Path(str(resources.files("biohub.converters") / "corpora"))
+
+
+def load_catalog(directory: Path | None = None) -> dict[str, CatalogEntry]:
+    """Every entry of a catalog folder (the built-in one by default), sorted by name."""
+    directory = directory or catalog_dir()
+    paths = sorted(directory.glob("*.yaml"))
+    if not paths:
+        raise CatalogError(f"{directory}: no catalog entries (*.yaml)")
+    return {entry.name: entry for entry in map(load_entry, paths)}
+
+
+# --------------------------------------------------------------------------------------------- checksums
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def tree_sha256(path: Path) -> str:
+    """sha256 of a file, or of a folder: the sha256 of its sorted ``"<file sha256>  <relative path>\\n"`` lines."""
+    if path.is_file():
+        return file_sha256(path)
+    lines = [f"{file_sha256(p)}  {p.relative_to(path).as_posix()}\n" for p in sorted(path.rglob("*")) if p.is_file()]
+    return hashlib.sha256("".join(lines).encode("utf-8")).hexdigest()

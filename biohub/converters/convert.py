@@ -1,0 +1,227 @@
+"""Run a reader over a source, check every record, and write parquet files, rejections and the ledger.
+
+``convert_source`` is the one place where records are validated (BigBio invariants, declared labels,
+dataset-wide unique ids) and counted; ``write_result`` writes ``OUT/<dataset>/<split>.parquet``,
+``OUT/<dataset>/rejections.jsonl`` (every rejected record and dropped annotation with file, locator and
+reason) and ``OUT/<dataset>/info.json`` (format, options, source sha256s); ``update_ledger`` merges the
+per-split counts into ``OUT/ledger.json``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tqdm.auto import tqdm
+
+import biohub
+from biohub.converters.base import ConvertError, Defect, ReadContext, Rejection, load_json
+from biohub.converters.catalog import CatalogEntry, DeriveSplits, Source, SourceFile, tree_sha256
+from biohub.converters.ledger import SplitLedger, record_counts
+from biohub.converters.registry import get_reader
+from biohub.io import write_json, write_jsonl, write_parquet
+from biohub.schema import LabelSet, Record, features_for, to_row, validate
+
+
+@dataclass
+class ConversionResult:
+    """Everything one conversion produced, before it is written."""
+
+    dataset: str
+    schema: str
+    format: str
+    options: dict[str, Any]
+    records: dict[str, list[Record]] = field(default_factory=dict)
+    ledger: dict[str, SplitLedger] = field(default_factory=dict)
+    problems: list[Rejection | Defect] = field(default_factory=list)
+    files: dict[str, list[dict[str, str]]] = field(default_factory=dict)
+    labels: LabelSet = field(default_factory=LabelSet)
+
+    def split_ledger(self, split: str) -> SplitLedger:
+        return self.ledger.setdefault(split, SplitLedger())
+
+    @property
+    def rejected(self) -> int:
+        return sum(ledger.rejected for ledger in self.ledger.values())
+
+
+# --------------------------------------------------------------------------------------------- splits
+def _split_assigner(dataset: str, derive: DeriveSplits, mirror: Path) -> Callable[[str], str]:
+    if derive.method == "id_file":
+        assert derive.file is not None
+        listed = load_json(_resolve(mirror, derive.file))
+        ids = {str(key) for key in listed}
+        return lambda document_id: derive.in_split if document_id in ids else derive.rest
+    bounds: list[tuple[float, str]] = []
+    total = 0.0
+    for split, ratio in derive.ratios.items():
+        total += ratio
+        bounds.append((total, split))
+
+    def by_hash(document_id: str) -> str:
+        digest = hashlib.sha256(f"{dataset}\x00{document_id}".encode()).digest()
+        position = int.from_bytes(digest[:8], "big") / 2**64
+        return next(split for bound, split in bounds if position < bound or bound == bounds[-1][0])
+
+    return by_hash
+
+
+def split_from_filename(path: Path) -> str | None:
+    """train / validation / test from a file name such as ``devel.tsv`` or ``KUAKE-QIC_dev.json``."""
+    name = path.name.lower()
+    for pattern, split in ((r"train", "train"), (r"dev|valid", "validation"), (r"test", "test")):
+        if re.search(pattern, name):
+            return split
+    return None
+
+
+# --------------------------------------------------------------------------------------------- conversion
+def _resolve(mirror: Path, source_file: SourceFile) -> Path:
+    path = mirror / source_file.path
+    if not path.exists():
+        raise ConvertError(path, "missing source file (is the mirror complete?)")
+    return path
+
+
+def _checked_files(mirror: Path, files: Iterable[SourceFile], verify: bool) -> tuple[list[Path], list[dict[str, str]]]:
+    paths, records = [], []
+    for source_file in files:
+        path = _resolve(mirror, source_file)
+        digest = tree_sha256(path)
+        if verify and source_file.sha256 and digest != source_file.sha256:
+            raise ConvertError(path, f"sha256 mismatch: catalog says {source_file.sha256}, file has {digest}")
+        paths.append(path)
+        records.append({"path": source_file.path, "sha256": digest})
+    return paths, records
+
+
+def convert_source(
+    dataset: str,
+    sources: Source | Sequence[Source],
+    mirror: Path,
+    *,
+    language: str,
+    labels: LabelSet,
+    schema: str | None = None,
+    verify: bool = True,
+    progress: bool = True,
+) -> ConversionResult:
+    """Read every split of every source, validate and count every item, and return the result.
+
+    Several sources (of one schema) make one dataset: their records share the id space and the ledger.
+    """
+    sources = [sources] if isinstance(sources, Source) else list(sources)
+    readers = [get_reader(s.format).from_mapping(s.options, f"options of {dataset}") for s in sources]
+    produced = {reader.output_schema() for reader in readers}
+    if len(produced) != 1 or (schema is not None and produced != {schema}):
+        raise ValueError(f"{dataset}: formats {[s.format for s in sources]} produce {sorted(produced)} records, catalog says {schema!r}")
+    result = ConversionResult(dataset, produced.pop(), "+".join(s.format for s in sources), _options(sources), labels=labels)
+    seen_ids: set[str] = set()
+    bar = tqdm(desc=dataset, unit="rec", disable=not progress or None, leave=False)
+    for source, reader in zip(sources, readers):
+        split_of = _split_assigner(dataset, source.derive_splits, mirror) if source.derive_splits else None
+        if source.derive_splits and source.derive_splits.file:
+            _checked_files(mirror, [source.derive_splits.file], verify)
+        for split, files in source.splits.items():
+            paths, file_records = _checked_files(mirror, files, verify)
+            result.files.setdefault(split, []).extend(file_records)
+            ctx = ReadContext(dataset, split, source.language or language, labels, split_of)
+            if split_of is None:
+                result.split_ledger(split)
+            for item in reader.read(paths, ctx):
+                bar.update(1)
+                _account(result, item, labels, seen_ids)
+    bar.close()
+    for split, ledger in result.ledger.items():
+        ledger.counts = record_counts(result.records.get(split, []))
+    return result
+
+
+def _options(sources: list[Source]) -> dict[str, Any]:
+    if len(sources) == 1:
+        return dict(sources[0].options)
+    return {s.format: dict(s.options) for s in sources}
+
+
+def _account(result: ConversionResult, item: Record | Rejection | Defect, labels: LabelSet, seen: set[str]) -> None:
+    if isinstance(item, Defect):
+        result.split_ledger(item.split).add_defect(item)
+        result.problems.append(item)
+        return
+    if isinstance(item, Rejection):
+        result.split_ledger(item.split).add_rejection(item)
+        result.problems.append(item)
+        return
+    problems = validate(item, labels)
+    if item.id in seen:
+        problems.append(f"duplicate id {item.id}")
+    if problems:
+        where = json.loads(item.meta).get("source", {}) if not any("meta" in p for p in problems) else {}
+        locator = where.get("line", where.get("record", item.id))
+        rejection = Rejection(where.get("path", ""), str(locator), "invalid record", "; ".join(problems[:5]), item.split)
+        _account(result, rejection, labels, seen)
+        return
+    seen.add(item.id)
+    result.records.setdefault(item.split, []).append(item)
+    result.split_ledger(item.split).converted += 1
+
+
+def convert_entry(
+    entry: CatalogEntry, mirror: Path, *, alternate: str | None = None, verify: bool = True, progress: bool = True
+) -> ConversionResult:
+    """Convert a catalog entry's reference source (or one of its alternates)."""
+    sources = [entry.source, *entry.more_sources] if alternate is None else [entry.alternate(alternate).source]
+    schema = entry.schema if alternate is None else None
+    return convert_source(
+        entry.name, sources, mirror, language=entry.languages[0], labels=entry.labels, schema=schema, verify=verify, progress=progress
+    )
+
+
+# --------------------------------------------------------------------------------------------- writing
+def _relative(path: str, mirror: Path) -> str:
+    try:
+        return Path(path).resolve().relative_to(mirror.resolve()).as_posix()
+    except ValueError:
+        return path
+
+
+def write_result(result: ConversionResult, out: Path, mirror: Path) -> None:
+    """Write ``OUT/<dataset>/{<split>.parquet, rejections.jsonl, info.json}`` atomically."""
+    folder = out / result.dataset
+    features = features_for(result.schema)
+    for split in sorted(result.ledger):
+        rows = [to_row(record) for record in result.records.get(split, [])]
+        write_parquet(folder / f"{split}.parquet", rows, features)
+    problems = []
+    for item in result.problems:
+        row = asdict(item)
+        row["kind"] = "rejection" if isinstance(item, Rejection) else "defect"
+        row["path"] = _relative(item.path, mirror)
+        problems.append(row)
+    write_jsonl(folder / "rejections.jsonl", problems)
+    info = {
+        "dataset": result.dataset,
+        "schema": result.schema,
+        "format": result.format,
+        "options": result.options,
+        "files": result.files,
+        "labels": asdict(result.labels),
+        "splits": sorted(result.ledger),
+        "biohub_version": biohub.__version__,
+    }
+    write_json(folder / "info.json", info)
+
+
+def update_ledger(out: Path, results: Iterable[ConversionResult]) -> dict[str, Any]:
+    """Merge these results into ``OUT/ledger.json`` (other datasets already there are kept)."""
+    path = out / "ledger.json"
+    ledger: dict[str, Any] = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    for result in results:
+        ledger[result.dataset] = {split: result.ledger[split].to_json() for split in sorted(result.ledger)}
+    write_json(path, ledger)
+    return ledger

@@ -1,0 +1,1 @@
+"""Format readers, one module per source format. Every module here is imported by the registry."""

@@ -1,0 +1,136 @@
+"""CoNLL / BIO TSV: one token per line (token, ..., tag), a blank line between sentences.
+
+Each sentence becomes a ``kb`` record with one ``sentence`` passage (tokens joined by one space) and one
+entity per B-/I- chunk. Typed tags (``B-protein``) keep their type; untyped tags (``B``/``I``) get
+``default_type``. An ``I-`` tag that does not continue a chunk of the same type (e.g. after ``O``) is not
+guessed at: the sentence is rejected with its line number unless ``repair_orphan_i`` is set, in which case
+the tag opens a new chunk and a defect is counted. The tokens are kept in ``meta.tokens`` so evaluation can
+project predictions back onto them (seqeval).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from biohub.converters.base import Item, ReadContext, Reader, expand_paths, read_lines
+from biohub.converters.registry import register
+from biohub.schema import Entity, KBRecord, Passage
+
+
+@dataclass(slots=True)
+class ConllOptions:
+    """``token_column`` / ``tag_column``: 0-based column indexes (negative counts from the end);
+    ``columns``: the exact number of tab-separated columns every token line must have (0: any >= 2);
+    ``default_type``: entity type of untyped ``B``/``I`` tags; ``repair_orphan_i``: see the module doc;
+    ``comment_prefixes``: lines starting with these are document markers, not tokens (e.g. ``-DOCSTART-``)."""
+
+    token_column: int = 0
+    tag_column: int = -1
+    columns: int = 2
+    default_type: str = "entity"
+    repair_orphan_i: bool = False
+    comment_prefixes: tuple[str, ...] = ("-DOCSTART-", "###")
+    encoding: str = "utf-8"
+
+
+@dataclass(slots=True)
+class _Sentence:
+    first_line: int
+    tokens: list[str]
+    tags: list[str]
+    lines: list[int]
+
+
+@register
+class ConllReader(Reader):
+    name = "conll"
+    schema = "kb"
+    description = "CoNLL/BIO TSV (token<TAB>tag, blank line between sentences); typed or untyped tags"
+    Options = ConllOptions
+
+    def read(self, paths: list[Path], ctx: ReadContext) -> Iterator[Item]:
+        for path in expand_paths(paths, ".tsv"):
+            number = 0
+            for sentence in self._sentences(path, ctx):
+                number += 1
+                if isinstance(sentence, _Sentence):
+                    yield from self._convert(path, number, sentence, ctx)
+                else:
+                    yield sentence
+
+    def _sentences(self, path: Path, ctx: ReadContext) -> Iterator[_Sentence | Item]:
+        opts = self.options
+        current: _Sentence | None = None
+        broken: tuple[int, str] | None = None
+        for line_number, line in enumerate(read_lines(path, opts.encoding), start=1):
+            if not line.strip():
+                if current is not None:
+                    yield ctx.reject(path, broken[0], "wrong column count", broken[1]) if broken else current
+                current, broken = None, None
+                continue
+            if line.startswith(opts.comment_prefixes):
+                continue
+            parts = line.split("\t")
+            if current is None:
+                current = _Sentence(line_number, [], [], [])
+            if (opts.columns and len(parts) != opts.columns) or len(parts) < 2:
+                if broken is None:
+                    broken = (line_number, f"line {line_number}: {len(parts)} columns, expected {opts.columns or '>= 2'}")
+                continue
+            current.tokens.append(parts[opts.token_column])
+            current.tags.append(parts[opts.tag_column].strip())
+            current.lines.append(line_number)
+        if current is not None:
+            yield ctx.reject(path, broken[0], "wrong column count", broken[1]) if broken else current
+
+    def _convert(self, path: Path, number: int, sentence: _Sentence, ctx: ReadContext) -> Iterator[Item]:
+        key = f"{path.stem}-{number}"
+        record_id = ctx.record_id(key)
+        for token, line in zip(sentence.tokens, sentence.lines):
+            if not token or any(ch.isspace() for ch in token):
+                yield ctx.reject(path, line, "bad token", f"line {line}: empty token or token with whitespace {token!r}")
+                return
+        starts, position = [], 0
+        for token in sentence.tokens:
+            starts.append(position)
+            position += len(token) + 1
+        text = " ".join(sentence.tokens)
+        chunks = []
+        defects = []
+        open_chunk: list[int] | None = None  # [first token, last token] of the chunk being extended
+        open_type = ""
+        for index, (tag, line) in enumerate(zip(sentence.tags, sentence.lines)):
+            prefix, _, label = tag.partition("-")
+            label = label or self.options.default_type
+            if tag == "O":
+                open_chunk = None
+                continue
+            if prefix not in ("B", "I"):
+                yield ctx.reject(path, line, "unknown tag", f"line {line}: tag {tag!r} is not O, B[-type] or I[-type]")
+                return
+            if prefix == "I" and (open_chunk is None or open_type != label):
+                if not self.options.repair_orphan_i:
+                    after = repr(sentence.tags[index - 1]) if index else "the sentence start"
+                    yield ctx.reject(path, line, "I- tag does not continue a chunk", f"line {line}: {tag!r} follows {after}")
+                    return
+                defects.append(ctx.defect(path, line, "orphan I- tag opened a chunk", f"line {line}: {tag!r}"))
+                prefix = "B"
+            if prefix == "B":
+                open_chunk = [index, index]
+                open_type = label
+                chunks.append((label, open_chunk))
+            else:
+                assert open_chunk is not None
+                open_chunk[1] = index
+        entities = []
+        for n, (label, (first, last)) in enumerate(chunks):
+            start, end = starts[first], starts[last] + len(sentence.tokens[last])
+            entities.append(Entity(f"{record_id}.e{n}", label, [text[start:end]], [(start, end)]))
+        yield from defects
+        yield KBRecord(
+            **ctx.common(key, meta={"tokens": sentence.tokens, "source": {"path": path.name, "line": sentence.first_line}}),
+            passages=[Passage(f"{record_id}.p0", "sentence", [text], [(0, len(text))])],
+            entities=entities,
+        )

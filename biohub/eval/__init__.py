@@ -1,0 +1,1 @@
+"""Generation, parsing, metrics and reports. Filled in by the evaluation issue."""

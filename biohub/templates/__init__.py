@@ -1,0 +1,1 @@
+"""Instruction templates (data files), rendering and answer parsing. Filled in by the templates issue."""

@@ -1,0 +1,1 @@
+"""Two-stage supervised fine-tuning. Filled in by the training issue."""

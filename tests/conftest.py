@@ -1,0 +1,25 @@
+"""Shared fixtures: the local mirror of real corpora (../shared/corpora)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def mirror_path() -> Path:
+    """``$BIOHUB_MIRROR`` or ``../shared/corpora`` beside the project."""
+    return Path(os.environ.get("BIOHUB_MIRROR", ROOT.parent / "shared" / "corpora"))
+
+
+@pytest.fixture(scope="session")
+def mirror() -> Path:
+    path = mirror_path()
+    if not path.is_dir():
+        if os.environ.get("CI"):
+            pytest.fail(f"the real-corpus mirror {path} is missing in CI; set BIOHUB_MIRROR or place ../shared beside the project")
+        pytest.skip(f"no real-corpus mirror at {path}")
+    return path

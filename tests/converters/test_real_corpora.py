@@ -1,0 +1,127 @@
+"""Contract tests over every catalog entry, run on the real corpora in the mirror (../shared/corpora).
+
+For each entry: the ledger counts equal the counts of its SOURCE.md (held in the entry's ``expected``);
+rejections and dropped annotations equal the entry's allow-lists exactly; every written record passes the
+BigBio invariants; ids are unique across the dataset. Alternate distributions are checked the same way.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+import pytest
+
+from biohub.converters.catalog import CatalogEntry, load_catalog
+from biohub.converters.convert import ConversionResult, convert_entry, write_result
+from biohub.schema import KBRecord, from_row, validate
+from tests.conftest import mirror_path
+
+CATALOG = load_catalog()
+ALTERNATES = [(entry.name, alt.name) for entry in CATALOG.values() for alt in entry.alternates]
+
+pytestmark = pytest.mark.real_corpora
+
+
+@cache
+def converted(name: str, alternate: str | None = None) -> ConversionResult:
+    return convert_entry(CATALOG[name], mirror_path(), alternate=alternate, progress=False)
+
+
+def _merge(total: dict[str, Any], counts: dict[str, Any]) -> None:
+    for key, value in counts.items():
+        if isinstance(value, dict):
+            _merge(total.setdefault(key, {}), value)
+        else:
+            total[key] = total.get(key, 0) + value
+
+
+def observed_counts(result: ConversionResult, split: str) -> dict[str, Any]:
+    """A split's ledger counts; ``all`` sums every split."""
+    if split != "all":
+        assert split in result.ledger, f"split {split!r} not produced; got {sorted(result.ledger)}"
+        return {**result.ledger[split].counts, "read": result.ledger[split].read}
+    total: dict[str, Any] = {}
+    for ledger in result.ledger.values():
+        _merge(total, {**ledger.counts, "read": ledger.read})
+    return total
+
+
+def check_expected(result: ConversionResult, expected: dict[str, dict[str, Any]]) -> None:
+    assert expected, "a catalog entry must state the counts from its SOURCE.md"
+    for split, wanted in expected.items():
+        got = observed_counts(result, split)
+        for key, value in wanted.items():
+            assert got.get(key) == value, f"{result.dataset}/{split}: {key} = {got.get(key)!r}, SOURCE.md says {value!r}"
+
+
+def check_allow_lists(result: ConversionResult, rejections: dict[str, dict[str, int]], defects: dict[str, dict[str, int]]) -> None:
+    for split, ledger in result.ledger.items():
+        assert dict(ledger.reasons) == rejections.get(split, {}), f"{result.dataset}/{split}: rejections changed: {dict(ledger.reasons)}"
+        assert dict(ledger.defects) == defects.get(split, {}), f"{result.dataset}/{split}: defects changed: {dict(ledger.defects)}"
+    unknown = set(rejections) | set(defects)
+    assert unknown <= set(result.ledger), f"allow-list names splits that were not produced: {unknown - set(result.ledger)}"
+
+
+def test_every_mirror_folder_has_a_catalog_entry(mirror: Path) -> None:
+    folders = {p.name for p in mirror.iterdir() if p.is_dir()}
+    assert folders == set(CATALOG), f"missing entries: {folders - set(CATALOG)}; entries without a folder: {set(CATALOG) - folders}"
+
+
+@pytest.mark.parametrize("name", sorted(CATALOG))
+def test_counts_equal_source_md(mirror: Path, name: str) -> None:
+    check_expected(converted(name), CATALOG[name].expected)
+
+
+@pytest.mark.parametrize("name", sorted(CATALOG))
+def test_expected_counts_are_the_ones_in_source_md(mirror: Path, name: str) -> None:
+    """Every number in ``expected`` is written in SOURCE.md (a guard against made-up expectations)."""
+    entry: CatalogEntry = CATALOG[name]
+    source_md = (mirror / name / "SOURCE.md").read_text(encoding="utf-8")
+    numbers = set(re.findall(r"\d+", source_md))
+    for alternate in [entry, *entry.alternates]:
+        for split, wanted in alternate.expected.items():
+            for key, value in wanted.items():
+                values = value.values() if isinstance(value, dict) else [value]
+                for number in values:
+                    assert str(number) in numbers, f"{name}/{split}/{key}: {number} does not appear in SOURCE.md"
+
+
+@pytest.mark.parametrize("name", sorted(CATALOG))
+def test_rejections_equal_the_allow_list(mirror: Path, name: str) -> None:
+    entry = CATALOG[name]
+    check_allow_lists(converted(name), entry.known_rejections, entry.known_defects)
+
+
+@pytest.mark.parametrize("name", sorted(CATALOG))
+def test_written_records_keep_the_invariants(mirror: Path, name: str, tmp_path: Path) -> None:
+    entry = CATALOG[name]
+    result = converted(name)
+    write_result(result, tmp_path, mirror)
+    ids: Counter[str] = Counter()
+    for split in result.ledger:
+        table = pq.read_table(tmp_path / name / f"{split}.parquet")
+        rows = table.to_pylist()
+        assert len(rows) == result.ledger[split].converted
+        for row in rows:
+            record = from_row(result.schema, row)
+            assert record.split == split and record.dataset == name
+            assert validate(record, entry.labels) == [], record.id
+            ids[record.id] += 1
+            if isinstance(record, KBRecord):
+                for part in (record.passages, record.entities, record.relations, record.events, record.coreferences):
+                    ids.update(item.id for item in part)
+    duplicates = [key for key, count in ids.items() if count > 1]
+    assert not duplicates, f"ids not unique across {name}: {duplicates[:5]}"
+
+
+@pytest.mark.parametrize(("name", "alternate"), ALTERNATES)
+def test_alternate_sources(mirror: Path, name: str, alternate: str) -> None:
+    alt = CATALOG[name].alternate(alternate)
+    result = converted(name, alternate)
+    check_expected(result, alt.expected)
+    check_allow_lists(result, alt.known_rejections, alt.known_defects)
