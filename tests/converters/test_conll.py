@@ -1,0 +1,88 @@
+"""CoNLL/BIO reader: exact records from tiny fixtures, and each bad-input case named by file:line and reason."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from biohub.converters.base import ConvertError, ReadContext, Rejection
+from biohub.converters.formats.conll import ConllOptions, ConllReader
+from biohub.schema import KBRecord, LabelSet, validate
+
+
+def read(path: Path, **options) -> list:
+    return list(ConllReader(ConllOptions(**options)).read([path], ReadContext("toy", "train", "en")))
+
+
+def write(tmp_path: Path, text: str, name: str = "train.tsv", encoding: str = "utf-8") -> Path:
+    path = tmp_path / name
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def test_typed_tags_become_entities_with_offsets(tmp_path: Path) -> None:
+    path = write(tmp_path, "IL-2\tB-protein\ngene\tI-protein\nin\tO\nT\tB-cell_type\ncells\tI-cell_type\n\nNone\tO\n")
+    first, second = read(path)
+    assert isinstance(first, KBRecord) and isinstance(second, KBRecord)
+    assert first.id == "toy.train.train-1"
+    assert first.passages[0].text == ["IL-2 gene in T cells"]
+    assert [(e.type, e.text, e.offsets) for e in first.entities] == [
+        ("protein", ["IL-2 gene"], [(0, 9)]),
+        ("cell_type", ["T cells"], [(13, 20)]),
+    ]
+    assert second.entities == [] and second.id == "toy.train.train-2"
+    assert validate(first, LabelSet(entity_types=("protein", "cell_type"))) == []
+
+
+def test_untyped_tags_get_the_default_type_and_adjacent_b_tags_split(tmp_path: Path) -> None:
+    path = write(tmp_path, "BRCA1\tB\nBRCA2\tB\nmutations\tO\n")
+    (record,) = read(path, default_type="gene")
+    assert [(e.type, e.text) for e in record.entities] == [("gene", ["BRCA1"]), ("gene", ["BRCA2"])]
+
+
+def test_wrong_column_count_rejects_the_sentence_with_its_line(tmp_path: Path) -> None:
+    path = write(tmp_path, "a\tO\n\nb\tO\tX\nc\tO\n\nd\tO\n")
+    items = read(path)
+    assert [type(i).__name__ for i in items] == ["KBRecord", "Rejection", "KBRecord"]
+    rejection = items[1]
+    assert (rejection.path, rejection.locator, rejection.reason) == (str(path), "3", "wrong column count")
+    assert "line 3: 3 columns" in rejection.detail
+
+
+def test_i_after_o_is_rejected_not_guessed(tmp_path: Path) -> None:
+    path = write(tmp_path, "the\tO\ndisease\tI-Disease\n")
+    (rejection,) = read(path)
+    assert isinstance(rejection, Rejection)
+    assert (rejection.locator, rejection.reason) == ("2", "I- tag does not continue a chunk")
+    assert "'I-Disease' follows 'O'" in rejection.detail
+
+
+def test_i_of_another_type_is_rejected_and_repair_is_explicit(tmp_path: Path) -> None:
+    path = write(tmp_path, "x\tB-A\ny\tI-B\n")
+    assert isinstance(read(path)[0], Rejection)
+    defect, record = read(path, repair_orphan_i=True)
+    assert defect.reason == "orphan I- tag opened a chunk" and defect.locator == "2"
+    assert [(e.type, e.text) for e in record.entities] == [("A", ["x"]), ("B", ["y"])]
+
+
+def test_unknown_tag_is_rejected(tmp_path: Path) -> None:
+    (rejection,) = read(write(tmp_path, "x\tS-gene\n"))
+    assert rejection.reason == "unknown tag" and rejection.locator == "1"
+
+
+def test_wrong_encoding_names_file_and_line(tmp_path: Path) -> None:
+    path = write(tmp_path, "ok\tO\n\n病\tO\n", encoding="gb18030")
+    with pytest.raises(ConvertError) as err:
+        read(path)
+    assert f"{path}:3" in str(err.value) and "not valid utf-8" in str(err.value)
+
+
+def test_missing_file_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ConvertError, match="file not found"):
+        read(tmp_path / "absent.tsv")
+
+
+def test_document_markers_are_skipped(tmp_path: Path) -> None:
+    (record,) = read(write(tmp_path, "-DOCSTART-\tO\n\nx\tB-A\n"))
+    assert record.passages[0].text == ["x"]

@@ -1,0 +1,143 @@
+"""Conversion orchestration: ledger accounting, derived splits, checksums, determinism, catalog strictness."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from biohub.converters.base import ConvertError
+from biohub.converters.catalog import CatalogError, DeriveSplits, Source, SourceFile, catalog_dir, load_catalog, load_entry, tree_sha256
+from biohub.converters.convert import convert_source, split_from_filename, update_ledger, write_result
+from biohub.converters.registry import get_reader
+from biohub.schema import LabelSet
+
+BIO = "Aspirin\tB-Chemical\ncauses\tO\nasthma\tB-Disease\n\nthe\tO\nattack\tI-Disease\n\nnone\tO\n"
+
+
+def source(tmp_path: Path, text: str = BIO, **kwargs) -> Source:
+    (tmp_path / "train.tsv").write_text(text, encoding="utf-8")
+    return Source(format="conll", splits={"train": (SourceFile("train.tsv", kwargs.pop("sha256", None)),)}, **kwargs)
+
+
+def test_ledger_accounts_for_every_record(tmp_path: Path) -> None:
+    result = convert_source("toy", source(tmp_path), tmp_path, language="en", labels=LabelSet(), progress=False)
+    ledger = result.ledger["train"].to_json()
+    assert (ledger["read"], ledger["converted"], ledger["rejected"]) == (3, 2, 1)
+    assert ledger["reasons"] == {"I- tag does not continue a chunk": 1}
+    assert ledger["counts"]["entities"] == 2 and ledger["counts"]["entity_types"] == {"Chemical": 1, "Disease": 1}
+    out = tmp_path / "out"
+    write_result(result, out, tmp_path)
+    update_ledger(out, [result])
+    on_disk = json.loads((out / "ledger.json").read_text())
+    assert on_disk["toy"]["train"]["rejected"] == 1
+    (rejection,) = [json.loads(line) for line in (out / "toy" / "rejections.jsonl").read_text().splitlines()]
+    assert rejection == {
+        "detail": "line 6: 'I-Disease' follows 'O'",
+        "kind": "rejection",
+        "locator": "6",
+        "path": "train.tsv",
+        "reason": "I- tag does not continue a chunk",
+        "split": "train",
+    }
+
+
+def test_records_breaking_invariants_are_rejected_with_their_place(tmp_path: Path) -> None:
+    result = convert_source("toy", source(tmp_path), tmp_path, language="en", labels=LabelSet(entity_types=("Chemical",)), progress=False)
+    assert result.ledger["train"].reasons == {"I- tag does not continue a chunk": 1, "invalid record": 1}
+    invalid = [p for p in result.problems if p.reason == "invalid record"][0]
+    assert (invalid.path, invalid.locator) == ("train.tsv", "1") and "'Disease' not in the declared entity types" in invalid.detail
+
+
+def test_outputs_are_byte_identical_across_runs(tmp_path: Path) -> None:
+    outputs = []
+    for run in ("a", "b"):
+        result = convert_source("toy", source(tmp_path), tmp_path, language="en", labels=LabelSet(), progress=False)
+        write_result(result, tmp_path / run, tmp_path)
+        update_ledger(tmp_path / run, [result])
+        outputs.append({p.relative_to(tmp_path / run): p.read_bytes() for p in sorted((tmp_path / run).rglob("*")) if p.is_file()})
+    assert outputs[0] == outputs[1] and len(outputs[0]) == 4
+
+
+def test_checksum_mismatch_and_missing_files_are_errors(tmp_path: Path) -> None:
+    with pytest.raises(ConvertError, match="sha256 mismatch"):
+        convert_source("toy", source(tmp_path, sha256="0" * 64), tmp_path, language="en", labels=LabelSet(), progress=False)
+    missing = Source(format="conll", splits={"test": (SourceFile("test.tsv"),)})
+    with pytest.raises(ConvertError) as err:
+        convert_source("toy", missing, tmp_path, language="en", labels=LabelSet(), progress=False)
+    assert str(tmp_path / "test.tsv") in str(err.value) and "missing source file" in str(err.value)
+
+
+def test_derived_splits_by_id_file_and_by_hash(tmp_path: Path) -> None:
+    (tmp_path / "ids.json").write_text(json.dumps({"train-2": "x"}))
+    derive = DeriveSplits(method="id_file", file=SourceFile("ids.json"), in_split="test", rest="train")
+    result = convert_source(
+        "toy", source(tmp_path, text="a\tO\n\nb\tO\n\nc\tO\n", derive_splits=derive), tmp_path, language="en", labels=LabelSet(), progress=False
+    )
+    assert {split: [r.id for r in records] for split, records in result.records.items()} == {
+        "train": ["toy.train.train-1", "toy.train.train-3"],
+        "test": ["toy.test.train-2"],
+    }
+    text = "".join(f"w{i}\tO\n\n" for i in range(400))
+    hashed = DeriveSplits(method="hash", ratios={"train": 0.5, "test": 0.5})
+    runs = [
+        convert_source("toy", source(tmp_path, text=text, derive_splits=hashed), tmp_path, language="en", labels=LabelSet(), progress=False)
+        for _ in range(2)
+    ]
+    sizes = {split: len(records) for split, records in runs[0].records.items()}
+    assert sum(sizes.values()) == 400 and 150 < sizes["train"] < 250
+    assert [r.id for r in runs[0].records["test"]] == [r.id for r in runs[1].records["test"]]
+
+
+def test_split_from_filename() -> None:
+    assert [split_from_filename(Path(n)) for n in ("train.tsv", "devel.tsv", "KUAKE-QIC_dev.json", "test.tsv", "x.tsv")] == [
+        "train", "validation", "validation", "test", None,
+    ]
+
+
+def test_unknown_format_suggests_a_close_name() -> None:
+    with pytest.raises(KeyError, match="Did you mean conll"):
+        get_reader("conl")
+
+
+def test_unknown_reader_option_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="unknown option.*tag_col"):
+        convert_source("toy", source(tmp_path, options={"tag_col": 1}), tmp_path, language="en", labels=LabelSet(), progress=False)
+
+
+def test_tree_sha256_of_a_folder_depends_on_names_and_contents(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "x.txt").write_text("1")
+    first = tree_sha256(tmp_path / "a")
+    (tmp_path / "a" / "x.txt").write_text("2")
+    assert tree_sha256(tmp_path / "a") != first
+
+
+def _entry(tmp_path: Path, **changes) -> Path:
+    data = yaml.safe_load((catalog_dir() / "bc2gm.yaml").read_text(encoding="utf-8"))
+    data.update(changes)
+    path = tmp_path / f"{data['name']}.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return path
+
+
+def test_catalog_entries_are_strict(tmp_path: Path) -> None:
+    assert load_entry(_entry(tmp_path)).name == "bc2gm"
+    with pytest.raises(CatalogError, match="unknown key.*licence"):
+        load_entry(_entry(tmp_path, licence="x"))
+    with pytest.raises(CatalogError, match="unknown task 'nerr'"):
+        load_entry(_entry(tmp_path, tasks=["nerr"]))
+    with pytest.raises(CatalogError, match="must equal the file name"):
+        path = _entry(tmp_path)
+        load_entry(path.rename(tmp_path / "other.yaml"))
+
+
+def test_every_catalog_entry_is_complete() -> None:
+    for entry in load_catalog().values():
+        assert entry.citation.strip().startswith("@"), entry.name
+        assert entry.homepage.startswith("http"), entry.name
+        assert entry.expected, entry.name
+        for files in entry.source.splits.values():
+            assert all(f.sha256 and len(f.sha256) == 64 for f in files), entry.name
