@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
+from functools import cache
 from typing import Any, ClassVar, Literal, get_args
 
 from datasets import Features, List, Value
@@ -289,16 +290,28 @@ def features_for(schema: str) -> Features:
 
 
 # --------------------------------------------------------------------------------------------- (de)serialisation
+@cache
+def _columns(schema: str) -> tuple[str, ...]:
+    return tuple(features_for(schema))
+
+
+@cache
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(cls))
+
+
+def _plain(value: Any) -> Any:
+    """Dataclasses to dicts and tuples to lists, recursively (a fast, copy-free ``asdict``)."""
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    return {name: _plain(getattr(value, name)) for name in _field_names(type(value))}
+
+
 def to_row(record: Record) -> dict[str, Any]:
     """A plain dict with exactly the columns of ``features_for(record.schema)``, in that order."""
-    row = asdict(record)
-    if isinstance(record, KBRecord):
-        for part in ("passages", "entities"):
-            for item in row[part]:
-                item["offsets"] = [list(span) for span in item["offsets"]]
-        for event in row["events"]:
-            event["trigger"]["offsets"] = [list(span) for span in event["trigger"]["offsets"]]
-    return {name: row[name] for name in features_for(record.schema)}
+    return {name: _plain(getattr(record, name)) for name in _columns(record.schema)}
 
 
 def _spans(raw: list[list[int]]) -> list[Span]:
