@@ -124,9 +124,9 @@ def convert_source(
     seen_ids: set[str] = set()
     bar = tqdm(desc=dataset, unit="rec", disable=not progress or None, leave=False)
     for source, reader in zip(sources, readers):
-        split_of = _split_assigner(dataset, source.derive_splits, mirror) if source.derive_splits else None
         if source.derive_splits and source.derive_splits.file:
             _checked_files(mirror, [source.derive_splits.file], verify)
+        split_of = _split_assigner(dataset, source.derive_splits, mirror) if source.derive_splits else None
         for split, files in source.splits.items():
             paths, file_records = _checked_files(mirror, files, verify)
             result.files.setdefault(split, []).extend(file_records)
@@ -161,14 +161,22 @@ def _account(result: ConversionResult, item: Record | Rejection | Defect, labels
     if item.id in seen:
         problems.append(f"duplicate id {item.id}")
     if problems:
-        where = json.loads(item.meta).get("source", {}) if not any("meta" in p for p in problems) else {}
-        locator = where.get("line", where.get("record", item.id))
-        rejection = Rejection(where.get("path", ""), str(locator), "invalid record", "; ".join(problems[:5]), item.split)
+        path, locator = _source_of(item)
+        rejection = Rejection(path, locator, "invalid record", "; ".join(problems[:5]), item.split)
         _account(result, rejection, labels, seen)
         return
     seen.add(item.id)
     result.records.setdefault(item.split, []).append(item)
     result.split_ledger(item.split).converted += 1
+
+
+def _source_of(record: Record) -> tuple[str, str]:
+    """The file and line/record a reader noted in ``meta.source`` (else the record id)."""
+    try:
+        where = json.loads(record.meta).get("source", {})
+    except (json.JSONDecodeError, AttributeError):
+        where = {}
+    return str(where.get("path", "")), str(where.get("line", where.get("record", record.id)))
 
 
 def convert_entry(
