@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 import yaml
@@ -13,8 +13,15 @@ from rich.console import Console
 from rich.table import Table
 
 app = typer.Typer(help="biohub: bilingual biomedical instruction tuning, from original corpora to reports.", no_args_is_help=True)
-console = Console()
-err = Console(stderr=True)
+
+
+def console() -> Console:
+    """A console sized for the terminal at call time (not at import time)."""
+    return Console()
+
+
+def err() -> Console:
+    return Console(stderr=True)
 
 
 def _pairs(values: list[str] | None, flag: str) -> dict[str, object]:
@@ -30,7 +37,7 @@ def _pairs(values: list[str] | None, flag: str) -> dict[str, object]:
 
 @app.command("datasets")
 def datasets_command(
-    catalog: Annotated[Optional[Path], typer.Option(help="Catalog folder (default: the built-in catalog).")] = None,
+    catalog: Annotated[Path | None, typer.Option(help="Catalog folder (default: the built-in catalog).")] = None,
 ) -> None:
     """Print the corpus catalog as a table."""
     from biohub.converters.catalog import load_catalog
@@ -40,11 +47,9 @@ def datasets_command(
         table.add_column(column, overflow="fold")
     for entry in load_catalog(catalog).values():
         license_text = entry.license.name + (" [red](non-commercial)[/red]" if entry.license.non_commercial else "")
-        splits = ", ".join(entry.source.splits) if not entry.source.derive_splits else "derived: " + ", ".join(
-            entry.source.derive_splits.ratios or [entry.source.derive_splits.in_split, entry.source.derive_splits.rest]
-        )
+        splits = ("derived: " if entry.source.derive_splits else "") + ", ".join(entry.splits)
         table.add_row(entry.name, entry.display_name, "/".join(entry.languages), ", ".join(entry.tasks), entry.schema, splits, license_text, entry.metric.name)
-    console.print(table)
+    console().print(table)
 
 
 @app.command("formats")
@@ -61,24 +66,24 @@ def formats_command() -> None:
             for f in dataclasses.fields(reader.Options)
         )
         table.add_row(name, reader.schema, reader.description, options or "-")
-    console.print(table)
+    console().print(table)
 
 
 @app.command("convert")
 def convert_command(
     out: Annotated[Path, typer.Option(help="Output folder: OUT/<dataset>/<split>.parquet and OUT/ledger.json.")],
-    mirror: Annotated[Optional[Path], typer.Option(help="Local mirror holding the catalogued corpora (one folder each).")] = None,
+    mirror: Annotated[Path | None, typer.Option(help="Local mirror holding the catalogued corpora (one folder each).")] = None,
     all_: Annotated[bool, typer.Option("--all", help="Convert every catalog entry.")] = False,
-    datasets: Annotated[Optional[str], typer.Option(help="Comma-separated catalog names to convert.")] = None,
-    catalog: Annotated[Optional[Path], typer.Option(help="Catalog folder (default: the built-in catalog).")] = None,
-    format_: Annotated[Optional[str], typer.Option("--format", help="Format of an uncatalogued corpus (see `biohub formats`).")] = None,
-    input_: Annotated[Optional[list[Path]], typer.Option("--input", help="Input file/folder of an uncatalogued corpus (repeatable).")] = None,
-    name: Annotated[Optional[str], typer.Option(help="Dataset name for an uncatalogued corpus.")] = None,
-    lang: Annotated[Optional[str], typer.Option(help="Language (en/zh) of an uncatalogued corpus.")] = None,
-    split: Annotated[Optional[str], typer.Option(help="Split of the inputs (default: from the file names).")] = None,
-    field: Annotated[Optional[list[str]], typer.Option(help="Field mapping key=value, e.g. text_1=query (repeatable).")] = None,
-    option: Annotated[Optional[list[str]], typer.Option(help="Reader option key=value (YAML value; repeatable).")] = None,
-    labels: Annotated[Optional[str], typer.Option(help="Comma-separated label set (default: inferred).")] = None,
+    datasets: Annotated[str | None, typer.Option(help="Comma-separated catalog names to convert.")] = None,
+    catalog: Annotated[Path | None, typer.Option(help="Catalog folder (default: the built-in catalog).")] = None,
+    format_: Annotated[str | None, typer.Option("--format", help="Format of an uncatalogued corpus (see `biohub formats`).")] = None,
+    input_: Annotated[list[Path] | None, typer.Option("--input", help="Input file/folder of an uncatalogued corpus (repeatable).")] = None,
+    name: Annotated[str | None, typer.Option(help="Dataset name for an uncatalogued corpus.")] = None,
+    lang: Annotated[str | None, typer.Option(help="Language (en/zh) of an uncatalogued corpus.")] = None,
+    split: Annotated[str | None, typer.Option(help="Split of the inputs (default: from the file names).")] = None,
+    field: Annotated[list[str] | None, typer.Option(help="Field mapping key=value, e.g. text_1=query (repeatable).")] = None,
+    option: Annotated[list[str] | None, typer.Option(help="Reader option key=value (YAML value; repeatable).")] = None,
+    labels: Annotated[str | None, typer.Option(help="Comma-separated label set (default: inferred).")] = None,
     strict: Annotated[bool, typer.Option(help="Exit non-zero if any record is rejected.")] = False,
     no_verify: Annotated[bool, typer.Option("--no-verify", help="Skip the sha256 check of catalogued source files.")] = False,
 ) -> None:
@@ -104,7 +109,7 @@ def convert_command(
             names = None if all_ else [n.strip() for n in datasets.split(",") if n.strip()]  # type: ignore[union-attr]
             results = convert_catalogued(mirror, out, names, catalog=catalog, verify=not no_verify)
     except (ConvertError, KeyError, ValueError) as exc:
-        err.print(f"[red]error:[/red] {exc.args[0] if isinstance(exc, KeyError) else exc}")
+        err().print(f"[red]error:[/red] {exc.args[0] if isinstance(exc, KeyError) else exc}")
         raise typer.Exit(2) from None
     table = Table(title=f"converted into {out}")
     for column in ("dataset", "split", "read", "converted", "rejected", "defects"):
@@ -114,10 +119,10 @@ def convert_command(
         for split_name, ledger in sorted(result.ledger.items()):
             table.add_row(result.dataset, split_name, str(ledger.read), str(ledger.converted), str(ledger.rejected), str(sum(ledger.defects.values())))
             rejected += ledger.rejected
-    console.print(table)
-    console.print(f"ledger: {out / 'ledger.json'}; rejected records are listed in {out}/<dataset>/rejections.jsonl")
+    console().print(table)
+    console().print(f"ledger: {out / 'ledger.json'}; rejected records are listed in {out}/<dataset>/rejections.jsonl")
     if strict and rejected:
-        err.print(f"[red]--strict: {rejected} record(s) rejected[/red]")
+        err().print(f"[red]--strict: {rejected} record(s) rejected[/red]")
         raise typer.Exit(1)
 
 

@@ -14,9 +14,12 @@ runner = CliRunner()
 
 
 def test_datasets_prints_the_catalog() -> None:
-    result = runner.invoke(app, ["datasets"], env={"COLUMNS": "200"})
+    result = runner.invoke(app, ["datasets"], env={"COLUMNS": "300"})
     assert result.exit_code == 0, result.output
-    assert "bc2gm" in result.output and "CC BY 4.0" in result.output
+    rows = {line.split("│")[1].strip(): line for line in result.output.splitlines() if line.count("│") > 3}
+    assert "CC BY 4.0" in rows["bc2gm"]
+    assert "non-commercial" in rows["ddi"] and "train, test, test_ner" in rows["ddi"]
+    assert "train, test" in rows["gad"]
 
 
 def test_formats_lists_readers_with_options() -> None:

@@ -6,16 +6,16 @@ import pytest
 
 from biohub.schema import (
     SCHEMAS,
+    DialogueRecord,
     Entity,
     KBRecord,
     LabelSet,
-    Passage,
     PairsRecord,
+    Passage,
     QARecord,
     Relation,
     TextRecord,
     Turn,
-    DialogueRecord,
     document_text,
     features_for,
     from_row,

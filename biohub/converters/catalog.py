@@ -133,6 +133,16 @@ class CatalogEntry:
     known_defects: dict[str, dict[str, int]] = field(default_factory=dict)
     notes: str = ""
 
+    @property
+    def splits(self) -> list[str]:
+        """The splits the reference (and any more) sources produce, derived ones included, in catalog order."""
+        names: list[str] = []
+        for source in (self.source, *self.more_sources):
+            derive = source.derive_splits
+            produced = list(source.splits) if derive is None else list(derive.ratios) or [derive.in_split, derive.rest]
+            names.extend(name for name in produced if name not in names)
+        return names
+
     def alternate(self, name: str) -> Alternate:
         for alt in self.alternates:
             if alt.name == name:

@@ -9,7 +9,16 @@ import pytest
 import yaml
 
 from biohub.converters.base import ConvertError
-from biohub.converters.catalog import CatalogError, DeriveSplits, Source, SourceFile, catalog_dir, load_catalog, load_entry, tree_sha256
+from biohub.converters.catalog import (
+    CatalogError,
+    DeriveSplits,
+    Source,
+    SourceFile,
+    catalog_dir,
+    load_catalog,
+    load_entry,
+    tree_sha256,
+)
 from biohub.converters.convert import convert_source, split_from_filename, update_ledger, write_result
 from biohub.converters.registry import get_reader
 from biohub.schema import LabelSet
@@ -47,7 +56,7 @@ def test_ledger_accounts_for_every_record(tmp_path: Path) -> None:
 def test_records_breaking_invariants_are_rejected_with_their_place(tmp_path: Path) -> None:
     result = convert_source("toy", source(tmp_path), tmp_path, language="en", labels=LabelSet(entity_types=("Chemical",)), progress=False)
     assert result.ledger["train"].reasons == {"I- tag does not continue a chunk": 1, "invalid record": 1}
-    invalid = [p for p in result.problems if p.reason == "invalid record"][0]
+    invalid = next(p for p in result.problems if p.reason == "invalid record")
     assert (invalid.path, invalid.locator) == ("train.tsv", "1") and "'Disease' not in the declared entity types" in invalid.detail
 
 

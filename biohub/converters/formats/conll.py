@@ -52,9 +52,7 @@ class ConllReader(Reader):
 
     def read(self, paths: list[Path], ctx: ReadContext) -> Iterator[Item]:
         for path in expand_paths(paths, ".tsv"):
-            number = 0
-            for sentence in self._sentences(path, ctx):
-                number += 1
+            for number, sentence in enumerate(self._sentences(path, ctx), start=1):
                 if isinstance(sentence, _Sentence):
                     yield from self._convert(path, number, sentence, ctx)
                 else:
