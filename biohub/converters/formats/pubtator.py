@@ -1,0 +1,262 @@
+"""PubTator text: ``PMID|t|title`` and ``PMID|a|abstract`` lines, then one tab-separated annotation per line.
+
+A mention line is ``PMID<TAB>start<TAB>end<TAB>text<TAB>type<TAB>concept ids[<TAB>individual mentions]``;
+a relation line is ``PMID<TAB>TYPE<TAB>concept id 1<TAB>concept id 2`` (e.g. BC5CDR's chemical-induced
+disease ``CID``). Documents are separated by a blank line (a new ``|t|`` line also starts one).
+
+Each document becomes one ``kb`` record keyed by its PMID, with a ``title`` passage at ``[0, len(title))``
+and an ``abstract`` passage at ``len(title) + 1``. A PMID seen twice in one split is not converted twice:
+the second copy is rejected (``duplicate document``).
+
+Mentions: the concept-id column is split on ``|`` (composite mention: one id per part) and ``+`` (one
+mention denoting a combination of concepts); each id becomes a normalisation, its ``db_name`` taken from a
+``DB:`` prefix (``OMIM:125700`` -> OMIM/125700) or else ``default_db``; ``-1`` means "no concept". The raw
+id column of composite/combined mentions is kept in ``meta.concept_ids`` (entity id -> raw string) so the
+``|`` / ``+`` distinction is not lost, and the optional 7th column (the texts of the individual mentions
+a composite mention stands for, ``|``-separated; BC5CDR) in ``meta.individual_mentions`` (entity id ->
+list of texts; PubTator gives no offsets for them). A mention whose offsets fall outside the document or
+whose text differs from the document text at its offsets is dropped as a defect; if the only difference is
+whitespace padding around the mention text, the mention is kept (offsets are authoritative) and the repair
+is counted as a defect.
+
+Relations are document-level links between concepts; the record needs entity arguments, so ``arg1_id`` is
+the first mention (in file order) normalised to concept id 1 and ``arg2_id`` the first normalised to
+concept id 2, and ``relation.normalized`` holds the two concepts. A relation naming a concept no kept
+mention carries is dropped as a defect.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from biohub.converters.base import Item, ReadContext, Reader, expand_paths, read_lines
+from biohub.converters.registry import register
+from biohub.schema import Entity, KBRecord, Normalization, Passage, Relation
+
+TEXT_LINE = re.compile(r"^([^\t|]+)\|([a-z])\|(.*)$")
+CONCEPT_SEPARATORS = re.compile(r"[|+]")
+NO_CONCEPT = ("", "-", "-1")
+
+
+@dataclass(slots=True)
+class PubtatorOptions:
+    """``default_db``: ``db_name`` of concept ids without a ``DB:`` prefix (MeSH for NCBI-disease and BC5CDR);
+    ``suffix``: file ending used when a folder is given; ``encoding``: of the files."""
+
+    default_db: str = "MESH"
+    suffix: str = ".txt"
+    encoding: str = "utf-8"
+
+
+@dataclass(slots=True)
+class _Document:
+    pmid: str
+    first_line: int
+    texts: list[tuple[int, str, str]] = field(default_factory=list)  # (line, kind, text)
+    annotations: list[tuple[int, str]] = field(default_factory=list)  # (line, raw line)
+
+
+class _Reject(Exception):
+    """Raised inside document conversion; becomes a Rejection of the whole document."""
+
+    def __init__(self, line: int, reason: str, detail: str):
+        super().__init__(detail)
+        self.line, self.reason, self.detail = line, reason, detail
+
+
+def split_concepts(raw: str, default_db: str) -> tuple[list[str], list[Normalization]]:
+    """The concept ids of an id column (``|`` and ``+`` separated) and their normalisations."""
+    ids = [part.strip() for part in CONCEPT_SEPARATORS.split(raw.strip())]
+    ids = [part for part in ids if part not in NO_CONCEPT]
+    return ids, [normalization(concept, default_db) for concept in ids]
+
+
+def normalization(concept: str, default_db: str) -> Normalization:
+    """``OMIM:125700`` -> (OMIM, 125700); ``D003920`` -> (default_db, D003920)."""
+    db, sep, local = concept.partition(":")
+    return Normalization(db, local) if sep and db and local else Normalization(default_db, concept)
+
+
+@register
+class PubtatorReader(Reader):
+    name = "pubtator"
+    schema = "kb"
+    description = "PubTator text (PMID|t|, PMID|a|, tab-separated mentions and concept-level relations)"
+    Options = PubtatorOptions
+
+    def read(self, paths: list[Path], ctx: ReadContext) -> Iterator[Item]:
+        seen: dict[str, str] = {}
+        for path in expand_paths(paths, self.options.suffix):
+            for document in self._documents(path):
+                where = f"{path.name}:{document.first_line}"
+                if document.pmid in seen:
+                    yield ctx.reject(
+                        path,
+                        document.first_line,
+                        "duplicate document",
+                        f"PMID {document.pmid} already read at {seen[document.pmid]}",
+                        document_id=document.pmid,
+                    )
+                    continue
+                seen[document.pmid] = where
+                try:
+                    yield from self._convert(path, document, ctx)
+                except _Reject as problem:
+                    yield ctx.reject(path, problem.line, problem.reason, problem.detail, document_id=document.pmid)
+
+    # ----------------------------------------------------------------------------------------- grouping
+    def _documents(self, path: Path) -> Iterator[_Document]:
+        current: _Document | None = None
+        for number, line in enumerate(read_lines(path, self.options.encoding), start=1):
+            if not line.strip():
+                if current is not None:
+                    yield current
+                current = None
+                continue
+            match = TEXT_LINE.match(line)
+            if match:
+                pmid, kind, text = match.groups()
+                if current is not None and (pmid != current.pmid or (kind == "t" and current.texts)):
+                    yield current
+                    current = None
+                if current is None:
+                    current = _Document(pmid, number)
+                current.texts.append((number, kind, text))
+                continue
+            if current is None:
+                current = _Document(line.split("\t", 1)[0], number)
+            current.annotations.append((number, line))
+        if current is not None:
+            yield current
+
+    # ----------------------------------------------------------------------------------------- conversion
+    def _convert(self, path: Path, document: _Document, ctx: ReadContext) -> Iterator[Item]:
+        title, abstract = self._texts(document)
+        text = f"{title} {abstract}" if abstract is not None else title
+        key = document.pmid
+        record_id = ctx.record_id(key, key)
+        passages = [Passage(f"{record_id}.p0", "title", [title], [(0, len(title))])]
+        if abstract is not None:
+            start = len(title) + 1
+            passages.append(Passage(f"{record_id}.p1", "abstract", [abstract], [(start, start + len(abstract))]))
+
+        mention_lines, relation_lines = [], []
+        for number, line in document.annotations:
+            parts = line.split("\t")
+            if parts[0] != document.pmid:
+                raise _Reject(
+                    number, "PMID mismatch", f"line {number}: annotation of PMID {parts[0]!r} inside document {document.pmid}"
+                )
+            if len(parts) in (6, 7):
+                mention_lines.append((number, parts))
+            elif len(parts) == 4:
+                relation_lines.append((number, parts))
+            else:
+                raise _Reject(
+                    number, "wrong column count", f"line {number}: {len(parts)} columns, expected 6-7 (mention) or 4 (relation)"
+                )
+
+        entities: list[Entity] = []
+        concepts_of: list[list[str]] = []
+        meta: dict = {"source": {"path": path.name, "line": document.first_line}}
+        individual: dict[str, list[str]] = {}
+        raw_ids: dict[str, str] = {}
+        defects: list[Item] = []
+        for number, parts in mention_lines:
+            start, end = self._offsets(number, parts)
+            mention, label, id_column = parts[3], parts[4], parts[5]
+            if not 0 <= start < end <= len(text):
+                defects.append(
+                    ctx.defect(
+                        path,
+                        number,
+                        "mention offsets out of range",
+                        f"line {number}: [{start}, {end}) outside 0..{len(text)}",
+                        key,
+                    )
+                )
+                continue
+            if text[start:end] != mention:
+                if text[start:end] == mention.strip():
+                    defects.append(
+                        ctx.defect(
+                            path, number, "mention text padded with whitespace (trimmed)", f"line {number}: {mention!r}", key
+                        )
+                    )
+                else:
+                    defects.append(
+                        ctx.defect(
+                            path,
+                            number,
+                            "mention text disagrees with its offsets",
+                            f"line {number}: {mention!r} != document text {text[start:end]!r} at [{start}, {end})",
+                            key,
+                        )
+                    )
+                    continue
+            entity_id = f"{record_id}.e{len(entities)}"
+            ids, normalized = split_concepts(id_column, self.options.default_db)
+            if CONCEPT_SEPARATORS.search(id_column.strip()):
+                raw_ids[entity_id] = id_column.strip()
+            if len(parts) == 7 and parts[6].strip():
+                individual[entity_id] = parts[6].split("|")
+            entities.append(Entity(entity_id, label, [text[start:end]], [(start, end)], normalized))
+            concepts_of.append(ids)
+
+        relations: list[Relation] = []
+        seen_relations: set[tuple[str, str, str]] = set()
+        for number, parts in relation_lines:
+            _, label, first, second = (part.strip() for part in parts)
+            if (label, first, second) in seen_relations:
+                defects.append(ctx.defect(path, number, "duplicate relation", f"line {number}: {label} {first} {second}", key))
+                continue
+            seen_relations.add((label, first, second))
+            args = [next((e.id for e, ids in zip(entities, concepts_of) if concept in ids), None) for concept in (first, second)]
+            missing = [concept for concept, arg in zip((first, second), args) if arg is None]
+            if missing:
+                defects.append(
+                    ctx.defect(
+                        path,
+                        number,
+                        "relation concept not mentioned",
+                        f"line {number}: {label} {first} {second}: no mention normalised to {', '.join(missing)}",
+                        key,
+                    )
+                )
+                continue
+            normalized = [normalization(first, self.options.default_db), normalization(second, self.options.default_db)]
+            relations.append(Relation(f"{record_id}.r{len(relations)}", label, args[0], args[1], normalized))
+
+        if individual:
+            meta["individual_mentions"] = individual
+        if raw_ids:
+            meta["concept_ids"] = raw_ids
+        yield from defects
+        yield KBRecord(**ctx.common(key, key, meta=meta), passages=passages, entities=entities, relations=relations)
+
+    def _texts(self, document: _Document) -> tuple[str, str | None]:
+        kinds = [kind for _, kind, _ in document.texts]
+        if not kinds or kinds[0] != "t":
+            raise _Reject(
+                document.first_line,
+                "missing title",
+                f"line {document.first_line}: document {document.pmid} has no |t| line first",
+            )
+        for number, kind, _ in document.texts[1:]:
+            if kind != "a" or kinds.count("a") > 1:
+                raise _Reject(
+                    number, "unexpected text line", f"line {number}: |{kind}| line; expected one |t| then at most one |a|"
+                )
+        title = document.texts[0][2]
+        abstract = document.texts[1][2] if len(document.texts) > 1 else None
+        return title, abstract
+
+    @staticmethod
+    def _offsets(number: int, parts: list[str]) -> tuple[int, int]:
+        try:
+            return int(parts[1]), int(parts[2])
+        except ValueError:
+            raise _Reject(number, "bad offsets", f"line {number}: offsets {parts[1]!r} {parts[2]!r} are not integers") from None

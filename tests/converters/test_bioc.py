@@ -1,0 +1,220 @@
+"""BioC XML reader: exact records from a tiny invented collection, and every bad-input case named by file and reason."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from biohub.converters.base import ConvertError, Defect, ReadContext, Rejection
+from biohub.converters.formats.bioc import BiocOptions, BiocReader
+from biohub.schema import KBRecord, LabelSet, Normalization, validate
+
+TITLE = "Cocaine causes chest pain."
+ABSTRACT = "Chest and abdominal pain followed cocaine use."
+
+
+def annotation(ann_id: str, kind: str, mesh: str, locations: list[tuple[int, int]], text: str, extra: str = "") -> str:
+    locs = "".join(f"<location offset='{o}' length='{n}'/>" for o, n in locations)
+    return f"<annotation id='{ann_id}'><infon key='type'>{kind}</infon>{extra}<infon key='MESH'>{mesh}</infon>{locs}<text>{text}</text></annotation>"
+
+
+def passage(kind: str, offset: int, text: str, annotations: str = "") -> str:
+    return f"<passage><infon key='type'>{kind}</infon><offset>{offset}</offset><text>{text}</text>{annotations}</passage>"
+
+
+def collection(*documents: str) -> str:
+    return (
+        "<?xml version='1.0' encoding='UTF-8'?><!DOCTYPE collection SYSTEM 'BioC.dtd'>\n<collection><source>toy</source>\n"
+        + "\n".join(documents)
+        + "\n</collection>\n"
+    )
+
+
+COMPOSITE = "<infon key='CompositeRole'>CompositeMention</infon>"
+INDIVIDUAL = "<infon key='CompositeRole'>IndividualMention</infon>"
+DOC_1 = (
+    "<document><id>2001</id>"
+    + passage(
+        "title",
+        0,
+        TITLE,
+        annotation("0", "Chemical", "D003042", [(0, 7)], "Cocaine")
+        + annotation("1", "Disease", "D002637", [(15, 10)], "chest pain"),
+    )
+    + passage(
+        "abstract",
+        27,
+        ABSTRACT,
+        annotation("2", "Disease", "D002637|D015746", [(27, 24)], "Chest and abdominal pain", COMPOSITE)
+        + annotation("3", "Disease", "D002637", [(27, 5), (47, 4)], "Chest pain", INDIVIDUAL)
+        + annotation("4", "Chemical", "-1", [(61, 7)], "cocaine"),
+    )
+    + "<relation id='R0'><infon key='relation'>CID</infon><infon key='Chemical'>D003042</infon><infon key='Disease'>D015746</infon></relation>"
+    + "</document>"
+)
+DOC_2 = (
+    "<document><id>2002</id><infon key='journal'>Toy J</infon>"
+    + passage(
+        "title",
+        0,
+        "Gout.",
+        annotation("a", "Disease", "OMIM:138900", [(0, 4)], "Gout") + annotation("b", "Disease", "D006073", [(0, 4)], "Gout"),
+    )
+    + "<relation id='R1'><infon key='type'>Equal</infon><node refid='a' role='Left'/><node refid='b' role='Right'/></relation>"
+    + "</document>"
+)
+
+
+def write(tmp_path: Path, text: str, name: str = "train.xml", encoding: str = "utf-8") -> Path:
+    path = tmp_path / name
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def read(path: Path, **options) -> list:
+    options.setdefault("concept_infons", ["Chemical", "Disease"])
+    return list(BiocReader(BiocOptions(**options)).read([path], ReadContext("toy", "train", "en")))
+
+
+def test_collection_becomes_records_with_passages_mentions_and_relations(tmp_path: Path) -> None:
+    first, second = read(write(tmp_path, collection(DOC_1, DOC_2)))
+    assert isinstance(first, KBRecord) and isinstance(second, KBRecord)
+    assert (first.id, first.document_id) == ("toy.train.2001", "2001")
+    assert [(p.id, p.type, p.text, p.offsets) for p in first.passages] == [
+        ("toy.train.2001.p0", "title", [TITLE], [(0, 26)]),
+        ("toy.train.2001.p1", "abstract", [ABSTRACT], [(27, 73)]),
+    ]
+    assert [(e.id, e.type, e.text, e.offsets, e.normalized) for e in first.entities] == [
+        ("toy.train.2001.e0", "Chemical", ["Cocaine"], [(0, 7)], [Normalization("MESH", "D003042")]),
+        ("toy.train.2001.e1", "Disease", ["chest pain"], [(15, 25)], [Normalization("MESH", "D002637")]),
+        (
+            "toy.train.2001.e2",
+            "Disease",
+            ["Chest and abdominal pain"],
+            [(27, 51)],
+            [Normalization("MESH", "D002637"), Normalization("MESH", "D015746")],
+        ),
+        ("toy.train.2001.e3", "Disease", ["Chest", "pain"], [(27, 32), (47, 51)], [Normalization("MESH", "D002637")]),
+        ("toy.train.2001.e4", "Chemical", ["cocaine"], [(61, 68)], []),
+    ]
+    # Concept-level relation: first mention of each concept (the composite mention carries D015746).
+    (relation,) = first.relations
+    assert (relation.id, relation.type, relation.arg1_id, relation.arg2_id) == (
+        "toy.train.2001.r0",
+        "CID",
+        "toy.train.2001.e0",
+        "toy.train.2001.e2",
+    )
+    assert relation.normalized == [Normalization("MESH", "D003042"), Normalization("MESH", "D015746")]
+    assert json.loads(first.meta) == {
+        "source": {"path": "train.xml", "record": "2001"},
+        "annotation_infons": {
+            "toy.train.2001.e2": {"CompositeRole": "CompositeMention"},
+            "toy.train.2001.e3": {"CompositeRole": "IndividualMention"},
+        },
+    }
+    # Node-based relation: arguments by refid, roles in meta; prefixed ids give their database.
+    assert second.entities[0].normalized == [Normalization("OMIM", "138900")]
+    (relation,) = second.relations
+    assert (relation.type, relation.arg1_id, relation.arg2_id) == ("Equal", "toy.train.2002.e0", "toy.train.2002.e1")
+    assert json.loads(second.meta)["relation_roles"] == {"toy.train.2002.r0": ["Left", "Right"]}
+    assert json.loads(second.meta)["infons"] == {"journal": "Toy J"}
+    labels = LabelSet(entity_types=("Chemical", "Disease"), relation_types=("CID", "Equal"))
+    assert validate(first, labels) == [] and validate(second, labels) == []
+
+
+def test_sentence_level_passages(tmp_path: Path) -> None:
+    doc = (
+        "<document><id>9</id><passage><infon key='type'>abstract</infon><offset>0</offset>"
+        "<sentence><offset>0</offset><text>Gout.</text></sentence><sentence><offset>6</offset><text>Fever.</text>"
+        + annotation("0", "Disease", "D005334", [(6, 5)], "Fever")
+        + "</sentence></passage></document>"
+    )
+    (record,) = read(write(tmp_path, collection(doc)))
+    assert [(p.type, p.text, p.offsets) for p in record.passages] == [
+        ("sentence", ["Gout."], [(0, 5)]),
+        ("sentence", ["Fever."], [(6, 12)]),
+    ]
+    assert record.entities[0].text == ["Fever"] and validate(record) == []
+
+
+def test_concept_relations_without_concept_infons_option_are_defects(tmp_path: Path) -> None:
+    *defects, record = read(write(tmp_path, collection(DOC_1)), concept_infons=[])
+    assert [(d.locator, d.reason) for d in defects] == [("2001", "relation without arguments")]
+    assert record.relations == []
+
+
+def test_truncated_xml_names_file_and_line(tmp_path: Path) -> None:
+    text = collection(DOC_1, DOC_2)
+    path = write(tmp_path, text[: text.index("<document><id>2002")])
+    with pytest.raises(ConvertError) as err:
+        read(path)
+    assert f"{path}:4" in str(err.value) and "invalid XML: no element found" in str(err.value)
+
+
+def test_wrong_encoding_names_file_and_line(tmp_path: Path) -> None:
+    path = write(tmp_path, collection(DOC_2.replace("Toy J", "J\u00e4hrlich")), encoding="latin-1")
+    with pytest.raises(ConvertError) as err:
+        read(path)
+    assert f"{path}:3" in str(err.value) and "invalid XML" in str(err.value)
+
+
+def test_missing_file_and_wrong_root(tmp_path: Path) -> None:
+    with pytest.raises(ConvertError, match="absent.xml: file not found"):
+        read(tmp_path / "absent.xml")
+    path = write(tmp_path, "<document><id>1</id></document>")
+    with pytest.raises(ConvertError, match="expected <collection>"):
+        read(path)
+
+
+def test_duplicate_and_id_less_documents_are_rejected(tmp_path: Path) -> None:
+    path = write(tmp_path, collection(DOC_2, DOC_2, "<document>" + passage("title", 0, "Gout.") + "</document>"))
+    record, duplicate, anonymous = read(path)
+    assert isinstance(record, KBRecord)
+    assert (duplicate.path, duplicate.locator, duplicate.reason) == (str(path), "2002", "duplicate document")
+    assert (anonymous.locator, anonymous.reason) == ("document 3", "missing document id")
+
+
+def test_overlapping_passages_and_bad_offsets_reject_the_document(tmp_path: Path) -> None:
+    overlapping = "<document><id>1</id>" + passage("title", 0, "Gout.") + passage("abstract", 3, "Fever.") + "</document>"
+    bad = (
+        "<document><id>2</id>" + passage("title", 0, "Gout.").replace("<offset>0</offset>", "<offset>x</offset>") + "</document>"
+    )
+    first, second = read(write(tmp_path, collection(overlapping, bad)))
+    assert isinstance(first, Rejection) and isinstance(second, Rejection)
+    assert (first.locator, first.reason) == ("1", "overlapping passages")
+    assert (second.locator, second.reason) == ("2", "bad offset")
+
+
+def test_annotation_problems_are_counted_defects(tmp_path: Path) -> None:
+    annotations = (
+        annotation("0", "Disease", "D006073", [(0, 4)], "Gout")
+        + annotation("1", "Disease", "D006073", [(3, 40)], "t.")
+        + annotation("2", "Disease", "D006073", [(0, 4)], "Gouty")
+        + annotation("3", "Disease", "D006073", [(0, 4)], " Gout ")
+        + "<annotation id='4'><infon key='MESH'>D1</infon><location offset='0' length='4'/></annotation>"
+    )
+    relation = "<relation id='R0'><infon key='relation'>X</infon><node refid='0' role='a'/><node refid='9' role='b'/></relation>"
+    path = write(
+        tmp_path, collection("<document><id>7</id>" + passage("title", 0, "Gout.", annotations) + relation + "</document>")
+    )
+    *defects, record = read(path)
+    assert all(isinstance(d, Defect) and d.path == str(path) and d.locator == "7" for d in defects)
+    assert [d.reason for d in defects] == [
+        "mention offsets out of range",
+        "mention text disagrees with its offsets",
+        "mention text padded with whitespace (trimmed)",
+        "annotation without type",
+        "relation argument missing",
+    ]
+    assert "annotation 2: 'Gouty' != document text 'Gout'" in defects[1].detail
+    assert [e.text for e in record.entities] == [["Gout"], ["Gout"]] and record.relations == []
+
+
+def test_relation_to_an_unmentioned_concept_is_a_defect(tmp_path: Path) -> None:
+    doc = DOC_1.replace("<infon key='Disease'>D015746</infon>", "<infon key='Disease'>D999999</infon>")
+    defect, record = read(write(tmp_path, collection(doc)))
+    assert (defect.locator, defect.reason) == ("2001", "relation concept not mentioned") and "D999999" in defect.detail
+    assert record.relations == []
