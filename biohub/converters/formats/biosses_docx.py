@@ -1,0 +1,150 @@
+"""BIOSSES as released: two Word tables read with python-docx.
+
+* the pairs table (``Annotation-Pairs.docx``): ``No | Sentence 1 | Sentence 2``;
+* the scores table (``Annotator-Scores.docx``): ``Sentence No | Annotator A | ... | Annotator E``.
+
+The two files are told apart by their header rows, not their names. Each pair number becomes one ``pairs``
+record: ``score`` = the mean of the annotators' scores (each within ``score_range``), ``label`` empty,
+``meta.scores`` the individual scores in annotator order. A pair without a score row (or a score row without
+a pair), a repeated number, or a non-numeric / out-of-range score is rejected with its number. Cell texts
+are stripped; ``collapse_whitespace`` also turns the runs of blanks, no-break spaces and line breaks that Word
+cells carry into single spaces.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from biohub.converters.base import ConvertError, Item, ReadContext, Reader, expand_paths
+from biohub.converters.registry import register
+from biohub.schema import PairsRecord
+
+_BLANKS = re.compile(r"\s+")
+
+
+@dataclass(slots=True)
+class BiossesDocxOptions:
+    """``score_range``: [min, max] allowed for one annotator's score; ``collapse_whitespace``: see the module
+    doc; ``annotators``: the expected number of annotator columns (0: any >= 1)."""
+
+    score_range: list[float] = field(default_factory=lambda: [0.0, 4.0])
+    collapse_whitespace: bool = True
+    annotators: int = 5
+
+
+@dataclass(slots=True)
+class _Row:
+    path: Path
+    row: int
+    cells: list[str]
+
+
+@register
+class BiossesDocxReader(Reader):
+    name = "biosses-docx"
+    schema = "pairs"
+    description = "BIOSSES Word tables: Annotation-Pairs.docx (No, Sentence 1, Sentence 2) + Annotator-Scores.docx (A..E)"
+    Options = BiossesDocxOptions
+
+    def read(self, paths: list[Path], ctx: ReadContext) -> Iterator[Item]:
+        pairs: dict[str, _Row] | None = None
+        scores: dict[str, _Row] | None = None
+        annotators: list[str] = []
+        problems: list[Item] = []
+        for path in expand_paths(paths, ".docx"):
+            header, rows = self._table(path)
+            kind = _kind(path, header)
+            if (kind == "pairs" and pairs is not None) or (kind == "scores" and scores is not None):
+                raise ConvertError(path, f"a second {kind} table was given")
+            width = 3 if kind == "pairs" else len(header)
+            if kind == "scores":
+                annotators = header[1:]
+                if self.options.annotators and len(annotators) != self.options.annotators:
+                    raise ConvertError(path, f"{len(annotators)} annotator columns, expected {self.options.annotators}", record="header")
+            numbered: dict[str, _Row] = {}
+            for row in rows:
+                number = row.cells[0].strip()
+                if len(row.cells) != width:
+                    problems.append(ctx.reject(path, f"row {row.row}", "wrong column count", f"row {row.row}: {len(row.cells)} cells, expected {width}", document_id=number))
+                elif not number.isdigit():
+                    problems.append(ctx.reject(path, f"row {row.row}", "bad pair number", f"row {row.row}: number cell {number!r}", document_id=number or None))
+                elif number in numbered:
+                    problems.append(ctx.reject(path, number, "duplicate pair number", f"row {row.row}: pair {number} already in row {numbered[number].row}", document_id=number))
+                else:
+                    numbered[number] = row
+            if kind == "pairs":
+                pairs = numbered
+            else:
+                scores = numbered
+        if pairs is None or scores is None:
+            missing = "pairs (No, Sentence 1, Sentence 2)" if pairs is None else "scores (Sentence No, Annotator ...)"
+            raise ConvertError(paths[0] if paths else ".", f"no {missing} table among the given files")
+        yield from problems
+        for number in sorted(set(pairs) | set(scores), key=int):
+            yield from self._pair(number, pairs.get(number), scores.get(number), annotators, ctx)
+
+    def _table(self, path: Path) -> tuple[list[str], list[_Row]]:
+        import docx  # python-docx; imported here so that the other readers do not pay for it
+        from docx.opc.exceptions import PackageNotFoundError
+
+        if not path.is_file():
+            raise ConvertError(path, "file not found")
+        try:
+            document = docx.Document(str(path))
+        except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError, SyntaxError) as exc:
+            # not a zip, a zip without a Word document part, or a document part that is not XML
+            raise ConvertError(path, f"not a readable Word document ({type(exc).__name__}: {exc})") from None
+        if len(document.tables) != 1:
+            raise ConvertError(path, f"expected exactly one table, found {len(document.tables)}")
+        table = document.tables[0]
+        rows = [[self._clean(cell.text) for cell in row.cells] for row in table.rows]
+        if not rows:
+            raise ConvertError(path, "the table is empty")
+        return rows[0], [_Row(path, n, cells) for n, cells in enumerate(rows[1:], start=2) if any(cells)]
+
+    def _clean(self, text: str) -> str:
+        return _BLANKS.sub(" ", text).strip() if self.options.collapse_whitespace else text.strip()
+
+    def _pair(self, number: str, pair: _Row | None, score_row: _Row | None, annotators: list[str], ctx: ReadContext) -> Iterator[Item]:
+        if pair is None:
+            assert score_row is not None
+            yield ctx.reject(score_row.path, number, "scores without pair", f"row {score_row.row}: scores for pair {number}, which is not in the pairs table", document_id=number)
+            return
+        if score_row is None:
+            yield ctx.reject(pair.path, number, "pair without scores", f"row {pair.row}: pair {number} has no row in the scores table", document_id=number)
+            return
+        low, high = self.options.score_range
+        values: list[float] = []
+        for name, raw in zip(annotators, score_row.cells[1:]):
+            try:
+                value = float(raw)
+            except ValueError:
+                value = float("nan")
+            if not low <= value <= high:
+                yield ctx.reject(score_row.path, number, "bad score", f"row {score_row.row}: {name} score {raw!r} not a number in [{low:g}, {high:g}]", document_id=number)
+                return
+            values.append(value)
+        text_1, text_2 = pair.cells[1], pair.cells[2]
+        if not text_1 or not text_2:
+            yield ctx.reject(pair.path, number, "empty sentence", f"row {pair.row}: pair {number} has an empty sentence", document_id=number)
+            return
+        meta: dict[str, Any] = {
+            "source": {"path": pair.path.name, "record": number},
+            "scores": [int(v) if v.is_integer() else v for v in values],
+            "annotators": annotators,
+        }
+        yield PairsRecord(**ctx.common(number, meta=meta), text_1=text_1, text_2=text_2, label="", score=sum(values) / len(values))
+
+
+def _kind(path: Path, header: list[str]) -> str:
+    lowered = [cell.lower() for cell in header]
+    if len(lowered) == 3 and lowered[1:] == ["sentence 1", "sentence 2"]:
+        return "pairs"
+    if len(lowered) >= 2 and "no" in lowered[0] and all(cell.startswith("annotator") for cell in lowered[1:]):
+        return "scores"
+    raise ConvertError(path, f"header {header} is neither No | Sentence 1 | Sentence 2 nor Sentence No | Annotator ...", line=1)

@@ -1,0 +1,213 @@
+"""Delimited text tables (CSV / TSV) mapped onto one of the flat schemas.
+
+One data row becomes one record. ``schema`` picks the record type and ``fields`` maps that schema's fields to
+column names (from the header row, or from ``columns`` when there is none); columns not mapped go to
+``meta`` under their names (``extra_to_meta``). Parsing uses Python's :mod:`csv` module, so quoted fields
+may hold delimiters, quotes and newlines (``quoting: none`` reads every character literally, for TSVs whose
+text contains bare quotes).
+
+Schema fields (``*`` required):
+
+* ``text``: ``text*``, ``label`` (absent: records are unlabelled; ``label_separator`` splits multi-label cells);
+* ``pairs``: ``text_1*``, ``text_2*``, ``label``, ``score``;
+* ``qa``: ``question*``, ``answer`` (absent: unlabelled; ``answer_separator`` splits lists), ``context``,
+  ``choices`` (split by ``choice_separator``), ``type`` (else the ``qa_type`` option);
+* ``instruction``: ``instruction*``, ``input``, ``output`` (absent: unlabelled);
+* ``dialogue``: ``user*``, ``assistant`` (absent: unlabelled), ``system`` -> turns in that order.
+
+A row with the wrong number of columns, or an empty required cell, is rejected with its line number. A file
+in the wrong encoding is a :class:`ConvertError` naming the line.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from biohub.converters.base import ConvertError, Item, ReadContext, Reader, expand_paths, read_text
+from biohub.converters.registry import register
+from biohub.schema import DialogueRecord, InstructionRecord, PairsRecord, QARecord, TextRecord, Turn
+
+_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    # schema: (required fields, optional fields)
+    "text": (("text",), ("label",)),
+    "pairs": (("text_1", "text_2"), ("label", "score")),
+    "qa": (("question",), ("answer", "context", "choices", "type")),
+    "instruction": (("instruction",), ("input", "output")),
+    "dialogue": (("user",), ("assistant", "system")),
+}
+
+csv.field_size_limit(2**31 - 1)
+
+
+@dataclass(slots=True)
+class CsvOptions:
+    """``delimiter`` (``"\\t"`` for TSV), ``encoding``, ``header``: the first row names the columns;
+    ``columns``: the column names when there is no header (or to check the header against); ``schema`` and
+    ``fields``: see the module doc; ``key_prefix``: record keys are ``<prefix>-<data row index from 0>``
+    (default: the file's stem); ``label_map``: raw label -> class; ``label_separator``, ``answer_separator``,
+    ``choice_separator``: split one cell into several values ("" = never); ``qa_type``: QA type when no column
+    gives it; ``quoting``: ``minimal`` (CSV quotes) or ``none``; ``strip``: strip blanks around cells;
+    ``extra_to_meta``: keep unmapped columns in meta."""
+
+    delimiter: str = ","
+    encoding: str = "utf-8"
+    header: bool = True
+    columns: list[str] = field(default_factory=list)
+    schema: str = "text"
+    fields: dict[str, str] = field(default_factory=dict)
+    key_prefix: str = ""
+    label_map: dict[str, str] = field(default_factory=dict)
+    label_separator: str = ""
+    answer_separator: str = ""
+    choice_separator: str = ""
+    qa_type: str = "open"
+    quoting: str = "minimal"
+    strip: bool = True
+    extra_to_meta: bool = True
+
+    def __post_init__(self) -> None:
+        if self.schema not in _FIELDS:
+            raise ValueError(f"schema: expected one of {', '.join(_FIELDS)}, got {self.schema!r}")
+        required, optional = _FIELDS[self.schema]
+        unknown = sorted(set(self.fields) - set(required) - set(optional))
+        if unknown:
+            raise ValueError(f"fields: {', '.join(unknown)} not fields of schema {self.schema!r} ({', '.join(required + optional)})")
+        missing = [name for name in required if name not in self.fields]
+        if missing:
+            raise ValueError(f"fields: schema {self.schema!r} needs a column for {', '.join(missing)}")
+        if not self.header and not self.columns:
+            raise ValueError("columns: name the columns when the file has no header")
+        if self.quoting not in ("minimal", "none"):
+            raise ValueError(f"quoting: expected minimal or none, got {self.quoting!r}")
+        if len(self.delimiter) != 1:
+            raise ValueError(f"delimiter: expected one character, got {self.delimiter!r}")
+        self.label_map = {str(k): str(v) for k, v in self.label_map.items()}
+
+
+@register
+class CsvReader(Reader):
+    name = "csv"
+    schema = "text"
+    description = "delimited text (CSV/TSV, Python csv module) mapped to the text, pairs, qa, instruction or dialogue schema"
+    Options = CsvOptions
+
+    def output_schema(self) -> str:
+        return self.options.schema
+
+    def read(self, paths: list[Path], ctx: ReadContext) -> Iterator[Item]:
+        suffix = ".tsv" if self.options.delimiter == "\t" else ".csv"
+        for path in expand_paths(paths, suffix):
+            yield from self._file(path, ctx)
+
+    def _file(self, path: Path, ctx: ReadContext) -> Iterator[Item]:
+        opts = self.options
+        text = read_text(path, opts.encoding)
+        quoting = csv.QUOTE_NONE if opts.quoting == "none" else csv.QUOTE_MINIMAL
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=opts.delimiter, quoting=quoting, strict=True)
+        names = list(opts.columns)
+        header_pending = opts.header
+        prefix = opts.key_prefix or path.stem
+        index, next_line = 0, 1
+        try:
+            for row in reader:
+                line, next_line = next_line, reader.line_num + 1
+                if not row or (len(row) == 1 and not row[0].strip() and len(names) != 1):
+                    continue  # a blank line, not a record
+                if header_pending:
+                    names = self._header(path, line, row, names)
+                    header_pending = False
+                    continue
+                yield from self._row(path, line, f"{prefix}-{index}", row, names, ctx)
+                index += 1
+        except csv.Error as exc:
+            raise ConvertError(path, f"malformed CSV: {exc}", line=reader.line_num) from None
+        if header_pending:
+            raise ConvertError(path, "empty file: no header row")
+
+    def _header(self, path: Path, line: int, row: list[str], expected: list[str]) -> list[str]:
+        names = [cell.strip() for cell in row]
+        if expected and names != expected:
+            raise ConvertError(path, f"header {names} differs from the configured columns {expected}", line=line)
+        missing = sorted(set(self.options.fields.values()) - set(names))
+        if missing:
+            raise ConvertError(path, f"header lacks the mapped column(s) {', '.join(missing)}; it has {names}", line=line)
+        return names
+
+    # ----------------------------------------------------------------------------------- rows
+    def _row(self, path: Path, line: int, key: str, row: list[str], names: list[str], ctx: ReadContext) -> Iterator[Item]:
+        opts = self.options
+        if len(row) != len(names):
+            detail = f"line {line}: {len(row)} columns, expected {len(names)} ({', '.join(names)})"
+            yield ctx.reject(path, line, "wrong column count", detail, document_id=key)
+            return
+        cells = {name: (value.strip() if opts.strip else value) for name, value in zip(names, row)}
+        values = {schema_field: cells[column] for schema_field, column in opts.fields.items()}
+        required, _ = _FIELDS[opts.schema]
+        empty = [f"{name} ({opts.fields[name]})" for name in required if not values[name].strip()]
+        if empty:
+            yield ctx.reject(path, line, "empty required field", f"line {line}: empty {', '.join(empty)}", document_id=key)
+            return
+        meta: dict[str, Any] = {"source": {"path": path.name, "line": line}}
+        if opts.extra_to_meta:
+            mapped = set(opts.fields.values())
+            meta.update({(name if name != "source" else "source_column"): value for name, value in cells.items() if name not in mapped})
+        try:
+            record = self._record(values, ctx.common(key, meta=meta))
+        except ValueError as exc:
+            yield ctx.reject(path, line, "bad value", f"line {line}: {exc}", document_id=key)
+            return
+        yield record
+
+    def _record(self, values: dict[str, str], common: dict[str, Any]) -> Any:
+        opts = self.options
+        if opts.schema == "text":
+            labeled = "label" in values
+            labels = _split(values.get("label", ""), opts.label_separator)
+            labels = [opts.label_map.get(label, label) for label in labels]
+            if labeled and not labels:
+                raise ValueError("empty label")
+            return TextRecord(**{**common, "labeled": labeled}, text=values["text"], labels=labels)
+        if opts.schema == "pairs":
+            labeled = "label" in values or "score" in values
+            label = opts.label_map.get(values.get("label", ""), values.get("label", ""))
+            raw_score = values.get("score", "")
+            try:
+                score = float(raw_score) if raw_score else None
+            except ValueError:
+                raise ValueError(f"score {raw_score!r} is not a number") from None
+            return PairsRecord(**{**common, "labeled": labeled}, text_1=values["text_1"], text_2=values["text_2"], label=label, score=score)
+        if opts.schema == "qa":
+            labeled = "answer" in values
+            answers = _split(values.get("answer", ""), opts.answer_separator)
+            if labeled and not answers:
+                raise ValueError("empty answer")
+            return QARecord(
+                **{**common, "labeled": labeled},
+                question=values["question"],
+                type=values.get("type") or opts.qa_type,
+                choices=_split(values.get("choices", ""), opts.choice_separator),
+                context=values.get("context", ""),
+                answer=answers,
+            )
+        if opts.schema == "instruction":
+            labeled = "output" in values
+            return InstructionRecord(**{**common, "labeled": labeled}, instruction=values["instruction"], input=values.get("input", ""), output=values.get("output", ""))
+        turns = [Turn("system", values["system"])] if values.get("system") else []
+        turns.append(Turn("user", values["user"]))
+        labeled = "assistant" in values
+        if labeled:
+            turns.append(Turn("assistant", values["assistant"]))
+        return DialogueRecord(**{**common, "labeled": labeled}, turns=turns)
+
+
+def _split(value: str, separator: str) -> list[str]:
+    if not value.strip():
+        return []
+    if not separator:
+        return [value]
+    return [part.strip() for part in value.split(separator) if part.strip()]

@@ -1,0 +1,202 @@
+"""DDI corpus XML (DDIExtraction 2013): one ``<document>`` per file, sentences with entities and pairs.
+
+Each file becomes one ``kb`` record. The document text is the sentence texts joined by one space (texts kept
+verbatim, trailing blanks and ``\\r\\n`` included); each sentence is a passage of type ``sentence`` at its
+offset. An entity's ``charOffset`` is relative to its sentence with an INCLUSIVE end (``"4-19"`` is 16
+characters); ``"a-b;c-d"`` is a discontinuous mention. Pairs with ``ddi="true"`` become relations typed by
+their ``type`` (mechanism / effect / advise / int); ``ddi="false"`` pairs are not relations but are kept in
+``meta.negative_pairs`` (as entity-id pairs) so nothing is lost.
+
+Annotation problems inside a kept document are defects, never guesses: an entity whose offsets are out of
+range or do not spell its ``text`` is dropped (with the pairs using it) unless shifting all its pieces by the
+same small amount (``max_shift``) makes them spell it, in which case it is repaired and counted. The
+``text`` attribute of a discontinuous mention joins its pieces without a fixed separator, so it is compared
+with the pieces ignoring whitespace. A ``ddi="true"`` pair without a ``type`` is kept with
+``untyped_ddi_type`` (DDI's generic "interaction" type) and counted as a defect, or dropped when that option
+is empty.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from biohub.converters.base import ConvertError, Item, ReadContext, Reader, expand_paths
+from biohub.converters.registry import register
+from biohub.schema import Entity, KBRecord, Passage, Relation
+
+_OFFSET = re.compile(r"^\s*(\d+)\s*-\s*(\d+)\s*$")
+
+
+@dataclass(slots=True)
+class DdiXmlOptions:
+    """``passage_type``: type of the sentence passages; ``untyped_ddi_type``: relation type given to a
+    ``ddi="true"`` pair that has no ``type`` ("" drops such pairs instead); ``max_shift``: largest uniform
+    offset shift tried to repair an entity whose offsets miss its text by a few characters (0: never repair)."""
+
+    passage_type: str = "sentence"
+    untyped_ddi_type: str = "int"
+    max_shift: int = 1
+
+
+@dataclass(slots=True)
+class _Doc:
+    """What one document converts into, filled sentence by sentence."""
+
+    record_id: str
+    texts: list[str] = field(default_factory=list)
+    passages: list[Passage] = field(default_factory=list)
+    entities: list[Entity] = field(default_factory=list)
+    relations: list[Relation] = field(default_factory=list)
+    negative_pairs: list[list[str]] = field(default_factory=list)
+    source_ids: list[str] = field(default_factory=list)
+    by_source_id: dict[str, str] = field(default_factory=dict)
+    items: list[Item] = field(default_factory=list)
+    position: int = 0
+
+
+@register
+class DdiXmlReader(Reader):
+    name = "ddi-xml"
+    schema = "kb"
+    description = "DDI corpus 2013 XML (one document per file; sentence-relative inclusive charOffsets; ddi pairs)"
+    Options = DdiXmlOptions
+
+    def read(self, paths: list[Path], ctx: ReadContext) -> Iterator[Item]:
+        for path in expand_paths(paths, ".xml"):
+            yield from self._document(path, ctx)
+
+    # ----------------------------------------------------------------------------------- documents
+    def _document(self, path: Path, ctx: ReadContext) -> Iterator[Item]:
+        root = _parse(path)
+        if root.tag != "document":
+            raise ConvertError(path, f"root element is <{root.tag}>, expected <document>")
+        key = root.get("id") or path.stem
+        sentences = root.findall("sentence")
+        if not sentences:
+            yield ctx.reject(path, key, "no sentences", f"document {key} has no <sentence> elements", document_id=key)
+            return
+        missing = [s.get("id", f"#{i}") for i, s in enumerate(sentences) if s.get("text") is None]
+        if missing:
+            yield ctx.reject(path, key, "missing attribute", f"sentence(s) without a text attribute: {', '.join(missing)}", document_id=key)
+            return
+        doc = _Doc(ctx.record_id(key))
+        for sentence in sentences:
+            self._sentence(path, key, sentence, doc, ctx)
+        yield from doc.items
+        meta = {
+            "source": {"path": path.name, "record": key},
+            "sentence_ids": [s.get("id", "") for s in sentences],
+            "source_entity_ids": doc.source_ids,
+            "negative_pairs": doc.negative_pairs,
+        }
+        yield KBRecord(
+            **ctx.common(key, meta=meta),
+            passages=doc.passages,
+            entities=doc.entities,
+            relations=doc.relations,
+        )
+
+    def _sentence(self, path: Path, key: str, sentence: ET.Element, doc: _Doc, ctx: ReadContext) -> None:
+        text = sentence.get("text", "")
+        start = doc.position
+        doc.passages.append(Passage(f"{doc.record_id}.p{len(doc.passages)}", self.options.passage_type, [text], [(start, start + len(text))]))
+        doc.position = start + len(text) + 1
+        sentence_id = sentence.get("id", f"{key}.s{len(doc.passages) - 1}")
+        for element in sentence.findall("entity"):
+            self._entity(path, key, sentence_id, element, text, start, doc, ctx)
+        for pair in sentence.findall("pair"):
+            self._pair(path, key, sentence_id, pair, doc, ctx)
+
+    # ----------------------------------------------------------------------------------- entities
+    def _entity(self, path: Path, key: str, sentence_id: str, element: ET.Element, text: str, base: int, doc: _Doc, ctx: ReadContext) -> None:
+        source_id = element.get("id", "")
+        where = source_id or sentence_id
+        etype, raw, expected = element.get("type"), element.get("charOffset"), element.get("text")
+        if not source_id or not etype or raw is None or expected is None:
+            doc.items.append(ctx.defect(path, where, "entity missing attribute", f"entity in {sentence_id} lacks id, type, charOffset or text", document_id=key))
+            return
+        spans = _spans(raw)
+        if spans is None:
+            doc.items.append(ctx.defect(path, where, "bad charOffset", f"{source_id}: charOffset {raw!r}", document_id=key))
+            return
+        fixed = self._locate(spans, text, expected)
+        if fixed is None:
+            pieces = [text[s:e] for s, e in spans]
+            doc.items.append(
+                ctx.defect(path, where, "entity text disagrees with offsets", f"{source_id}: {raw} gives {pieces!r}, text is {expected!r}", document_id=key)
+            )
+            return
+        if fixed != spans:
+            doc.items.append(
+                ctx.defect(path, where, "entity offsets shifted (repaired)", f"{source_id}: {raw} shifted by {fixed[0][0] - spans[0][0]} to spell {expected!r}", document_id=key)
+            )
+        entity_id = f"{doc.record_id}.e{len(doc.entities)}"
+        doc.entities.append(Entity(entity_id, etype, [text[s:e] for s, e in fixed], [(base + s, base + e) for s, e in fixed]))
+        doc.source_ids.append(source_id)
+        doc.by_source_id[source_id] = entity_id
+
+    def _locate(self, spans: list[tuple[int, int]], text: str, expected: str) -> list[tuple[int, int]] | None:
+        """The spans if they spell ``expected``, else the same spans shifted by the smallest working amount."""
+        for shift in sorted(range(-self.options.max_shift, self.options.max_shift + 1), key=abs):
+            moved = [(s + shift, e + shift) for s, e in spans]
+            if all(0 <= s < e <= len(text) for s, e in moved) and _squash("".join(text[s:e] for s, e in moved)) == _squash(expected):
+                return moved
+        return None
+
+    # ----------------------------------------------------------------------------------- pairs
+    def _pair(self, path: Path, key: str, sentence_id: str, pair: ET.Element, doc: _Doc, ctx: ReadContext) -> None:
+        pair_id = pair.get("id", sentence_id)
+        arg1, arg2 = doc.by_source_id.get(pair.get("e1", "")), doc.by_source_id.get(pair.get("e2", ""))
+        ddi = pair.get("ddi", "").lower()
+        if ddi not in ("true", "false"):
+            doc.items.append(ctx.defect(path, pair_id, "bad ddi value", f"{pair_id}: ddi={pair.get('ddi')!r}", document_id=key))
+            return
+        if arg1 is None or arg2 is None:
+            detail = f"{pair_id}: e1={pair.get('e1')!r} e2={pair.get('e2')!r} is not a kept entity of this document"
+            doc.items.append(ctx.defect(path, pair_id, "pair argument missing", detail, document_id=key))
+            return
+        if ddi == "false":
+            doc.negative_pairs.append([arg1, arg2])
+            return
+        rtype = pair.get("type") or ""
+        if not rtype:
+            if not self.options.untyped_ddi_type:
+                doc.items.append(ctx.defect(path, pair_id, "ddi pair without type (dropped)", f"{pair_id}: ddi=true, no type", document_id=key))
+                return
+            rtype = self.options.untyped_ddi_type
+            detail = f"{pair_id}: ddi=true without type, kept as {rtype!r}"
+            doc.items.append(ctx.defect(path, pair_id, "ddi pair without type (typed as default)", detail, document_id=key))
+        doc.relations.append(Relation(f"{doc.record_id}.r{len(doc.relations)}", rtype, arg1, arg2))
+
+
+def _parse(path: Path) -> ET.Element:
+    try:
+        return ET.parse(path).getroot()
+    except FileNotFoundError:
+        raise ConvertError(path, "file not found") from None
+    except ET.ParseError as exc:
+        line, column = exc.position
+        message = re.sub(r":\s*line \d+, column \d+$", "", str(exc))
+        raise ConvertError(path, f"invalid XML: {message} (column {column})", line=line) from None
+
+
+def _spans(raw: str) -> list[tuple[int, int]] | None:
+    """``"a-b;c-d"`` (inclusive ends) as end-exclusive spans, or None when malformed."""
+    spans = []
+    for part in raw.split(";"):
+        match = _OFFSET.match(part)
+        if not match:
+            return None
+        start, last = int(match.group(1)), int(match.group(2))
+        if last < start:
+            return None
+        spans.append((start, last + 1))
+    return spans
+
+
+def _squash(text: str) -> str:
+    return "".join(text.split())

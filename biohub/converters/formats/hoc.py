@@ -1,0 +1,129 @@
+"""Hallmarks of Cancer (HoC) corpus: ``text/PMID.txt`` + ``labels/PMID.txt``.
+
+``text/PMID.txt`` holds one tokenised sentence per line. ``labels/PMID.txt`` is one line in which every
+sentence's segment starts with a ``<`` marker (the i-th segment labels the i-th non-empty text line; blank
+when none); several labels of one sentence are joined by ``AND``, and the levels of one label by ``--``
+(``"Sustaining proliferative signaling--Receptors"``; a trailing ``--`` means the level itself). ``NULL``
+is the corpus' explicit "no label" and is read as none.
+
+``level: document`` (default) gives one ``text`` record per abstract: the sentences joined by one space,
+labels = the union of the sentences' top-level hallmarks (the part before the first ``--``; up to 10
+classes), the full per-sentence labels kept in ``meta.sentence_labels``. ``level: sentence`` gives one
+record per sentence (key ``PMID-i``, document id PMID, so derived splits keep an abstract together) with the
+top-level labels of that sentence and its full labels in meta (``top_level: false`` keeps full labels as
+the record labels instead).
+
+The reader takes the folder holding ``text/`` and ``labels/``, or those two folders. A PMID with a text
+file but no labels file (or the reverse), a labels line not starting with ``<``, or a segment count that
+differs from the sentence count is rejected with its reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from biohub.converters.base import ConvertError, Item, ReadContext, Reader, read_text
+from biohub.converters.registry import register
+from biohub.schema import TextRecord
+
+
+@dataclass(slots=True)
+class HocOptions:
+    """``level``: ``document`` or ``sentence``; ``top_level``: labels are the top-level hallmarks (else the
+    full hierarchical labels, trailing ``--`` removed); ``null_label``: the marker meaning "no label";
+    ``text_dir`` / ``labels_dir``: folder names; ``encoding``."""
+
+    level: str = "document"
+    top_level: bool = True
+    null_label: str = "NULL"
+    text_dir: str = "text"
+    labels_dir: str = "labels"
+    encoding: str = "utf-8"
+
+    def __post_init__(self) -> None:
+        if self.level not in ("document", "sentence"):
+            raise ValueError(f"level: expected document or sentence, got {self.level!r}")
+
+
+@register
+class HocReader(Reader):
+    name = "hoc"
+    schema = "text"
+    description = "Hallmarks of Cancer: text/PMID.txt sentences + labels/PMID.txt '<'-segmented hallmark labels"
+    Options = HocOptions
+
+    def read(self, paths: list[Path], ctx: ReadContext) -> Iterator[Item]:
+        text_dir, labels_dir = self._folders(paths)
+        texts = {p.stem: p for p in text_dir.glob("*.txt") if p.is_file()}
+        labels = {p.stem: p for p in labels_dir.glob("*.txt") if p.is_file()}
+        for pmid in sorted(set(texts) | set(labels), key=_pmid_order):
+            if pmid not in labels:
+                yield ctx.reject(texts[pmid], pmid, "labels file missing", f"{texts[pmid].name} has no {labels_dir.name}/{pmid}.txt", document_id=pmid)
+                continue
+            if pmid not in texts:
+                yield ctx.reject(labels[pmid], pmid, "text file missing", f"{labels[pmid].name} has no {text_dir.name}/{pmid}.txt", document_id=pmid)
+                continue
+            yield from self._abstract(pmid, texts[pmid], labels[pmid], ctx)
+
+    def _folders(self, paths: list[Path]) -> tuple[Path, Path]:
+        opts = self.options
+        for path in paths:
+            if not path.exists():
+                raise ConvertError(path, "file not found")
+            if not path.is_dir():
+                raise ConvertError(path, "expected a folder (the corpus folder, or its text/ and labels/ folders)")
+        if len(paths) == 1:
+            text_dir, labels_dir = paths[0] / opts.text_dir, paths[0] / opts.labels_dir
+        else:
+            named = {p.name: p for p in paths}
+            text_dir, labels_dir = named.get(opts.text_dir, Path(opts.text_dir)), named.get(opts.labels_dir, Path(opts.labels_dir))
+            if len(paths) != 2 or opts.text_dir not in named or opts.labels_dir not in named:
+                raise ConvertError(paths[0], f"expected one corpus folder, or the two folders {opts.text_dir}/ and {opts.labels_dir}/")
+        for folder in (text_dir, labels_dir):
+            if not folder.is_dir():
+                raise ConvertError(folder, "folder not found")
+        return text_dir, labels_dir
+
+    def _abstract(self, pmid: str, text_path: Path, labels_path: Path, ctx: ReadContext) -> Iterator[Item]:
+        opts = self.options
+        sentences = [line.strip() for line in read_text(text_path, opts.encoding).splitlines() if line.strip()]
+        raw = read_text(labels_path, opts.encoding).strip("\r\n")
+        if not raw.lstrip().startswith("<"):
+            yield ctx.reject(labels_path, pmid, "malformed labels", f"{labels_path.name}: does not start with a '<' marker: {raw[:40]!r}", document_id=pmid)
+            return
+        segments = raw.lstrip().split("<")[1:]
+        if len(segments) != len(sentences):
+            detail = f"{labels_path.name}: {len(segments)} '<' segments for {len(sentences)} sentences in {text_path.name}"
+            yield ctx.reject(labels_path, pmid, "sentence/label count mismatch", detail, document_id=pmid)
+            return
+        if not sentences:
+            yield ctx.reject(text_path, pmid, "empty text", f"{text_path.name} holds no sentence", document_id=pmid)
+            return
+        full = [self._labels(segment) for segment in segments]
+        source = {"path": text_path.name, "record": pmid}
+        if opts.level == "document":
+            meta = {"source": source, "sentence_labels": full, "sentences": len(sentences)}
+            yield TextRecord(**ctx.common(pmid, meta=meta), text=" ".join(sentences), labels=self._classes([x for labels in full for x in labels]))
+            return
+        for index, (sentence, labels) in enumerate(zip(sentences, full)):
+            meta = {"source": {**source, "sentence": index}, "full_labels": labels}
+            yield TextRecord(**ctx.common(f"{pmid}-{index}", document_id=pmid, meta=meta), text=sentence, labels=self._classes(labels))
+
+    def _labels(self, segment: str) -> list[str]:
+        """The full labels of one sentence segment (normalised: blanks and a trailing ``--`` removed)."""
+        labels = []
+        for part in segment.split("AND"):
+            label = "--".join(level.strip() for level in part.strip().removesuffix("--").split("--"))
+            if label and label != self.options.null_label and label not in labels:
+                labels.append(label)
+        return labels
+
+    def _classes(self, labels: list[str]) -> list[str]:
+        chosen = [label.split("--")[0] for label in labels] if self.options.top_level else labels
+        return sorted(set(chosen))
+
+
+def _pmid_order(pmid: str) -> tuple[int, str]:
+    return (int(pmid), pmid) if pmid.isdigit() else (1 << 62, pmid)
