@@ -1,0 +1,68 @@
+"""Alpaca-style instruction files: a JSON array or JSON Lines of ``{"instruction", "input", "output"}``.
+
+Each object becomes an ``instruction`` record. ``fields`` maps the record's ``instruction`` / ``input`` /
+``output`` / ``id`` to the file's names (names not given keep their defaults). The instruction is required;
+a missing input reads as ``""``; an empty output is rejected (``empty output``) unless the split is one of
+``unlabelled_splits`` (then kept with ``labeled=False``). The record key is the ``id`` field when present,
+else the element index (JSON array) or line number (JSON Lines). Unmapped fields go to ``meta``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from biohub.converters.base import Item, ReadContext, Reader, Rejection
+from biohub.converters.json_items import JsonItem, json_items, merge_fields, text_field
+from biohub.converters.registry import register
+from biohub.schema import InstructionRecord
+
+_FIELDS = {"instruction": "instruction", "input": "input", "output": "output", "id": "id"}
+
+
+@dataclass(slots=True)
+class AlpacaOptions:
+    """``fields``: the file's names for ``instruction``, ``input``, ``output`` and ``id`` (an empty ``id`` name
+    keys records by position); ``unlabelled_splits``: splits whose records may have an empty output."""
+
+    fields: dict[str, str] = field(default_factory=lambda: dict(_FIELDS))
+    unlabelled_splits: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        self.fields = merge_fields(self.fields, _FIELDS, "alpaca")
+
+
+@register
+class AlpacaReader(Reader):
+    name = "alpaca"
+    schema = "instruction"
+    description = "Alpaca instruction JSON / JSON Lines (instruction, input, output); field names configurable"
+    Options = AlpacaOptions
+
+    def read(self, paths: list[Path], ctx: ReadContext) -> Iterator[Item]:
+        for item in json_items(paths, ctx, id_field=self.options.fields["id"]):
+            yield self._convert(item, ctx) if isinstance(item, JsonItem) else item
+
+    def _convert(self, item: JsonItem, ctx: ReadContext) -> Item:
+        names = self.options.fields
+        instruction = text_field(item, names["instruction"], ctx)
+        if isinstance(instruction, Rejection):
+            return instruction
+        values = {}
+        for part in ("input", "output"):
+            value = item.data.get(names[part], "")
+            if value is None:
+                value = ""
+            if not isinstance(value, str):
+                detail = f"{item.where()}: {names[part]!r} is a {type(value).__name__}, expected a string"
+                return ctx.reject(item.path, item.locator, "bad field type", detail, document_id=item.key)
+            values[part] = value
+        labeled = bool(values["output"].strip())
+        if not labeled and ctx.split_for(item.key) not in tuple(self.options.unlabelled_splits):
+            detail = f"{item.where()}: {names['output']!r} is missing or blank"
+            return ctx.reject(item.path, item.locator, "empty output", detail, document_id=item.key)
+        meta = {"source": item.source(), **item.extras(set(names.values()))}
+        return InstructionRecord(
+            **ctx.common(item.key, labeled=labeled, meta=meta), instruction=instruction, input=values["input"], output=values["output"]
+        )

@@ -1,0 +1,347 @@
+"""CBLUE (Chinese Biomedical Language Understanding Evaluation) JSON files: four readers and their helpers.
+
+Every CBLUE file is a JSON array of objects (CMeIE ships JSON Lines); both layouts are read with
+:func:`~biohub.converters.base.iter_json_records`. A record's key is its ``id`` field when present, else its
+element index (JSON array) or 1-based line number (JSON Lines); when one split has several files the key is
+prefixed with the file stem, so ids stay unique. Test files are unlabelled (no ``entities`` / ``spo_list`` /
+``label`` key): in the splits named by ``unlabelled_splits`` such records are kept with ``labeled=False``;
+elsewhere a record without labels is rejected (``missing labels``). A test record that does carry labels is
+kept labelled.
+
+* ``cblue-ner`` (CMeEE): ``{"text", "entities": [{"start_idx", "end_idx" (inclusive), "type", "entity"}]}``
+  -> ``kb`` with one passage; nested mentions are kept. A mention whose offsets fall outside the text, whose
+  ``entity`` string differs from the text at its offsets, which is malformed or an exact duplicate is
+  dropped as a defect.
+* ``cblue-re`` (CMeIE): ``{"text", "spo_list": [{"Combined", "predicate", "subject", "subject_type",
+  "object": {"@value"}, "object_type": {"@value"}}]}`` -> ``kb``. The triples give strings, not offsets:
+  each argument is placed at the FIRST occurrence of its string in the text (``str.find``); one entity per
+  distinct (span, type); relation type = predicate, arg1 = subject, arg2 = object. An argument not found
+  verbatim drops the relation (defect ``argument not found in text``); with ``schemas`` set, a
+  (subject_type, predicate, object_type) triple missing from that schema table drops it too. The
+  ``Combined`` flags are kept in ``meta.combined`` (relation id -> flag).
+* ``cblue-cls`` (CHIP-CTC, KUAKE-QIC): ``{"id", "text", "label"}`` -> ``text``; field names via ``fields``.
+* ``cblue-pairs`` (CHIP-STS, KUAKE-QQR): ``{"id", "text1", "text2", "label", ...}`` -> ``pairs``; field
+  names via ``fields``; other fields (e.g. ``category``) go to ``meta``.
+
+The JSON record helpers (:func:`~biohub.converters.json_items.json_items`, ...) are shared with the other
+JSON readers (promptcblue, taiyi-jsonl, alpaca).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from biohub.converters.base import ConvertError, Item, ReadContext, Reader, Rejection, expand_paths, iter_json_records
+from biohub.converters.json_items import JsonItem, json_items, label_value, merge_fields, text_field, unlabelled
+from biohub.converters.registry import register
+from biohub.schema import Entity, KBRecord, PairsRecord, Passage, Relation, TextRecord
+
+
+# --------------------------------------------------------------------------------------------- cblue-ner
+@dataclass(slots=True)
+class CblueNerOptions:
+    """``passage_type``: type of the record's single passage (``sentence`` or ``text``); ``unlabelled_splits``:
+    splits whose records may lack ``entities`` (kept with ``labeled=False``)."""
+
+    passage_type: str = "text"
+    unlabelled_splits: tuple[str, ...] = ("test",)
+
+
+@register
+class CblueNerReader(Reader):
+    name = "cblue-ner"
+    schema = "kb"
+    description = "CBLUE NER JSON (CMeEE): text + entities with inclusive start_idx/end_idx; nested mentions"
+    Options = CblueNerOptions
+
+    def read(self, paths: list[Path], ctx: ReadContext) -> Iterator[Item]:
+        for item in json_items(paths, ctx):
+            yield from self._convert(item, ctx) if isinstance(item, JsonItem) else [item]
+
+    def _convert(self, item: JsonItem, ctx: ReadContext) -> Iterator[Item]:
+        text = text_field(item, "text", ctx)
+        if isinstance(text, Rejection):
+            yield text
+            return
+        raw = item.data.get("entities")
+        if raw is None and (missing := unlabelled(item, "entities", ctx, self.options.unlabelled_splits)):
+            yield missing
+            return
+        if raw is not None and not isinstance(raw, list):
+            detail = f"{item.where()}: 'entities' is a {type(raw).__name__}, expected a list"
+            yield ctx.reject(item.path, item.locator, "bad entities field", detail, document_id=item.key)
+            return
+        record_id = ctx.record_id(item.key)
+        entities: list[Entity] = []
+        seen: set[tuple[int, int, str]] = set()
+        for n, mention in enumerate(raw or []):
+            problem = self._check(mention, text, seen)
+            if problem:
+                reason, detail = problem
+                yield ctx.defect(item.path, item.locator, reason, f"{item.where()} mention {n}: {detail}", document_id=item.key)
+                continue
+            start, end, label = mention["start_idx"], mention["end_idx"] + 1, mention["type"]
+            seen.add((start, end, label))
+            entities.append(Entity(f"{record_id}.e{n}", label, [text[start:end]], [(start, end)]))
+        meta = {"source": item.source(), **item.extras({"text", "entities", "id"})}
+        yield KBRecord(
+            **ctx.common(item.key, labeled=raw is not None, meta=meta),
+            passages=[Passage(f"{record_id}.p0", self.options.passage_type, [text], [(0, len(text))])],
+            entities=entities,
+        )
+
+    @staticmethod
+    def _check(mention: Any, text: str, seen: set[tuple[int, int, str]]) -> tuple[str, str] | None:
+        """(reason, detail) of a mention that must be dropped, or None."""
+        if not isinstance(mention, dict):
+            return "malformed mention", f"not an object: {mention!r}"
+        start, last, label = mention.get("start_idx"), mention.get("end_idx"), mention.get("type")
+        if not all(isinstance(x, int) and not isinstance(x, bool) for x in (start, last)) or not isinstance(label, str) or not label:
+            return "malformed mention", f"needs integer start_idx/end_idx and a type, got {mention!r}"
+        if not 0 <= start <= last < len(text):
+            return "offsets out of range", f"[{start}, {last}] (inclusive) outside the {len(text)}-character text"
+        stated = mention.get("entity")
+        if stated is not None and stated != text[start : last + 1]:
+            return "mention text disagrees with offsets", f"entity {stated!r} but the text at [{start}, {last}] is {text[start : last + 1]!r}"
+        if (start, last + 1, label) in seen:
+            return "duplicate mention", f"{label} [{start}, {last}] {text[start : last + 1]!r} given twice"
+        return None
+
+
+def _value(raw: Any) -> Any:
+    """CMeIE wraps objects and object types as ``{"@value": ...}``; plain strings are accepted too."""
+    return raw.get("@value") if isinstance(raw, dict) else raw
+
+
+# --------------------------------------------------------------------------------------------- cblue-re
+@dataclass(slots=True)
+class CblueReOptions:
+    """``schemas``: file name of the schema table (JSON Lines of {subject_type, predicate, object_type}, e.g.
+    ``53_schemas.json``), taken from the input files when listed there, else looked up beside each data file;
+    empty: no schema check. ``passage_type`` / ``unlabelled_splits`` as for ``cblue-ner``."""
+
+    schemas: str = ""
+    passage_type: str = "text"
+    unlabelled_splits: tuple[str, ...] = ("test",)
+
+
+@dataclass(slots=True)
+class _Triple:
+    subject: str
+    subject_type: str
+    predicate: str
+    object: str
+    object_type: str
+    combined: Any
+
+
+@register
+class CblueReReader(Reader):
+    name = "cblue-re"
+    schema = "kb"
+    description = "CBLUE relation JSON Lines (CMeIE): text + spo_list strings, placed at their first occurrence"
+    Options = CblueReOptions
+
+    def read(self, paths: list[Path], ctx: ReadContext) -> Iterator[Item]:
+        schema_name = self.options.schemas
+        listed = [p for p in paths if schema_name and p.name == schema_name]
+        # a folder input would otherwise read the schema table beside the data as records
+        data = [p for p in expand_paths([p for p in paths if p not in listed], ".json") if not schema_name or p.name != schema_name]
+        tables: dict[Path, set[tuple[str, str, str]]] = {p: self._schemas(p) for p in listed}
+        for item in json_items(data, ctx):
+            if not isinstance(item, JsonItem):
+                yield item
+                continue
+            table = None
+            if schema_name:
+                table_path = listed[0] if listed else item.path.parent / schema_name
+                if table_path not in tables:
+                    tables[table_path] = self._schemas(table_path)
+                table = tables[table_path]
+            yield from self._convert(item, ctx, table)
+
+    @staticmethod
+    def _schemas(path: Path) -> set[tuple[str, str, str]]:
+        if not path.is_file():
+            raise ConvertError(path, "schema file not found")
+        table = set()
+        for position, obj in iter_json_records(path):
+            parts = tuple(_value(obj.get(k)) if isinstance(obj, dict) else None for k in ("subject_type", "predicate", "object_type"))
+            if not all(isinstance(x, str) and x for x in parts):
+                raise ConvertError(path, f"schema entry needs subject_type, predicate and object_type strings, got {obj!r}", line=position)
+            table.add(parts)  # type: ignore[arg-type]
+        return table
+
+    def _convert(self, item: JsonItem, ctx: ReadContext, table: set[tuple[str, str, str]] | None) -> Iterator[Item]:
+        text = text_field(item, "text", ctx)
+        if isinstance(text, Rejection):
+            yield text
+            return
+        raw = item.data.get("spo_list")
+        if raw is None and (missing := unlabelled(item, "spo_list", ctx, self.options.unlabelled_splits)):
+            yield missing
+            return
+        if raw is not None and not isinstance(raw, list):
+            detail = f"{item.where()}: 'spo_list' is a {type(raw).__name__}, expected a list"
+            yield ctx.reject(item.path, item.locator, "bad spo_list field", detail, document_id=item.key)
+            return
+        record_id = ctx.record_id(item.key)
+        entity_ids: dict[tuple[int, int, str], str] = {}
+        entities: list[Entity] = []
+        relations: list[Relation] = []
+        combined: dict[str, Any] = {}
+
+        def entity(start: int, string: str, label: str) -> str:
+            span = (start, start + len(string), label)
+            if span not in entity_ids:
+                entity_ids[span] = f"{record_id}.e{len(entities)}"
+                entities.append(Entity(entity_ids[span], label, [string], [span[:2]]))
+            return entity_ids[span]
+
+        for n, raw_triple in enumerate(raw or []):
+            triple, problem = self._triple(raw_triple, text, table)
+            if problem:
+                reason, detail = problem
+                yield ctx.defect(item.path, item.locator, reason, f"{item.where()} triple {n}: {detail}", document_id=item.key)
+                continue
+            assert triple is not None
+            arg1 = entity(text.find(triple.subject), triple.subject, triple.subject_type)
+            arg2 = entity(text.find(triple.object), triple.object, triple.object_type)
+            relation_id = f"{record_id}.r{n}"
+            relations.append(Relation(relation_id, triple.predicate, arg1, arg2))
+            if triple.combined is not None:
+                combined[relation_id] = triple.combined
+        meta: dict[str, Any] = {"source": item.source(), **item.extras({"text", "spo_list", "id"})}
+        if combined:
+            meta["combined"] = combined
+        yield KBRecord(
+            **ctx.common(item.key, labeled=raw is not None, meta=meta),
+            passages=[Passage(f"{record_id}.p0", self.options.passage_type, [text], [(0, len(text))])],
+            entities=entities,
+            relations=relations,
+        )
+
+    @staticmethod
+    def _triple(raw: Any, text: str, table: set[tuple[str, str, str]] | None) -> tuple[_Triple | None, tuple[str, str] | None]:
+        if not isinstance(raw, dict):
+            return None, ("malformed triple", f"not an object: {raw!r}")
+        triple = _Triple(
+            raw.get("subject"), raw.get("subject_type"), raw.get("predicate"),
+            _value(raw.get("object")), _value(raw.get("object_type")), raw.get("Combined"),
+        )
+        strings = (triple.subject, triple.subject_type, triple.predicate, triple.object, triple.object_type)
+        if not all(isinstance(x, str) and x for x in strings):
+            return None, ("malformed triple", f"needs subject, subject_type, predicate, object and object_type strings, got {raw!r}")
+        if table is not None and (triple.subject_type, triple.predicate, triple.object_type) not in table:
+            return None, ("triple not in the schemas", f"({triple.subject_type}, {triple.predicate}, {triple.object_type})")
+        for role, string in (("subject", triple.subject), ("object", triple.object)):
+            if string not in text:
+                return None, ("argument not found in text", f"{role} {string!r} does not occur verbatim in the text")
+        return triple, None
+
+
+# --------------------------------------------------------------------------------------------- cblue-cls
+_CLS_FIELDS = {"text": "text", "label": "label", "id": "id"}
+
+
+@dataclass(slots=True)
+class CblueClsOptions:
+    """``fields``: the file's names for ``text``, ``label`` and ``id`` (KUAKE-QIC: ``text: query``); names not
+    given keep their defaults; an empty ``id`` name keys records by position. A list label is read as a
+    multi-label record. ``unlabelled_splits``: splits whose records may lack the label."""
+
+    fields: dict[str, str] = field(default_factory=lambda: dict(_CLS_FIELDS))
+    unlabelled_splits: tuple[str, ...] = ("test",)
+
+    def __post_init__(self) -> None:
+        self.fields = merge_fields(self.fields, _CLS_FIELDS, "cblue-cls")
+
+
+@register
+class CblueClsReader(Reader):
+    name = "cblue-cls"
+    schema = "text"
+    description = "CBLUE classification JSON (CHIP-CTC, KUAKE-QIC): id + text + label; field names configurable"
+    Options = CblueClsOptions
+
+    def read(self, paths: list[Path], ctx: ReadContext) -> Iterator[Item]:
+        names = self.options.fields
+        for item in json_items(paths, ctx, id_field=names["id"]):
+            yield self._convert(item, ctx) if isinstance(item, JsonItem) else item
+
+    def _convert(self, item: JsonItem, ctx: ReadContext) -> Item:
+        names = self.options.fields
+        text = text_field(item, names["text"], ctx)
+        if isinstance(text, Rejection):
+            return text
+        raw = item.data.get(names["label"])
+        labels: list[str] = []
+        if raw is None:
+            if missing := unlabelled(item, names["label"], ctx, self.options.unlabelled_splits):
+                return missing
+        elif isinstance(raw, list):
+            if not raw or not all(isinstance(x, str) and x.strip() for x in raw):
+                detail = f"{item.where()}: {names['label']!r} is {raw!r}, expected non-empty label strings"
+                return ctx.reject(item.path, item.locator, "bad label", detail, document_id=item.key)
+            labels = list(raw)
+        else:
+            label = label_value(item, names["label"], ctx)
+            if isinstance(label, Rejection):
+                return label
+            labels = [label]
+        meta = {"source": item.source(), **item.extras(set(names.values()))}
+        return TextRecord(**ctx.common(item.key, labeled=raw is not None, meta=meta), text=text, labels=labels)
+
+
+# --------------------------------------------------------------------------------------------- cblue-pairs
+_PAIR_FIELDS = {"text_1": "text1", "text_2": "text2", "label": "label", "id": "id"}
+
+
+@dataclass(slots=True)
+class CbluePairsOptions:
+    """``fields``: the file's names for ``text_1``, ``text_2``, ``label`` and ``id`` (KUAKE-QQR: ``text_1:
+    query1, text_2: query2``); names not given keep their defaults; other fields (e.g. ``category``) go to
+    ``meta``. ``unlabelled_splits``: splits whose records may lack the label."""
+
+    fields: dict[str, str] = field(default_factory=lambda: dict(_PAIR_FIELDS))
+    unlabelled_splits: tuple[str, ...] = ("test",)
+
+    def __post_init__(self) -> None:
+        self.fields = merge_fields(self.fields, _PAIR_FIELDS, "cblue-pairs")
+
+
+@register
+class CbluePairsReader(Reader):
+    name = "cblue-pairs"
+    schema = "pairs"
+    description = "CBLUE sentence-pair JSON (CHIP-STS, KUAKE-QQR): id + two texts + label; field names configurable"
+    Options = CbluePairsOptions
+
+    def read(self, paths: list[Path], ctx: ReadContext) -> Iterator[Item]:
+        names = self.options.fields
+        for item in json_items(paths, ctx, id_field=names["id"]):
+            yield self._convert(item, ctx) if isinstance(item, JsonItem) else item
+
+    def _convert(self, item: JsonItem, ctx: ReadContext) -> Item:
+        names = self.options.fields
+        text_1 = text_field(item, names["text_1"], ctx)
+        if isinstance(text_1, Rejection):
+            return text_1
+        text_2 = text_field(item, names["text_2"], ctx)
+        if isinstance(text_2, Rejection):
+            return text_2
+        label = ""
+        labeled = item.data.get(names["label"]) is not None
+        if not labeled:
+            if missing := unlabelled(item, names["label"], ctx, self.options.unlabelled_splits):
+                return missing
+        else:
+            value = label_value(item, names["label"], ctx)
+            if isinstance(value, Rejection):
+                return value
+            label = value
+        meta = {"source": item.source(), **item.extras(set(names.values()))}
+        return PairsRecord(**ctx.common(item.key, labeled=labeled, meta=meta), text_1=text_1, text_2=text_2, label=label)

@@ -1,0 +1,56 @@
+"""PromptCBLUE JSON Lines: CBLUE tasks rewritten as prompts.
+
+Each line is ``{"input": prompt, "target": answer, "answer_choices": [...] | null, "task_type": str,
+"task_dataset": str, "sample_id": str}`` and becomes an ``instruction`` record: instruction = ``input``,
+input = ``""``, output = ``target``; ``answer_choices``, ``task_type``, ``task_dataset``, ``sample_id`` and any
+other field go to ``meta``. The record key is ``sample_id`` (else the line number). The public test file has
+empty targets: in ``unlabelled_splits`` such records are kept with ``labeled=False``; elsewhere an empty
+target is rejected (``empty target``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from biohub.converters.base import Item, ReadContext, Reader, Rejection
+from biohub.converters.json_items import JsonItem, json_items, text_field
+from biohub.converters.registry import register
+from biohub.schema import InstructionRecord
+
+
+@dataclass(slots=True)
+class PromptCblueOptions:
+    """``unlabelled_splits``: splits whose records may have an empty ``target`` (kept with ``labeled=False``)."""
+
+    unlabelled_splits: tuple[str, ...] = ("test",)
+
+
+@register
+class PromptCblueReader(Reader):
+    name = "promptcblue"
+    schema = "instruction"
+    description = "PromptCBLUE JSON Lines (input/target/answer_choices/task_type/task_dataset/sample_id)"
+    Options = PromptCblueOptions
+
+    def read(self, paths: list[Path], ctx: ReadContext) -> Iterator[Item]:
+        for item in json_items(paths, ctx, id_field="sample_id"):
+            yield self._convert(item, ctx) if isinstance(item, JsonItem) else item
+
+    def _convert(self, item: JsonItem, ctx: ReadContext) -> Item:
+        prompt = text_field(item, "input", ctx)
+        if isinstance(prompt, Rejection):
+            return prompt
+        target = item.data.get("target")
+        if target is not None and not isinstance(target, str):
+            detail = f"{item.where()}: 'target' is a {type(target).__name__}, expected a string"
+            return ctx.reject(item.path, item.locator, "bad field type", detail, document_id=item.key)
+        labeled = bool(target and target.strip())
+        if not labeled and ctx.split_for(item.key) not in tuple(self.options.unlabelled_splits):
+            detail = f"{item.where()}: empty 'target' in split {ctx.split_for(item.key)!r}"
+            return ctx.reject(item.path, item.locator, "empty target", detail, document_id=item.key)
+        meta = {"source": item.source(), **item.extras({"input", "target"})}
+        return InstructionRecord(
+            **ctx.common(item.key, labeled=labeled, meta=meta), instruction=prompt, input="", output=target if labeled else ""
+        )
