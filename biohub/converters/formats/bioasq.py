@@ -1,0 +1,155 @@
+"""BioASQ Task B golden files: ``{"questions": [{id, type, body, documents, snippets, exact_answer, ideal_answer, ...}]}``.
+
+One ``qa`` record per question, keyed by the BioASQ question id (also the document id), of the question's
+type:
+
+* ``yesno``: choices ``["yes", "no"]``, answer ``[exact_answer]``. An exact answer that is ``yes``/``no``
+  only up to case or surrounding whitespace is normalised and counted as a defect; anything else is rejected.
+* ``factoid`` / ``list``: the exact answer is a list of answer groups, each a list of synonyms (a bare string
+  counts as a one-synonym group). The answer is every synonym, flattened in order, each stripped of
+  surrounding whitespace (a defect when that changed it) and without repeats (a repeated synonym is
+  dropped and counted as a defect); the groups (stripped) stay in ``meta.exact_answer``, which strict/lenient
+  accuracy, MRR and list F1 need.
+* ``summary``: the answer is the ``ideal_answer`` list.
+
+For every type the context is the snippet texts (stripped) joined by ``snippet_separator`` (one newline),
+in the file's order; the snippets themselves (with document, section and offsets), the documents, the
+ideal answers, concepts and triples are kept in ``meta``. ``meta.batch`` names the golden file.
+
+A question id seen earlier in the same read (e.g. in another batch file of the split) is rejected as a
+``duplicate question id`` naming both places, never dropped silently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from biohub.converters.base import ConvertError, Item, ReadContext, Reader, expand_paths, load_json
+from biohub.converters.registry import register
+from biohub.schema import QARecord
+
+TYPES = ("yesno", "factoid", "list", "summary")
+YESNO = ["yes", "no"]
+
+
+@dataclass(slots=True)
+class BioASQOptions:
+    """``snippet_separator``: string between snippet texts in the context."""
+
+    snippet_separator: str = "\n"
+
+
+@register
+class BioASQReader(Reader):
+    name = "bioasq"
+    schema = "qa"
+    description = "BioASQ Task B golden JSON ({questions: [...]}): yesno / factoid / list / summary QA over snippets"
+    Options = BioASQOptions
+
+    def read(self, paths: list[Path], ctx: ReadContext) -> Iterator[Item]:
+        seen: dict[str, str] = {}
+        for path in expand_paths(paths, ".json"):
+            data = load_json(path)
+            if not isinstance(data, dict) or not isinstance(data.get("questions"), list):
+                raise ConvertError(path, 'expected a JSON object with a "questions" list')
+            for index, question in enumerate(data["questions"]):
+                yield from self._convert(path, index, question, ctx, seen)
+
+    def _convert(self, path: Path, index: int, q: Any, ctx: ReadContext, seen: dict[str, str]) -> Iterator[Item]:
+        if not isinstance(q, dict):
+            yield ctx.reject(path, f"questions[{index}]", "not a JSON object", f"questions[{index}] is a {type(q).__name__}")
+            return
+        qid = str(q.get("id") or f"questions[{index}]")
+        missing = [k for k in ("id", "type", "body") if not q.get(k)]
+        if missing:
+            yield ctx.reject(path, qid, "missing field", f"question {qid}: no {', '.join(missing)}", document_id=qid)
+            return
+        if qid in seen:
+            yield ctx.reject(path, qid, "duplicate question id", f"question {qid} already read from {seen[qid]}", document_id=qid)
+            return
+        seen[qid] = path.name
+        kind = q["type"]
+        if kind not in TYPES:
+            yield ctx.reject(path, qid, "unknown question type", f"question {qid}: type {kind!r} not in {TYPES}", document_id=qid)
+            return
+        snippets = q.get("snippets") or []
+        if not all(isinstance(s, dict) and isinstance(s.get("text"), str) for s in snippets):
+            yield ctx.reject(path, qid, "bad snippet", f"question {qid}: every snippet needs a text", document_id=qid)
+            return
+        ideal = q.get("ideal_answer") or []
+        ideal = [x.strip() for x in ([ideal] if isinstance(ideal, str) else ideal) if isinstance(x, str) and x.strip()]
+        meta: dict[str, Any] = {
+            "batch": path.stem.removesuffix("_golden"),
+            "documents": q.get("documents") or [],
+            "ideal_answer": ideal,
+            "snippets": snippets,
+            "concepts": q.get("concepts") or [],
+            "triples": q.get("triples") or [],
+            "source": {"path": path.name, "record": qid},
+        }
+        choices: list[str] = []
+        if kind == "yesno":
+            choices = list(YESNO)
+            answer = yield from self._yesno(path, qid, q.get("exact_answer"), ctx)
+        elif kind in ("factoid", "list"):
+            groups = yield from self._groups(path, qid, q.get("exact_answer"), ctx)
+            meta["exact_answer"] = groups
+            answer = yield from self._flatten(path, qid, groups, ctx)
+        else:
+            answer = ideal
+        if not answer:
+            if kind == "yesno" and q.get("exact_answer") is not None:
+                detail = f"question {qid}: exact_answer {q['exact_answer']!r} is not yes or no"
+                yield ctx.reject(path, qid, "answer not among choices", detail, document_id=qid)
+            else:
+                yield ctx.reject(path, qid, "missing answer", f"question {qid} ({kind}): no usable answer", document_id=qid)
+            return
+        yield QARecord(
+            **ctx.common(qid, meta=meta),
+            question=q["body"].strip(),
+            type=kind,
+            choices=choices,
+            context=self.options.snippet_separator.join(s["text"].strip() for s in snippets),
+            answer=answer,
+        )
+
+    def _yesno(self, path: Path, qid: str, value: Any, ctx: ReadContext) -> Iterator[Item]:
+        if isinstance(value, list) and len(value) == 1:
+            value = value[0]
+        if not isinstance(value, str):
+            return []
+        clean = value.strip().lower()
+        if clean not in YESNO:
+            return []
+        if clean != value:
+            yield ctx.defect(path, qid, "yes/no answer normalised", f"question {qid}: {value!r} -> {clean!r}", document_id=qid)
+        return [clean]
+
+    def _groups(self, path: Path, qid: str, value: Any, ctx: ReadContext) -> Iterator[Item]:
+        groups: list[list[str]] = []
+        for group in value if isinstance(value, list) else []:
+            synonyms = [group] if isinstance(group, str) else group if isinstance(group, list) else []
+            clean = []
+            for synonym in synonyms:
+                if not isinstance(synonym, str) or not synonym.strip():
+                    yield ctx.defect(path, qid, "empty answer dropped", f"question {qid}: {synonym!r}", document_id=qid)
+                    continue
+                if synonym != synonym.strip():
+                    detail = f"question {qid}: {synonym!r}"
+                    yield ctx.defect(path, qid, "answer whitespace trimmed", detail, document_id=qid)
+                clean.append(synonym.strip())
+            if clean:
+                groups.append(clean)
+        return groups
+
+    def _flatten(self, path: Path, qid: str, groups: list[list[str]], ctx: ReadContext) -> Iterator[Item]:
+        answer: list[str] = []
+        for synonym in (s for group in groups for s in group):
+            if synonym in answer:
+                yield ctx.defect(path, qid, "duplicate synonym dropped", f"question {qid}: {synonym!r} repeated", document_id=qid)
+                continue
+            answer.append(synonym)
+        return answer

@@ -1,0 +1,125 @@
+"""Dialogues in a JSON array (or JSON Lines) of objects, one dialogue per object.
+
+Two shapes, chosen by the options:
+
+* ``fields``: a mapping role -> field name, in turn order (e.g. ``{user: medical_case, assistant:
+  doctor_diagnosis}``): each named field gives one turn of that role (``system``, ``user`` or ``assistant``).
+* ``turns_field``: the name of a field holding a list of ``{role_key: ..., content_key: ...}`` turns; the
+  source's role names are mapped by ``roles`` (e.g. ``{patient: user, doctor: assistant}``; a role already
+  named ``system``/``user``/``assistant`` maps to itself).
+
+The record key is the object's ``id_field`` (``<file stem>-<index>`` when ``id_field`` is empty); every
+field not used for the id or the turns goes to ``meta.fields``. A dialogue that ends with an assistant turn
+is labelled (the last turn is the reference reply). Rejected with its locator and reason: a missing field,
+an empty turn, a role that cannot be mapped, a repeated id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from biohub.converters.base import Item, ReadContext, Reader, expand_paths, iter_json_records
+from biohub.converters.registry import register
+from biohub.schema import ROLES, DialogueRecord, Turn
+
+
+@dataclass(slots=True)
+class DialogueOptions:
+    """``fields`` (role -> field, in turn order) or ``turns_field`` (+ ``role_key``, ``content_key``, ``roles``:
+    source role -> system/user/assistant): see the module doc. ``id_field``: the field holding the record key."""
+
+    fields: dict[str, str] = field(default_factory=dict)
+    turns_field: str = ""
+    role_key: str = "role"
+    content_key: str = "content"
+    roles: dict[str, str] = field(default_factory=dict)
+    id_field: str = "id"
+
+    def __post_init__(self) -> None:
+        if bool(self.fields) == bool(self.turns_field):
+            raise ValueError("give exactly one of fields (role -> field) or turns_field")
+        for role in [*self.fields, *self.roles.values()]:
+            if role not in ROLES:
+                raise ValueError(f"role {role!r} is not one of {', '.join(ROLES)}")
+
+
+class _Reject(Exception):
+    def __init__(self, reason: str, detail: str):
+        super().__init__(detail)
+        self.reason, self.detail = reason, detail
+
+
+@register
+class DialogueJsonReader(Reader):
+    name = "dialogue-json"
+    schema = "dialogue"
+    description = "JSON array / JSON Lines of dialogues: role -> field mapping or a list of role/content turns"
+    Options = DialogueOptions
+
+    def read(self, paths: list[Path], ctx: ReadContext) -> Iterator[Item]:
+        seen: dict[str, str] = {}
+        for path in expand_paths(paths, ".json"):
+            array = _is_array(path)
+            for locator, obj in iter_json_records(path):
+                where = f"[{locator}]" if array else f"line {locator}"
+                key = None
+                try:
+                    key = self._key(path, locator, obj)
+                    if key in seen:
+                        raise _Reject("duplicate id", f"id {key} already read at {seen[key]}")
+                    yield self._convert(path, key, obj, ctx)
+                    seen[key] = f"{path.name} {where}"
+                except _Reject as rejection:
+                    yield ctx.reject(path, key or locator, rejection.reason, f"{where}: {rejection.detail}", document_id=key)
+
+    def _key(self, path: Path, locator: int, obj: Any) -> str:
+        if not isinstance(obj, dict):
+            raise _Reject("not a JSON object", f"found a {type(obj).__name__}")
+        if not self.options.id_field:
+            return f"{path.stem}-{locator}"
+        if obj.get(self.options.id_field) in (None, ""):
+            raise _Reject("missing field", f"no {self.options.id_field}")
+        return str(obj[self.options.id_field])
+
+    def _convert(self, path: Path, key: str, obj: dict[str, Any], ctx: ReadContext) -> DialogueRecord:
+        opts = self.options
+        turns = self._turns(obj)
+        used = {opts.id_field, opts.turns_field, *opts.fields.values()}
+        meta = {"fields": {k: v for k, v in obj.items() if k not in used}, "source": {"path": path.name, "record": key}}
+        labeled = turns[-1].role == "assistant"
+        return DialogueRecord(**ctx.common(key, labeled=labeled, meta=meta), turns=turns)
+
+    def _turns(self, obj: dict[str, Any]) -> list[Turn]:
+        opts = self.options
+        if opts.fields:
+            missing = [name for name in opts.fields.values() if name not in obj]
+            if missing:
+                raise _Reject("missing field", f"no {', '.join(missing)}")
+            pairs = [(role, obj[name], name) for role, name in opts.fields.items()]
+        else:
+            raw = obj.get(opts.turns_field)
+            if not isinstance(raw, list) or not raw:
+                raise _Reject("missing field", f"no {opts.turns_field} list")
+            pairs = []
+            for n, turn in enumerate(raw):
+                if not isinstance(turn, dict) or opts.role_key not in turn or opts.content_key not in turn:
+                    raise _Reject("bad turn", f"{opts.turns_field}[{n}] needs {opts.role_key} and {opts.content_key}")
+                source_role = str(turn[opts.role_key])
+                role = opts.roles.get(source_role, source_role)
+                if role not in ROLES:
+                    raise _Reject("unknown role", f"{opts.turns_field}[{n}]: role {source_role!r} has no mapping")
+                pairs.append((role, turn[opts.content_key], f"{opts.turns_field}[{n}]"))
+        turns = []
+        for role, content, name in pairs:
+            if not isinstance(content, str) or not content.strip():
+                raise _Reject("empty turn", f"{name} is {content!r}")
+            turns.append(Turn(role, content.strip()))
+        return turns
+
+
+def _is_array(path: Path) -> bool:
+    with path.open("rb") as handle:
+        return handle.read(64).lstrip().lstrip(b"\xef\xbb\xbf").startswith(b"[")

@@ -1,0 +1,91 @@
+"""PubMedQA (``ori_pqal.json``): a JSON object keyed by PMID, one yes/no/maybe question per abstract.
+
+Each entry ``{QUESTION, CONTEXTS[], LABELS[], MESHES[], YEAR, reasoning_required_pred,
+reasoning_free_pred, final_decision, LONG_ANSWER}`` becomes one ``qa`` record of type ``yesno`` with the
+choices ``yes``/``no``/``maybe`` and the answer ``[final_decision]``; the record key and document id are
+the PMID (so a catalog ``derive_splits: id_file`` can place it). The context is the abstract without its
+conclusion: the CONTEXTS paragraphs joined by ``context_separator`` (one newline by default); their
+section names (LABELS, parallel to CONTEXTS) stay in ``meta.context_labels`` unless ``label_prefixes`` asks
+for ``"LABEL: text"`` paragraphs. The conclusion (LONG_ANSWER), MeSH terms, year and the two automatic
+predictions of the PQA-L release are kept in ``meta``.
+
+An entry without a question, a list of contexts, parallel labels or a final decision in the choices is
+rejected with its PMID; a file that is not a JSON object keyed by PMID is a :class:`ConvertError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from biohub.converters.base import ConvertError, Item, ReadContext, Reader, expand_paths, load_json
+from biohub.converters.registry import register
+from biohub.schema import QARecord
+
+CHOICES = ["yes", "no", "maybe"]
+
+
+@dataclass(slots=True)
+class PubMedQAOptions:
+    """``context_separator``: string between the CONTEXTS paragraphs; ``label_prefixes``: write each paragraph
+    as ``"LABEL: text"`` (the section names are kept in ``meta.context_labels`` either way)."""
+
+    context_separator: str = "\n"
+    label_prefixes: bool = False
+
+
+@register
+class PubMedQAReader(Reader):
+    name = "pubmedqa"
+    schema = "qa"
+    description = "PubMedQA ori_pqal.json (PMID -> QUESTION/CONTEXTS/LABELS/final_decision/LONG_ANSWER): yes/no/maybe QA"
+    Options = PubMedQAOptions
+
+    def read(self, paths: list[Path], ctx: ReadContext) -> Iterator[Item]:
+        for path in expand_paths(paths, ".json"):
+            data = load_json(path)
+            if not isinstance(data, dict):
+                raise ConvertError(path, f"expected a JSON object keyed by PMID, found a {type(data).__name__}")
+            for pmid, entry in data.items():
+                yield self._convert(path, str(pmid), entry, ctx)
+
+    def _convert(self, path: Path, pmid: str, entry: Any, ctx: ReadContext) -> Item:
+        if not isinstance(entry, dict):
+            return ctx.reject(path, pmid, "not a JSON object", f"PMID {pmid}: {type(entry).__name__}", document_id=pmid)
+        missing = [k for k in ("QUESTION", "CONTEXTS", "LABELS", "final_decision") if k not in entry]
+        if missing:
+            return ctx.reject(path, pmid, "missing field", f"PMID {pmid}: no {', '.join(missing)}", document_id=pmid)
+        question, contexts, labels = entry["QUESTION"], entry["CONTEXTS"], entry["LABELS"]
+        if not isinstance(question, str) or not question.strip():
+            return ctx.reject(path, pmid, "empty question", f"PMID {pmid}: QUESTION {question!r}", document_id=pmid)
+        if not _strings(contexts) or not _strings(labels) or len(contexts) != len(labels):
+            detail = f"PMID {pmid}: CONTEXTS and LABELS must be parallel lists of strings"
+            return ctx.reject(path, pmid, "contexts and labels disagree", detail, document_id=pmid)
+        decision = entry["final_decision"]
+        if decision not in CHOICES:
+            detail = f"PMID {pmid}: final_decision {decision!r} not in {CHOICES}"
+            return ctx.reject(path, pmid, "answer not among choices", detail, document_id=pmid)
+        paragraphs = [f"{label}: {text}" for label, text in zip(labels, contexts)] if self.options.label_prefixes else contexts
+        meta = {
+            "context_labels": labels,
+            "long_answer": entry.get("LONG_ANSWER", ""),
+            "meshes": entry.get("MESHES", []),
+            "year": entry.get("YEAR"),
+            "reasoning_required_pred": entry.get("reasoning_required_pred"),
+            "reasoning_free_pred": entry.get("reasoning_free_pred"),
+            "source": {"path": path.name, "record": pmid},
+        }
+        return QARecord(
+            **ctx.common(pmid, meta=meta),
+            question=question.strip(),
+            type="yesno",
+            choices=list(CHOICES),
+            context=self.options.context_separator.join(paragraphs),
+            answer=[decision],
+        )
+
+
+def _strings(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(x, str) for x in value)

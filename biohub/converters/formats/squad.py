@@ -1,0 +1,111 @@
+"""SQuAD v1-style JSON: ``{"data": [{"title", "paragraphs": [{"context", "qas": [{"id", "question", "answers"?}]}]}]}``.
+
+One ``qa`` record of type ``factoid`` per question-context pair, keyed by the qa ``id``. When a qa has an
+``answers`` list, the answer is its distinct texts (in order) and the record is labelled; an answer whose
+``answer_start`` does not point at its text in the context is kept but counted as a defect (only matching
+starts go to ``meta.answer_starts``). Without ``answers`` (e.g. the BioBERT BioASQ test files, whose
+answers live in the golden files) the record is kept with ``labeled=False``.
+
+The document id groups the pairs of one question: it is the qa id with ``group_suffix`` (a regular
+expression, default ``_<digits>`` at the end, BioBERT's ``<question id>_<snippet number>``) removed.
+A qa id seen earlier in the same read is rejected as ``duplicate qa id`` rather than renamed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from biohub.converters.base import ConvertError, Item, ReadContext, Reader, expand_paths, load_json
+from biohub.converters.registry import register
+from biohub.schema import QARecord
+
+
+@dataclass(slots=True)
+class SquadOptions:
+    """``group_suffix``: regular expression removed from the end of a qa id to give its document id
+    (the question the pair belongs to); ``""`` uses the qa id itself."""
+
+    group_suffix: str = r"_\d+$"
+
+
+@register
+class SquadReader(Reader):
+    name = "squad"
+    schema = "qa"
+    description = "SQuAD v1-style JSON (data/paragraphs/qas): one factoid record per question-context pair"
+    Options = SquadOptions
+
+    def read(self, paths: list[Path], ctx: ReadContext) -> Iterator[Item]:
+        seen: dict[str, str] = {}
+        suffix = re.compile(self.options.group_suffix) if self.options.group_suffix else None
+        for path in expand_paths(paths, ".json"):
+            data = load_json(path)
+            if not isinstance(data, dict) or not isinstance(data.get("data"), list):
+                raise ConvertError(path, 'expected a JSON object with a "data" list (SQuAD format)')
+            for a, article in enumerate(data["data"]):
+                paragraphs = article.get("paragraphs") if isinstance(article, dict) else None
+                if not isinstance(paragraphs, list):
+                    raise ConvertError(path, f'data[{a}] has no "paragraphs" list')
+                for p, paragraph in enumerate(paragraphs):
+                    where = f"data[{a}].paragraphs[{p}]"
+                    if not isinstance(paragraph, dict) or not isinstance(paragraph.get("qas"), list):
+                        raise ConvertError(path, f'{where} has no "qas" list')
+                    context = paragraph.get("context")
+                    for n, qa in enumerate(paragraph["qas"]):
+                        yield from self._convert(path, f"{where}.qas[{n}]", context, qa, ctx, seen, suffix)
+
+    def _convert(
+        self, path: Path, where: str, context: Any, qa: Any, ctx: ReadContext, seen: dict[str, str], suffix: re.Pattern | None
+    ) -> Iterator[Item]:
+        if not isinstance(qa, dict):
+            yield ctx.reject(path, where, "not a JSON object", f"{where} is a {type(qa).__name__}")
+            return
+        qid = str(qa.get("id") or where)
+        document_id = suffix.sub("", qid) if suffix else qid
+        missing = [k for k in ("id", "question") if not qa.get(k)] + (
+            [] if isinstance(context, str) and context.strip() else ["context"]
+        )
+        if missing:
+            yield ctx.reject(path, qid, "missing field", f"{where}: no {', '.join(missing)}", document_id=document_id)
+            return
+        if qid in seen:
+            yield ctx.reject(
+                path, qid, "duplicate qa id", f"{where}: id {qid} already read at {seen[qid]}", document_id=document_id
+            )
+            return
+        seen[qid] = f"{path.name} {where}"
+        meta: dict[str, Any] = {"source": {"path": path.name, "record": qid}}
+        answers: list[str] = []
+        labeled = "answers" in qa
+        if labeled:
+            if not isinstance(qa["answers"], list) or not qa["answers"]:
+                yield ctx.reject(path, qid, "missing answer", f"{where}: empty answers", document_id=document_id)
+                return
+            starts = []
+            for answer in qa["answers"]:
+                text = answer.get("text") if isinstance(answer, dict) else None
+                if not isinstance(text, str) or not text.strip():
+                    yield ctx.reject(
+                        path, qid, "missing answer", f"{where}: answer without text {answer!r}", document_id=document_id
+                    )
+                    return
+                start = answer.get("answer_start")
+                if isinstance(start, int) and context[start : start + len(text)] == text:
+                    starts.append([text, start])
+                else:
+                    detail = f"{where}: {text!r} not at answer_start {start!r}"
+                    yield ctx.defect(path, qid, "answer start does not match context", detail, document_id=document_id)
+                if text not in answers:
+                    answers.append(text)
+            meta["answer_starts"] = starts
+        yield QARecord(
+            **ctx.common(qid, document_id, labeled=labeled, meta=meta),
+            question=qa["question"].strip(),
+            type="factoid",
+            context=context,
+            answer=answers,
+        )
