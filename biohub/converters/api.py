@@ -8,7 +8,14 @@ from pathlib import Path
 from typing import Any
 
 from biohub.converters.catalog import Source, SourceFile, load_catalog
-from biohub.converters.convert import ConversionResult, convert_entry, convert_source, split_from_filename, update_ledger, write_result
+from biohub.converters.convert import (
+    ConversionResult,
+    convert_entry,
+    convert_source,
+    split_from_filename,
+    update_ledger,
+    write_result,
+)
 from biohub.converters.registry import get_reader
 from biohub.schema import KBRecord, LabelSet
 

@@ -135,7 +135,7 @@ class Reader(ABC):
         self.options = options if options is not None else self.Options()
 
     @classmethod
-    def from_mapping(cls, mapping: dict[str, Any] | None, source: str = "options") -> "Reader":
+    def from_mapping(cls, mapping: dict[str, Any] | None, source: str = "options") -> Reader:
         """Build the reader from a plain mapping (catalog YAML or CLI); unknown keys are errors."""
         return cls(parse_options(cls.Options, mapping or {}, f"{source} of format {cls.name!r}"))
 
