@@ -59,3 +59,22 @@ def test_bad_invocations_exit_2_with_a_reason(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "unknown dataset(s) nope" in result.output
     result = runner.invoke(app, ["convert", "--format", "conl", "--input", "x.tsv", "--name", "n", "--lang", "en", "--out", str(tmp_path)])
     assert result.exit_code == 2 and "Did you mean conll" in result.output
+
+
+REQUIRED_FORMATS = (
+    "conll pubtator bioc brat ddi-xml cblue-ner cblue-re cblue-cls cblue-pairs pubmedqa bioasq squad mcqa-jsonl "
+    "hoc biosses-docx csv dialogue-json alpaca promptcblue taiyi-jsonl"
+).split()
+
+
+def test_every_format_the_issue_names_is_registered_with_documented_options() -> None:
+    from dataclasses import fields
+
+    from biohub.converters.registry import all_readers
+
+    readers = all_readers()
+    assert set(REQUIRED_FORMATS) <= set(readers), set(REQUIRED_FORMATS) - set(readers)
+    for name, reader in readers.items():
+        assert reader.description and reader.schema, name
+        if fields(reader.Options):
+            assert reader.Options.__doc__ and "Options(" not in reader.Options.__doc__, f"{name}: options are undocumented"
