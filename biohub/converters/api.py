@@ -80,6 +80,7 @@ def convert_files(
     result = convert_source(name, source, Path("/"), language=language, labels=given or LabelSet(multi_label=True), progress=progress)
     if given is None:
         result.labels = infer_labels(result)
+    result.tasks = infer_tasks(result)
     write_result(result, out, Path("/"))
     update_ledger(out, [result])
     return result
@@ -102,3 +103,18 @@ def infer_labels(result: ConversionResult) -> LabelSet:
             elif record.schema == "pairs" and record.label:  # type: ignore[union-attr]
                 classes[record.label] += 1  # type: ignore[union-attr]
     return LabelSet(tuple(sorted(entity_types)), tuple(sorted(relation_types)), (), tuple(sorted(classes)), multi)
+
+
+def infer_tasks(result: ConversionResult) -> tuple[str, ...]:
+    """Task types of an uncatalogued corpus, from what its records hold."""
+    records = [record for split in result.records.values() for record in split]
+    if result.schema == "kb":
+        tasks = ["ner"] if any(r.entities for r in records) else []  # type: ignore[union-attr]
+        return tuple(tasks + (["re"] if any(r.relations for r in records) else []))  # type: ignore[union-attr]
+    if result.schema == "text":
+        return ("multilabel_classification",) if result.labels.multi_label else ("classification",)
+    if result.schema == "pairs":
+        return ("sts",) if any(r.score is not None for r in records) else ("pair_classification",)  # type: ignore[union-attr]
+    if result.schema == "qa":
+        return tuple(sorted({f"qa_{r.type}" for r in records}))  # type: ignore[union-attr]
+    return {"dialogue": ("dialogue",), "instruction": ("instruction",), "t2t": ("translation",)}.get(result.schema, ())

@@ -25,7 +25,7 @@ from biohub.converters.catalog import CatalogEntry, DeriveSplits, Source, Source
 from biohub.converters.ledger import SplitLedger, record_counts
 from biohub.converters.registry import get_reader
 from biohub.io import write_json, write_jsonl, write_parquet
-from biohub.schema import LabelSet, Record, features_for, to_row, validate
+from biohub.schema import KBRecord, LabelSet, Record, features_for, to_row, validate
 
 
 @dataclass
@@ -41,6 +41,7 @@ class ConversionResult:
     problems: list[Rejection | Defect] = field(default_factory=list)
     files: dict[str, list[dict[str, str]]] = field(default_factory=dict)
     labels: LabelSet = field(default_factory=LabelSet)
+    tasks: tuple[str, ...] = ()
 
     def split_ledger(self, split: str) -> SplitLedger:
         return self.ledger.setdefault(split, SplitLedger())
@@ -185,9 +186,11 @@ def convert_entry(
     """Convert a catalog entry's reference source (or one of its alternates)."""
     sources = [entry.source, *entry.more_sources] if alternate is None else [entry.alternate(alternate).source]
     schema = entry.schema if alternate is None else None
-    return convert_source(
+    result = convert_source(
         entry.name, sources, mirror, language=entry.languages[0], labels=entry.labels, schema=schema, verify=verify, progress=progress
     )
+    result.tasks = entry.tasks
+    return result
 
 
 # --------------------------------------------------------------------------------------------- writing
@@ -219,10 +222,32 @@ def write_result(result: ConversionResult, out: Path, mirror: Path) -> None:
         "options": result.options,
         "files": result.files,
         "labels": asdict(result.labels),
+        "observed_labels": observed_labels(result),
+        "tasks": list(result.tasks),
         "splits": sorted(result.ledger),
         "biohub_version": biohub.__version__,
     }
     write_json(folder / "info.json", info)
+
+
+def observed_labels(result: ConversionResult) -> dict[str, list[str]]:
+    """The labels the converted records actually use, in declared order (then first-seen order)."""
+    seen: dict[str, dict[str, None]] = {"entity_types": {}, "relation_types": {}, "classes": {}}
+    for split in sorted(result.records):
+        for record in result.records[split]:
+            if isinstance(record, KBRecord):
+                seen["entity_types"].update(dict.fromkeys(e.type for e in record.entities))
+                seen["relation_types"].update(dict.fromkeys(r.type for r in record.relations))
+            elif record.schema == "text":
+                seen["classes"].update(dict.fromkeys(record.labels))  # type: ignore[union-attr]
+            elif record.schema == "pairs" and record.label:  # type: ignore[union-attr]
+                seen["classes"][record.label] = None  # type: ignore[union-attr]
+    declared = asdict(result.labels)
+    ordered = {}
+    for group, found in seen.items():
+        order = {label: index for index, label in enumerate(declared[group])}
+        ordered[group] = sorted(found, key=lambda label: (order.get(label, len(order)), list(found).index(label)))
+    return ordered
 
 
 def update_ledger(out: Path, results: Iterable[ConversionResult]) -> dict[str, Any]:
