@@ -19,6 +19,7 @@ This module imports nothing else of biohub.
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass, field, fields
 from functools import cache
@@ -432,12 +433,18 @@ def _check_kb(record: KBRecord, labels: LabelSet) -> list[str]:
         seen.add(item_id)
     if not record.passages:
         problems.append("no passages")
+    pieces = []
     for passage in record.passages:
         if len(passage.text) != len(passage.offsets):
             problems.append(f"passage {passage.id}: text/offsets length mismatch")
         for text, (start, end) in zip(passage.text, passage.offsets):
+            pieces.append((start, end, passage.id))
             if end - start != len(text):
                 problems.append(f"passage {passage.id}: offsets [{start}, {end}) do not span its {len(text)} characters")
+    pieces.sort()
+    for (_, end, first), (start, _, second) in zip(pieces, pieces[1:]):
+        if start < end:
+            problems.append(f"passages {first} and {second} overlap")
     doc = document_text(record)
     entity_ids = {e.id for e in record.entities}
     for entity in record.entities:
@@ -513,6 +520,8 @@ def _check_pairs(record: PairsRecord, labels: LabelSet) -> list[str]:
         problems.append("unlabeled pair carries a label or score")
     if labels.classes and record.label and record.label not in labels.classes:
         problems.append(f"label {record.label!r} not in the declared label set")
+    if record.score is not None and not math.isfinite(record.score):
+        problems.append(f"score {record.score!r} is not a finite number")
     return problems
 
 

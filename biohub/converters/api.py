@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -61,7 +62,8 @@ def convert_files(
 
     Each input's split comes from ``split`` or its file name (train / dev|valid / test). ``fields`` maps the
     reader's field names to the file's (readers with a ``fields`` option); ``options`` are other reader
-    options. Label sets are inferred from the data unless ``labels`` is given.
+    options. Label sets are inferred from the data unless ``labels`` is given (then every label must be one of
+    them); whether a text corpus is multi-label is read off the data.
     """
     reader_type = get_reader(format_name)
     all_options = dict(options or {})
@@ -76,10 +78,13 @@ def convert_files(
             raise ValueError(f"{path}: cannot tell the split from the file name; pass --split")
         splits.setdefault(chosen, []).append(SourceFile(str(path.resolve())))
     source = Source(format=format_name, splits={k: tuple(v) for k, v in splits.items()}, options=all_options)
-    given = LabelSet(classes=tuple(labels), entity_types=tuple(labels), relation_types=tuple(labels)) if labels else None
-    result = convert_source(name, source, Path("/"), language=language, labels=given or LabelSet(multi_label=True), progress=progress)
-    if given is None:
-        result.labels = infer_labels(result)
+    # Validation accepts any number of labels per record here; whether the corpus is multi-label is read off the data.
+    given = tuple(labels or ())
+    check = LabelSet(classes=given, entity_types=given, relation_types=given, multi_label=True) if given else LabelSet(multi_label=True)
+    result = convert_source(name, source, Path("/"), language=language, labels=check, progress=progress)
+    result.labels = infer_labels(result)
+    if given:  # the declared list replaces the inferred one of the group this schema labels
+        result.labels = dataclasses.replace(result.labels, **{"entity_types" if result.schema == "kb" else "classes": given})
     result.tasks = infer_tasks(result)
     write_result(result, out, Path("/"))
     update_ledger(out, [result])

@@ -20,8 +20,9 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, get_type_hints
 
+from biohub.converters.typed import coerce
 from biohub.schema import LabelSet, Record, dump_meta
 
 
@@ -150,12 +151,17 @@ class Reader(ABC):
 
 
 def parse_options(options_type: type, mapping: dict[str, Any], where: str) -> Any:
-    """Validate a mapping against an options dataclass: unknown keys and wrong types are errors."""
+    """Validate a mapping against an options dataclass: unknown keys and wrongly typed values are errors."""
     known = {f.name: f for f in dataclasses.fields(options_type)}
     unknown = sorted(set(mapping) - set(known))
     if unknown:
         raise ValueError(f"{where}: unknown option(s) {', '.join(unknown)}; known: {', '.join(sorted(known)) or 'none'}")
-    return options_type(**mapping)
+    hints = get_type_hints(options_type)
+    try:
+        values = {key: coerce(value, hints[key], f"{where}: option {key!r}") for key, value in mapping.items()}
+    except TypeError as exc:
+        raise ValueError(str(exc)) from None
+    return options_type(**values)
 
 
 # --------------------------------------------------------------------------------------------- file helpers

@@ -18,10 +18,11 @@ import hashlib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any, Literal, get_args, get_type_hints
 
 import yaml
 
+from biohub.converters.typed import coerce
 from biohub.schema import LANGUAGES, SCHEMAS, SPLIT_PATTERN, LabelSet
 
 Task = Literal[
@@ -168,13 +169,16 @@ def _build(cls: type, data: Any, where: str, convert: dict[str, Any] | None = No
     if missing:
         raise CatalogError(f"{where}: missing key(s) {', '.join(missing)}")
     values = dict(data)
-    for key, fn in (convert or {}).items():
-        if key in values and values[key] is not None:
-            values[key] = fn(values[key], f"{where}.{key}")
+    hints = get_type_hints(cls)
     try:
+        for key in values:
+            if key in (convert or {}) and values[key] is not None:
+                values[key] = convert[key](values[key], f"{where}.{key}")  # type: ignore[index]
+            else:
+                values[key] = coerce(values[key], hints[key], f"{where}.{key}")
         return cls(**values)
     except TypeError as exc:
-        raise CatalogError(f"{where}: {exc}") from None
+        raise CatalogError(str(exc) if str(exc).startswith(where) else f"{where}: {exc}") from None
 
 
 def _source_file(data: Any, where: str) -> SourceFile:
@@ -219,8 +223,7 @@ def _source(data: Any, where: str) -> Source:
 
 
 def _labels(data: Any, where: str) -> LabelSet:
-    convert = {k: (lambda v, w: tuple(str(x) for x in v)) for k in ("entity_types", "relation_types", "event_types", "classes")}
-    return _build(LabelSet, data, where, convert)
+    return _build(LabelSet, data, where)
 
 
 def _alternates(data: Any, where: str) -> tuple[Alternate, ...]:
@@ -236,8 +239,6 @@ def parse_entry(data: Any, where: str) -> CatalogEntry:
         data,
         where,
         {
-            "languages": lambda v, w: tuple(v),
-            "tasks": lambda v, w: tuple(v),
             "license": lambda v, w: _build(License, v, w),
             "metric": lambda v, w: _build(Metric, v, w),
             "source": _source,
@@ -259,8 +260,11 @@ def parse_entry(data: Any, where: str) -> CatalogEntry:
 
 def load_entry(path: Path) -> CatalogEntry:
     """Load and validate one catalog YAML file (``yaml.safe_load`` only)."""
-    with path.open(encoding="utf-8") as handle:
-        data = yaml.safe_load(handle)
+    try:
+        with path.open(encoding="utf-8") as handle:
+            data = yaml.safe_load(handle)
+    except yaml.YAMLError as exc:
+        raise CatalogError(f"{path}: invalid YAML: {exc}") from None
     entry = parse_entry(data, str(path))
     if entry.name != path.stem:
         raise CatalogError(f"{path}: name {entry.name!r} must equal the file name {path.stem!r}")

@@ -42,6 +42,7 @@ class ConversionResult:
     files: dict[str, list[dict[str, str]]] = field(default_factory=dict)
     labels: LabelSet = field(default_factory=LabelSet)
     tasks: tuple[str, ...] = ()
+    declared_splits: list[str] = field(default_factory=list)
 
     def split_ledger(self, split: str) -> SplitLedger:
         return self.ledger.setdefault(split, SplitLedger())
@@ -72,13 +73,20 @@ def _split_assigner(dataset: str, derive: DeriveSplits, mirror: Path) -> Callabl
     return by_hash
 
 
+_SPLIT_WORDS = {
+    "train": "train", "training": "train", "trainset": "train",
+    "dev": "validation", "devel": "validation", "development": "validation", "developset": "validation",
+    "valid": "validation", "validation": "validation", "val": "validation",
+    "test": "test", "testing": "test", "testset": "test",
+}
+
+
 def split_from_filename(path: Path) -> str | None:
-    """train / validation / test from a file name such as ``devel.tsv`` or ``KUAKE-QIC_dev.json``."""
-    name = path.name.lower()
-    for pattern, split in ((r"train", "train"), (r"dev|valid", "validation"), (r"test", "test")):
-        if re.search(pattern, name):
-            return split
-    return None
+    """train / validation / test from the words of a file name (``devel.tsv``, ``KUAKE-QIC_dev.json``,
+    ``test_set.jsonl``); None when no word names a split, or words of two different splits do."""
+    words = re.split(r"[^a-z0-9]+", path.stem.lower())
+    found = {_SPLIT_WORDS[word] for word in words if word in _SPLIT_WORDS}
+    return found.pop() if len(found) == 1 else None
 
 
 # --------------------------------------------------------------------------------------------- conversion
@@ -128,6 +136,9 @@ def convert_source(
         if source.derive_splits and source.derive_splits.file:
             _checked_files(mirror, [source.derive_splits.file], verify)
         split_of = _split_assigner(dataset, source.derive_splits, mirror) if source.derive_splits else None
+        derive = source.derive_splits
+        declared = list(source.splits) if derive is None else list(derive.ratios) or [derive.in_split, derive.rest]
+        result.declared_splits.extend(split for split in declared if split not in result.declared_splits)
         for split, files in source.splits.items():
             paths, file_records = _checked_files(mirror, files, verify)
             result.files.setdefault(split, []).extend(file_records)
@@ -205,7 +216,9 @@ def write_result(result: ConversionResult, out: Path, mirror: Path) -> None:
     """Write ``OUT/<dataset>/{<split>.parquet, rejections.jsonl, info.json}`` atomically."""
     folder = out / result.dataset
     features = features_for(result.schema)
-    for split in sorted(result.ledger):
+    # Every declared split gets a file (empty if all its records were rejected); a source group of a corpus with
+    # derived splits appears in the ledger only when it holds rejections that belong to no document, and gets none.
+    for split in sorted(set(result.declared_splits) | set(result.records)):
         rows = [to_row(record) for record in result.records.get(split, [])]
         write_parquet(folder / f"{split}.parquet", rows, features)
     problems = []
@@ -224,7 +237,7 @@ def write_result(result: ConversionResult, out: Path, mirror: Path) -> None:
         "labels": asdict(result.labels),
         "observed_labels": observed_labels(result),
         "tasks": list(result.tasks),
-        "splits": sorted(result.ledger),
+        "splits": sorted(set(result.declared_splits) | set(result.records)),
         "biohub_version": biohub.__version__,
     }
     write_json(folder / "info.json", info)

@@ -150,3 +150,41 @@ def test_every_catalog_entry_is_complete() -> None:
         assert entry.expected, entry.name
         for files in entry.source.splits.values():
             assert all(f.sha256 and len(f.sha256) == 64 for f in files), entry.name
+
+
+def test_option_and_catalog_values_are_type_checked(tmp_path: Path) -> None:
+    from biohub.converters.formats.conll import ConllReader
+
+    with pytest.raises(ValueError, match="repair_orphan_i.*expected true or false"):
+        ConllReader.from_mapping({"repair_orphan_i": "no"})
+    with pytest.raises(ValueError, match="columns.*expected an integer"):
+        ConllReader.from_mapping({"columns": "2"})
+    assert ConllReader.from_mapping({"comment_prefixes": ["#"]}).options.comment_prefixes == ("#",)
+    data = yaml.safe_load((catalog_dir() / "bc2gm.yaml").read_text(encoding="utf-8"))
+    data["license"]["non_commercial"] = "no"
+    path = tmp_path / "bc2gm.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    with pytest.raises(CatalogError, match="non_commercial: expected true or false"):
+        load_entry(path)
+    data["license"]["non_commercial"], data["languages"] = False, "en"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    with pytest.raises(CatalogError, match="languages: expected a list"):
+        load_entry(path)
+    path.write_text("name: [unclosed", encoding="utf-8")
+    with pytest.raises(CatalogError, match="invalid YAML"):
+        load_entry(path)
+
+
+def test_derived_splits_write_no_file_for_the_source_group(tmp_path: Path) -> None:
+    (tmp_path / "all.tsv").write_text("a\tO\n\nb\tI-X\n\nc\tO\n", encoding="utf-8")  # the middle sentence is rejected
+    hashed = DeriveSplits(method="hash", ratios={"train": 0.5, "test": 0.5})
+    grouped = Source(format="conll", splits={"all": (SourceFile("all.tsv"),)}, derive_splits=hashed)
+    result = convert_source("toy", grouped, tmp_path, language="en", labels=LabelSet(), progress=False)
+    assert result.ledger["all"].rejected == 1 and result.ledger["all"].converted == 0
+    write_result(result, tmp_path / "out", tmp_path)
+    assert sorted(p.name for p in (tmp_path / "out" / "toy").glob("*.parquet")) == ["test.parquet", "train.parquet"]
+
+
+def test_split_names_are_whole_words() -> None:
+    names = ("test_devices.csv", "dev_pretrained.json", "restrained.tsv", "test_set.jsonl", "train-dev.tsv")
+    assert [split_from_filename(Path(n)) for n in names] == ["test", "validation", None, "test", None]

@@ -1,0 +1,63 @@
+"""Check (and gently coerce) configuration values against type annotations.
+
+Catalog YAML and command-line options arrive as plain YAML values; the dataclasses they fill declare what each
+value must be. ``coerce`` accepts exactly the declared type (a YAML list for a tuple, an int for a float) and
+raises ``TypeError`` naming the key otherwise, so ``"no"`` never becomes a truthy flag and ``"2"`` never stands
+for a column count.
+"""
+
+from __future__ import annotations
+
+import types
+from typing import Any, Literal, Union, get_args, get_origin
+
+
+def coerce(value: Any, annotation: Any, where: str) -> Any:
+    """``value`` as ``annotation`` (tuples from lists, floats from ints), or a TypeError naming ``where``."""
+    origin, args = get_origin(annotation), get_args(annotation)
+    if annotation is Any:
+        return value
+    if origin in (Union, types.UnionType):
+        errors = []
+        for option in args:
+            try:
+                return coerce(value, option, where)
+            except TypeError as exc:
+                errors.append(str(exc))
+        raise TypeError(f"{where}: {value!r} matches none of {annotation}")
+    if annotation is type(None):
+        if value is None:
+            return None
+        raise TypeError(f"{where}: expected nothing (null), got {value!r}")
+    if origin is Literal:
+        if value in args:
+            return value
+        raise TypeError(f"{where}: {value!r} is not one of {', '.join(map(repr, args))}")
+    if annotation is bool:
+        if isinstance(value, bool):
+            return value
+        raise TypeError(f"{where}: expected true or false, got {value!r}")
+    if annotation is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise TypeError(f"{where}: expected an integer, got {value!r}")
+    if annotation is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        raise TypeError(f"{where}: expected a number, got {value!r}")
+    if annotation is str:
+        if isinstance(value, str):
+            return value
+        raise TypeError(f"{where}: expected a string, got {value!r}")
+    if origin in (tuple, list):
+        if not isinstance(value, (list, tuple)):
+            raise TypeError(f"{where}: expected a list, got {value!r}")
+        item_type = args[0] if args else Any
+        items = [coerce(item, item_type, f"{where}[{index}]") for index, item in enumerate(value)]
+        return tuple(items) if origin is tuple else items
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise TypeError(f"{where}: expected a mapping, got {value!r}")
+        key_type, value_type = args or (Any, Any)
+        return {coerce(k, key_type, f"{where} key"): coerce(v, value_type, f"{where}.{k}") for k, v in value.items()}
+    return value  # nested dataclasses and other types are checked by their own builders
