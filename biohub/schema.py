@@ -23,6 +23,7 @@ import math
 import re
 from dataclasses import dataclass, field, fields
 from functools import cache
+from itertools import pairwise
 from typing import Any, ClassVar, Literal, get_args
 
 from datasets import Features, List, Value
@@ -442,7 +443,7 @@ def _check_kb(record: KBRecord, labels: LabelSet) -> list[str]:
             if end - start != len(text):
                 problems.append(f"passage {passage.id}: offsets [{start}, {end}) do not span its {len(text)} characters")
     pieces.sort()
-    for (_, end, first), (start, _, second) in zip(pieces, pieces[1:]):
+    for (_, end, first), (start, _, second) in pairwise(pieces):
         if start < end:
             problems.append(f"passages {first} and {second} overlap")
     doc = document_text(record)

@@ -171,11 +171,11 @@ def _build(cls: type, data: Any, where: str, convert: dict[str, Any] | None = No
     values = dict(data)
     hints = get_type_hints(cls)
     try:
-        for key in values:
-            if key in (convert or {}) and values[key] is not None:
-                values[key] = convert[key](values[key], f"{where}.{key}")  # type: ignore[index]
+        for key, value in values.items():
+            if key in (convert or {}) and value is not None:
+                values[key] = convert[key](value, f"{where}.{key}")  # type: ignore[index]
             else:
-                values[key] = coerce(values[key], hints[key], f"{where}.{key}")
+                values[key] = coerce(value, hints[key], f"{where}.{key}")
         return cls(**values)
     except TypeError as exc:
         raise CatalogError(str(exc) if str(exc).startswith(where) else f"{where}: {exc}") from None
