@@ -126,6 +126,86 @@ def convert_command(
         raise typer.Exit(1)
 
 
+templates_app = typer.Typer(help="The instruction template library.", no_args_is_help=True)
+app.add_typer(templates_app, name="templates")
+
+
+@app.command("instruct")
+def instruct_command(
+    unified: Annotated[Path, typer.Option(help="Folder written by `biohub convert` (<dataset>/<split>.parquet + info.json).")],
+    out: Annotated[Path, typer.Option(help="Output folder: OUT/<dataset>/<split>.parquet, ledger.json, length_stats.json.")],
+    seed: Annotated[int, typer.Option(help="Seed of the template (and format) choice.")] = 0,
+    formats: Annotated[str, typer.Option(help="Answer format(s): lines, json, or lines,json (seeded choice per example).")] = "lines",
+    decompose: Annotated[bool, typer.Option(help="Also make one NER example per entity type (Taiyi's decomposed NER).")] = False,
+    max_length: Annotated[int, typer.Option(help="Token limit per example; longer NER documents are split, others dropped (0: no limit).")] = 1024,
+    tokenizer: Annotated[str, typer.Option(help="Tokenizer for lengths: 'default' (the default model's), a folder or a Hub id.")] = "default",
+    datasets: Annotated[str | None, typer.Option(help="Comma-separated subset of the converted datasets.")] = None,
+) -> None:
+    """Turn unified records into instruction examples (EN + ZH templates, seeded)."""
+    from biohub.templates.answers import FORMATS
+    from biohub.templates.instruct import InstructOptions, instruct
+    from biohub.templates.length import load_tokenizer
+
+    chosen = tuple(f.strip() for f in formats.split(",") if f.strip())
+    if not chosen or any(f not in FORMATS for f in chosen):
+        raise typer.BadParameter(f"formats must be among {', '.join(FORMATS)}", param_hint="--formats")
+    options = InstructOptions(seed=seed, formats=chosen, decompose=decompose, max_length=max_length)
+    loaded = load_tokenizer(tokenizer) if max_length else None
+    names = [n.strip() for n in datasets.split(",")] if datasets else None
+    try:
+        ledger = instruct(unified, out, options, tokenizer=loaded, tokenizer_name=tokenizer, datasets=names)
+    except KeyError as exc:
+        err().print(f"[red]error:[/red] {exc.args[0]}")
+        raise typer.Exit(2) from None
+    table = Table(title=f"instruction examples in {out}")
+    for column in ("dataset", "split", "records", "examples", "windowed", "dropped (too long)"):
+        table.add_column(column)
+    for dataset, splits in ledger.items():
+        for split, stats in splits.items():
+            table.add_row(
+                dataset, split, str(stats["records"]), str(sum(stats["examples"].values())),
+                str(sum(stats["windowed_records"].values())), str(sum(stats["dropped_too_long"].values())),
+            )
+    console().print(table)
+
+
+@templates_app.command("list")
+def templates_list_command() -> None:
+    """Number of templates per task family and language."""
+    from biohub.templates.library import LANGUAGES, families
+
+    table = Table(title="instruction templates")
+    for column in ("family", "kind", "version", *LANGUAGES):
+        table.add_column(column)
+    for name, family in families().items():
+        table.add_row(name, family.kind, str(family.version), *(str(len(family.templates[lang])) for lang in LANGUAGES))
+    console().print(table)
+
+
+@templates_app.command("check")
+def templates_check_command(
+    unified: Annotated[Path, typer.Option(help="Folder written by `biohub convert`.")],
+) -> None:
+    """Render every labelled record with every template and parse the target back; non-zero exit below 100%."""
+    from biohub.templates.check import check_unified
+
+    results = check_unified(unified)
+    table = Table(title="template round trip")
+    for column in ("dataset", "labelled records", "task instances", "round trip"):
+        table.add_column(column)
+    for result in results:
+        table.add_row(result.dataset, str(result.records), str(result.instances), f"{result.rate:.2%}")
+    console().print(table)
+    failed = [result for result in results if result.rate < 1.0]
+    for result in failed:
+        for failure in result.failures:
+            err().print(f"[red]{result.dataset}[/red]: {failure}")
+    if not results:
+        err().print(f"[red]no converted datasets (*/info.json) in {unified}[/red]")
+    if failed or not results:
+        raise typer.Exit(1)
+
+
 def main() -> None:
     app()
 

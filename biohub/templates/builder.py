@@ -1,0 +1,113 @@
+"""Turn task instances into chat examples: seeded template (and format) choice, prompt, target, gold, meta.
+
+The template of an example is chosen by a hash of ``(seed, example id)``, so the choice does not depend on
+the order records are processed in, and the same inputs + seed give the same bytes. The chosen template id
+(and the family's version) is recorded with every example.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from biohub.schema import Record
+from biohub.templates.answers import AnswerSpec, canonical, render
+from biohub.templates.example import Instance, InstructionExample, Message, spec_meta
+from biohub.templates.library import Template, families
+
+PASS_THROUGH = ("dialogue", "instruction")  # their templates are system prompts
+
+
+def choose(seed: int, key: str, count: int) -> int:
+    """A deterministic, order-independent choice in ``range(count)``."""
+    digest = hashlib.sha256(f"{seed}\x00{key}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") % count
+
+
+def layout_example(spec: AnswerSpec, answer_format: str, language: str) -> str:
+    """A rendered answer showing the layout, for the format hint (placeholder mentions, real label names)."""
+    word = "实体" if language == "zh" else "mention "
+    answer = "答案" if language == "zh" else "answer "
+    if spec.kind == "spans_by_type":
+        value: Any = {code: ([f"{word}1", f"{word}2"] if index == 0 else []) for index, code in enumerate(spec.labels)}
+    elif spec.kind == "spans":
+        value = [f"{answer}1", f"{answer}2"] if spec.prefix else [f"{word}1", f"{word}2"]
+    elif spec.kind == "triples":
+        head, tail = ("头实体", "尾实体") if language == "zh" else ("head", "tail")
+        value = [[spec.labels[0], f"{head}1", f"{tail}1"], [spec.labels[0], f"{head}2", f"{tail}2"]] if spec.labels else []
+    elif spec.kind == "label":
+        value = spec.labels[0]
+    elif spec.kind == "labels":
+        value = list(spec.labels[:2])
+    elif spec.kind == "choices":
+        value = ["B"]
+    elif spec.kind == "score":
+        value = 2.5
+    else:
+        return ""
+    return render(spec, value, answer_format)
+
+
+def prompt_text(template: Template, instance: Instance, answer_format: str) -> str:
+    """The user message: the filled template, then the family's format hint for this format and language."""
+    family = families()[instance.family]
+    prompt = template.fill(**instance.fields)
+    hint = family.hints[answer_format][template.language]
+    if hint:
+        example = layout_example(instance.spec, answer_format, template.language)
+        prompt = f"{prompt}\n\n{hint.format(example=example, **instance.fields)}"
+    return prompt
+
+
+def messages_for(template: Template, instance: Instance, answer_format: str) -> list[Message]:
+    """The conversation of one example: user prompt (or system prompt + turns) and the target answer."""
+    expected = set(families()[instance.family].placeholders)
+    if set(instance.fields) != expected:
+        raise ValueError(f"{instance.family}: fields {sorted(instance.fields)} but the templates use {sorted(expected)}")
+    target = render(instance.spec, instance.target, answer_format)
+    if instance.family in PASS_THROUGH:
+        return [Message("system", template.text), *instance.conversation, Message("assistant", target)]
+    return [Message("user", prompt_text(template, instance, answer_format)), Message("assistant", target)]
+
+
+def format_for(instance: Instance, example_id: str, seed: int, formats: tuple[str, ...]) -> str:
+    """The answer format of an example: free-text answers are always plain text (``lines``); otherwise one of
+    ``formats``, chosen by the seeded hash when several are allowed."""
+    if instance.spec.kind == "text":
+        return "lines"
+    return formats[choose(seed, f"{example_id}\x00format", len(formats))] if len(formats) > 1 else formats[0]
+
+
+def build_example(
+    record: Record, instance: Instance, *, seed: int, formats: tuple[str, ...], source_id: str | None = None, extra_meta: dict[str, Any] | None = None
+) -> InstructionExample:
+    """One example from one instance of ``record`` (a window of a long record keeps the original's ``source_id``)."""
+    family = families()[instance.family]
+    example_id = f"{record.id}:{instance.family}{instance.suffix}"
+    options = family.templates[record.language]
+    template = options[choose(seed, example_id, len(options))]
+    answer_format = format_for(instance, example_id, seed, formats)
+    gold = {"value": canonical(instance.spec, instance.target), **instance.gold_extra}
+    meta = {
+        "answer": spec_meta(instance.spec, answer_format, record.language, instance.choices),
+        "template_version": family.version,
+        **(extra_meta or {}),
+    }
+    return InstructionExample(
+        id=example_id,
+        source_id=source_id or record.id,
+        dataset=record.dataset,
+        split=record.split,
+        task=instance.family,
+        language=record.language,
+        template_id=template.id,
+        messages=messages_for(template, instance, answer_format),
+        gold=json.dumps(gold, ensure_ascii=False, sort_keys=True),
+        meta=json.dumps(meta, ensure_ascii=False, sort_keys=True),
+    )
+
+
+def longest_template(family: str, language: str) -> Template:
+    """The family's longest template in a language (a conservative choice for length checks)."""
+    return max(families()[family].templates[language], key=lambda template: len(template.text))

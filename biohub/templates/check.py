@@ -1,0 +1,77 @@
+"""``biohub templates check``: every labelled record, every template, every answer format, parsed back.
+
+For each task instance of each labelled record (decomposed NER included), every template of its family in the
+record's language is filled (a template that cannot be filled is a failure), and the target is rendered in every
+answer format and parsed back in strict and lenient mode: both must give the canonical target. The target text
+does not depend on the template (templates only change the prompt), so it is rendered once per format.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from biohub.schema import Record
+from biohub.templates.answers import FORMATS, canonical, parse, render
+from biohub.templates.builder import messages_for
+from biohub.templates.example import Instance
+from biohub.templates.instruct import read_records
+from biohub.templates.library import families
+from biohub.templates.tasks import DatasetInfo, instances
+
+
+@dataclass
+class CheckResult:
+    dataset: str
+    records: int = 0
+    instances: int = 0
+    round_trips: int = 0
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def rate(self) -> float:
+        return self.round_trips / self.instances if self.instances else 1.0
+
+
+def check_instance(record: Record, instance: Instance) -> str | None:
+    """None when every template fills and every format round-trips; else what failed."""
+    family = families()[instance.family]
+    for template in family.templates[record.language]:
+        try:
+            messages_for(template, instance, "lines")
+        except (KeyError, ValueError, IndexError) as exc:
+            return f"{record.id} {template.id}: template does not fill: {exc}"
+    expected = canonical(instance.spec, instance.target)
+    for answer_format in FORMATS if instance.spec.kind != "text" else ("lines",):
+        text = render(instance.spec, instance.target, answer_format)
+        for strict in (True, False):
+            result = parse(instance.spec, text, answer_format, strict=strict, choices=instance.choices)
+            value = result.value if strict or instance.spec.kind != "text" else text
+            if not result.ok or value != expected:
+                mode = "strict" if strict else "lenient"
+                return f"{record.id} {instance.family} {answer_format}/{mode}: {result.error or result.value!r} != {expected!r}"
+    return None
+
+
+def check_dataset(folder: Path, progress: bool = False) -> CheckResult:
+    info = DatasetInfo.load(folder)
+    result = CheckResult(info.name)
+    for path in sorted(folder.glob("*.parquet")):
+        for record in tqdm(read_records(path, info.schema), desc=f"{info.name}/{path.stem}", disable=not progress or None, leave=False):
+            if not record.labeled:
+                continue
+            result.records += 1
+            for instance in instances(record, info, decompose=True):
+                result.instances += 1
+                failure = check_instance(record, instance)
+                if failure is None:
+                    result.round_trips += 1
+                elif len(result.failures) < 20:
+                    result.failures.append(failure)
+    return result
+
+
+def check_unified(unified: Path, progress: bool = True) -> list[CheckResult]:
+    return [check_dataset(p.parent, progress) for p in sorted(unified.glob("*/info.json"))]

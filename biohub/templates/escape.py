@@ -1,0 +1,105 @@
+"""Escaping for the line answer format, so that any mention text round-trips.
+
+A backslash escapes the next character: ``\\\\`` is a backslash, ``\\n`` a newline, ``\\t`` a tab, and any
+other escaped character stands for itself (``\\;`` is a literal ``;``, ``\\ `` a literal space). The renderer
+escapes backslashes, line breaks, every separator character of the format, and whitespace at the ends of an
+item (which the parser would otherwise strip). :func:`split_unescaped` splits on separators that are not
+escaped; :func:`unescape` then restores the text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+_NAMED = {"n": "\n", "t": "\t", "r": "\r"}
+_NAMES = {value: key for key, value in _NAMED.items()}
+
+
+def escape(text: str, specials: Iterable[str], reserved: Iterable[str] = ()) -> str:
+    """Escape ``text`` for an item of the line format.
+
+    ``specials`` are single characters that separate items in this position; ``reserved`` are whole-item
+    words with a meaning of their own (``None``, ``无``): an item equal to one of them gets one character
+    escaped so that it reads as text.
+    """
+    special = set(specials) | {"\\"}
+    out = []
+    for char in text:
+        if char in _NAMES:
+            out.append("\\" + _NAMES[char])
+        elif char in special:
+            out.append("\\" + char)
+        else:
+            out.append(char)
+    escaped = "".join(out)
+    if escaped and escaped[0].isspace():
+        escaped = "\\" + escaped
+    if escaped and escaped[-1].isspace() and not _escaped_at(escaped, len(escaped) - 1):
+        escaped = escaped[:-1] + "\\" + escaped[-1]
+    if "\\" not in escaped and any(text.casefold() == word.casefold() for word in reserved):
+        # (An item holding any backslash already reads as text: see is_reserved.) Escape the first character whose
+        # escape means itself (not n/t/r), so the item no longer spells the word.
+        index = next((i for i, char in enumerate(escaped) if char not in _NAMED and char != "\\"), None)
+        if index is None:
+            raise ValueError(f"reserved word {text!r} is made only of n/t/r and cannot be escaped")
+        escaped = escaped[:index] + "\\" + escaped[index:]
+    return escaped
+
+
+def split_unescaped(text: str, separators: Iterable[str]) -> list[str]:
+    """Split on any separator character not preceded by an escaping backslash; pieces stay escaped."""
+    seps = set(separators)
+    pieces, current, index = [], [], 0
+    while index < len(text):
+        char = text[index]
+        if char == "\\" and index + 1 < len(text):
+            current.append(text[index : index + 2])
+            index += 2
+            continue
+        if char in seps:
+            pieces.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+        index += 1
+    pieces.append("".join(current))
+    return pieces
+
+
+def strip_unescaped(text: str) -> str:
+    """Strip whitespace at both ends that is not escaped (an escaped trailing space is kept)."""
+    start = 0
+    while start < len(text) and text[start].isspace():
+        start += 1
+    end = len(text)
+    while end > start and text[end - 1].isspace() and not _escaped_at(text, end - 1):
+        end -= 1
+    return text[start:end]
+
+
+def _escaped_at(text: str, index: int) -> bool:
+    """Whether the character at ``index`` is preceded by an odd number of backslashes."""
+    count = 0
+    while index - count - 1 >= 0 and text[index - count - 1] == "\\":
+        count += 1
+    return count % 2 == 1
+
+
+def unescape(text: str) -> str:
+    """Undo :func:`escape` (a trailing lone backslash is kept as a backslash)."""
+    out, index = [], 0
+    while index < len(text):
+        char = text[index]
+        if char == "\\" and index + 1 < len(text):
+            nxt = text[index + 1]
+            out.append(_NAMED.get(nxt, nxt))
+            index += 2
+            continue
+        out.append(char)
+        index += 1
+    return "".join(out)
+
+
+def is_reserved(item: str, reserved: Iterable[str]) -> bool:
+    """Whether a raw (still escaped) item spells a reserved word; an escaped spelling is text."""
+    return "\\" not in item and any(item.casefold() == word.casefold() for word in reserved)

@@ -1,0 +1,182 @@
+"""``biohub instruct``: unified parquet files -> instruction examples, with the length policy and a ledger.
+
+Writes ``OUT/<dataset>/<split>.parquet`` (rows of :data:`~biohub.templates.example.EXAMPLE_FEATURES`),
+``OUT/ledger.json`` (per dataset, split and task: records, examples, split documents, windows, and examples
+dropped as too long) and ``OUT/length_stats.json`` (token-length statistics per dataset and task).
+Same inputs + seed + options give byte-identical files.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+from tqdm.auto import tqdm
+
+from biohub.io import write_json, write_parquet
+from biohub.schema import KBRecord, Record, from_row
+from biohub.templates.builder import build_example, longest_template, messages_for
+from biohub.templates.example import EXAMPLE_FEATURES, InstructionExample, Message
+from biohub.templates.length import TokenCounter, split_into_windows
+from biohub.templates.tasks import DatasetInfo, instances
+
+WINDOWED_FAMILIES = ("ner", "ner_single")  # a long document is split for these; others are dropped when too long
+
+
+@dataclass(frozen=True, slots=True)
+class InstructOptions:
+    """``seed`` picks templates (and formats); ``formats``: allowed answer formats; ``decompose``: also one NER
+    example per entity type; ``max_length``: token limit of an example (0: no limit, no tokenizer needed)."""
+
+    seed: int = 0
+    formats: tuple[str, ...] = ("lines",)
+    decompose: bool = False
+    max_length: int = 1024
+
+
+@dataclass
+class SplitStats:
+    records: int = 0
+    unlabeled: int = 0
+    examples: Counter[str] = field(default_factory=Counter)
+    windowed_records: Counter[str] = field(default_factory=Counter)
+    dropped_too_long: Counter[str] = field(default_factory=Counter)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "records": self.records,
+            "unlabeled_records": self.unlabeled,
+            "examples": dict(sorted(self.examples.items())),
+            "windowed_records": dict(sorted(self.windowed_records.items())),
+            "dropped_too_long": dict(sorted(self.dropped_too_long.items())),
+        }
+
+
+def read_records(path: Path, schema: str) -> list[Record]:
+    return [from_row(schema, row) for row in pq.read_table(path).to_pylist()]
+
+
+def build_split(
+    records: Sequence[Record], info: DatasetInfo, options: InstructOptions, counter: TokenCounter | None
+) -> tuple[list[InstructionExample], SplitStats, list[tuple[str, int]]]:
+    """Examples of one split, the split's stats, and (task, token length) of every kept example."""
+    stats = SplitStats(records=len(records))
+    made = []
+    for record in records:
+        if not record.labeled:
+            stats.unlabeled += 1
+        for instance in instances(record, info, decompose=options.decompose):
+            made.append((record, instance, build_example(record, instance, seed=options.seed, formats=options.formats)))
+    if counter is None or not options.max_length:
+        examples = [example for _, _, example in made]
+        stats.examples.update(example.task for example in examples)
+        return examples, stats, []
+    lengths = counter([example.messages for _, _, example in made])
+    too_long = {record.id for (record, instance, _), n in zip(made, lengths) if n > options.max_length and instance.family in WINDOWED_FAMILIES}
+    kept: list[tuple[InstructionExample, int]] = []
+    windowed: dict[str, list[tuple[InstructionExample, int]]] = {}
+    for (record, instance, example), length in zip(made, lengths):
+        if record.id in too_long and instance.family in WINDOWED_FAMILIES:
+            if record.id not in windowed:
+                windowed[record.id] = _windows(record, info, options, counter, stats)  # type: ignore[arg-type]
+                kept.extend(windowed[record.id])
+        elif length > options.max_length:
+            stats.dropped_too_long[instance.family] += 1
+        else:
+            kept.append((example, length))
+    stats.examples.update(example.task for example, _ in kept)
+    return [example for example, _ in kept], stats, [(example.task, length) for example, length in kept]
+
+
+def _windows(
+    record: KBRecord, info: DatasetInfo, options: InstructOptions, counter: TokenCounter, stats: SplitStats
+) -> list[tuple[InstructionExample, int]]:
+    """NER examples of a too-long document, made from sentence windows that each fit ``max_length``."""
+
+    def ner_instances(window: KBRecord) -> list[Any]:
+        return [i for i in instances(window, info, decompose=options.decompose) if i.family in WINDOWED_FAMILIES]
+
+    def fits(window: KBRecord) -> bool:
+        conversations: list[list[Message]] = [
+            messages_for(longest_template(i.family, window.language), i, answer_format)
+            for i in ner_instances(window)
+            for answer_format in options.formats
+        ]
+        return all(n <= options.max_length for n in counter(conversations))
+
+    windows = split_into_windows(record, fits)
+    families = [i.family for i in ner_instances(record)]
+    if windows is None:
+        stats.dropped_too_long.update(families)
+        return []
+    stats.windowed_records.update(set(families))
+    out = []
+    for window, (start, end) in windows:
+        for instance in ner_instances(window):
+            example = build_example(
+                window, instance, seed=options.seed, formats=options.formats, source_id=record.id, extra_meta={"window": [start, end]}
+            )
+            out.append((example, counter([example.messages])[0]))
+    return out
+
+
+def length_summary(lengths: list[tuple[str, int]]) -> dict[str, dict[str, float]]:
+    """Token-length statistics per task: examples, mean, median, 95th percentile, max."""
+    by_task: dict[str, list[int]] = defaultdict(list)
+    for task, length in lengths:
+        by_task[task].append(length)
+    summary = {}
+    for task, values in sorted(by_task.items()):
+        values.sort()
+        summary[task] = {
+            "examples": len(values),
+            "mean": round(sum(values) / len(values), 1),
+            "p50": values[len(values) // 2],
+            "p95": values[min(len(values) - 1, int(len(values) * 0.95))],
+            "max": values[-1],
+        }
+    return summary
+
+
+def instruct(
+    unified: Path,
+    out: Path,
+    options: InstructOptions,
+    *,
+    tokenizer: Any = None,
+    tokenizer_name: str = "",
+    datasets: Sequence[str] | None = None,
+    progress: bool = True,
+    on_dataset: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Build instruction examples for every dataset folder of ``unified`` (or the named ones) into ``out``."""
+    folders = sorted(p.parent for p in unified.glob("*/info.json"))
+    if datasets is not None:
+        missing = sorted(set(datasets) - {folder.name for folder in folders})
+        if missing:
+            raise KeyError(f"no converted dataset {', '.join(missing)} in {unified}")
+        folders = [folder for folder in folders if folder.name in datasets]
+    counter = TokenCounter(tokenizer) if tokenizer is not None and options.max_length else None
+    ledger: dict[str, Any] = {}
+    lengths: dict[str, Any] = {}
+    for folder in tqdm(folders, desc="instruct", unit="dataset", disable=not progress or None):
+        if on_dataset:
+            on_dataset(folder.name)
+        info = DatasetInfo.load(folder)
+        ledger[info.name], all_lengths = {}, []
+        for path in sorted(folder.glob("*.parquet")):
+            examples, stats, split_lengths = build_split(read_records(path, info.schema), info, options, counter)
+            write_parquet(out / info.name / path.name, [example.to_row() for example in examples], EXAMPLE_FEATURES)
+            ledger[info.name][path.stem] = stats.to_json()
+            all_lengths.extend(split_lengths)
+        if counter is not None:
+            lengths[info.name] = length_summary(all_lengths)
+    settings = {"seed": options.seed, "formats": list(options.formats), "decompose": options.decompose, "max_length": options.max_length}
+    write_json(out / "ledger.json", {"settings": settings, "datasets": ledger})
+    if counter is not None:
+        write_json(out / "length_stats.json", {"tokenizer": tokenizer_name, "datasets": lengths})
+    return ledger

