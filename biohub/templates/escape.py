@@ -9,7 +9,9 @@ escaped; :func:`unescape` then restores the text.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
+from functools import cache
 
 _NAMED = {"n": "\n", "t": "\t", "r": "\r"}
 _NAMES = {value: key for key, value in _NAMED.items()}
@@ -22,16 +24,7 @@ def escape(text: str, specials: Iterable[str], reserved: Iterable[str] = ()) -> 
     words with a meaning of their own (``None``, ``无``): an item equal to one of them gets one character
     escaped so that it reads as text.
     """
-    special = set(specials) | {"\\"}
-    out = []
-    for char in text:
-        if char in _NAMES:
-            out.append("\\" + _NAMES[char])
-        elif char in special:
-            out.append("\\" + char)
-        else:
-            out.append(char)
-    escaped = "".join(out)
+    escaped = _pattern("".join(sorted(set(specials)))).sub(_escape_match, text)
     if escaped and escaped[0].isspace():
         escaped = "\\" + escaped
     if escaped and escaped[-1].isspace() and not _escaped_at(escaped, len(escaped) - 1):
@@ -44,6 +37,17 @@ def escape(text: str, specials: Iterable[str], reserved: Iterable[str] = ()) -> 
             raise ValueError(f"reserved word {text!r} is made only of n/t/r and cannot be escaped")
         escaped = escaped[:index] + "\\" + escaped[index:]
     return escaped
+
+
+@cache
+def _pattern(specials: str) -> re.Pattern[str]:
+    """Characters that need a backslash: the specials, the backslash itself and the named control characters."""
+    return re.compile("[" + re.escape(specials + "\\" + "".join(_NAMES)) + "]")
+
+
+def _escape_match(match: re.Match[str]) -> str:
+    char = match.group(0)
+    return "\\" + _NAMES.get(char, char)
 
 
 def split_unescaped(text: str, separators: Iterable[str]) -> list[str]:
