@@ -61,10 +61,7 @@ def test_bad_invocations_exit_2_with_a_reason(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "Did you mean conll" in result.output
 
 
-REQUIRED_FORMATS = (
-    "conll pubtator bioc brat ddi-xml cblue-ner cblue-re cblue-cls cblue-pairs pubmedqa bioasq squad mcqa-jsonl "
-    "hoc biosses-docx csv dialogue-json alpaca promptcblue taiyi-jsonl"
-).split()
+REQUIRED_FORMATS = ["conll", "pubtator", "bioc", "brat", "ddi-xml", "cblue-ner", "cblue-re", "cblue-cls", "cblue-pairs", "pubmedqa", "bioasq", "squad", "mcqa-jsonl", "hoc", "biosses-docx", "csv", "dialogue-json", "alpaca", "promptcblue", "taiyi-jsonl"]
 
 
 def test_every_format_the_issue_names_is_registered_with_documented_options() -> None:

@@ -41,8 +41,10 @@ class JsonItem:
         return {("source_field" if k == "source" else k): v for k, v in self.data.items() if k not in used}
 
 
-def _is_json_array(path: Path) -> bool:
-    """Whether the file's first non-blank character is ``[`` (a missing file is left to the reader to report)."""
+def is_json_array(path: Path) -> bool:
+    """Whether the file's first non-blank character (after a UTF-8 byte order mark) is ``[``, i.e. whether
+    :func:`~biohub.converters.base.iter_json_records` reads it as a JSON array (locators are element indexes)
+    rather than JSON Lines (locators are line numbers). A missing file is left to the reader to report."""
     try:
         with path.open("rb") as handle:
             while chunk := handle.read(4096):
@@ -62,7 +64,7 @@ def json_items(paths: list[Path], ctx: ReadContext, *, id_field: str = "id", suf
     files = expand_paths(paths, suffix)
     seen: set[str] = set()
     for path in files:
-        array = _is_json_array(path)
+        array = is_json_array(path)
         for position, obj in iter_json_records(path):
             locator = f"record {position}" if array else str(position)
             if not isinstance(obj, dict):

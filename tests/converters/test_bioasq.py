@@ -115,6 +115,28 @@ def test_missing_required_field_and_answer(tmp_path: Path) -> None:
     assert (unanswered.locator, unanswered.reason) == ("q2", "missing answer")
 
 
+def test_non_string_body_and_wrongly_typed_lists_are_rejected_naming_the_question(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        [
+            question("q1", "yesno", body=["Is", "it?"], exact_answer="yes"),
+            question("q2", "yesno", body=42, exact_answer="yes"),
+            question("q3", "yesno", snippets=5, exact_answer="yes"),
+            question("q4", "summary", ideal_answer=3),
+        ],
+    )
+    items = read(path)
+    assert all(isinstance(item, Rejection) and item.path == str(path) for item in items)
+    assert [(item.locator, item.reason) for item in items] == [
+        ("q1", "bad field type"),
+        ("q2", "bad field type"),
+        ("q3", "bad field type"),
+        ("q4", "bad field type"),
+    ]
+    assert items[0].detail == "question q1: body is a list" and items[1].detail == "question q2: body is a int"
+    assert "snippets is a int" in items[2].detail and "ideal_answer is a int" in items[3].detail
+
+
 def test_unknown_type_is_rejected(tmp_path: Path) -> None:
     (rejection,) = read(write(tmp_path, [question("q1", "essay")]))
     assert rejection.reason == "unknown question type"

@@ -218,3 +218,75 @@ def test_relation_to_an_unmentioned_concept_is_a_defect(tmp_path: Path) -> None:
     defect, record = read(write(tmp_path, collection(doc)))
     assert (defect.locator, defect.reason) == ("2001", "relation concept not mentioned") and "D999999" in defect.detail
     assert record.relations == []
+
+
+def test_node_without_refid_does_not_resolve_to_an_id_less_annotation(tmp_path: Path) -> None:
+    annotations = (
+        "<annotation><infon key='type'>Disease</infon><location offset='0' length='4'/><text>Gout</text></annotation>"
+        + annotation("g", "Disease", "D006073", [(0, 4)], "Gout")
+    )
+    relation = "<relation id='R0'><infon key='relation'>X</infon><node role='a'/><node refid='g' role='b'/></relation>"
+    empty_ref = "<relation id='R1'><infon key='relation'>X</infon><node refid='' role='a'/><node refid='g' role='b'/></relation>"
+    path = write(
+        tmp_path,
+        collection("<document><id>7</id>" + passage("title", 0, "Gout.", annotations) + relation + empty_ref + "</document>"),
+    )
+    first, second, record = read(path)
+    assert isinstance(first, Defect) and (first.locator, first.reason) == ("7", "relation argument missing")
+    assert "relation R0" in first.detail and (second.reason, "relation R1" in second.detail) == (
+        "relation argument missing",
+        True,
+    )
+    assert len(record.entities) == 2 and record.relations == []
+
+
+def test_repeated_annotation_id_is_a_defect_and_the_first_is_kept(tmp_path: Path) -> None:
+    annotations = annotation("a", "Disease", "D006073", [(0, 4)], "Gout") + annotation("a", "Chemical", "D1", [(0, 4)], "Gout")
+    relation = (
+        "<relation id='R0'><infon key='relation'>Same</infon><node refid='a' role='x'/><node refid='a' role='y'/></relation>"
+    )
+    path = write(
+        tmp_path, collection("<document><id>7</id>" + passage("title", 0, "Gout.", annotations) + relation + "</document>")
+    )
+    defect, record = read(path)
+    assert isinstance(defect, Defect) and (defect.path, defect.locator, defect.reason) == (
+        str(path),
+        "7",
+        "duplicate annotation id",
+    )
+    assert "annotation a" in defect.detail
+    assert [e.type for e in record.entities] == ["Disease"]
+    assert [(r.arg1_id, r.arg2_id) for r in record.relations] == [("toy.train.7.e0", "toy.train.7.e0")]
+
+
+def test_relation_type_fallback_infon_is_an_option(tmp_path: Path) -> None:
+    path = write(tmp_path, collection(DOC_2))  # its relation has only a 'type' infon
+    (record,) = read(path)
+    assert [r.type for r in record.relations] == ["Equal"]
+    defect, record = read(path, relation_type_fallback="")
+    assert (defect.locator, defect.reason) == ("2002", "relation without type") and record.relations == []
+
+
+def test_repeated_infon_keys_are_counted_not_silently_dropped(tmp_path: Path) -> None:
+    extra = "<infon key='CompositeRole'>CompositeMention</infon><infon key='CompositeRole'>IndividualMention</infon>"
+    doc = (
+        "<document><id>7</id><infon key='journal'>A</infon><infon key='journal'>B</infon>"
+        + passage("title", 0, "Gout.", annotation("a", "Disease", "D006073", [(0, 4)], "Gout", extra))
+        + "</document>"
+    )
+    first, second, record = read(write(tmp_path, collection(doc)))
+    assert [(d.locator, d.reason) for d in (first, second)] == [("7", "repeated infon key"), ("7", "repeated infon key")]
+    assert "document infons: infon 'journal' repeated, kept 'A', dropped 'B'" in first.detail
+    assert "annotation a: infon 'CompositeRole' repeated" in second.detail and "'IndividualMention'" in second.detail
+    meta = json.loads(record.meta)
+    assert meta["infons"] == {"journal": "A"} and meta["annotation_infons"] == {
+        "toy.train.7.e0": {"CompositeRole": "CompositeMention"}
+    }
+
+
+def test_entity_declarations_are_refused(tmp_path: Path) -> None:
+    text = "<?xml version='1.0'?><!DOCTYPE collection [<!ENTITY x 'boom'>]>\n<collection>&x;</collection>"
+    path = write(tmp_path, text)
+    with pytest.raises(ConvertError) as err:
+        read(path)
+    assert f"{path}:1" in str(err.value) and "entity declarations are not allowed" in str(err.value)

@@ -80,6 +80,25 @@ def test_bad_scores_and_numbers_are_rejected(tmp_path: Path) -> None:
     assert items[2].detail == "row 2: Annotator C score 'five' not a number in [0, 4]"
 
 
+def test_pair_numbers_are_compared_as_integers(tmp_path: Path) -> None:
+    pairs = [PAIR_1, ["01", "A repeat.", "Of pair one."], ["02", PAIR_2[1], PAIR_2[2]], ["\u00b2", "x", "y"]]
+    scores = [["1", "4", "4", "3", "4", "4"], ["2", "0", "1", "0", "0", "0"], ["001", "1", "1", "1", "1", "1"]]
+    items = read(files(tmp_path, pairs, scores))
+    duplicate_pair, bad, duplicate_scores, first, second = items
+    assert (bad.locator, bad.reason) == ("row 5", "bad pair number")  # "²" passes str.isdigit but is no pair number
+    assert (Path(duplicate_pair.path).name, duplicate_pair.locator, duplicate_pair.reason) == (
+        "Annotation-Pairs.docx",
+        "1",
+        "duplicate pair number",
+    )
+    assert duplicate_pair.detail == "row 3: pair '01' already in row 2 (as '1')"
+    assert (Path(duplicate_scores.path).name, duplicate_scores.locator) == ("Annotator-Scores.docx", "1")
+    # "02" in the pairs table and "2" in the scores table are the same pair, keyed without leading zeros.
+    assert isinstance(first, PairsRecord) and isinstance(second, PairsRecord)
+    assert (first.id, second.id, second.text_1) == ("toy.all.1", "toy.all.2", PAIR_2[1])
+    assert second.score == pytest.approx(0.2)
+
+
 def test_empty_sentence_is_rejected(tmp_path: Path) -> None:
     (rejection,) = read(files(tmp_path, [["1", "Only one sentence.", " "]], [["1", "2", "2", "2", "2", "2"]]))
     assert (rejection.locator, rejection.reason) == ("1", "empty sentence")

@@ -154,3 +154,50 @@ def test_missing_or_empty_folder_is_an_error(tmp_path: Path) -> None:
         read(tmp_path / "empty")
     with pytest.raises(ConvertError, match="file not found"):
         read(tmp_path / "absent.ann")
+
+
+def test_relation_arguments_are_taken_by_role_not_position(tmp_path: Path) -> None:
+    write(tmp_path, "d.txt", "Aspirin inhibits COX1.")
+    write(tmp_path, "d.ann", "T1\tChemical 0 7\tAspirin\nT2\tGene 17 21\tCOX1\nR1\tInhibits Arg2:T2 Arg1:T1\n")
+    (record,) = read(tmp_path)
+    assert record.relations == [Relation("toy.test.d.R1", "Inhibits", "toy.test.d.T1", "toy.test.d.T2")]
+
+
+@pytest.mark.parametrize("arguments", ["Arg1:T1 Arg1:T2", "Arg1:T1 Other:T2", "Arg1:T1 Arg2:", "Arg1:T1 Arg2:T2 Arg3:T1"])
+def test_relation_without_both_roles_rejects_the_document_with_its_line(tmp_path: Path, arguments: str) -> None:
+    write(tmp_path, "d.txt", "Aspirin inhibits COX1.")
+    ann = write(tmp_path, "d.ann", f"T1\tChemical 0 7\tAspirin\nT2\tGene 17 21\tCOX1\nR1\tInhibits {arguments}\n")
+    (rejection,) = read(tmp_path)
+    assert isinstance(rejection, Rejection)
+    assert (rejection.path, rejection.locator, rejection.reason) == (str(ann), "3", "malformed annotation line")
+    assert "line 3: relation needs Type Arg1:X Arg2:Y" in rejection.detail
+
+
+def test_repeated_annotation_id_is_a_defect_not_an_overwrite(tmp_path: Path) -> None:
+    write(tmp_path, "d.txt", "Gout and fever.")
+    ann = write(
+        tmp_path, "d.ann", "T1\tDisease 0 4\tGout\nT1\tDisease 9 14\tfever\nR1\tX Arg1:T1 Arg2:T1\nR1\tY Arg1:T1 Arg2:T1\n"
+    )
+    first, second, record = read(tmp_path)
+    assert isinstance(first, Defect) and (first.path, first.locator, first.reason) == (str(ann), "2", "duplicate annotation id")
+    assert "line 2: T1 already defined at line 1" in first.detail
+    assert (second.locator, second.reason) == ("4", "duplicate annotation id")
+    assert [(e.id, e.text) for e in record.entities] == [("toy.test.d.T1", ["Gout"])]
+    assert [r.type for r in record.relations] == ["X"]
+
+
+def test_same_file_name_in_two_folders_is_a_duplicate_document_not_a_merge(tmp_path: Path) -> None:
+    write(tmp_path / "a", "x.txt", "Gout.")
+    write(tmp_path / "a", "x.ann", "T1\tDisease 0 4\tGout\n")
+    write(tmp_path / "b", "x.txt", "Fever.")
+    write(tmp_path / "b", "x.ann", "T1\tDisease 0 5\tFever\n")
+    write(tmp_path / "b", "y.txt", "Cough.")
+    write(tmp_path / "b", "y.ann", "T1\tDisease 0 5\tCough\n")
+    first, second, duplicate = read(tmp_path / "a", tmp_path / "b")
+    assert [(r.id, r.entities[0].text) for r in (first, second)] == [("toy.test.x", ["Gout"]), ("toy.test.y", ["Cough"])]
+    assert isinstance(duplicate, Rejection)
+    assert (duplicate.path, duplicate.locator, duplicate.reason) == (str(tmp_path / "b" / "x.ann"), "x", "duplicate document")
+    assert str(tmp_path / "a") in duplicate.detail
+    # The same file given twice (as a folder and as a file) is one document, not a duplicate.
+    (record,) = read(tmp_path / "a", tmp_path / "a" / "x.ann")
+    assert record.id == "toy.test.x"

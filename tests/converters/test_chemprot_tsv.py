@@ -135,6 +135,22 @@ def test_missing_abstract_file_and_wrong_encoding_are_errors(tmp_path: Path) -> 
     assert f"{paths[0]}:2" in str(err.value) and "not valid utf-8" in str(err.value)
 
 
+def test_unrecognised_tsv_file_is_an_error_naming_it(tmp_path: Path) -> None:
+    paths = files(tmp_path, [f"111\t{TITLE}\t{ABSTRACT}"], ENTITIES, RELATIONS)
+    gold = tmp_path / "toy_gold_standard.tsv"
+    gold.write_text("111\tCPR:4\tArg1:T2\tArg2:T3\n", encoding="utf-8")
+    with pytest.raises(ConvertError) as err:
+        read([*paths, gold])
+    assert str(gold) in str(err.value) and "not recognised as one of the abstracts, entities, relations files" in str(err.value)
+    both = tmp_path / "toy_entities_relations.tsv"
+    both.write_text("", encoding="utf-8")
+    with pytest.raises(ConvertError, match="it names entities and relations"):
+        read([*paths, both])
+    # A folder is expanded to its .tsv files, so a stray one there is named too.
+    with pytest.raises(ConvertError, match="toy_entities_relations.tsv"):
+        read([tmp_path])
+
+
 # --------------------------------------------------------------------------------------------- real data
 @pytest.mark.real_corpora
 def test_scibert_pairs_agree_with_the_original_tsvs(mirror: Path) -> None:

@@ -86,3 +86,23 @@ def test_missing_file_is_an_error(tmp_path: Path) -> None:
 def test_document_markers_are_skipped(tmp_path: Path) -> None:
     (record,) = read(write(tmp_path, "-DOCSTART-\tO\n\nx\tB-A\n"))
     assert record.passages[0].text == ["x"]
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"token_column": 2}, r"token_column: 2 is outside the 2 columns; valid: -2\.\.1"),
+        ({"tag_column": -4, "columns": 3}, r"tag_column: -4 is outside the 3 columns; valid: -3\.\.2"),
+        ({"tag_column": 2, "columns": 0}, r"tag_column: 2 is outside the 2 columns every line has \(columns: 0\)"),
+        ({"columns": 1}, r"columns: expected 0 \(any >= 2\) or a count >= 2, got 1"),
+    ],
+)
+def test_column_indexes_outside_the_columns_are_option_errors(options: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        ConllOptions(**options)
+
+
+def test_column_indexes_inside_the_columns_are_accepted(tmp_path: Path) -> None:
+    path = write(tmp_path, "1\tIL-2\tNN\tB-protein\n2\tgene\tNN\tI-protein\n")
+    (record,) = read(path, token_column=1, tag_column=-1, columns=4)
+    assert [e.text for e in record.entities] == [["IL-2 gene"]]

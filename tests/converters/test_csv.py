@@ -141,6 +141,55 @@ def test_options_are_checked() -> None:
         CsvOptions(header=False, fields={"text": "t"})
 
 
+def test_field_mapped_to_an_unknown_column_is_an_option_error() -> None:
+    with pytest.raises(ValueError, match=r"fields: label maps to column 'tag', which is not in columns \(sentence, label\)"):
+        CsvOptions(header=False, columns=["sentence", "label"], fields={"text": "sentence", "label": "tag"})
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"fields": {"text": "t", "label": "l"}, "qa_type": "factoid"}, r"qa_type: only read by schema qa; schema 'text'"),
+        ({"schema": "qa", "fields": {"question": "q"}, "label_map": {"1": "yes"}}, r"label_map: only read by schema text / pairs"),
+        ({"fields": {"text": "t"}, "label_map": {"1": "yes"}}, r"label_map: applies to the label field, which fields does not map"),
+        ({"fields": {"text": "t"}, "label_separator": "|"}, r"label_separator: applies to the label field"),
+        ({"schema": "pairs", "fields": {"text_1": "a", "text_2": "b", "label": "l"}, "label_separator": "|"}, "label_separator: only"),
+        ({"schema": "qa", "fields": {"question": "q"}, "answer_separator": "|"}, r"answer_separator: applies to the answer field"),
+        ({"schema": "qa", "fields": {"question": "q", "answer": "a"}, "choice_separator": "|"}, r"choice_separator: applies to the choices"),
+    ],
+)
+def test_options_the_schema_would_ignore_are_errors(options: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        CsvOptions(**options)
+
+
+def test_options_the_schema_reads_are_accepted() -> None:
+    CsvOptions(schema="qa", fields={"question": "q", "answer": "a", "choices": "c"}, answer_separator="|", choice_separator=";", qa_type="list")
+    CsvOptions(schema="pairs", fields={"text_1": "a", "text_2": "b", "label": "l"}, label_map={"0": "no"})
+    CsvOptions(fields={"text": "t", "label": "l"}, label_map={"0": "no"}, label_separator="|")
+
+
+def test_non_finite_scores_are_rejected(tmp_path: Path) -> None:
+    path = write(tmp_path, "a,b,s\nx,y,nan\nx,y,inf\nx,y,-Infinity\nx,y,2.5\n", "p.csv")
+    *rejections, record = read(path, schema="pairs", fields={"text_1": "a", "text_2": "b", "score": "s"})
+    assert all(isinstance(r, Rejection) and r.reason == "bad value" for r in rejections)
+    assert [r.locator for r in rejections] == ["2", "3", "4"]
+    assert rejections[0].detail == "line 2: score 'nan' is not a finite number"
+    assert isinstance(record, PairsRecord) and record.score == 2.5
+
+
+def test_field_size_limit_is_set_when_reading_not_at_import(tmp_path: Path) -> None:
+    import csv
+
+    previous = csv.field_size_limit(1000)
+    try:
+        path = write(tmp_path, "text,label\n" + "x" * 5000 + ",1\n", "big.csv")
+        (record,) = read(path, fields={"text": "text", "label": "label"})
+        assert isinstance(record, TextRecord) and len(record.text) == 5000
+    finally:
+        csv.field_size_limit(previous)
+
+
 def test_label_outside_the_declared_set_is_an_invalid_record(tmp_path: Path) -> None:
     write(tmp_path, "fine\t1\nodd\t2\n")
     source = Source(format="csv", options=TSV_NO_HEADER, splits={"train": (SourceFile("train.tsv"),)})

@@ -164,3 +164,22 @@ def test_undeclared_entity_type_is_an_invalid_record(tmp_path: Path) -> None:
     (problem,) = result.problems
     assert (problem.path, problem.locator, problem.reason) == ("toy.xml", "DDI-Toy.d2", "invalid record")
     assert "'herb' not in the declared entity types" in problem.detail
+
+
+def test_whitespace_is_ignored_only_for_discontinuous_mentions(tmp_path: Path) -> None:
+    # Continuous: the text must be spelled exactly ("alpha -" equals the piece "alpha-" only ignoring whitespace).
+    continuous = '<entity id="x.e0" charOffset="6-11" type="group" text="alpha -"/>'
+    defect, record = read(write(tmp_path, with_sentence(continuous)), max_shift=0)
+    assert isinstance(defect, Defect) and (defect.locator, defect.reason) == ("x.e0", "entity text disagrees with offsets")
+    assert record.entities == []
+    # Discontinuous: pieces "alpha-" + "blocking agents" spell "alpha- blocking agents" ignoring whitespace.
+    discontinuous = '<entity id="x.e1" charOffset="6-11;22-36" type="group" text="alpha- blocking agents"/>'
+    (record,) = read(write(tmp_path, with_sentence(discontinuous)), max_shift=0)
+    assert record.entities[0].text == ["alpha-", "blocking agents"]
+
+
+def test_entity_declarations_are_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, '<?xml version="1.0"?>\n<!DOCTYPE document [<!ENTITY x "boom">]>\n<document id="d">&x;</document>')
+    with pytest.raises(ConvertError) as err:
+        read(path)
+    assert f"{path}:2" in str(err.value) and "entity declarations are not allowed" in str(err.value)

@@ -92,6 +92,22 @@ def test_options_must_choose_one_shape() -> None:
         DialogueOptions(fields={"doctor": "x"})
 
 
+@pytest.mark.parametrize("option", [{"role_key": "speaker"}, {"content_key": "text"}, {"roles": {"doctor": "assistant"}}])
+def test_turns_options_in_fields_mode_are_errors(option: dict) -> None:
+    with pytest.raises(ValueError, match=f"{next(iter(option))}: only read with turns_field; fields mode would ignore them"):
+        DialogueOptions(fields=FIELDS, **option)
+
+
+@pytest.mark.parametrize("prefix", ["\ufeff\n", "\ufeff" + " " * 100 + "\n", "\n" * 70])
+def test_array_detection_survives_bom_newlines_and_long_blank_prefixes(tmp_path: Path, prefix: str) -> None:
+    path = write(tmp_path, prefix + json.dumps([case(1), case(1)], ensure_ascii=False))
+    record, duplicate = read(path, fields=FIELDS)
+    assert isinstance(record, DialogueRecord) and isinstance(duplicate, Rejection)
+    # An array element is located by its index ("[1]"), not as a JSON Lines line.
+    assert (duplicate.locator, duplicate.reason) == ("1", "duplicate id")
+    assert duplicate.detail.startswith("[1]: id 1 already read at dialogues.json [0]")
+
+
 def test_truncated_json_and_bad_jsonl_line_name_file_and_line(tmp_path: Path) -> None:
     path = write(tmp_path, '[\n {"id": 1,\n')
     with pytest.raises(ConvertError) as err:

@@ -10,8 +10,16 @@ import pytest
 from biohub.converters.base import ConvertError, Defect, ReadContext, Rejection
 from biohub.converters.catalog import Source, SourceFile
 from biohub.converters.convert import convert_source
-from biohub.converters.formats.pubtator import PubtatorOptions, PubtatorReader
-from biohub.schema import KBRecord, LabelSet, Normalization, validate
+from biohub.converters.formats import bioc
+from biohub.converters.formats.pubtator import (
+    MENTION_DISAGREES,
+    MENTION_PADDED,
+    PubtatorOptions,
+    PubtatorReader,
+    concept_arguments,
+    mention_problem,
+)
+from biohub.schema import Entity, KBRecord, LabelSet, Normalization, validate
 
 TITLE = "Aspirin induced asthma in adults."
 ABSTRACT = "Breast and ovarian cancer patients received aspirin."
@@ -177,3 +185,15 @@ def test_undeclared_type_is_rejected_by_the_converter_with_file_and_line(tmp_pat
     assert result.ledger["train"].converted == 1 and dict(result.ledger["train"].reasons) == {"invalid record": 1}
     (rejection,) = result.problems
     assert (rejection.path, rejection.locator) == ("corpus.txt", "3") and "'Symptom' not in the declared" in rejection.detail
+
+
+def test_shared_mention_check_and_concept_arguments() -> None:
+    assert mention_problem("fever", "fever") is None
+    assert mention_problem(" fever  ", "fever") == MENTION_PADDED
+    assert mention_problem("fevers", "fever") == MENTION_DISAGREES
+    entities = [Entity("e0", "Chemical", ["a"], [(0, 1)]), Entity("e1", "Disease", ["b"], [(2, 3)]), Entity("e2", "Disease", ["c"], [(4, 5)])]
+    concepts_of = [["C1"], ["D1", "D2"], ["D2"]]
+    assert concept_arguments(entities, concepts_of, ["C1", "D2"]) == (["e0", "e1"], [])  # the first mention of each
+    assert concept_arguments(entities, concepts_of, ["C9", "D1"]) == (["e1"], ["C9"])
+    # BioC uses the very same implementations (one shared copy, no drift between the two readers).
+    assert bioc.mention_problem is mention_problem and bioc.concept_arguments is concept_arguments

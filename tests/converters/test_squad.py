@@ -73,6 +73,25 @@ def test_missing_question_or_empty_answers_are_rejected(tmp_path: Path) -> None:
     assert (empty.locator, empty.reason) == ("y", "missing answer")
 
 
+def test_non_string_question_is_rejected_naming_the_record(tmp_path: Path) -> None:
+    qas = [{"id": "x", "question": ["Which", "enzyme?"]}, {"id": "y", "question": 7}]
+    path = write(tmp_path, [{"context": CONTEXT, "qas": qas}])
+    first, second = read(path)
+    assert isinstance(first, Rejection) and (first.path, first.locator, first.reason) == (str(path), "x", "bad field type")
+    assert first.detail == "data[0].paragraphs[0].qas[0]: question is a list, expected a string"
+    assert (second.locator, second.reason) == ("y", "bad field type") and "question is a int" in second.detail
+
+
+def test_negative_answer_start_is_rejected(tmp_path: Path) -> None:
+    # -12 would slice "hepatocytes." from the end of the context: it must not count as a match.
+    qa = {"id": "n", "question": "Where?", "answers": [{"text": "hepatocytes", "answer_start": -12}]}
+    path = write(tmp_path, [{"context": CONTEXT, "qas": [qa]}])
+    (rejection,) = read(path)
+    assert isinstance(rejection, Rejection)
+    assert (rejection.path, rejection.locator, rejection.reason) == (str(path), "n", "bad answer start")
+    assert "negative answer_start -12" in rejection.detail
+
+
 def test_truncated_json_names_file_and_line(tmp_path: Path) -> None:
     path = tmp_path / "t.json"
     path.write_text('{"data": [\n{"paragraphs": [\n', encoding="utf-8")

@@ -16,8 +16,10 @@ For every type the context is the snippet texts (stripped) joined by ``snippet_s
 in the file's order; the snippets themselves (with document, section and offsets), the documents, the
 ideal answers, concepts and triples are kept in ``meta``. ``meta.batch`` names the golden file.
 
-A question id seen earlier in the same read (e.g. in another batch file of the split) is rejected as a
-``duplicate question id`` naming both places, never dropped silently.
+A question whose ``body`` is not a string, ``snippets`` not a list or ``ideal_answer`` neither a string nor a
+list is rejected (``bad field type``), naming the question. A question id seen earlier in the same read (e.g.
+in another batch file of the split) is rejected as a ``duplicate question id`` naming both places, never
+dropped silently.
 """
 
 from __future__ import annotations
@@ -32,6 +34,12 @@ from biohub.converters.registry import register
 from biohub.schema import QARecord
 
 TYPES = ("yesno", "factoid", "list", "summary")
+# fields whose JSON type is checked (when present): a question of another type is rejected as ``bad field type``
+_TYPED_FIELDS: tuple[tuple[str, type | tuple[type, ...]], ...] = (
+    ("body", str),
+    ("snippets", list),
+    ("ideal_answer", (str, list)),
+)
 YESNO = ["yes", "no"]
 
 
@@ -74,6 +82,11 @@ class BioASQReader(Reader):
         kind = q["type"]
         if kind not in TYPES:
             yield ctx.reject(path, qid, "unknown question type", f"question {qid}: type {kind!r} not in {TYPES}", document_id=qid)
+            return
+        wrong = [(name, q[name]) for name, kinds in _TYPED_FIELDS if q.get(name) is not None and not isinstance(q[name], kinds)]
+        if wrong:
+            detail = "; ".join(f"{name} is a {type(value).__name__}" for name, value in wrong)
+            yield ctx.reject(path, qid, "bad field type", f"question {qid}: {detail}", document_id=qid)
             return
         snippets = q.get("snippets") or []
         if not all(isinstance(s, dict) and isinstance(s.get("text"), str) for s in snippets):

@@ -5,7 +5,9 @@
 Each document becomes one ``kb`` record keyed by its id. Passage offsets are explicit and already
 document-level, so passages are laid out at their offsets (a passage that overlaps the previous one
 rejects the document). A passage without ``text`` but with sentences contributes one ``sentence`` passage
-per sentence. Parsed with :mod:`xml.etree.ElementTree`, which never fetches the external DTD.
+per sentence. Parsed with :func:`biohub.converters.base.parse_xml` (never fetches the external DTD, refuses
+entity declarations). An infon key repeated on one element keeps its first value; each later one is counted
+as a defect (``repeated infon key``).
 
 Annotations: the ``type_infon`` infon gives the entity type; infons named in ``id_infons`` (e.g. ``MESH``)
 give normalisations (split on ``|`` and ``+``, ``DB:`` prefix or else ``default_db``, ``-1`` = none, as in
@@ -13,13 +15,17 @@ the PubTator reader); every other infon (e.g. BC5CDR's ``CompositeRole``) is kep
 ``meta.annotation_infons`` (entity id -> {key: value}). The entity text pieces are the document text at the
 locations; the annotation's ``<text>`` must equal them joined by one space, otherwise the mention is dropped
 as a defect (whitespace padding only: kept, the repair counted). Locations out of the document: defect.
+An annotation whose ``id`` was already used in the document is dropped (``duplicate annotation id``); one
+without an ``id`` is kept but cannot be referenced by a relation.
 
-Relations: with two ``node`` children, ``arg1``/``arg2`` are the annotations they reference (roles kept in
-``meta.relation_roles``). Without nodes, relations between *concepts* (BC5CDR: infons ``Chemical`` and
-``Disease`` hold MeSH ids) are mapped like the PubTator reader does when ``concept_infons`` names those
-infons: each argument is the first annotation (document order) normalised to the concept, and
-``relation.normalized`` holds the two concepts. The type is the ``relation_type_infon`` infon. A relation
-whose arguments cannot be resolved is dropped as a defect.
+Relations: with two ``node`` children, ``arg1``/``arg2`` are the annotations they reference by ``refid``
+(roles kept in ``meta.relation_roles``; a node without ``refid`` references nothing). Without nodes,
+relations between *concepts* (BC5CDR: infons ``Chemical`` and ``Disease`` hold MeSH ids) are mapped like the
+PubTator reader does when ``concept_infons`` names those infons: each argument is the first annotation
+(document order) normalised to the concept, and ``relation.normalized`` holds the two concepts. The type is
+the ``relation_type_infon`` infon, or, when that is absent or empty, the ``relation_type_fallback`` infon
+(default ``type``; ``""`` disables the fallback). A relation without a type, or whose arguments cannot be
+resolved, is dropped as a defect.
 """
 
 from __future__ import annotations
@@ -29,8 +35,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from biohub.converters.base import ConvertError, Item, ReadContext, Reader, expand_paths
-from biohub.converters.formats.pubtator import normalization, split_concepts
+from biohub.converters.base import ConvertError, Item, ReadContext, Reader, expand_paths, parse_xml
+from biohub.converters.formats.pubtator import (
+    MENTION_PADDED,
+    concept_arguments,
+    document_text_of,
+    mention_problem,
+    normalization,
+    split_concepts,
+)
 from biohub.converters.registry import register
 from biohub.schema import Entity, KBRecord, Passage, Relation, Span
 
@@ -39,14 +52,16 @@ from biohub.schema import Entity, KBRecord, Passage, Relation, Span
 class BiocOptions:
     """``type_infon``: annotation infon holding the entity type (also the passage type infon);
     ``id_infons``: annotation infons holding concept ids; ``default_db``: ``db_name`` of unprefixed ids;
-    ``relation_type_infon``: relation infon holding its type; ``concept_infons``: the two relation infons
-    holding the concept ids of node-less concept-level relations (empty: such relations are defects);
+    ``relation_type_infon``: relation infon holding its type; ``relation_type_fallback``: relation infon read
+    when ``relation_type_infon`` is absent or empty (``""``: no fallback); ``concept_infons``: the two relation
+    infons holding the concept ids of node-less concept-level relations (empty: such relations are defects);
     ``suffix``: file ending used when a folder is given."""
 
     type_infon: str = "type"
     id_infons: list[str] = field(default_factory=lambda: ["MESH"])
     default_db: str = "MESH"
     relation_type_infon: str = "relation"
+    relation_type_fallback: str = "type"
     concept_infons: list[str] = field(default_factory=list)
     suffix: str = ".xml"
 
@@ -57,13 +72,6 @@ class _Reject(Exception):
         self.reason, self.detail = reason, detail
 
 
-def _infons(element: ET.Element) -> dict[str, str]:
-    infons: dict[str, str] = {}
-    for infon in element.findall("infon"):
-        infons.setdefault(infon.get("key", ""), (infon.text or "").strip())
-    return infons
-
-
 def _int(value: str | None, what: str) -> int:
     try:
         return int(value or "")
@@ -71,17 +79,38 @@ def _int(value: str | None, what: str) -> int:
         raise _Reject("bad offset", f"{what} {value!r} is not an integer") from None
 
 
-def parse_xml(path: Path) -> ET.Element:
-    """The root of an XML file; a missing file or malformed XML is a ConvertError naming file and line."""
-    try:
-        return ET.parse(path).getroot()
-    except FileNotFoundError:
-        raise ConvertError(path, "file not found") from None
-    except ET.ParseError as exc:
-        line, column = exc.position
-        raise ConvertError(
-            path, f"invalid XML: {exc.msg.split(':')[0]} (column {column}); truncated or wrong encoding?", line=line
-        ) from None
+@dataclass(slots=True)
+class _Conversion:
+    """What one document converts into, filled annotation by annotation."""
+
+    path: Path
+    key: str
+    record_id: str
+    ctx: ReadContext
+    text: str = ""
+    entities: list[Entity] = field(default_factory=list)
+    concepts_of: list[list[str]] = field(default_factory=list)  # the concept ids of each entity
+    by_annotation_id: dict[str, str] = field(default_factory=dict)  # BioC annotation id -> entity id
+    annotation_ids: set[str] = field(default_factory=set)  # every annotation id seen, kept or not
+    extra_infons: dict[str, dict[str, str]] = field(default_factory=dict)
+    relations: list[Relation] = field(default_factory=list)
+    roles: dict[str, list[str]] = field(default_factory=dict)
+    defects: list[Item] = field(default_factory=list)
+
+    def defect(self, reason: str, detail: str) -> None:
+        self.defects.append(self.ctx.defect(self.path, self.key, reason, f"document {self.key}, {detail}", self.key))
+
+    def infons(self, element: ET.Element, what: str) -> dict[str, str]:
+        """The element's infons (key -> stripped text); a key given again keeps its first value and counts
+        each later one as a defect (``repeated infon key``)."""
+        infons: dict[str, str] = {}
+        for infon in element.findall("infon"):
+            name, value = infon.get("key", ""), (infon.text or "").strip()
+            if name in infons:
+                self.defect("repeated infon key", f"{what}: infon {name!r} repeated, kept {infons[name]!r}, dropped {value!r}")
+                continue
+            infons[name] = value
+        return infons
 
 
 @register
@@ -115,89 +144,27 @@ class BiocReader(Reader):
 
     # ----------------------------------------------------------------------------------------- conversion
     def _convert(self, path: Path, key: str, document: ET.Element, ctx: ReadContext) -> Iterator[Item]:
-        record_id = ctx.record_id(key, key)
-        passages = self._passages(record_id, document)
-        text = _layout(passages)
+        doc = _Conversion(path, key, ctx.record_id(key, key), ctx)
+        passages = self._passages(doc, document)
+        doc.text = document_text_of(passages)
         meta: dict = {"source": {"path": path.name, "record": key}}
-        if infons := _infons(document):
+        if infons := doc.infons(document, "document infons"):
             meta["infons"] = infons
-        defects: list[Item] = []
-        entities: list[Entity] = []
-        concepts_of: list[list[str]] = []
-        by_annotation_id: dict[str, str] = {}
-        extra_infons: dict[str, dict[str, str]] = {}
         for annotation in document.iter("annotation"):
-            ann_id = annotation.get("id", "")
-            span, problem = self._span(annotation, text)
-            if problem is not None:
-                reason, detail = problem
-                defects.append(ctx.defect(path, key, reason, f"document {key}, annotation {ann_id}: {detail}", key))
-            if span is None:
-                continue
-            entity_id = f"{record_id}.e{len(entities)}"
-            infons = _infons(annotation)
-            ids, normalized = [], []
-            for infon in self.options.id_infons:
-                if infon in infons:
-                    more_ids, more = split_concepts(infons[infon], self.options.default_db)
-                    ids += more_ids
-                    normalized += more
-            rest = {k: v for k, v in infons.items() if k != self.options.type_infon and k not in self.options.id_infons}
-            if rest:
-                extra_infons[entity_id] = rest
-            entities.append(Entity(entity_id, infons[self.options.type_infon], span[0], span[1], normalized))
-            concepts_of.append(ids)
-            by_annotation_id.setdefault(ann_id, entity_id)
-        if extra_infons:
-            meta["annotation_infons"] = extra_infons
-
-        relations: list[Relation] = []
-        roles: dict[str, list[str]] = {}
+            self._annotation(doc, annotation)
         for relation in document.iter("relation"):
-            rel_id = relation.get("id", "")
-            infons = _infons(relation)
-            label = infons.get(self.options.relation_type_infon) or infons.get("type", "")
-            where = f"document {key}, relation {rel_id}"
-            if not label:
-                defects.append(ctx.defect(path, key, "relation without type", where, key))
-                continue
-            nodes = relation.findall("node")
-            relation_id = f"{record_id}.r{len(relations)}"
-            if nodes:
-                if len(nodes) != 2:
-                    defects.append(ctx.defect(path, key, "relation without two nodes", f"{where}: {len(nodes)} nodes", key))
-                    continue
-                args = [by_annotation_id.get(node.get("refid", "")) for node in nodes]
-                if None in args:
-                    refs = [node.get("refid", "") for node in nodes]
-                    defects.append(ctx.defect(path, key, "relation argument missing", f"{where}: refids {refs}", key))
-                    continue
-                roles[relation_id] = [node.get("role", "") for node in nodes]
-                relations.append(Relation(relation_id, label, args[0], args[1]))  # type: ignore[arg-type]
-                continue
-            concepts = [infons.get(name, "") for name in self.options.concept_infons]
-            if len(concepts) != 2 or not all(concepts):
-                defects.append(
-                    ctx.defect(path, key, "relation without arguments", f"{where}: no nodes and no concept infons", key)
-                )
-                continue
-            args = [next((e.id for e, ids in zip(entities, concepts_of) if concept in ids), None) for concept in concepts]
-            missing = [concept for concept, arg in zip(concepts, args) if arg is None]
-            if missing:
-                detail = f"{where}: {label} {' '.join(concepts)}: no mention normalised to {', '.join(missing)}"
-                defects.append(ctx.defect(path, key, "relation concept not mentioned", detail, key))
-                continue
-            normalized = [normalization(concept, self.options.default_db) for concept in concepts]
-            relations.append(Relation(relation_id, label, args[0], args[1], normalized))  # type: ignore[arg-type]
-        if roles:
-            meta["relation_roles"] = roles
-        yield from defects
-        yield KBRecord(**ctx.common(key, key, meta=meta), passages=passages, entities=entities, relations=relations)
+            self._relation(doc, relation)
+        if doc.extra_infons:
+            meta["annotation_infons"] = doc.extra_infons
+        if doc.roles:
+            meta["relation_roles"] = doc.roles
+        yield from doc.defects
+        yield KBRecord(**ctx.common(key, key, meta=meta), passages=passages, entities=doc.entities, relations=doc.relations)
 
-    def _passages(self, record_id: str, document: ET.Element) -> list[Passage]:
+    def _passages(self, doc: _Conversion, document: ET.Element) -> list[Passage]:
         passages: list[Passage] = []
         for number, passage in enumerate(document.findall("passage")):
-            kind = _infons(passage).get(self.options.type_infon) or "passage"
+            kind = doc.infons(passage, f"passage {number}").get(self.options.type_infon) or "passage"
             pieces = (
                 [(kind, passage)] if passage.find("text") is not None else [("sentence", s) for s in passage.findall("sentence")]
             )
@@ -206,14 +173,46 @@ class BiocReader(Reader):
                 text = element.findtext("text") or ""
                 if offset < 0 or (passages and offset < passages[-1].offsets[0][1]):
                     raise _Reject("overlapping passages", f"passage {number} at offset {offset} overlaps the previous one")
-                passages.append(Passage(f"{record_id}.p{len(passages)}", piece_kind, [text], [(offset, offset + len(text))]))
+                passages.append(Passage(f"{doc.record_id}.p{len(passages)}", piece_kind, [text], [(offset, offset + len(text))]))
         if not passages:
             raise _Reject("document without text", "no passage with text")
         return passages
 
-    def _span(self, annotation: ET.Element, text: str) -> tuple[tuple[list[str], list[Span]] | None, tuple[str, str] | None]:
+    # ----------------------------------------------------------------------------------------- annotations
+    def _annotation(self, doc: _Conversion, annotation: ET.Element) -> None:
+        """Add the annotation's entity to ``doc`` (referable by its id, if it has one), or count its defect.
+        An annotation whose id was seen before in the document is dropped (``duplicate annotation id``)."""
+        ann_id = annotation.get("id", "")
+        if ann_id and ann_id in doc.annotation_ids:
+            doc.defect("duplicate annotation id", f"annotation {ann_id}: id already used in this document (dropped)")
+            return
+        doc.annotation_ids.add(ann_id)
+        infons = doc.infons(annotation, f"annotation {ann_id}")
+        span, problem = self._span(annotation, infons, doc.text)
+        if problem is not None:
+            doc.defect(problem[0], f"annotation {ann_id}: {problem[1]}")
+        if span is None:
+            return
+        entity_id = f"{doc.record_id}.e{len(doc.entities)}"
+        ids, normalized = [], []
+        for infon in self.options.id_infons:
+            if infon in infons:
+                more_ids, more = split_concepts(infons[infon], self.options.default_db)
+                ids += more_ids
+                normalized += more
+        rest = {k: v for k, v in infons.items() if k != self.options.type_infon and k not in self.options.id_infons}
+        if rest:
+            doc.extra_infons[entity_id] = rest
+        doc.entities.append(Entity(entity_id, infons[self.options.type_infon], span[0], span[1], normalized))
+        doc.concepts_of.append(ids)
+        if ann_id:
+            doc.by_annotation_id[ann_id] = entity_id
+
+    def _span(
+        self, annotation: ET.Element, infons: dict[str, str], text: str
+    ) -> tuple[tuple[list[str], list[Span]] | None, tuple[str, str] | None]:
         """The mention's (text pieces, offsets), or None, and the defect (reason, detail) to count, or None."""
-        if not _infons(annotation).get(self.options.type_infon):
+        if not infons.get(self.options.type_infon):
             return None, ("annotation without type", f"no {self.options.type_infon!r} infon")
         offsets = []
         for location in annotation.findall("location"):
@@ -229,18 +228,53 @@ class BiocReader(Reader):
                 return None, ("mention offsets out of range", f"[{start}, {end}) outside 0..{len(text)}")
         pieces = [text[start:end] for start, end in offsets]
         stated = annotation.findtext("text")
-        if stated is None or stated == " ".join(pieces):
+        problem = None if stated is None else mention_problem(stated, " ".join(pieces))
+        if problem is None:
             return (pieces, offsets), None
-        if stated.strip() == " ".join(pieces):
-            return (pieces, offsets), ("mention text padded with whitespace (trimmed)", repr(stated))
-        return None, ("mention text disagrees with its offsets", f"{stated!r} != document text {' '.join(pieces)!r}")
+        if problem == MENTION_PADDED:
+            return (pieces, offsets), (problem, repr(stated))
+        return None, (problem, f"{stated!r} != document text {' '.join(pieces)!r}")
 
+    # ----------------------------------------------------------------------------------------- relations
+    def _relation(self, doc: _Conversion, relation: ET.Element) -> None:
+        """Add the relation to ``doc`` (arguments by ``node`` refids, else by concept infons), or count its defect."""
+        rel_id = relation.get("id", "")
+        where = f"relation {rel_id}"
+        infons = doc.infons(relation, where)
+        label = infons.get(self.options.relation_type_infon) or (
+            infons.get(self.options.relation_type_fallback, "") if self.options.relation_type_fallback else ""
+        )
+        if not label:
+            doc.defect("relation without type", where)
+            return
+        relation_id = f"{doc.record_id}.r{len(doc.relations)}"
+        nodes = relation.findall("node")
+        if nodes:
+            self._node_relation(doc, relation_id, label, nodes, where)
+            return
+        concepts = [infons.get(name, "") for name in self.options.concept_infons]
+        if len(concepts) != 2 or not all(concepts):
+            doc.defect("relation without arguments", f"{where}: no nodes and no concept infons")
+            return
+        args, missing = concept_arguments(doc.entities, doc.concepts_of, concepts)
+        if missing:
+            detail = f"{where}: {label} {' '.join(concepts)}: no mention normalised to {', '.join(missing)}"
+            doc.defect("relation concept not mentioned", detail)
+            return
+        normalized = [normalization(concept, self.options.default_db) for concept in concepts]
+        doc.relations.append(Relation(relation_id, label, args[0], args[1], normalized))
 
-def _layout(passages: list[Passage]) -> str:
-    """The document text: passages at their offsets, gaps as spaces (as :func:`biohub.schema.document_text`)."""
-    buffer: list[str] = []
-    for passage in passages:
-        (start, _), text = passage.offsets[0], passage.text[0]
-        buffer.extend(" " * (start - len(buffer)))
-        buffer.extend(text)
-    return "".join(buffer)
+    @staticmethod
+    def _node_relation(doc: _Conversion, relation_id: str, label: str, nodes: list[ET.Element], where: str) -> None:
+        """A relation whose two ``node`` children reference annotations by id (a node without ``refid``, or a
+        ``refid`` naming no kept annotation, resolves to nothing: defect)."""
+        if len(nodes) != 2:
+            doc.defect("relation without two nodes", f"{where}: {len(nodes)} nodes")
+            return
+        refs = [node.get("refid") for node in nodes]
+        args = [doc.by_annotation_id.get(ref) if ref else None for ref in refs]
+        if args[0] is None or args[1] is None:
+            doc.defect("relation argument missing", f"{where}: refids {refs}")
+            return
+        doc.roles[relation_id] = [node.get("role", "") for node in nodes]
+        doc.relations.append(Relation(relation_id, label, args[0], args[1]))

@@ -6,9 +6,10 @@
 The two files are told apart by their header rows, not their names. Each pair number becomes one ``pairs``
 record: ``score`` = the mean of the annotators' scores (each within ``score_range``), ``label`` empty,
 ``meta.scores`` the individual scores in annotator order. A pair without a score row (or a score row without
-a pair), a repeated number, or a non-numeric / out-of-range score is rejected with its number. Cell texts
-are stripped; ``collapse_whitespace`` also turns the runs of blanks, no-break spaces and line breaks that Word
-cells carry into single spaces.
+a pair), a repeated number (numbers are compared as integers: ``01`` repeats ``1``, and matches score row
+``1``), or a non-numeric / out-of-range score is rejected with its number; a pair's key is its number
+without leading zeros. Cell texts are stripped; ``collapse_whitespace`` also turns the runs of blanks,
+no-break spaces and line breaks that Word cells carry into single spaces.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from biohub.converters.registry import register
 from biohub.schema import PairsRecord
 
 _BLANKS = re.compile(r"\s+")
+_NUMBER = re.compile(r"^[0-9]+$")  # ASCII digits only: str.isdigit() also accepts e.g. "²", which int() refuses
 
 
 @dataclass(slots=True)
@@ -52,8 +54,8 @@ class BiossesDocxReader(Reader):
     Options = BiossesDocxOptions
 
     def read(self, paths: list[Path], ctx: ReadContext) -> Iterator[Item]:
-        pairs: dict[str, _Row] | None = None
-        scores: dict[str, _Row] | None = None
+        pairs: dict[int, _Row] | None = None
+        scores: dict[int, _Row] | None = None
         annotators: list[str] = []
         problems: list[Item] = []
         for path in expand_paths(paths, ".docx"):
@@ -66,17 +68,20 @@ class BiossesDocxReader(Reader):
                 annotators = header[1:]
                 if self.options.annotators and len(annotators) != self.options.annotators:
                     raise ConvertError(path, f"{len(annotators)} annotator columns, expected {self.options.annotators}", record="header")
-            numbered: dict[str, _Row] = {}
+            numbered: dict[int, _Row] = {}
             for row in rows:
                 number = row.cells[0].strip()
                 if len(row.cells) != width:
                     problems.append(ctx.reject(path, f"row {row.row}", "wrong column count", f"row {row.row}: {len(row.cells)} cells, expected {width}", document_id=number))
-                elif not number.isdigit():
+                elif not _NUMBER.match(number):
                     problems.append(ctx.reject(path, f"row {row.row}", "bad pair number", f"row {row.row}: number cell {number!r}", document_id=number or None))
-                elif number in numbered:
-                    problems.append(ctx.reject(path, number, "duplicate pair number", f"row {row.row}: pair {number} already in row {numbered[number].row}", document_id=number))
+                elif int(number) in numbered:
+                    # compared as numbers: "01" and "1" are the same pair
+                    first = numbered[int(number)]
+                    detail = f"row {row.row}: pair {number!r} already in row {first.row} (as {first.cells[0].strip()!r})"
+                    problems.append(ctx.reject(path, str(int(number)), "duplicate pair number", detail, document_id=str(int(number))))
                 else:
-                    numbered[number] = row
+                    numbered[int(number)] = row
             if kind == "pairs":
                 pairs = numbered
             else:
@@ -85,8 +90,8 @@ class BiossesDocxReader(Reader):
             missing = "pairs (No, Sentence 1, Sentence 2)" if pairs is None else "scores (Sentence No, Annotator ...)"
             raise ConvertError(paths[0] if paths else ".", f"no {missing} table among the given files")
         yield from problems
-        for number in sorted(set(pairs) | set(scores), key=int):
-            yield from self._pair(number, pairs.get(number), scores.get(number), annotators, ctx)
+        for number in sorted(set(pairs) | set(scores)):
+            yield from self._pair(str(number), pairs.get(number), scores.get(number), annotators, ctx)
 
     def _table(self, path: Path) -> tuple[list[str], list[_Row]]:
         import docx  # python-docx; imported here so that the other readers do not pay for it

@@ -5,6 +5,9 @@
   offsets into title + one separator character + abstract;
 * ``*relations*.tsv``: ``PMID<TAB>CPR:n<TAB>Y|N<TAB>label<TAB>Arg1:Tn<TAB>Arg2:Tm`` (optional file).
 
+The files are told apart by these words in their names; a ``.tsv`` file whose name holds none of them (or
+more than one) is a :class:`ConvertError` naming it, never silently skipped.
+
 Each abstract becomes a ``kb`` record: passages ``title`` at 0 and ``abstract`` at len(title) + 1, one entity
 per entity line, and one relation per evaluated (``Y``) relation, typed by its fine label (``relation_type:
 label``) or its CPR group (``group``). Relations of non-evaluated groups (``N``) are kept in
@@ -31,6 +34,7 @@ from biohub.converters.registry import register
 from biohub.schema import Entity, KBRecord, Passage, Relation
 
 _ARG = re.compile(r"^Arg[12]:(T\d+)$")
+_ROLES = ("abstracts", "entities", "relations")
 
 
 @dataclass(slots=True)
@@ -72,6 +76,7 @@ class ChemprotTsvReader(Reader):
 
     def read(self, paths: list[Path], ctx: ReadContext) -> Iterator[Item]:
         files = expand_paths(paths, ".tsv")
+        _check_roles(files)
         abstracts = _role(files, "abstracts", required=True)
         entities = self._annotations(_role(files, "entities", required=True), 6)
         relations = self._annotations(_role(files, "relations", required=False), 6)
@@ -197,6 +202,15 @@ class ChemprotTsvReader(Reader):
             if absent:
                 return "entity list incomplete", f"relations name entities absent from the entity list: {', '.join(absent[:5])}{' ...' if len(absent) > 5 else ''}"
         return None
+
+
+def _check_roles(files: list[Path]) -> None:
+    """Every file must be exactly one of the abstracts / entities / relations files (told apart by name)."""
+    for path in files:
+        roles = [role for role in _ROLES if role in path.name.lower()]
+        if len(roles) != 1:
+            found = f"it names {' and '.join(roles)}" if roles else "its name contains none of them"
+            raise ConvertError(path, f"not recognised as one of the {', '.join(_ROLES)} files: {found}")
 
 
 def _role(files: list[Path], role: str, required: bool) -> Path | None:

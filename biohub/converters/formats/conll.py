@@ -22,7 +22,8 @@ from biohub.schema import Entity, KBRecord, Passage
 @dataclass(slots=True)
 class ConllOptions:
     """``token_column`` / ``tag_column``: 0-based column indexes (negative counts from the end);
-    ``columns``: the exact number of tab-separated columns every token line must have (0: any >= 2);
+    ``columns``: the exact number of tab-separated columns every token line must have (0: any >= 2; the two
+    column indexes must then name one of the first two or last two columns, which every line has);
     ``default_type``: entity type of untyped ``B``/``I`` tags; ``repair_orphan_i``: see the module doc;
     ``comment_prefixes``: lines starting with these are document markers, not tokens (e.g. ``-DOCSTART-``)."""
 
@@ -33,6 +34,16 @@ class ConllOptions:
     repair_orphan_i: bool = False
     comment_prefixes: tuple[str, ...] = ("-DOCSTART-", "###")
     encoding: str = "utf-8"
+
+    def __post_init__(self) -> None:
+        if self.columns < 0 or self.columns == 1:
+            raise ValueError(f"columns: expected 0 (any >= 2) or a count >= 2, got {self.columns}")
+        width = self.columns or 2
+        lines = f"{self.columns} columns" if self.columns else "2 columns every line has (columns: 0)"
+        for name in ("token_column", "tag_column"):
+            index = getattr(self, name)
+            if not -width <= index < width:
+                raise ValueError(f"{name}: {index} is outside the {lines}; valid: {-width}..{width - 1}")
 
 
 @dataclass(slots=True)

@@ -15,14 +15,19 @@ Schema fields (``*`` required):
 * ``instruction``: ``instruction*``, ``input``, ``output`` (absent: unlabelled);
 * ``dialogue``: ``user*``, ``assistant`` (absent: unlabelled), ``system`` -> turns in that order.
 
-A row with the wrong number of columns, or an empty required cell, is rejected with its line number. A file
-in the wrong encoding is a :class:`ConvertError` naming the line.
+A row with the wrong number of columns, an empty required cell or a bad value (e.g. a score that is not a
+finite number: ``nan`` and ``inf`` are rejected) is rejected with its line number. A file in the wrong
+encoding is a :class:`ConvertError` naming the line. Options are checked when they are built: a field mapped
+to a column that ``columns`` does not name, or an option the chosen schema and fields would ignore (e.g.
+``label_map`` without a ``label`` field, ``qa_type`` outside the ``qa`` schema), is a ``ValueError``.
 """
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,7 +46,14 @@ _FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "dialogue": (("user",), ("assistant", "system")),
 }
 
-csv.field_size_limit(2**31 - 1)
+# options that only some schemas read: option -> (schemas, the mapped field it applies to, or None)
+_USED_BY: dict[str, tuple[tuple[str, ...], str | None]] = {
+    "label_map": (("text", "pairs"), "label"),
+    "label_separator": (("text",), "label"),
+    "answer_separator": (("qa",), "answer"),
+    "choice_separator": (("qa",), "choices"),
+    "qa_type": (("qa",), None),
+}
 
 
 @dataclass(slots=True)
@@ -82,11 +94,29 @@ class CsvOptions:
             raise ValueError(f"fields: schema {self.schema!r} needs a column for {', '.join(missing)}")
         if not self.header and not self.columns:
             raise ValueError("columns: name the columns when the file has no header")
+        for name, column in self.fields.items():
+            if self.columns and column not in self.columns:
+                raise ValueError(f"fields: {name} maps to column {column!r}, which is not in columns ({', '.join(self.columns)})")
+        self._check_used()
         if self.quoting not in ("minimal", "none"):
             raise ValueError(f"quoting: expected minimal or none, got {self.quoting!r}")
         if len(self.delimiter) != 1:
             raise ValueError(f"delimiter: expected one character, got {self.delimiter!r}")
         self.label_map = {str(k): str(v) for k, v in self.label_map.items()}
+
+    def _check_used(self) -> None:
+        """An option set away from its default that the chosen schema and fields would ignore is an error."""
+        defaults = {
+            f.name: f.default_factory() if f.default is dataclasses.MISSING else f.default  # type: ignore[misc]
+            for f in dataclasses.fields(self)
+        }
+        for option, (schemas, mapped) in _USED_BY.items():
+            if getattr(self, option) == defaults[option]:
+                continue
+            if self.schema not in schemas:
+                raise ValueError(f"{option}: only read by schema {' / '.join(schemas)}; schema {self.schema!r} would ignore it")
+            if mapped is not None and mapped not in self.fields:
+                raise ValueError(f"{option}: applies to the {mapped} field, which fields does not map; it would be ignored")
 
 
 @register
@@ -107,6 +137,7 @@ class CsvReader(Reader):
     def _file(self, path: Path, ctx: ReadContext) -> Iterator[Item]:
         opts = self.options
         text = read_text(path, opts.encoding)
+        csv.field_size_limit(2**31 - 1)  # a cell may hold a whole document; the module default is 128 KiB
         quoting = csv.QUOTE_NONE if opts.quoting == "none" else csv.QUOTE_MINIMAL
         reader = csv.reader(io.StringIO(text, newline=""), delimiter=opts.delimiter, quoting=quoting, strict=True)
         names = list(opts.columns)
@@ -180,6 +211,8 @@ class CsvReader(Reader):
                 score = float(raw_score) if raw_score else None
             except ValueError:
                 raise ValueError(f"score {raw_score!r} is not a number") from None
+            if score is not None and not math.isfinite(score):
+                raise ValueError(f"score {raw_score!r} is not a finite number")
             return PairsRecord(**{**common, "labeled": labeled}, text_1=values["text_1"], text_2=values["text_2"], label=label, score=score)
         if opts.schema == "qa":
             labeled = "answer" in values

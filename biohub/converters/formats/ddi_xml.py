@@ -9,11 +9,12 @@ their ``type`` (mechanism / effect / advise / int); ``ddi="false"`` pairs are no
 
 Annotation problems inside a kept document are defects, never guesses: an entity whose offsets are out of
 range or do not spell its ``text`` is dropped (with the pairs using it) unless shifting all its pieces by the
-same small amount (``max_shift``) makes them spell it, in which case it is repaired and counted. The
-``text`` attribute of a discontinuous mention joins its pieces without a fixed separator, so it is compared
-with the pieces ignoring whitespace. A ``ddi="true"`` pair without a ``type`` is kept with
-``untyped_ddi_type`` (DDI's generic "interaction" type) and counted as a defect, or dropped when that option
-is empty.
+same small amount (``max_shift``) makes them spell it, in which case it is repaired and counted. A
+continuous mention must spell its ``text`` exactly; the ``text`` attribute of a discontinuous mention joins
+its pieces without a fixed separator, so it is compared with the pieces ignoring whitespace. A ``ddi="true"``
+pair without a ``type`` is kept with ``untyped_ddi_type`` (DDI's generic "interaction" type) and counted as a
+defect, or dropped when that option is empty. Files are parsed with :func:`biohub.converters.base.parse_xml`
+(entity declarations refused).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from biohub.converters.base import ConvertError, Item, ReadContext, Reader, expand_paths
+from biohub.converters.base import ConvertError, Item, ReadContext, Reader, expand_paths, parse_xml
 from biohub.converters.registry import register
 from biohub.schema import Entity, KBRecord, Passage, Relation
 
@@ -47,7 +48,6 @@ class _Doc:
     """What one document converts into, filled sentence by sentence."""
 
     record_id: str
-    texts: list[str] = field(default_factory=list)
     passages: list[Passage] = field(default_factory=list)
     entities: list[Entity] = field(default_factory=list)
     relations: list[Relation] = field(default_factory=list)
@@ -71,7 +71,7 @@ class DdiXmlReader(Reader):
 
     # ----------------------------------------------------------------------------------- documents
     def _document(self, path: Path, ctx: ReadContext) -> Iterator[Item]:
-        root = _parse(path)
+        root = parse_xml(path)
         if root.tag != "document":
             raise ConvertError(path, f"root element is <{root.tag}>, expected <document>")
         key = root.get("id") or path.stem
@@ -143,7 +143,7 @@ class DdiXmlReader(Reader):
         """The spans if they spell ``expected``, else the same spans shifted by the smallest working amount."""
         for shift in sorted(range(-self.options.max_shift, self.options.max_shift + 1), key=abs):
             moved = [(s + shift, e + shift) for s, e in spans]
-            if all(0 <= s < e <= len(text) for s, e in moved) and _squash("".join(text[s:e] for s, e in moved)) == _squash(expected):
+            if all(0 <= s < e <= len(text) for s, e in moved) and _spells([text[s:e] for s, e in moved], expected):
                 return moved
         return None
 
@@ -173,17 +173,6 @@ class DdiXmlReader(Reader):
         doc.relations.append(Relation(f"{doc.record_id}.r{len(doc.relations)}", rtype, arg1, arg2))
 
 
-def _parse(path: Path) -> ET.Element:
-    try:
-        return ET.parse(path).getroot()
-    except FileNotFoundError:
-        raise ConvertError(path, "file not found") from None
-    except ET.ParseError as exc:
-        line, column = exc.position
-        message = re.sub(r":\s*line \d+, column \d+$", "", str(exc))
-        raise ConvertError(path, f"invalid XML: {message} (column {column})", line=line) from None
-
-
 def _spans(raw: str) -> list[tuple[int, int]] | None:
     """``"a-b;c-d"`` (inclusive ends) as end-exclusive spans, or None when malformed."""
     spans = []
@@ -198,5 +187,9 @@ def _spans(raw: str) -> list[tuple[int, int]] | None:
     return spans
 
 
-def _squash(text: str) -> str:
-    return "".join(text.split())
+def _spells(pieces: list[str], expected: str) -> bool:
+    """Whether the text pieces of a mention spell its ``text`` attribute: exactly for a continuous mention;
+    ignoring whitespace for a discontinuous one (DDI joins its pieces without a fixed separator)."""
+    if len(pieces) == 1:
+        return pieces[0] == expected
+    return "".join("".join(pieces).split()) == "".join(expected.split())

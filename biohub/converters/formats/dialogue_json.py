@@ -11,7 +11,8 @@ Two shapes, chosen by the options:
 The record key is the object's ``id_field`` (``<file stem>-<index>`` when ``id_field`` is empty); every
 field not used for the id or the turns goes to ``meta.fields``. A dialogue that ends with an assistant turn
 is labelled (the last turn is the reference reply). Rejected with its locator and reason: a missing field,
-an empty turn, a role that cannot be mapped, a repeated id.
+an empty turn, a role that cannot be mapped, a repeated id. ``role_key``, ``content_key`` and ``roles`` are
+only read with ``turns_field``; setting them in ``fields`` mode is an options error.
 """
 
 from __future__ import annotations
@@ -22,8 +23,12 @@ from pathlib import Path
 from typing import Any
 
 from biohub.converters.base import Item, ReadContext, Reader, expand_paths, iter_json_records
+from biohub.converters.json_items import is_json_array
 from biohub.converters.registry import register
 from biohub.schema import ROLES, DialogueRecord, Turn
+
+# the options only the turns_field shape reads, with their defaults
+_TURNS_OPTIONS: dict[str, object] = {"role_key": "role", "content_key": "content", "roles": {}}
 
 
 @dataclass(slots=True)
@@ -41,6 +46,10 @@ class DialogueOptions:
     def __post_init__(self) -> None:
         if bool(self.fields) == bool(self.turns_field):
             raise ValueError("give exactly one of fields (role -> field) or turns_field")
+        if self.fields:
+            ignored = [name for name, default in _TURNS_OPTIONS.items() if getattr(self, name) != default]
+            if ignored:
+                raise ValueError(f"{', '.join(ignored)}: only read with turns_field; fields mode would ignore them")
         for role in [*self.fields, *self.roles.values()]:
             if role not in ROLES:
                 raise ValueError(f"role {role!r} is not one of {', '.join(ROLES)}")
@@ -62,7 +71,7 @@ class DialogueJsonReader(Reader):
     def read(self, paths: list[Path], ctx: ReadContext) -> Iterator[Item]:
         seen: dict[str, str] = {}
         for path in expand_paths(paths, ".json"):
-            array = _is_array(path)
+            array = is_json_array(path)
             for locator, obj in iter_json_records(path):
                 where = f"[{locator}]" if array else f"line {locator}"
                 key = None
@@ -118,8 +127,3 @@ class DialogueJsonReader(Reader):
                 raise _Reject("empty turn", f"{name} is {content!r}")
             turns.append(Turn(role, content.strip()))
         return turns
-
-
-def _is_array(path: Path) -> bool:
-    with path.open("rb") as handle:
-        return handle.read(64).lstrip().lstrip(b"\xef\xbb\xbf").startswith(b"[")

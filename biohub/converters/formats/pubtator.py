@@ -34,7 +34,7 @@ from pathlib import Path
 
 from biohub.converters.base import Item, ReadContext, Reader, expand_paths, read_lines
 from biohub.converters.registry import register
-from biohub.schema import Entity, KBRecord, Normalization, Passage, Relation
+from biohub.schema import Entity, KBRecord, Normalization, Passage, Relation, document_text
 
 TEXT_LINE = re.compile(r"^([^\t|]+)\|([a-z])\|(.*)$")
 CONCEPT_SEPARATORS = re.compile(r"[|+]")
@@ -78,6 +78,64 @@ def normalization(concept: str, default_db: str) -> Normalization:
     """``OMIM:125700`` -> (OMIM, 125700); ``D003920`` -> (default_db, D003920)."""
     db, sep, local = concept.partition(":")
     return Normalization(db, local) if sep and db and local else Normalization(default_db, concept)
+
+
+MENTION_PADDED = "mention text padded with whitespace (trimmed)"
+MENTION_DISAGREES = "mention text disagrees with its offsets"
+
+
+def mention_problem(stated: str, actual: str) -> str | None:
+    """Compare a mention's stated text with the document text at its offsets (offsets are authoritative).
+
+    None when they are equal; :data:`MENTION_PADDED` when they differ only by whitespace around the stated
+    text (the mention is kept with the document text, the repair counted); else :data:`MENTION_DISAGREES`
+    (the mention is dropped). Shared by the PubTator and BioC readers."""
+    if stated == actual:
+        return None
+    return MENTION_PADDED if stated.strip() == actual else MENTION_DISAGREES
+
+
+def concept_arguments(entities: list[Entity], concepts_of: list[list[str]], concepts: list[str]) -> tuple[list[str], list[str]]:
+    """Entity arguments of a concept-level relation: for each concept, the id of the first entity (in
+    ``entities`` order) normalised to it (``concepts_of[i]`` holds the concept ids of ``entities[i]``).
+
+    Returns (argument ids, concepts no entity is normalised to); the ids are complete only when the second
+    list is empty. Shared by the PubTator and BioC readers."""
+    args: list[str] = []
+    missing: list[str] = []
+    for concept in concepts:
+        found = next((entity.id for entity, ids in zip(entities, concepts_of) if concept in ids), None)
+        if found is None:
+            missing.append(concept)
+        else:
+            args.append(found)
+    return args, missing
+
+
+def document_text_of(passages: list[Passage]) -> str:
+    """The document text of ``passages`` (laid out at their offsets, as :func:`biohub.schema.document_text`)."""
+    return document_text(KBRecord(id="", document_id="", dataset="", split="", language="en", passages=passages))
+
+
+@dataclass(slots=True)
+class _Conversion:
+    """What one document converts into, filled line by line."""
+
+    path: Path
+    key: str
+    record_id: str
+    ctx: ReadContext
+    text: str
+    entities: list[Entity] = field(default_factory=list)
+    concepts_of: list[list[str]] = field(default_factory=list)  # the concept ids of each entity
+    relations: list[Relation] = field(default_factory=list)
+    seen_relations: set[tuple[str, str, str]] = field(default_factory=set)
+    individual: dict[str, list[str]] = field(default_factory=dict)
+    raw_ids: dict[str, str] = field(default_factory=dict)
+    defects: list[Item] = field(default_factory=list)
+
+    def defect(self, line: int, reason: str, detail: str) -> None:
+        self.defects.append(self.ctx.defect(self.path, line, reason, detail, self.key))
 
 
 @register
@@ -134,15 +192,35 @@ class PubtatorReader(Reader):
 
     # ----------------------------------------------------------------------------------------- conversion
     def _convert(self, path: Path, document: _Document, ctx: ReadContext) -> Iterator[Item]:
-        title, abstract = self._texts(document)
-        text = f"{title} {abstract}" if abstract is not None else title
         key = document.pmid
         record_id = ctx.record_id(key, key)
+        passages = self._passages(record_id, document)
+        mention_lines, relation_lines = self._annotation_lines(document)
+        doc = _Conversion(path, key, record_id, ctx, document_text_of(passages))
+        for number, parts in mention_lines:
+            self._mention(doc, number, parts)
+        for number, parts in relation_lines:
+            self._relation(doc, number, parts)
+        meta: dict = {"source": {"path": path.name, "line": document.first_line}}
+        if doc.individual:
+            meta["individual_mentions"] = doc.individual
+        if doc.raw_ids:
+            meta["concept_ids"] = doc.raw_ids
+        yield from doc.defects
+        yield KBRecord(**ctx.common(key, key, meta=meta), passages=passages, entities=doc.entities, relations=doc.relations)
+
+    def _passages(self, record_id: str, document: _Document) -> list[Passage]:
+        """The ``title`` passage at 0 and the ``abstract`` passage (if any) one character after it."""
+        title, abstract = self._texts(document)
         passages = [Passage(f"{record_id}.p0", "title", [title], [(0, len(title))])]
         if abstract is not None:
             start = len(title) + 1
             passages.append(Passage(f"{record_id}.p1", "abstract", [abstract], [(start, start + len(abstract))]))
+        return passages
 
+    @staticmethod
+    def _annotation_lines(document: _Document) -> tuple[list[tuple[int, list[str]]], list[tuple[int, list[str]]]]:
+        """The document's (mention lines, relation lines), told apart by their column count."""
         mention_lines, relation_lines = [], []
         for number, line in document.annotations:
             parts = line.split("\t")
@@ -158,84 +236,45 @@ class PubtatorReader(Reader):
                 raise _Reject(
                     number, "wrong column count", f"line {number}: {len(parts)} columns, expected 6-7 (mention) or 4 (relation)"
                 )
+        return mention_lines, relation_lines
 
-        entities: list[Entity] = []
-        concepts_of: list[list[str]] = []
-        meta: dict = {"source": {"path": path.name, "line": document.first_line}}
-        individual: dict[str, list[str]] = {}
-        raw_ids: dict[str, str] = {}
-        defects: list[Item] = []
-        for number, parts in mention_lines:
-            start, end = self._offsets(number, parts)
-            mention, label, id_column = parts[3], parts[4], parts[5]
-            if not 0 <= start < end <= len(text):
-                defects.append(
-                    ctx.defect(
-                        path,
-                        number,
-                        "mention offsets out of range",
-                        f"line {number}: [{start}, {end}) outside 0..{len(text)}",
-                        key,
-                    )
-                )
-                continue
-            if text[start:end] != mention:
-                if text[start:end] == mention.strip():
-                    defects.append(
-                        ctx.defect(
-                            path, number, "mention text padded with whitespace (trimmed)", f"line {number}: {mention!r}", key
-                        )
-                    )
-                else:
-                    defects.append(
-                        ctx.defect(
-                            path,
-                            number,
-                            "mention text disagrees with its offsets",
-                            f"line {number}: {mention!r} != document text {text[start:end]!r} at [{start}, {end})",
-                            key,
-                        )
-                    )
-                    continue
-            entity_id = f"{record_id}.e{len(entities)}"
-            ids, normalized = split_concepts(id_column, self.options.default_db)
-            if CONCEPT_SEPARATORS.search(id_column.strip()):
-                raw_ids[entity_id] = id_column.strip()
-            if len(parts) == 7 and parts[6].strip():
-                individual[entity_id] = parts[6].split("|")
-            entities.append(Entity(entity_id, label, [text[start:end]], [(start, end)], normalized))
-            concepts_of.append(ids)
+    def _mention(self, doc: _Conversion, number: int, parts: list[str]) -> None:
+        """Add one mention line's entity to ``doc``, or its defect."""
+        start, end = self._offsets(number, parts)
+        mention, label, id_column = parts[3], parts[4], parts[5]
+        text = doc.text
+        if not 0 <= start < end <= len(text):
+            doc.defect(number, "mention offsets out of range", f"line {number}: [{start}, {end}) outside 0..{len(text)}")
+            return
+        problem = mention_problem(mention, text[start:end])
+        if problem == MENTION_PADDED:
+            doc.defect(number, problem, f"line {number}: {mention!r}")
+        elif problem is not None:
+            doc.defect(number, problem, f"line {number}: {mention!r} != document text {text[start:end]!r} at [{start}, {end})")
+            return
+        entity_id = f"{doc.record_id}.e{len(doc.entities)}"
+        ids, normalized = split_concepts(id_column, self.options.default_db)
+        if CONCEPT_SEPARATORS.search(id_column.strip()):
+            doc.raw_ids[entity_id] = id_column.strip()
+        if len(parts) == 7 and parts[6].strip():
+            doc.individual[entity_id] = parts[6].split("|")
+        doc.entities.append(Entity(entity_id, label, [text[start:end]], [(start, end)], normalized))
+        doc.concepts_of.append(ids)
 
-        relations: list[Relation] = []
-        seen_relations: set[tuple[str, str, str]] = set()
-        for number, parts in relation_lines:
-            _, label, first, second = (part.strip() for part in parts)
-            if (label, first, second) in seen_relations:
-                defects.append(ctx.defect(path, number, "duplicate relation", f"line {number}: {label} {first} {second}", key))
-                continue
-            seen_relations.add((label, first, second))
-            args = [next((e.id for e, ids in zip(entities, concepts_of) if concept in ids), None) for concept in (first, second)]
-            missing = [concept for concept, arg in zip((first, second), args) if arg is None]
-            if missing:
-                defects.append(
-                    ctx.defect(
-                        path,
-                        number,
-                        "relation concept not mentioned",
-                        f"line {number}: {label} {first} {second}: no mention normalised to {', '.join(missing)}",
-                        key,
-                    )
-                )
-                continue
-            normalized = [normalization(first, self.options.default_db), normalization(second, self.options.default_db)]
-            relations.append(Relation(f"{record_id}.r{len(relations)}", label, args[0], args[1], normalized))
-
-        if individual:
-            meta["individual_mentions"] = individual
-        if raw_ids:
-            meta["concept_ids"] = raw_ids
-        yield from defects
-        yield KBRecord(**ctx.common(key, key, meta=meta), passages=passages, entities=entities, relations=relations)
+    def _relation(self, doc: _Conversion, number: int, parts: list[str]) -> None:
+        """Add one concept-level relation line's relation to ``doc``, or its defect."""
+        _, label, first, second = (part.strip() for part in parts)
+        if (label, first, second) in doc.seen_relations:
+            doc.defect(number, "duplicate relation", f"line {number}: {label} {first} {second}")
+            return
+        doc.seen_relations.add((label, first, second))
+        args, missing = concept_arguments(doc.entities, doc.concepts_of, [first, second])
+        if missing:
+            detail = f"line {number}: {label} {first} {second}: no mention normalised to {', '.join(missing)}"
+            doc.defect(number, "relation concept not mentioned", detail)
+            return
+        normalized = [normalization(first, self.options.default_db), normalization(second, self.options.default_db)]
+        doc.relations.append(Relation(f"{doc.record_id}.r{len(doc.relations)}", label, args[0], args[1], normalized))
 
     def _texts(self, document: _Document) -> tuple[str, str | None]:
         kinds = [kind for _, kind, _ in document.texts]

@@ -3,7 +3,9 @@
 One ``qa`` record of type ``factoid`` per question-context pair, keyed by the qa ``id``. When a qa has an
 ``answers`` list, the answer is its distinct texts (in order) and the record is labelled; an answer whose
 ``answer_start`` does not point at its text in the context is kept but counted as a defect (only matching
-starts go to ``meta.answer_starts``). Without ``answers`` (e.g. the BioBERT BioASQ test files, whose
+starts go to ``meta.answer_starts``), while a negative ``answer_start`` (which Python slicing would read
+from the end of the context) rejects the record (``bad answer start``). A question that is not a string is
+rejected (``bad field type``). Without ``answers`` (e.g. the BioBERT BioASQ test files, whose
 answers live in the golden files) the record is kept with ``labeled=False``.
 
 The document id groups the pairs of one question: it is the qa id with ``group_suffix`` (a regular
@@ -72,6 +74,10 @@ class SquadReader(Reader):
         if missing:
             yield ctx.reject(path, qid, "missing field", f"{where}: no {', '.join(missing)}", document_id=document_id)
             return
+        if not isinstance(qa["question"], str):
+            detail = f"{where}: question is a {type(qa['question']).__name__}, expected a string"
+            yield ctx.reject(path, qid, "bad field type", detail, document_id=document_id)
+            return
         if qid in seen:
             yield ctx.reject(
                 path, qid, "duplicate qa id", f"{where}: id {qid} already read at {seen[qid]}", document_id=document_id
@@ -94,6 +100,10 @@ class SquadReader(Reader):
                     )
                     return
                 start = answer.get("answer_start")
+                if isinstance(start, int) and start < 0:
+                    detail = f"{where}: answer {text!r} has a negative answer_start {start}"
+                    yield ctx.reject(path, qid, "bad answer start", detail, document_id=document_id)
+                    return
                 if isinstance(start, int) and context[start : start + len(text)] == text:
                     starts.append([text, start])
                 else:
