@@ -23,3 +23,21 @@ def mirror() -> Path:
             pytest.fail(f"the real-corpus mirror {path} is missing in CI; set BIOHUB_MIRROR or place ../shared beside the project")
         pytest.skip(f"no real-corpus mirror at {path}")
     return path
+
+
+@pytest.fixture(scope="session")
+def unified(mirror: Path, tmp_path_factory: pytest.TempPathFactory):
+    """``unified(name)`` converts one catalogued corpus (once per test process) and returns the output folder."""
+    from biohub.converters.api import convert_catalogued
+
+    root = tmp_path_factory.mktemp("unified")
+    done: set[str] = set()
+
+    def get(*names: str) -> Path:
+        todo = [name for name in names if name not in done]
+        if todo:
+            convert_catalogued(mirror, root, todo, progress=False)
+            done.update(todo)
+        return root
+
+    return get

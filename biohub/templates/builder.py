@@ -67,7 +67,11 @@ def messages_for(template: Template, instance: Instance, answer_format: str) -> 
         raise ValueError(f"{instance.family}: fields {sorted(instance.fields)} but the templates use {sorted(expected)}")
     target = render(instance.spec, instance.target, answer_format)
     if instance.family in PASS_THROUGH:
-        return [Message("system", template.text), *instance.conversation, Message("assistant", target)]
+        turns = list(instance.conversation)
+        system = template.text
+        if turns and turns[0].role == "system":  # the record's own system turn follows the template's, in one message
+            system = f"{system}\n\n{turns.pop(0).content}"
+        return [Message("system", system), *turns, Message("assistant", target)]
     return [Message("user", prompt_text(template, instance, answer_format)), Message("assistant", target)]
 
 

@@ -120,7 +120,11 @@ def _windows(
             example = build_example(
                 window, instance, seed=options.seed, formats=options.formats, source_id=record.id, extra_meta={"window": [start, end]}
             )
-            out.append((example, counter([example.messages])[0]))
+            length = counter([example.messages])[0]
+            if length > options.max_length:  # fit was judged with the longest template by characters; re-check in tokens
+                stats.dropped_too_long[instance.family] += 1
+                continue
+            out.append((example, length))
     return out
 
 

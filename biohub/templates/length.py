@@ -88,7 +88,8 @@ def sentence_units(record: KBRecord) -> list[tuple[int, int]]:
                     cut = end
             if cut < start + len(text):
                 units.append((cut, start + len(text)))
-    spans = [span for entity in record.entities for span in entity.offsets]
+    # a mention's whole extent (all pieces of a discontinuous one) must stay inside one unit
+    spans = [(min(s for s, _ in entity.offsets), max(e for _, e in entity.offsets)) for entity in record.entities]
     merged: list[tuple[int, int]] = []
     for unit in units:
         if merged and any(s < merged[-1][1] < e for s, e in spans):
@@ -98,13 +99,19 @@ def sentence_units(record: KBRecord) -> list[tuple[int, int]]:
     return merged
 
 
-def window_record(record: KBRecord, start: int, end: int, index: int) -> KBRecord:
-    """The part of ``record`` in ``[start, end)`` as a record of its own (text stripped, offsets rebased)."""
-    text = document_text(record)
+def window_bounds(text: str, start: int, end: int) -> tuple[int, int]:
+    """``[start, end)`` without whitespace at either end (the window's place in the document)."""
     while start < end and text[start].isspace():
         start += 1
     while end > start and text[end - 1].isspace():
         end -= 1
+    return start, end
+
+
+def window_record(record: KBRecord, start: int, end: int, index: int) -> KBRecord:
+    """The part of ``record`` in ``[start, end)`` as a record of its own (text stripped, offsets rebased)."""
+    text = document_text(record)
+    start, end = window_bounds(text, start, end)
     window_id = f"{record.id}.w{index}"
     inside = [e for e in record.entities if all(start <= s and t <= end for s, t in e.offsets)]
     entities = [
@@ -127,7 +134,8 @@ def window_record(record: KBRecord, start: int, end: int, index: int) -> KBRecor
 
 
 def split_into_windows(record: KBRecord, fits: Callable[[KBRecord], bool]) -> list[tuple[KBRecord, tuple[int, int]]] | None:
-    """Greedy windows of whole sentences that each ``fit``; None when a single sentence does not fit."""
+    """Greedy windows of whole sentences that each ``fit``, with their ``[start, end)`` in the document (so
+    ``start + window offset`` is the original offset); None when a single sentence does not fit."""
     units = sentence_units(record)
     windows: list[tuple[KBRecord, tuple[int, int]]] = []
     first = 0
@@ -141,6 +149,6 @@ def split_into_windows(record: KBRecord, fits: Callable[[KBRecord], bool]) -> li
             if not fits(bigger):
                 break
             last, candidate = last + 1, bigger
-        windows.append((candidate, (units[first][0], units[last][1])))
+        windows.append((candidate, window_bounds(document_text(record), units[first][0], units[last][1])))
         first = last + 1
     return windows
