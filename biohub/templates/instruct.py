@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 from biohub.io import write_json, write_parquet
 from biohub.schema import KBRecord, Record, from_row
 from biohub.templates.builder import build_example, longest_template, messages_for
-from biohub.templates.example import EXAMPLE_FEATURES, InstructionExample, Message
+from biohub.templates.example import EXAMPLE_FEATURES, Instance, InstructionExample, Message
 from biohub.templates.length import TokenCounter, split_into_windows
 from biohub.templates.tasks import DatasetInfo, instances
 
@@ -60,41 +60,59 @@ def read_records(path: Path, schema: str) -> list[Record]:
     return [from_row(schema, row) for row in pq.read_table(path).to_pylist()]
 
 
-def build_split(
-    records: Sequence[Record], info: DatasetInfo, options: InstructOptions, counter: TokenCounter | None
-) -> tuple[list[InstructionExample], SplitStats, list[tuple[str, int]]]:
-    """Examples of one split, the split's stats, and (task, token length) of every kept example."""
-    stats = SplitStats(records=len(records))
+Made = tuple[Record, Instance, InstructionExample]
+
+
+def make_examples(records: Sequence[Record], info: DatasetInfo, options: InstructOptions, stats: SplitStats | None = None) -> list[Made]:
+    """Every example of every labelled record (no length policy yet), with the record and instance it came from."""
     made = []
     for record in records:
-        if not record.labeled:
+        if stats is not None and not record.labeled:
             stats.unlabeled += 1
         for instance in instances(record, info, decompose=options.decompose):
             made.append((record, instance, build_example(record, instance, seed=options.seed, formats=options.formats)))
+    return made
+
+
+def apply_length_policy(
+    made: Sequence[Made], info: DatasetInfo, options: InstructOptions, counter: TokenCounter | None, stats: SplitStats
+) -> list[tuple[InstructionExample, int | None]]:
+    """Keep examples that fit ``max_length``; window long NER documents, drop other long examples (counted).
+
+    Returns (example, token length) pairs; the length is None when no counter is given (no policy)."""
     if counter is None or not options.max_length:
-        examples = [example for _, _, example in made]
-        stats.examples.update(example.task for example in examples)
-        return examples, stats, []
+        kept: list[tuple[InstructionExample, int | None]] = [(example, None) for _, _, example in made]
+        stats.examples.update(example.task for example, _ in kept)
+        return kept
     lengths = counter([example.messages for _, _, example in made])
     too_long = {record.id for (record, instance, _), n in zip(made, lengths) if n > options.max_length and instance.family in WINDOWED_FAMILIES}
-    kept: list[tuple[InstructionExample, int]] = []
-    windowed: dict[str, list[tuple[InstructionExample, int]]] = {}
+    kept = []
+    windowed: set[str] = set()
     for (record, instance, example), length in zip(made, lengths):
         if record.id in too_long and instance.family in WINDOWED_FAMILIES:
             if record.id not in windowed:
-                windowed[record.id] = _windows(record, info, options, counter, stats)  # type: ignore[arg-type]
-                kept.extend(windowed[record.id])
+                windowed.add(record.id)
+                kept.extend(_windows(record, info, options, counter, stats))  # type: ignore[arg-type]
         elif length > options.max_length:
             stats.dropped_too_long[instance.family] += 1
         else:
             kept.append((example, length))
     stats.examples.update(example.task for example, _ in kept)
-    return [example for example, _ in kept], stats, [(example.task, length) for example, length in kept]
+    return kept
+
+
+def build_split(
+    records: Sequence[Record], info: DatasetInfo, options: InstructOptions, counter: TokenCounter | None
+) -> tuple[list[InstructionExample], SplitStats, list[tuple[str, int]]]:
+    """Examples of one split, the split's stats, and (task, token length) of every kept example."""
+    stats = SplitStats(records=len(records))
+    kept = apply_length_policy(make_examples(records, info, options, stats), info, options, counter, stats)
+    return [example for example, _ in kept], stats, [(example.task, n) for example, n in kept if n is not None]
 
 
 def _windows(
     record: KBRecord, info: DatasetInfo, options: InstructOptions, counter: TokenCounter, stats: SplitStats
-) -> list[tuple[InstructionExample, int]]:
+) -> list[tuple[InstructionExample, int | None]]:
     """NER examples of a too-long document, made from sentence windows that each fit ``max_length``."""
 
     def ner_instances(window: KBRecord) -> list[Any]:
@@ -114,7 +132,7 @@ def _windows(
         stats.dropped_too_long.update(families)
         return []
     stats.windowed_records.update(set(families))
-    out = []
+    out: list[tuple[InstructionExample, int | None]] = []
     for window, (start, end) in windows:
         for instance in ner_instances(window):
             example = build_example(

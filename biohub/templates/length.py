@@ -70,8 +70,10 @@ class TokenCounter:
             self.tokenizer.apply_chat_template([{"role": m.role, "content": m.content} for m in messages], tokenize=False)
             for messages in conversations
         ]
-        encoded = self.tokenizer(texts, add_special_tokens=False)["input_ids"]
-        return [len(ids) for ids in encoded]
+        backend = getattr(self.tokenizer, "backend_tokenizer", None)
+        if backend is not None and hasattr(backend, "encode_batch_fast"):  # same ids, no offset bookkeeping
+            return [len(encoding.ids) for encoding in backend.encode_batch_fast(texts, add_special_tokens=False)]
+        return [len(ids) for ids in self.tokenizer(texts, add_special_tokens=False)["input_ids"]]
 
 
 # --------------------------------------------------------------------------------------------- windows
