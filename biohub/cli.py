@@ -206,6 +206,69 @@ def templates_check_command(
         raise typer.Exit(1)
 
 
+@app.command("build")
+def build_command(
+    recipe: Annotated[Path, typer.Argument(help="Recipe YAML (e.g. recipes/taiyi_style.yaml).")],
+    mirror: Annotated[Path, typer.Option(help="Local mirror of the corpora.")],
+    out: Annotated[Path, typer.Option(help="The Hub dataset repository folder to write (replaced when complete).")],
+    workers: Annotated[int, typer.Option(help="Worker processes (datasets in parallel).")] = 2,
+    no_verify: Annotated[bool, typer.Option("--no-verify", help="Skip the sha256 check of catalogued source files.")] = False,
+) -> None:
+    """Build a Hugging Face dataset repository folder (configs, card, decontamination report) from a recipe."""
+    from biohub.converters.base import ConvertError
+    from biohub.hub.build import build
+    from biohub.hub.recipe import RecipeError, load_recipe
+
+    try:
+        info = build(load_recipe(recipe), mirror, out, workers=workers, verify=not no_verify)
+    except (RecipeError, ConvertError, KeyError, ValueError) as exc:
+        err().print(f"[red]error:[/red] {exc.args[0] if isinstance(exc, KeyError) else exc}")
+        raise typer.Exit(2) from None
+    table = Table(title=f"{out} ({len(info['configs'])} configs)")
+    for column in ("config", "splits"):
+        table.add_column(column)
+    for config, splits in info["configs"].items():
+        table.add_row(config, ", ".join(f"{split} {n:,}" for split, n in sorted(splits.items())))
+    console().print(table)
+    console().print(f"card: {out / 'README.md'}; decontamination report: {out / 'decontamination.json'}")
+
+
+@app.command("push")
+def push_command(
+    hubdir: Annotated[Path, typer.Argument(help="The Hub dataset repository folder written by `biohub build`.")],
+    repo_id: Annotated[str, typer.Option("--repo-id", help="Dataset repository ORG/NAME (created when missing).")],
+    private: Annotated[bool, typer.Option("--private", help="Create the repository as private (refused if it exists and is public).")] = False,
+    revision: Annotated[str | None, typer.Option(help="Branch to commit to; a new one starts from main (default: main).")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="List the operations (add/update/delete with sizes); change nothing.")] = False,
+) -> None:
+    """Publish HUBDIR as one commit (none when nothing changed); the token comes from HF_TOKEN or `hf auth login`."""
+    from rich.markup import escape
+
+    from biohub.hub.push import PushError, push, result_counts
+
+    try:
+        result = push(hubdir, repo_id, private=private, revision=revision, dry_run=dry_run)
+    except PushError as exc:  # the message only: a traceback could show request headers
+        err().print(f"[red]error:[/red] {escape(str(exc))}")
+        raise typer.Exit(1) from None
+    where = f"{result.repo_id}@{result.revision}"
+    if result.changes:
+        table = Table(title=f"{'dry run: ' if dry_run else ''}{where}")
+        for column in ("operation", "path", "bytes"):
+            table.add_column(column, justify="right" if column == "bytes" else "left")
+        for change in result.changes:
+            table.add_row(change.kind, escape(change.path), f"{change.size:,}")
+        console().print(table)
+    created = ", ".join(what for what, new in (("new repository", result.new_repo), ("new branch", result.new_branch)) if new)
+    summary = f"{result_counts(result.changes)}, {result.unchanged} unchanged" + (f" ({created})" if created else "")
+    if dry_run:
+        console().print(f"dry run: {summary}; nothing was changed on {where}")
+    elif result.commit_oid is None:
+        console().print(f"{where} already matches {hubdir}: no commit ({result.unchanged} files unchanged)")
+    else:
+        console().print(f"committed {result.commit_oid} to {where}: {summary}\n{result.commit_url}", soft_wrap=True)
+
+
 def main() -> None:
     app()
 

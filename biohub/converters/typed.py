@@ -24,7 +24,7 @@ def coerce(value: Any, annotation: Any, where: str) -> Any:
                 return coerce(value, option, where)
             except TypeError as exc:
                 errors.append(str(exc))
-        raise TypeError(f"{where}: {value!r} matches none of {annotation}")
+        raise TypeError(f"{where}: {value!r} fits none of the allowed types ({'; '.join(e.split(': ', 1)[-1] for e in errors)})")
     if annotation is type(None):
         if value is None:
             return None

@@ -41,6 +41,11 @@ class InstructionExample:
         row["messages"] = [{"role": m.role, "content": m.content} for m in self.messages]
         return row
 
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> InstructionExample:
+        fields = {name: row[name] for name in EXAMPLE_FEATURES if name != "messages"}
+        return cls(**fields, messages=[Message(m["role"], m["content"]) for m in row["messages"]])
+
     @property
     def target(self) -> str:
         """The text of the last assistant message (what the model must produce)."""

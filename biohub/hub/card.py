@@ -1,0 +1,178 @@
+"""The dataset card (README.md) of a built repository: Hub metadata, tables, licences, citations, provenance,
+and a token-length histogram (PNG beside the card)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from biohub.converters.catalog import load_catalog
+from biohub.hub.decontam import Report
+from biohub.hub.recipe import Recipe
+from biohub.io import atomic_path, write_text
+
+HISTOGRAM = "length_histogram.png"
+TASK_CATEGORIES = {
+    "ner": "token-classification",
+    "ner_single": "token-classification",
+    "re": "token-classification",
+    "re_binary": "text-classification",
+    "classification": "text-classification",
+    "multilabel_classification": "text-classification",
+    "pair_classification": "sentence-similarity",
+    "sts": "sentence-similarity",
+    "qa_multiple_choice": "multiple-choice",
+    "qa_yesno": "question-answering",
+    "qa_factoid": "question-answering",
+    "qa_list": "question-answering",
+    "qa_open": "question-answering",
+    "qa_open_context": "question-answering",
+    "dialogue": "text-generation",
+    "instruction": "text-generation",
+}
+
+
+def size_category(rows: int) -> str:
+    for bound, label in ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M")):
+        if rows < bound:
+            return label
+    return "1M<n<10M"
+
+
+def front_matter(configs: dict[str, dict[str, int]], tasks: set[str], rows: int, recipe: Recipe) -> dict[str, Any]:
+    entries = []
+    for config in sorted(configs, key=lambda c: (not c.startswith("mix_"), c)):
+        files = [{"split": split, "path": f"data/{config}/{split}-*.parquet"} for split in sorted(configs[config])]
+        entry: dict[str, Any] = {"config_name": config, "data_files": files}
+        if config == "mix_stage2":
+            entry["default"] = True
+        entries.append(entry)
+    return {
+        "configs": entries,
+        "license": "other",
+        "license_name": "mixed",
+        "license_link": "LICENSE.md",
+        "language": ["en", "zh"],
+        "task_categories": sorted({TASK_CATEGORIES[task] for task in tasks if task in TASK_CATEGORIES}),
+        "size_categories": [size_category(rows)],
+        "pretty_name": f"biohub {recipe.name}",
+        "tags": ["biomedical", "bionlp", "instruction-tuning", "biohub"],
+    }
+
+
+def write_histogram(path: Path, lengths: dict[str, dict[str, list[list[Any]]]], max_length: int) -> None:
+    """Token lengths of training and eval examples (log-scaled counts), with the max-length line."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    train = [n for per in lengths.values() for task, n in per.get("train", [])]
+    evals = [n for per in lengths.values() for split, pairs in per.items() if split != "train" for task, n in pairs]
+    figure, axis = plt.subplots(figsize=(8, 4), dpi=100)
+    bins = list(range(0, max(train + evals + [max_length]) + 64, 64))
+    if train:
+        axis.hist(train, bins=bins, alpha=0.7, label=f"train ({len(train):,})")
+    if evals:
+        axis.hist(evals, bins=bins, alpha=0.5, label=f"eval ({len(evals):,})")
+    axis.axvline(max_length, color="black", linestyle="--", linewidth=1, label=f"max length {max_length}")
+    axis.set_yscale("log")
+    axis.set_xlabel("tokens per example (chat template, default model tokenizer)")
+    axis.set_ylabel("examples")
+    axis.legend()
+    figure.tight_layout()
+    with atomic_path(path) as tmp:
+        figure.savefig(tmp, format="png", metadata={"Software": None})
+    plt.close(figure)
+
+
+def _dataset_rows(info: dict[str, Any]) -> list[str]:
+    catalog = load_catalog()
+    lines = ["| dataset | language | tasks | unified records per split | training examples | eval examples |", "| --- | --- | --- | --- | --- | --- |"]
+    configs = info["configs"]
+    for name in info["recipe"]["datasets"]:
+        entry = catalog[name]
+        unified = ", ".join(f"{split} {n:,}" for split, n in sorted(configs.get(f"{name}_unified", {}).items()))
+        instructions = configs.get(f"{name}_instructions", {})
+        evals = ", ".join(f"{split} {n:,}" for split, n in sorted(instructions.items()) if split != "train") or "-"
+        lines.append(f"| {entry.display_name} (`{name}`) | {'/'.join(entry.languages)} | {', '.join(entry.tasks)} | {unified} | {instructions.get('train', 0):,} | {evals} |")
+    return lines
+
+
+def _licences(info: dict[str, Any]) -> list[str]:
+    catalog = load_catalog()
+    lines = ["| dataset | licence | commercial use |", "| --- | --- | --- |"]
+    citations = []
+    for name in info["recipe"]["datasets"]:
+        entry = catalog[name]
+        flag = "**no (non-commercial / research only)**" if entry.license.non_commercial else "see licence"
+        lines.append(f"| `{name}` | {entry.license.name} | {flag} |")
+        citations.append(f"`{name}` — {entry.homepage}\n\n```bibtex\n{entry.citation.strip()}\n```\n")
+    return [*lines, "", "### Citations", "", *citations]
+
+
+def write_card(repo: Path, recipe: Recipe, info: dict[str, Any], report: Report, lengths: dict[str, Any]) -> None:
+    configs = info["configs"]
+    tasks = {task for per in lengths.values() for pairs in per.values() for task, _ in pairs}
+    rows = sum(sum(splits.values()) for splits in configs.values())
+    write_histogram(repo / HISTOGRAM, lengths, recipe.instructions.max_length)
+    decontam = report.to_json()
+    sources = [
+        f"| `{name}` | `{item['path']}` | `{item['sha256']}` |"
+        for name, summary in info["datasets"].items()
+        for files in summary["files"].values()
+        for item in files
+    ]
+    body = [
+        f"# biohub · {recipe.name}",
+        "",
+        recipe.description.strip() or "Bilingual (English + Chinese) biomedical instruction data built by biohub.",
+        "",
+        ("Load a config with `datasets.load_dataset(REPO, CONFIG)`. `mix_stage1` mixes the extraction, classification "
+        "and sentence-pair tasks (stage 1), `mix_stage2` every task including QA, dialogue and instructions (stage 2); "
+        "`<dataset>_instructions` holds a corpus' training examples and its eval splits; `<dataset>_unified` the "
+        "corpus in biohub's unified, BigBio-compatible schema."),
+        "",
+        "## Datasets",
+        "",
+        *_dataset_rows(info),
+        "",
+        "## Mixes",
+        "",
+        (f"Temperature {recipe.mixing.temperature:g}; `mix_stage1`: {configs['mix_stage1']['train']:,} examples; "
+        f"`mix_stage2`: {configs['mix_stage2']['train']:,} examples. Caps per dataset are in the recipe below."),
+        "",
+        "## Token lengths",
+        "",
+        f"![token-length histogram]({HISTOGRAM})",
+        "",
+        "## Decontamination",
+        "",
+        (f"{decontam['eval_records']:,} eval records were checked against {decontam['train_records']:,} training records of "
+        f"all datasets (normalised exact match and n-gram overlap). Contaminated training records dropped: "
+        f"{decontam['contaminated_train_records']:,}; duplicate training examples dropped: "
+        f"{sum(decontam['duplicate_train_examples_dropped'].values()):,}. Details: `decontamination.json`."),
+        "",
+        "## Licences",
+        "",
+        "Every source keeps its own licence; **non-commercial sources are flagged**. Using this dataset means following each.",
+        "",
+        *_licences(info),
+        "## Provenance",
+        "",
+        f"Built by biohub {info['biohub_version']} from recipe `{recipe.name}` (sha256 `{info['recipe_sha256']}`):",
+        "",
+        "```yaml",
+        yaml.safe_dump(info["recipe"], sort_keys=False, allow_unicode=True).strip(),
+        "```",
+        "",
+        "| dataset | source file | sha256 |",
+        "| --- | --- | --- |",
+        *sources,
+        "",
+    ]
+    meta = yaml.safe_dump(front_matter(configs, tasks, rows, recipe), sort_keys=False, allow_unicode=True)
+    write_text(repo / "README.md", f"---\n{meta}---\n\n" + "\n".join(body))
+    write_text(repo / "LICENSE.md", "# Licences\n\n" + "\n".join(_licences(info)[: 2 + len(info["recipe"]["datasets"])]) + "\n")

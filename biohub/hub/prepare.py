@@ -1,0 +1,126 @@
+"""One dataset of a build: convert, write its unified config, make capped training and eval examples.
+
+Runs in a worker process (datasets are independent); it writes its results as files under the build's staging
+folder and returns a small JSON-able summary, so nothing but file paths and counts crosses process boundaries.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+
+from biohub.converters.catalog import load_catalog
+from biohub.converters.convert import convert_entry, observed_labels
+from biohub.hub.decontam import input_text, normalize
+from biohub.hub.mix import cap
+from biohub.hub.recipe import DatasetPlan, Recipe
+from biohub.hub.shards import write_shards
+from biohub.io import write_json, write_parquet
+from biohub.schema import Record, features_for, to_row
+from biohub.templates.example import EXAMPLE_FEATURES, InstructionExample
+from biohub.templates.instruct import InstructOptions, SplitStats, apply_length_policy, make_examples
+from biohub.templates.length import TokenCounter, load_tokenizer
+from biohub.templates.tasks import DatasetInfo
+
+_TOKENIZERS: dict[str, Any] = {}
+
+
+def _counter(name: str) -> TokenCounter:
+    if name not in _TOKENIZERS:
+        _TOKENIZERS[name] = load_tokenizer(name)
+    return TokenCounter(_TOKENIZERS[name])
+
+
+def _held_out(document_id: str, dataset: str, fraction: float) -> bool:
+    digest = hashlib.sha256(f"{dataset}\x00holdout\x00{document_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64 < fraction
+
+
+def partition(
+    records: dict[str, list[Record]], plan: DatasetPlan, dataset: str, declared: list[str]
+) -> tuple[list[Record], dict[str, list[Record]]]:
+    """Training records and eval records per split name, following the plan (holdout by document)."""
+    for split in (*plan.train, *plan.eval, *([plan.holdout.split] if plan.holdout else [])):
+        if split not in declared:
+            raise ValueError(f"{dataset}: the recipe names split {split!r}, the corpus has {sorted(declared)}")
+    records = {split: records.get(split, []) for split in declared}
+    train = [r for split in plan.train for r in records[split]]
+    evals = {split: list(records[split]) for split in plan.eval}
+    if plan.holdout:
+        held = plan.holdout
+        rows = records[held.split]
+        evals.setdefault(held.split, []).extend(r for r in rows if _held_out(r.document_id, dataset, held.eval_fraction))
+        train.extend(r for r in rows if not _held_out(r.document_id, dataset, held.eval_fraction))
+    return train, evals
+
+
+def prepare_dataset(name: str, recipe: Recipe, mirror: Path, data_dir: Path, staging: Path, verify: bool = True) -> dict[str, Any]:
+    """Convert ``name``, write ``data/<name>_unified``, stage its examples and texts; return its summary."""
+    plan = recipe.datasets[name]
+    entry = load_catalog()[name]
+    result = convert_entry(entry, mirror, verify=verify, progress=False)
+    features = features_for(result.schema)
+    for split, records in sorted(result.records.items()):
+        write_shards(data_dir / f"{name}_unified", split, [to_row(r) for r in records], features)
+    observed = observed_labels(result)
+    info = DatasetInfo(
+        name, result.schema, entry.tasks, tuple(observed["entity_types"]), tuple(observed["relation_types"]),
+        entry.labels.classes or tuple(observed["classes"]), entry.labels.multi_label,
+    )
+    train_records, eval_records = partition(result.records, plan, name, sorted(set(result.declared_splits) | set(result.records)))
+    train_options = InstructOptions(recipe.seed, recipe.instructions.formats, recipe.instructions.decompose, recipe.instructions.max_length)
+    eval_options = replace(train_options, decompose=False)
+    counter = _counter(recipe.tokenizer) if recipe.instructions.max_length else None
+    folder = staging / name
+
+    stats = SplitStats(records=len(train_records))
+    made = [m for m in make_examples(train_records, info, train_options, stats) if not plan.families or m[1].family in plan.families]
+    chosen = {e.id for e in cap([m[2] for m in made], plan.cap, recipe.seed, name)}
+    kept = apply_length_policy([m for m in made if m[2].id in chosen], info, train_options, counter, stats)
+    write_parquet(folder / "train.parquet", [e.to_row() for e, _ in kept], EXAMPLE_FEATURES)
+    lengths = {"train": [(e.task, n) for e, n in kept if n is not None]}
+    ledger = {"train": {**stats.to_json(), "capped_from": len(made)}}
+
+    for split, records in eval_records.items():
+        examples = [m[2] for m in make_examples(records, info, eval_options) if not plan.families or m[1].family in plan.families]
+        write_parquet(folder / f"eval-{split}.parquet", [e.to_row() for e in examples], EXAMPLE_FEATURES)
+        counts = counter([e.messages for e in examples]) if counter else []
+        lengths[split] = [(e.task, n) for e, n in zip(examples, counts)]
+        ledger[split] = {"records": len(records), "examples": len(examples), "longer_than_max_length": sum(n > train_options.max_length for n in counts)}
+
+    texts = [(r, "train") for r in train_records] + [(r, "eval") for rows in eval_records.values() for r in rows]
+    write_parquet(
+        folder / "texts.parquet",
+        [{"record_id": r.id, "dataset": name, "split": r.split, "role": role, "text": normalize(input_text(r))} for r, role in texts],
+        TEXT_FEATURES,
+    )
+    write_json(folder / "lengths.json", lengths)
+    return {
+        "dataset": name,
+        "conversion": {split: ledger_split.to_json() for split, ledger_split in sorted(result.ledger.items())},
+        "instructions": ledger,
+        "files": result.files,
+        "eval_splits": sorted(eval_records),
+    }
+
+
+def load_examples(path: Path) -> list[InstructionExample]:
+    return [InstructionExample.from_row(row) for row in pq.read_table(path).to_pylist()]
+
+
+def _text_features() -> Any:
+    from datasets import Features, Value
+
+    return Features({name: Value("string") for name in ("record_id", "dataset", "split", "role", "text")})
+
+
+TEXT_FEATURES = _text_features()
+
+
+def read_json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))

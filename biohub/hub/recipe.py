@@ -1,0 +1,168 @@
+"""Build recipes (YAML data): which datasets and splits, caps, mixing, stages, eval sets, decontamination.
+
+Keys are the keyword names of the dataclasses below; unknown keys and wrongly typed values are errors::
+
+    name: taiyi_style
+    description: ...
+    seed: 0
+    tokenizer: default                 # for the length policy and statistics
+    instructions: {formats: [lines], decompose: true, max_length: 1024}   # training examples
+    mixing: {temperature: 1.0}
+    decontamination: {ngram: 13, ngram_zh: 20, threshold: 0.5}
+    datasets:
+      ncbi_disease: {train: [train], eval: [test], cap: 10000}
+      cmeee: {holdout: {split: validation, eval_fraction: 0.5}, cap: 10000}
+      medqa_usmle: {eval: [test]}
+
+Stage tags: ``stage1`` mixes the extraction, classification and pair families; ``stage2`` mixes every family
+(adding QA, dialogue and Alpaca-style instructions), as in Taiyi's two-stage recipe.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, get_type_hints
+
+import yaml
+
+from biohub.converters.typed import coerce
+
+STAGE1_FAMILIES: tuple[str, ...] = (
+    "ner",
+    "ner_single",
+    "re",
+    "re_binary",
+    "classification",
+    "multilabel_classification",
+    "pair_classification",
+    "sts",
+)
+
+
+class RecipeError(ValueError):
+    """A recipe is malformed; the message names the file and key."""
+
+
+@dataclass(frozen=True, slots=True)
+class Holdout:
+    """Split ``split`` by document: ``eval_fraction`` of its documents become eval rows (keeping the split's
+    name), the rest training rows — for corpora whose only labelled set is a dev set (CMeEE, CMeIE)."""
+
+    split: str
+    eval_fraction: float
+
+
+@dataclass(frozen=True, slots=True)
+class DatasetPlan:
+    """``train``/``eval``: split names; ``cap``: most training examples (seeded sample; None = all);
+    ``families``: restrict to these task families (empty = all the dataset yields)."""
+
+    train: tuple[str, ...] = ()
+    eval: tuple[str, ...] = ()
+    cap: int | None = None
+    holdout: Holdout | None = None
+    families: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Instructions:
+    formats: tuple[str, ...] = ("lines",)
+    decompose: bool = False
+    max_length: int = 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Mixing:
+    """Sampling weight of dataset i is proportional to n_i ** (1 / temperature): 1 keeps the capped sizes,
+    larger values flatten the mix towards uniform. ``stage1``: the families of the first stage."""
+
+    temperature: float = 1.0
+    stage1: tuple[str, ...] = STAGE1_FAMILIES
+
+
+@dataclass(frozen=True, slots=True)
+class Decontamination:
+    """``ngram``: word n-gram size for English; ``ngram_zh``: character n-gram size for Chinese; a train record is
+    contaminated when its normalised text equals an eval record's, or when at least ``threshold`` of the n-grams of
+    the shorter of the two texts occur in the other."""
+
+    ngram: int = 13
+    ngram_zh: int = 20
+    threshold: float = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class Recipe:
+    name: str
+    datasets: dict[str, DatasetPlan]
+    description: str = ""
+    seed: int = 0
+    tokenizer: str = "default"
+    instructions: Instructions = field(default_factory=Instructions)
+    mixing: Mixing = field(default_factory=Mixing)
+    decontamination: Decontamination = field(default_factory=Decontamination)
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def sha256(self) -> str:
+        """A hash of the recipe's content (not of its file's formatting)."""
+        import json
+
+        return hashlib.sha256(json.dumps(self.to_json(), sort_keys=True).encode()).hexdigest()
+
+
+_NESTED = {Holdout, DatasetPlan, Instructions, Mixing, Decontamination}
+
+
+def _build(cls: type, data: Any, where: str) -> Any:
+    if not isinstance(data, dict):
+        raise RecipeError(f"{where}: expected a mapping")
+    names = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - set(names))
+    if unknown:
+        raise RecipeError(f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(names)}")
+    missing = [n for n, f in names.items() if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING and n not in data]  # type: ignore[misc]
+    if missing:
+        raise RecipeError(f"{where}: missing key(s) {', '.join(missing)}")
+    hints = get_type_hints(cls)
+    values = {}
+    for key, value in data.items():
+        here = f"{where}.{key}"
+        nested = next((t for t in _NESTED if hints[key] in (t, t | None)), None)
+        if nested is not None and value is not None:
+            values[key] = _build(nested, value, here)
+        elif key == "datasets":
+            if not isinstance(value, dict) or not value:
+                raise RecipeError(f"{here}: expected a non-empty mapping of dataset -> plan")
+            values[key] = {str(name): _build(DatasetPlan, plan or {}, f"{here}.{name}") for name, plan in value.items()}
+        else:
+            try:
+                values[key] = coerce(value, hints[key], here)
+            except TypeError as exc:
+                raise RecipeError(str(exc)) from None
+    return cls(**values)
+
+
+def load_recipe(path: Path) -> Recipe:
+    """Load and validate a recipe file (``yaml.safe_load``)."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RecipeError(f"{path}: recipe not found") from None
+    except yaml.YAMLError as exc:
+        raise RecipeError(f"{path}: invalid YAML: {exc}") from None
+    recipe: Recipe = _build(Recipe, data, str(path))
+    for name, plan in recipe.datasets.items():
+        if not plan.train and not plan.eval and plan.holdout is None:
+            raise RecipeError(f"{path}.datasets.{name}: names no train, eval or holdout split")
+        if plan.holdout and not 0 < plan.holdout.eval_fraction < 1:
+            raise RecipeError(f"{path}.datasets.{name}.holdout.eval_fraction: must be between 0 and 1")
+        if plan.cap is not None and plan.cap < 1:
+            raise RecipeError(f"{path}.datasets.{name}.cap: must be positive")
+    if recipe.mixing.temperature <= 0:
+        raise RecipeError(f"{path}.mixing.temperature: must be positive")
+    return recipe

@@ -1,0 +1,218 @@
+"""Recipes, caps and mixing, decontamination, and whole builds: on the shipped example corpora (with a planted
+cross-corpus duplicate) and on the real mirror (the full taiyi_style recipe)."""
+
+from __future__ import annotations
+
+import glob
+import json
+import shutil
+from pathlib import Path
+
+import datasets
+import pyarrow.parquet as pq
+import pytest
+import yaml
+
+from biohub.hub.build import build
+from biohub.hub.decontam import TextItem, find_contaminated, input_text, normalize
+from biohub.hub.mix import cap, mix, shares
+from biohub.hub.recipe import Decontamination, RecipeError, load_recipe
+from biohub.schema import from_row
+from biohub.templates.example import InstructionExample, Message
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples" / "mirror"
+
+
+def example(i: int, dataset: str = "d") -> InstructionExample:
+    return InstructionExample(f"{dataset}.{i}:t", f"{dataset}.{i}", dataset, "train", "t", "en", "t.en.01", [Message("user", "u"), Message("assistant", "a")], "{}")
+
+
+# --------------------------------------------------------------------------------------------- recipes
+def _recipe(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "r.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("name: x\ndatasets: {a: {train: [train]}}\nseeed: 1\n", "unknown key.*seeed"),
+        ("name: x\ndatasets: {a: {train: [train], cap: ten}}\n", "cap.*expected"),
+        ("name: x\ndatasets: {}\n", "non-empty mapping"),
+        ("name: x\ndatasets: {a: {}}\n", "names no train, eval or holdout"),
+        ("name: x\ndatasets: {a: {holdout: {split: validation, eval_fraction: 1.5}}}\n", "between 0 and 1"),
+        ("name: x\ndatasets: {a: {train: [train]}}\nmixing: {temperature: 0}\n", "must be positive"),
+        ("name: [x\n", "invalid YAML"),
+    ],
+)
+def test_recipes_are_validated(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(RecipeError, match=message):
+        load_recipe(_recipe(tmp_path, text))
+
+
+def test_shipped_recipes_cover_their_corpora() -> None:
+    from biohub.converters.catalog import load_catalog
+
+    assert set(load_recipe(ROOT / "recipes" / "taiyi_style.yaml").datasets) == set(load_catalog())
+    assert set(load_recipe(ROOT / "recipes" / "demo.yaml").datasets) == set(load_catalog())
+
+
+# --------------------------------------------------------------------------------------------- caps and mixing
+def test_cap_is_a_seeded_sample_in_original_order() -> None:
+    rows = [example(i) for i in range(100)]
+    first, again, other = cap(rows, 10, 0, "d"), cap(rows, 10, 0, "d"), cap(rows, 10, 1, "d")
+    assert len(first) == 10 and first == again and first != other
+    assert [r.id for r in first] == sorted((r.id for r in first), key=lambda i: int(i.split(".")[1].split(":")[0]))
+    assert cap(rows, None, 0, "d") == rows and cap(rows, 500, 0, "d") == rows
+
+
+def test_temperature_shares() -> None:
+    assert shares({"a": 900, "b": 100}, 1.0) == {"a": 900, "b": 100}
+    flat = shares({"a": 900, "b": 100}, 1000.0)
+    assert sum(flat.values()) == 1000 and abs(flat["a"] - flat["b"]) <= 2
+    mid = shares({"a": 900, "b": 100}, 2.0)  # weights 30 : 10
+    assert mid == {"a": 750, "b": 250}
+
+
+def test_mix_upsamples_with_distinct_ids_and_is_deterministic() -> None:
+    groups = {"big": [example(i, "big") for i in range(90)], "small": [example(i, "small") for i in range(10)]}
+    mixed = mix(groups, 2.0, 0, "m")
+    assert len(mixed) == 100 and len({e.id for e in mixed}) == 100
+    assert sum(e.dataset == "small" for e in mixed) == 25  # 10 ** 0.5 / (90 ** 0.5 + 10 ** 0.5) of 100
+    assert [e.id for e in mixed] == [e.id for e in mix(groups, 2.0, 0, "m")]
+    assert [e.id for e in mixed] != [e.id for e in mix(groups, 2.0, 1, "m")]
+
+
+# --------------------------------------------------------------------------------------------- decontamination
+def _item(i: str, dataset: str, text: str) -> TextItem:
+    return TextItem(i, dataset, "x", normalize(text))
+
+
+def test_exact_and_overlap_contamination_across_datasets() -> None:
+    settings = Decontamination(ngram=5, ngram_zh=4, threshold=0.5)
+    abstract = "Aspirin reduced the risk of stroke in a large randomised trial of older adults with hypertension."
+    evals = [_item("e1", "A", abstract), _item("e2", "A", "糖尿病患者的血糖控制与并发症风险密切相关。")]
+    train = [
+        _item("t1", "B", abstract.upper()),  # exact after normalisation
+        _item("t2", "B", "Background. " + abstract + " Methods were standard."),  # contains the eval text
+        _item("t3", "B", "Aspirin reduced pain after dental surgery in a small trial."),  # some words, no 5-gram run
+        _item("t4", "C", "研究表明，糖尿病患者的血糖控制与并发症风险密切相关。"),
+    ]
+    found = {c["train_id"]: c for c in find_contaminated(train, evals, settings)}
+    assert set(found) == {"t1", "t2", "t4"}
+    assert found["t1"]["reason"] == "exact" and found["t2"]["reason"] == "ngram" and found["t4"]["eval_id"] == "e2"
+
+
+# --------------------------------------------------------------------------------------------- builds
+def _front_matter(repo: Path) -> dict:
+    return yaml.safe_load((repo / "README.md").read_text(encoding="utf-8").split("---")[1])
+
+
+def _load_all_configs(repo: Path, cache: Path) -> int:
+    datasets.disable_progress_bars()
+    configs = _front_matter(repo)["configs"]
+    for config in configs:
+        name = config["config_name"]
+        loaded = datasets.load_dataset(str(repo), name, cache_dir=str(cache))
+        assert sorted(loaded) == sorted(f["split"] for f in config["data_files"])
+        for split in loaded:
+            files = sorted(glob.glob(str(repo / "data" / name / f"{split}-*.parquet")))
+            assert loaded[split].to_list() == [row for f in files for row in pq.read_table(f).to_pylist()], (name, split)
+    return len(configs)
+
+
+def _remaining_leaks(repo: Path) -> list[dict]:
+    """Re-check the built repo: texts of final training examples vs every eval record's text."""
+    unified: dict[str, str] = {}
+    for path in (repo / "data").glob("*_unified/*.parquet"):
+        for row in pq.read_table(path).to_pylist():
+            record = from_row(_schema_of(row), row)
+            unified[record.id] = normalize(input_text(record))
+    train, evals = [], []
+    for path in (repo / "data").glob("*_instructions/*.parquet"):
+        for row in pq.read_table(path, columns=["source_id", "dataset", "split"]).to_pylist():
+            item = TextItem(row["source_id"], row["dataset"], row["split"], unified[row["source_id"]])
+            (train if path.name.startswith("train-") else evals).append(item)
+    return find_contaminated(train, evals, Decontamination())
+
+
+def _schema_of(row: dict) -> str:
+    for schema, column in (("kb", "passages"), ("qa", "question"), ("text", "labels"), ("pairs", "text_1"), ("dialogue", "turns"), ("instruction", "instruction")):
+        if column in row:
+            return schema
+    raise AssertionError(row.keys())
+
+
+@pytest.fixture(scope="module")
+def demo_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    """The demo recipe on a copy of the example corpora with one NCBI test abstract planted into BC5CDR train."""
+    root = tmp_path_factory.mktemp("demo")
+    mirror = root / "mirror"
+    shutil.copytree(EXAMPLES, mirror)
+    ncbi_test = (mirror / "ncbi_disease/original-data/test/NCBItestset_corpus.txt").read_text(encoding="utf-8")
+    title, abstract = (line.split("|", 2)[2] for line in ncbi_test.splitlines()[:2])
+    bc5cdr_train = mirror / "bc5cdr/original-data/CDR_TrainingSet.PubTator.txt"
+    bc5cdr_train.write_text(bc5cdr_train.read_text(encoding="utf-8").rstrip("\n") + f"\n\n99999999|t|{title}\n99999999|a|{abstract}\n\n", encoding="utf-8")
+    recipe = load_recipe(ROOT / "recipes" / "demo.yaml")
+    info = build(recipe, mirror, root / "repo", verify=False, progress=False)
+    build(recipe, mirror, root / "again", verify=False, progress=False, workers=1)
+    return root, info
+
+
+def test_planted_cross_corpus_duplicate_is_dropped_and_listed(demo_build: tuple[Path, dict]) -> None:
+    root, _ = demo_build
+    report = json.loads((root / "repo" / "decontamination.json").read_text())
+    planted = [c for c in report["contaminated"] if c["train_id"] == "bc5cdr.train.99999999"]
+    assert planted and planted[0]["eval_dataset"] == "ncbi_disease" and planted[0]["reason"] == "exact"
+    train = pq.read_table(root / "repo" / "data" / "bc5cdr_instructions" / "train-00000-of-00001.parquet").to_pylist()
+    assert train and not [row for row in train if row["source_id"] == "bc5cdr.train.99999999"]
+    assert _remaining_leaks(root / "repo") == []
+
+
+def test_every_config_of_the_card_loads_and_equals_what_was_written(demo_build: tuple[Path, dict], tmp_path: Path) -> None:
+    root, info = demo_build
+    assert _load_all_configs(root / "repo", tmp_path / "cache") == len(info["configs"]) >= 2 * 27 + 2
+
+
+def test_card_metadata_and_body(demo_build: tuple[Path, dict]) -> None:
+    repo = demo_build[0] / "repo"
+    meta = _front_matter(repo)
+    assert meta["language"] == ["en", "zh"] and meta["license"] == "other" and meta["pretty_name"] == "biohub demo"
+    assert [c["config_name"] for c in meta["configs"] if c.get("default")] == ["mix_stage2"]
+    assert {"token-classification", "multiple-choice", "text-generation"} <= set(meta["task_categories"])
+    assert meta["size_categories"] == ["n<1K"]
+    body = (repo / "README.md").read_text(encoding="utf-8")
+    assert "| `ddi` | CC BY-NC 4.0 | **no (non-commercial / research only)** |" in body
+    assert "@article" in body and "length_histogram.png" in body and "recipe_sha256" not in body
+    assert (repo / "length_histogram.png").read_bytes().startswith(b"\x89PNG")
+    info = json.loads((repo / "build_info.json").read_text())
+    assert info["recipe_sha256"] in body and info["datasets"]["ncbi_disease"]["files"]["test"][0]["sha256"] in body
+
+
+def test_builds_are_byte_identical_whatever_the_worker_count(demo_build: tuple[Path, dict]) -> None:
+    root, _ = demo_build
+
+    def files(folder: Path) -> dict[str, bytes]:
+        return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+    assert files(root / "repo") == files(root / "again")
+
+
+def test_stage1_mix_holds_only_stage1_families(demo_build: tuple[Path, dict]) -> None:
+    repo = demo_build[0] / "repo"
+    stage1 = {row["task"] for row in pq.read_table(repo / "data/mix_stage1/train-00000-of-00001.parquet").to_pylist()}
+    stage2 = {row["task"] for row in pq.read_table(repo / "data/mix_stage2/train-00000-of-00001.parquet").to_pylist()}
+    assert stage1 and stage1 <= set(load_recipe(ROOT / "recipes" / "demo.yaml").mixing.stage1)
+    assert stage1 < stage2 and {"dialogue", "instruction", "qa_yesno"} <= stage2
+
+
+@pytest.mark.real_corpora
+def test_full_taiyi_style_build_on_the_mirror(mirror: Path, tmp_path: Path) -> None:
+    info = build(load_recipe(ROOT / "recipes" / "taiyi_style.yaml"), mirror, tmp_path / "repo", progress=False)
+    repo = tmp_path / "repo"
+    assert _load_all_configs(repo, tmp_path / "cache") == len(info["configs"]) == 2 * 27 + 2
+    assert _remaining_leaks(repo) == []
+    report = json.loads((repo / "decontamination.json").read_text())
+    assert report["contaminated_train_records"] > 0  # real leaks exist (e.g. CHIP-CTC train vs dev) and were removed
