@@ -27,16 +27,19 @@ test: setup
 demo: setup
 ifeq ($(MIRROR),)
 	$(BIN)/biohub convert --mirror examples/mirror --all --no-verify --strict --out $(OUT)/unified
+	$(BIN)/biohub templates check --unified $(OUT)/unified
+	$(BIN)/biohub build recipes/demo.yaml --mirror examples/mirror --no-verify --out $(OUT)/hub
 else
 	$(BIN)/biohub convert --mirror $(MIRROR) --all --out $(OUT)/unified
-endif
 	$(BIN)/biohub templates check --unified $(OUT)/unified
-	$(BIN)/biohub instruct --unified $(OUT)/unified --out $(OUT)/instructions --seed 0 --decompose
-	@echo "demo output: $(OUT)/unified (ledger.json) and $(OUT)/instructions (ledger.json, length_stats.json)"
+	$(BIN)/biohub build recipes/taiyi_style.yaml --mirror $(MIRROR) --out $(OUT)/hub
+endif
+	@echo "demo output: $(OUT)/unified (ledger.json), $(OUT)/hub (README.md card, decontamination.json)"
 
-## make bench: the conversion benchmark (see BENCHMARKS.md)
+## make bench: the benchmarks (see BENCHMARKS.md)
 bench: setup
 	$(BIN)/python benchmarks/convert.py --mirror $(or $(MIRROR),../shared/corpora)
+	$(BIN)/python benchmarks/build.py --mirror $(or $(MIRROR),../shared/corpora)
 
 clean:
 	rm -rf $(VENV) build .pytest_cache
