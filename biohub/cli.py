@@ -269,6 +269,25 @@ def push_command(
         console().print(f"committed {result.commit_oid} to {where}: {summary}\n{result.commit_url}", soft_wrap=True)
 
 
+@app.command("export")
+def export_command(
+    hubdir: Annotated[Path, typer.Argument(help="A folder written by `biohub build`.")],
+    format_: Annotated[str, typer.Option("--format", help="alpaca | sharegpt | messages | lm-eval")],
+    out: Annotated[Path, typer.Option(help="Output folder (new or empty).")],
+    configs: Annotated[str | None, typer.Option(help="Comma-separated configs (default: the mixes and every *_instructions).")] = None,
+) -> None:
+    """Export instruction configs for other trainers (LLaMA-Factory, TRL/OpenAI) or lm-evaluation-harness."""
+    from biohub.hub.export import export
+
+    chosen = [c.strip() for c in configs.split(",") if c.strip()] if configs else None
+    try:
+        summary = export(hubdir, format_, out, chosen)
+    except (KeyError, ValueError, FileNotFoundError) as exc:
+        err().print(f"[red]error:[/red] {exc.args[0] if isinstance(exc, KeyError) else exc}")
+        raise typer.Exit(2) from None
+    console().print(summary)
+
+
 def main() -> None:
     app()
 
