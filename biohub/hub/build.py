@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
 import biohub
+from biohub.converters.catalog import load_catalog
 from biohub.hub.card import write_card
 from biohub.hub.decontam import Report, TextItem, drop_duplicates, find_contaminated
 from biohub.hub.mix import mix
@@ -74,12 +75,24 @@ def _prepare_all(recipe: Recipe, mirror: Path, data: Path, staging: Path, worker
             bar.update(1)
     else:
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = {name: pool.submit(prepare_dataset, name, recipe, mirror, data, staging, verify) for name in names}
+            # biggest corpora first, so the workers finish together; results are still read in recipe order
+            futures = {name: pool.submit(prepare_dataset, name, recipe, mirror, data, staging, verify) for name in _by_size(names, mirror)}
             for name in names:
                 summaries[name] = futures[name].result()
                 bar.update(1)
     bar.close()
     return summaries
+
+
+def _by_size(names: list[str], mirror: Path) -> list[str]:
+    """Dataset names, largest source files first."""
+    catalog = load_catalog()
+
+    def size(name: str) -> int:
+        paths = [mirror / f.path for source in (catalog[name].source, *catalog[name].more_sources) for files in source.splits.values() for f in files]
+        return sum(p.stat().st_size if p.is_file() else sum(q.stat().st_size for q in p.rglob("*") if q.is_file()) for p in paths if p.exists())
+
+    return sorted(names, key=lambda name: (-size(name), name))
 
 
 def _texts(staging: Path, names: list[str]) -> tuple[list[TextItem], list[TextItem], dict[str, str]]:

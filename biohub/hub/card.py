@@ -76,7 +76,7 @@ def write_histogram(path: Path, lengths: dict[str, dict[str, list[list[Any]]]], 
     if train:
         axis.hist(train, bins=bins, alpha=0.7, label=f"train ({len(train):,})")
     if evals:
-        axis.hist(evals, bins=bins, alpha=0.5, label=f"eval ({len(evals):,})")
+        axis.hist(evals, bins=bins, alpha=0.5, label=f"eval (sample of {len(evals):,})")
     axis.axvline(max_length, color="black", linestyle="--", linewidth=1, label=f"max length {max_length}")
     axis.set_yscale("log")
     axis.set_xlabel("tokens per example (chat template, default model tokenizer)")

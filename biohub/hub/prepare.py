@@ -23,11 +23,12 @@ from biohub.hub.shards import write_shards
 from biohub.io import write_json, write_parquet
 from biohub.schema import Record, features_for, to_row
 from biohub.templates.example import EXAMPLE_FEATURES, InstructionExample
-from biohub.templates.instruct import InstructOptions, SplitStats, apply_length_policy, make_examples
+from biohub.templates.instruct import InstructOptions, Made, SplitStats, apply_length_policy, make_examples
 from biohub.templates.length import TokenCounter, load_tokenizer
 from biohub.templates.tasks import DatasetInfo
 
 _TOKENIZERS: dict[str, Any] = {}
+EVAL_LENGTH_SAMPLE = 2000  # eval examples measured per split for the length statistics (seeded sample)
 
 
 def _counter(name: str) -> TokenCounter:
@@ -59,6 +60,34 @@ def partition(
     return train, evals
 
 
+def capped_examples(
+    records: list[Record], info: DatasetInfo, options: InstructOptions, plan: DatasetPlan, seed: int, dataset: str
+) -> tuple[list[Made], int]:
+    """Training examples (of the plan's families) up to the cap, and how many records they came from.
+
+    Without a cap every record is used. With one, records are visited in a seeded order and their examples
+    collected until the cap is reached; the collected examples are then trimmed to the cap by a seeded sample
+    and returned in the records' original order. Records beyond the cap are never templated."""
+
+    def wanted(record: Record) -> list[Made]:
+        return [m for m in make_examples([record], info, options) if not plan.families or m[1].family in plan.families]
+
+    if plan.cap is None:
+        return [m for record in records for m in wanted(record)], len(records)
+    position = {record.id: index for index, record in enumerate(records)}
+    collected: list[Made] = []
+    used = 0
+    for record in sorted(records, key=lambda r: hashlib.sha256(f"{seed}\x00{dataset}\x00{r.id}".encode()).digest()):
+        if len(collected) >= plan.cap:
+            break
+        collected.extend(wanted(record))
+        used += 1
+    chosen = {example.id for example in cap([m[2] for m in collected], plan.cap, seed, dataset)}
+    kept = [m for m in collected if m[2].id in chosen]
+    kept.sort(key=lambda m: position[m[0].id])  # stable: a record's examples keep their order
+    return kept, used
+
+
 def prepare_dataset(name: str, recipe: Recipe, mirror: Path, data_dir: Path, staging: Path, verify: bool = True) -> dict[str, Any]:
     """Convert ``name``, write ``data/<name>_unified``, stage its examples and texts; return its summary."""
     plan = recipe.datasets[name]
@@ -78,20 +107,25 @@ def prepare_dataset(name: str, recipe: Recipe, mirror: Path, data_dir: Path, sta
     counter = _counter(recipe.tokenizer) if recipe.instructions.max_length else None
     folder = staging / name
 
-    stats = SplitStats(records=len(train_records))
-    made = [m for m in make_examples(train_records, info, train_options, stats) if not plan.families or m[1].family in plan.families]
-    chosen = {e.id for e in cap([m[2] for m in made], plan.cap, recipe.seed, name)}
-    kept = apply_length_policy([m for m in made if m[2].id in chosen], info, train_options, counter, stats)
+    stats = SplitStats(records=len(train_records), unlabeled=sum(not r.labeled for r in train_records))
+    made, used = capped_examples(train_records, info, train_options, plan, recipe.seed, name)
+    kept = apply_length_policy(made, info, train_options, counter, stats)
     write_parquet(folder / "train.parquet", [e.to_row() for e, _ in kept], EXAMPLE_FEATURES)
     lengths = {"train": [(e.task, n) for e, n in kept if n is not None]}
-    ledger = {"train": {**stats.to_json(), "capped_from": len(made)}}
+    ledger = {"train": {**stats.to_json(), "records_used": used}}
 
     for split, records in eval_records.items():
         examples = [m[2] for m in make_examples(records, info, eval_options) if not plan.families or m[1].family in plan.families]
         write_parquet(folder / f"eval-{split}.parquet", [e.to_row() for e in examples], EXAMPLE_FEATURES)
-        counts = counter([e.messages for e in examples]) if counter else []
-        lengths[split] = [(e.task, n) for e, n in zip(examples, counts)]
-        ledger[split] = {"records": len(records), "examples": len(examples), "longer_than_max_length": sum(n > train_options.max_length for n in counts)}
+        measured = cap(examples, EVAL_LENGTH_SAMPLE, recipe.seed, f"{name}\x00lengths")  # statistics only: eval rows are never dropped
+        counts = counter([e.messages for e in measured]) if counter else []
+        lengths[split] = [(e.task, n) for e, n in zip(measured, counts)]
+        ledger[split] = {
+            "records": len(records),
+            "examples": len(examples),
+            "measured_examples": len(counts),
+            "measured_longer_than_max_length": sum(n > train_options.max_length for n in counts),
+        }
 
     texts = [(r, "train") for r in train_records] + [(r, "eval") for rows in eval_records.values() for r in rows]
     write_parquet(

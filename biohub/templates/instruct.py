@@ -119,12 +119,15 @@ def _windows(
         return [i for i in instances(window, info, decompose=options.decompose) if i.family in WINDOWED_FAMILIES]
 
     def fits(window: KBRecord) -> bool:
+        # judged on the longest rendering (by characters) with each family's longest template; the finished
+        # examples are measured exactly below
         conversations: list[list[Message]] = [
             messages_for(longest_template(i.family, window.language), i, answer_format)
             for i in ner_instances(window)
             for answer_format in options.formats
         ]
-        return all(n <= options.max_length for n in counter(conversations))
+        longest = max(conversations, key=lambda messages: sum(len(m.content) for m in messages))
+        return counter([longest])[0] <= options.max_length
 
     windows = split_into_windows(record, fits)
     families = [i.family for i in ner_instances(record)]
@@ -132,16 +135,16 @@ def _windows(
         stats.dropped_too_long.update(families)
         return []
     stats.windowed_records.update(set(families))
+    made = [
+        build_example(window, instance, seed=options.seed, formats=options.formats, source_id=record.id, extra_meta={"window": [start, end]})
+        for window, (start, end) in windows
+        for instance in ner_instances(window)
+    ]
     out: list[tuple[InstructionExample, int | None]] = []
-    for window, (start, end) in windows:
-        for instance in ner_instances(window):
-            example = build_example(
-                window, instance, seed=options.seed, formats=options.formats, source_id=record.id, extra_meta={"window": [start, end]}
-            )
-            length = counter([example.messages])[0]
-            if length > options.max_length:  # fit was judged with the longest template by characters; re-check in tokens
-                stats.dropped_too_long[instance.family] += 1
-                continue
+    for example, length in zip(made, counter([example.messages for example in made])):
+        if length > options.max_length:  # fit was judged on the longest rendering; re-check every example in tokens
+            stats.dropped_too_long[example.task] += 1
+        else:
             out.append((example, length))
     return out
 

@@ -139,18 +139,21 @@ def split_into_windows(record: KBRecord, fits: Callable[[KBRecord], bool]) -> li
     """Greedy windows of whole sentences that each ``fit``, with their ``[start, end)`` in the document (so
     ``start + window offset`` is the original offset); None when a single sentence does not fit."""
     units = sentence_units(record)
+    text = document_text(record)
     windows: list[tuple[KBRecord, tuple[int, int]]] = []
     first = 0
     while first < len(units):
-        last = first
-        candidate = window_record(record, units[first][0], units[last][1], len(windows))
-        if not fits(candidate):
+        if not fits(window_record(record, units[first][0], units[first][1], len(windows))):
             return None
-        while last + 1 < len(units):
-            bigger = window_record(record, units[first][0], units[last + 1][1], len(windows))
-            if not fits(bigger):
-                break
-            last, candidate = last + 1, bigger
-        windows.append((candidate, window_bounds(document_text(record), units[first][0], units[last][1])))
-        first = last + 1
+        # the longest fitting window starting at ``first`` (fitting is monotone in the window's end): binary search
+        low, high = first, len(units) - 1
+        while low < high:
+            middle = (low + high + 1) // 2
+            if fits(window_record(record, units[first][0], units[middle][1], len(windows))):
+                low = middle
+            else:
+                high = middle - 1
+        candidate = window_record(record, units[first][0], units[low][1], len(windows))
+        windows.append((candidate, window_bounds(text, units[first][0], units[low][1])))
+        first = low + 1
     return windows
