@@ -127,7 +127,8 @@ def prepare_dataset(name: str, recipe: Recipe, mirror: Path, data_dir: Path, sta
             "measured_longer_than_max_length": sum(n > train_options.max_length for n in counts),
         }
 
-    texts = [(r, "train") for r in train_records] + [(r, "eval") for rows in eval_records.values() for r in rows]
+    used_ids = {example.source_id for example, _ in kept}  # records past the cap made no example: nothing to check
+    texts = [(r, "train") for r in train_records if r.id in used_ids] + [(r, "eval") for rows in eval_records.values() for r in rows]
     write_parquet(
         folder / "texts.parquet",
         [{"record_id": r.id, "dataset": name, "split": r.split, "role": role, "text": normalize(input_text(r))} for r, role in texts],
