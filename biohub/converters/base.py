@@ -82,6 +82,12 @@ class ReadContext:
     language: str
     labels: LabelSet = field(default_factory=LabelSet)
     split_of: Callable[[str], str] | None = None
+    raw_sink: dict[str, str] | None = None  # record id -> verbatim source text, collected only when a caller asks
+
+    def keep_raw(self, record_id: str, raw: Callable[[], str]) -> None:
+        """Hand over the verbatim source text of a record (evaluated only when raw sources are being collected)."""
+        if self.raw_sink is not None:
+            self.raw_sink[record_id] = raw()
 
     def split_for(self, document_id: str | None) -> str:
         if self.split_of is not None and document_id is not None:

@@ -119,10 +119,12 @@ def convert_source(
     schema: str | None = None,
     verify: bool = True,
     progress: bool = True,
+    raw_sink: dict[str, str] | None = None,
 ) -> ConversionResult:
     """Read every split of every source, validate and count every item, and return the result.
 
     Several sources (of one schema) make one dataset: their records share the id space and the ledger.
+    ``raw_sink``, when given, collects record id -> verbatim source text of every record the readers yield.
     """
     sources = [sources] if isinstance(sources, Source) else list(sources)
     readers = [get_reader(s.format).from_mapping(s.options, f"options of {dataset}") for s in sources]
@@ -142,7 +144,7 @@ def convert_source(
         for split, files in source.splits.items():
             paths, file_records = _checked_files(mirror, files, verify)
             result.files.setdefault(split, []).extend(file_records)
-            ctx = ReadContext(dataset, split, source.language or language, labels, split_of)
+            ctx = ReadContext(dataset, split, source.language or language, labels, split_of, raw_sink)
             if split_of is None:
                 result.split_ledger(split)
             for item in reader.read(paths, ctx):
@@ -192,13 +194,27 @@ def _source_of(record: Record) -> tuple[str, str]:
 
 
 def convert_entry(
-    entry: CatalogEntry, mirror: Path, *, alternate: str | None = None, verify: bool = True, progress: bool = True
+    entry: CatalogEntry,
+    mirror: Path,
+    *,
+    alternate: str | None = None,
+    verify: bool = True,
+    progress: bool = True,
+    raw_sink: dict[str, str] | None = None,
 ) -> ConversionResult:
     """Convert a catalog entry's reference source (or one of its alternates)."""
     sources = [entry.source, *entry.more_sources] if alternate is None else [entry.alternate(alternate).source]
     schema = entry.schema if alternate is None else None
     result = convert_source(
-        entry.name, sources, mirror, language=entry.languages[0], labels=entry.labels, schema=schema, verify=verify, progress=progress
+        entry.name,
+        sources,
+        mirror,
+        language=entry.languages[0],
+        labels=entry.labels,
+        schema=schema,
+        verify=verify,
+        progress=progress,
+        raw_sink=raw_sink,
     )
     result.tasks = entry.tasks
     return result

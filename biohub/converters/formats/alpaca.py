@@ -5,10 +5,14 @@ Each object becomes an ``instruction`` record. ``fields`` maps the record's ``in
 a missing input reads as ``""``; an empty output is rejected (``empty output``) unless the split is one of
 ``unlabelled_splits`` (then kept with ``labeled=False``). The record key is the ``id`` field when present,
 else the element index (JSON array) or line number (JSON Lines). Unmapped fields go to ``meta``.
+
+The raw source text of a record (``ReadContext.keep_raw``) is its object, ``json.dumps(obj, ensure_ascii=False)``
+(keys in file order).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,6 +67,8 @@ class AlpacaReader(Reader):
             detail = f"{item.where()}: {names['output']!r} is missing or blank"
             return ctx.reject(item.path, item.locator, "empty output", detail, document_id=item.key)
         meta = {"source": item.source(), **item.extras(set(names.values()))}
-        return InstructionRecord(
+        record = InstructionRecord(
             **ctx.common(item.key, labeled=labeled, meta=meta), instruction=instruction, input=values["input"], output=values["output"]
         )
+        ctx.keep_raw(record.id, lambda: json.dumps(item.data, ensure_ascii=False))
+        return record

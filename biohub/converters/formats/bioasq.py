@@ -20,10 +20,14 @@ A question whose ``body`` is not a string, ``snippets`` not a list or ``ideal_an
 list is rejected (``bad field type``), naming the question. A question id seen earlier in the same read (e.g.
 in another batch file of the split) is rejected as a ``duplicate question id`` naming both places, never
 dropped silently.
+
+The raw source text of a record (``ReadContext.keep_raw``) is its question object, ``json.dumps(question,
+ensure_ascii=False)`` (keys in file order).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,7 +124,7 @@ class BioASQReader(Reader):
             else:
                 yield ctx.reject(path, qid, "missing answer", f"question {qid} ({kind}): no usable answer", document_id=qid)
             return
-        yield QARecord(
+        record = QARecord(
             **ctx.common(qid, meta=meta),
             question=q["body"].strip(),
             type=kind,
@@ -128,6 +132,8 @@ class BioASQReader(Reader):
             context=self.options.snippet_separator.join(s["text"].strip() for s in snippets),
             answer=answer,
         )
+        ctx.keep_raw(record.id, lambda: json.dumps(q, ensure_ascii=False))
+        yield record
 
     def _yesno(self, path: Path, qid: str, value: Any, ctx: ReadContext) -> Iterator[Item]:
         if isinstance(value, list) and len(value) == 1:

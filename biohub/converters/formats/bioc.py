@@ -26,6 +26,9 @@ PubTator reader does when ``concept_infons`` names those infons: each argument i
 the ``relation_type_infon`` infon, or, when that is absent or empty, the ``relation_type_fallback`` infon
 (default ``type``; ``""`` disables the fallback). A relation without a type, or whose arguments cannot be
 resolved, is dropped as a defect.
+
+The raw source text of a record (``ReadContext.keep_raw``) is its ``<document>`` element re-serialised,
+``ET.tostring(document, encoding="unicode")``.
 """
 
 from __future__ import annotations
@@ -159,7 +162,9 @@ class BiocReader(Reader):
         if doc.roles:
             meta["relation_roles"] = doc.roles
         yield from doc.defects
-        yield KBRecord(**ctx.common(key, key, meta=meta), passages=passages, entities=doc.entities, relations=doc.relations)
+        record = KBRecord(**ctx.common(key, key, meta=meta), passages=passages, entities=doc.entities, relations=doc.relations)
+        ctx.keep_raw(record.id, lambda: ET.tostring(document, encoding="unicode"))
+        yield record
 
     def _passages(self, doc: _Conversion, document: ET.Element) -> list[Passage]:
         passages: list[Passage] = []

@@ -10,6 +10,10 @@ a pair), a repeated number (numbers are compared as integers: ``01`` repeats ``1
 ``1``), or a non-numeric / out-of-range score is rejected with its number; a pair's key is its number
 without leading zeros. Cell texts are stripped; ``collapse_whitespace`` also turns the runs of blanks,
 no-break spaces and line breaks that Word cells carry into single spaces.
+
+The raw source text of a record (``ReadContext.keep_raw``) is the pair's table row (``No``, ``Sentence 1``,
+``Sentence 2``) followed by the annotator scores of its score row, the cell texts as Word holds them (not
+stripped or collapsed), joined by ``\t``.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ class _Row:
     path: Path
     row: int
     cells: list[str]
+    raw: list[str]  # the cell texts as the document holds them
 
 
 @register
@@ -107,10 +112,11 @@ class BiossesDocxReader(Reader):
         if len(document.tables) != 1:
             raise ConvertError(path, f"expected exactly one table, found {len(document.tables)}")
         table = document.tables[0]
-        rows = [[self._clean(cell.text) for cell in row.cells] for row in table.rows]
+        raw_rows = [[cell.text for cell in row.cells] for row in table.rows]
+        rows = [[self._clean(text) for text in raw] for raw in raw_rows]
         if not rows:
             raise ConvertError(path, "the table is empty")
-        return rows[0], [_Row(path, n, cells) for n, cells in enumerate(rows[1:], start=2) if any(cells)]
+        return rows[0], [_Row(path, n, cells, raw) for n, (cells, raw) in enumerate(zip(rows[1:], raw_rows[1:]), start=2) if any(cells)]
 
     def _clean(self, text: str) -> str:
         return _BLANKS.sub(" ", text).strip() if self.options.collapse_whitespace else text.strip()
@@ -143,7 +149,9 @@ class BiossesDocxReader(Reader):
             "scores": [int(v) if v.is_integer() else v for v in values],
             "annotators": annotators,
         }
-        yield PairsRecord(**ctx.common(number, meta=meta), text_1=text_1, text_2=text_2, label="", score=sum(values) / len(values))
+        record = PairsRecord(**ctx.common(number, meta=meta), text_1=text_1, text_2=text_2, label="", score=sum(values) / len(values))
+        ctx.keep_raw(record.id, lambda: "\t".join([*pair.raw, *score_row.raw[1:]]))
+        yield record
 
 
 def _kind(path: Path, header: list[str]) -> str:

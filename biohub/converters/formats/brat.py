@@ -25,6 +25,9 @@ id defined on an earlier line (``duplicate annotation id``), is skipped as a def
 Several path arguments (folders or files) may be given; a document key found under two of them (e.g.
 ``a/x.txt`` and ``b/x.txt``, both keyed ``x``) is read from the first and rejected under the second
 (``duplicate document``), never merged or overwritten.
+
+The raw source text of a record (``ReadContext.keep_raw``) is the ``.txt`` content, the separator line
+:data:`RAW_SEPARATOR` (``"\n=== ann ===\n"``), then the ``.ann`` content, both verbatim (as decoded).
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from biohub.converters.registry import register
 from biohub.schema import Coreference, Entity, Event, EventArgument, KBRecord, Normalization, Passage, Relation, Span, Trigger
 
 SPAN = re.compile(r"^(\d+) (\d+)$")
+RAW_SEPARATOR = "\n=== ann ===\n"  # between the .txt and the .ann content in a record's raw source text
 
 
 @dataclass(slots=True)
@@ -179,7 +183,8 @@ class BratReader(Reader):
     # ----------------------------------------------------------------------------------------- conversion
     def _convert(self, key: str, text_path: Path, ann_path: Path, ctx: ReadContext) -> Iterator[Item]:
         text = read_text(text_path, self.options.encoding)
-        lines = read_text(ann_path, self.options.encoding).splitlines()
+        ann = read_text(ann_path, self.options.encoding)
+        lines = ann.splitlines()
         doc = _Conversion(ann_path, key, ctx.record_id(key, key), ctx)
         parsed = self._parse(lines, text, doc)
         triggers = {trigger for *_, trigger, _ in parsed.events}
@@ -199,7 +204,7 @@ class BratReader(Reader):
         if parsed.notes:
             meta["notes"] = parsed.notes
         yield from doc.defects
-        yield KBRecord(
+        record = KBRecord(
             **ctx.common(key, key, meta=meta),
             passages=[Passage(f"{doc.record_id}.p0", "document", [text], [(0, len(text))])],
             entities=list(entities.values()),
@@ -207,6 +212,8 @@ class BratReader(Reader):
             events=events,
             coreferences=coreferences,
         )
+        ctx.keep_raw(record.id, lambda: text + RAW_SEPARATOR + ann)
+        yield record
 
     # ----------------------------------------------------------------------------------------- parsing
     def _parse(self, lines: list[str], text: str, doc: _Conversion) -> _Annotations:

@@ -25,10 +25,14 @@ kept labelled.
 
 The JSON record helpers (:func:`~biohub.converters.json_items.json_items`, ...) are shared with the other
 JSON readers (promptcblue, taiyi-jsonl, alpaca).
+
+The raw source text of a record (``ReadContext.keep_raw``) is its object, ``json.dumps(obj, ensure_ascii=False)``
+(keys in file order).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,11 +91,13 @@ class CblueNerReader(Reader):
             seen.add((start, end, label))
             entities.append(Entity(f"{record_id}.e{n}", label, [text[start:end]], [(start, end)]))
         meta = {"source": item.source(), **item.extras({"text", "entities", "id"})}
-        yield KBRecord(
+        record = KBRecord(
             **ctx.common(item.key, labeled=raw is not None, meta=meta),
             passages=[Passage(f"{record_id}.p0", self.options.passage_type, [text], [(0, len(text))])],
             entities=entities,
         )
+        ctx.keep_raw(record.id, lambda: _dumps(item))
+        yield record
 
     @staticmethod
     def _check(mention: Any, text: str, seen: set[tuple[int, int, str]]) -> tuple[str, str] | None:
@@ -109,6 +115,11 @@ class CblueNerReader(Reader):
         if (start, last + 1, label) in seen:
             return "duplicate mention", f"{label} [{start}, {last}] {text[start : last + 1]!r} given twice"
         return None
+
+
+def _dumps(item: JsonItem) -> str:
+    """The raw source text of a record: its object as JSON, keys in file order, non-ASCII kept."""
+    return json.dumps(item.data, ensure_ascii=False)
 
 
 def _value(raw: Any) -> Any:
@@ -217,12 +228,14 @@ class CblueReReader(Reader):
         meta: dict[str, Any] = {"source": item.source(), **item.extras({"text", "spo_list", "id"})}
         if combined:
             meta["combined"] = combined
-        yield KBRecord(
+        record = KBRecord(
             **ctx.common(item.key, labeled=raw is not None, meta=meta),
             passages=[Passage(f"{record_id}.p0", self.options.passage_type, [text], [(0, len(text))])],
             entities=entities,
             relations=relations,
         )
+        ctx.keep_raw(record.id, lambda: _dumps(item))
+        yield record
 
     @staticmethod
     def _triple(raw: Any, text: str, table: set[tuple[str, str, str]] | None) -> tuple[_Triple | None, tuple[str, str] | None]:
@@ -293,7 +306,9 @@ class CblueClsReader(Reader):
                 return label
             labels = [label]
         meta = {"source": item.source(), **item.extras(set(names.values()))}
-        return TextRecord(**ctx.common(item.key, labeled=raw is not None, meta=meta), text=text, labels=labels)
+        record = TextRecord(**ctx.common(item.key, labeled=raw is not None, meta=meta), text=text, labels=labels)
+        ctx.keep_raw(record.id, lambda: _dumps(item))
+        return record
 
 
 # --------------------------------------------------------------------------------------------- cblue-pairs
@@ -344,4 +359,6 @@ class CbluePairsReader(Reader):
                 return value
             label = value
         meta = {"source": item.source(), **item.extras(set(names.values()))}
-        return PairsRecord(**ctx.common(item.key, labeled=labeled, meta=meta), text_1=text_1, text_2=text_2, label=label)
+        record = PairsRecord(**ctx.common(item.key, labeled=labeled, meta=meta), text_1=text_1, text_2=text_2, label=label)
+        ctx.keep_raw(record.id, lambda: _dumps(item))
+        return record

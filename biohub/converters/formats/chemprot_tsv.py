@@ -19,6 +19,9 @@ rejected, with the reason, when its entities or relations are absent or possibly
 is visibly incomplete (ids not T1..Tn, or a relation naming an entity that is not listed). Without it, an
 abstract absent from the annotation files simply has no annotations, and a relation naming an unknown entity is
 a dropped annotation (defect).
+
+The raw source text of a record (``ReadContext.keep_raw``) is the abstract's line, then its entity lines, then its
+relation lines, each as written, joined by ``\n``.
 """
 
 from __future__ import annotations
@@ -57,6 +60,7 @@ class _Group:
     """The lines of one PMID in an annotation file."""
 
     rows: list[tuple[int, list[str]]] = field(default_factory=list)
+    texts: list[str] = field(default_factory=list)  # the rows' lines, verbatim
     last: bool = False
 
 
@@ -93,7 +97,7 @@ class ChemprotTsvReader(Reader):
                 yield ctx.reject(abstracts, line, "duplicate PMID", f"line {line}: PMID {pmid} already read", document_id=pmid)
                 continue
             seen.add(pmid)
-            yield from self._abstract(abstracts, line, pmid, fields[1], fields[2], entities, relations, ctx)
+            yield from self._abstract(abstracts, line, raw, pmid, fields[1], fields[2], entities, relations, ctx)
         for table in (entities, relations):
             for pmid, group in table.groups.items():
                 if pmid not in seen:
@@ -114,7 +118,9 @@ class ChemprotTsvReader(Reader):
             if len(parts) != columns:
                 result.bad.setdefault(pmid, f"{path.name} line {line}: {len(parts)} columns, expected {columns}")
                 continue
-            result.groups.setdefault(pmid, _Group()).rows.append((line, parts))
+            group = result.groups.setdefault(pmid, _Group())
+            group.rows.append((line, parts))
+            group.texts.append(text)
             previous = pmid
         if previous is not None:
             result.groups[previous].last = True
@@ -122,8 +128,18 @@ class ChemprotTsvReader(Reader):
 
     # ----------------------------------------------------------------------------------- abstracts
     def _abstract(
-        self, path: Path, line: int, pmid: str, title: str, abstract: str, entities: _Annotations, relations: _Annotations, ctx: ReadContext
+        self,
+        path: Path,
+        line: int,
+        raw: str,
+        pmid: str,
+        title: str,
+        abstract: str,
+        entities: _Annotations,
+        relations: _Annotations,
+        ctx: ReadContext,
     ) -> Iterator[Item]:
+        """The record of the abstract line ``raw`` (line ``line`` of ``path``), or its rejection."""
         problem = self._completeness(pmid, entities, relations)
         if problem is not None:
             yield ctx.reject(path, line, problem[0], f"PMID {pmid}: {problem[1]}", document_id=pmid)
@@ -161,7 +177,7 @@ class ChemprotTsvReader(Reader):
         meta: dict[str, Any] = {"source": {"path": path.name, "line": line}}
         if unevaluated:
             meta["unevaluated_relations"] = unevaluated
-        yield KBRecord(
+        record = KBRecord(
             **ctx.common(pmid, meta=meta),
             passages=[
                 Passage(f"{record_id}.p0", "title", [title], [(0, len(title))]),
@@ -170,11 +186,18 @@ class ChemprotTsvReader(Reader):
             entities=entity_list,
             relations=relation_list,
         )
+        ctx.keep_raw(record.id, lambda: "\n".join([raw, *self._texts(entities, pmid), *self._texts(relations, pmid)]))
+        yield record
 
     @staticmethod
     def _rows(annotations: _Annotations, pmid: str) -> list[tuple[int, list[str]]]:
         group = annotations.groups.get(pmid)
         return group.rows if group else []
+
+    @staticmethod
+    def _texts(annotations: _Annotations, pmid: str) -> list[str]:
+        group = annotations.groups.get(pmid)
+        return group.texts if group else []
 
     def _completeness(self, pmid: str, entities: _Annotations, relations: _Annotations) -> tuple[str, str] | None:
         """(reason, detail) when the abstract's annotations are broken or (for truncated files) not known to be whole."""

@@ -8,10 +8,14 @@ pairs, in order), which the CMB-Clin protocol feeds to the model before each que
 A case that is not an object, lacks ``id``/``description``/``QA_pairs`` or repeats an earlier case id is
 rejected once (locator: its id or array index); a QA pair with an empty question or answer is rejected on
 its own (its later pairs keep their numbers).
+
+The raw source text of a record (``ReadContext.keep_raw``) is its whole case object (every QA-pair record of a
+case gets the same text), ``json.dumps(case, ensure_ascii=False)`` (keys in file order).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -70,13 +74,15 @@ class CmbClinReader(Reader):
                 yield ctx.reject(path, key, "empty question or answer", detail, document_id=case_id)
                 continue
             meta = {"title": title, "turn": n, "history": list(history), "source": {"path": path.name, "record": key}}
-            yield QARecord(
+            record = QARecord(
                 **ctx.common(key, case_id, meta=meta),
                 question=question.strip(),
                 type="open",
                 context=case["description"],
                 answer=[answer.strip()],
             )
+            ctx.keep_raw(record.id, lambda: json.dumps(case, ensure_ascii=False))
+            yield record
             history.append({"question": question, "answer": answer})
 
 

@@ -5,7 +5,8 @@ entity per B-/I- chunk. Typed tags (``B-protein``) keep their type; untyped tags
 ``default_type``. An ``I-`` tag that does not continue a chunk of the same type (e.g. after ``O``) is not
 guessed at: the sentence is rejected with its line number unless ``repair_orphan_i`` is set, in which case
 the tag opens a new chunk and a defect is counted. The tokens are kept in ``meta.tokens`` so evaluation can
-project predictions back onto them (seqeval).
+project predictions back onto them (seqeval). The raw source text of a record (``ReadContext.keep_raw``) is
+the sentence's lines as written (token lines and any marker line inside the sentence), joined by ``\n``.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ class _Sentence:
     tokens: list[str]
     tags: list[str]
     lines: list[int]
+    raw: list[str]  # the sentence's source lines, verbatim
 
 
 @register
@@ -80,10 +82,13 @@ class ConllReader(Reader):
                 current, broken = None, None
                 continue
             if line.startswith(opts.comment_prefixes):
+                if current is not None:
+                    current.raw.append(line)
                 continue
             parts = line.split("\t")
             if current is None:
-                current = _Sentence(line_number, [], [], [])
+                current = _Sentence(line_number, [], [], [], [])
+            current.raw.append(line)
             if (opts.columns and len(parts) != opts.columns) or len(parts) < 2:
                 if broken is None:
                     broken = (line_number, f"line {line_number}: {len(parts)} columns, expected {opts.columns or '>= 2'}")
@@ -138,8 +143,10 @@ class ConllReader(Reader):
             start, end = starts[first], starts[last] + len(sentence.tokens[last])
             entities.append(Entity(f"{record_id}.e{n}", label, [text[start:end]], [(start, end)]))
         yield from defects
-        yield KBRecord(
+        record = KBRecord(
             **ctx.common(key, meta={"tokens": sentence.tokens, "source": {"path": path.name, "line": sentence.first_line}}),
             passages=[Passage(f"{record_id}.p0", "sentence", [text], [(0, len(text))])],
             entities=entities,
         )
+        ctx.keep_raw(record.id, lambda: "\n".join(sentence.raw))
+        yield record

@@ -20,6 +20,9 @@ finite number: ``nan`` and ``inf`` are rejected) is rejected with its line numbe
 encoding is a :class:`ConvertError` naming the line. Options are checked when they are built: a field mapped
 to a column that ``columns`` does not name, or an option the chosen schema and fields would ignore (e.g.
 ``label_map`` without a ``label`` field, ``qa_type`` outside the ``qa`` schema), is a ``ValueError``.
+
+The raw source text of a record (``ReadContext.keep_raw``) is its row as written: the physical line(s) the
+row spans (several when a quoted cell holds line breaks), without their line endings, joined by ``\n``.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ import csv
 import dataclasses
 import io
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -144,6 +147,13 @@ class CsvReader(Reader):
         header_pending = opts.header
         prefix = opts.key_prefix or path.stem
         index, next_line = 0, 1
+        physical: list[str] = []  # the file's physical lines, split only when a raw source text is asked for
+
+        def source_lines(first: int, last: int) -> str:
+            if not physical:
+                physical.extend(io.StringIO(text, newline="").readlines())
+            return "\n".join(part.rstrip("\r\n") for part in physical[first - 1 : last])
+
         try:
             for row in reader:
                 line, next_line = next_line, reader.line_num + 1
@@ -153,7 +163,8 @@ class CsvReader(Reader):
                     names = self._header(path, line, row, names)
                     header_pending = False
                     continue
-                yield from self._row(path, line, f"{prefix}-{index}", row, names, ctx)
+                raw = lambda first=line, last=reader.line_num: source_lines(first, last)  # the row's lines, bound now
+                yield from self._row(path, line, f"{prefix}-{index}", row, names, ctx, raw)
                 index += 1
         except csv.Error as exc:
             raise ConvertError(path, f"malformed CSV: {exc}", line=reader.line_num) from None
@@ -170,7 +181,9 @@ class CsvReader(Reader):
         return names
 
     # ----------------------------------------------------------------------------------- rows
-    def _row(self, path: Path, line: int, key: str, row: list[str], names: list[str], ctx: ReadContext) -> Iterator[Item]:
+    def _row(
+        self, path: Path, line: int, key: str, row: list[str], names: list[str], ctx: ReadContext, raw: Callable[[], str]
+    ) -> Iterator[Item]:
         opts = self.options
         if len(row) != len(names):
             detail = f"line {line}: {len(row)} columns, expected {len(names)} ({', '.join(names)})"
@@ -192,6 +205,7 @@ class CsvReader(Reader):
         except ValueError as exc:
             yield ctx.reject(path, line, "bad value", f"line {line}: {exc}", document_id=key)
             return
+        ctx.keep_raw(record.id, raw)
         yield record
 
     def _record(self, values: dict[str, str], common: dict[str, Any]) -> Any:

@@ -15,6 +15,9 @@ its pieces without a fixed separator, so it is compared with the pieces ignoring
 pair without a ``type`` is kept with ``untyped_ddi_type`` (DDI's generic "interaction" type) and counted as a
 defect, or dropped when that option is empty. Files are parsed with :func:`biohub.converters.base.parse_xml`
 (entity declarations refused).
+
+The raw source text of a record (``ReadContext.keep_raw``) is its ``<document>`` element (the file's root)
+re-serialised, ``ET.tostring(document, encoding="unicode")``.
 """
 
 from __future__ import annotations
@@ -93,12 +96,14 @@ class DdiXmlReader(Reader):
             "source_entity_ids": doc.source_ids,
             "negative_pairs": doc.negative_pairs,
         }
-        yield KBRecord(
+        record = KBRecord(
             **ctx.common(key, meta=meta),
             passages=doc.passages,
             entities=doc.entities,
             relations=doc.relations,
         )
+        ctx.keep_raw(record.id, lambda: ET.tostring(root, encoding="unicode"))
+        yield record
 
     def _sentence(self, path: Path, key: str, sentence: ET.Element, doc: _Doc, ctx: ReadContext) -> None:
         text = sentence.get("text", "")

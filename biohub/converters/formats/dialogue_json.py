@@ -13,10 +13,14 @@ field not used for the id or the turns goes to ``meta.fields``. A dialogue that 
 is labelled (the last turn is the reference reply). Rejected with its locator and reason: a missing field,
 an empty turn, a role that cannot be mapped, a repeated id. ``role_key``, ``content_key`` and ``roles`` are
 only read with ``turns_field``; setting them in ``fields`` mode is an options error.
+
+The raw source text of a record (``ReadContext.keep_raw``) is its object, ``json.dumps(obj, ensure_ascii=False)``
+(keys in file order).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -99,7 +103,9 @@ class DialogueJsonReader(Reader):
         used = {opts.id_field, opts.turns_field, *opts.fields.values()}
         meta = {"fields": {k: v for k, v in obj.items() if k not in used}, "source": {"path": path.name, "record": key}}
         labeled = turns[-1].role == "assistant"
-        return DialogueRecord(**ctx.common(key, labeled=labeled, meta=meta), turns=turns)
+        record = DialogueRecord(**ctx.common(key, labeled=labeled, meta=meta), turns=turns)
+        ctx.keep_raw(record.id, lambda: json.dumps(obj, ensure_ascii=False))
+        return record
 
     def _turns(self, obj: dict[str, Any]) -> list[Turn]:
         opts = self.options

@@ -16,6 +16,11 @@ the record labels instead).
 The reader takes the folder holding ``text/`` and ``labels/``, or those two folders. A PMID with a text
 file but no labels file (or the reverse), a labels line not starting with ``<``, or a segment count that
 differs from the sentence count is rejected with its reason.
+
+The raw source text of a record (``ReadContext.keep_raw``) is, at ``level: document``, the text file's content,
+the separator line :data:`RAW_SEPARATOR` (``"\n=== labels ===\n"``), then the labels file's content, both
+verbatim (as decoded); at ``level: sentence``, the sentence's line of the text file, the separator, then its
+``<`` segment of the labels line, both as written.
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ from pathlib import Path
 from biohub.converters.base import ConvertError, Item, ReadContext, Reader, read_text
 from biohub.converters.registry import register
 from biohub.schema import TextRecord
+
+RAW_SEPARATOR = "\n=== labels ===\n"  # between the text and the labels in a record's raw source text
 
 
 @dataclass(slots=True)
@@ -88,8 +95,11 @@ class HocReader(Reader):
 
     def _abstract(self, pmid: str, text_path: Path, labels_path: Path, ctx: ReadContext) -> Iterator[Item]:
         opts = self.options
-        sentences = [line.strip() for line in read_text(text_path, opts.encoding).splitlines() if line.strip()]
-        raw = read_text(labels_path, opts.encoding).strip("\r\n")
+        text_content = read_text(text_path, opts.encoding)
+        labels_content = read_text(labels_path, opts.encoding)
+        lines = [line for line in text_content.splitlines() if line.strip()]
+        sentences = [line.strip() for line in lines]
+        raw = labels_content.strip("\r\n")
         if not raw.lstrip().startswith("<"):
             yield ctx.reject(labels_path, pmid, "malformed labels", f"{labels_path.name}: does not start with a '<' marker: {raw[:40]!r}", document_id=pmid)
             return
@@ -105,11 +115,15 @@ class HocReader(Reader):
         source = {"path": text_path.name, "record": pmid}
         if opts.level == "document":
             meta = {"source": source, "sentence_labels": full, "sentences": len(sentences)}
-            yield TextRecord(**ctx.common(pmid, meta=meta), text=" ".join(sentences), labels=self._classes([x for labels in full for x in labels]))
+            record = TextRecord(**ctx.common(pmid, meta=meta), text=" ".join(sentences), labels=self._classes([x for labels in full for x in labels]))
+            ctx.keep_raw(record.id, lambda: text_content + RAW_SEPARATOR + labels_content)
+            yield record
             return
         for index, (sentence, labels) in enumerate(zip(sentences, full)):
             meta = {"source": {**source, "sentence": index}, "full_labels": labels}
-            yield TextRecord(**ctx.common(f"{pmid}-{index}", document_id=pmid, meta=meta), text=sentence, labels=self._classes(labels))
+            record = TextRecord(**ctx.common(f"{pmid}-{index}", document_id=pmid, meta=meta), text=sentence, labels=self._classes(labels))
+            ctx.keep_raw(record.id, lambda line=lines[index], segment=segments[index]: line + RAW_SEPARATOR + "<" + segment)
+            yield record
 
     def _labels(self, segment: str) -> list[str]:
         """The full labels of one sentence segment (normalised: blanks and a trailing ``--`` removed)."""

@@ -13,10 +13,14 @@ are rejected. Some marking tools duplicate text when the two arguments overlap i
 ``repair_overlaps`` an argument closed immediately before the other opens, whose text ends with what
 follows the second opener, is read as overlapping (the longest such overlap is removed once) and a defect
 is counted; without it such text is kept as written.
+
+The raw source text of a record (``ReadContext.keep_raw``) is its object, ``json.dumps(obj, ensure_ascii=False)``
+(keys in file order).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import pairwise
@@ -119,12 +123,14 @@ class MarkedReReader(Reader):
         extras = {k: v for k, v in obj.items() if k not in (opts.text_field, opts.label_field) and v not in ([], {}, None, "")}
         if extras:
             meta["extra"] = extras
-        yield KBRecord(
+        record = KBRecord(
             **ctx.common(key, meta=meta),
             passages=[Passage(f"{record_id}.p0", opts.passage_type, [text], [(0, len(text))])],
             entities=entities,
             relations=[Relation(f"{record_id}.r0", label.strip(), entities[0].id, entities[1].id)],
         )
+        ctx.keep_raw(record.id, lambda: json.dumps(obj, ensure_ascii=False))
+        yield record
 
     # ----------------------------------------------------------------------------------- markers
     def _find(self, marked: str, marker: dict[str, str]) -> _Mark:

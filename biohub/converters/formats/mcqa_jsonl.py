@@ -20,10 +20,14 @@ text of each answer letter's option; ``meta`` keeps ``letters`` and ``answer_let
 Rejected with line and reason: a missing or empty field, text before the first option marker, letters
 out of order, fewer than two options, an empty option, two options with the same text (choices must be
 distinct) and an answer letter that is not among the options.
+
+The raw source text of a record (``ReadContext.keep_raw``) is its object, ``json.dumps(obj, ensure_ascii=False)``
+(keys in file order).
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -129,13 +133,15 @@ class McqaJsonlReader(Reader):
             "source": {"path": path.name, "line": line},
         }
         yield from defects
-        yield QARecord(
+        record = QARecord(
             **ctx.common(key, meta=meta),
             question=question.strip(),
             type="multiple_choice",
             choices=texts,
             answer=[texts[letters.index(x)] for x in sorted(answer_letters)],
         )
+        ctx.keep_raw(record.id, lambda: json.dumps(obj, ensure_ascii=False))
+        yield record
 
     def _options(self, value: Any) -> tuple[list[str], list[str]]:
         if isinstance(value, dict):

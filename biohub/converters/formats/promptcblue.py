@@ -6,10 +6,14 @@ input = ``""``, output = ``target``; ``answer_choices``, ``task_type``, ``task_d
 other field go to ``meta``. The record key is ``sample_id`` (else the line number). The public test file has
 empty targets: in ``unlabelled_splits`` such records are kept with ``labeled=False``; elsewhere an empty
 target is rejected (``empty target``).
+
+The raw source text of a record (``ReadContext.keep_raw``) is its object, ``json.dumps(obj, ensure_ascii=False)``
+(keys in file order).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,6 +55,8 @@ class PromptCblueReader(Reader):
             detail = f"{item.where()}: empty 'target' in split {ctx.split_for(item.key)!r}"
             return ctx.reject(item.path, item.locator, "empty target", detail, document_id=item.key)
         meta = {"source": item.source(), **item.extras({"input", "target"})}
-        return InstructionRecord(
+        record = InstructionRecord(
             **ctx.common(item.key, labeled=labeled, meta=meta), instruction=prompt, input="", output=target if labeled else ""
         )
+        ctx.keep_raw(record.id, lambda: json.dumps(item.data, ensure_ascii=False))
+        return record

@@ -11,10 +11,14 @@ predictions of the PQA-L release are kept in ``meta``.
 
 An entry without a question, a list of contexts, parallel labels or a final decision in the choices is
 rejected with its PMID; a file that is not a JSON object keyed by PMID is a :class:`ConvertError`.
+
+The raw source text of a record (``ReadContext.keep_raw``) is its PMID's entry as a one-key object,
+``json.dumps({PMID: entry}, ensure_ascii=False)`` (keys in file order).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,7 +81,7 @@ class PubMedQAReader(Reader):
             "reasoning_free_pred": entry.get("reasoning_free_pred"),
             "source": {"path": path.name, "record": pmid},
         }
-        return QARecord(
+        record = QARecord(
             **ctx.common(pmid, meta=meta),
             question=question.strip(),
             type="yesno",
@@ -85,6 +89,8 @@ class PubMedQAReader(Reader):
             context=self.options.context_separator.join(paragraphs),
             answer=[decision],
         )
+        ctx.keep_raw(record.id, lambda: json.dumps({pmid: entry}, ensure_ascii=False))
+        return record
 
 
 def _strings(value: Any) -> bool:

@@ -23,6 +23,9 @@ Relations are document-level links between concepts; the record needs entity arg
 the first mention (in file order) normalised to concept id 1 and ``arg2_id`` the first normalised to
 concept id 2, and ``relation.normalized`` holds the two concepts. A relation naming a concept no kept
 mention carries is dropped as a defect.
+
+The raw source text of a record (``ReadContext.keep_raw``) is the document's lines (its ``|t|`` / ``|a|`` lines
+and annotation lines) as written, joined by ``\n``.
 """
 
 from __future__ import annotations
@@ -57,6 +60,7 @@ class _Document:
     first_line: int
     texts: list[tuple[int, str, str]] = field(default_factory=list)  # (line, kind, text)
     annotations: list[tuple[int, str]] = field(default_factory=list)  # (line, raw line)
+    raw: list[str] = field(default_factory=list)  # every line of the document, verbatim
 
 
 class _Reject(Exception):
@@ -183,10 +187,12 @@ class PubtatorReader(Reader):
                 if current is None:
                     current = _Document(pmid, number)
                 current.texts.append((number, kind, text))
+                current.raw.append(line)
                 continue
             if current is None:
                 current = _Document(line.split("\t", 1)[0], number)
             current.annotations.append((number, line))
+            current.raw.append(line)
         if current is not None:
             yield current
 
@@ -207,7 +213,9 @@ class PubtatorReader(Reader):
         if doc.raw_ids:
             meta["concept_ids"] = doc.raw_ids
         yield from doc.defects
-        yield KBRecord(**ctx.common(key, key, meta=meta), passages=passages, entities=doc.entities, relations=doc.relations)
+        record = KBRecord(**ctx.common(key, key, meta=meta), passages=passages, entities=doc.entities, relations=doc.relations)
+        ctx.keep_raw(record.id, lambda: "\n".join(document.raw))
+        yield record
 
     def _passages(self, record_id: str, document: _Document) -> list[Passage]:
         """The ``title`` passage at 0 and the ``abstract`` passage (if any) one character after it."""

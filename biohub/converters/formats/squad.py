@@ -11,12 +11,17 @@ answers live in the golden files) the record is kept with ``labeled=False``.
 The document id groups the pairs of one question: it is the qa id with ``group_suffix`` (a regular
 expression, default ``_<digits>`` at the end, BioBERT's ``<question id>_<snippet number>``) removed.
 A qa id seen earlier in the same read is rejected as ``duplicate qa id`` rather than renamed.
+
+The raw source text of a record (``ReadContext.keep_raw``) is its paragraph reduced to that one qa:
+``json.dumps(paragraph, ensure_ascii=False)`` of the paragraph's object (its ``context`` and any other field, keys
+in file order) with ``qas`` holding only the record's qa object.
 """
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -58,10 +63,19 @@ class SquadReader(Reader):
                         raise ConvertError(path, f'{where} has no "qas" list')
                     context = paragraph.get("context")
                     for n, qa in enumerate(paragraph["qas"]):
-                        yield from self._convert(path, f"{where}.qas[{n}]", context, qa, ctx, seen, suffix)
+                        raw = lambda paragraph=paragraph, qa=qa: _paragraph_of(paragraph, qa)  # bound to this qa now
+                        yield from self._convert(path, f"{where}.qas[{n}]", context, qa, ctx, seen, suffix, raw)
 
     def _convert(
-        self, path: Path, where: str, context: Any, qa: Any, ctx: ReadContext, seen: dict[str, str], suffix: re.Pattern | None
+        self,
+        path: Path,
+        where: str,
+        context: Any,
+        qa: Any,
+        ctx: ReadContext,
+        seen: dict[str, str],
+        suffix: re.Pattern | None,
+        raw: Callable[[], str],
     ) -> Iterator[Item]:
         if not isinstance(qa, dict):
             yield ctx.reject(path, where, "not a JSON object", f"{where} is a {type(qa).__name__}")
@@ -112,10 +126,17 @@ class SquadReader(Reader):
                 if text not in answers:
                     answers.append(text)
             meta["answer_starts"] = starts
-        yield QARecord(
+        record = QARecord(
             **ctx.common(qid, document_id, labeled=labeled, meta=meta),
             question=qa["question"].strip(),
             type="factoid",
             context=context,
             answer=answers,
         )
+        ctx.keep_raw(record.id, raw)
+        yield record
+
+
+def _paragraph_of(paragraph: dict[str, Any], qa: Any) -> str:
+    """The raw source text of one qa: its paragraph (keys in file order) with ``qas`` reduced to that qa."""
+    return json.dumps({key: [qa] if key == "qas" else value for key, value in paragraph.items()}, ensure_ascii=False)

@@ -8,10 +8,14 @@ The record's language is that of the human turn: ``en`` / ``zh``, or for transla
 ``zh-en``) the first part; the original value is kept in ``meta.language``. A record without a language
 field takes the dataset's language; one whose language is not ``en``/``zh`` is rejected. ``dataset``,
 ``category`` and any other field go to ``meta``.
+
+The raw source text of a record (``ReadContext.keep_raw``) is its object, ``json.dumps(obj, ensure_ascii=False)``
+(keys in file order).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,7 +73,9 @@ class TaiyiJsonlReader(Reader):
             turns.append(Turn("assistant", exchange[opts.assistant_field]))
         used = {opts.conversation_field}
         meta: dict[str, Any] = {"source": item.source(), **item.extras(used)}
-        return DialogueRecord(**ctx.common(item.key, meta=meta, language=language), turns=turns)
+        record = DialogueRecord(**ctx.common(item.key, meta=meta, language=language), turns=turns)
+        ctx.keep_raw(record.id, lambda: json.dumps(item.data, ensure_ascii=False))
+        return record
 
     def _exchange(self, exchange: Any) -> tuple[str, str] | None:
         if not isinstance(exchange, dict):
