@@ -128,11 +128,11 @@ def _write_instruction_configs(
 ) -> dict[str, dict[str, int]]:
     configs: dict[str, dict[str, int]] = {}
     for name in recipe.datasets:
-        unified = sorted((data / f"{name}_unified").glob("*.parquet"))
-        configs[f"{name}_unified"] = {}
-        for path in unified:
-            split = path.name.split("-")[0]
-            configs[f"{name}_unified"][split] = configs[f"{name}_unified"].get(split, 0) + pq.read_metadata(path).num_rows
+        for kind in ("source", "unified"):
+            counts_of = configs.setdefault(f"{name}_{kind}", {})
+            for path in sorted((data / f"{name}_{kind}").glob("*.parquet")):
+                split = path.name.split("-")[0]
+                counts_of[split] = counts_of.get(split, 0) + pq.read_metadata(path).num_rows
         config = f"{name}_instructions"
         counts = {}
         if train[name]:

@@ -133,7 +133,8 @@ def write_card(repo: Path, recipe: Recipe, info: dict[str, Any], report: Report,
         ("Load a config with `datasets.load_dataset(REPO, CONFIG)`. `mix_stage1` mixes the extraction, classification "
         "and sentence-pair tasks (stage 1), `mix_stage2` every task including QA, dialogue and instructions (stage 2); "
         "`<dataset>_instructions` holds a corpus' training examples and its eval splits; `<dataset>_unified` the "
-        "corpus in biohub's unified, BigBio-compatible schema."),
+        "corpus in biohub's unified, BigBio-compatible schema; `<dataset>_source` every converted record as its source "
+        "file has it (verbatim text with file and line/record)."),
         "",
         "## Datasets",
         "",

@@ -1,4 +1,7 @@
-"""One dataset of a build: convert, write its unified config, make capped training and eval examples.
+"""One dataset of a build: convert, write its source and unified configs, make capped training and eval examples.
+
+``<dataset>_source`` holds each converted record as its source file has it (verbatim text, file, line/record), the
+BigBio "source" view without a per-corpus schema; ``<dataset>_unified`` the record in biohub's unified schema.
 
 Runs in a worker process (datasets are independent); it writes its results as files under the build's staging
 folder and returns a small JSON-able summary, so nothing but file paths and counts crosses process boundaries.
@@ -92,10 +95,12 @@ def prepare_dataset(name: str, recipe: Recipe, mirror: Path, data_dir: Path, sta
     """Convert ``name``, write ``data/<name>_unified``, stage its examples and texts; return its summary."""
     plan = recipe.datasets[name]
     entry = load_catalog()[name]
-    result = convert_entry(entry, mirror, verify=verify, progress=False)
+    raw: dict[str, str] = {}
+    result = convert_entry(entry, mirror, verify=verify, progress=False, raw_sink=raw)
     features = features_for(result.schema)
     for split, records in sorted(result.records.items()):
         write_shards(data_dir / f"{name}_unified", split, [to_row(r) for r in records], features)
+        write_shards(data_dir / f"{name}_source", split, [source_row(r, raw) for r in records], SOURCE_FEATURES)
     observed = observed_labels(result)
     info = DatasetInfo(
         name, result.schema, entry.tasks, tuple(observed["entity_types"]), tuple(observed["relation_types"]),
@@ -144,17 +149,32 @@ def prepare_dataset(name: str, recipe: Recipe, mirror: Path, data_dir: Path, sta
     }
 
 
+def source_row(record: Record, raw: dict[str, str]) -> dict[str, str]:
+    """The ``<dataset>_source`` row of a record: where it came from and its verbatim source text."""
+    where = json.loads(record.meta).get("source", {})
+    locator = where.get("line", where.get("record", ""))
+    return {
+        "id": record.id,
+        "document_id": record.document_id,
+        "split": record.split,
+        "source_file": str(where.get("path", "")),
+        "source_locator": str(locator),
+        "raw": raw[record.id],
+    }
+
+
 def load_examples(path: Path) -> list[InstructionExample]:
     return [InstructionExample.from_row(row) for row in pq.read_table(path).to_pylist()]
 
 
-def _text_features() -> Any:
+def _string_features(*names: str) -> Any:
     from datasets import Features, Value
 
-    return Features({name: Value("string") for name in ("record_id", "dataset", "split", "role", "text")})
+    return Features({name: Value("string") for name in names})
 
 
-TEXT_FEATURES = _text_features()
+TEXT_FEATURES = _string_features("record_id", "dataset", "split", "role", "text")
+SOURCE_FEATURES = _string_features("id", "document_id", "split", "source_file", "source_locator", "raw")
 
 
 def read_json(path: Path) -> Any:

@@ -126,7 +126,7 @@ def _load_all_configs(repo: Path, cache: Path) -> int:
 def _remaining_leaks(repo: Path) -> list[dict]:
     """Re-check the built repo: texts of final training examples vs every eval record's text."""
     unified: dict[str, str] = {}
-    for path in (repo / "data").glob("*_unified/*.parquet"):
+    for path in (repo / "data").glob("*_unified/*.parquet"):  # (the *_source configs hold the same records verbatim)
         for row in pq.read_table(path).to_pylist():
             record = from_row(_schema_of(row), row)
             unified[record.id] = normalize(input_text(record))
@@ -173,7 +173,7 @@ def test_planted_cross_corpus_duplicate_is_dropped_and_listed(demo_build: tuple[
 
 def test_every_config_of_the_card_loads_and_equals_what_was_written(demo_build: tuple[Path, dict], tmp_path: Path) -> None:
     root, info = demo_build
-    assert _load_all_configs(root / "repo", tmp_path / "cache") == len(info["configs"]) >= 2 * 27 + 2
+    assert _load_all_configs(root / "repo", tmp_path / "cache") == len(info["configs"]) >= 3 * 27 + 2
 
 
 def test_card_metadata_and_body(demo_build: tuple[Path, dict]) -> None:
@@ -200,6 +200,18 @@ def test_builds_are_byte_identical_whatever_the_worker_count(demo_build: tuple[P
     assert files(root / "repo") == files(root / "again")
 
 
+def test_source_configs_hold_every_unified_record_verbatim(demo_build: tuple[Path, dict]) -> None:
+    repo = demo_build[0] / "repo"
+    for unified in sorted((repo / "data").glob("*_unified/*.parquet")):
+        source = repo / "data" / unified.parent.name.replace("_unified", "_source") / unified.name
+        rows = pq.read_table(source).to_pylist()
+        assert [r["id"] for r in rows] == pq.read_table(unified, columns=["id"]).column("id").to_pylist()
+        assert all(r["raw"].strip() and r["source_file"] for r in rows), source
+    conll = pq.read_table(repo / "data/bc2gm_source/train-00000-of-00001.parquet").to_pylist()[0]
+    mirror_file = (EXAMPLES / "bc2gm/BC2GM-IOB/train.tsv").read_text(encoding="utf-8")
+    assert conll["source_file"] == "train.tsv" and mirror_file.startswith(conll["raw"])
+
+
 def test_stage1_mix_holds_only_stage1_families(demo_build: tuple[Path, dict]) -> None:
     repo = demo_build[0] / "repo"
     stage1 = {row["task"] for row in pq.read_table(repo / "data/mix_stage1/train-00000-of-00001.parquet").to_pylist()}
@@ -212,7 +224,7 @@ def test_stage1_mix_holds_only_stage1_families(demo_build: tuple[Path, dict]) ->
 def test_full_taiyi_style_build_on_the_mirror(mirror: Path, tmp_path: Path) -> None:
     info = build(load_recipe(ROOT / "recipes" / "taiyi_style.yaml"), mirror, tmp_path / "repo", progress=False)
     repo = tmp_path / "repo"
-    assert _load_all_configs(repo, tmp_path / "cache") == len(info["configs"]) == 2 * 27 + 2
+    assert _load_all_configs(repo, tmp_path / "cache") == len(info["configs"]) == 3 * 27 + 2
     assert _remaining_leaks(repo) == []
     report = json.loads((repo / "decontamination.json").read_text())
     assert report["contaminated_train_records"] > 0  # real leaks exist (e.g. CHIP-CTC train vs dev) and were removed
