@@ -1,1 +1,1 @@
-"""Hub dataset building, decontamination, export and publishing. Filled in by the hub issue."""
+"""Hub dataset repositories: recipes, build (configs, card, decontamination, mixing), exports and publishing."""

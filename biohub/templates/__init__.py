@@ -1,1 +1,1 @@
-"""Instruction templates (data files), rendering and answer parsing. Filled in by the templates issue."""
+"""Instruction templates (data files), task instances, rendering and parsing of answers, and the instruct step."""
