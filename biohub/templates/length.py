@@ -36,9 +36,9 @@ def default_gguf() -> Path:
     return found[0]
 
 
-def _cache_dir() -> Path:
-    root = Path(os.environ.get("BIOHUB_CACHE", Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "biohub"))
-    return root / "tokenizers"
+def cache_dir() -> Path:
+    """biohub's cache root: ``$BIOHUB_CACHE``, else ``$XDG_CACHE_HOME/biohub`` or ``~/.cache/biohub``."""
+    return Path(os.environ.get("BIOHUB_CACHE", Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "biohub"))
 
 
 def load_tokenizer(name: str = "default") -> Any:
@@ -48,7 +48,7 @@ def load_tokenizer(name: str = "default") -> Any:
     if name != "default":
         return AutoTokenizer.from_pretrained(name)
     gguf = default_gguf()
-    cached = _cache_dir() / f"{gguf.stem}-{gguf.stat().st_size}"
+    cached = cache_dir() / "tokenizers" / f"{gguf.stem}-{gguf.stat().st_size}"
     if (cached / "tokenizer_config.json").exists():
         return AutoTokenizer.from_pretrained(cached)
     tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)

