@@ -42,6 +42,14 @@ class ConvertError(Exception):
         super().__init__(f"{where}: {reason}")
 
 
+class RecordProblem(Exception):
+    """Raised by a reader while converting one record; the reader turns it into a :class:`Rejection`."""
+
+    def __init__(self, reason: str, detail: str):
+        super().__init__(detail)
+        self.reason, self.detail = reason, detail
+
+
 @dataclass(slots=True)
 class Rejection:
     """A source record that was not converted. ``reason`` is a short category (it keys the ledger);

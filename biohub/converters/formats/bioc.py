@@ -38,7 +38,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from biohub.converters.base import ConvertError, Item, ReadContext, Reader, expand_paths, parse_xml
+from biohub.converters.base import ConvertError, Item, ReadContext, Reader, RecordProblem, expand_paths, parse_xml
 from biohub.converters.formats.pubtator import (
     MENTION_PADDED,
     concept_arguments,
@@ -69,17 +69,11 @@ class BiocOptions:
     suffix: str = ".xml"
 
 
-class _Reject(Exception):
-    def __init__(self, reason: str, detail: str):
-        super().__init__(detail)
-        self.reason, self.detail = reason, detail
-
-
 def _int(value: str | None, what: str) -> int:
     try:
         return int(value or "")
     except ValueError:
-        raise _Reject("bad offset", f"{what} {value!r} is not an integer") from None
+        raise RecordProblem("bad offset", f"{what} {value!r} is not an integer") from None
 
 
 @dataclass(slots=True)
@@ -142,7 +136,7 @@ class BiocReader(Reader):
                 seen[key] = f"{path.name} (document {index})"
                 try:
                     yield from self._convert(path, key, document, ctx)
-                except _Reject as problem:
+                except RecordProblem as problem:
                     yield ctx.reject(path, key, problem.reason, f"document {key}: {problem.detail}", document_id=key)
 
     # ----------------------------------------------------------------------------------------- conversion
@@ -177,10 +171,10 @@ class BiocReader(Reader):
                 offset = _int(element.findtext("offset"), f"passage {number} offset")
                 text = element.findtext("text") or ""
                 if offset < 0 or (passages and offset < passages[-1].offsets[0][1]):
-                    raise _Reject("overlapping passages", f"passage {number} at offset {offset} overlaps the previous one")
+                    raise RecordProblem("overlapping passages", f"passage {number} at offset {offset} overlaps the previous one")
                 passages.append(Passage(f"{doc.record_id}.p{len(passages)}", piece_kind, [text], [(offset, offset + len(text))]))
         if not passages:
-            raise _Reject("document without text", "no passage with text")
+            raise RecordProblem("document without text", "no passage with text")
         return passages
 
     # ----------------------------------------------------------------------------------------- annotations

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from biohub.converters.base import Item, ReadContext, Reader, expand_paths, iter_json_records
+from biohub.converters.base import Item, ReadContext, Reader, RecordProblem, expand_paths, iter_json_records
 from biohub.converters.json_items import is_json_array
 from biohub.converters.registry import register
 from biohub.schema import ROLES, DialogueRecord, Turn
@@ -59,12 +59,6 @@ class DialogueOptions:
                 raise ValueError(f"role {role!r} is not one of {', '.join(ROLES)}")
 
 
-class _Reject(Exception):
-    def __init__(self, reason: str, detail: str):
-        super().__init__(detail)
-        self.reason, self.detail = reason, detail
-
-
 @register
 class DialogueJsonReader(Reader):
     name = "dialogue-json"
@@ -82,19 +76,19 @@ class DialogueJsonReader(Reader):
                 try:
                     key = self._key(path, locator, obj)
                     if key in seen:
-                        raise _Reject("duplicate id", f"id {key} already read at {seen[key]}")
+                        raise RecordProblem("duplicate id", f"id {key} already read at {seen[key]}")
                     yield self._convert(path, key, obj, ctx)
                     seen[key] = f"{path.name} {where}"
-                except _Reject as rejection:
+                except RecordProblem as rejection:
                     yield ctx.reject(path, key or locator, rejection.reason, f"{where}: {rejection.detail}", document_id=key)
 
     def _key(self, path: Path, locator: int, obj: Any) -> str:
         if not isinstance(obj, dict):
-            raise _Reject("not a JSON object", f"found a {type(obj).__name__}")
+            raise RecordProblem("not a JSON object", f"found a {type(obj).__name__}")
         if not self.options.id_field:
             return f"{path.stem}-{locator}"
         if obj.get(self.options.id_field) in (None, ""):
-            raise _Reject("missing field", f"no {self.options.id_field}")
+            raise RecordProblem("missing field", f"no {self.options.id_field}")
         return str(obj[self.options.id_field])
 
     def _convert(self, path: Path, key: str, obj: dict[str, Any], ctx: ReadContext) -> DialogueRecord:
@@ -112,24 +106,24 @@ class DialogueJsonReader(Reader):
         if opts.fields:
             missing = [name for name in opts.fields.values() if name not in obj]
             if missing:
-                raise _Reject("missing field", f"no {', '.join(missing)}")
+                raise RecordProblem("missing field", f"no {', '.join(missing)}")
             pairs = [(role, obj[name], name) for role, name in opts.fields.items()]
         else:
             raw = obj.get(opts.turns_field)
             if not isinstance(raw, list) or not raw:
-                raise _Reject("missing field", f"no {opts.turns_field} list")
+                raise RecordProblem("missing field", f"no {opts.turns_field} list")
             pairs = []
             for n, turn in enumerate(raw):
                 if not isinstance(turn, dict) or opts.role_key not in turn or opts.content_key not in turn:
-                    raise _Reject("bad turn", f"{opts.turns_field}[{n}] needs {opts.role_key} and {opts.content_key}")
+                    raise RecordProblem("bad turn", f"{opts.turns_field}[{n}] needs {opts.role_key} and {opts.content_key}")
                 source_role = str(turn[opts.role_key])
                 role = opts.roles.get(source_role, source_role)
                 if role not in ROLES:
-                    raise _Reject("unknown role", f"{opts.turns_field}[{n}]: role {source_role!r} has no mapping")
+                    raise RecordProblem("unknown role", f"{opts.turns_field}[{n}]: role {source_role!r} has no mapping")
                 pairs.append((role, turn[opts.content_key], f"{opts.turns_field}[{n}]"))
         turns = []
         for role, content, name in pairs:
             if not isinstance(content, str) or not content.strip():
-                raise _Reject("empty turn", f"{name} is {content!r}")
+                raise RecordProblem("empty turn", f"{name} is {content!r}")
             turns.append(Turn(role, content.strip()))
         return turns

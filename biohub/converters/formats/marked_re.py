@@ -27,7 +27,7 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
-from biohub.converters.base import Item, ReadContext, Reader, expand_paths, iter_json_records
+from biohub.converters.base import Item, ReadContext, Reader, RecordProblem, expand_paths, iter_json_records
 from biohub.converters.registry import register
 from biohub.schema import Entity, KBRecord, Passage, Relation
 
@@ -73,13 +73,6 @@ class _Mark:
         return self.close_at + self.close_len
 
 
-class _Problem(Exception):
-    def __init__(self, reason: str, detail: str):
-        super().__init__(detail)
-        self.reason = reason
-        self.detail = detail
-
-
 @register
 class MarkedReReader(Reader):
     name = "marked-re"
@@ -107,7 +100,7 @@ class MarkedReReader(Reader):
             return
         try:
             text, spans, repaired = self._unmark(marked)
-        except _Problem as problem:
+        except RecordProblem as problem:
             yield ctx.reject(path, line, problem.reason, f"line {line}: {problem.detail}", document_id=key)
             return
         record_id = ctx.record_id(key)
@@ -138,11 +131,11 @@ class MarkedReReader(Reader):
         count = marked.count(opener)
         if count != 1:
             reason = "marker missing" if count == 0 else "ambiguous markers"
-            raise _Problem(reason, f"{opener!r} occurs {count} times")
+            raise RecordProblem(reason, f"{opener!r} occurs {count} times")
         at = marked.index(opener)
         close_at = marked.find(closer, at + len(opener))
         if close_at < 0:
-            raise _Problem("unclosed marker", f"{opener!r} at {at} has no {closer!r} after it")
+            raise RecordProblem("unclosed marker", f"{opener!r} at {at} has no {closer!r} after it")
         return _Mark(at, close_at, len(opener), len(closer))
 
     def _unmark(self, marked: str) -> tuple[str, list[tuple[int, int]], str]:
@@ -150,10 +143,10 @@ class MarkedReReader(Reader):
         marks = [self._find(marked, marker) for marker in self.options.markers]
         strings = sorted((pos, pos + length) for m in marks for pos, length in ((m.open_at, m.open_len), (m.close_at, m.close_len)))
         if any(a[1] > b[0] for a, b in pairwise(strings)):
-            raise _Problem("crossing markers", "two marker strings share characters")
+            raise RecordProblem("crossing markers", "two marker strings share characters")
         first, second = sorted(marks, key=lambda m: m.open_at)
         if second.open_at < first.close_at < second.close_at:
-            raise _Problem("crossing markers", "the two marked stretches cross each other")
+            raise RecordProblem("crossing markers", "the two marked stretches cross each other")
         if self.options.repair_overlaps and first.end == second.open_at:
             repaired = self._overlap(marked, first, second, marks)
             if repaired is not None:

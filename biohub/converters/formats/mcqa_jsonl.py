@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from biohub.converters.base import Item, ReadContext, Reader, expand_paths, iter_json_records
+from biohub.converters.base import Item, ReadContext, Reader, RecordProblem, expand_paths, iter_json_records
 from biohub.converters.registry import register
 from biohub.schema import QARecord
 
@@ -59,12 +59,6 @@ class McqaOptions:
         self.fields = {**DEFAULT_FIELDS, **self.fields}
 
 
-class _Reject(Exception):
-    def __init__(self, reason: str, detail: str):
-        super().__init__(detail)
-        self.reason, self.detail = reason, detail
-
-
 @register
 class McqaJsonlReader(Reader):
     name = "mcqa-jsonl"
@@ -78,19 +72,19 @@ class McqaJsonlReader(Reader):
                 key = f"{path.stem}-{line}"
                 try:
                     yield from self._convert(path, line, key, obj, ctx)
-                except _Reject as rejection:
+                except RecordProblem as rejection:
                     yield ctx.reject(path, line, rejection.reason, f"line {line}: {rejection.detail}", document_id=key)
 
     def _convert(self, path: Path, line: int, key: str, obj: Any, ctx: ReadContext) -> Iterator[Item]:
         if not isinstance(obj, dict):
-            raise _Reject("not a JSON object", f"found a {type(obj).__name__}")
+            raise RecordProblem("not a JSON object", f"found a {type(obj).__name__}")
         names = self.options.fields
         missing = [names[role] for role in ("question", "options", "answer") if names[role] not in obj]
         if missing:
-            raise _Reject("missing field", f"no {', '.join(missing)}")
+            raise RecordProblem("missing field", f"no {', '.join(missing)}")
         question = obj[names["question"]]
         if not isinstance(question, str) or not question.strip():
-            raise _Reject("empty question", f"{names['question']} is {question!r}")
+            raise RecordProblem("empty question", f"{names['question']} is {question!r}")
         letters, texts = self._options(obj[names["options"]])
         defects = []
         for n, text in enumerate(texts):
@@ -109,22 +103,22 @@ class McqaJsonlReader(Reader):
                 ctx.defect(path, line, "empty last option dropped", f"line {line}: option {dropped} is empty", document_id=key)
             )
         if len(texts) < 2:
-            raise _Reject("fewer than two options", f"{len(texts)} non-empty option(s)")
+            raise RecordProblem("fewer than two options", f"{len(texts)} non-empty option(s)")
         empty = [letter for letter, text in zip(letters, texts) if not text]
         if empty:
-            raise _Reject("empty option", f"option(s) {', '.join(empty)} empty")
+            raise RecordProblem("empty option", f"option(s) {', '.join(empty)} empty")
         if len(set(texts)) != len(texts):
             first = {text: letter for letter, text in reversed(list(zip(letters, texts)))}
             repeated = [f"({first[text]})=({letter})" for letter, text in zip(letters, texts) if first[text] != letter]
-            raise _Reject("duplicate options", f"options {', '.join(repeated)} have the same text")
+            raise RecordProblem("duplicate options", f"options {', '.join(repeated)} have the same text")
         raw_answer = obj[names["answer"]]
         match = ANSWER.match(raw_answer.strip()) if isinstance(raw_answer, str) else None
         if match is None:
-            raise _Reject("bad answer", f"{names['answer']} {raw_answer!r} is not a letter such as (B)")
+            raise RecordProblem("bad answer", f"{names['answer']} {raw_answer!r} is not a letter such as (B)")
         answer_letters = match.group(1)
         outside = [x for x in answer_letters if x not in letters]
         if outside or len(set(answer_letters)) != len(answer_letters):
-            raise _Reject("answer letter not among options", f"answer {raw_answer!r}, options {''.join(letters)}")
+            raise RecordProblem("answer letter not among options", f"answer {raw_answer!r}, options {''.join(letters)}")
         extra = {k: v for k, v in obj.items() if k not in names.values()}
         meta = {
             "letters": letters,
@@ -149,14 +143,14 @@ class McqaJsonlReader(Reader):
         elif isinstance(value, str):
             parts = MARKER.split(value)
             if parts[0].strip():
-                raise _Reject("text before first option", f"{parts[0].strip()[:60]!r} precedes the first (A) marker")
+                raise RecordProblem("text before first option", f"{parts[0].strip()[:60]!r} precedes the first (A) marker")
             letters = parts[1::2]
             texts = [t.removesuffix("\n").removesuffix("\r") for t in parts[2::2]]
         else:
-            raise _Reject("bad options", f"options are a {type(value).__name__}, expected a string or an object")
+            raise RecordProblem("bad options", f"options are a {type(value).__name__}, expected a string or an object")
         if len(letters) < 2:
-            raise _Reject("fewer than two options", f"{len(letters)} option(s)")
+            raise RecordProblem("fewer than two options", f"{len(letters)} option(s)")
         expected = [chr(ord("A") + i) for i in range(len(letters))]
         if letters != expected:
-            raise _Reject("option letters out of order", f"letters {''.join(letters)}, expected {''.join(expected)}")
+            raise RecordProblem("option letters out of order", f"letters {''.join(letters)}, expected {''.join(expected)}")
         return letters, texts
