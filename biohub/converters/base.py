@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, get_type_hints
 
-from biohub.converters.typed import coerce
+from biohub.typed import coerce
 from biohub.schema import LabelSet, Record, dump_meta
 
 

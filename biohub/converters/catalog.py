@@ -22,7 +22,7 @@ from typing import Any, Literal, get_args, get_type_hints
 
 import yaml
 
-from biohub.converters.typed import coerce
+from biohub.typed import coerce
 from biohub.schema import LANGUAGES, SCHEMAS, SPLIT_PATTERN, LabelSet
 
 Task = Literal[

@@ -24,11 +24,11 @@ import dataclasses
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, get_type_hints
+from typing import Any
 
 import yaml
 
-from biohub.converters.typed import coerce
+from biohub.typed import from_mapping
 
 STAGE1_FAMILIES: tuple[str, ...] = (
     "ner",
@@ -115,38 +115,6 @@ class Recipe:
         return hashlib.sha256(json.dumps(self.to_json(), sort_keys=True).encode()).hexdigest()
 
 
-_NESTED = {Holdout, DatasetPlan, Instructions, Mixing, Decontamination}
-
-
-def _build(cls: type, data: Any, where: str) -> Any:
-    if not isinstance(data, dict):
-        raise RecipeError(f"{where}: expected a mapping")
-    names = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - set(names))
-    if unknown:
-        raise RecipeError(f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(names)}")
-    missing = [n for n, f in names.items() if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING and n not in data]  # type: ignore[misc]
-    if missing:
-        raise RecipeError(f"{where}: missing key(s) {', '.join(missing)}")
-    hints = get_type_hints(cls)
-    values = {}
-    for key, value in data.items():
-        here = f"{where}.{key}"
-        nested = next((t for t in _NESTED if hints[key] in (t, t | None)), None)
-        if nested is not None and value is not None:
-            values[key] = _build(nested, value, here)
-        elif key == "datasets":
-            if not isinstance(value, dict) or not value:
-                raise RecipeError(f"{here}: expected a non-empty mapping of dataset -> plan")
-            values[key] = {str(name): _build(DatasetPlan, plan or {}, f"{here}.{name}") for name, plan in value.items()}
-        else:
-            try:
-                values[key] = coerce(value, hints[key], here)
-            except TypeError as exc:
-                raise RecipeError(str(exc)) from None
-    return cls(**values)
-
-
 def load_recipe(path: Path) -> Recipe:
     """Load and validate a recipe file (``yaml.safe_load``)."""
     try:
@@ -155,7 +123,14 @@ def load_recipe(path: Path) -> Recipe:
         raise RecipeError(f"{path}: recipe not found") from None
     except yaml.YAMLError as exc:
         raise RecipeError(f"{path}: invalid YAML: {exc}") from None
-    recipe: Recipe = _build(Recipe, data, str(path))
+    if isinstance(data, dict) and isinstance(data.get("datasets"), dict):  # ``name:`` alone = a plan of defaults
+        data["datasets"] = {name: {} if plan is None else plan for name, plan in data["datasets"].items()}
+    try:
+        recipe: Recipe = from_mapping(Recipe, data, str(path))
+    except TypeError as exc:
+        raise RecipeError(str(exc)) from None
+    if not recipe.datasets:
+        raise RecipeError(f"{path}.datasets: expected a non-empty mapping of dataset -> plan")
     for name, plan in recipe.datasets.items():
         if not plan.train and not plan.eval and plan.holdout is None:
             raise RecipeError(f"{path}.datasets.{name}: names no train, eval or holdout split")

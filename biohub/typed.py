@@ -1,15 +1,16 @@
 """Check (and gently coerce) configuration values against type annotations.
 
-Catalog YAML and command-line options arrive as plain YAML values; the dataclasses they fill declare what each
-value must be. ``coerce`` accepts exactly the declared type (a YAML list for a tuple, an int for a float) and
+Catalog YAML, recipes and command-line options arrive as plain YAML values; the dataclasses they fill declare what
+each value must be. ``coerce`` accepts exactly the declared type (a YAML list for a tuple, an int for a float) and
 raises ``TypeError`` naming the key otherwise, so ``"no"`` never becomes a truthy flag and ``"2"`` never stands
-for a column count.
+for a column count. ``from_mapping`` fills a (nested) dataclass from a mapping, refusing unknown and missing keys.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import types
-from typing import Any, Literal, Union, get_args, get_origin
+from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 
 def coerce(value: Any, annotation: Any, where: str) -> Any:
@@ -60,4 +61,22 @@ def coerce(value: Any, annotation: Any, where: str) -> Any:
             raise TypeError(f"{where}: expected a mapping, got {value!r}")
         key_type, value_type = args or (Any, Any)
         return {coerce(k, key_type, f"{where} key"): coerce(v, value_type, f"{where}.{k}") for k, v in value.items()}
-    return value  # nested dataclasses and other types are checked by their own builders
+    if dataclasses.is_dataclass(annotation) and isinstance(annotation, type):
+        return from_mapping(annotation, value, where)
+    return value
+
+
+def from_mapping(cls: type, data: Any, where: str) -> Any:
+    """An instance of dataclass ``cls`` from ``data``; nested dataclasses (also inside optional values, lists and
+    mappings) are built the same way. TypeError naming the key for unknown, missing or wrongly typed values."""
+    if not isinstance(data, dict):
+        raise TypeError(f"{where}: expected a mapping, got {data!r}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        raise TypeError(f"{where}: unknown key(s) {', '.join(map(str, unknown))}; allowed: {', '.join(fields)}")
+    missing = [name for name, f in fields.items() if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING and name not in data]
+    if missing:
+        raise TypeError(f"{where}: missing key(s) {', '.join(missing)}")
+    hints = get_type_hints(cls)
+    return cls(**{key: coerce(value, hints[key], f"{where}.{key}") for key, value in data.items()})
