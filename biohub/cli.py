@@ -269,6 +269,40 @@ def push_command(
         console().print(f"committed {result.commit_oid} to {where}: {summary}\n{result.commit_url}", soft_wrap=True)
 
 
+@app.command("train")
+def train_command(
+    recipe: Annotated[Path, typer.Argument(help="Training recipe YAML (e.g. recipes/two_stage_demo.yaml).")],
+    data: Annotated[str, typer.Option(help="A folder written by `biohub build`, or a Hub dataset id (ORG/NAME).")],
+    out: Annotated[Path, typer.Option(help="Run folder: <stage>/ outputs, metrics.jsonl, loss.png.")],
+    max_steps: Annotated[int | None, typer.Option("--max-steps", help="Cap the optimizer steps of every stage (smoke runs).")] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="Override a recipe key: key.path=value (value read as YAML); repeatable.")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue the run in OUT from its newest checkpoint.")] = False,
+) -> None:
+    """Run a (two-stage) supervised fine-tune; works alone or under `accelerate launch`."""
+    from biohub.training.data import TrainDataError
+    from biohub.training.methods import MethodUnavailable
+    from biohub.training.recipe import TrainRecipeError, load_train_recipe
+    from biohub.training.run import RunError, train
+
+    overrides = list(set_ or []) + ([f"max_steps={max_steps}"] if max_steps is not None else [])
+    try:
+        summary = train(load_train_recipe(recipe, overrides), data, out, resume=resume)
+    except (TrainRecipeError, TrainDataError, MethodUnavailable, RunError) as exc:
+        err().print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    from accelerate import PartialState
+
+    if not PartialState().is_main_process:  # under `accelerate launch`, one summary
+        return
+    table = Table(title=f"{out}")
+    for column in ("stage", "examples", "steps", "epochs", "tokens", "final loss", "seconds"):
+        table.add_column(column, justify="left" if column == "stage" else "right")
+    for name, stage in summary["stages"].items():
+        table.add_row(name, f"{stage['examples']:,}", f"{stage['steps']:,}", f"{stage['epochs']:.3g}", f"{stage['tokens']:,}", f"{stage['final_loss']:.4f}", f"{stage['seconds']:.0f}")
+    console().print(table)
+    console().print(f"metrics: {out / 'metrics.jsonl'}; loss curves: {out / 'loss.png'}")
+
+
 @app.command("export")
 def export_command(
     hubdir: Annotated[Path, typer.Argument(help="A folder written by `biohub build`.")],

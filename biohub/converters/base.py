@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, get_type_hints
 
-from biohub.typed import coerce
 from biohub.schema import LabelSet, Record, dump_meta
+from biohub.typed import coerce
 
 
 class ConvertError(Exception):

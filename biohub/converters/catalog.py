@@ -22,8 +22,8 @@ from typing import Any, Literal, get_args, get_type_hints
 
 import yaml
 
-from biohub.typed import coerce
 from biohub.schema import LANGUAGES, SCHEMAS, SPLIT_PATTERN, LabelSet
+from biohub.typed import coerce
 
 Task = Literal[
     "ner",

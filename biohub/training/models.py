@@ -49,11 +49,16 @@ def _gguf_location(spec: str) -> tuple[Path, str] | None:
     return None
 
 
-def load_model(spec: str = "default", *, device: str = "cpu", dtype: torch.dtype | None = None, attention: str | None = None) -> tuple[PreTrainedModel, Any]:
+def load_model(
+    spec: str = "default", *, device: str = "cpu", dtype: torch.dtype | None = None, attention: str | None = None, quantization_config: Any = None
+) -> tuple[PreTrainedModel, Any]:
     """Model and tokenizer from ``spec``: ``default``, a ``.gguf`` file, a local folder, or a Hub id (offline with
-    ``HF_HUB_OFFLINE=1`` from the local cache). dtype and attention default to :func:`auto_dtype_and_attention`."""
+    ``HF_HUB_OFFLINE=1`` from the local cache). dtype and attention default to :func:`auto_dtype_and_attention`;
+    ``quantization_config`` (QLoRA's 4-bit config) quantizes the weights while loading, on ``device``."""
     auto_dtype, auto_attention = auto_dtype_and_attention(device)
     options: dict[str, Any] = {"dtype": dtype or auto_dtype, "attn_implementation": attention or auto_attention, "trust_remote_code": False}
+    if quantization_config is not None:
+        options |= {"quantization_config": quantization_config, "device_map": {"": device}}
     gguf = _gguf_location(spec)
     if gguf is None:
         model = AutoModelForCausalLM.from_pretrained(spec, **options)
@@ -66,7 +71,9 @@ def load_model(spec: str = "default", *, device: str = "cpu", dtype: torch.dtype
             plain_copy(quantized).save_pretrained(cached)
         model = AutoModelForCausalLM.from_pretrained(cached, **options)
         tokenizer = load_tokenizer("default") if spec == "default" else load_tokenizer(str(folder))
-    return model.to(device), ensure_chat_template(tokenizer)
+    if quantization_config is None:
+        model = model.to(device)
+    return model, ensure_chat_template(tokenizer)
 
 
 def tiny_model(tokenizer: Any, *, layers: int = 2, hidden: int = 64, heads: int = 4, seed: int = 0) -> LlamaForCausalLM:

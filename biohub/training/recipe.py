@@ -1,0 +1,185 @@
+"""Training recipes (YAML data): model, method, stages and their data configs, hyper-parameters, checkpointing.
+
+Keys are the field names of the dataclasses below; unknown keys and wrongly typed values are errors naming the
+key. ``--set key=value`` overrides any key before validation (dotted paths; list items by index or, for stages,
+by name; the value is read as YAML)::
+
+    biohub train recipes/two_stage_demo.yaml --data HUBDIR --out runs/demo \\
+        --set stages.stage1.epochs=1 --set batch_size=2 --set lora.r=8
+
+Stages run in order; each starts from the previous stage's result (LoRA: the same adapter keeps training; full:
+the previous weights) with a fresh optimizer and learning-rate schedule, as Taiyi's two runs did.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from biohub.typed import from_mapping
+
+SCIENTIFIC = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+")
+
+Method = Literal["lora", "qlora", "full"]
+Scheduler = Literal["constant_with_warmup", "constant", "linear", "cosine"]
+
+LLAMA_PROJECTIONS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+
+
+class TrainRecipeError(ValueError):
+    """A training recipe or an override is malformed; the message names the file and key."""
+
+
+@dataclass(frozen=True, slots=True)
+class Lora:
+    """LoRA adapter shape (also used by QLoRA): rank, scaling numerator and dropout, on these projections."""
+
+    r: int = 64
+    alpha: int = 16
+    dropout: float = 0.05
+    target_modules: tuple[str, ...] = LLAMA_PROJECTIONS
+
+
+@dataclass(frozen=True, slots=True)
+class Stage:
+    """One stage: the hub configs (their ``train`` split) it trains on, for ``epochs`` passes."""
+
+    name: str
+    data: tuple[str, ...]
+    epochs: float = 1.0
+    learning_rate: float | None = None  # None = the recipe's
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpointing:
+    """Save every ``every`` optimizer steps (0 = only at the end of a stage), keeping the last ``keep``."""
+
+    every: int = 500
+    keep: int = 2
+
+
+@dataclass(frozen=True, slots=True)
+class TrainRecipe:
+    name: str
+    stages: tuple[Stage, ...]
+    description: str = ""
+    model: str = "default"  # "default" | a .gguf file | a local folder | a Hub id
+    method: Method = "lora"
+    lora: Lora = field(default_factory=Lora)
+    merge: bool = False  # also save the adapter merged into the base weights (LoRA/QLoRA)
+    learning_rate: float = 2e-4
+    scheduler: Scheduler = "constant_with_warmup"
+    warmup_ratio: float = 0.1
+    weight_decay: float = 0.0
+    max_grad_norm: float = 1.0
+    batch_size: int = 4  # rows per device per micro-step (packed rows or single examples)
+    gradient_accumulation: int = 1
+    max_length: int = 1024
+    packing: bool = True
+    gradient_checkpointing: bool = False
+    max_steps: int | None = None  # cap on optimizer steps per stage (smoke runs)
+    seed: int = 0
+    logging_every: int = 10
+    checkpoint: Checkpointing = field(default_factory=Checkpointing)
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def sha256(self) -> str:
+        return hashlib.sha256(json.dumps(self.to_json(), sort_keys=True).encode()).hexdigest()
+
+
+def _set(data: Any, path: list[str], value: Any, where: str) -> None:
+    key, rest = path[0], path[1:]
+    if isinstance(data, list):
+        if key.isdigit() and int(key) < len(data):
+            index = int(key)
+        else:
+            matches = [i for i, item in enumerate(data) if isinstance(item, dict) and item.get("name") == key]
+            if not matches:
+                raise TrainRecipeError(f"{where}: no item {key!r} (give an index or a stage name)")
+            index = matches[0]
+        if rest:
+            _set(data[index], rest, value, where)
+        else:
+            data[index] = value
+        return
+    if not isinstance(data, dict):
+        raise TrainRecipeError(f"{where}: {key!r} is inside a value that is not a mapping")
+    if rest:
+        if data.get(key) is None:
+            data[key] = {}
+        _set(data[key], rest, value, where)
+    else:
+        data[key] = value
+
+
+def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """``data`` with each ``key.path=value`` applied (the value parsed as YAML)."""
+    data = copy.deepcopy(data)
+    for override in overrides:
+        key, sep, raw = override.partition("=")
+        if not sep or not key:
+            raise TrainRecipeError(f"--set {override!r}: expected key=value")
+        try:
+            value = yaml.safe_load(raw) if raw else ""
+        except yaml.YAMLError as exc:
+            raise TrainRecipeError(f"--set {override!r}: invalid value: {exc}") from None
+        if isinstance(value, str) and SCIENTIFIC.fullmatch(value.strip()):
+            value = float(value)  # YAML 1.1 reads 1e-4 as a string
+        _set(data, key.split("."), value, f"--set {key}")
+    return data
+
+
+def load_train_recipe(path: Path, overrides: list[str] | None = None) -> TrainRecipe:
+    """Load, override and validate a training recipe (``yaml.safe_load``)."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise TrainRecipeError(f"{path}: recipe not found") from None
+    except yaml.YAMLError as exc:
+        raise TrainRecipeError(f"{path}: invalid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise TrainRecipeError(f"{path}: expected a mapping")
+    data = apply_overrides(data, overrides or [])
+    try:
+        recipe: TrainRecipe = from_mapping(TrainRecipe, data, str(path))
+    except TypeError as exc:
+        raise TrainRecipeError(str(exc)) from None
+    problems = []
+    if not recipe.stages:
+        problems.append("stages: at least one stage")
+    names = [stage.name for stage in recipe.stages]
+    if len(set(names)) != len(names):
+        problems.append(f"stages: names must be unique, got {names}")
+    for stage in recipe.stages:
+        if not stage.data:
+            problems.append(f"stages.{stage.name}.data: name at least one hub config")
+        if stage.epochs <= 0:
+            problems.append(f"stages.{stage.name}.epochs: must be positive")
+        if not stage.name.replace("_", "").isalnum():
+            problems.append(f"stages.{stage.name}: names are letters, digits and _ (they become folder names)")
+    for key in ("batch_size", "gradient_accumulation", "max_length", "logging_every"):
+        if getattr(recipe, key) < 1:
+            problems.append(f"{key}: must be at least 1")
+    if recipe.max_steps is not None and recipe.max_steps < 1:
+        problems.append("max_steps: must be at least 1")
+    if not 0 <= recipe.warmup_ratio < 1:
+        problems.append("warmup_ratio: must be in [0, 1)")
+    if recipe.checkpoint.every < 0 or recipe.checkpoint.keep < 1:
+        problems.append("checkpoint: every >= 0 and keep >= 1")
+    if recipe.lora.r < 1 or recipe.lora.alpha < 1 or not 0 <= recipe.lora.dropout < 1:
+        problems.append("lora: r >= 1, alpha >= 1, 0 <= dropout < 1")
+    if recipe.merge and recipe.method == "full":
+        problems.append("merge: only for lora/qlora (full fine-tuning already saves weights)")
+    if problems:
+        raise TrainRecipeError(f"{path}: " + "; ".join(problems))
+    return recipe

@@ -1,0 +1,136 @@
+"""The recipe runner: every stage in order, each from the previous one's result, with metrics, plots and cards.
+
+Outputs under ``out``: ``recipe.json`` (the resolved recipe, overrides applied), ``metrics.jsonl`` (one row per
+logging step, with its ``stage``), ``loss.png`` (a panel per stage), and per stage ``<stage>/`` (adapter or
+weights, tokenizer, ``README.md`` card, ``training_summary.json``, ``loss.png``, ``checkpoints/``).
+A finished stage has its ``training_summary.json``; ``resume`` skips finished stages and continues the
+unfinished one from its newest checkpoint. Runs the same way alone or under ``accelerate launch``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import torch
+from accelerate import Accelerator
+from accelerate.utils import DistributedType
+from transformers import set_seed
+
+from biohub.io import write_json, write_text
+from biohub.training.checkpoint import checkpoint_dirs
+from biohub.training.data import prepare_stage
+from biohub.training.loop import StepHook, run_stage
+from biohub.training.methods import parameter_counts, prepare_model, save_stage, write_model_card
+from biohub.training.plot import plot_losses
+from biohub.training.recipe import TrainRecipe
+
+SUMMARY = "training_summary.json"
+METRICS = "metrics.jsonl"
+
+
+class RunError(RuntimeError):
+    """The run cannot start or continue as asked (output folder in use, recipe changed since the checkpoint)."""
+
+
+def read_metrics(out: Path) -> list[dict[str, Any]]:
+    path = out / METRICS
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def _keep_metrics(out: Path, keep: list[dict[str, Any]]) -> None:
+    write_text(out / METRICS, "".join(json.dumps(row, sort_keys=True) + "\n" for row in keep))
+
+
+def _check_output(out: Path, recipe: TrainRecipe, data: str, resume: bool) -> None:
+    saved = out / "recipe.json"
+    if not resume:
+        if out.exists() and any(out.iterdir()):
+            raise RunError(f"{out}: exists and is not empty; give a new folder or --resume")
+        return
+    if not saved.is_file():
+        raise RunError(f"{out}: nothing to resume (no recipe.json)")
+    previous = json.loads(saved.read_text(encoding="utf-8"))
+    if previous["sha256"] != recipe.sha256() or previous["data"] != data:
+        raise RunError(f"{out}: was started with another recipe or data; resume with the same recipe, --set values and --data")
+
+
+def train(
+    recipe: TrainRecipe,
+    data: str,
+    out: Path,
+    *,
+    resume: bool = False,
+    show_progress: bool = True,
+    on_step: StepHook | None = None,
+) -> dict[str, Any]:
+    """Run every stage of ``recipe`` on the hub ``data`` (a folder or Hub id); returns the run summary."""
+    accelerator = Accelerator(cpu=not torch.cuda.is_available())
+    if accelerator.is_main_process:
+        _check_output(out, recipe, data, resume)
+        out.mkdir(parents=True, exist_ok=True)
+        write_json(out / "recipe.json", {"recipe": recipe.to_json(), "data": data, "sha256": recipe.sha256()})
+    accelerator.wait_for_everyone()
+    device = str(accelerator.device)
+    sharded = accelerator.distributed_type in (DistributedType.FSDP, DistributedType.DEEPSPEED)
+    summaries: dict[str, Any] = {}
+    previous: Path | None = None
+    for index, stage in enumerate(recipe.stages):
+        stage_dir = out / stage.name
+        done = stage_dir / SUMMARY
+        if resume and done.is_file():
+            summaries[stage.name] = json.loads(done.read_text(encoding="utf-8"))
+            previous = stage_dir
+            continue
+        set_seed(recipe.seed + index)
+        model, tokenizer = prepare_model(recipe, device, start_from=previous)
+        pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+        stage_data = prepare_stage(data, stage.data, tokenizer, max_length=recipe.max_length, packing=recipe.packing, show_progress=show_progress and accelerator.is_main_process)
+        if accelerator.is_main_process:  # rows after the checkpoint a stage resumes from are logged again
+            found = checkpoint_dirs(stage_dir) if resume else []
+            resumed = int(json.loads((found[-1] / "progress.json").read_text(encoding="utf-8"))["step"]) if found else 0
+            rows = read_metrics(out)
+            _keep_metrics(out, [r for r in rows if r["stage"] in summaries or (r["stage"] == stage.name and r["step"] <= resumed)])
+
+        def log(row: dict[str, Any]) -> None:
+            with (out / METRICS).open("a", encoding="utf-8") as handle:
+                handle.write(json.dumps(row, sort_keys=True) + "\n")
+
+        outcome = run_stage(accelerator, model, pad_id, recipe, stage, index, stage_data, stage_dir, log, resume=resume, show_progress=show_progress, on_step=on_step)
+        unwrapped = accelerator.unwrap_model(model)
+        state_dict = accelerator.get_state_dict(model) if sharded else None
+        trainable, total = parameter_counts(unwrapped)
+        summary = {
+            "stage": stage.name,
+            "configs": list(stage.data),
+            "examples": stage_data.examples,
+            "too_long": len(stage_data.too_long),
+            "too_long_ids": stage_data.too_long,
+            "rows": len(stage_data.rows),
+            "packing": recipe.packing,
+            "learning_rate": stage.learning_rate if stage.learning_rate is not None else recipe.learning_rate,
+            "trainable_parameters": trainable,
+            "parameters": total,
+            "processes": accelerator.num_processes,
+            "started_from": str(previous) if previous else recipe.model,
+            **asdict(outcome),
+        }
+        if accelerator.is_main_process:
+            save_stage(unwrapped, tokenizer, stage_dir, recipe, state_dict=state_dict)
+            write_model_card(stage_dir, recipe, stage.name, data, summary, str(previous) if previous else None)
+            rows = read_metrics(out)
+            plot_losses([r for r in rows if r["stage"] == stage.name], stage_dir / "loss.png", f"{recipe.name}: {stage.name}")
+            write_json(done, summary)
+        accelerator.wait_for_everyone()
+        summaries[stage.name] = summary
+        previous = stage_dir
+        del model
+    if accelerator.is_main_process:
+        plot_losses(read_metrics(out), out / "loss.png", recipe.name)
+    accelerator.wait_for_everyone()
+    return {"out": str(out), "stages": summaries}
+
