@@ -12,7 +12,8 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from datasets import Features
+import yaml
+from datasets import Dataset, Features, load_dataset
 
 
 @contextmanager
@@ -48,3 +49,31 @@ def write_parquet(path: Path, rows: list[dict[str, Any]], features: Features) ->
     table = pa.Table.from_pylist(rows, schema=features.arrow_schema)
     with atomic_path(path) as tmp:
         pq.write_table(table, tmp, compression="zstd", write_statistics=False)
+
+
+def read_hub_split(data: str, config: str, split: str) -> Dataset:
+    """One split of one config of a hub dataset: a folder written by ``biohub build`` or a Hub id.
+
+    A local folder is read straight from its parquet files (the card's ``configs`` say which), never through the
+    ``datasets`` cache: that cache keys a local folder by its name and layout, not its content, so a folder rebuilt
+    in place (or another folder of the same name) would silently return the old rows (huggingface/datasets#2956).
+    A Hub id goes through ``load_dataset`` (cached by commit; offline with ``HF_HUB_OFFLINE=1``).
+    """
+    folder = Path(data)
+    if not folder.is_dir():
+        return load_dataset(data, config, split=split)
+    card = folder / "README.md"
+    text = card.read_text(encoding="utf-8") if card.is_file() else ""
+    if not text.startswith("---"):
+        raise ValueError(f"{card}: no Hub card with a configs list (is {folder} a folder written by `biohub build`?)")
+    front = yaml.safe_load(text.split("---", 2)[1]) or {}
+    configs = {entry["config_name"]: entry for entry in front.get("configs", [])}
+    if config not in configs:
+        raise ValueError(f"{folder}: no config {config!r} (has: {', '.join(sorted(configs)) or 'none'})")
+    files = [entry for entry in configs[config].get("data_files", []) if entry["split"] == split]
+    if not files:
+        raise ValueError(f"{folder}: config {config!r} has no split {split!r}")
+    paths = sorted(p for entry in files for p in folder.glob(entry["path"]))
+    if not paths:
+        raise ValueError(f"{folder}: config {config!r} split {split!r}: no file matches {files[0]['path']}")
+    return Dataset(pa.concat_tables([pq.read_table(p) for p in paths]))

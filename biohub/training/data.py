@@ -1,7 +1,7 @@
 """Training data: hub configs -> tokenized examples -> rows (packed or single) -> per-rank batches per step.
 
-``--data`` is a folder written by ``biohub build`` or a Hub dataset id; both are read with
-``datasets.load_dataset`` (offline from the local cache when ``HF_HUB_OFFLINE=1``). The order of batches is a
+``--data`` is a folder written by ``biohub build`` (read from its parquet files) or a Hub dataset id (read with
+``datasets.load_dataset``, offline from the local cache when ``HF_HUB_OFFLINE=1``). The order of batches is a
 pure function of (seed, epoch, step): each epoch shuffles the rows with its own seeded generator and deals
 consecutive global batches to the ranks, so a resumed run knows exactly where it was, and two ranks never see
 the same rows in a step.
@@ -13,9 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
-from datasets import load_dataset
 from tqdm.auto import tqdm
 
+from biohub.io import read_hub_split
 from biohub.training.packing import PackedRow, pack
 from biohub.training.tokenize import Tokenized, tokenize_conversation
 
@@ -40,7 +40,7 @@ def load_conversations(data: str, configs: Sequence[str]) -> list[tuple[str, lis
     conversations = []
     for config in configs:
         try:
-            rows = load_dataset(data, config, split="train")
+            rows = read_hub_split(data, config, "train")
         except ValueError as exc:  # unknown config / split
             raise TrainDataError(f"{data}: cannot load config {config!r}, split 'train': {exc}") from None
         except FileNotFoundError as exc:
