@@ -40,6 +40,8 @@ endif
 bench: setup
 	$(BIN)/python benchmarks/convert.py --mirror $(or $(MIRROR),../shared/corpora)
 	$(BIN)/python benchmarks/build.py --mirror $(or $(MIRROR),../shared/corpora)
+	$(BIN)/biohub build recipes/taiyi_style.yaml --mirror $(or $(MIRROR),../shared/corpora) --out build/bench/hub
+	$(BIN)/python benchmarks/train_throughput.py --data build/bench/hub --examples 256 --model small
 
 clean:
 	rm -rf $(VENV) build .pytest_cache
