@@ -1,4 +1,4 @@
-"""Shared fixtures: the local mirror of real corpora (../shared/corpora)."""
+"""Shared fixtures: the local mirror of real corpora (../shared/corpora), and a tiny config-built model folder."""
 
 from __future__ import annotations
 
@@ -41,3 +41,16 @@ def unified(mirror: Path, tmp_path_factory: pytest.TempPathFactory):
         return root
 
     return get
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 2-layer LLaMA model (hidden 64) with SmolLM2's tokenizer, saved as a model folder."""
+    from biohub.templates.length import load_tokenizer
+    from biohub.training.models import tiny_model
+
+    folder = tmp_path_factory.mktemp("tiny-model")
+    tokenizer = load_tokenizer("default")
+    tiny_model(tokenizer).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder

@@ -10,7 +10,7 @@ import pytest
 
 from biohub.io import read_hub_split
 from biohub.templates.example import EXAMPLE_FEATURES
-from tests.training.conftest import write_hub
+from tests.synthetic import write_hub
 
 
 def test_a_rebuilt_or_same_named_folder_is_read_afresh(tmp_path: Path) -> None:

@@ -128,7 +128,8 @@ def train(
         accelerator.wait_for_everyone()
         summaries[stage.name] = summary
         previous = stage_dir
-        del model
+        del model, unwrapped, state_dict
+        accelerator.free_memory()  # drop accelerate's references to this stage's model and optimizer
     if accelerator.is_main_process:
         plot_losses(read_metrics(out), out / "loss.png", recipe.name)
     accelerator.wait_for_everyone()

@@ -251,3 +251,15 @@ def test_ddp_on_two_cpu_processes(tmp_path: Path, tiny_hub: Path, tiny_model_dir
     assert any("lora_B" in k and weights[0][k].abs().sum() > 0 for k in weights[0])  # B starts at zero
     summary = json.loads((tmp_path / "run" / "only" / "training_summary.json").read_text())
     assert summary["processes"] == 2 and summary["steps"] == 4
+
+
+def test_demo_recipe_trains_the_default_model_in_two_stages(tmp_path: Path, tiny_hub: Path) -> None:
+    """The shipped CPU recipe on the real default model (SmolLM2-135M-Instruct, offline GGUF), one step a stage."""
+    recipe = load_train_recipe(ROOT / "recipes" / "two_stage_demo.yaml", ["max_steps=1", "batch_size=1", "max_length=512", "lora.r=2"])
+    out = tmp_path / "run"
+    summary = train(recipe, str(tiny_hub), out, show_progress=False)
+    assert [s["steps"] for s in summary["stages"].values()] == [1, 1]
+    assert summary["stages"]["stage1"]["parameters"] > 130_000_000
+    config = json.loads((out / "stage2" / "adapter_config.json").read_text())
+    assert config["r"] == 2 and "SmolLM2" in (out / "stage2" / "README.md").read_text()
+    assert [r["stage"] for r in read_metrics(out)] == ["stage1", "stage2"]
