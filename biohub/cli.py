@@ -303,6 +303,78 @@ def train_command(
     console().print(f"metrics: {out / 'metrics.jsonl'}; loss curves: {out / 'loss.png'}")
 
 
+@app.command("eval")
+def eval_command(
+    model: Annotated[str, typer.Option(help="`default`, a .gguf file, a model folder, or a Hub id.")],
+    suite: Annotated[str, typer.Option(help="Suite name (taiyi_style, all) or a suite YAML file.")],
+    data: Annotated[str, typer.Option(help="A folder written by `biohub build`, or a Hub dataset id.")],
+    out: Annotated[Path, typer.Option(help="Output folder (generations.jsonl, results.json, report.*); reused on restart.")],
+    adapter: Annotated[str | None, typer.Option(help="A LoRA adapter folder (e.g. a `biohub train` stage).")] = None,
+    limit: Annotated[int | None, typer.Option(help="Seeded sample of at most N examples per row (the same for every model).")] = None,
+    batch_size: Annotated[int, typer.Option("--batch-size", help="Generation batch size.")] = 16,
+    seed: Annotated[int, typer.Option(help="Seed of the --limit sample.")] = 0,
+) -> None:
+    """Generate for every example of a suite, parse, score, and write the results and a report."""
+    from biohub.eval.run import EvalError, evaluate
+    from biohub.eval.suite import SuiteError, load_suite
+
+    try:
+        document = evaluate(model, load_suite(suite), data, out, adapter=adapter, limit=limit, seed=seed, batch_size=batch_size)
+    except (EvalError, SuiteError) as exc:
+        err().print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    _print_results(document, out)
+
+
+@app.command("score")
+def score_command(
+    predictions: Annotated[Path, typer.Option(help="JSONL of {\"id\": example id, \"output\": raw answer text}.")],
+    data: Annotated[str, typer.Option(help="The hub folder (or Hub id) the example ids come from.")],
+    out: Annotated[Path, typer.Option(help="Output folder (results.json, generations.jsonl, report.*).")],
+    suite: Annotated[str, typer.Option(help="Suite name or YAML file.")] = "all",
+    limit: Annotated[int | None, typer.Option(help="The --limit the predictions were made with (same seeded sample).")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the --limit sample.")] = 0,
+) -> None:
+    """Score predictions made anywhere (another framework, an API model) with biohub's parsers and metrics."""
+    from biohub.eval.run import EvalError, score_file
+    from biohub.eval.suite import SuiteError, load_suite
+
+    try:
+        document = score_file(predictions, load_suite(suite), data, out, limit=limit, seed=seed)
+    except (EvalError, SuiteError, FileNotFoundError) as exc:
+        err().print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    _print_results(document, out)
+
+
+@app.command("report")
+def report_command(
+    runs: Annotated[list[Path], typer.Argument(help="Result folders of `biohub eval`/`score`; the first is the baseline.")],
+    out: Annotated[Path, typer.Option(help="Report folder (report.md, report.html, report.png).")],
+    title: Annotated[str, typer.Option(help="Report title.")] = "biohub evaluation",
+    reference: Annotated[Path | None, typer.Option(help="Published results CSV (default: ../shared/reference_results/taiyi_13_sets.csv).")] = None,
+) -> None:
+    """One table in the Taiyi layout over several runs, with deltas against the first, and a grouped bar chart."""
+    from biohub.eval.report import REFERENCE, write_report
+
+    try:
+        write_report(runs, out, title, reference or REFERENCE)
+    except FileNotFoundError as exc:
+        err().print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    console().print(f"report: {out / 'report.md'}, {out / 'report.html'}, {out / 'report.png'}")
+
+
+def _print_results(document: dict, out: Path) -> None:
+    table = Table(title=f"{out} ({document['suite']})")
+    for column in ("row", "metric", "value", "n", "parse failures"):
+        table.add_column(column, justify="left" if column in ("row", "metric") else "right")
+    for entry in document["entries"]:
+        table.add_row(entry["name"], entry["headline"], f"{100 * entry['value']:.1f}", f"{entry['n']:,}", f"{entry['parse_failures']:,}")
+    console().print(table)
+    console().print(f"report: {out / 'report.md'}")
+
+
 @app.command("export")
 def export_command(
     hubdir: Annotated[Path, typer.Argument(help="A folder written by `biohub build`.")],

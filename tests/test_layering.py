@@ -15,7 +15,7 @@ ALLOWED: dict[str, set[str]] = {
     "templates": {"schema"},
     "hub": {"schema", "converters", "templates"},
     "training": {"schema", "templates"},
-    "eval": {"schema", "templates"},
+    "eval": {"schema", "templates", "converters", "training"},  # the catalog (official metrics); model loading
     "cli": {"schema", "converters", "templates", "hub", "training", "eval"},
 }
 

@@ -106,11 +106,14 @@ class License:
     note: str = ""
 
 
+MetricName = Literal["micro_f1", "macro_f1", "accuracy", "f1", "pearson", "rouge_l", "task_average", "per_type", "none", "human_evaluation"]
+
+
 @dataclass(frozen=True, slots=True)
 class Metric:
-    """The dataset's official metric (what papers report), e.g. ``micro_f1`` or ``accuracy``."""
+    """The dataset's official metric (what papers report), one of :data:`MetricName`; ``note`` says exactly how."""
 
-    name: str
+    name: MetricName
     note: str = ""
 
 

@@ -13,12 +13,15 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
+from biohub.eval.run import score_file
+from biohub.eval.suite import load_suite
 from biohub.hub.build import build
 from biohub.hub.decontam import TextItem, find_contaminated, input_text, normalize
 from biohub.hub.mix import cap, mix, shares
 from biohub.hub.recipe import Decontamination, RecipeError, load_recipe
 from biohub.schema import from_row
 from biohub.templates.example import InstructionExample, Message
+from tests.eval.test_run import perfect_predictions
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples" / "mirror"
@@ -228,3 +231,8 @@ def test_full_taiyi_style_build_on_the_mirror(mirror: Path, tmp_path: Path) -> N
     assert _remaining_leaks(repo) == []
     report = json.loads((repo / "decontamination.json").read_text())
     assert report["contaminated_train_records"] > 0  # real leaks exist (e.g. CHIP-CTC train vs dev) and were removed
+    for suite in ("taiyi_style", "all"):  # every row of both eval suites scores exactly 1.0 on gold-rendered answers
+        predictions = perfect_predictions(repo, suite, tmp_path / f"{suite}.jsonl", limit=300)
+        document = score_file(predictions, load_suite(suite), str(repo), tmp_path / suite, limit=300)
+        assert len(document["entries"]) >= (10 if suite == "taiyi_style" else 30)
+        assert [(e["name"], e["value"], e["parse_failures"]) for e in document["entries"] if e["value"] != pytest.approx(1.0) or e["parse_failures"]] == []

@@ -1,0 +1,68 @@
+"""Generation throughput: length-sorted batched greedy generation vs one example at a time, in one run.
+
+The same prompts (a seeded sample of the eval examples of a suite in a hub folder) are generated twice with
+biohub's generator (``biohub.eval.generate.generate``): batch size 1, then ``--batch-size`` (left-padded, sorted by
+prompt length). Printed: generated tokens/s for each, the speed-up, and whether the outputs are identical
+(greedy decoding must not depend on batching). Target (issue 6): >= 3x on CPU, >= 10x on a GPU.
+
+    python benchmarks/generate_throughput.py --data build/bench/hub [--model default|PATH] [--examples 64] [--batch-size 16]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import tempfile
+from pathlib import Path
+
+import torch
+
+from biohub.eval.generate import Request, generate, read_done
+from biohub.eval.run import max_new_tokens, select
+from biohub.eval.suite import FAMILY_KIND, load_suite, resolve
+from biohub.training.models import load_model
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default=str(ROOT / "build" / "demo" / "hub"))
+    parser.add_argument("--suite", default="taiyi_style")
+    parser.add_argument("--model", default="default")
+    parser.add_argument("--examples", type=int, default=64)
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--max-new-tokens", type=int, default=None, help="cap every budget (default: the per-kind budgets)")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+
+    rows = select(args.data, resolve(load_suite(args.suite), args.data), None, args.seed)
+    pool = list({r["id"]: r for entry_rows in rows.values() for r in entry_rows}.values())
+    sample = random.Random(args.seed).sample(pool, min(args.examples, len(pool)))
+    budget = max_new_tokens()
+    requests = [Request(r["id"], r["messages"][:-1], min(budget[FAMILY_KIND[r["task"]]], args.max_new_tokens or 10**6)) for r in sample]
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    model, tokenizer = load_model(args.model, device=device)
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for label, size in (("one at a time", 1), (f"batched x{args.batch_size}", args.batch_size)):
+            out = Path(tmp) / f"{size}.jsonl"
+            timing = generate(model, tokenizer, requests, out, batch_size=size, show_progress=True)
+            results[label] = timing | {"tokens_per_s": timing["new_tokens"] / timing["seconds"], "outputs": {k: v["output"] for k, v in read_done(out).items()}}
+    single, batched = results.values()
+    same = sum(single["outputs"][k] == batched["outputs"][k] for k in single["outputs"])
+    device_name = torch.cuda.get_device_name() if device == "cuda" else f"CPU ({torch.get_num_threads()} threads)"
+    print(f"model {args.model}, {len(requests)} prompts of suite {args.suite} from {args.data}, greedy, {device_name}")
+    print(f"{'mode':18} {'new tokens':>10} {'seconds':>8} {'tokens/s':>9}")
+    for label, r in results.items():
+        print(f"{label:18} {r['new_tokens']:>10,} {r['seconds']:>8.1f} {r['tokens_per_s']:>9.1f}")
+    speedup = batched["tokens_per_s"] / single["tokens_per_s"]
+    print(f"speed-up: {speedup:.2f}x (target >= 3x on CPU, >= 10x on GPU); identical outputs: {same}/{len(requests)}")
+    print(json.dumps({label: {k: v for k, v in r.items() if k != "outputs"} for label, r in results.items()} | {"speedup": speedup, "identical": same}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

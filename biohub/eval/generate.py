@@ -1,0 +1,116 @@
+"""Batched greedy generation: prompts sorted by length, left-padded batches, per-example token budgets, EOS stops.
+
+Outputs are appended to a JSONL file one line per example as soon as its batch is done, so a crash loses at most
+the batch in flight; on restart the examples already in the file are skipped (a torn last line is ignored).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from tqdm.auto import tqdm
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    id: str
+    messages: list[dict[str, str]]  # the conversation up to (not including) the answer
+    max_new_tokens: int
+
+
+def read_done(path: Path) -> dict[str, dict[str, Any]]:
+    """Rows already generated (by id); a torn last line (a crash mid-write) is ignored."""
+    done: dict[str, dict[str, Any]] = {}
+    if not path.is_file():
+        return done
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        done[row["id"]] = row
+    return done
+
+
+def _drop_torn_tail(path: Path) -> None:
+    """Cut a partial last line (a crash mid-write) so that appended rows start on a line of their own."""
+    if not path.is_file():
+        return
+    data = path.read_bytes()
+    if data and not data.endswith(b"\n"):
+        with path.open("r+b") as handle:
+            handle.truncate(data.rfind(b"\n") + 1)
+
+
+def prompt_ids(tokenizer: Any, messages: Sequence[dict[str, str]]) -> list[int]:
+    text = tokenizer.apply_chat_template(list(messages), tokenize=False, add_generation_prompt=True)
+    return list(tokenizer(text, add_special_tokens=False)["input_ids"])
+
+
+def generate(
+    model: Any, tokenizer: Any, requests: Sequence[Request], out: Path, *, batch_size: int = 16, show_progress: bool = True, max_prompt_tokens: int | None = None
+) -> dict[str, Any]:
+    """Generate every request not yet in ``out``; returns counts and timing (new tokens, seconds)."""
+    _drop_torn_tail(out)
+    done = read_done(out)
+    todo = [r for r in requests if r.id not in done]
+    encoded = {r.id: prompt_ids(tokenizer, r.messages) for r in todo}
+    if max_prompt_tokens is not None:
+        encoded = {key: ids[-max_prompt_tokens:] for key, ids in encoded.items()}
+    todo.sort(key=lambda r: (-len(encoded[r.id]), r.id))
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    eos_ids = _eos_ids(model, tokenizer)
+    device = next(model.parameters()).device
+    model.eval()
+    new_tokens = 0
+    started = time.perf_counter()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    bar = tqdm(total=len(todo), desc="generate", unit="ex", disable=not show_progress)
+    with out.open("a", encoding="utf-8") as handle:
+        for start in range(0, len(todo), batch_size):
+            batch = todo[start : start + batch_size]
+            width = max(len(encoded[r.id]) for r in batch)
+            input_ids = torch.tensor([[pad_id] * (width - len(encoded[r.id])) + encoded[r.id] for r in batch], device=device)
+            attention = torch.tensor([[0] * (width - len(encoded[r.id])) + [1] * len(encoded[r.id]) for r in batch], device=device)
+            budget = max(r.max_new_tokens for r in batch)
+            with torch.inference_mode():
+                generated = model.generate(
+                    input_ids=input_ids, attention_mask=attention, max_new_tokens=budget, do_sample=False, num_beams=1,
+                    eos_token_id=eos_ids, pad_token_id=pad_id, temperature=None, top_p=None, top_k=None,
+                )  # fmt: skip
+            for row, request in zip(generated[:, width:].tolist(), batch):
+                tokens = _until_eos(row, eos_ids)[: request.max_new_tokens]
+                new_tokens += len(tokens)
+                text = tokenizer.decode(tokens, skip_special_tokens=True)
+                handle.write(json.dumps({"id": request.id, "output": text, "new_tokens": len(tokens)}, ensure_ascii=False) + "\n")
+            handle.flush()
+            bar.update(len(batch))
+    bar.close()
+    return {"generated": len(todo), "reused": len(requests) - len(todo), "new_tokens": new_tokens, "seconds": time.perf_counter() - started}
+
+
+def _eos_ids(model: Any, tokenizer: Any) -> list[int]:
+    ids = set()
+    for source in (getattr(model, "generation_config", None), tokenizer):
+        value = getattr(source, "eos_token_id", None)
+        if isinstance(value, int):
+            ids.add(value)
+        elif isinstance(value, (list, tuple)):
+            ids.update(v for v in value if isinstance(v, int))
+    end_of_turn = tokenizer.convert_tokens_to_ids("<|im_end|>") if "<|im_end|>" in tokenizer.get_vocab() else None
+    if end_of_turn is not None:
+        ids.add(end_of_turn)
+    return sorted(ids)
+
+
+def _until_eos(tokens: list[int], eos_ids: Sequence[int]) -> list[int]:
+    for index, token in enumerate(tokens):
+        if token in eos_ids:
+            return tokens[:index]
+    return tokens

@@ -1,0 +1,194 @@
+"""Metric definitions. Every function takes gold and predicted structures (already parsed) and returns named values.
+
+Definitions (also in the README's evaluation section):
+
+- **Set precision/recall/F1, strict micro** (NER, RE, list answers): per example, the gold and predicted items are
+  sets; true positives = |gold ∩ predicted|, summed over all examples, then P = TP / (TP + FP), R = TP / (TP + FN),
+  F1 = 2PR / (P + R) (0 when undefined). NER items are (mention text, type); RE items are (head, relation, tail);
+  matching is exact on the text after trimming surrounding whitespace (no case folding: strict).
+- **seqeval entity F1** (BIO corpora): predicted mentions are projected onto the record's tokens (every occurrence
+  of the mention's token sequence is tagged B-/I-type, earlier and longer mentions first, no overlap) and scored
+  against the gold tags with ``seqeval`` (IOB2, strict mode).
+- **Classification**: accuracy; micro-F1 over the label set and macro-F1 over the labels that occur in gold or
+  predictions (scikit-learn, ``zero_division=0``); an unparseable answer is a wrong answer of no class, so it lowers
+  accuracy and recall. Multi-label: micro/macro F1 over the
+  binarised label sets (scikit-learn) and exact-match accuracy.
+- **Binary F1** (relation detection as yes/no): F1 of the positive label.
+- **Pearson** (sentence similarity): ``scipy.stats.pearsonr`` of predicted and gold scores; an unparseable score is
+  replaced by the middle of the scale and counted.
+- **Multiple choice / yes-no accuracy**: the predicted letter set (or label) equals the gold one; unparseable = wrong.
+- **BioASQ factoid**: strict accuracy = the first answer matches a synonym of a gold entity; lenient accuracy = one
+  of the first five does; MRR = mean of 1 / rank of the first match within five (0 if none); matching ignores case.
+- **ROUGE-1/2/L F** (``rouge-score``; Chinese is segmented with jieba first) and corpus **BLEU** (``sacrebleu``,
+  ``zh`` tokenizer for Chinese, ``13a`` otherwise), on a 0-1 scale like every other metric here.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+Items = set[tuple[str, ...]]
+UNPARSED = "\x00unparsed"
+
+
+def prf(tp: int, fp: int, fn: int) -> dict[str, float]:
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"precision": precision, "recall": recall, "f1": f1}
+
+
+def set_prf(pairs: Iterable[tuple[Items, Items]]) -> dict[str, float]:
+    """Strict micro P/R/F1 over (gold, predicted) item sets, one pair per example."""
+    tp = fp = fn = 0
+    for gold, predicted in pairs:
+        hits = len(gold & predicted)
+        tp, fp, fn = tp + hits, fp + len(predicted) - hits, fn + len(gold) - hits
+    return prf(tp, fp, fn) | {"tp": tp, "fp": fp, "fn": fn}
+
+
+def ner_items(value: dict[str, list[str]] | None, types: Sequence[str] | None = None, collapse: bool = False) -> Items:
+    """(mention, type) items of a spans-by-type answer, restricted to ``types``; ``collapse``: one type for all."""
+    items: Items = set()
+    for label, mentions in (value or {}).items():
+        if types is not None and label not in types:
+            continue
+        for mention in mentions:
+            items.add((mention.strip(), "*" if collapse else label))
+    return items
+
+
+def triple_items(value: list[list[str]] | None) -> Items:
+    """(head, relation, tail) items of a triples answer stored as [relation, head, tail]."""
+    return {(head.strip(), relation, tail.strip()) for relation, head, tail in (value or [])}
+
+
+def project_bio(tokens: Sequence[str], mentions: Iterable[tuple[str, str]]) -> list[str]:
+    """IOB2 tags for ``tokens`` from (mention, type) strings: each occurrence of the mention's tokens (split on
+    whitespace) is tagged, longer mentions first, never over an already tagged token."""
+    tags = ["O"] * len(tokens)
+    for mention, label in sorted(set(mentions), key=lambda item: (-len(item[0].split()), item)):
+        parts = mention.split()
+        if not parts:
+            continue
+        width = len(parts)
+        for start in range(len(tokens) - width + 1):
+            if list(tokens[start : start + width]) == parts and all(tag == "O" for tag in tags[start : start + width]):
+                tags[start] = f"B-{label}"
+                for offset in range(1, width):
+                    tags[start + offset] = f"I-{label}"
+    return tags
+
+
+def seqeval_scores(gold_tags: list[list[str]], predicted_tags: list[list[str]]) -> dict[str, float]:
+    from seqeval.metrics import f1_score, precision_score, recall_score
+    from seqeval.scheme import IOB2
+
+    options: dict[str, Any] = {"mode": "strict", "scheme": IOB2, "zero_division": 0}
+    return {
+        "seqeval_precision": float(precision_score(gold_tags, predicted_tags, **options)),
+        "seqeval_recall": float(recall_score(gold_tags, predicted_tags, **options)),
+        "seqeval_f1": float(f1_score(gold_tags, predicted_tags, **options)),
+    }
+
+
+def classification_scores(gold: Sequence[str], predicted: Sequence[str | None], labels: Sequence[str]) -> dict[str, float]:
+    """Accuracy, micro-F1 and macro-F1 over ``labels`` (an unparseable prediction is a wrong extra class)."""
+    from sklearn.metrics import accuracy_score, f1_score
+
+    guesses = [p if p is not None else UNPARSED for p in predicted]
+    known = list(labels)
+    return {
+        "accuracy": float(accuracy_score(gold, guesses)),
+        "micro_f1": float(f1_score(gold, guesses, labels=known, average="micro", zero_division=0)),
+        "macro_f1": float(f1_score(gold, guesses, labels=sorted(set(gold) | (set(guesses) - {UNPARSED})), average="macro", zero_division=0)),
+    }
+
+
+def binary_f1(gold: Sequence[str], predicted: Sequence[str | None], positive: str) -> dict[str, float]:
+    from sklearn.metrics import f1_score
+
+    guesses = [p if p is not None else UNPARSED for p in predicted]
+    return {"f1_positive": float(f1_score(gold, guesses, labels=[positive], average="micro", zero_division=0))}
+
+
+def multilabel_scores(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str] | None], labels: Sequence[str]) -> dict[str, float]:
+    from sklearn.metrics import f1_score
+    from sklearn.preprocessing import MultiLabelBinarizer
+
+    binarizer = MultiLabelBinarizer(classes=list(labels))
+    known = set(labels)
+    y_true = binarizer.fit_transform([[g for g in row if g in known] for row in gold])
+    y_pred = binarizer.transform([[p for p in (row or []) if p in known] for row in predicted])
+    present = [i for i in range(len(labels)) if y_true[:, i].any()]
+    return {
+        "micro_f1": float(f1_score(y_true, y_pred, average="micro", zero_division=0)),
+        "macro_f1": float(f1_score(y_true[:, present], y_pred[:, present], average="macro", zero_division=0)) if present else 0.0,
+        "exact_match": float(np.mean([set(g) == set(p or []) for g, p in zip(gold, predicted)])) if gold else 0.0,
+    }
+
+
+def pearson(gold: Sequence[float], predicted: Sequence[float | None], fill: float) -> dict[str, float]:
+    from scipy.stats import pearsonr
+
+    guesses = [p if p is not None and math.isfinite(p) else fill for p in predicted]
+    if len(gold) < 2 or len(set(guesses)) < 2 or len(set(gold)) < 2:
+        return {"pearson": 0.0}
+    return {"pearson": float(pearsonr(gold, guesses).statistic)}
+
+
+def choice_accuracy(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str] | None]) -> dict[str, float]:
+    correct = [p is not None and sorted(set(p)) == sorted(set(g)) for g, p in zip(gold, predicted)]
+    return {"accuracy": float(np.mean(correct)) if correct else 0.0}
+
+
+def factoid_scores(synonyms: Sequence[Sequence[Sequence[str]]], predicted: Sequence[Sequence[str] | None]) -> dict[str, float]:
+    """BioASQ factoid strict/lenient accuracy and MRR over the first five answers (case-insensitive)."""
+    strict = lenient = reciprocal = 0.0
+    for gold_entities, answers in zip(synonyms, predicted):
+        accepted = {name.strip().lower() for entity in gold_entities for name in entity}
+        ranks = [rank for rank, answer in enumerate((answers or [])[:5], start=1) if answer.strip().lower() in accepted]
+        if ranks:
+            strict += ranks[0] == 1
+            lenient += 1
+            reciprocal += 1 / ranks[0]
+    n = max(len(synonyms), 1)
+    return {"strict_accuracy": strict / n, "lenient_accuracy": lenient / n, "mrr": reciprocal / n}
+
+
+class _JiebaTokenizer:
+    """rouge-score tokenizer for Chinese: jieba words (punctuation and spaces dropped)."""
+
+    def tokenize(self, text: str) -> list[str]:
+        import logging
+
+        import jieba
+
+        jieba.setLogLevel(logging.WARNING)
+        return [word for word in jieba.lcut(text) if word.strip() and any(ch.isalnum() for ch in word)]
+
+
+def rouge_scores(references: Sequence[str], predictions: Sequence[str | None], language: str) -> dict[str, float]:
+    """Mean ROUGE-1/2/L F-measure (rouge-score; jieba words for Chinese)."""
+    from rouge_score import rouge_scorer
+
+    scorer = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL"], use_stemmer=language == "en", tokenizer=_JiebaTokenizer() if language == "zh" else None)
+    totals = {"rouge1": 0.0, "rouge2": 0.0, "rougeL": 0.0}
+    for reference, prediction in zip(references, predictions):
+        scores = scorer.score(reference, prediction or "")
+        for key in totals:
+            totals[key] += scores[key].fmeasure
+    n = max(len(references), 1)
+    return {key: value / n for key, value in totals.items()}
+
+
+def bleu(references: Sequence[str], predictions: Sequence[str | None], language: str) -> dict[str, float]:
+    """Corpus BLEU (sacrebleu) on a 0-1 scale."""
+    from sacrebleu.metrics import BLEU
+
+    metric = BLEU(tokenize="zh" if language == "zh" else "13a")
+    return {"bleu": metric.corpus_score([p or "" for p in predictions], [list(references)]).score / 100}

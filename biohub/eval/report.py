@@ -1,0 +1,147 @@
+"""Reports in the Taiyi layout: rows = suite rows grouped by task family, columns = runs (headline x 100), deltas
+against the first run, published reference columns, parse-failure rates; Markdown, HTML and a grouped bar PNG."""
+
+from __future__ import annotations
+
+import csv
+import html
+import json
+from pathlib import Path
+from typing import Any
+
+from biohub.io import atomic_path, write_text
+
+GROUP_ORDER = ("NER", "RE", "TC", "PAIR", "QA", "GEN")
+GROUP_NAMES = {"NER": "Named entity recognition", "RE": "Relation extraction", "TC": "Text classification", "PAIR": "Sentence pairs", "QA": "Question answering", "GEN": "Generation"}
+REFERENCE = Path(__file__).resolve().parents[2].parent / "shared" / "reference_results" / "taiyi_13_sets.csv"
+REFERENCE_COLUMNS = {"taiyi1_qwen7b": "Taiyi (Qwen-7B)", "chatgpt35": "ChatGPT-3.5"}
+
+
+def load_reference(path: Path | None) -> dict[str, dict[str, str]]:
+    """``{dataset name: row}`` of the published table (empty when the file is absent)."""
+    if path is None or not path.is_file():
+        return {}
+    with path.open(encoding="utf-8") as handle:
+        return {row["dataset"]: row for row in csv.DictReader(handle)}
+
+
+def _runs(folders: list[Path]) -> list[tuple[str, dict[str, Any]]]:
+    runs = []
+    for folder in folders:
+        path = folder / "results.json"
+        if not path.is_file():
+            raise FileNotFoundError(f"{folder}: no results.json (run `biohub eval` or `biohub score` first)")
+        runs.append((folder.name, json.loads(path.read_text(encoding="utf-8"))))
+    return runs
+
+
+def table(folders: list[Path], reference: Path | None = REFERENCE) -> dict[str, Any]:
+    """The report's data: ordered rows with per-run values, deltas, parse-failure rates and references."""
+    runs = _runs(folders)
+    published = load_reference(reference)
+    names: list[str] = []
+    info: dict[str, dict[str, Any]] = {}
+    for _, document in runs:
+        for entry in document["entries"]:
+            if entry["name"] not in info:
+                names.append(entry["name"])
+                info[entry["name"]] = entry
+    order = {group: index for index, group in enumerate(GROUP_ORDER)}
+    first_seen = {name: index for index, name in enumerate(names)}
+    names.sort(key=lambda name: (order.get(info[name]["group"], len(order)), first_seen[name]))
+    rows = []
+    for name in names:
+        values, failures, sizes = [], [], []
+        for _, document in runs:
+            found = next((e for e in document["entries"] if e["name"] == name), None)
+            values.append(None if found is None else 100 * found["value"])
+            failures.append(None if found is None else found["parse_failure_rate"])
+            sizes.append(None if found is None else found["n"])
+        first = values[0]
+        deltas = [None if v is None or first is None else v - first for v in values]
+        ref_row = published.get(info[name].get("reference") or "", {})
+        references = {label: float(ref_row[key]) for key, label in REFERENCE_COLUMNS.items() if ref_row.get(key)}
+        rows.append({"name": name, "group": info[name]["group"], "metric": info[name]["headline"], "values": values, "deltas": deltas, "parse_failures": failures, "n": sizes, "reference": references})
+    return {"runs": [label for label, _ in runs], "rows": rows, "reference_columns": list(REFERENCE_COLUMNS.values()) if published else []}
+
+
+def _fmt(value: float | None, delta: bool = False) -> str:
+    if value is None:
+        return "–"
+    return f"{value:+.1f}" if delta else f"{value:.1f}"
+
+
+def markdown(data: dict[str, Any], title: str) -> str:
+    runs, references = data["runs"], data["reference_columns"]
+    header = ["task", "dataset", "metric", *runs, *(f"Δ {r}" for r in runs[1:]), *references, *(f"parse fail {r}" for r in runs)]
+    lines = [f"# {title}", "", "Headline metric x 100 (definitions: README, Evaluation). Δ: difference to the first run.", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    group = None
+    for row in data["rows"]:
+        label = row["group"] if row["group"] != group else ""
+        group = row["group"]
+        cells = [label, row["name"], row["metric"], *(_fmt(v) for v in row["values"]), *(_fmt(d, True) for d in row["deltas"][1:])]
+        cells += [_fmt(row["reference"].get(r)) for r in references]
+        cells += ["–" if f is None else f"{100 * f:.1f}%" for f in row["parse_failures"]]
+        lines.append("| " + " | ".join(cells) + " |")
+    for index, run in enumerate(runs):
+        present = [row["values"][index] for row in data["rows"] if row["values"][index] is not None]
+        if present:
+            lines.append(f"\nAverage of {run} over its {len(present)} rows: {sum(present) / len(present):.1f}")
+    if references:
+        lines.append("\nReference columns: published results of the Taiyi paper (arXiv 2311.11608) on the official test sets; the rows here may be sampled (`--limit`) and use biohub's exact matching rules, so they compare in spirit only.")
+    return "\n".join(lines) + "\n"
+
+
+def html_report(data: dict[str, Any], title: str, image: str) -> str:
+    runs, references = data["runs"], data["reference_columns"]
+    header = ["task", "dataset", "metric", *runs, *(f"Δ {r}" for r in runs[1:]), *references, *(f"parse fail {r}" for r in runs)]
+    body = []
+    for row in data["rows"]:
+        cells = [GROUP_NAMES.get(row["group"], row["group"]), row["name"], row["metric"], *(_fmt(v) for v in row["values"]), *(_fmt(d, True) for d in row["deltas"][1:])]
+        cells += [_fmt(row["reference"].get(r)) for r in references]
+        cells += ["–" if f is None else f"{100 * f:.1f}%" for f in row["parse_failures"]]
+        body.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
+    return (
+        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>" + html.escape(title) + "</title>"
+        "<style>body{font-family:sans-serif}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}"
+        "td:nth-child(-n+3){text-align:left}</style></head><body>"
+        f"<h1>{html.escape(title)}</h1><p>Headline metric x 100; Δ: difference to the first run.</p><table><tr>"
+        + "".join(f"<th>{html.escape(h)}</th>" for h in header) + "</tr>" + "".join(body) + "</table>"
+        f"<p><img src='{html.escape(image)}' alt='grouped bar chart'></p></body></html>\n"
+    )  # fmt: skip
+
+
+def bar_chart(data: dict[str, Any], path: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    rows, runs = data["rows"], data["runs"]
+    width = 0.8 / max(len(runs), 1)
+    figure, axis = plt.subplots(figsize=(max(6.0, 0.9 * len(rows) * max(1, len(runs)) ** 0.5), 4.2))
+    positions = np.arange(len(rows))
+    for index, run in enumerate(runs):
+        heights = [row["values"][index] or 0.0 for row in rows]
+        axis.bar(positions + (index - (len(runs) - 1) / 2) * width, heights, width, label=run)
+    axis.set_xticks(positions, [f"{row['name']}\n({row['metric']})" for row in rows], rotation=45, ha="right", fontsize=7)
+    axis.set_ylabel("headline metric x 100")
+    axis.set_ylim(0, 100)
+    axis.set_title(title)
+    axis.legend(fontsize=8)
+    axis.grid(axis="y", alpha=0.3)
+    figure.tight_layout()
+    with atomic_path(path) as tmp:
+        figure.savefig(tmp, format="png", dpi=110, metadata={"Software": None})
+    plt.close(figure)
+
+
+def write_report(folders: list[Path], out: Path, title: str = "biohub evaluation", reference: Path | None = REFERENCE) -> dict[str, Any]:
+    """``report.md``, ``report.html`` and ``report.png`` in ``out`` for the runs in ``folders`` (first = baseline)."""
+    data = table(folders, reference)
+    out.mkdir(parents=True, exist_ok=True)
+    write_text(out / "report.md", markdown(data, title))
+    bar_chart(data, out / "report.png", title)
+    write_text(out / "report.html", html_report(data, title, "report.png"))
+    return data

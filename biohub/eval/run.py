@@ -1,0 +1,210 @@
+"""``biohub eval`` and ``biohub score``: select a suite's examples, generate (or take given outputs), score, write.
+
+Outputs under ``out``: ``generations.jsonl`` (per example: id, dataset, task, prompt, output, parsed, gold, parse_ok),
+``results.json`` (per row: metric values, headline, n, parse failures; run metadata: model, adapter, suite, data,
+limit, seed, versions, git hash), ``report.md``, ``report.html`` and ``report.png`` (the one-run report).
+The raw outputs are kept in ``raw_outputs.jsonl`` (appended as generated; a restart reuses them).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+from collections.abc import Sequence
+from dataclasses import asdict
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from biohub.eval.generate import Request, generate, read_done
+from biohub.eval.report import write_report
+from biohub.eval.score import EntryResult, Judged, TokensLookup, compute, judge
+from biohub.eval.suite import FAMILY_KIND, Entry, Suite, resolve
+from biohub.io import read_hub_split, write_json, write_jsonl
+
+GENERATION = Path(__file__).parent / "data" / "generation.yaml"
+BIO_FORMATS = ("conll",)
+
+
+class EvalError(ValueError):
+    """The evaluation cannot run as asked (unknown ids in a predictions file, empty selection)."""
+
+
+@cache
+def max_new_tokens() -> dict[str, int]:
+    data = yaml.safe_load(GENERATION.read_text(encoding="utf-8"))
+    return {str(k): int(v) for k, v in data["max_new_tokens"].items()}
+
+
+def select(data: str, entries: Sequence[Entry], limit: int | None, seed: int) -> dict[str, list[dict[str, Any]]]:
+    """Example rows of each entry (a seeded sample of ``limit`` per entry, the same for every model)."""
+    chosen: dict[str, list[dict[str, Any]]] = {}
+    splits: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for entry in entries:
+        key = (entry.config, entry.split)
+        if key not in splits:
+            splits[key] = read_hub_split(data, entry.config, entry.split).to_list()
+        rows = [row for row in splits[key] if row["task"] in entry.tasks]
+        if limit is not None and len(rows) > limit:
+            picked = sorted(random.Random(f"{seed}:{entry.dataset}:{entry.split}:{','.join(entry.tasks)}").sample(range(len(rows)), limit))
+            rows = [rows[i] for i in picked]
+        if not rows:
+            raise EvalError(f"{data}: {entry.config}/{entry.split} has no examples of task(s) {', '.join(entry.tasks)} (row {entry.name})")
+        chosen[entry.name] = rows
+    return chosen
+
+
+def bio_tokens(data: str, entries: Sequence[Entry]) -> dict[str, TokensLookup]:
+    """For NER rows of token-based (CoNLL/BIO) corpora: source id -> (tokens, gold IOB2 tags) from the unified config."""
+    lookups: dict[str, TokensLookup] = {}
+    for entry in entries:
+        if not any(FAMILY_KIND[t] == "spans_by_type" for t in entry.tasks):
+            continue
+        try:
+            records = read_hub_split(data, f"{entry.dataset}_unified", entry.split).to_list()
+        except (ValueError, FileNotFoundError):
+            continue
+        table: dict[str, tuple[list[str], list[str]]] = {}
+        for record in records:
+            meta = json.loads(record["meta"])
+            if "tokens" not in meta:
+                break
+            table[record["id"]] = (meta["tokens"], _gold_tags(meta["tokens"], record))
+        if table:
+            lookups[entry.name] = table.get
+    return lookups
+
+
+def _gold_tags(tokens: list[str], record: dict[str, Any]) -> list[str]:
+    """IOB2 tags from the record's entity offsets (the passage text is the tokens joined by single spaces)."""
+    starts, position = [], 0
+    for token in tokens:
+        starts.append(position)
+        position += len(token) + 1
+    tags = ["O"] * len(tokens)
+    entities = record["entities"] if isinstance(record["entities"], list) else []
+    for entity in entities:
+        (start, end), label = entity["offsets"][0], entity["type"]
+        inside = [i for i, s in enumerate(starts) if start <= s < end]
+        for n, i in enumerate(inside):
+            tags[i] = f"{'B' if n == 0 else 'I'}-{label}"
+    return tags
+
+
+def _git_hash() -> str | None:
+    try:
+        found = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True, cwd=Path(__file__).parent)
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return found.stdout.strip() or None
+
+
+def versions() -> dict[str, str]:
+    from importlib import metadata
+
+    found = {}
+    for package in ("biohub", "torch", "transformers", "peft", "datasets", "scikit-learn", "seqeval", "rouge-score", "sacrebleu"):
+        try:
+            found[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            continue
+    return found
+
+
+def score_outputs(
+    entries: Sequence[Entry], rows: dict[str, list[dict[str, Any]]], outputs: dict[str, str], data: str
+) -> tuple[list[EntryResult], list[dict[str, Any]]]:
+    """Score every entry; the second value is the per-example rows of ``generations.jsonl``."""
+    results, generations, seen = [], [], set()
+    tokens = bio_tokens(data, entries)
+    for entry in entries:
+        judged: list[Judged] = [judge(row, outputs.get(row["id"])) for row in rows[entry.name]]
+        values = compute(entry, judged, tokens.get(entry.name))
+        failures = sum(1 for j in judged if not j.parse_ok)
+        missing = sum(1 for j in judged if j.output is None)
+        results.append(
+            EntryResult(entry.name, entry.dataset, entry.split, entry.group, list(entry.tasks), entry.headline, values.get(entry.headline, 0.0), len(judged), failures, missing, values, entry.reference)
+        )
+        for row, j in zip(rows[entry.name], judged):
+            if j.id in seen:
+                continue
+            seen.add(j.id)
+            prompt = [m for m in row["messages"][:-1]]
+            generations.append({"id": j.id, "dataset": entry.dataset, "task": j.task, "prompt": prompt, "output": j.output, "parsed": j.parsed, "gold": j.gold, "parse_ok": j.parse_ok, "error": j.error})
+    return results, generations
+
+
+def write_results(out: Path, results: list[EntryResult], generations: list[dict[str, Any]], meta: dict[str, Any]) -> dict[str, Any]:
+    document = {**meta, "versions": versions(), "git": _git_hash(), "entries": [asdict(r) | {"parse_failure_rate": r.parse_failure_rate} for r in results]}
+    write_jsonl(out / "generations.jsonl", generations)
+    write_json(out / "results.json", document)
+    write_report([out], out, title=f"{meta.get('name', out.name)}: {meta['suite']}")
+    return document
+
+
+def evaluate(
+    model_spec: str,
+    suite: Suite,
+    data: str,
+    out: Path,
+    *,
+    adapter: str | None = None,
+    limit: int | None = None,
+    seed: int = 0,
+    batch_size: int = 16,
+    show_progress: bool = True,
+) -> dict[str, Any]:
+    """Generate for every selected example (reusing ``raw_outputs.jsonl``), then score and write the outputs."""
+    from biohub.training.models import load_model
+
+    entries = resolve(suite, data)
+    rows = select(data, entries, limit, seed)
+    out.mkdir(parents=True, exist_ok=True)
+    requests: dict[str, Request] = {}
+    for entry in entries:
+        for row in rows[entry.name]:
+            kind = FAMILY_KIND[row["task"]]
+            requests.setdefault(row["id"], Request(row["id"], [dict(m) for m in row["messages"][:-1]], max_new_tokens()[kind]))
+    model, tokenizer = load_model(model_spec, device=_device())
+    if adapter:
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(model, adapter)
+    raw = out / "raw_outputs.jsonl"
+    timing = generate(model, tokenizer, list(requests.values()), raw, batch_size=batch_size, show_progress=show_progress)
+    outputs = {key: row["output"] for key, row in read_done(raw).items()}
+    results, generations = score_outputs(entries, rows, outputs, data)
+    meta = {"name": out.name, "model": model_spec, "adapter": adapter, "suite": suite.name, "data": data, "limit": limit, "seed": seed, "generation": timing | {"batch_size": batch_size, "greedy": True}}
+    return write_results(out, results, generations, meta)
+
+
+def score_file(predictions: Path, suite: Suite, data: str, out: Path, *, limit: int | None = None, seed: int = 0) -> dict[str, Any]:
+    """Score outputs produced elsewhere: JSONL of ``{"id", "output"}`` (instruction example ids)."""
+    entries = resolve(suite, data)
+    rows = select(data, entries, limit, seed)
+    outputs: dict[str, str] = {}
+    for number, line in enumerate(predictions.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            outputs[str(row["id"])] = str(row["output"])
+        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            raise EvalError(f"{predictions}:{number}: expected a JSON object with 'id' and 'output' ({exc})") from None
+    known = {row["id"] for entry_rows in rows.values() for row in entry_rows}
+    unknown = sorted(set(outputs) - known)
+    if unknown and not (set(outputs) & known):
+        raise EvalError(f"{predictions}: none of its {len(outputs)} ids is an example of suite {suite.name} in {data} (first: {unknown[0]})")
+    out.mkdir(parents=True, exist_ok=True)
+    results, generations = score_outputs(entries, rows, outputs, data)
+    meta = {"name": out.name, "model": None, "predictions": str(predictions), "suite": suite.name, "data": data, "limit": limit, "seed": seed, "ignored_ids": len(unknown)}
+    return write_results(out, results, generations, meta)
+
+
+def _device() -> str:
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"

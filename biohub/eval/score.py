@@ -1,0 +1,143 @@
+"""Scoring: raw model outputs -> parsed with the example's own parser -> the metrics of the entry's task.
+
+Each eval example carries what its parser needs (``meta``: answer kind, format, labels, option texts) and its gold
+structure (``gold``), so outputs produced anywhere — biohub's generator, another framework, an API model — are
+scored the same way. Parsing is lenient (the template library's lenient mode: full-width punctuation, bullets,
+option text for letters, ...); an output that still does not parse counts as wrong and is counted per row.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from biohub.eval import metrics
+from biohub.eval.suite import FAMILY_KIND, Entry
+from biohub.templates.answers import parse
+from biohub.templates.example import spec_from_meta
+
+TokensLookup = Callable[[str], tuple[list[str], list[str]] | None]  # source id -> (tokens, gold IOB2 tags)
+
+
+@dataclass(slots=True)
+class Judged:
+    """One example after parsing: what the report and ``generations.jsonl`` show."""
+
+    id: str
+    source_id: str
+    task: str
+    language: str
+    output: str | None  # None: no output was given for this example
+    parsed: Any
+    gold: Any
+    parse_ok: bool
+    error: str = ""
+    labels: tuple[str, ...] = ()  # the answer's label codes, in order
+
+
+@dataclass(slots=True)
+class EntryResult:
+    name: str
+    dataset: str
+    split: str
+    group: str
+    tasks: list[str]
+    headline: str
+    value: float
+    n: int
+    parse_failures: int
+    missing: int
+    metrics: dict[str, float] = field(default_factory=dict)
+    reference: str | None = None
+
+    @property
+    def parse_failure_rate(self) -> float:
+        return self.parse_failures / self.n if self.n else 0.0
+
+
+def judge(row: dict[str, Any], output: str | None) -> Judged:
+    spec, answer_format, choices = spec_from_meta(json.loads(row["meta"]))
+    gold = json.loads(row["gold"])
+    if output is None:
+        return Judged(row["id"], row["source_id"], row["task"], row["language"], None, None, gold, False, "no output", spec.labels)
+    result = parse(spec, output, answer_format, strict=False, choices=choices)
+    return Judged(row["id"], row["source_id"], row["task"], row["language"], output, result.value, gold, result.ok, result.error, spec.labels)
+
+
+def _entity_matches(gold: dict[str, Any], predicted: Sequence[str] | None) -> tuple[int, int, int]:
+    """List answers: TP = gold entities named by a prediction (any synonym, case-insensitive)."""
+    entities = gold.get("synonyms") or [[v] for v in gold["value"]]
+    accepted = [{name.strip().lower() for name in entity} for entity in entities]
+    answers = {answer.strip().lower() for answer in (predicted or [])}
+    tp = sum(1 for names in accepted if names & answers)
+    fp = sum(1 for answer in answers if not any(answer in names for names in accepted))
+    return tp, fp, len(accepted) - tp
+
+
+def compute(entry: Entry, judged: Sequence[Judged], tokens: TokensLookup | None = None) -> dict[str, float]:
+    """The metrics of one entry over its judged examples (all of one task family)."""
+    if not judged:
+        return {}
+    family = judged[0].task
+    kind = FAMILY_KIND[family]
+    golds = [j.gold["value"] for j in judged]
+    preds = [j.parsed if j.parse_ok else None for j in judged]
+    labels = list(judged[0].labels)
+    if kind == "spans_by_type":
+        types = list(entry.types) if entry.types else None
+        pairs = [(metrics.ner_items(g, types, entry.collapse_types), metrics.ner_items(p, types, entry.collapse_types)) for g, p in zip(golds, preds)]
+        values = metrics.set_prf(pairs)
+        for label in entry.types or labels:
+            if not entry.collapse_types:
+                values[f"f1[{label}]"] = metrics.set_prf((metrics.ner_items(g, [label]), metrics.ner_items(p, [label])) for g, p in zip(golds, preds))["f1"]
+        if tokens is not None:
+            values |= _seqeval(judged, preds, tokens, types, entry.collapse_types)
+        return values
+    if kind == "triples":
+        return metrics.set_prf((metrics.triple_items(g), metrics.triple_items(p)) for g, p in zip(golds, preds))
+    if kind == "spans" and family in ("qa_list", "qa_factoid"):
+        totals = [_entity_matches(j.gold, p) for j, p in zip(judged, preds)]
+        values = metrics.prf(*(sum(t[i] for t in totals) for i in range(3)))
+        if family == "qa_factoid":
+            values |= metrics.factoid_scores([j.gold.get("synonyms") or [[v] for v in j.gold["value"]] for j in judged], preds)
+        return values
+    if kind == "spans":
+        return metrics.set_prf(({(m.strip(),) for m in g or []}, {(m.strip(),) for m in p or []}) for g, p in zip(golds, preds))
+    if kind == "label":
+        values = metrics.classification_scores(golds, preds, labels)
+        if family == "re_binary" and labels:
+            values |= metrics.binary_f1(golds, preds, _positive(labels))
+        return values
+    if kind == "labels":
+        return metrics.multilabel_scores(golds, preds, labels)
+    if kind == "choices":
+        return metrics.choice_accuracy(golds, preds)
+    if kind == "score":
+        middle = (min(golds) + max(golds)) / 2
+        return metrics.pearson(golds, preds, fill=middle)
+    language = judged[0].language
+    texts = [j.output if j.parse_ok else "" for j in judged]
+    return metrics.rouge_scores(golds, texts, language) | metrics.bleu(golds, texts, language)
+
+
+def _positive(labels: Sequence[str]) -> str:
+    """The positive class of a binary relation task: ``1`` / ``yes`` / ``true`` when present, else the last label."""
+    return next((label for label in ("1", "yes", "true", "positive") if label in labels), labels[-1])
+
+
+def _seqeval(judged: Sequence[Judged], preds: Sequence[Any], tokens: TokensLookup, types: list[str] | None, collapse: bool) -> dict[str, float]:
+    gold_tags, predicted_tags = [], []
+    for example, predicted in zip(judged, preds):
+        found = tokens(example.source_id)
+        if found is None:
+            continue
+        words, tags = found
+        if types is not None:
+            tags = [tag if tag == "O" or tag[2:] in types else "O" for tag in tags]
+        if collapse:
+            tags = [tag if tag == "O" else f"{tag[:2]}*" for tag in tags]
+        gold_tags.append(tags)
+        predicted_tags.append(metrics.project_bio(words, sorted(metrics.ner_items(predicted, types, collapse))))
+    return metrics.seqeval_scores(gold_tags, predicted_tags) if gold_tags else {}

@@ -1,0 +1,134 @@
+"""The evaluation pipeline on the demo hub (built from the example corpora): perfect predictions score 1.0 on every
+row of both suites, noisy and missing outputs are counted, generation is batched and resumable, reports compare runs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from biohub.cli import app
+from biohub.eval.generate import Request, generate, read_done
+from biohub.eval.report import write_report
+from biohub.eval.run import EvalError, score_file, select
+from biohub.eval.suite import SuiteError, load_suite, resolve
+from biohub.hub.build import build
+from biohub.hub.recipe import load_recipe
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def demo_hub(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("eval") / "hub"
+    build(load_recipe(ROOT / "recipes" / "demo.yaml"), ROOT / "examples" / "mirror", out, verify=False, progress=False, workers=1)
+    return out
+
+
+def perfect_predictions(hub: Path, suite: str, path: Path, limit: int | None = None) -> Path:
+    rows = select(str(hub), resolve(load_suite(suite), str(hub)), limit, 0)
+    lines = {r["id"]: json.dumps({"id": r["id"], "output": r["messages"][-1]["content"]}, ensure_ascii=False) for rs in rows.values() for r in rs}
+    path.write_text("\n".join(lines.values()) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("suite", ["taiyi_style", "all"])
+def test_perfect_predictions_score_one_everywhere(demo_hub: Path, tmp_path: Path, suite: str) -> None:
+    predictions = perfect_predictions(demo_hub, suite, tmp_path / "perfect.jsonl")
+    document = score_file(predictions, load_suite(suite), str(demo_hub), tmp_path / "out")
+    assert document["entries"], "the suite selected nothing"
+    for entry in document["entries"]:
+        assert entry["parse_failures"] == 0, entry["name"]
+        assert entry["value"] == pytest.approx(1.0), (entry["name"], entry["metrics"])
+    if suite == "taiyi_style":
+        assert [e["name"] for e in document["entries"]] == [e.name for e in load_suite(suite).entries]
+    for name in ("results.json", "generations.jsonl", "report.md", "report.html", "report.png"):
+        assert (tmp_path / "out" / name).is_file()
+
+
+def test_noisy_wrong_and_missing_outputs_are_scored_and_counted(demo_hub: Path, tmp_path: Path) -> None:
+    rows = select(str(demo_hub), resolve(load_suite("taiyi_style"), str(demo_hub)), None, 0)
+    medqa = rows["MedQA-USMLE"]
+    gold_letter = json.loads(medqa[0]["gold"])["value"][0]
+    wrong_letter = next(letter for letter in "ABCD" if letter != gold_letter)
+    outputs = [
+        {"id": medqa[0]["id"], "output": f"The answer is ({gold_letter})."},  # lenient parse of a chatty answer
+        {"id": medqa[1]["id"], "output": f"Answer: {wrong_letter}" if json.loads(medqa[1]["gold"])["value"] != [wrong_letter] else "Answer: E"},
+        {"id": medqa[2]["id"], "output": "I am not sure."},  # unparseable = wrong, counted
+    ]  # the rest of the rows have no output: missing = unparsed = wrong
+    path = tmp_path / "predictions.jsonl"
+    path.write_text("\n".join(json.dumps(o) for o in outputs) + "\n", encoding="utf-8")
+    document = score_file(path, load_suite("taiyi_style"), str(demo_hub), tmp_path / "out")
+    entry = next(e for e in document["entries"] if e["name"] == "MedQA-USMLE")
+    n = entry["n"]
+    assert entry["value"] == pytest.approx(1 / n) and entry["missing"] == n - 3 and entry["parse_failures"] >= n - 2
+    generations = [json.loads(line) for line in (tmp_path / "out" / "generations.jsonl").read_text().splitlines()]
+    first = next(g for g in generations if g["id"] == medqa[0]["id"])
+    assert first["parse_ok"] and first["parsed"] == [gold_letter] and first["gold"]["value"] == [gold_letter]
+    assert first["prompt"][-1]["role"] == "user"
+    unknown = tmp_path / "unknown.jsonl"
+    unknown.write_text('{"id": "nope", "output": "x"}\n', encoding="utf-8")
+    with pytest.raises(EvalError, match="none of its 1 ids"):
+        score_file(unknown, load_suite("taiyi_style"), str(demo_hub), tmp_path / "x")
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text('{"id": "a"}\n', encoding="utf-8")
+    with pytest.raises(EvalError, match="broken.jsonl:1"):
+        score_file(broken, load_suite("taiyi_style"), str(demo_hub), tmp_path / "x")
+
+
+def test_suites_validate() -> None:
+    suite = load_suite("taiyi_style")
+    assert {e.group for e in suite.entries} == {"NER", "RE", "TC", "QA"} and len(suite.entries) == 10
+    assert load_suite("all").auto
+    with pytest.raises(SuiteError, match="no suite 'nope'"):
+        load_suite("nope")
+
+
+def test_batched_generation_equals_one_by_one_and_resumes(demo_hub: Path, tmp_path: Path, tiny_model_dir: Path) -> None:
+    from biohub.training.models import load_model
+
+    model, tokenizer = load_model(str(tiny_model_dir))
+    rows = select(str(demo_hub), resolve(load_suite("taiyi_style"), str(demo_hub)), 2, 0)
+    requests = list({r["id"]: Request(r["id"], r["messages"][:-1], 12) for rs in rows.values() for r in rs}.values())
+    single, batched = tmp_path / "single.jsonl", tmp_path / "batched.jsonl"
+    generate(model, tokenizer, requests, single, batch_size=1, show_progress=False)
+    timing = generate(model, tokenizer, requests[:5], batched, batch_size=4, show_progress=False)
+    assert timing["generated"] == 5
+    with batched.open("a", encoding="utf-8") as handle:
+        handle.write('{"id": "torn')  # a crash in the middle of a line
+    timing = generate(model, tokenizer, requests, batched, batch_size=4, show_progress=False)
+    assert (timing["reused"], timing["generated"]) == (5, len(requests) - 5)
+    a, b = read_done(single), read_done(batched)
+    assert a.keys() == b.keys() == {r.id for r in requests}
+    assert all(a[key]["output"] == b[key]["output"] for key in a)
+    assert all(row["new_tokens"] <= 12 for row in b.values())
+
+
+def test_eval_command_and_report(demo_hub: Path, tmp_path: Path, tiny_model_dir: Path) -> None:
+    runner = CliRunner()
+    base = tmp_path / "base"
+    result = runner.invoke(app, ["eval", "--model", str(tiny_model_dir), "--suite", "taiyi_style", "--data", str(demo_hub), "--out", str(base), "--limit", "2", "--batch-size", "8"])
+    assert result.exit_code == 0, result.output
+    document = json.loads((base / "results.json").read_text())
+    assert document["model"] == str(tiny_model_dir) and document["limit"] == 2 and document["versions"]["torch"]
+    assert all(e["n"] <= 2 for e in document["entries"]) and len(document["entries"]) == 10
+    assert len((base / "generations.jsonl").read_text().splitlines()) == len(read_done(base / "raw_outputs.jsonl"))
+    perfect = tmp_path / "perfect"
+    result = runner.invoke(app, ["score", "--predictions", str(perfect_predictions(demo_hub, "taiyi_style", tmp_path / "p.jsonl", 2)), "--data", str(demo_hub), "--out", str(perfect), "--suite", "taiyi_style", "--limit", "2"])
+    assert result.exit_code == 0, result.output
+    report = tmp_path / "report"
+    result = runner.invoke(app, ["report", str(base), str(perfect), "--out", str(report), "--title", "base vs perfect"])
+    assert result.exit_code == 0, result.output
+    text = (report / "report.md").read_text()
+    assert "| NER | BC5CDR-Chem | f1 |" in text and "Δ perfect" in text and "Taiyi (Qwen-7B)" in text
+    assert "80.2" in text  # Taiyi's published BC5CDR-Chem figure in the reference column
+    assert (report / "report.png").read_bytes()[:4] == b"\x89PNG" and "<table>" in (report / "report.html").read_text()
+    missing = runner.invoke(app, ["report", str(tmp_path / "nothing"), "--out", str(report)])
+    assert missing.exit_code == 2
+
+
+def test_write_report_needs_results(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="no results.json"):
+        write_report([tmp_path], tmp_path / "r")
