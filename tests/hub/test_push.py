@@ -366,3 +366,29 @@ def test_load_dataset_reads_the_pushed_repository(hub: FakeHub, hubdir: Path, tm
     for config in configs:
         expected = {p.name.split("-")[0]: pq.read_table(p).to_pylist() for p in sorted((hubdir / "data" / config).glob("*.parquet"))}
         assert loaded[config] == json.loads(json.dumps(expected, ensure_ascii=False)), config
+
+
+def test_training_reads_a_hub_dataset_id(hub: FakeHub, hubdir: Path, tmp_path: Path, tiny_model_dir: Path) -> None:
+    """`biohub train --data ORG/NAME` loads its configs' train splits from the Hub (here the fake Hub behind olah)."""
+    if importlib.util.find_spec("olah") is None:
+        if os.environ.get("CI"):
+            pytest.fail("olah (the `dev` extra) is missing in CI")
+        pytest.skip("olah is not installed (pip install -e '.[dev]')")
+    push(hubdir, REPO, endpoint=hub.url)
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(
+        f"name: from_hub\nmodel: {tiny_model_dir}\nlora: {{r: 2, alpha: 4}}\nbatch_size: 1\nmax_length: 1024\nlogging_every: 1\n"
+        "stages:\n- {name: stage1, data: [ncbi_disease_instructions]}\n- {name: stage2, data: [ncbi_disease_instructions, pubmedqa_instructions]}\n",
+        encoding="utf-8",
+    )
+    work = tmp_path / "olah"
+    work.mkdir()
+    with olah_mirror(hub.root, work) as url:
+        env = {key: value for key, value in os.environ.items() if not key.startswith("HF_")}
+        env.update(HF_ENDPOINT=url, HF_HOME=str(tmp_path / "hf_home"), HF_HUB_OFFLINE="0", HF_HUB_DISABLE_TELEMETRY="1", NO_PROXY="127.0.0.1,localhost")
+        command = [sys.executable, "-m", "biohub.cli", "train", str(recipe), "--data", REPO, "--out", str(tmp_path / "run"), "--max-steps", "1"]
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300, check=False)
+        assert done.returncode == 0, done.stderr[-4000:]
+    summary = json.loads((tmp_path / "run" / "stage2" / "training_summary.json").read_text())
+    local = sum(pq.read_metadata(hubdir / "data" / c / "train-00000-of-00001.parquet").num_rows for c in ("ncbi_disease_instructions", "pubmedqa_instructions"))
+    assert summary["examples"] + summary["too_long"] == local and summary["steps"] == 1
