@@ -22,7 +22,8 @@ import torch
 from biohub.eval.generate import Request, generate, read_done
 from biohub.eval.run import max_new_tokens, select
 from biohub.eval.suite import FAMILY_KIND, load_suite, resolve
-from biohub.training.models import load_model
+from biohub.templates.length import load_tokenizer
+from biohub.training.models import load_model, tiny_model
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -31,7 +32,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=str(ROOT / "build" / "demo" / "hub"))
     parser.add_argument("--suite", default="taiyi_style")
-    parser.add_argument("--model", default="default")
+    parser.add_argument("--model", default="default", help="default | tiny (config-built test model) | a model folder or Hub id")
     parser.add_argument("--examples", type=int, default=64)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--max-new-tokens", type=int, default=None, help="cap every budget (default: the per-kind budgets)")
@@ -44,9 +45,15 @@ def main() -> int:
     budget = max_new_tokens()
     requests = [Request(r["id"], r["messages"][:-1], min(budget[FAMILY_KIND[r["task"]]], args.max_new_tokens or 10**6)) for r in sample]
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    model, tokenizer = load_model(args.model, device=device)
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
+        model_spec = args.model
+        if args.model == "tiny":  # the test model: 2 LLaMA layers of width 64 with SmolLM2's tokenizer, random weights
+            model_spec = str(Path(tmp) / "tiny")
+            tokenizer = load_tokenizer("default")
+            tiny_model(tokenizer).save_pretrained(model_spec)
+            tokenizer.save_pretrained(model_spec)
+        model, tokenizer = load_model(model_spec, device=device)
         for label, size in (("one at a time", 1), (f"batched x{args.batch_size}", args.batch_size)):
             out = Path(tmp) / f"{size}.jsonl"
             timing = generate(model, tokenizer, requests, out, batch_size=size, show_progress=True)
