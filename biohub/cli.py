@@ -313,13 +313,14 @@ def eval_command(
     limit: Annotated[int | None, typer.Option(help="Seeded sample of at most N examples per row (the same for every model).")] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Generation batch size.")] = 16,
     seed: Annotated[int, typer.Option(help="Seed of the --limit sample.")] = 0,
+    max_new_tokens: Annotated[int | None, typer.Option("--max-new-tokens", help="Cap every per-task token budget (quick CPU runs).")] = None,
 ) -> None:
     """Generate for every example of a suite, parse, score, and write the results and a report."""
     from biohub.eval.run import EvalError, evaluate
     from biohub.eval.suite import SuiteError, load_suite
 
     try:
-        document = evaluate(model, load_suite(suite), data, out, adapter=adapter, limit=limit, seed=seed, batch_size=batch_size)
+        document = evaluate(model, load_suite(suite), data, out, adapter=adapter, limit=limit, seed=seed, batch_size=batch_size, max_new_tokens_cap=max_new_tokens)
     except (EvalError, SuiteError) as exc:
         err().print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None

@@ -3,7 +3,8 @@
 Outputs under ``out``: ``generations.jsonl`` (per example: id, dataset, task, prompt, output, parsed, gold, parse_ok),
 ``results.json`` (per row: metric values, headline, n, parse failures; run metadata: model, adapter, suite, data,
 limit, seed, versions, git hash), ``report.md``, ``report.html`` and ``report.png`` (the one-run report).
-The raw outputs are kept in ``raw_outputs.jsonl`` (appended as generated; a restart reuses them).
+The raw outputs are kept in ``raw_outputs.jsonl`` (appended as generated; a restart with the same model and
+settings, recorded in ``generation_settings.json``, reuses them; other settings are refused).
 """
 
 from __future__ import annotations
@@ -155,9 +156,11 @@ def evaluate(
     limit: int | None = None,
     seed: int = 0,
     batch_size: int = 16,
+    max_new_tokens_cap: int | None = None,
     show_progress: bool = True,
 ) -> dict[str, Any]:
-    """Generate for every selected example (reusing ``raw_outputs.jsonl``), then score and write the outputs."""
+    """Generate for every selected example (reusing ``raw_outputs.jsonl``), then score and write the outputs.
+    ``max_new_tokens_cap`` lowers every per-kind budget (quick CPU runs; long answers may then be cut)."""
     from biohub.training.models import load_model
 
     entries = resolve(suite, data)
@@ -167,7 +170,13 @@ def evaluate(
     for entry in entries:
         for row in rows[entry.name]:
             kind = FAMILY_KIND[row["task"]]
-            requests.setdefault(row["id"], Request(row["id"], [dict(m) for m in row["messages"][:-1]], max_new_tokens()[kind]))
+            budget = min(max_new_tokens()[kind], max_new_tokens_cap or 1 << 30)
+            requests.setdefault(row["id"], Request(row["id"], [dict(m) for m in row["messages"][:-1]], budget))
+    settings = {"model": model_spec, "adapter": adapter, "max_new_tokens_cap": max_new_tokens_cap, "budgets": max_new_tokens()}
+    stamp = out / "generation_settings.json"
+    if (out / "raw_outputs.jsonl").is_file() and stamp.is_file() and json.loads(stamp.read_text(encoding="utf-8")) != settings:
+        raise EvalError(f"{out}: holds outputs generated with other settings ({stamp}); give a new --out to evaluate this model")
+    write_json(stamp, settings)
     model, tokenizer = load_model(model_spec, device=_device())
     if adapter:
         from peft import PeftModel
@@ -177,7 +186,7 @@ def evaluate(
     timing = generate(model, tokenizer, list(requests.values()), raw, batch_size=batch_size, show_progress=show_progress)
     outputs = {key: row["output"] for key, row in read_done(raw).items()}
     results, generations = score_outputs(entries, rows, outputs, data)
-    meta = {"name": out.name, "model": model_spec, "adapter": adapter, "suite": suite.name, "data": data, "limit": limit, "seed": seed, "generation": timing | {"batch_size": batch_size, "greedy": True}}
+    meta = {"name": out.name, "model": model_spec, "adapter": adapter, "suite": suite.name, "data": data, "limit": limit, "seed": seed, "generation": timing | {"batch_size": batch_size, "greedy": True, "max_new_tokens_cap": max_new_tokens_cap}}
     return write_results(out, results, generations, meta)
 
 

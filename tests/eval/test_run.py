@@ -115,6 +115,8 @@ def test_eval_command_and_report(demo_hub: Path, tmp_path: Path, tiny_model_dir:
     assert document["model"] == str(tiny_model_dir) and document["limit"] == 2 and document["versions"]["torch"]
     assert all(e["n"] <= 2 for e in document["entries"]) and len(document["entries"]) == 10
     assert len((base / "generations.jsonl").read_text().splitlines()) == len(read_done(base / "raw_outputs.jsonl"))
+    other = runner.invoke(app, ["eval", "--model", str(tiny_model_dir), "--suite", "taiyi_style", "--data", str(demo_hub), "--out", str(base), "--limit", "2", "--max-new-tokens", "4"])
+    assert other.exit_code == 2 and "other settings" in " ".join(other.output.split())
     perfect = tmp_path / "perfect"
     result = runner.invoke(app, ["score", "--predictions", str(perfect_predictions(demo_hub, "taiyi_style", tmp_path / "p.jsonl", 2)), "--data", str(demo_hub), "--out", str(perfect), "--suite", "taiyi_style", "--limit", "2"])
     assert result.exit_code == 0, result.output
