@@ -213,6 +213,7 @@ def build_command(
     out: Annotated[Path, typer.Option(help="The Hub dataset repository folder to write (replaced when complete).")],
     workers: Annotated[int, typer.Option(help="Worker processes (datasets in parallel).")] = 2,
     no_verify: Annotated[bool, typer.Option("--no-verify", help="Skip the sha256 check of catalogued source files.")] = False,
+    catalog: Annotated[Path | None, typer.Option(help="Catalog folder to use instead of the built-in one.")] = None,
 ) -> None:
     """Build a Hugging Face dataset repository folder (configs, card, decontamination report) from a recipe."""
     from biohub.converters.base import ConvertError
@@ -220,7 +221,7 @@ def build_command(
     from biohub.hub.recipe import RecipeError, load_recipe
 
     try:
-        info = build(load_recipe(recipe), mirror, out, workers=workers, verify=not no_verify)
+        info = build(load_recipe(recipe), mirror, out, workers=workers, verify=not no_verify, catalog=catalog)
     except (RecipeError, ConvertError, KeyError, ValueError) as exc:
         err().print(f"[red]error:[/red] {exc.args[0] if isinstance(exc, KeyError) else exc}")
         raise typer.Exit(2) from None
@@ -374,6 +375,42 @@ def _print_results(document: dict, out: Path) -> None:
         table.add_row(entry["name"], entry["headline"], f"{100 * entry['value']:.1f}", f"{entry['n']:,}", f"{entry['parse_failures']:,}")
     console().print(table)
     console().print(f"report: {out / 'report.md'}")
+
+
+@app.command("selfinstruct")
+def selfinstruct_command(
+    generator: Annotated[str, typer.Option(help="local:default | local:PATH_OR_HUB_ID | openai:MODEL@BASE_URL (key from $BIOHUB_GENERATOR_KEY or $OPENAI_API_KEY).")],
+    target: Annotated[int, typer.Option(help="Number of tasks to accept.")],
+    out: Annotated[Path, typer.Option(help="Output folder (instructions.json, ledger.json, README.md, categories.png, state/).")],
+    seeds: Annotated[Path | None, typer.Option(help="Seed tasks, Alpaca-shaped JSONL (default: biohub's own EN + ZH seeds).")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the example draws (and of local sampling).")] = 0,
+    k: Annotated[int, typer.Option(help="Examples shown per request.")] = 3,
+    batch: Annotated[int, typer.Option(help="Requests per round.")] = 8,
+    max_requests: Annotated[int | None, typer.Option("--max-requests", help="Request budget (all rounds, retries of HTTP requests included).")] = None,
+    concurrency: Annotated[int, typer.Option(help="Parallel HTTP requests (openai generators).")] = 4,
+    categorize: Annotated[str, typer.Option(help="rules | generator: who assigns QA / IE / generation / other.")] = "rules",
+    resume: Annotated[bool, typer.Option("--resume", help="Continue the run in OUT.")] = False,
+    name: Annotated[str, typer.Option(help="Dataset name of the catalog entry and build recipe written to OUT.")] = "selfinstruct",
+) -> None:
+    """Grow a seed set into new biomedical instructions (Self-Instruct / BioInstruct style), filtered and categorised."""
+    from biohub.selfinstruct.generators import GeneratorError, make_generator
+    from biohub.selfinstruct.pipeline import Options, selfinstruct
+    from biohub.selfinstruct.tasks import DATA, SeedError, load_seeds
+
+    if categorize not in ("rules", "generator"):
+        raise typer.BadParameter("rules or generator", param_hint="--categorize")
+    try:
+        tasks = load_seeds(seeds or DATA / "seeds.jsonl")
+        engine = make_generator(generator, seed=seed, budget=max_requests, concurrency=concurrency)
+        options = Options(target, seed, k, batch, max_requests, categorize == "generator", name)
+        ledger = selfinstruct(tasks, engine, out, options, resume=resume)
+    except (SeedError, GeneratorError, FileExistsError) as exc:
+        err().print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    console().print(f"{ledger['accepted']:,} accepted of {ledger['requests']:,} requests; removed: "
+                    + ", ".join(f"{reason} {n:,}" for reason, n in ledger["rejected"].items() if n))
+    console().print(f"{out / 'instructions.json'} (Alpaca JSON), {out / 'README.md'}, {out / 'ledger.json'}; build it with "
+                    f"biohub build {out / 'recipe.yaml'} --mirror {out} --catalog {out / 'catalog'} --out HUBDIR")
 
 
 @app.command("export")

@@ -1,4 +1,5 @@
-"""Dependencies point one way: converters -> templates -> hub -> training -> eval; nothing imports training, eval or cli."""
+"""Dependencies point one way: converters -> templates -> hub -> training -> eval (selfinstruct beside eval); nothing imports
+training, eval, selfinstruct or cli."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ ALLOWED: dict[str, set[str]] = {
     "hub": {"schema", "converters", "templates"},
     "training": {"schema", "templates"},
     "eval": {"schema", "templates", "converters", "training"},  # the catalog (official metrics); model loading
-    "cli": {"schema", "converters", "templates", "hub", "training", "eval"},
+    "selfinstruct": {"training"},  # a side tool: a model (loaded like training's) writes Alpaca JSON for the converters
+    "cli": {"schema", "converters", "templates", "hub", "training", "eval", "selfinstruct"},
 }
 
 

@@ -33,17 +33,18 @@ from biohub.templates.example import EXAMPLE_FEATURES, InstructionExample
 
 
 def build(
-    recipe: Recipe, mirror: Path, out: Path, *, workers: int | None = None, verify: bool = True, progress: bool = True
+    recipe: Recipe, mirror: Path, out: Path, *, workers: int | None = None, verify: bool = True, progress: bool = True, catalog: Path | None = None
 ) -> dict[str, Any]:
     """Build the repository folder ``out`` from ``recipe`` and the corpora in ``mirror``; returns build info.
 
-    ``verify=False`` skips the catalog's sha256 check of source files (for other copies, e.g. the example mirror)."""
+    ``verify=False`` skips the catalog's sha256 check of source files (for other copies, e.g. the example mirror);
+    ``catalog``: a catalog folder to use instead of the built-in one (e.g. the entry ``biohub selfinstruct`` writes)."""
     out = out.resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
         repo, staging = work / "repo", work / "staging"
-        summaries = _prepare_all(recipe, mirror, repo / "data", staging, workers or min(2, os.cpu_count() or 1), verify, progress)
+        summaries = _prepare_all(recipe, mirror, repo / "data", staging, workers or min(2, os.cpu_count() or 1), verify, progress, catalog)
         report, train = _decontaminate(recipe, staging)
         configs = _write_instruction_configs(recipe, staging, repo / "data", train)
         configs.update(_write_mixes(recipe, repo / "data", train))
@@ -56,7 +57,7 @@ def build(
         }
         write_json(repo / "decontamination.json", report.to_json())
         write_json(repo / "build_info.json", info)
-        write_card(repo, recipe, info, report, {name: read_json(staging / name / "lengths.json") for name in recipe.datasets})
+        write_card(repo, recipe, info, report, {name: read_json(staging / name / "lengths.json") for name in recipe.datasets}, catalog)
         if out.exists():
             shutil.rmtree(out)
         os.replace(repo, out)
@@ -65,18 +66,18 @@ def build(
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _prepare_all(recipe: Recipe, mirror: Path, data: Path, staging: Path, workers: int, verify: bool, progress: bool) -> dict[str, Any]:
+def _prepare_all(recipe: Recipe, mirror: Path, data: Path, staging: Path, workers: int, verify: bool, progress: bool, catalog: Path | None) -> dict[str, Any]:
     names = list(recipe.datasets)
     bar = tqdm(total=len(names), desc="build", unit="dataset", disable=not progress or None)
     summaries: dict[str, Any] = {}
     if workers <= 1:
         for name in names:
-            summaries[name] = prepare_dataset(name, recipe, mirror, data, staging, verify)
+            summaries[name] = prepare_dataset(name, recipe, mirror, data, staging, verify, catalog)
             bar.update(1)
     else:
         with ProcessPoolExecutor(max_workers=workers) as pool:
             # biggest corpora first, so the workers finish together; results are still read in recipe order
-            futures = {name: pool.submit(prepare_dataset, name, recipe, mirror, data, staging, verify) for name in _by_size(names, mirror)}
+            futures = {name: pool.submit(prepare_dataset, name, recipe, mirror, data, staging, verify, catalog) for name in _by_size(names, mirror, catalog)}
             for name in names:
                 summaries[name] = futures[name].result()
                 bar.update(1)
@@ -84,9 +85,9 @@ def _prepare_all(recipe: Recipe, mirror: Path, data: Path, staging: Path, worker
     return summaries
 
 
-def _by_size(names: list[str], mirror: Path) -> list[str]:
+def _by_size(names: list[str], mirror: Path, catalog_dir: Path | None) -> list[str]:
     """Dataset names, largest source files first."""
-    catalog = load_catalog()
+    catalog = load_catalog(catalog_dir)
 
     def size(name: str) -> int:
         paths = [mirror / f.path for source in (catalog[name].source, *catalog[name].more_sources) for files in source.splits.values() for f in files]
@@ -157,8 +158,10 @@ def _write_mixes(recipe: Recipe, data: Path, train: dict[str, list[InstructionEx
     configs = {}
     for config, group in groups.items():
         mixed = mix({name: rows for name, rows in group.items() if rows}, recipe.mixing.temperature, recipe.seed, config)
-        if not mixed:
-            raise ValueError(f"{config} would be empty: the recipe trains on no {config[4:]} task")
+        if not mixed:  # e.g. only instructions or QA: no stage-1 task; the config is left out (and from the card)
+            continue
         write_shards(data / config, "train", _rows(mixed), EXAMPLE_FEATURES)
         configs[config] = {"train": len(mixed)}
+    if not configs:
+        raise ValueError("the recipe has no training examples: mix_stage1 and mix_stage2 would both be empty")
     return configs

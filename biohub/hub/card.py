@@ -88,8 +88,8 @@ def write_histogram(path: Path, lengths: dict[str, dict[str, list[list[Any]]]], 
     plt.close(figure)
 
 
-def _dataset_rows(info: dict[str, Any]) -> list[str]:
-    catalog = load_catalog()
+def _dataset_rows(info: dict[str, Any], catalog_dir: Path | None = None) -> list[str]:
+    catalog = load_catalog(catalog_dir)
     lines = ["| dataset | language | tasks | unified records per split | training examples | eval examples |", "| --- | --- | --- | --- | --- | --- |"]
     configs = info["configs"]
     for name in info["recipe"]["datasets"]:
@@ -101,8 +101,8 @@ def _dataset_rows(info: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _licences(info: dict[str, Any]) -> list[str]:
-    catalog = load_catalog()
+def _licences(info: dict[str, Any], catalog_dir: Path | None = None) -> list[str]:
+    catalog = load_catalog(catalog_dir)
     lines = ["| dataset | licence | commercial use |", "| --- | --- | --- |"]
     citations = []
     for name in info["recipe"]["datasets"]:
@@ -113,7 +113,7 @@ def _licences(info: dict[str, Any]) -> list[str]:
     return [*lines, "", "### Citations", "", *citations]
 
 
-def write_card(repo: Path, recipe: Recipe, info: dict[str, Any], report: Report, lengths: dict[str, Any]) -> None:
+def write_card(repo: Path, recipe: Recipe, info: dict[str, Any], report: Report, lengths: dict[str, Any], catalog_dir: Path | None = None) -> None:
     configs = info["configs"]
     tasks = {task for per in lengths.values() for pairs in per.values() for task, _ in pairs}
     rows = sum(sum(splits.values()) for splits in configs.values())
@@ -138,12 +138,13 @@ def write_card(repo: Path, recipe: Recipe, info: dict[str, Any], report: Report,
         "",
         "## Datasets",
         "",
-        *_dataset_rows(info),
+        *_dataset_rows(info, catalog_dir),
         "",
         "## Mixes",
         "",
-        (f"Temperature {recipe.mixing.temperature:g}; `mix_stage1`: {configs['mix_stage1']['train']:,} examples; "
-        f"`mix_stage2`: {configs['mix_stage2']['train']:,} examples. Caps per dataset are in the recipe below."),
+        (f"Temperature {recipe.mixing.temperature:g}; "
+        + "; ".join(f"`{mix}`: {configs[mix]['train']:,} examples" if mix in configs else f"`{mix}`: none (no task of that stage)" for mix in ("mix_stage1", "mix_stage2"))
+        + ". Caps per dataset are in the recipe below."),
         "",
         "## Token lengths",
         "",
@@ -160,7 +161,7 @@ def write_card(repo: Path, recipe: Recipe, info: dict[str, Any], report: Report,
         "",
         "Every source keeps its own licence; **non-commercial sources are flagged**. Using this dataset means following each.",
         "",
-        *_licences(info),
+        *_licences(info, catalog_dir),
         "## Provenance",
         "",
         f"Built by biohub {info['biohub_version']} from recipe `{recipe.name}` (sha256 `{info['recipe_sha256']}`):",
@@ -176,4 +177,4 @@ def write_card(repo: Path, recipe: Recipe, info: dict[str, Any], report: Report,
     ]
     meta = yaml.safe_dump(front_matter(configs, tasks, rows, recipe), sort_keys=False, allow_unicode=True)
     write_text(repo / "README.md", f"---\n{meta}---\n\n" + "\n".join(body))
-    write_text(repo / "LICENSE.md", "# Licences\n\n" + "\n".join(_licences(info)[: 2 + len(info["recipe"]["datasets"])]) + "\n")
+    write_text(repo / "LICENSE.md", "# Licences\n\n" + "\n".join(_licences(info, catalog_dir)[: 2 + len(info["recipe"]["datasets"])]) + "\n")

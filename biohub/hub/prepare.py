@@ -91,10 +91,10 @@ def capped_examples(
     return kept, used
 
 
-def prepare_dataset(name: str, recipe: Recipe, mirror: Path, data_dir: Path, staging: Path, verify: bool = True) -> dict[str, Any]:
+def prepare_dataset(name: str, recipe: Recipe, mirror: Path, data_dir: Path, staging: Path, verify: bool = True, catalog: Path | None = None) -> dict[str, Any]:
     """Convert ``name``, write ``data/<name>_unified``, stage its examples and texts; return its summary."""
     plan = recipe.datasets[name]
-    entry = load_catalog()[name]
+    entry = load_catalog(catalog)[name]
     raw: dict[str, str] = {}
     result = convert_entry(entry, mirror, verify=verify, progress=False, raw_sink=raw)
     features = features_for(result.schema)

@@ -1,0 +1,248 @@
+"""The generate -> parse -> filter -> categorise loop, resumable, and its outputs.
+
+Each round sends ``batch`` requests (languages alternate as in the seeds), each showing ``k`` examples drawn with a
+seeded RNG (seeds plus, as in Self-Instruct, some already accepted generations). Every generation is parsed and
+filtered; accepted tasks join the pool (and the similarity index) at once, so later candidates are compared with
+them too. Progress is appended to ``DIR/state/accepted.jsonl`` / ``rejected.jsonl`` after every round; ``resume``
+reloads them and continues until ``target`` tasks are accepted or the request budget is spent.
+
+Outputs: ``DIR/instructions.json`` (Alpaca JSON array: id, instruction, input, output, category, language — read by
+``biohub convert --format alpaca``), ``DIR/ledger.json`` (requests, parsed, every filter's count and up to 3
+examples of what it removed, category counts and shares), ``DIR/README.md`` (a card-style summary with BioInstruct's
+shares beside ours) and ``DIR/categories.png``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from tqdm.auto import tqdm
+
+from biohub.io import atomic_path, write_json, write_text
+from biohub.selfinstruct.generators import BudgetExhausted, Generator
+from biohub.selfinstruct.similarity import SimilarityIndex, tokens
+from biohub.selfinstruct.tasks import (
+    CATEGORIES,
+    Task,
+    _yaml,
+    build_prompt,
+    categorize,
+    check,
+    draw_examples,
+    parse_generation,
+    reference_shares,
+)
+
+REASONS = ("malformed", "length", "keyword", "output_equals_input", "similar")
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    target: int
+    seed: int = 0
+    k: int = 3
+    batch: int = 8
+    max_requests: int | None = None
+    categorize_with_generator: bool = False
+    name: str = "selfinstruct"  # dataset name of the catalog entry and build recipe written beside the data
+
+
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    if not path.is_file():
+        return []
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue  # a torn last line from a crash
+    return rows
+
+
+def _append(path: Path, rows: list[dict[str, Any]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = path.read_bytes() if path.is_file() else b""
+    if data and not data.endswith(b"\n"):  # cut a torn last line before appending
+        with path.open("r+b") as handle:
+            handle.truncate(data.rfind(b"\n") + 1)
+    with path.open("a", encoding="utf-8") as handle:
+        handle.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+
+
+def selfinstruct(seeds: list[Task], generator: Generator, out: Path, options: Options, *, resume: bool = False, show_progress: bool = True) -> dict[str, Any]:
+    """Grow ``seeds`` into ``options.target`` accepted tasks; returns the ledger."""
+    state = out / "state"
+    if not resume and out.exists() and any(out.iterdir()):
+        raise FileExistsError(f"{out}: exists and is not empty; give a new folder or --resume")
+    accepted_rows = _read_jsonl(state / "accepted.jsonl") if resume else []
+    rejected_rows = _read_jsonl(state / "rejected.jsonl") if resume else []
+    requests = sum(1 for _ in accepted_rows) + sum(1 for _ in rejected_rows)
+    threshold = float(_yaml("filters.yaml")["similarity_threshold"])
+    indexes = {language: SimilarityIndex(threshold) for language in ("en", "zh")}
+    for seed_task in seeds:
+        indexes[seed_task.language].add(tokens(seed_task.instruction, seed_task.language))
+    pool: list[Task] = []
+    for row in accepted_rows:
+        task = Task(**row["task"])
+        pool.append(task)
+        indexes[task.language].add(tokens(task.instruction, task.language))
+    languages = sorted({s.language for s in seeds})
+    bar = tqdm(total=options.target, initial=min(len(pool), options.target), desc="accepted", unit="task", disable=not show_progress)
+    exhausted = False
+    while len(pool) < options.target and not exhausted:
+        room = options.batch if options.max_requests is None else min(options.batch, options.max_requests - requests)
+        if room <= 0:
+            break
+        rng = random.Random(f"{options.seed}:{requests}")  # per round, so a resumed run draws what a straight one does
+        plan = [languages[(requests + i) % len(languages)] for i in range(room)]
+        prompts = [build_prompt(draw_examples(rng, seeds, pool, options.k, language), language) for language in plan]
+        try:
+            texts = generator.complete(prompts)
+        except BudgetExhausted:
+            break
+        new_accepted, new_rejected = [], []
+        for number, (language, text) in enumerate(zip(plan, texts)):
+            request_id = requests + number
+            task = parse_generation(text, language)
+            if task is None:
+                new_rejected.append({"request": request_id, "reason": "malformed", "text": text[:2000]})
+                continue
+            reason, details = check(task, indexes[language])
+            if reason is not None:
+                new_rejected.append({"request": request_id, "reason": reason, "details": details, "task": {"instruction": task.instruction, "input": task.input, "output": task.output}})
+                continue
+            if len(pool) >= options.target:
+                new_rejected.append({"request": request_id, "reason": "over_target", "task": {"instruction": task.instruction}})
+                continue
+            task.id = f"gen-{request_id:06d}"
+            task.category = _ask_category(generator, task) if options.categorize_with_generator else categorize(task)
+            indexes[language].add(tokens(task.instruction, language))
+            new_accepted.append({"request": request_id, "task": _task_dict(task)})
+            pool.append(task)
+            bar.update(1)
+        requests += len(plan)
+        _append(state / "accepted.jsonl", new_accepted)
+        _append(state / "rejected.jsonl", new_rejected)
+        accepted_rows += new_accepted
+        rejected_rows += new_rejected
+        exhausted = options.max_requests is not None and requests >= options.max_requests
+    bar.close()
+    return write_outputs(out, seeds, pool, rejected_rows, requests, generator.name, options)
+
+
+def _task_dict(task: Task) -> dict[str, Any]:
+    return {name: getattr(task, name) for name in Task.__slots__}  # type: ignore[attr-defined]
+
+
+def _ask_category(generator: Generator, task: Task) -> str:
+    prompt = _yaml("prompts.yaml")[task.language]["categorize"].format(instruction=task.instruction, input=task.input or "-")
+    answer = generator.complete([prompt])[0].strip().lower()
+    return next((c for c in CATEGORIES if answer.startswith(c)), categorize(task))
+
+
+def write_outputs(out: Path, seeds: list[Task], pool: list[Task], rejected: list[dict[str, Any]], requests: int, generator: str, options: Options) -> dict[str, Any]:
+    reasons = Counter(row["reason"] for row in rejected)
+    examples: dict[str, list[Any]] = {}
+    for row in rejected:
+        bucket = examples.setdefault(row["reason"], [])
+        if len(bucket) < 3:
+            bucket.append(row.get("task") or row.get("text"))
+    categories = Counter(task.category for task in pool)
+    shares = {c: categories[c] / len(pool) if pool else 0.0 for c in CATEGORIES}
+    ledger = {
+        "generator": generator,
+        "seed": options.seed,
+        "k": options.k,
+        "target": options.target,
+        "requests": requests,
+        "accepted": len(pool),
+        "rejected": {reason: reasons.get(reason, 0) for reason in (*REASONS, "over_target")},
+        "rejected_examples": examples,
+        "categories": {c: categories[c] for c in CATEGORIES},
+        "category_shares": shares,
+        "reference_shares": reference_shares(),
+        "seeds": len(seeds),
+        "languages": dict(Counter(task.language for task in pool)),
+    }
+    write_json(out / "instructions.json", [task.to_alpaca() for task in pool])
+    write_json(out / "ledger.json", ledger)
+    _catalog_files(out, options.name, pool, generator, options.seed)
+    _plot(out / "categories.png", shares, reference_shares())
+    write_text(out / "README.md", _card(ledger))
+    return ledger
+
+
+def _sha256(path: Path) -> str:
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def _catalog_files(out: Path, name: str, pool: list[Task], generator: str, seed: int) -> None:
+    """``catalog/<name>.yaml`` (a catalog entry for instructions.json, with ``out`` as the mirror) and ``recipe.yaml``
+    (a build recipe of that one dataset): ``biohub build OUT/recipe.yaml --mirror OUT --catalog OUT/catalog``."""
+    languages = sorted({task.language for task in pool}) or ["en"]
+    entry = {
+        "name": name,
+        "display_name": f"Generated biomedical instructions ({generator})",
+        "languages": languages,
+        "tasks": ["instruction"],
+        "schema": "instruction",
+        "license": {"name": "generated; check the generator's terms of use", "non_commercial": False, "url": "", "note": f"made by biohub selfinstruct with {generator}, seed {seed}; unverified model output"},
+        "homepage": "",
+        "citation": "",
+        "metric": {"name": "none", "note": "no reference answers to score against (model-generated)"},
+        "source": {"format": "alpaca", "options": {}, "splits": {"train": [{"path": "instructions.json", "sha256": _sha256(out / "instructions.json")}]}},
+        "expected": {"train": {"records": len(pool), "labeled": len(pool)}},
+        "notes": "Written by `biohub selfinstruct`; ledger.json lists every filtered generation.",
+    }
+    recipe = {"name": f"{name}_build", "description": f"The generated instructions of {out.name} as a hub dataset.", "seed": seed, "datasets": {name: {"train": ["train"]}}}
+    write_text(out / "catalog" / f"{name}.yaml", yaml.safe_dump(entry, allow_unicode=True, sort_keys=False))
+    write_text(out / "recipe.yaml", yaml.safe_dump(recipe, allow_unicode=True, sort_keys=False))
+
+
+def _plot(path: Path, shares: dict[str, float], reference: dict[str, float]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    positions = np.arange(len(CATEGORIES))
+    figure, axis = plt.subplots(figsize=(5.5, 3.2))
+    axis.bar(positions - 0.2, [100 * shares[c] for c in CATEGORIES], 0.4, label="generated")
+    axis.bar(positions + 0.2, [100 * reference[c] for c in CATEGORIES], 0.4, label="BioInstruct")
+    axis.set_xticks(positions, CATEGORIES)
+    axis.set_ylabel("% of tasks")
+    axis.legend()
+    figure.tight_layout()
+    with atomic_path(path) as tmp:
+        figure.savefig(tmp, format="png", dpi=110, metadata={"Software": None})
+    plt.close(figure)
+
+
+def _card(ledger: dict[str, Any]) -> str:
+    lines = [
+        "# Generated biomedical instructions",
+        "",
+        (
+            f"{ledger['accepted']:,} tasks accepted from {ledger['requests']:,} requests to `{ledger['generator']}` "
+            f"({ledger['seeds']} seed tasks, {ledger['k']} examples per request, seed {ledger['seed']}). "
+            "Read them with `biohub convert --format alpaca --input instructions.json --name NAME --out OUT`."
+        ),
+        "",
+        "| category | generated | share | BioInstruct |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    for c in CATEGORIES:
+        lines.append(f"| {c} | {ledger['categories'][c]:,} | {100 * ledger['category_shares'][c]:.1f}% | {100 * ledger['reference_shares'][c]:.1f}% |")
+    lines += ["", "| filter | removed |", "| --- | ---: |"]
+    lines += [f"| {reason} | {count:,} |" for reason, count in ledger["rejected"].items()]
+    lines += ["", "Examples of what each filter removed are in `ledger.json`.", ""]
+    return "\n".join(lines)
