@@ -150,6 +150,7 @@ SCRIPT = [
     "写一段给高血压患者的低盐饮食建议。\n输入：<无输入>\n输出：每日食盐不超过5克，少吃腌制食品。",
     " What is the antidote for heparin overdose?\nInput: <noinput>\nOutput: Protamine sulfate.",
     "一句话\n输入：同一句话\n输出：同一句话",  # output equals input
+    " Go.\nInput: <noinput>\nOutput: Went.",  # length: a one-word instruction
 ]
 
 
@@ -158,8 +159,9 @@ def test_the_loop_filters_counts_and_resumes_exactly(tmp_path: Path) -> None:
     options = Options(target=6, seed=3, k=3, batch=4)
     straight = selfinstruct(seeds, Scripted(SCRIPT), tmp_path / "straight", options, show_progress=False)
     assert straight["accepted"] == 6 and straight["requests"] == 12
-    assert straight["rejected"]["similar"] >= 1 and straight["rejected"]["keyword"] >= 1 and straight["rejected"]["malformed"] >= 1
-    assert straight["rejected"]["output_equals_input"] >= 1
+    # requests 0-11 alternate en/zh and cycle through SCRIPT: 2 similar to 0, 3 keyword, 4 malformed, 9 output = input,
+    # 10 length, 11 = SCRIPT[0] again but asked in Chinese (no 输入/输出 fields: malformed); accepted: 0, 1, 5, 6, 7, 8
+    assert straight["rejected"] == {"malformed": 2, "length": 1, "keyword": 1, "output_equals_input": 1, "similar": 1, "over_target": 0}
     assert straight["rejected_examples"]["keyword"][0]["instruction"].startswith("根据下面的图片")
     tasks = json.loads((tmp_path / "straight" / "instructions.json").read_text())
     assert {t["category"] for t in tasks} <= {"qa", "ie", "generation", "other"} and len({t["instruction"] for t in tasks}) == 6
