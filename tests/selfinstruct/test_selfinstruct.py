@@ -274,6 +274,10 @@ def test_selfinstruct_command_with_an_http_generator(endpoint, tmp_path: Path, m
     assert KEY not in result.output
 
 
-def test_local_generator_runs_the_tiny_model(tiny_model_dir: Path) -> None:
+def test_a_short_real_run_with_the_tiny_local_model(tiny_model_dir: Path, tmp_path: Path) -> None:
     texts = LocalGenerator(str(tiny_model_dir), max_new_tokens=5, batch_size=2).complete(["Write a task.", "写一个任务。", "Another"])
     assert len(texts) == 3 and all(isinstance(t, str) for t in texts)
+    generator = LocalGenerator(str(tiny_model_dir), max_new_tokens=24, batch_size=2)
+    ledger = selfinstruct(load_seeds(DATA / "seeds.jsonl"), generator, tmp_path / "run", Options(target=2, batch=2, max_requests=4), show_progress=False)
+    assert ledger["requests"] == 4 and ledger["accepted"] + sum(ledger["rejected"].values()) == 4  
+    assert len(json.loads((tmp_path / "run" / "instructions.json").read_text())) == ledger["accepted"]
