@@ -25,7 +25,7 @@ test: setup
 
 ## make demo [MIRROR=../shared/corpora]: set up, then the whole pipeline on the shipped example corpora (or a real
 ## mirror): convert -> templates check -> instruct -> build -> two-stage train -> eval (base and tuned) -> report
-## DEMO_STEPS: optimizer steps per training stage (about 35 s each on 2 CPU cores); EVAL_LIMIT: examples per
+## DEMO_STEPS: optimizer steps per training stage (about 28 s each on 2 CPU cores); EVAL_LIMIT: examples per
 ## report row; EVAL_TOKENS: cap on generated tokens per answer
 DEMO_STEPS  ?= 6
 EVAL_LIMIT  ?= 3

@@ -23,7 +23,7 @@ from biohub.eval.generate import Request, generate, read_done
 from biohub.eval.run import max_new_tokens, select
 from biohub.eval.suite import FAMILY_KIND, load_suite, resolve
 from biohub.templates.length import load_tokenizer
-from biohub.training.models import load_model, tiny_model
+from biohub.training.models import default_device, load_model, tiny_model
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -44,7 +44,7 @@ def main() -> int:
     sample = random.Random(args.seed).sample(pool, min(args.examples, len(pool)))
     budget = max_new_tokens()
     requests = [Request(r["id"], r["messages"][:-1], min(budget[FAMILY_KIND[r["task"]]], args.max_new_tokens or 10**6)) for r in sample]
-    device = "cuda" if torch.cuda.is_available() else "cpu"
+    device = default_device()
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         model_spec = args.model

@@ -77,3 +77,29 @@ def read_hub_split(data: str, config: str, split: str) -> Dataset:
     if not paths:
         raise ValueError(f"{folder}: config {config!r} split {split!r}: no file matches {files[0]['path']}")
     return Dataset(pa.concat_tables([pq.read_table(p) for p in paths]))
+
+
+def read_jsonl_rows(path: Path) -> list[dict[str, Any]]:
+    """The rows of a JSON Lines file that is appended to as work progresses (none when it does not exist); a line that
+    does not parse — the torn last line of a crash mid-write — is skipped."""
+    if not path.is_file():
+        return []
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return rows
+
+
+def append_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> None:
+    """Append rows to a progress file, first cutting a torn last line so that every row starts a line of its own."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.is_file():
+        data = path.read_bytes()
+        if data and not data.endswith(b"\n"):
+            with path.open("r+b") as handle:
+                handle.truncate(data.rfind(b"\n") + 1)
+    with path.open("a", encoding="utf-8") as handle:
+        handle.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)

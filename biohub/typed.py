@@ -3,14 +3,23 @@
 Catalog YAML, recipes and command-line options arrive as plain YAML values; the dataclasses they fill declare what
 each value must be. ``coerce`` accepts exactly the declared type (a YAML list for a tuple, an int for a float) and
 raises ``TypeError`` naming the key otherwise, so ``"no"`` never becomes a truthy flag and ``"2"`` never stands
-for a column count. ``from_mapping`` fills a (nested) dataclass from a mapping, refusing unknown and missing keys.
+for a column count. The one string accepted for a number is scientific notation such as ``1e-4``, which YAML 1.1
+(PyYAML) reads as a string. ``from_mapping`` fills a (nested) dataclass from a mapping, refusing unknown and
+missing keys; ``read_yaml`` reads a configuration file (``yaml.safe_load``) with errors naming the file.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import re
 import types
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
+
+import yaml
+
+SCIENTIFIC = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+")
 
 
 def coerce(value: Any, annotation: Any, where: str) -> Any:
@@ -45,6 +54,8 @@ def coerce(value: Any, annotation: Any, where: str) -> Any:
     if annotation is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return float(value)
+        if isinstance(value, str) and SCIENTIFIC.fullmatch(value.strip()):
+            return float(value)
         raise TypeError(f"{where}: expected a number, got {value!r}")
     if annotation is str:
         if isinstance(value, str):
@@ -66,9 +77,10 @@ def coerce(value: Any, annotation: Any, where: str) -> Any:
     return value
 
 
-def from_mapping(cls: type, data: Any, where: str) -> Any:
+def from_mapping(cls: type, data: Any, where: str, convert: dict[str, Callable[[Any, str], Any]] | None = None) -> Any:
     """An instance of dataclass ``cls`` from ``data``; nested dataclasses (also inside optional values, lists and
-    mappings) are built the same way. TypeError naming the key for unknown, missing or wrongly typed values."""
+    mappings) are built the same way. TypeError naming the key for unknown, missing or wrongly typed values.
+    ``convert``: builders ``(value, where) -> value`` for keys that need more than their annotation (not for None)."""
     if not isinstance(data, dict):
         raise TypeError(f"{where}: expected a mapping, got {data!r}")
     fields = {f.name: f for f in dataclasses.fields(cls)}
@@ -79,4 +91,19 @@ def from_mapping(cls: type, data: Any, where: str) -> Any:
     if missing:
         raise TypeError(f"{where}: missing key(s) {', '.join(missing)}")
     hints = get_type_hints(cls)
-    return cls(**{key: coerce(value, hints[key], f"{where}.{key}") for key, value in data.items()})
+    convert = convert or {}
+    values = {}
+    for key, value in data.items():
+        here = f"{where}.{key}"
+        values[key] = convert[key](value, here) if key in convert and value is not None else coerce(value, hints[key], here)
+    return cls(**values)
+
+
+def read_yaml(path: Path, error: type[Exception], what: str = "file") -> Any:
+    """The YAML document of ``path`` (``yaml.safe_load``); ``error`` naming the file when it is missing or invalid."""
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise error(f"{path}: {what} not found") from None
+    except yaml.YAMLError as exc:
+        raise error(f"{path}: invalid YAML: {exc}") from None

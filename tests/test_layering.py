@@ -17,7 +17,7 @@ ALLOWED: dict[str, set[str]] = {
     "hub": {"schema", "converters", "templates"},
     "training": {"schema", "templates"},
     "eval": {"schema", "templates", "converters", "training"},  # the catalog (official metrics); model loading
-    "selfinstruct": {"training"},  # a side tool: a model (loaded like training's) writes Alpaca JSON for the converters
+    "selfinstruct": {"training", "eval"},  # a side tool: a model (loaded and prompted as in training/eval) writes Alpaca JSON
     "cli": {"schema", "converters", "templates", "hub", "training", "eval", "selfinstruct"},
 }
 

@@ -13,17 +13,14 @@ Unknown keys are errors, so a typo in a catalog file fails loudly instead of bei
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal, get_args, get_type_hints
-
-import yaml
+from typing import Any, Literal, get_args
 
 from biohub.schema import LANGUAGES, SCHEMAS, SPLIT_PATTERN, LabelSet
-from biohub.typed import coerce
+from biohub.typed import from_mapping, read_yaml
 
 Task = Literal[
     "ner",
@@ -157,29 +154,8 @@ class CatalogEntry:
 # --------------------------------------------------------------------------------------------- loading
 def _build(cls: type, data: Any, where: str, convert: dict[str, Any] | None = None) -> Any:
     """Instantiate dataclass ``cls`` from ``data`` strictly (unknown or missing keys are errors)."""
-    if not isinstance(data, dict):
-        raise CatalogError(f"{where}: expected a mapping, got {type(data).__name__}")
-    known = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - set(known))
-    if unknown:
-        raise CatalogError(f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(known)}")
-    required = [
-        name
-        for name, f in known.items()
-        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING  # type: ignore[misc]
-    ]
-    missing = [name for name in required if name not in data]
-    if missing:
-        raise CatalogError(f"{where}: missing key(s) {', '.join(missing)}")
-    values = dict(data)
-    hints = get_type_hints(cls)
     try:
-        for key, value in values.items():
-            if key in (convert or {}) and value is not None:
-                values[key] = convert[key](value, f"{where}.{key}")  # type: ignore[index]
-            else:
-                values[key] = coerce(value, hints[key], f"{where}.{key}")
-        return cls(**values)
+        return from_mapping(cls, data, where, convert)
     except TypeError as exc:
         raise CatalogError(str(exc) if str(exc).startswith(where) else f"{where}: {exc}") from None
 
@@ -263,12 +239,7 @@ def parse_entry(data: Any, where: str) -> CatalogEntry:
 
 def load_entry(path: Path) -> CatalogEntry:
     """Load and validate one catalog YAML file (``yaml.safe_load`` only)."""
-    try:
-        with path.open(encoding="utf-8") as handle:
-            data = yaml.safe_load(handle)
-    except yaml.YAMLError as exc:
-        raise CatalogError(f"{path}: invalid YAML: {exc}") from None
-    entry = parse_entry(data, str(path))
+    entry = parse_entry(read_yaml(path, CatalogError, "catalog entry"), str(path))
     if entry.name != path.stem:
         raise CatalogError(f"{path}: name {entry.name!r} must equal the file name {path.stem!r}")
     return entry

@@ -6,7 +6,6 @@ the batch in flight; on restart the examples already in the file are skipped (a 
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -15,6 +14,8 @@ from typing import Any
 
 import torch
 from tqdm.auto import tqdm
+
+from biohub.io import append_jsonl, read_jsonl_rows
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,27 +26,16 @@ class Request:
 
 
 def read_done(path: Path) -> dict[str, dict[str, Any]]:
-    """Rows already generated (by id); a torn last line (a crash mid-write) is ignored."""
-    done: dict[str, dict[str, Any]] = {}
-    if not path.is_file():
-        return done
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        done[row["id"]] = row
-    return done
+    """Rows already generated, by id (a torn last line from a crash is ignored)."""
+    return {row["id"]: row for row in read_jsonl_rows(path)}
 
 
-def _drop_torn_tail(path: Path) -> None:
-    """Cut a partial last line (a crash mid-write) so that appended rows start on a line of their own."""
-    if not path.is_file():
-        return
-    data = path.read_bytes()
-    if data and not data.endswith(b"\n"):
-        with path.open("r+b") as handle:
-            handle.truncate(data.rfind(b"\n") + 1)
+def left_padded(sequences: Sequence[Sequence[int]], pad_id: int, device: Any) -> tuple[torch.Tensor, torch.Tensor]:
+    """Input ids and attention mask of a batch padded on the left (so every prompt ends where generation starts)."""
+    width = max(len(ids) for ids in sequences)
+    input_ids = torch.tensor([[pad_id] * (width - len(ids)) + list(ids) for ids in sequences], device=device)
+    attention = torch.tensor([[0] * (width - len(ids)) + [1] * len(ids) for ids in sequences], device=device)
+    return input_ids, attention
 
 
 def prompt_ids(tokenizer: Any, messages: Sequence[dict[str, str]]) -> list[int]:
@@ -57,7 +47,6 @@ def generate(
     model: Any, tokenizer: Any, requests: Sequence[Request], out: Path, *, batch_size: int = 16, show_progress: bool = True, max_prompt_tokens: int | None = None
 ) -> dict[str, Any]:
     """Generate every request not yet in ``out``; returns counts and timing (new tokens, seconds)."""
-    _drop_torn_tail(out)
     done = read_done(out)
     todo = [r for r in requests if r.id not in done]
     encoded = {r.id: prompt_ids(tokenizer, r.messages) for r in todo}
@@ -70,27 +59,22 @@ def generate(
     model.eval()
     new_tokens = 0
     started = time.perf_counter()
-    out.parent.mkdir(parents=True, exist_ok=True)
     bar = tqdm(total=len(todo), desc="generate", unit="ex", disable=not show_progress)
-    with out.open("a", encoding="utf-8") as handle:
-        for start in range(0, len(todo), batch_size):
-            batch = todo[start : start + batch_size]
-            width = max(len(encoded[r.id]) for r in batch)
-            input_ids = torch.tensor([[pad_id] * (width - len(encoded[r.id])) + encoded[r.id] for r in batch], device=device)
-            attention = torch.tensor([[0] * (width - len(encoded[r.id])) + [1] * len(encoded[r.id]) for r in batch], device=device)
-            budget = max(r.max_new_tokens for r in batch)
-            with torch.inference_mode():
-                generated = model.generate(
-                    input_ids=input_ids, attention_mask=attention, max_new_tokens=budget, do_sample=False, num_beams=1,
-                    eos_token_id=eos_ids, pad_token_id=pad_id, temperature=None, top_p=None, top_k=None,
-                )  # fmt: skip
-            for row, request in zip(generated[:, width:].tolist(), batch):
-                tokens = _until_eos(row, eos_ids)[: request.max_new_tokens]
-                new_tokens += len(tokens)
-                text = tokenizer.decode(tokens, skip_special_tokens=True)
-                handle.write(json.dumps({"id": request.id, "output": text, "new_tokens": len(tokens)}, ensure_ascii=False) + "\n")
-            handle.flush()
-            bar.update(len(batch))
+    for start in range(0, len(todo), batch_size):
+        batch = todo[start : start + batch_size]
+        input_ids, attention = left_padded([encoded[r.id] for r in batch], pad_id, device)
+        with torch.inference_mode():
+            generated = model.generate(
+                input_ids=input_ids, attention_mask=attention, max_new_tokens=max(r.max_new_tokens for r in batch), do_sample=False,
+                num_beams=1, eos_token_id=eos_ids, pad_token_id=pad_id, temperature=None, top_p=None, top_k=None,
+            )  # fmt: skip
+        rows = []
+        for row, request in zip(generated[:, input_ids.shape[1] :].tolist(), batch):
+            tokens = _until_eos(row, eos_ids)[: request.max_new_tokens]
+            new_tokens += len(tokens)
+            rows.append({"id": request.id, "output": tokenizer.decode(tokens, skip_special_tokens=True), "new_tokens": len(tokens)})
+        append_jsonl(out, rows)
+        bar.update(len(batch))
     bar.close()
     return {"generated": len(todo), "reused": len(requests) - len(todo), "new_tokens": new_tokens, "seconds": time.perf_counter() - started}
 

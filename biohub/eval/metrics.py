@@ -160,16 +160,21 @@ def factoid_scores(synonyms: Sequence[Sequence[Sequence[str]]], predicted: Seque
     return {"strict_accuracy": strict / n, "lenient_accuracy": lenient / n, "mrr": reciprocal / n}
 
 
+def chinese_words(text: str) -> list[str]:
+    """jieba words of ``text`` that hold a letter or digit (punctuation and spaces dropped)."""
+    import logging
+
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    return [word for word in jieba.lcut(text) if word.strip() and any(ch.isalnum() for ch in word)]
+
+
 class _JiebaTokenizer:
-    """rouge-score tokenizer for Chinese: jieba words (punctuation and spaces dropped)."""
+    """rouge-score tokenizer for Chinese."""
 
     def tokenize(self, text: str) -> list[str]:
-        import logging
-
-        import jieba
-
-        jieba.setLogLevel(logging.WARNING)
-        return [word for word in jieba.lcut(text) if word.strip() and any(ch.isalnum() for ch in word)]
+        return chinese_words(text)
 
 
 def rouge_scores(references: Sequence[str], predictions: Sequence[str | None], language: str) -> dict[str, float]:

@@ -71,42 +71,45 @@ def _fmt(value: float | None, delta: bool = False) -> str:
     return f"{value:+.1f}" if delta else f"{value:.1f}"
 
 
+def _header(data: dict[str, Any]) -> list[str]:
+    runs = data["runs"]
+    return ["task", "dataset", "metric", *runs, *(f"Δ {r}" for r in runs[1:]), *data["reference_columns"], *(f"parse fail {r}" for r in runs)]
+
+
+def _cells(row: dict[str, Any], data: dict[str, Any], task: str) -> list[str]:
+    """One table row: values, deltas to the first run, references and parse-failure rates (``task``: first cell)."""
+    cells = [task, row["name"], row["metric"], *(_fmt(v) for v in row["values"]), *(_fmt(d, True) for d in row["deltas"][1:])]
+    cells += [_fmt(row["reference"].get(r)) for r in data["reference_columns"]]
+    return cells + ["–" if f is None else f"{100 * f:.1f}%" for f in row["parse_failures"]]
+
+
 def markdown(data: dict[str, Any], title: str) -> str:
-    runs, references = data["runs"], data["reference_columns"]
-    header = ["task", "dataset", "metric", *runs, *(f"Δ {r}" for r in runs[1:]), *references, *(f"parse fail {r}" for r in runs)]
+    header = _header(data)
     lines = [f"# {title}", "", "Headline metric x 100 (definitions: README, Evaluation). Δ: difference to the first run.", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     group = None
     for row in data["rows"]:
-        label = row["group"] if row["group"] != group else ""
+        lines.append("| " + " | ".join(_cells(row, data, row["group"] if row["group"] != group else "")) + " |")
         group = row["group"]
-        cells = [label, row["name"], row["metric"], *(_fmt(v) for v in row["values"]), *(_fmt(d, True) for d in row["deltas"][1:])]
-        cells += [_fmt(row["reference"].get(r)) for r in references]
-        cells += ["–" if f is None else f"{100 * f:.1f}%" for f in row["parse_failures"]]
-        lines.append("| " + " | ".join(cells) + " |")
-    for index, run in enumerate(runs):
+    for index, run in enumerate(data["runs"]):
         present = [row["values"][index] for row in data["rows"] if row["values"][index] is not None]
         if present:
             lines.append(f"\nAverage of {run} over its {len(present)} rows: {sum(present) / len(present):.1f}")
-    if references:
+    if data["reference_columns"]:
         lines.append("\nReference columns: published results of the Taiyi paper (arXiv 2311.11608) on the official test sets; the rows here may be sampled (`--limit`) and use biohub's exact matching rules, so they compare in spirit only.")
     return "\n".join(lines) + "\n"
 
 
 def html_report(data: dict[str, Any], title: str, image: str) -> str:
-    runs, references = data["runs"], data["reference_columns"]
-    header = ["task", "dataset", "metric", *runs, *(f"Δ {r}" for r in runs[1:]), *references, *(f"parse fail {r}" for r in runs)]
-    body = []
-    for row in data["rows"]:
-        cells = [GROUP_NAMES.get(row["group"], row["group"]), row["name"], row["metric"], *(_fmt(v) for v in row["values"]), *(_fmt(d, True) for d in row["deltas"][1:])]
-        cells += [_fmt(row["reference"].get(r)) for r in references]
-        cells += ["–" if f is None else f"{100 * f:.1f}%" for f in row["parse_failures"]]
-        body.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
+    body = [
+        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in _cells(row, data, GROUP_NAMES.get(row["group"], row["group"]))) + "</tr>"
+        for row in data["rows"]
+    ]
     return (
         "<!DOCTYPE html><html><head><meta charset='utf-8'><title>" + html.escape(title) + "</title>"
         "<style>body{font-family:sans-serif}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}"
         "td:nth-child(-n+3){text-align:left}</style></head><body>"
         f"<h1>{html.escape(title)}</h1><p>Headline metric x 100; Δ: difference to the first run.</p><table><tr>"
-        + "".join(f"<th>{html.escape(h)}</th>" for h in header) + "</tr>" + "".join(body) + "</table>"
+        + "".join(f"<th>{html.escape(h)}</th>" for h in _header(data)) + "</tr>" + "".join(body) + "</table>"
         f"<p><img src='{html.escape(image)}' alt='grouped bar chart'></p></body></html>\n"
     )  # fmt: skip
 

@@ -27,7 +27,6 @@ from biohub.eval.suite import FAMILY_KIND, Entry, Suite, resolve
 from biohub.io import read_hub_split, write_json, write_jsonl
 
 GENERATION = Path(__file__).parent / "data" / "generation.yaml"
-BIO_FORMATS = ("conll",)
 
 
 class EvalError(ValueError):
@@ -60,23 +59,32 @@ def select(data: str, entries: Sequence[Entry], limit: int | None, seed: int) ->
 
 def bio_tokens(data: str, entries: Sequence[Entry]) -> dict[str, TokensLookup]:
     """For NER rows of token-based (CoNLL/BIO) corpora: source id -> (tokens, gold IOB2 tags) from the unified config."""
+    tables: dict[tuple[str, str], dict[str, tuple[list[str], list[str]]]] = {}
     lookups: dict[str, TokensLookup] = {}
     for entry in entries:
         if not any(FAMILY_KIND[t] == "spans_by_type" for t in entry.tasks):
             continue
-        try:
-            records = read_hub_split(data, f"{entry.dataset}_unified", entry.split).to_list()
-        except (ValueError, FileNotFoundError):
-            continue
-        table: dict[str, tuple[list[str], list[str]]] = {}
-        for record in records:
-            meta = json.loads(record["meta"])
-            if "tokens" not in meta:
-                break
-            table[record["id"]] = (meta["tokens"], _gold_tags(meta["tokens"], record))
-        if table:
-            lookups[entry.name] = table.get
+        key = (entry.dataset, entry.split)
+        if key not in tables:
+            tables[key] = _token_table(data, *key)
+        if tables[key]:
+            lookups[entry.name] = tables[key].get
     return lookups
+
+
+def _token_table(data: str, dataset: str, split: str) -> dict[str, tuple[list[str], list[str]]]:
+    """Source id -> (tokens, gold tags) when the corpus' records carry tokens (CoNLL); empty otherwise."""
+    try:
+        records = read_hub_split(data, f"{dataset}_unified", split)
+    except (ValueError, FileNotFoundError):
+        return {}
+    if not len(records) or "tokens" not in json.loads(records[0]["meta"]):
+        return {}
+    table = {}
+    for record in records.to_list():
+        tokens = json.loads(record["meta"])["tokens"]
+        table[record["id"]] = (tokens, _gold_tags(tokens, record))
+    return table
 
 
 def _gold_tags(tokens: list[str], record: dict[str, Any]) -> list[str]:
@@ -133,8 +141,7 @@ def score_outputs(
             if j.id in seen:
                 continue
             seen.add(j.id)
-            prompt = [m for m in row["messages"][:-1]]
-            generations.append({"id": j.id, "dataset": entry.dataset, "task": j.task, "prompt": prompt, "output": j.output, "parsed": j.parsed, "gold": j.gold, "parse_ok": j.parse_ok, "error": j.error})
+            generations.append({"id": j.id, "dataset": entry.dataset, "task": j.task, "prompt": row["messages"][:-1], "output": j.output, "parsed": j.parsed, "gold": j.gold, "parse_ok": j.parse_ok, "error": j.error})
     return results, generations
 
 
@@ -161,7 +168,7 @@ def evaluate(
 ) -> dict[str, Any]:
     """Generate for every selected example (reusing ``raw_outputs.jsonl``), then score and write the outputs.
     ``max_new_tokens_cap`` lowers every per-kind budget (quick CPU runs; long answers may then be cut)."""
-    from biohub.training.models import load_model
+    from biohub.training.models import default_device, load_model
 
     entries = resolve(suite, data)
     rows = select(data, entries, limit, seed)
@@ -177,7 +184,7 @@ def evaluate(
     if (out / "raw_outputs.jsonl").is_file() and stamp.is_file() and json.loads(stamp.read_text(encoding="utf-8")) != settings:
         raise EvalError(f"{out}: holds outputs generated with other settings ({stamp}); give a new --out to evaluate this model")
     write_json(stamp, settings)
-    model, tokenizer = load_model(model_spec, device=_device())
+    model, tokenizer = load_model(model_spec, device=default_device())
     if adapter:
         from peft import PeftModel
 
@@ -212,8 +219,3 @@ def score_file(predictions: Path, suite: Suite, data: str, out: Path, *, limit: 
     meta = {"name": out.name, "model": None, "predictions": str(predictions), "suite": suite.name, "data": data, "limit": limit, "seed": seed, "ignored_ids": len(unknown)}
     return write_results(out, results, generations, meta)
 
-
-def _device() -> str:
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"

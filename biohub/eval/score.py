@@ -89,8 +89,8 @@ def compute(entry: Entry, judged: Sequence[Judged], tokens: TokensLookup | None 
         types = list(entry.types) if entry.types else None
         pairs = [(metrics.ner_items(g, types, entry.collapse_types), metrics.ner_items(p, types, entry.collapse_types)) for g, p in zip(golds, preds)]
         values = metrics.set_prf(pairs)
-        for label in entry.types or labels:
-            if not entry.collapse_types:
+        if not entry.collapse_types:
+            for label in entry.types or labels:
                 values[f"f1[{label}]"] = metrics.set_prf((metrics.ner_items(g, [label]), metrics.ner_items(p, [label])) for g, p in zip(golds, preds))["f1"]
         if tokens is not None:
             values |= _seqeval(judged, preds, tokens, types, entry.collapse_types)

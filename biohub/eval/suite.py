@@ -14,11 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-import yaml
-
 from biohub.converters.catalog import MetricName, load_catalog
 from biohub.io import read_hub_split
-from biohub.typed import from_mapping
+from biohub.typed import from_mapping, read_yaml
 
 SUITES = Path(__file__).parent / "suites"
 
@@ -87,8 +85,8 @@ def load_suite(name_or_path: str) -> Suite:
         shipped = ", ".join(sorted(p.stem for p in SUITES.glob("*.yaml")))
         raise SuiteError(f"no suite {name_or_path!r} (shipped: {shipped}; or give a YAML file)")
     try:
-        suite: Suite = from_mapping(Suite, yaml.safe_load(path.read_text(encoding="utf-8")), str(path))
-    except (TypeError, yaml.YAMLError) as exc:
+        suite: Suite = from_mapping(Suite, read_yaml(path, SuiteError, "suite"), str(path))
+    except TypeError as exc:
         raise SuiteError(str(exc)) from None
     for entry in suite.entries:
         unknown = [task for task in entry.tasks if task not in FAMILY_KIND]
@@ -100,18 +98,11 @@ def load_suite(name_or_path: str) -> Suite:
 def headline_for(official: MetricName, family: str) -> Headline:
     """The row headline of a dataset's task from the catalog's official metric name."""
     kind = FAMILY_KIND[family]
-    if kind in ("spans_by_type", "triples") or family == "qa_list":
-        return "f1"
     if family == "qa_factoid":
         return "strict_accuracy"
-    if kind == "score":
-        return "pearson"
-    if kind == "text":
-        return "rougeL"
-    if kind == "choices":
-        return "accuracy"
-    if kind == "spans":
-        return "f1"
+    fixed: dict[str, Headline] = {"spans_by_type": "f1", "triples": "f1", "spans": "f1", "score": "pearson", "text": "rougeL", "choices": "accuracy"}
+    if kind in fixed:
+        return fixed[kind]
     if kind == "labels":
         return "macro_f1" if official == "macro_f1" else "micro_f1"
     return {"macro_f1": "macro_f1", "f1": "f1_positive", "micro_f1": "micro_f1"}.get(official, "accuracy")  # type: ignore[return-value]

@@ -26,9 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from biohub.typed import from_mapping
+from biohub.typed import from_mapping, read_yaml
 
 STAGE1_FAMILIES: tuple[str, ...] = (
     "ner",
@@ -117,12 +115,7 @@ class Recipe:
 
 def load_recipe(path: Path) -> Recipe:
     """Load and validate a recipe file (``yaml.safe_load``)."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise RecipeError(f"{path}: recipe not found") from None
-    except yaml.YAMLError as exc:
-        raise RecipeError(f"{path}: invalid YAML: {exc}") from None
+    data = read_yaml(path, RecipeError, "recipe")
     if isinstance(data, dict) and isinstance(data.get("datasets"), dict):  # ``name:`` alone = a plan of defaults
         data["datasets"] = {name: {} if plan is None else plan for name, plan in data["datasets"].items()}
     try:

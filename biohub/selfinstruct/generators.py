@@ -60,28 +60,25 @@ class LocalGenerator:
     def complete(self, prompts: Sequence[str]) -> list[str]:
         import torch
 
-        from biohub.training.models import load_model
+        from biohub.eval.generate import left_padded, prompt_ids
+        from biohub.training.models import default_device, load_model
 
         if self._loaded is None:
-            device = "cuda" if torch.cuda.is_available() else "cpu"
-            self._loaded = load_model(self.spec, device=device)
+            self._loaded = load_model(self.spec, device=default_device())
             torch.manual_seed(self.seed)
         model, tokenizer = self._loaded
         pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+        device = next(model.parameters()).device
         texts = []
         for start in range(0, len(prompts), self.batch_size):
-            batch = prompts[start : start + self.batch_size]
-            encoded = [tokenizer(tokenizer.apply_chat_template([{"role": "user", "content": p}], tokenize=False, add_generation_prompt=True), add_special_tokens=False)["input_ids"] for p in batch]
-            width = max(len(ids) for ids in encoded)
-            device = next(model.parameters()).device
-            input_ids = torch.tensor([[pad_id] * (width - len(ids)) + ids for ids in encoded], device=device)
-            attention = torch.tensor([[0] * (width - len(ids)) + [1] * len(ids) for ids in encoded], device=device)
+            encoded = [prompt_ids(tokenizer, [{"role": "user", "content": p}]) for p in prompts[start : start + self.batch_size]]
+            input_ids, attention = left_padded(encoded, pad_id, device)
             with torch.inference_mode():
                 out = model.generate(
                     input_ids=input_ids, attention_mask=attention, max_new_tokens=self.max_new_tokens, do_sample=True,
                     temperature=self.temperature, top_p=self.top_p, pad_token_id=pad_id,
                 )  # fmt: skip
-            texts.extend(tokenizer.decode(row[width:], skip_special_tokens=True) for row in out.tolist())
+            texts.extend(tokenizer.decode(row, skip_special_tokens=True) for row in out[:, input_ids.shape[1] :].tolist())
         return texts
 
 

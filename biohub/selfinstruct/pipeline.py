@@ -15,17 +15,16 @@ shares beside ours) and ``DIR/categories.png``.
 from __future__ import annotations
 
 import hashlib
-import json
 import random
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 from tqdm.auto import tqdm
 
-from biohub.io import atomic_path, write_json, write_text
+from biohub.io import append_jsonl, atomic_path, read_jsonl_rows, write_json, write_text
 from biohub.selfinstruct.generators import BudgetExhausted, Generator
 from biohub.selfinstruct.similarity import SimilarityIndex, tokens
 from biohub.selfinstruct.tasks import (
@@ -54,36 +53,14 @@ class Options:
     name: str = "selfinstruct"  # dataset name of the catalog entry and build recipe written beside the data
 
 
-def _read_jsonl(path: Path) -> list[dict[str, Any]]:
-    if not path.is_file():
-        return []
-    rows = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue  # a torn last line from a crash
-    return rows
-
-
-def _append(path: Path, rows: list[dict[str, Any]]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    data = path.read_bytes() if path.is_file() else b""
-    if data and not data.endswith(b"\n"):  # cut a torn last line before appending
-        with path.open("r+b") as handle:
-            handle.truncate(data.rfind(b"\n") + 1)
-    with path.open("a", encoding="utf-8") as handle:
-        handle.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
-
-
 def selfinstruct(seeds: list[Task], generator: Generator, out: Path, options: Options, *, resume: bool = False, show_progress: bool = True) -> dict[str, Any]:
     """Grow ``seeds`` into ``options.target`` accepted tasks; returns the ledger."""
     state = out / "state"
     if not resume and out.exists() and any(out.iterdir()):
         raise FileExistsError(f"{out}: exists and is not empty; give a new folder or --resume")
-    accepted_rows = _read_jsonl(state / "accepted.jsonl") if resume else []
-    rejected_rows = _read_jsonl(state / "rejected.jsonl") if resume else []
-    requests = sum(1 for _ in accepted_rows) + sum(1 for _ in rejected_rows)
+    accepted_rows = read_jsonl_rows(state / "accepted.jsonl") if resume else []
+    rejected_rows = read_jsonl_rows(state / "rejected.jsonl") if resume else []
+    requests = len(accepted_rows) + len(rejected_rows)  # every request left one row, accepted or rejected
     threshold = float(_yaml("filters.yaml")["similarity_threshold"])
     indexes = {language: SimilarityIndex(threshold) for language in ("en", "zh")}
     for seed_task in seeds:
@@ -124,21 +101,16 @@ def selfinstruct(seeds: list[Task], generator: Generator, out: Path, options: Op
             task.id = f"gen-{request_id:06d}"
             task.category = _ask_category(generator, task) if options.categorize_with_generator else categorize(task)
             indexes[language].add(tokens(task.instruction, language))
-            new_accepted.append({"request": request_id, "task": _task_dict(task)})
+            new_accepted.append({"request": request_id, "task": asdict(task)})
             pool.append(task)
             bar.update(1)
         requests += len(plan)
-        _append(state / "accepted.jsonl", new_accepted)
-        _append(state / "rejected.jsonl", new_rejected)
-        accepted_rows += new_accepted
+        append_jsonl(state / "accepted.jsonl", new_accepted)
+        append_jsonl(state / "rejected.jsonl", new_rejected)
         rejected_rows += new_rejected
         exhausted = options.max_requests is not None and requests >= options.max_requests
     bar.close()
     return write_outputs(out, seeds, pool, rejected_rows, requests, generator.name, options)
-
-
-def _task_dict(task: Task) -> dict[str, Any]:
-    return {name: getattr(task, name) for name in Task.__slots__}  # type: ignore[attr-defined]
 
 
 def _ask_category(generator: Generator, task: Task) -> str:

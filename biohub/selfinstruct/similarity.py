@@ -15,19 +15,18 @@ as configured); jieba words for Chinese.
 
 from __future__ import annotations
 
-import logging
 from collections import Counter
 from collections.abc import Sequence
 
 import numpy as np
 
+from biohub.eval.metrics import chinese_words
+
 
 def tokens(text: str, language: str) -> list[str]:
+    """What ROUGE compares: jieba words for Chinese (as in evaluation), rouge-score's tokens otherwise."""
     if language == "zh":
-        import jieba
-
-        jieba.setLogLevel(logging.WARNING)
-        return [word for word in jieba.lcut(text) if word.strip() and any(ch.isalnum() for ch in word)]
+        return chinese_words(text)
     from rouge_score import tokenize
 
     return list(tokenize.tokenize(text, None))

@@ -10,7 +10,7 @@ import json
 import random
 import re
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -157,6 +157,3 @@ def categorize(task: Task) -> str:
 def reference_shares() -> dict[str, float]:
     return {str(k): float(v) for k, v in _yaml("categories.yaml")["reference_shares"].items()}
 
-
-def task_row(task: Task) -> dict[str, Any]:
-    return asdict(task)

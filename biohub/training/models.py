@@ -21,6 +21,11 @@ from biohub.templates.length import cache_dir, default_gguf, load_tokenizer
 from biohub.training.tokenize import ensure_chat_template
 
 
+def default_device() -> str:
+    """``cuda`` when a GPU is visible, else ``cpu``."""
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
 def auto_dtype_and_attention(device: str) -> tuple[torch.dtype, str]:
     """bf16 + flash-attention (SDPA when flash-attn is absent) on CUDA; fp32 + SDPA on CPU."""
     if device.startswith("cuda"):

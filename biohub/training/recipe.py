@@ -17,16 +17,13 @@ import copy
 import dataclasses
 import hashlib
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 
-from biohub.typed import from_mapping
-
-SCIENTIFIC = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+")
+from biohub.typed import from_mapping, read_yaml
 
 Method = Literal["lora", "qlora", "full"]
 Scheduler = Literal["constant_with_warmup", "constant", "linear", "cosine"]
@@ -133,20 +130,13 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
             value = yaml.safe_load(raw) if raw else ""
         except yaml.YAMLError as exc:
             raise TrainRecipeError(f"--set {override!r}: invalid value: {exc}") from None
-        if isinstance(value, str) and SCIENTIFIC.fullmatch(value.strip()):
-            value = float(value)  # YAML 1.1 reads 1e-4 as a string
         _set(data, key.split("."), value, f"--set {key}")
     return data
 
 
 def load_train_recipe(path: Path, overrides: list[str] | None = None) -> TrainRecipe:
     """Load, override and validate a training recipe (``yaml.safe_load``)."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise TrainRecipeError(f"{path}: recipe not found") from None
-    except yaml.YAMLError as exc:
-        raise TrainRecipeError(f"{path}: invalid YAML: {exc}") from None
+    data = read_yaml(path, TrainRecipeError, "recipe")
     if not isinstance(data, dict):
         raise TrainRecipeError(f"{path}: expected a mapping")
     data = apply_overrides(data, overrides or [])
