@@ -5,7 +5,6 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 MIRROR ?=
-OUT    ?= build/demo
 PYTEST_ARGS ?=
 
 .PHONY: setup test demo bench clean
@@ -26,9 +25,20 @@ test: setup
 ## make demo [MIRROR=../shared/corpora]: set up, then the whole pipeline on the shipped example corpora (or a real
 ## mirror): convert -> templates check -> instruct -> build -> two-stage train -> eval (base and tuned) -> report
 ## DEMO_STEPS: optimizer steps per training stage (about 28 s each on 2 CPU cores); EVAL_LIMIT: examples per
-## report row; EVAL_TOKENS: cap on generated tokens per answer
+## report row; EVAL_TOKENS: cap on generated tokens per answer; MIRROR_CAP: training examples per corpus (mirror
+## runs only: the CPU-sized budget of RESULTS.md; eval sets stay whole and are sampled by EVAL_LIMIT)
+ifeq ($(MIRROR),)
+OUT         ?= build/demo
+DEMO_TITLE  ?= biohub demo (example corpora): base vs stage 1 vs stage 2
 DEMO_STEPS  ?= 6
 EVAL_LIMIT  ?= 3
+else
+OUT         ?= build/mirror
+DEMO_TITLE  ?= biohub on the real corpora (CPU budget): base vs stage 1 vs stage 2
+MIRROR_CAP  ?= 40
+DEMO_STEPS  ?= 40
+EVAL_LIMIT  ?= 10
+endif
 EVAL_TOKENS ?= 96
 demo: setup
 ifeq ($(MIRROR),)
@@ -40,14 +50,14 @@ else
 	$(BIN)/biohub convert --mirror $(MIRROR) --all --out $(OUT)/unified
 	$(BIN)/biohub templates check --unified $(OUT)/unified
 	$(BIN)/biohub instruct --unified $(OUT)/unified --out $(OUT)/instructions --seed 0 --decompose
-	$(BIN)/biohub build recipes/taiyi_style.yaml --mirror $(MIRROR) --out $(OUT)/hub
+	$(BIN)/biohub build recipes/taiyi_style.yaml --mirror $(MIRROR) --cap $(MIRROR_CAP) --out $(OUT)/hub
 endif
 	rm -rf $(OUT)/train $(OUT)/eval $(OUT)/report
 	$(BIN)/biohub train recipes/two_stage_demo.yaml --data $(OUT)/hub --out $(OUT)/train --max-steps $(DEMO_STEPS)
 	$(BIN)/biohub eval --model default --suite taiyi_style --data $(OUT)/hub --out $(OUT)/eval/base --limit $(EVAL_LIMIT) --max-new-tokens $(EVAL_TOKENS)
 	$(BIN)/biohub eval --model default --adapter $(OUT)/train/stage1 --suite taiyi_style --data $(OUT)/hub --out $(OUT)/eval/stage1 --limit $(EVAL_LIMIT) --max-new-tokens $(EVAL_TOKENS)
 	$(BIN)/biohub eval --model default --adapter $(OUT)/train/stage2 --suite taiyi_style --data $(OUT)/hub --out $(OUT)/eval/stage2 --limit $(EVAL_LIMIT) --max-new-tokens $(EVAL_TOKENS)
-	$(BIN)/biohub report $(OUT)/eval/base $(OUT)/eval/stage1 $(OUT)/eval/stage2 --out $(OUT)/report --title "biohub demo: base vs stage 1 vs stage 2"
+	$(BIN)/biohub report $(OUT)/eval/base $(OUT)/eval/stage1 $(OUT)/eval/stage2 --out $(OUT)/report --title "$(DEMO_TITLE)"
 	@echo "demo output: $(OUT)/hub (dataset card), $(OUT)/train (adapters, metrics.jsonl, loss.png), $(OUT)/report/report.md (+ .html, .png)"
 
 ## make bench: the benchmarks (see BENCHMARKS.md)

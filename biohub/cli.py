@@ -214,14 +214,16 @@ def build_command(
     workers: Annotated[int, typer.Option(help="Worker processes (datasets in parallel).")] = 2,
     no_verify: Annotated[bool, typer.Option("--no-verify", help="Skip the sha256 check of catalogued source files.")] = False,
     catalog: Annotated[Path | None, typer.Option(help="Catalog folder to use instead of the built-in one.")] = None,
+    cap: Annotated[int | None, typer.Option(help="Cap every dataset's training examples at N (a lower cap in the recipe is kept); eval sets stay whole.")] = None,
 ) -> None:
     """Build a Hugging Face dataset repository folder (configs, card, decontamination report) from a recipe."""
     from biohub.converters.base import ConvertError
     from biohub.hub.build import build
-    from biohub.hub.recipe import RecipeError, load_recipe
+    from biohub.hub.recipe import RecipeError, load_recipe, with_cap
 
     try:
-        info = build(load_recipe(recipe), mirror, out, workers=workers, verify=not no_verify, catalog=catalog)
+        plan = load_recipe(recipe)
+        info = build(plan if cap is None else with_cap(plan, cap), mirror, out, workers=workers, verify=not no_verify, catalog=catalog)
     except (RecipeError, ConvertError, KeyError, ValueError) as exc:
         err().print(f"[red]error:[/red] {exc.args[0] if isinstance(exc, KeyError) else exc}")
         raise typer.Exit(2) from None

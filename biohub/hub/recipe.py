@@ -134,3 +134,12 @@ def load_recipe(path: Path) -> Recipe:
     if recipe.mixing.temperature <= 0:
         raise RecipeError(f"{path}.mixing.temperature: must be positive")
     return recipe
+
+
+def with_cap(recipe: Recipe, cap: int) -> Recipe:
+    """``recipe`` with every dataset's training examples capped at ``cap`` (a dataset's own lower cap is kept):
+    the same datasets, splits and eval sets at a smaller training budget (e.g. a CPU-sized run)."""
+    if cap < 1:
+        raise RecipeError(f"cap: must be positive, got {cap}")
+    plans = {name: dataclasses.replace(plan, cap=cap if plan.cap is None else min(plan.cap, cap)) for name, plan in recipe.datasets.items()}
+    return dataclasses.replace(recipe, datasets=plans)

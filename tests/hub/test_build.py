@@ -18,7 +18,7 @@ from biohub.eval.suite import load_suite
 from biohub.hub.build import build
 from biohub.hub.decontam import TextItem, find_contaminated, input_text, normalize
 from biohub.hub.mix import cap, mix, shares
-from biohub.hub.recipe import Decontamination, RecipeError, load_recipe
+from biohub.hub.recipe import Decontamination, RecipeError, load_recipe, with_cap
 from biohub.schema import from_row
 from biohub.templates.example import InstructionExample, Message
 from tests.eval.test_run import perfect_predictions
@@ -69,6 +69,19 @@ def test_cap_is_a_seeded_sample_in_original_order() -> None:
     assert len(first) == 10 and first == again and first != other
     assert [r.id for r in first] == sorted((r.id for r in first), key=lambda i: int(i.split(".")[1].split(":")[0]))
     assert cap(rows, None, 0, "d") == rows and cap(rows, 500, 0, "d") == rows
+
+
+def test_with_cap_lowers_every_training_cap_and_keeps_the_rest() -> None:
+    recipe = load_recipe(ROOT / "recipes" / "taiyi_style.yaml")
+    small = with_cap(recipe, 50)
+    assert {name: plan.cap for name, plan in small.datasets.items()} == dict.fromkeys(recipe.datasets, 50)
+    assert {name: plan.cap for name, plan in with_cap(recipe, 20000).datasets.items()} == {
+        name: 20000 if plan.cap is None else plan.cap for name, plan in recipe.datasets.items()
+    }
+    strip = lambda r: {n: (p.train, p.eval, p.holdout, p.families) for n, p in r.datasets.items()}  # noqa: E731
+    assert strip(small) == strip(recipe) and small.mixing == recipe.mixing and small.sha256() != recipe.sha256()
+    with pytest.raises(RecipeError, match="cap: must be positive"):
+        with_cap(recipe, 0)
 
 
 def test_temperature_shares() -> None:
