@@ -26,6 +26,7 @@ from transformers import get_scheduler
 
 from biohub.training.checkpoint import Progress, checkpoint_dirs, load_checkpoint, save_checkpoint
 from biohub.training.data import Schedule, StageData
+from biohub.training.loss import accepts_logits_to_keep, supervised_loss
 from biohub.training.packing import PackedRow, collate_packed, collate_padded
 from biohub.training.recipe import Stage, TrainRecipe
 from biohub.training.tokenize import IGNORE_INDEX, Tokenized
@@ -116,6 +117,7 @@ def run_stage(
     if not accelerator.is_main_process:  # a checkpoint holds the ranks' summed window, counted once
         progress.window_loss, progress.window_items, progress.window_tokens = 0.0, 0, 0
     model.train()
+    sparse_head = accepts_logits_to_keep(accelerator.unwrap_model(model))  # logits only where a target is predicted
     started = window_started = time.perf_counter()
     window_start_step = progress.step
     last_loss = math.nan
@@ -130,9 +132,12 @@ def run_stage(
             batch = {key: value.to(accelerator.device) for key, value in batch.items()}
             syncing = number == len(micro_batches) - 1
             with contextlib.nullcontext() if syncing else accelerator.no_sync(model):
-                output = model(**batch, num_items_in_batch=scale, use_cache=False)
-                accelerator.backward(output.loss)
-            step_loss += float(output.loss.detach())  # each micro-batch's token-loss sum / the step's item count
+                if sparse_head:
+                    loss = supervised_loss(model, batch, scale)
+                else:
+                    loss = model(**batch, num_items_in_batch=scale, use_cache=False).loss
+                accelerator.backward(loss)
+            step_loss += float(loss.detach())  # each micro-batch's token-loss sum / the step's item count
         grad_norm = accelerator.clip_grad_norm_(parameters, recipe.max_grad_norm) if recipe.max_grad_norm > 0 else None
         optimizer.step()
         scheduler.step()

@@ -1,0 +1,63 @@
+"""The supervised-positions loss equals transformers' own loss (value and gradients), packed or padded, LoRA or not."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+from peft import LoraConfig, get_peft_model
+from transformers import LlamaConfig, LlamaForCausalLM
+
+from biohub.training.loss import accepts_logits_to_keep, supervised_loss
+from biohub.training.packing import collate_packed, collate_padded, pack
+from biohub.training.tokenize import IGNORE_INDEX, Tokenized
+
+
+def _model() -> LlamaForCausalLM:
+    torch.manual_seed(0)
+    config = LlamaConfig(vocab_size=97, hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=64)
+    return LlamaForCausalLM(config).eval()
+
+
+def _examples() -> list[Tokenized]:
+    generator = torch.Generator().manual_seed(1)
+    examples = []
+    for length, prompt in ((9, 6), (7, 3), (12, 10), (5, 2), (10, 7)):
+        ids = torch.randint(3, 97, (length,), generator=generator).tolist()
+        examples.append(Tokenized(ids, [IGNORE_INDEX] * prompt + ids[prompt:]))
+    return examples
+
+
+def _grads(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {name: p.grad.clone() for name, p in model.named_parameters() if p.requires_grad and p.grad is not None}
+
+
+@pytest.mark.parametrize("layout", ["packed", "padded"])
+@pytest.mark.parametrize("lora", [False, True])
+def test_supervised_loss_matches_the_full_loss(layout: str, lora: bool) -> None:
+    reference = _model()
+    if lora:
+        reference = get_peft_model(reference, LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"], init_lora_weights=False))
+    sparse = copy.deepcopy(reference)
+    assert accepts_logits_to_keep(reference) and accepts_logits_to_keep(sparse)
+    examples = _examples()
+    batch = collate_packed(list(pack(examples, 24)), 0) if layout == "packed" else collate_padded(examples, 0)
+    items = torch.tensor(int((batch["labels"][:, 1:] != IGNORE_INDEX).sum()))
+    full = reference(**batch, num_items_in_batch=items, use_cache=False).loss
+    full.backward()
+    ours = supervised_loss(sparse, batch, items)
+    ours.backward()
+    assert ours.item() == pytest.approx(full.item(), rel=1e-6)
+    expected, got = _grads(reference), _grads(sparse)
+    assert expected.keys() == got.keys() and expected
+    for name in expected:
+        torch.testing.assert_close(got[name], expected[name], rtol=1e-5, atol=1e-6, msg=name)
+
+
+def test_a_micro_batch_without_targets_contributes_zero() -> None:
+    model = _model()
+    batch = collate_padded([Tokenized([5, 6, 7], [IGNORE_INDEX] * 3)], 0)
+    loss = supervised_loss(model, batch, torch.tensor(4))
+    loss.backward()
+    assert loss.item() == 0.0
