@@ -117,7 +117,7 @@ def run_stage(
     if not accelerator.is_main_process:  # a checkpoint holds the ranks' summed window, counted once
         progress.window_loss, progress.window_items, progress.window_tokens = 0.0, 0, 0
     model.train()
-    sparse_head = accepts_logits_to_keep(accelerator.unwrap_model(model))  # logits only where a target is predicted
+    sparse_head = recipe.logits == "supervised" and accepts_logits_to_keep(accelerator.unwrap_model(model))
     started = window_started = time.perf_counter()
     window_start_step = progress.step
     last_loss = math.nan

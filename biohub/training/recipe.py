@@ -27,6 +27,7 @@ from biohub.typed import from_mapping, read_yaml
 
 Method = Literal["lora", "qlora", "full"]
 Scheduler = Literal["constant_with_warmup", "constant", "linear", "cosine"]
+Logits = Literal["supervised", "all"]
 
 LLAMA_PROJECTIONS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 
@@ -82,6 +83,9 @@ class TrainRecipe:
     max_length: int = 1024
     packing: bool = True
     gradient_checkpointing: bool = False
+    # supervised: the vocabulary projection only at positions that predict a target token (same loss and gradients,
+    # less compute and memory; biohub.training.loss); all: the model's own loss over every position
+    logits: Logits = "supervised"
     max_steps: int | None = None  # cap on optimizer steps per stage (smoke runs)
     seed: int = 0
     logging_every: int = 10

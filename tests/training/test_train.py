@@ -144,6 +144,23 @@ def test_padding_instead_of_packing_trains_on_the_same_examples(tmp_path: Path, 
     assert summary["rows"] == summary["examples"] == 40 and summary["packing"] is False
 
 
+@pytest.mark.parametrize("method", ["lora", "full"])
+def test_logits_at_supervised_positions_train_like_logits_everywhere(tmp_path: Path, tiny_hub: Path, tiny_model_dir: Path, method: str) -> None:
+    base = ["max_steps=4", "lora.dropout=0.0", f"method={method}", "stages=[{name: only, data: [mix_stage2]}]"]
+    runs = {}
+    for logits in ("supervised", "all"):
+        folder = tmp_path / logits
+        folder.mkdir()
+        train(load_train_recipe(write_recipe(folder, tiny_model_dir), [*base, f"logits={logits}"]), str(tiny_hub), folder / "run", show_progress=False)
+        weights = "adapter_model.safetensors" if method == "lora" else "model.safetensors"
+        runs[logits] = ([(r["loss"], r["supervised_tokens"]) for r in read_metrics(folder / "run")], load_file(str(folder / "run" / "only" / weights)))
+    (losses, weights), (expected_losses, expected_weights) = runs["supervised"], runs["all"]
+    assert [n for _, n in losses] == [n for _, n in expected_losses] and len(losses) == 4
+    assert [loss for loss, _ in losses] == pytest.approx([loss for loss, _ in expected_losses], rel=1e-4)
+    for name, value in expected_weights.items():
+        torch.testing.assert_close(weights[name], value, rtol=1e-4, atol=1e-5, msg=name)
+
+
 def test_qlora_needs_cuda_and_bitsandbytes(tmp_path: Path, tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     recipe = load_train_recipe(write_recipe(tmp_path, tiny_model_dir, method="qlora"))
