@@ -1,4 +1,7 @@
-"""Loss curves: one panel per stage, loss against optimizer step (matplotlib, written atomically)."""
+"""Loss curves: one panel per stage, loss against optimizer step (matplotlib, written atomically).
+
+A mixed stage's per-step loss jumps with the tasks its batches happen to hold (dialogue tokens cost more than
+entity lists), so from 10 logged points on a moving average weighted by target tokens is drawn over the raw line."""
 
 from __future__ import annotations
 
@@ -21,7 +24,11 @@ def plot_losses(rows: list[dict[str, Any]], path: Path, title: str) -> None:
         points = [(row["step"], row["loss"]) for row in rows if row["stage"] == stage]
         if points:
             steps, losses = zip(*points)
-            axis.plot(steps, losses, marker="o" if len(points) < 30 else None, markersize=3, linewidth=1.2)
+            axis.plot(steps, losses, marker="o" if len(points) < 30 else None, markersize=3, linewidth=1.2, alpha=0.45 if len(points) >= 10 else 1.0, label="per step")
+            if len(points) >= 10:
+                weights = [float(row.get("supervised_tokens", 1)) for row in rows if row["stage"] == stage]
+                axis.plot(steps, moving_average(list(losses), weights, max(5, len(points) // 10)), linewidth=2.0, label="moving average")
+                axis.legend(fontsize=8)
         axis.set_title(stage)
         axis.set_xlabel("optimizer step")
         axis.set_ylabel("training loss (per target token)")
@@ -31,3 +38,13 @@ def plot_losses(rows: list[dict[str, Any]], path: Path, title: str) -> None:
     with atomic_path(path) as tmp:
         figure.savefig(tmp, format="png", dpi=110, metadata={"Software": None})
     plt.close(figure)
+
+
+def moving_average(values: list[float], weights: list[float], window: int) -> list[float]:
+    """Trailing weighted mean of the last ``window`` values (fewer at the start)."""
+    averaged = []
+    for end in range(1, len(values) + 1):
+        start = max(0, end - window)
+        total = sum(weights[start:end])
+        averaged.append(sum(v * w for v, w in zip(values[start:end], weights[start:end])) / total if total else values[end - 1])
+    return averaged
