@@ -142,4 +142,5 @@ def with_cap(recipe: Recipe, cap: int) -> Recipe:
     if cap < 1:
         raise RecipeError(f"cap: must be positive, got {cap}")
     plans = {name: dataclasses.replace(plan, cap=cap if plan.cap is None else min(plan.cap, cap)) for name, plan in recipe.datasets.items()}
-    return dataclasses.replace(recipe, datasets=plans)
+    note = f"Built with `--cap {cap}`: at most {cap:,} training examples per corpus."
+    return dataclasses.replace(recipe, datasets=plans, description=f"{recipe.description.rstrip()} {note}".strip())

@@ -80,6 +80,7 @@ def test_with_cap_lowers_every_training_cap_and_keeps_the_rest() -> None:
     }
     strip = lambda r: {n: (p.train, p.eval, p.holdout, p.families) for n, p in r.datasets.items()}  # noqa: E731
     assert strip(small) == strip(recipe) and small.mixing == recipe.mixing and small.sha256() != recipe.sha256()
+    assert small.description.startswith(recipe.description.strip()) and small.description.endswith("at most 50 training examples per corpus.")
     with pytest.raises(RecipeError, match="cap: must be positive"):
         with_cap(recipe, 0)
 
