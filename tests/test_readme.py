@@ -33,7 +33,7 @@ def test_readme_pipeline_block_matches_the_api() -> None:
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in names:
             target = names[node.func.id]
             assert not any(isinstance(a, ast.Starred) for a in node.args) and all(k.arg for k in node.keywords)
-            inspect.signature(target).bind(*node.args, **{k.arg: k.value for k in node.keywords if k.arg})  # raises if not
+            inspect.signature(target).bind(*node.args, **{str(k.arg): k.value for k in node.keywords})  # raises if not
             called.add(node.func.id)
     steps = {"convert_catalogued", "check_unified", "instruct", "build", "export", "train", "evaluate", "write_report", "push"}
     assert steps <= called, f"pipeline steps missing from the README block: {sorted(steps - called)}"

@@ -7,26 +7,11 @@ import copy
 import pytest
 import torch
 from peft import LoraConfig, get_peft_model
-from transformers import LlamaConfig, LlamaForCausalLM
 
 from biohub.training.loss import accepts_logits_to_keep, supervised_loss
 from biohub.training.packing import collate_packed, collate_padded, pack
 from biohub.training.tokenize import IGNORE_INDEX, Tokenized
-
-
-def _model() -> LlamaForCausalLM:
-    torch.manual_seed(0)
-    config = LlamaConfig(vocab_size=97, hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=64)
-    return LlamaForCausalLM(config).eval()
-
-
-def _examples() -> list[Tokenized]:
-    generator = torch.Generator().manual_seed(1)
-    examples = []
-    for length, prompt in ((9, 6), (7, 3), (12, 10), (5, 2), (10, 7)):
-        ids = torch.randint(3, 97, (length,), generator=generator).tolist()
-        examples.append(Tokenized(ids, [IGNORE_INDEX] * prompt + ids[prompt:]))
-    return examples
+from tests.training.test_packing import random_examples, tiny_llama
 
 
 def _grads(model: torch.nn.Module) -> dict[str, torch.Tensor]:
@@ -36,13 +21,14 @@ def _grads(model: torch.nn.Module) -> dict[str, torch.Tensor]:
 @pytest.mark.parametrize("layout", ["packed", "padded"])
 @pytest.mark.parametrize("lora", [False, True])
 def test_supervised_loss_matches_the_full_loss(layout: str, lora: bool) -> None:
-    reference = _model()
+    reference = tiny_llama()
     if lora:
         reference = get_peft_model(reference, LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"], init_lora_weights=False))
     sparse = copy.deepcopy(reference)
     assert accepts_logits_to_keep(reference) and accepts_logits_to_keep(sparse)
-    examples = _examples()
-    batch = collate_packed(list(pack(examples, 24)), 0) if layout == "packed" else collate_padded(examples, 0)
+    examples = random_examples(6)
+    batch = collate_packed(list(pack(examples, 64)), 0) if layout == "packed" else collate_padded(examples, 0)
+    assert batch["labels"].shape[0] >= 2  # positions are the union over several rows
     items = torch.tensor(int((batch["labels"][:, 1:] != IGNORE_INDEX).sum()))
     full = reference(**batch, num_items_in_batch=items, use_cache=False).loss
     full.backward()
@@ -56,7 +42,7 @@ def test_supervised_loss_matches_the_full_loss(layout: str, lora: bool) -> None:
 
 
 def test_a_micro_batch_without_targets_contributes_zero() -> None:
-    model = _model()
+    model = tiny_llama()
     batch = collate_padded([Tokenized([5, 6, 7], [IGNORE_INDEX] * 3)], 0)
     loss = supervised_loss(model, batch, torch.tensor(4))
     loss.backward()

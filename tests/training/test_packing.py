@@ -31,6 +31,26 @@ def test_positions_restart_and_the_mask_is_block_diagonal() -> None:
     assert mask[5].tolist() == [False] * 5 + [True]  # padding attends only to itself
 
 
+def tiny_llama(attention: str = "sdpa") -> LlamaForCausalLM:
+    """A 2-layer LLaMA with a 128-token vocabulary, seeded (shared by the packing and loss tests)."""
+    torch.manual_seed(0)
+    config = LlamaConfig(vocab_size=128, hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=128)
+    config._attn_implementation = attention
+    return LlamaForCausalLM(config).eval()
+
+
+def random_examples(count: int, seed: int = 1) -> list[Tokenized]:
+    """Examples of 4-40 tokens whose targets start at a random position (at least one prompt and one target token)."""
+    rng = random.Random(seed)
+    examples = []
+    for _ in range(count):
+        length = rng.randint(4, 40)
+        ids = [rng.randrange(1, 128) for _ in range(length)]
+        start = rng.randint(1, length - 2)
+        examples.append(Tokenized(ids, [IGNORE_INDEX] * start + ids[start:]))
+    return examples
+
+
 def _loss_sum(model: LlamaForCausalLM, batch: dict[str, torch.Tensor]) -> tuple[float, int]:
     labels = batch.pop("labels")
     logits = model(**batch).logits[:, :-1]
@@ -41,17 +61,8 @@ def _loss_sum(model: LlamaForCausalLM, batch: dict[str, torch.Tensor]) -> tuple[
 
 @pytest.mark.parametrize("attention", ["sdpa", "eager"])
 def test_packed_loss_equals_unpacked_loss(attention: str) -> None:
-    torch.manual_seed(0)
-    config = LlamaConfig(vocab_size=128, hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=128)
-    config._attn_implementation = attention
-    model = LlamaForCausalLM(config).eval()
-    rng = random.Random(1)
-    examples = []
-    for _ in range(9):
-        length = rng.randint(4, 40)
-        ids = [rng.randrange(1, 128) for _ in range(length)]
-        start = rng.randint(1, length - 2)
-        examples.append(Tokenized(ids, [IGNORE_INDEX] * start + ids[start:]))
+    model = tiny_llama(attention)
+    examples = random_examples(9)
     with torch.no_grad():
         singles = [_loss_sum(model, collate_padded([e], pad_id=0)) for e in examples]
         rows = pack(examples, 64)
