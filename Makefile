@@ -24,20 +24,24 @@ test: setup
 
 ## make demo [MIRROR=../shared/corpora]: set up, then the whole pipeline on the shipped example corpora (or a real
 ## mirror): convert -> templates check -> instruct -> build -> two-stage train -> eval (base and tuned) -> report
-## DEMO_STEPS: optimizer steps per training stage (about 28 s each on 2 CPU cores); EVAL_LIMIT: examples per
-## report row; EVAL_TOKENS: cap on generated tokens per answer; MIRROR_CAP: training examples per corpus (mirror
-## runs only: the CPU-sized budget of RESULTS.md; eval sets stay whole and are sampled by EVAL_LIMIT)
+## DEMO_STEPS: optimizer steps per training stage of the example demo (about 24 s each on 2 CPU cores);
+## EVAL_LIMIT: examples per report row; EVAL_TOKENS: cap on generated tokens per answer.
+## Mirror runs (RESULTS.md): MIRROR_RECIPE, the build recipe (taiyi_style_cpu: the taiyi_style corpora at CPU-sized
+## caps); MIRROR_CAP, an optional lower cap for every corpus; TRAIN_ARGS, the training budget (one epoch of stage 1 at
+## lr 1e-3, a third of one of stage 2 at 2e-4); eval sets stay whole and are sampled by EVAL_LIMIT.
 ifeq ($(MIRROR),)
-OUT         ?= build/demo
-DEMO_TITLE  ?= biohub demo (example corpora): base vs stage 1 vs stage 2
-DEMO_STEPS  ?= 6
-EVAL_LIMIT  ?= 3
+OUT           ?= build/demo
+DEMO_TITLE    ?= biohub demo (example corpora): base vs stage 1 vs stage 2
+DEMO_STEPS    ?= 6
+TRAIN_ARGS    ?= --max-steps $(DEMO_STEPS)
+EVAL_LIMIT    ?= 3
 else
-OUT         ?= build/mirror
-DEMO_TITLE  ?= biohub on the real corpora (CPU budget): base vs stage 1 vs stage 2
-MIRROR_CAP  ?= 40
-DEMO_STEPS  ?= 40
-EVAL_LIMIT  ?= 10
+OUT           ?= build/mirror
+DEMO_TITLE    ?= biohub on the real corpora (CPU budget): base vs stage 1 vs stage 2
+MIRROR_RECIPE ?= recipes/taiyi_style_cpu.yaml
+MIRROR_CAP    ?=
+TRAIN_ARGS    ?= --set stages.stage2.epochs=0.35 --set stages.stage2.learning_rate=2.0e-4
+EVAL_LIMIT    ?= 20
 endif
 EVAL_TOKENS ?= 96
 demo: setup
@@ -50,10 +54,10 @@ else
 	$(BIN)/biohub convert --mirror $(MIRROR) --all --out $(OUT)/unified
 	$(BIN)/biohub templates check --unified $(OUT)/unified
 	$(BIN)/biohub instruct --unified $(OUT)/unified --out $(OUT)/instructions --seed 0 --decompose
-	$(BIN)/biohub build recipes/taiyi_style.yaml --mirror $(MIRROR) --cap $(MIRROR_CAP) --out $(OUT)/hub
+	$(BIN)/biohub build $(MIRROR_RECIPE) --mirror $(MIRROR) $(if $(MIRROR_CAP),--cap $(MIRROR_CAP)) --out $(OUT)/hub
 endif
 	rm -rf $(OUT)/train $(OUT)/eval $(OUT)/report
-	$(BIN)/biohub train recipes/two_stage_demo.yaml --data $(OUT)/hub --out $(OUT)/train --max-steps $(DEMO_STEPS)
+	$(BIN)/biohub train recipes/two_stage_demo.yaml --data $(OUT)/hub --out $(OUT)/train $(TRAIN_ARGS)
 	$(BIN)/biohub eval --model default --suite taiyi_style --data $(OUT)/hub --out $(OUT)/eval/base --limit $(EVAL_LIMIT) --max-new-tokens $(EVAL_TOKENS)
 	$(BIN)/biohub eval --model default --adapter $(OUT)/train/stage1 --suite taiyi_style --data $(OUT)/hub --out $(OUT)/eval/stage1 --limit $(EVAL_LIMIT) --max-new-tokens $(EVAL_TOKENS)
 	$(BIN)/biohub eval --model default --adapter $(OUT)/train/stage2 --suite taiyi_style --data $(OUT)/hub --out $(OUT)/eval/stage2 --limit $(EVAL_LIMIT) --max-new-tokens $(EVAL_TOKENS)
