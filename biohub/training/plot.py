@@ -21,13 +21,14 @@ def plot_losses(rows: list[dict[str, Any]], path: Path, title: str) -> None:
     stages = list(dict.fromkeys(row["stage"] for row in rows)) or ["(no steps)"]
     figure, axes = plt.subplots(1, len(stages), figsize=(4.5 * len(stages), 3.4), squeeze=False)
     for axis, stage in zip(axes[0], stages):
-        points = [(row["step"], row["loss"]) for row in rows if row["stage"] == stage]
+        points = [row for row in rows if row["stage"] == stage]
         if points:
-            steps, losses = zip(*points)
-            axis.plot(steps, losses, marker="o" if len(points) < 30 else None, markersize=3, linewidth=1.2, alpha=0.45 if len(points) >= 10 else 1.0, label="per step")
-            if len(points) >= 10:
-                weights = [float(row.get("supervised_tokens", 1)) for row in rows if row["stage"] == stage]
-                axis.plot(steps, moving_average(list(losses), weights, max(5, len(points) // 10)), linewidth=2.0, label="moving average")
+            steps, losses = [row["step"] for row in points], [row["loss"] for row in points]
+            smooth = len(points) >= 10
+            axis.plot(steps, losses, marker="o" if len(points) < 30 else None, markersize=3, linewidth=1.2, alpha=0.45 if smooth else 1.0, label="per step")
+            if smooth:
+                weights = [float(row.get("supervised_tokens", 1)) for row in points]
+                axis.plot(steps, moving_average(losses, weights, max(5, len(points) // 10)), linewidth=2.0, label="moving average")
                 axis.legend(fontsize=8)
         axis.set_title(stage)
         axis.set_xlabel("optimizer step")

@@ -14,7 +14,7 @@ def test_moving_average_weighs_by_target_tokens() -> None:
     assert moving_average([2.0, 4.0], [0, 0], 3) == [2.0, 4.0]  # no weight: the raw value
 
 
-def test_plot_losses_writes_a_png_per_stage(tmp_path: Path) -> None:
+def test_plot_losses_writes_one_png_for_two_stages(tmp_path: Path) -> None:
     rows = [{"stage": stage, "step": step, "loss": 1.0 / step, "supervised_tokens": 10 + step} for stage in ("stage1", "stage2") for step in range(1, 13)]
     plot_losses(rows, tmp_path / "loss.png", "two stages")
     assert (tmp_path / "loss.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
