@@ -65,13 +65,13 @@ def test_shipped_recipes_cover_their_corpora() -> None:
 
 def test_cpu_recipe_is_taiyi_style_with_smaller_caps() -> None:
     """taiyi_style_cpu (RESULTS.md's CPU run) keeps taiyi_style's corpora, splits, eval sets, mixing and
-    decontamination; only the caps (every training set capped, at most 200) and the NER decomposition differ."""
+    decontamination; only the caps (every training set capped, at most 400) and the NER decomposition differ."""
     full, cpu = (load_recipe(ROOT / "recipes" / f"{name}.yaml") for name in ("taiyi_style", "taiyi_style_cpu"))
     strip = lambda r: {n: (p.train, p.eval, p.holdout, p.families) for n, p in r.datasets.items()}  # noqa: E731
     assert strip(cpu) == strip(full)
     assert (cpu.seed, cpu.tokenizer, cpu.mixing, cpu.decontamination) == (full.seed, full.tokenizer, full.mixing, full.decontamination)
     assert cpu.instructions == dataclasses.replace(full.instructions, decompose=False)
-    assert all(plan.cap is not None and plan.cap <= 200 for plan in cpu.datasets.values() if plan.train or plan.holdout)
+    assert all(plan.cap is not None and plan.cap <= 400 for plan in cpu.datasets.values() if plan.train or plan.holdout)
 
 
 # --------------------------------------------------------------------------------------------- caps and mixing
