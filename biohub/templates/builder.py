@@ -26,9 +26,11 @@ def choose(seed: int, key: str, count: int) -> int:
 
 
 def layout_example(spec: AnswerSpec, answer_format: str, language: str) -> str:
-    """A rendered answer showing the layout, for the format hint (placeholder mentions, real label names)."""
+    """A rendered answer showing the layout, for the format hint: placeholders for mentions, answers and labels, real
+    names only for the keys a layout needs (entity types, relations)."""
     word = "实体" if language == "zh" else "mention "
     answer = "答案" if language == "zh" else "answer "
+    label = "标签" if language == "zh" else "label "
     if spec.kind == "spans_by_type":
         value: Any = {code: ([f"{word}1", f"{word}2"] if index == 0 else []) for index, code in enumerate(spec.labels)}
     elif spec.kind == "spans":
@@ -36,10 +38,10 @@ def layout_example(spec: AnswerSpec, answer_format: str, language: str) -> str:
     elif spec.kind == "triples":
         head, tail = ("头实体", "尾实体") if language == "zh" else ("head", "tail")
         value = [[spec.labels[0], f"{head}1", f"{tail}1"], [spec.labels[0], f"{head}2", f"{tail}2"]] if spec.labels else []
-    elif spec.kind == "label":
-        value = spec.labels[0]
+    elif spec.kind == "label":  # a placeholder, not a real label: a model copying the layout must not score
+        value = answer.strip() if spec.prefix == spec.punct.answer else label.strip()
     elif spec.kind == "labels":
-        value = list(spec.labels[:2])
+        value = [f"{label}1", f"{label}2"]
     elif spec.kind == "choices":
         value = ["B"]
     elif spec.kind == "score":

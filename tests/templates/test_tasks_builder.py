@@ -440,6 +440,31 @@ def test_user_prompt_is_the_filled_template_then_the_format_hint() -> None:
         assert hint_start in prompt
 
 
+@pytest.mark.parametrize("language", ["en", "zh"])
+@pytest.mark.parametrize("answer_format", ["lines", "json"])
+@pytest.mark.parametrize(
+    ("schema", "task", "classes", "multi"),
+    [
+        ("text", "classification", ("pos", "neg"), False),
+        ("text", "multilabel_classification", ("a", "b", "c"), True),
+        ("pairs", "pair_classification", ("entailment", "contradiction"), False),
+    ],
+)
+def test_format_hint_layout_names_no_real_label(schema: str, task: str, classes: tuple[str, ...], multi: bool, answer_format: str, language: str) -> None:
+    """The layout line shows placeholders: a model that copies it (as untuned base models do) answers no label."""
+    if schema == "text":
+        record: Any = TextRecord(id="r", document_id="r", language=language, text="x", labels=[classes[0]], **COMMON)
+    else:
+        record = PairsRecord(id="r", document_id="r", language=language, text_1="x", text_2="y", label=classes[0], **COMMON)
+    (instance,) = instances(record, info(schema, (task,), classes=classes, multi_label=multi))
+    example = build_example(record, instance, seed=0, formats=(answer_format,))
+    family = families()[instance.family]
+    hint = family.hints[answer_format][language]
+    layout = example.messages[0].content.rsplit(hint.split("{example}")[0], 1)[1]
+    parsed = parse(instance.spec, layout, answer_format, strict=False)
+    assert not (parsed.ok and parsed.value), f"the layout {layout!r} parses to the label(s) {parsed.value!r}"
+
+
 def test_message_roles() -> None:
     kb = _build(_kb_example(), KB_INFO)
     text = _build(_text_records(1)[0], TEXT_INFO)
