@@ -26,8 +26,9 @@ def choose(seed: int, key: str, count: int) -> int:
 
 
 def layout_example(spec: AnswerSpec, answer_format: str, language: str) -> str:
-    """A rendered answer showing the layout, for the format hint: placeholders for mentions, answers and labels, real
-    names only for the keys a layout needs (entity types, relations)."""
+    """A rendered answer showing the layout, for the format hint: placeholders for mentions, answers, labels and
+    relations; real names only where the layout needs them (entity-type keys, the single relation of a one-relation
+    task)."""
     word = "实体" if language == "zh" else "mention "
     answer = "答案" if language == "zh" else "answer "
     label = "标签" if language == "zh" else "label "
@@ -37,7 +38,11 @@ def layout_example(spec: AnswerSpec, answer_format: str, language: str) -> str:
         value = [f"{answer}1", f"{answer}2"] if spec.prefix else [f"{word}1", f"{word}2"]
     elif spec.kind == "triples":
         head, tail = ("头实体", "尾实体") if language == "zh" else ("head", "tail")
-        value = [[spec.labels[0], f"{head}1", f"{tail}1"], [spec.labels[0], f"{head}2", f"{tail}2"]] if spec.labels else []
+        if len(spec.labels) == 1:  # the one relation's name is the only key an answer can have
+            value = [[spec.labels[0], f"{head}1", f"{tail}1"], [spec.labels[0], f"{head}2", f"{tail}2"]]
+        else:  # placeholders, one line each: a model copying the layout must not pick a real relation from it
+            relation = "关系" if language == "zh" else "relation "
+            value = [[f"{relation}1", f"{head}1", f"{tail}1"], [f"{relation}2", f"{head}2", f"{tail}2"]] if spec.labels else []
     elif spec.kind == "label":  # a placeholder, not a real label: a model copying the layout must not score
         value = answer.strip() if spec.prefix == spec.punct.answer else label.strip()
     elif spec.kind == "labels":

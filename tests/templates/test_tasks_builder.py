@@ -6,6 +6,7 @@ dataset name ``toy`` has no label file, so display names are the label codes the
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 from typing import Any
@@ -463,6 +464,22 @@ def test_format_hint_layout_names_no_real_label(schema: str, task: str, classes:
     layout = example.messages[0].content.rsplit(hint.split("{example}")[0], 1)[1]
     parsed = parse(instance.spec, layout, answer_format, strict=False)
     assert not (parsed.ok and parsed.value), f"the layout {layout!r} parses to the label(s) {parsed.value!r}"
+
+
+@pytest.mark.parametrize("answer_format", ["lines", "json"])
+@pytest.mark.parametrize("relation_types", [("CID", "treats"), ("CID",)])
+def test_relation_layout_names_a_real_relation_only_when_there_is_one(answer_format: str, relation_types: tuple[str, ...]) -> None:
+    """Several relations: placeholder relations (copying the layout must not pick a real one); one: its name."""
+    dataset_info = dataclasses.replace(KB_INFO, relation_types=relation_types)
+    re_instance = next(i for i in instances(_kb_example(), dataset_info) if i.family == "re")
+    example = build_example(_kb_example(), re_instance, seed=0, formats=(answer_format,))
+    hint = families()["re"].hints[answer_format]["en"]
+    layout = example.messages[0].content.rsplit(hint.split("{example}")[0], 1)[1]
+    named = {relation for relation in ("CID", "treats") if relation in layout}
+    assert named == (set() if len(relation_types) > 1 else {"CID"}), layout
+    if len(relation_types) > 1:
+        parsed = parse(re_instance.spec, layout, answer_format, strict=False)
+        assert not (parsed.ok and any(triple[0] in relation_types for triple in parsed.value or [])), parsed
 
 
 def test_message_roles() -> None:
