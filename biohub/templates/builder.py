@@ -25,28 +25,32 @@ def choose(seed: int, key: str, count: int) -> int:
     return int.from_bytes(digest[:8], "big") % count
 
 
+_PLACEHOLDER_WORDS = {
+    "en": {"mention": "mention ", "answer": "answer ", "label": "label ", "relation": "relation ", "head": "head", "tail": "tail"},
+    "zh": {"mention": "实体", "answer": "答案", "label": "标签", "relation": "关系", "head": "头实体", "tail": "尾实体"},
+}
+
+
 def layout_example(spec: AnswerSpec, answer_format: str, language: str) -> str:
     """A rendered answer showing the layout, for the format hint: placeholders for mentions, answers, labels and
-    relations; real names only where the layout needs them (entity-type keys, the single relation of a one-relation
-    task)."""
-    word = "实体" if language == "zh" else "mention "
-    answer = "答案" if language == "zh" else "answer "
-    label = "标签" if language == "zh" else "label "
+    relations, so that a model copying the layout names nothing real; real names only where the layout needs them
+    (entity-type keys, the single relation of a one-relation task)."""
+    words = _PLACEHOLDER_WORDS["zh" if language == "zh" else "en"]
+
+    def numbered(kind: str) -> list[str]:
+        return [f"{words[kind]}1", f"{words[kind]}2"]
+
     if spec.kind == "spans_by_type":
-        value: Any = {code: ([f"{word}1", f"{word}2"] if index == 0 else []) for index, code in enumerate(spec.labels)}
+        value: Any = {code: (numbered("mention") if index == 0 else []) for index, code in enumerate(spec.labels)}
     elif spec.kind == "spans":
-        value = [f"{answer}1", f"{answer}2"] if spec.prefix else [f"{word}1", f"{word}2"]
+        value = numbered("answer" if spec.prefix else "mention")
     elif spec.kind == "triples":
-        head, tail = ("头实体", "尾实体") if language == "zh" else ("head", "tail")
-        if len(spec.labels) == 1:  # the one relation's name is the only key an answer can have
-            value = [[spec.labels[0], f"{head}1", f"{tail}1"], [spec.labels[0], f"{head}2", f"{tail}2"]]
-        else:  # placeholders, one line each: a model copying the layout must not pick a real relation from it
-            relation = "关系" if language == "zh" else "relation "
-            value = [[f"{relation}1", f"{head}1", f"{tail}1"], [f"{relation}2", f"{head}2", f"{tail}2"]] if spec.labels else []
-    elif spec.kind == "label":  # a placeholder, not a real label: a model copying the layout must not score
-        value = answer.strip() if spec.prefix == spec.punct.answer else label.strip()
+        relations = [spec.labels[0]] * 2 if len(spec.labels) == 1 else numbered("relation")
+        value = [list(triple) for triple in zip(relations, numbered("head"), numbered("tail"))] if spec.labels else []
+    elif spec.kind == "label":
+        value = words["answer" if spec.prefix == spec.punct.answer else "label"].strip()
     elif spec.kind == "labels":
-        value = [f"{label}1", f"{label}2"]
+        value = numbered("label")
     elif spec.kind == "choices":
         value = ["B"]
     elif spec.kind == "score":

@@ -441,6 +441,12 @@ def test_user_prompt_is_the_filled_template_then_the_format_hint() -> None:
         assert hint_start in prompt
 
 
+def _layout_line(example: Any, family: str, answer_format: str, language: str) -> str:
+    """The layout example at the end of an example's prompt: what follows the family's format hint text."""
+    hint = families()[family].hints[answer_format][language]
+    return example.messages[0].content.rsplit(hint.split("{example}")[0], 1)[1]
+
+
 @pytest.mark.parametrize("language", ["en", "zh"])
 @pytest.mark.parametrize("answer_format", ["lines", "json"])
 @pytest.mark.parametrize(
@@ -459,9 +465,7 @@ def test_format_hint_layout_names_no_real_label(schema: str, task: str, classes:
         record = PairsRecord(id="r", document_id="r", language=language, text_1="x", text_2="y", label=classes[0], **COMMON)
     (instance,) = instances(record, info(schema, (task,), classes=classes, multi_label=multi))
     example = build_example(record, instance, seed=0, formats=(answer_format,))
-    family = families()[instance.family]
-    hint = family.hints[answer_format][language]
-    layout = example.messages[0].content.rsplit(hint.split("{example}")[0], 1)[1]
+    layout = _layout_line(example, instance.family, answer_format, language)
     parsed = parse(instance.spec, layout, answer_format, strict=False)
     assert not (parsed.ok and parsed.value), f"the layout {layout!r} parses to the label(s) {parsed.value!r}"
 
@@ -473,8 +477,7 @@ def test_relation_layout_names_a_real_relation_only_when_there_is_one(answer_for
     dataset_info = dataclasses.replace(KB_INFO, relation_types=relation_types)
     re_instance = next(i for i in instances(_kb_example(), dataset_info) if i.family == "re")
     example = build_example(_kb_example(), re_instance, seed=0, formats=(answer_format,))
-    hint = families()["re"].hints[answer_format]["en"]
-    layout = example.messages[0].content.rsplit(hint.split("{example}")[0], 1)[1]
+    layout = _layout_line(example, "re", answer_format, "en")
     named = {relation for relation in ("CID", "treats") if relation in layout}
     assert named == (set() if len(relation_types) > 1 else {"CID"}), layout
     if len(relation_types) > 1:
