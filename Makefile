@@ -9,11 +9,11 @@ PYTEST_ARGS ?=
 
 .PHONY: setup test demo bench clean
 
+# seqeval ships only an sdist whose setup_requires fetches the newest setuptools_scm as a bare egg, without the
+# packages it needs (setuptools_scm 10 needs vcs-versioning), and its build fails: it is built against a complete one.
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet torch==2.13.0
-	# seqeval ships only an sdist whose setup_requires fetches the newest setuptools_scm as a bare egg, without the
-	# packages it needs (setuptools_scm 10 needs vcs-versioning), and its build fails; build it against a complete one.
 	$(BIN)/pip install --quiet setuptools_scm wheel
 	$(BIN)/pip install --quiet --no-build-isolation "seqeval>=1.2"
 	$(BIN)/pip install --quiet -e ".[dev,gguf,export]"
