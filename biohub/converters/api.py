@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from biohub.converters.base import check_path
 from biohub.converters.catalog import Source, SourceFile, load_catalog
 from biohub.converters.convert import (
     ConversionResult,
@@ -31,6 +32,7 @@ def convert_catalogued(
     progress: bool = True,
 ) -> list[ConversionResult]:
     """Convert catalog entries (all when ``names`` is None) from ``mirror`` into ``out``."""
+    check_path(mirror)  # a missing mirror or one that is a symbolic link loop: say so, not "missing source file"
     entries = load_catalog(catalog)
     selected = list(entries) if names is None else list(names)
     unknown = [name for name in selected if name not in entries]
@@ -76,17 +78,19 @@ def convert_files(
         chosen = split or split_from_filename(path)
         if chosen is None:
             raise ValueError(f"{path}: cannot tell the split from the file name; pass --split")
-        splits.setdefault(chosen, []).append(SourceFile(str(path.resolve())))
+        # the path exactly as given (never resolved: resolving follows symbolic links, and rejections, errors and
+        # info.json must name the file the user gave); a relative path stays relative to the working folder
+        splits.setdefault(chosen, []).append(SourceFile(str(path)))
     source = Source(format=format_name, splits={k: tuple(v) for k, v in splits.items()}, options=all_options)
     # Validation accepts any number of labels per record here; whether the corpus is multi-label is read off the data.
     given = tuple(labels or ())
     check = LabelSet(classes=given, entity_types=given, relation_types=given, multi_label=True) if given else LabelSet(multi_label=True)
-    result = convert_source(name, source, Path("/"), language=language, labels=check, progress=progress)
+    result = convert_source(name, source, Path(), language=language, labels=check, progress=progress)
     result.labels = infer_labels(result)
     if given:  # the declared list replaces the inferred one of the group this schema labels
         result.labels = dataclasses.replace(result.labels, **{"entity_types" if result.schema == "kb" else "classes": given})
     result.tasks = infer_tasks(result)
-    write_result(result, out, Path("/"))
+    write_result(result, out, None)
     update_ledger(out, [result])
     return result
 

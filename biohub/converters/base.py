@@ -14,9 +14,15 @@ the converter counts every item into the ledger.
 from __future__ import annotations
 
 import dataclasses
+import errno
 import json
+import os
+import re
+import stat
+import sys
 import xml.etree.ElementTree as ET
 from abc import ABC, abstractmethod
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +47,10 @@ class ConvertError(Exception):
             where += f" (record {record})"
         super().__init__(f"{where}: {reason}")
 
+    def __reduce__(self) -> tuple[type, tuple[str, str, int | None, str | None]]:
+        """Rebuilt from its fields, so the error crosses a process pool intact (a build's workers)."""
+        return type(self), (self.path, self.reason, self.line, self.record)
+
 
 class RecordProblem(Exception):
     """Raised by a reader while converting one record; the reader turns it into a :class:`Rejection`."""
@@ -64,13 +74,22 @@ class Rejection:
 
 @dataclass(slots=True)
 class Defect:
-    """An annotation dropped from (or repaired in) a converted record, counted by ``reason``."""
+    """An annotation dropped from (or repaired in) a converted record, counted by ``reason``.
+
+    ``dropped`` is True when something the source holds is not in the record as its own item: an annotation
+    the reader cannot place, or a value of one (also an exact duplicate or an empty value removed); ``--strict``
+    fails on those. A repair that keeps the annotation (whitespace trimmed, an offset shift corrected, a value
+    normalised) has ``dropped=False``. ``annotation`` names the unit concerned, in the ledger's plural units
+    (``entities``, ``relations``, ``events``, ``answers``, ``infons``, ...), so that for the units a reader
+    counts the ledger accounts for every annotation read: ``read == converted + dropped + in rejected records``."""
 
     path: str
     locator: str
     reason: str
     detail: str = ""
     split: str = ""
+    dropped: bool = True
+    annotation: str = ""
 
 
 Item = Record | Rejection | Defect
@@ -91,6 +110,13 @@ class ReadContext:
     labels: LabelSet = field(default_factory=LabelSet)
     split_of: Callable[[str], str] | None = None
     raw_sink: dict[str, str] | None = None  # record id -> verbatim source text, collected only when a caller asks
+    annotations_read: dict[str, Counter[str]] = field(default_factory=dict)  # split -> unit -> annotations read
+
+    def count_read(self, document_id: str | None, **counts: int) -> None:
+        """Note how many annotations of each unit (``entities=12, relations=3``) the reader read for the record
+        of ``document_id`` it is about to yield; the ledger compares them with what was converted and dropped."""
+        tally = self.annotations_read.setdefault(self.split_for(document_id), Counter())
+        tally.update(counts)
 
     def keep_raw(self, record_id: str, raw: Callable[[], str]) -> None:
         """Hand over the verbatim source text of a record (evaluated only when raw sources are being collected)."""
@@ -130,8 +156,19 @@ class ReadContext:
     def reject(self, path: Path | str, locator: Any, reason: str, detail: str = "", document_id: str | None = None) -> Rejection:
         return Rejection(str(path), str(locator), reason, detail, self.split_for(document_id))
 
-    def defect(self, path: Path | str, locator: Any, reason: str, detail: str = "", document_id: str | None = None) -> Defect:
-        return Defect(str(path), str(locator), reason, detail, self.split_for(document_id))
+    def defect(
+        self,
+        path: Path | str,
+        locator: Any,
+        reason: str,
+        detail: str = "",
+        document_id: str | None = None,
+        *,
+        dropped: bool = True,
+        annotation: str = "",
+    ) -> Defect:
+        """A dropped annotation (``dropped=True``, the default) or a lossless repair (``dropped=False``)."""
+        return Defect(str(path), str(locator), reason, detail, self.split_for(document_id), dropped, annotation)
 
 
 @dataclass(slots=True)
@@ -179,14 +216,88 @@ def parse_options(options_type: type, mapping: dict[str, Any], where: str) -> An
 
 
 # --------------------------------------------------------------------------------------------- file helpers
+def os_reason(exc: OSError, path: Path) -> str:
+    """A short reason for an operating-system error on ``path`` (``symbolic link loop``, ``broken symbolic link``, ...)."""
+    if exc.errno == errno.ELOOP:
+        return "symbolic link loop"
+    if exc.errno == errno.ENOENT:
+        return "broken symbolic link" if path.is_symlink() else "file not found"
+    if exc.errno == errno.EISDIR:
+        return "expected a file, found a folder"
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return "permission denied"
+    if exc.errno == errno.ENAMETOOLONG:
+        return "file name too long"
+    return exc.strerror or type(exc).__name__
+
+
+def check_path(path: Path) -> os.stat_result:
+    """``path``'s status, following symbolic links; a loop, a broken link or a missing path is a :class:`ConvertError`.
+
+    Python 3.11's ``Path.resolve`` raises ``RuntimeError`` on a link loop and ``exists``/``is_file`` answer False,
+    so readers check their inputs here instead."""
+    try:
+        return path.stat()
+    except OSError as exc:
+        raise ConvertError(path, os_reason(exc, path)) from None
+
+
+def is_present(path: Path) -> bool:
+    """Whether ``path`` exists (an optional partner file); a path that is there but cannot be followed (a link
+    loop, a broken link) is a :class:`ConvertError`, never a silent "absent"."""
+    if not path.is_symlink() and not os.path.lexists(path):
+        return False
+    check_path(path)
+    return True
+
+
+def folder_files(folder: Path, wanted: Callable[[Path], bool], *, recursive: bool = True) -> list[Path]:
+    """The regular files under ``folder`` that ``wanted`` accepts, following symbolic links, sorted by path.
+
+    Nothing is skipped silently: an entry that ``wanted`` accepts but cannot be followed (broken link, no
+    permission), any symbolic link loop, and a linked folder that leads back to a folder above it are
+    errors (:class:`ConvertError`) naming the entry."""
+    root = check_path(folder)
+    if not stat.S_ISDIR(root.st_mode):
+        raise ConvertError(folder, "expected a folder")
+    found: list[Path] = []
+    stack: list[tuple[Path, frozenset[tuple[int, int]]]] = [(folder, frozenset({(root.st_dev, root.st_ino)}))]
+    while stack:
+        directory, ancestors = stack.pop()
+        try:
+            names = sorted(os.listdir(directory))
+        except OSError as exc:
+            raise ConvertError(directory, f"cannot list the folder: {os_reason(exc, directory)}") from None
+        for name in names:
+            path = directory / name
+            try:
+                info = path.stat()
+            except OSError as exc:
+                if exc.errno == errno.ELOOP or wanted(path):
+                    raise ConvertError(path, os_reason(exc, path)) from None
+                continue  # a broken link whose name the reader would not read anyway
+            if stat.S_ISDIR(info.st_mode):
+                if not recursive:
+                    continue
+                if (info.st_dev, info.st_ino) in ancestors:
+                    raise ConvertError(path, "symbolic link loop (a linked folder leads back to a folder above it)")
+                stack.append((path, ancestors | {(info.st_dev, info.st_ino)}))
+            elif stat.S_ISREG(info.st_mode) and wanted(path):
+                found.append(path)
+    return sorted(found)
+
+
+def read_bytes(path: Path) -> bytes:
+    """A whole file's bytes; a missing file, a folder, a link loop or an unreadable file is a :class:`ConvertError`."""
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise ConvertError(path, os_reason(exc, path)) from None
+
+
 def read_text(path: Path, encoding: str = "utf-8") -> str:
     """Read a whole text file; a missing file or a wrong encoding becomes a :class:`ConvertError`."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise ConvertError(path, "file not found") from None
-    except IsADirectoryError:
-        raise ConvertError(path, "expected a file, found a folder") from None
+    raw = read_bytes(path)
     try:
         text = raw.decode(encoding)
     except UnicodeDecodeError as exc:
@@ -200,46 +311,72 @@ def read_lines(path: Path, encoding: str = "utf-8") -> list[str]:
     return read_text(path, encoding).splitlines()
 
 
-def load_json(path: Path) -> Any:
-    """Parse a whole JSON file; syntax errors name the line and column."""
-    text = read_text(path)
+_JSON_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
+
+
+def json_nesting(text: str) -> tuple[int, int]:
+    """The deepest bracket nesting of a JSON text and the character offset where it is first reached (strings
+    skipped). Used to say where a document too deeply nested for the parser goes too deep."""
+    depth, deepest, where = 0, 0, 0
+    for match in _JSON_TOKENS.finditer(text):
+        token = match.group()
+        if token in "[{":
+            depth += 1
+            if depth > deepest:
+                deepest, where = depth, match.start()
+        elif token in "]}":
+            depth -= 1
+    return deepest, where
+
+
+def _too_deep(path: Path, text: str, line_offset: int = 0, what: str = "JSON") -> ConvertError:
+    """The error for a JSON text the parser gave up on (RecursionError), naming the line and column of its deepest point."""
+    deepest, where = json_nesting(text)
+    line = text.count("\n", 0, where) + 1
+    column = where - (text.rfind("\n", 0, where) + 1) + 1
+    limit = sys.getrecursionlimit()
+    reason = f"{what} nested too deeply to parse ({deepest} levels, deepest at column {column}; the parser allows about {limit})"
+    return ConvertError(path, reason, line=line + line_offset)
+
+
+def parse_json(path: Path, text: str, line_offset: int = 0, what: str = "invalid JSON") -> Any:
+    """``json.loads`` with every failure a :class:`ConvertError` naming the file and line: syntax errors and
+    documents nested too deeply for the parser (``RecursionError``). ``line_offset`` is added to line numbers
+    (the text's first line is line ``line_offset + 1`` of the file)."""
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ConvertError(path, f"invalid JSON: {exc.msg} (column {exc.colno})", line=exc.lineno) from None
+        raise ConvertError(path, f"{what}: {exc.msg} (column {exc.colno})", line=exc.lineno + line_offset) from None
+    except RecursionError:
+        raise _too_deep(path, text, line_offset) from None
+
+
+def load_json(path: Path) -> Any:
+    """Parse a whole JSON file; syntax errors (and too deep nesting) name the line and column."""
+    return parse_json(path, read_text(path))
 
 
 def iter_json_records(path: Path) -> Iterator[tuple[int, Any]]:
     """Yield ``(line_or_index, object)`` from a JSON array file or a JSON Lines file (detected by content).
 
     For a JSON array the locator is the element index; for JSON Lines it is the 1-based line number.
-    A JSON Lines line that does not parse raises :class:`ConvertError` naming that line.
+    A JSON Lines line that does not parse (or is nested too deeply) raises :class:`ConvertError` naming that line.
     """
     text = read_text(path)
     stripped = text.lstrip()
     if stripped.startswith("["):
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ConvertError(path, f"invalid JSON: {exc.msg} (column {exc.colno})", line=exc.lineno) from None
-        yield from enumerate(data)
+        yield from enumerate(parse_json(path, text))
         return
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
-        try:
-            yield number, json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ConvertError(path, f"invalid JSON Lines record: {exc.msg} (column {exc.colno})", line=number) from None
+        yield number, parse_json(path, line, number - 1, "invalid JSON Lines record")
 
 
 def parse_xml(path: Path) -> ET.Element:
     """Parse an XML file safely: entity declarations (billion laughs, external entities) are refused outright,
     syntax errors name the file, line and column. DOCTYPE lines without entity declarations are fine."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise ConvertError(path, "file not found") from None
+    raw = read_bytes(path)
     if b"<!ENTITY" in raw:
         line = raw[: raw.index(b"<!ENTITY")].count(b"\n") + 1
         raise ConvertError(path, "XML entity declarations are not allowed (possible entity-expansion attack)", line=line)
@@ -252,16 +389,17 @@ def parse_xml(path: Path) -> ET.Element:
 
 
 def expand_paths(paths: Iterable[Path], suffix: str) -> list[Path]:
-    """Files in ``paths``: files as given, folders expanded to their ``*suffix`` files, sorted by name."""
+    """Files in ``paths``: files as given, folders expanded to their ``*suffix`` files (recursively, following
+    symbolic links), sorted by name. A path that is missing or cannot be followed (a symbolic link loop, a
+    broken link) is a :class:`ConvertError` naming it, never a crash or a silent skip."""
     files: list[Path] = []
     for path in paths:
-        if path.is_dir():
-            found = sorted(p for p in path.rglob(f"*{suffix}") if p.is_file())
+        info = check_path(path)
+        if stat.S_ISDIR(info.st_mode):
+            found = folder_files(path, lambda p: p.name.endswith(suffix))
             if not found:
                 raise ConvertError(path, f"folder holds no *{suffix} files")
             files.extend(found)
-        elif path.exists():
-            files.append(path)
         else:
-            raise ConvertError(path, "file not found")
+            files.append(path)
     return files

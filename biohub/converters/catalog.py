@@ -14,11 +14,13 @@ Unknown keys are errors, so a typo in a catalog file fails loudly instead of bei
 from __future__ import annotations
 
 import hashlib
+import stat
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal, get_args
 
+from biohub.converters.base import ConvertError, check_path, folder_files, os_reason
 from biohub.schema import LANGUAGES, SCHEMAS, SPLIT_PATTERN, LabelSet
 from biohub.typed import from_mapping, read_yaml
 
@@ -253,6 +255,10 @@ def catalog_dir() -> Path:
 def load_catalog(directory: Path | None = None) -> dict[str, CatalogEntry]:
     """Every entry of a catalog folder (the built-in one by default), sorted by name."""
     directory = directory or catalog_dir()
+    try:
+        check_path(directory)  # missing, or a symbolic link loop: say which
+    except ConvertError as exc:
+        raise CatalogError(str(exc)) from None
     paths = sorted(directory.glob("*.yaml"))
     if not paths:
         raise CatalogError(f"{directory}: no catalog entries (*.yaml)")
@@ -261,16 +267,21 @@ def load_catalog(directory: Path | None = None) -> dict[str, CatalogEntry]:
 
 # --------------------------------------------------------------------------------------------- checksums
 def file_sha256(path: Path) -> str:
+    """sha256 of a file; a file that cannot be read (link loop, no permission) is a ``ConvertError`` naming it."""
     digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
+    try:
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    except OSError as exc:
+        raise ConvertError(path, os_reason(exc, path)) from None
     return digest.hexdigest()
 
 
 def tree_sha256(path: Path) -> str:
-    """sha256 of a file, or of a folder: the sha256 of its sorted ``"<file sha256>  <relative path>\\n"`` lines."""
-    if path.is_file():
+    """sha256 of a file, or of a folder: the sha256 of its sorted ``"<file sha256>  <relative path>\\n"`` lines
+    (every file under it, symbolic links followed as the readers follow them; a link loop is an error)."""
+    if not stat.S_ISDIR(check_path(path).st_mode):
         return file_sha256(path)
-    lines = [f"{file_sha256(p)}  {p.relative_to(path).as_posix()}\n" for p in sorted(path.rglob("*")) if p.is_file()]
+    lines = [f"{file_sha256(p)}  {p.relative_to(path).as_posix()}\n" for p in folder_files(path, lambda _: True)]
     return hashlib.sha256("".join(lines).encode("utf-8")).hexdigest()

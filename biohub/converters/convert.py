@@ -20,7 +20,7 @@ from typing import Any
 from tqdm.auto import tqdm
 
 import biohub
-from biohub.converters.base import ConvertError, Defect, ReadContext, Rejection, load_json
+from biohub.converters.base import ConvertError, Defect, ReadContext, Rejection, check_path, load_json
 from biohub.converters.catalog import CatalogEntry, DeriveSplits, Source, SourceFile, tree_sha256
 from biohub.converters.ledger import SplitLedger, record_counts
 from biohub.converters.registry import get_reader
@@ -74,9 +74,9 @@ def _split_assigner(dataset: str, derive: DeriveSplits, mirror: Path) -> Callabl
 
 
 _SPLIT_WORDS = {
-    "train": "train", "training": "train", "trainset": "train",
+    "train": "train", "training": "train", "trainset": "train", "trainingset": "train",
     "dev": "validation", "devel": "validation", "development": "validation", "developset": "validation",
-    "valid": "validation", "validation": "validation", "val": "validation",
+    "developmentset": "validation", "valid": "validation", "validation": "validation", "val": "validation",
     "test": "test", "testing": "test", "testset": "test",
 }
 
@@ -91,9 +91,12 @@ def split_from_filename(path: Path) -> str | None:
 
 # --------------------------------------------------------------------------------------------- conversion
 def _resolve(mirror: Path, source_file: SourceFile) -> Path:
+    """The source file's path under ``mirror`` (as given when it is absolute); missing: an error saying so, a
+    path that cannot be followed (symbolic link loop, broken link): an error naming it."""
     path = mirror / source_file.path
-    if not path.exists():
+    if not path.is_symlink() and not path.exists():
         raise ConvertError(path, "missing source file (is the mirror complete?)")
+    check_path(path)
     return path
 
 
@@ -147,13 +150,31 @@ def convert_source(
             ctx = ReadContext(dataset, split, source.language or language, labels, split_of, raw_sink)
             if split_of is None:
                 result.split_ledger(split)
-            for item in reader.read(paths, ctx):
-                bar.update(1)
-                _account(result, item, labels, seen_ids)
+            last = ""
+            try:
+                for item in reader.read(paths, ctx):
+                    bar.update(1)
+                    last = _where(item)
+                    _account(result, item, labels, seen_ids)
+            except RecursionError:
+                # a source nested more deeply than Python's recursion limit that the reader's own checks let through
+                after = f" after {last}" if last else ""
+                reason = f"input nested too deeply to convert (RecursionError){after}"
+                raise ConvertError(" + ".join(map(str, paths)), reason) from None
+            for read_split, tally in ctx.annotations_read.items():
+                result.split_ledger(read_split).annotations_read.update(tally)
     bar.close()
     for split, ledger in result.ledger.items():
         ledger.counts = record_counts(result.records.get(split, []))
     return result
+
+
+def _where(item: Record | Rejection | Defect) -> str:
+    """The place of an item, for an error about what follows it."""
+    if isinstance(item, (Rejection, Defect)):
+        return f"{Path(item.path).name} {item.locator}"
+    path, locator = _source_of(item)
+    return f"{path} {locator}".strip()
 
 
 def _options(sources: list[Source]) -> dict[str, Any]:
@@ -178,6 +199,9 @@ def _account(result: ConversionResult, item: Record | Rejection | Defect, labels
         path, locator = _source_of(item)
         rejection = Rejection(path, locator, "invalid record", "; ".join(problems[:5]), item.split)
         _account(result, rejection, labels, seen)
+        if isinstance(item, KBRecord):
+            rejected = result.split_ledger(item.split).annotations_rejected
+            rejected.update({"entities": len(item.entities), "relations": len(item.relations), "events": len(item.events)})
         return
     seen.add(item.id)
     result.records.setdefault(item.split, []).append(item)
@@ -221,15 +245,20 @@ def convert_entry(
 
 
 # --------------------------------------------------------------------------------------------- writing
-def _relative(path: str, mirror: Path) -> str:
+def _relative(path: str, mirror: Path | None) -> str:
+    """``path`` relative to the mirror it was read from, else exactly as given. Never resolved: resolving
+    follows symbolic links and would name a file the user did not give."""
+    if mirror is None:
+        return path
     try:
-        return Path(path).resolve().relative_to(mirror.resolve()).as_posix()
+        return Path(path).relative_to(mirror).as_posix()
     except ValueError:
         return path
 
 
-def write_result(result: ConversionResult, out: Path, mirror: Path) -> None:
-    """Write ``OUT/<dataset>/{<split>.parquet, rejections.jsonl, info.json}`` atomically."""
+def write_result(result: ConversionResult, out: Path, mirror: Path | None) -> None:
+    """Write ``OUT/<dataset>/{<split>.parquet, rejections.jsonl, info.json}`` atomically. Problems name their
+    file relative to ``mirror`` (catalogued corpora), or as the reader was given it (``mirror=None``)."""
     folder = out / result.dataset
     features = features_for(result.schema)
     # Every declared split gets a file (empty if all its records were rejected); a source group of a corpus with

@@ -1,5 +1,9 @@
 """The conversion ledger: for every dataset and split, how many source records were read, converted and
-rejected (by reason), which annotations were dropped (by reason), and what the converted records hold."""
+rejected (by reason), which annotations were dropped or repaired (by reason), and what the converted records hold.
+
+Readers that count the annotations they read (``ReadContext.count_read``) also get, per unit (``entities``,
+``relations``, ...), ``{read, converted, dropped, in_rejected_records}`` with
+``read == converted + dropped + in_rejected_records``; a difference would be an annotation lost silently."""
 
 from __future__ import annotations
 
@@ -13,12 +17,17 @@ from biohub.schema import KBRecord, Record
 
 @dataclass
 class SplitLedger:
-    """Counts of one split. ``read == converted + rejected`` always holds."""
+    """Counts of one split. ``read == converted + rejected`` always holds. ``defects`` counts every defect by
+    reason; ``dropped`` those that lost source content (``--strict`` fails on them)."""
 
     converted: int = 0
     reasons: Counter[str] = field(default_factory=Counter)
     defects: Counter[str] = field(default_factory=Counter)
     counts: dict[str, Any] = field(default_factory=dict)
+    dropped: int = 0
+    annotations_read: Counter[str] = field(default_factory=Counter)  # unit -> annotations the reader read
+    annotations_dropped: Counter[str] = field(default_factory=Counter)  # unit -> dropped as defects
+    annotations_rejected: Counter[str] = field(default_factory=Counter)  # unit -> inside records rejected after reading
 
     @property
     def rejected(self) -> int:
@@ -33,16 +42,45 @@ class SplitLedger:
 
     def add_defect(self, defect: Defect) -> None:
         self.defects[defect.reason] += 1
+        if defect.dropped:
+            self.dropped += 1
+            if defect.annotation:
+                self.annotations_dropped[defect.annotation] += 1
+
+    def annotations(self) -> dict[str, dict[str, int]]:
+        """Per unit the reader counted: annotations read, converted (in converted records), dropped (as defects)
+        and inside records rejected after reading (``counts`` must be filled first)."""
+        return {
+            unit: {
+                "read": read,
+                "converted": int(self.counts.get(unit, 0)),
+                "dropped": self.annotations_dropped[unit],
+                "in_rejected_records": self.annotations_rejected[unit],
+            }
+            for unit, read in sorted(self.annotations_read.items())
+        }
+
+    def unaccounted(self) -> dict[str, int]:
+        """Units whose read count is not converted + dropped + in rejected records (a silent loss, or a reader bug)."""
+        return {
+            unit: row["read"] - row["converted"] - row["dropped"] - row["in_rejected_records"]
+            for unit, row in self.annotations().items()
+            if row["read"] != row["converted"] + row["dropped"] + row["in_rejected_records"]
+        }
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "read": self.read,
             "converted": self.converted,
             "rejected": self.rejected,
             "reasons": dict(sorted(self.reasons.items())),
             "defects": dict(sorted(self.defects.items())),
+            "dropped": self.dropped,
             "counts": self.counts,
         }
+        if self.annotations_read:
+            data["annotations"] = self.annotations()
+        return data
 
 
 def record_counts(records: list[Record]) -> dict[str, Any]:

@@ -104,6 +104,8 @@ def test_split_from_filename() -> None:
     assert [split_from_filename(Path(n)) for n in ("train.tsv", "devel.tsv", "KUAKE-QIC_dev.json", "test.tsv", "x.tsv")] == [
         "train", "validation", "validation", "test", None,
     ]
+    bc5cdr = ("CDR_TrainingSet.BioC.xml", "CDR_DevelopmentSet.BioC.xml", "CDR_TestSet.PubTator.txt")  # BC5CDR's own names
+    assert [split_from_filename(Path(n)) for n in bc5cdr] == ["train", "validation", "test"]
 
 
 def test_unknown_format_suggests_a_close_name() -> None:

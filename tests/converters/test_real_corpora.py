@@ -83,8 +83,14 @@ def check_allow_lists(result: ConversionResult, rejections: dict[str, dict[str, 
 
 
 def test_every_mirror_folder_has_a_catalog_entry(mirror: Path) -> None:
+    """Every mirror folder is catalogued or listed as awaiting its entry (issue 20), and never both."""
     folders = {p.name for p in mirror.iterdir() if p.is_dir()}
-    assert folders == set(CATALOG), f"missing entries: {folders - set(CATALOG)}; entries without a folder: {set(CATALOG) - folders}"
+    lines = (Path(__file__).parent / "awaiting_catalog.txt").read_text(encoding="utf-8").splitlines()
+    awaiting = {line for line in lines if line and not line.startswith("#")}
+    assert not awaiting & set(CATALOG), f"catalogued but still listed as awaiting: {awaiting & set(CATALOG)}"
+    assert folders == set(CATALOG) | awaiting, (
+        f"missing entries: {folders - set(CATALOG) - awaiting}; listed without a folder: {(set(CATALOG) | awaiting) - folders}"
+    )
 
 
 @pytest.mark.parametrize("name", sorted(CATALOG))
@@ -139,3 +145,14 @@ def test_alternate_sources(mirror: Path, name: str, alternate: str) -> None:
     result = converted(name, alternate)
     check_expected(result, alt.expected)
     check_allow_lists(result, alt.known_rejections, alt.known_defects)
+
+
+@pytest.mark.parametrize(("name", "alternate"), [(name, None) for name in sorted(CATALOG)] + ALTERNATES)
+def test_every_annotation_read_is_accounted_for(mirror: Path, name: str, alternate: str | None) -> None:
+    """For the units a reader counts (BioC, PubTator, CBLUE NER/RE), every annotation read is converted, dropped as a
+    listed defect, or inside a rejected record: nothing is lost silently."""
+    result = converted(name, alternate)
+    for split, ledger in result.ledger.items():
+        assert ledger.unaccounted() == {}, f"{name}/{split}: {ledger.annotations()}"
+        for unit, row in ledger.annotations().items():
+            assert row["read"] >= row["converted"] > 0 or row["read"] == 0, f"{name}/{split}/{unit}: {row}"

@@ -9,7 +9,8 @@ type:
   counts as a one-synonym group). The answer is every synonym, flattened in order, each stripped of
   surrounding whitespace (a defect when that changed it) and without repeats (a repeated synonym is
   dropped and counted as a defect); the groups (stripped) stay in ``meta.exact_answer``, which strict/lenient
-  accuracy, MRR and list F1 need.
+  accuracy, MRR and list F1 need. A group that is neither a string nor a list, a synonym that is not a string
+  and a blank synonym are dropped and listed as defects, never skipped silently (so is a blank ideal answer).
 * ``summary``: the answer is the ``ideal_answer`` list.
 
 For every type the context is the snippet texts (stripped) joined by ``snippet_separator`` (one newline),
@@ -96,8 +97,13 @@ class BioASQReader(Reader):
         if not all(isinstance(s, dict) and isinstance(s.get("text"), str) for s in snippets):
             yield ctx.reject(path, qid, "bad snippet", f"question {qid}: every snippet needs a text", document_id=qid)
             return
-        ideal = q.get("ideal_answer") or []
-        ideal = [x.strip() for x in ([ideal] if isinstance(ideal, str) else ideal) if isinstance(x, str) and x.strip()]
+        ideal = []
+        for value in [q["ideal_answer"]] if isinstance(q.get("ideal_answer"), str) else q.get("ideal_answer") or []:
+            if isinstance(value, str) and value.strip():
+                ideal.append(value.strip())
+            else:
+                detail = f"question {qid}: ideal answer {value!r} is not a non-blank string"
+                yield ctx.defect(path, qid, "empty ideal answer dropped", detail, document_id=qid, annotation="ideal_answers")
         meta: dict[str, Any] = {
             "batch": path.stem.removesuffix("_golden"),
             "documents": q.get("documents") or [],
@@ -144,21 +150,34 @@ class BioASQReader(Reader):
         if clean not in YESNO:
             return []
         if clean != value:
-            yield ctx.defect(path, qid, "yes/no answer normalised", f"question {qid}: {value!r} -> {clean!r}", document_id=qid)
+            detail = f"question {qid}: {value!r} -> {clean!r}"
+            yield ctx.defect(path, qid, "yes/no answer normalised", detail, document_id=qid, dropped=False, annotation="answers")
         return [clean]
 
     def _groups(self, path: Path, qid: str, value: Any, ctx: ReadContext) -> Iterator[Item]:
+        """The answer groups of an exact answer (not a list: none, and the question is rejected for want of an
+        answer); every value in it that is not a non-blank string is a listed drop."""
         groups: list[list[str]] = []
         for group in value if isinstance(value, list) else []:
-            synonyms = [group] if isinstance(group, str) else group if isinstance(group, list) else []
+            if not isinstance(group, (str, list)):
+                detail = f"question {qid}: answer group {group!r} is neither a string nor a list"
+                yield ctx.defect(path, qid, "answer not a string (dropped)", detail, document_id=qid, annotation="answers")
+                continue
+            synonyms = [group] if isinstance(group, str) else group
             clean = []
             for synonym in synonyms:
-                if not isinstance(synonym, str) or not synonym.strip():
-                    yield ctx.defect(path, qid, "empty answer dropped", f"question {qid}: {synonym!r}", document_id=qid)
+                if not isinstance(synonym, str):
+                    detail = f"question {qid}: synonym {synonym!r} is a {type(synonym).__name__}"
+                    yield ctx.defect(path, qid, "answer not a string (dropped)", detail, document_id=qid, annotation="answers")
+                    continue
+                if not synonym.strip():
+                    detail = f"question {qid}: {synonym!r}"
+                    yield ctx.defect(path, qid, "empty answer dropped", detail, document_id=qid, annotation="answers")
                     continue
                 if synonym != synonym.strip():
                     detail = f"question {qid}: {synonym!r}"
-                    yield ctx.defect(path, qid, "answer whitespace trimmed", detail, document_id=qid)
+                    reason = "answer whitespace trimmed"
+                    yield ctx.defect(path, qid, reason, detail, document_id=qid, dropped=False, annotation="answers")
                 clean.append(synonym.strip())
             if clean:
                 groups.append(clean)
@@ -168,7 +187,8 @@ class BioASQReader(Reader):
         answer: list[str] = []
         for synonym in (s for group in groups for s in group):
             if synonym in answer:
-                yield ctx.defect(path, qid, "duplicate synonym dropped", f"question {qid}: {synonym!r} repeated", document_id=qid)
+                detail = f"question {qid}: {synonym!r} repeated"
+                yield ctx.defect(path, qid, "duplicate synonym dropped", detail, document_id=qid, annotation="answers")
                 continue
             answer.append(synonym)
         return answer

@@ -7,7 +7,7 @@ document-level, so passages are laid out at their offsets (a passage that overla
 rejects the document). A passage without ``text`` but with sentences contributes one ``sentence`` passage
 per sentence. Parsed with :func:`biohub.converters.base.parse_xml` (never fetches the external DTD, refuses
 entity declarations). An infon key repeated on one element keeps its first value; each later one is counted
-as a defect (``repeated infon key``).
+as a dropped-value defect (``repeated infon key``).
 
 Annotations: the ``type_infon`` infon gives the entity type; infons named in ``id_infons`` (e.g. ``MESH``)
 give normalisations (split on ``|`` and ``+``, ``DB:`` prefix or else ``default_db``, ``-1`` = none, as in
@@ -19,13 +19,24 @@ An annotation whose ``id`` was already used in the document is dropped (``duplic
 without an ``id`` is kept but cannot be referenced by a relation.
 
 Relations: with two ``node`` children, ``arg1``/``arg2`` are the annotations they reference by ``refid``
-(roles kept in ``meta.relation_roles``; a node without ``refid`` references nothing). Without nodes,
-relations between *concepts* (BC5CDR: infons ``Chemical`` and ``Disease`` hold MeSH ids) are mapped like the
-PubTator reader does when ``concept_infons`` names those infons: each argument is the first annotation
-(document order) normalised to the concept, and ``relation.normalized`` holds the two concepts. The type is
-the ``relation_type_infon`` infon, or, when that is absent or empty, the ``relation_type_fallback`` infon
-(default ``type``; ``""`` disables the fallback). A relation without a type, or whose arguments cannot be
-resolved, is dropped as a defect.
+(roles kept in ``meta.relation_roles``; a node without ``refid`` references nothing). Without nodes, a
+relation is between *concepts* named by two of its infons: ``concept_infons`` when given, else the first pair
+of :data:`CONCEPT_INFON_PAIRS` the relation carries (``Chemical``/``Disease``: BC5CDR CID, MeSH ids;
+``entity1``/``entity2``: BioRED). The unified schema's arguments are entity ids, so a concept-level relation
+is placed on mentions by one rule, the PubTator reader's: each argument is the first entity (document order)
+normalised to that concept (a composite mention counts as normalised to each of its concepts); the relation
+stays one relation per concept pair, as the corpus counts them, and ``relation.normalized`` holds the two
+concepts, so a scorer compares (concept, concept) pairs and a user can expand the relation to every mention
+pair through the entities' ``normalized``. The type is the ``relation_type_infon`` infon, or, when that is
+absent or empty, the ``relation_type_fallback`` infon (default ``type``; ``""`` disables the fallback).
+Relation infons that are neither the type nor a concept (BioRED's ``novel``) are kept in
+``meta.relation_infons`` (relation id -> {key: value}).
+
+Nothing is dropped silently: a relation without a type, without arguments (no nodes, no concept infons), with
+a concept no kept entity is normalised to (``relation concept not mentioned``) or a ``refid`` naming no kept
+annotation is a dropped-annotation defect, listed with its document and reason, and ``--strict`` fails on it.
+The reader counts the annotations and relations it read per document (``ReadContext.count_read``), so the
+ledger shows ``read == converted + dropped`` for ``entities`` and ``relations``.
 
 The raw source text of a record (``ReadContext.keep_raw``) is its ``<document>`` element re-serialised,
 ``ET.tostring(document, encoding="unicode")``.
@@ -50,6 +61,9 @@ from biohub.converters.formats.pubtator import (
 from biohub.converters.registry import register
 from biohub.schema import Entity, KBRecord, Passage, Relation, Span
 
+# relation infon pairs naming the two concepts of a node-less relation, tried in order when concept_infons is empty
+CONCEPT_INFON_PAIRS: tuple[tuple[str, str], ...] = (("Chemical", "Disease"), ("entity1", "entity2"))
+
 
 @dataclass(slots=True)
 class BiocOptions:
@@ -57,8 +71,8 @@ class BiocOptions:
     ``id_infons``: annotation infons holding concept ids; ``default_db``: ``db_name`` of unprefixed ids;
     ``relation_type_infon``: relation infon holding its type; ``relation_type_fallback``: relation infon read
     when ``relation_type_infon`` is absent or empty (``""``: no fallback); ``concept_infons``: the two relation
-    infons holding the concept ids of node-less concept-level relations (empty: such relations are defects);
-    ``suffix``: file ending used when a folder is given."""
+    infons holding the concept ids of node-less concept-level relations (empty: the first pair of
+    :data:`CONCEPT_INFON_PAIRS` the relation has); ``suffix``: file ending used when a folder is given."""
 
     type_infon: str = "type"
     id_infons: list[str] = field(default_factory=lambda: ["MESH"])
@@ -92,19 +106,24 @@ class _Conversion:
     extra_infons: dict[str, dict[str, str]] = field(default_factory=dict)
     relations: list[Relation] = field(default_factory=list)
     roles: dict[str, list[str]] = field(default_factory=dict)
+    relation_infons: dict[str, dict[str, str]] = field(default_factory=dict)
     defects: list[Item] = field(default_factory=list)
 
-    def defect(self, reason: str, detail: str) -> None:
-        self.defects.append(self.ctx.defect(self.path, self.key, reason, f"document {self.key}, {detail}", self.key))
+    def defect(self, reason: str, detail: str, *, annotation: str = "", dropped: bool = True) -> None:
+        """Count a dropped annotation (of unit ``annotation``) or, with ``dropped=False``, a lossless repair."""
+        detail = f"document {self.key}, {detail}"
+        defect = self.ctx.defect(self.path, self.key, reason, detail, self.key, dropped=dropped, annotation=annotation)
+        self.defects.append(defect)
 
     def infons(self, element: ET.Element, what: str) -> dict[str, str]:
         """The element's infons (key -> stripped text); a key given again keeps its first value and counts
-        each later one as a defect (``repeated infon key``)."""
+        each later one as a dropped-value defect (``repeated infon key``)."""
         infons: dict[str, str] = {}
         for infon in element.findall("infon"):
             name, value = infon.get("key", ""), (infon.text or "").strip()
             if name in infons:
-                self.defect("repeated infon key", f"{what}: infon {name!r} repeated, kept {infons[name]!r}, dropped {value!r}")
+                detail = f"{what}: infon {name!r} repeated, kept {infons[name]!r}, dropped {value!r}"
+                self.defect("repeated infon key", detail, annotation="infons")
                 continue
             infons[name] = value
         return infons
@@ -147,14 +166,18 @@ class BiocReader(Reader):
         meta: dict = {"source": {"path": path.name, "record": key}}
         if infons := doc.infons(document, "document infons"):
             meta["infons"] = infons
-        for annotation in document.iter("annotation"):
+        annotations, relations = list(document.iter("annotation")), list(document.iter("relation"))
+        for annotation in annotations:
             self._annotation(doc, annotation)
-        for relation in document.iter("relation"):
+        for relation in relations:
             self._relation(doc, relation)
         if doc.extra_infons:
             meta["annotation_infons"] = doc.extra_infons
         if doc.roles:
             meta["relation_roles"] = doc.roles
+        if doc.relation_infons:
+            meta["relation_infons"] = doc.relation_infons
+        ctx.count_read(key, entities=len(annotations), relations=len(relations))
         yield from doc.defects
         record = KBRecord(**ctx.common(key, key, meta=meta), passages=passages, entities=doc.entities, relations=doc.relations)
         ctx.keep_raw(record.id, lambda: ET.tostring(document, encoding="unicode"))
@@ -183,13 +206,15 @@ class BiocReader(Reader):
         An annotation whose id was seen before in the document is dropped (``duplicate annotation id``)."""
         ann_id = annotation.get("id", "")
         if ann_id and ann_id in doc.annotation_ids:
-            doc.defect("duplicate annotation id", f"annotation {ann_id}: id already used in this document (dropped)")
+            detail = f"annotation {ann_id}: id already used in this document (dropped)"
+            doc.defect("duplicate annotation id", detail, annotation="entities")
             return
         doc.annotation_ids.add(ann_id)
         infons = doc.infons(annotation, f"annotation {ann_id}")
         span, problem = self._span(annotation, infons, doc.text)
         if problem is not None:
-            doc.defect(problem[0], f"annotation {ann_id}: {problem[1]}")
+            # a problem with a span is a repair (the mention is kept); without one, the mention is dropped
+            doc.defect(problem[0], f"annotation {ann_id}: {problem[1]}", annotation="entities", dropped=span is None)
         if span is None:
             return
         entity_id = f"{doc.record_id}.e{len(doc.entities)}"
@@ -244,36 +269,52 @@ class BiocReader(Reader):
             infons.get(self.options.relation_type_fallback, "") if self.options.relation_type_fallback else ""
         )
         if not label:
-            doc.defect("relation without type", where)
+            doc.defect("relation without type", where, annotation="relations")
             return
         relation_id = f"{doc.record_id}.r{len(doc.relations)}"
         nodes = relation.findall("node")
+        names = self._concept_infons(infons) if not nodes else []
+        type_names = {self.options.relation_type_infon, self.options.relation_type_fallback}
+        rest = {k: v for k, v in infons.items() if k not in type_names and k not in names}
         if nodes:
-            self._node_relation(doc, relation_id, label, nodes, where)
+            if self._node_relation(doc, relation_id, label, nodes, where) and rest:
+                doc.relation_infons[relation_id] = rest
             return
-        concepts = [infons.get(name, "") for name in self.options.concept_infons]
+        concepts = [infons.get(name, "") for name in names]
         if len(concepts) != 2 or not all(concepts):
-            doc.defect("relation without arguments", f"{where}: no nodes and no concept infons")
+            wanted = " / ".join(self.options.concept_infons) or " or ".join("/".join(pair) for pair in CONCEPT_INFON_PAIRS)
+            detail = f"{where}: no nodes and no concept infons ({wanted}); infons {sorted(infons)}"
+            doc.defect("relation without arguments", detail, annotation="relations")
             return
         args, missing = concept_arguments(doc.entities, doc.concepts_of, concepts)
         if missing:
             detail = f"{where}: {label} {' '.join(concepts)}: no mention normalised to {', '.join(missing)}"
-            doc.defect("relation concept not mentioned", detail)
+            doc.defect("relation concept not mentioned", detail, annotation="relations")
             return
         normalized = [normalization(concept, self.options.default_db) for concept in concepts]
         doc.relations.append(Relation(relation_id, label, args[0], args[1], normalized))
+        if rest:
+            doc.relation_infons[relation_id] = rest
+
+    def _concept_infons(self, infons: dict[str, str]) -> list[str]:
+        """The names of the two infons holding a node-less relation's concepts: ``concept_infons`` when set, else
+        the first pair of :data:`CONCEPT_INFON_PAIRS` the relation has (none: empty)."""
+        if self.options.concept_infons:
+            return list(self.options.concept_infons)
+        return next((list(pair) for pair in CONCEPT_INFON_PAIRS if all(name in infons for name in pair)), [])
 
     @staticmethod
-    def _node_relation(doc: _Conversion, relation_id: str, label: str, nodes: list[ET.Element], where: str) -> None:
-        """A relation whose two ``node`` children reference annotations by id (a node without ``refid``, or a
-        ``refid`` naming no kept annotation, resolves to nothing: defect)."""
+    def _node_relation(doc: _Conversion, relation_id: str, label: str, nodes: list[ET.Element], where: str) -> bool:
+        """Add a relation whose two ``node`` children reference annotations by id (a node without ``refid``, or a
+        ``refid`` naming no kept annotation, resolves to nothing: a dropped relation). Whether it was added."""
         if len(nodes) != 2:
-            doc.defect("relation without two nodes", f"{where}: {len(nodes)} nodes")
-            return
+            doc.defect("relation without two nodes", f"{where}: {len(nodes)} nodes", annotation="relations")
+            return False
         refs = [node.get("refid") for node in nodes]
         args = [doc.by_annotation_id.get(ref) if ref else None for ref in refs]
         if args[0] is None or args[1] is None:
-            doc.defect("relation argument missing", f"{where}: refids {refs}")
-            return
+            doc.defect("relation argument missing", f"{where}: refids {refs}", annotation="relations")
+            return False
         doc.roles[relation_id] = [node.get("role", "") for node in nodes]
         doc.relations.append(Relation(relation_id, label, args[0], args[1]))
+        return True

@@ -19,13 +19,14 @@ stripped or collapsed), joined by ``\t``.
 from __future__ import annotations
 
 import re
+import stat
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from biohub.converters.base import ConvertError, Item, ReadContext, Reader, expand_paths
+from biohub.converters.base import ConvertError, Item, ReadContext, Reader, check_path, expand_paths
 from biohub.converters.registry import register
 from biohub.schema import PairsRecord
 
@@ -102,8 +103,8 @@ class BiossesDocxReader(Reader):
         import docx  # python-docx; imported here so that the other readers do not pay for it
         from docx.opc.exceptions import PackageNotFoundError
 
-        if not path.is_file():
-            raise ConvertError(path, "file not found")
+        if not stat.S_ISREG(check_path(path).st_mode):
+            raise ConvertError(path, "expected a file")
         try:
             document = docx.Document(str(path))
         except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError, SyntaxError) as exc:

@@ -33,11 +33,12 @@ The raw source text of a record (``ReadContext.keep_raw``) is the ``.txt`` conte
 from __future__ import annotations
 
 import re
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from biohub.converters.base import ConvertError, Item, ReadContext, Reader, read_text
+from biohub.converters.base import ConvertError, Item, ReadContext, Reader, check_path, folder_files, is_present, read_text
 from biohub.converters.registry import register
 from biohub.schema import Coreference, Entity, Event, EventArgument, KBRecord, Normalization, Passage, Relation, Span, Trigger
 
@@ -163,17 +164,15 @@ class BratReader(Reader):
             pair.files[file.suffix] = file
 
         for path in paths:
-            if not path.exists():
-                raise ConvertError(path, "file not found")
-            if path.is_dir():
-                files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in (".txt", ".ann"))
+            if stat.S_ISDIR(check_path(path).st_mode):
+                files = folder_files(path, lambda p: p.suffix in (".txt", ".ann"))
                 if not files:
                     raise ConvertError(path, "folder holds no .txt/.ann files")
                 for file in files:
                     add(file.relative_to(path).with_suffix("").as_posix(), path, file)
             elif path.suffix in (".txt", ".ann"):
                 for suffix in (".txt", ".ann"):
-                    if path.with_suffix(suffix).exists():
+                    if is_present(path.with_suffix(suffix)):
                         add(path.stem, path.parent, path.with_suffix(suffix))
             else:
                 raise ConvertError(path, "expected a folder of .txt/.ann pairs or a .txt/.ann file")

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from biohub.converters.base import ConvertError, Item, ReadContext, Reader, Rejection, expand_paths, iter_json_records
+from biohub.converters.base import ConvertError, Item, ReadContext, Reader, Rejection, expand_paths, is_present, iter_json_records
 from biohub.converters.json_items import JsonItem, json_items, label_value, merge_fields, text_field, unlabelled
 from biohub.converters.registry import register
 from biohub.schema import Entity, KBRecord, PairsRecord, Passage, Relation, TextRecord
@@ -85,12 +85,14 @@ class CblueNerReader(Reader):
             problem = self._check(mention, text, seen)
             if problem:
                 reason, detail = problem
-                yield ctx.defect(item.path, item.locator, reason, f"{item.where()} mention {n}: {detail}", document_id=item.key)
+                detail = f"{item.where()} mention {n}: {detail}"
+                yield ctx.defect(item.path, item.locator, reason, detail, document_id=item.key, annotation="entities")
                 continue
             start, end, label = mention["start_idx"], mention["end_idx"] + 1, mention["type"]
             seen.add((start, end, label))
             entities.append(Entity(f"{record_id}.e{n}", label, [text[start:end]], [(start, end)]))
         meta = {"source": item.source(), **item.extras({"text", "entities", "id"})}
+        ctx.count_read(item.key, entities=len(raw or []))
         record = KBRecord(
             **ctx.common(item.key, labeled=raw is not None, meta=meta),
             passages=[Passage(f"{record_id}.p0", self.options.passage_type, [text], [(0, len(text))])],
@@ -176,7 +178,7 @@ class CblueReReader(Reader):
 
     @staticmethod
     def _schemas(path: Path) -> set[tuple[str, str, str]]:
-        if not path.is_file():
+        if not is_present(path):
             raise ConvertError(path, "schema file not found")
         table = set()
         for position, obj in iter_json_records(path):
@@ -216,7 +218,8 @@ class CblueReReader(Reader):
             triple, problem = self._triple(raw_triple, text, table)
             if problem:
                 reason, detail = problem
-                yield ctx.defect(item.path, item.locator, reason, f"{item.where()} triple {n}: {detail}", document_id=item.key)
+                detail = f"{item.where()} triple {n}: {detail}"
+                yield ctx.defect(item.path, item.locator, reason, detail, document_id=item.key, annotation="relations")
                 continue
             assert triple is not None
             arg1 = entity(text.find(triple.subject), triple.subject, triple.subject_type)
@@ -228,6 +231,7 @@ class CblueReReader(Reader):
         meta: dict[str, Any] = {"source": item.source(), **item.extras({"text", "spo_list", "id"})}
         if combined:
             meta["combined"] = combined
+        ctx.count_read(item.key, relations=len(raw or []))
         record = KBRecord(
             **ctx.common(item.key, labeled=raw is not None, meta=meta),
             passages=[Passage(f"{record_id}.p0", self.options.passage_type, [text], [(0, len(text))])],

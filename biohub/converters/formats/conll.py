@@ -129,7 +129,8 @@ class ConllReader(Reader):
                     after = repr(sentence.tags[index - 1]) if index else "the sentence start"
                     yield ctx.reject(path, line, "I- tag does not continue a chunk", f"line {line}: {tag!r} follows {after}")
                     return
-                defects.append(ctx.defect(path, line, "orphan I- tag opened a chunk", f"line {line}: {tag!r}"))
+                reason = "orphan I- tag opened a chunk"
+                defects.append(ctx.defect(path, line, reason, f"line {line}: {tag!r}", dropped=False, annotation="entities"))
                 prefix = "B"
             if prefix == "B":
                 open_chunk = [index, index]

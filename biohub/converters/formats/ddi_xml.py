@@ -137,7 +137,15 @@ class DdiXmlReader(Reader):
             return
         if fixed != spans:
             doc.items.append(
-                ctx.defect(path, where, "entity offsets shifted (repaired)", f"{source_id}: {raw} shifted by {fixed[0][0] - spans[0][0]} to spell {expected!r}", document_id=key)
+                ctx.defect(
+                    path,
+                    where,
+                    "entity offsets shifted (repaired)",
+                    f"{source_id}: {raw} shifted by {fixed[0][0] - spans[0][0]} to spell {expected!r}",
+                    document_id=key,
+                    dropped=False,
+                    annotation="entities",
+                )
             )
         entity_id = f"{doc.record_id}.e{len(doc.entities)}"
         doc.entities.append(Entity(entity_id, etype, [text[s:e] for s, e in fixed], [(base + s, base + e) for s, e in fixed]))
@@ -174,7 +182,8 @@ class DdiXmlReader(Reader):
                 return
             rtype = self.options.untyped_ddi_type
             detail = f"{pair_id}: ddi=true without type, kept as {rtype!r}"
-            doc.items.append(ctx.defect(path, pair_id, "ddi pair without type (typed as default)", detail, document_id=key))
+            reason = "ddi pair without type (typed as default)"
+            doc.items.append(ctx.defect(path, pair_id, reason, detail, document_id=key, dropped=False, annotation="relations"))
         doc.relations.append(Relation(f"{doc.record_id}.r{len(doc.relations)}", rtype, arg1, arg2))
 
 

@@ -25,11 +25,12 @@ verbatim (as decoded); at ``level: sentence``, the sentence's line of the text f
 
 from __future__ import annotations
 
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from biohub.converters.base import ConvertError, Item, ReadContext, Reader, read_text
+from biohub.converters.base import ConvertError, Item, ReadContext, Reader, check_path, folder_files, is_present, read_text
 from biohub.converters.registry import register
 from biohub.schema import TextRecord
 
@@ -54,6 +55,10 @@ class HocOptions:
             raise ValueError(f"level: expected document or sentence, got {self.level!r}")
 
 
+def _is_txt(path: Path) -> bool:
+    return path.suffix == ".txt"
+
+
 @register
 class HocReader(Reader):
     name = "hoc"
@@ -63,8 +68,8 @@ class HocReader(Reader):
 
     def read(self, paths: list[Path], ctx: ReadContext) -> Iterator[Item]:
         text_dir, labels_dir = self._folders(paths)
-        texts = {p.stem: p for p in text_dir.glob("*.txt") if p.is_file()}
-        labels = {p.stem: p for p in labels_dir.glob("*.txt") if p.is_file()}
+        texts = {p.stem: p for p in folder_files(text_dir, _is_txt, recursive=False)}
+        labels = {p.stem: p for p in folder_files(labels_dir, _is_txt, recursive=False)}
         for pmid in sorted(set(texts) | set(labels), key=_pmid_order):
             if pmid not in labels:
                 yield ctx.reject(texts[pmid], pmid, "labels file missing", f"{texts[pmid].name} has no {labels_dir.name}/{pmid}.txt", document_id=pmid)
@@ -77,9 +82,7 @@ class HocReader(Reader):
     def _folders(self, paths: list[Path]) -> tuple[Path, Path]:
         opts = self.options
         for path in paths:
-            if not path.exists():
-                raise ConvertError(path, "file not found")
-            if not path.is_dir():
+            if not stat.S_ISDIR(check_path(path).st_mode):
                 raise ConvertError(path, "expected a folder (the corpus folder, or its text/ and labels/ folders)")
         if len(paths) == 1:
             text_dir, labels_dir = paths[0] / opts.text_dir, paths[0] / opts.labels_dir
@@ -89,7 +92,7 @@ class HocReader(Reader):
             if len(paths) != 2 or opts.text_dir not in named or opts.labels_dir not in named:
                 raise ConvertError(paths[0], f"expected one corpus folder, or the two folders {opts.text_dir}/ and {opts.labels_dir}/")
         for folder in (text_dir, labels_dir):
-            if not folder.is_dir():
+            if not is_present(folder) or not folder.is_dir():
                 raise ConvertError(folder, "folder not found")
         return text_dir, labels_dir
 

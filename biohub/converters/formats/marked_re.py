@@ -111,7 +111,9 @@ class MarkedReReader(Reader):
                 return
             entities.append(Entity(f"{record_id}.e{n}", marker["type"], [text[start:end]], [(start, end)]))
         if repaired:
-            yield ctx.defect(path, line, "overlapping arguments (duplicated text repaired)", f"line {line}: {repaired}", document_id=key)
+            detail = f"line {line}: {repaired}"
+            reason = "overlapping arguments (duplicated text repaired)"
+            yield ctx.defect(path, line, reason, detail, document_id=key, dropped=False, annotation="entities")
         meta: dict[str, Any] = {"source": {"path": path.name, "line": line}}
         extras = {k: v for k, v in obj.items() if k not in (opts.text_field, opts.label_field) and v not in ([], {}, None, "")}
         if extras:

@@ -92,7 +92,8 @@ class McqaJsonlReader(Reader):
             if stray:
                 texts[n] = text[: stray.start()] + stray.group(1)
                 detail = f"line {line}: option {letters[n]}"
-                defects.append(ctx.defect(path, line, "stray quote line in option", detail, document_id=key))
+                reason = "stray quote line in option"
+                defects.append(ctx.defect(path, line, reason, detail, document_id=key, dropped=False, annotation="options"))
         texts = [t.strip() for t in texts]
         if self.options.strip_added_period and all(t.endswith(".") for t in texts):
             texts = [t[:-1].rstrip() for t in texts]
@@ -100,7 +101,14 @@ class McqaJsonlReader(Reader):
             dropped = letters.pop()
             texts.pop()
             defects.append(
-                ctx.defect(path, line, "empty last option dropped", f"line {line}: option {dropped} is empty", document_id=key)
+                ctx.defect(
+                    path,
+                    line,
+                    "empty last option dropped",
+                    f"line {line}: option {dropped} is empty",
+                    document_id=key,
+                    annotation="options",
+                )
             )
         if len(texts) < 2:
             raise RecordProblem("fewer than two options", f"{len(texts)} non-empty option(s)")

@@ -17,12 +17,14 @@ a composite mention stands for, ``|``-separated; BC5CDR) in ``meta.individual_me
 list of texts; PubTator gives no offsets for them). A mention whose offsets fall outside the document or
 whose text differs from the document text at its offsets is dropped as a defect; if the only difference is
 whitespace padding around the mention text, the mention is kept (offsets are authoritative) and the repair
-is counted as a defect.
+is counted as a defect (not a drop).
 
 Relations are document-level links between concepts; the record needs entity arguments, so ``arg1_id`` is
 the first mention (in file order) normalised to concept id 1 and ``arg2_id`` the first normalised to
 concept id 2, and ``relation.normalized`` holds the two concepts. A relation naming a concept no kept
-mention carries is dropped as a defect.
+mention carries, or repeating an earlier relation line, is dropped as a defect. The reader counts the mention
+and relation lines of every document it converts (``ReadContext.count_read``), so the ledger shows
+``read == converted + dropped`` for ``entities`` and ``relations``.
 
 The raw source text of a record (``ReadContext.keep_raw``) is the document's lines (its ``|t|`` / ``|a|`` lines
 and annotation lines) as written, joined by ``\n``.
@@ -138,8 +140,9 @@ class _Conversion:
     raw_ids: dict[str, str] = field(default_factory=dict)
     defects: list[Item] = field(default_factory=list)
 
-    def defect(self, line: int, reason: str, detail: str) -> None:
-        self.defects.append(self.ctx.defect(self.path, line, reason, detail, self.key))
+    def defect(self, line: int, reason: str, detail: str, *, annotation: str, dropped: bool = True) -> None:
+        """Count a dropped annotation of unit ``annotation`` (or, with ``dropped=False``, a repair that keeps it)."""
+        self.defects.append(self.ctx.defect(self.path, line, reason, detail, self.key, dropped=dropped, annotation=annotation))
 
 
 @register
@@ -212,6 +215,7 @@ class PubtatorReader(Reader):
             meta["individual_mentions"] = doc.individual
         if doc.raw_ids:
             meta["concept_ids"] = doc.raw_ids
+        ctx.count_read(key, entities=len(mention_lines), relations=len(relation_lines))
         yield from doc.defects
         record = KBRecord(**ctx.common(key, key, meta=meta), passages=passages, entities=doc.entities, relations=doc.relations)
         ctx.keep_raw(record.id, lambda: "\n".join(document.raw))
@@ -252,13 +256,15 @@ class PubtatorReader(Reader):
         mention, label, id_column = parts[3], parts[4], parts[5]
         text = doc.text
         if not 0 <= start < end <= len(text):
-            doc.defect(number, "mention offsets out of range", f"line {number}: [{start}, {end}) outside 0..{len(text)}")
+            detail = f"line {number}: [{start}, {end}) outside 0..{len(text)}"
+            doc.defect(number, "mention offsets out of range", detail, annotation="entities")
             return
         problem = mention_problem(mention, text[start:end])
         if problem == MENTION_PADDED:
-            doc.defect(number, problem, f"line {number}: {mention!r}")
+            doc.defect(number, problem, f"line {number}: {mention!r}", annotation="entities", dropped=False)
         elif problem is not None:
-            doc.defect(number, problem, f"line {number}: {mention!r} != document text {text[start:end]!r} at [{start}, {end})")
+            detail = f"line {number}: {mention!r} != document text {text[start:end]!r} at [{start}, {end})"
+            doc.defect(number, problem, detail, annotation="entities")
             return
         entity_id = f"{doc.record_id}.e{len(doc.entities)}"
         ids, normalized = split_concepts(id_column, self.options.default_db)
@@ -273,13 +279,13 @@ class PubtatorReader(Reader):
         """Add one concept-level relation line's relation to ``doc``, or its defect."""
         _, label, first, second = (part.strip() for part in parts)
         if (label, first, second) in doc.seen_relations:
-            doc.defect(number, "duplicate relation", f"line {number}: {label} {first} {second}")
+            doc.defect(number, "duplicate relation", f"line {number}: {label} {first} {second}", annotation="relations")
             return
         doc.seen_relations.add((label, first, second))
         args, missing = concept_arguments(doc.entities, doc.concepts_of, [first, second])
         if missing:
             detail = f"line {number}: {label} {first} {second}: no mention normalised to {', '.join(missing)}"
-            doc.defect(number, "relation concept not mentioned", detail)
+            doc.defect(number, "relation concept not mentioned", detail, annotation="relations")
             return
         normalized = [normalization(first, self.options.default_db), normalization(second, self.options.default_db)]
         doc.relations.append(Relation(f"{doc.record_id}.r{len(doc.relations)}", label, args[0], args[1], normalized))

@@ -122,7 +122,9 @@ class SquadReader(Reader):
                     starts.append([text, start])
                 else:
                     detail = f"{where}: {text!r} not at answer_start {start!r}"
-                    yield ctx.defect(path, qid, "answer start does not match context", detail, document_id=document_id)
+                    # the answer is kept (without a start); only the wrong offset is left out
+                    reason = "answer start does not match context"
+                    yield ctx.defect(path, qid, reason, detail, document_id=document_id, dropped=False, annotation="answers")
                 if text not in answers:
                     answers.append(text)
             meta["answer_starts"] = starts
