@@ -33,7 +33,8 @@ test: setup
 ## Mirror runs (RESULTS.md): MIRROR_RECIPE, the build recipe (taiyi_style_cpu: the taiyi_style corpora at CPU-sized
 ## caps); MIRROR_CAP, an optional lower cap for every corpus; TRAIN_ARGS, the training budget (one epoch of stage 1 at
 ## lr 1e-3, a third of one of stage 2 at 2e-4); eval sets stay whole and are sampled by EVAL_LIMIT (100 per row:
-## at 20 a weak row is one or two answers, and run 7's KUAKE-QIC read 5 vs 5 at 20 and 27 vs 5 at 100).
+## at 20 a weak row is one or two answers, and run 7's KUAKE-QIC read 5 vs 5 at 20 and 27 vs 5 at 100); REFERENCE, the
+## published results CSV of the report's reference columns (Taiyi's and ChatGPT's figures; mirror runs only).
 ifeq ($(MIRROR),)
 OUT           ?= build/demo
 DEMO_TITLE    ?= biohub demo (example corpora): base vs stage 1 vs stage 2
@@ -47,6 +48,7 @@ MIRROR_RECIPE ?= recipes/taiyi_style_cpu.yaml
 MIRROR_CAP    ?=
 TRAIN_ARGS    ?= --set stages.stage2.epochs=0.35 --set stages.stage2.learning_rate=2.0e-4
 EVAL_LIMIT    ?= 100
+REFERENCE     ?= ../shared/reference_results/taiyi_13_sets.csv
 endif
 EVAL_TOKENS ?= 96
 demo: setup
@@ -66,7 +68,8 @@ endif
 	$(BIN)/biohub eval --model default --suite taiyi_style --data $(OUT)/hub --out $(OUT)/eval/base --limit $(EVAL_LIMIT) --max-new-tokens $(EVAL_TOKENS)
 	$(BIN)/biohub eval --model default --adapter $(OUT)/train/stage1 --suite taiyi_style --data $(OUT)/hub --out $(OUT)/eval/stage1 --limit $(EVAL_LIMIT) --max-new-tokens $(EVAL_TOKENS)
 	$(BIN)/biohub eval --model default --adapter $(OUT)/train/stage2 --suite taiyi_style --data $(OUT)/hub --out $(OUT)/eval/stage2 --limit $(EVAL_LIMIT) --max-new-tokens $(EVAL_TOKENS)
-	$(BIN)/biohub report $(OUT)/eval/base $(OUT)/eval/stage1 $(OUT)/eval/stage2 --out $(OUT)/report --title "$(DEMO_TITLE)"
+	$(BIN)/biohub report $(OUT)/eval/base $(OUT)/eval/stage1 $(OUT)/eval/stage2 --out $(OUT)/report --title "$(DEMO_TITLE)" \
+		$(if $(REFERENCE),--reference $(REFERENCE))
 	@echo "demo output: $(OUT)/hub (dataset card), $(OUT)/train (adapters, metrics.jsonl, loss.png), $(OUT)/report/report.md (+ .html, .png)"
 
 ## make bench: the benchmarks (see BENCHMARKS.md)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 import yaml
@@ -22,6 +22,17 @@ def console() -> Console:
 
 def err() -> Console:
     return Console(stderr=True)
+
+
+def fail(exc: BaseException, code: int = 2) -> NoReturn:
+    """Report bad input as one line ``error: <message>`` on stderr — whatever the terminal width, the message printed
+    literally (never as markup), a KeyError without its quotes — and exit with ``code`` (no traceback)."""
+    from rich.markup import escape
+
+    message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+    text = " ".join(line.strip() for line in str(message).splitlines() if line.strip())
+    err().print(f"[red]error:[/red] {escape(text)}", soft_wrap=True, highlight=False)
+    raise typer.Exit(code)
 
 
 def _pairs(values: list[str] | None, flag: str) -> dict[str, object]:
@@ -84,12 +95,14 @@ def convert_command(
     field: Annotated[list[str] | None, typer.Option(help="Field mapping key=value, e.g. text_1=query (repeatable).")] = None,
     option: Annotated[list[str] | None, typer.Option(help="Reader option key=value (YAML value; repeatable).")] = None,
     labels: Annotated[str | None, typer.Option(help="Comma-separated label set (default: inferred).")] = None,
-    strict: Annotated[bool, typer.Option(help="Exit non-zero if any record is rejected.")] = False,
+    strict: Annotated[bool, typer.Option(help="Exit non-zero if any record is rejected or any annotation dropped.")] = False,
     no_verify: Annotated[bool, typer.Option("--no-verify", help="Skip the sha256 check of catalogued source files.")] = False,
 ) -> None:
     """Convert corpora in their original formats into the unified schema."""
+    from rich.markup import escape
+
     from biohub.converters.api import convert_catalogued, convert_files
-    from biohub.converters.base import ConvertError
+    from biohub.converters.base import ConvertError, os_reason
 
     try:
         if format_:
@@ -108,21 +121,31 @@ def convert_command(
                 raise typer.BadParameter("give --mirror and exactly one of --all / --datasets (or use --format)")
             names = None if all_ else [n.strip() for n in datasets.split(",") if n.strip()]  # type: ignore[union-attr]
             results = convert_catalogued(mirror, out, names, catalog=catalog, verify=not no_verify)
-    except (ConvertError, KeyError, ValueError) as exc:
-        err().print(f"[red]error:[/red] {exc.args[0] if isinstance(exc, KeyError) else exc}")
+    except (ConvertError, KeyError, ValueError, OSError) as exc:
+        # one line, whatever the terminal width; file names and reasons are printed literally, never as markup
+        if isinstance(exc, OSError):  # e.g. an output folder that is a symbolic link loop
+            where = Path(exc.filename) if exc.filename else out
+            message = f"{where}: {os_reason(exc, where)}"
+        else:
+            message = str(exc.args[0] if isinstance(exc, KeyError) else exc).replace("\n", " ")
+        err().print(f"[red]error:[/red] {escape(message)}", soft_wrap=True, highlight=False)
         raise typer.Exit(2) from None
     table = Table(title=f"converted into {out}")
-    for column in ("dataset", "split", "read", "converted", "rejected", "defects"):
+    for column in ("dataset", "split", "read", "converted", "rejected", "defects", "dropped"):
         table.add_column(column, justify="right" if column not in ("dataset", "split") else "left")
-    rejected = 0
+    rejected = dropped = 0
     for result in results:
         for split_name, ledger in sorted(result.ledger.items()):
-            table.add_row(result.dataset, split_name, str(ledger.read), str(ledger.converted), str(ledger.rejected), str(sum(ledger.defects.values())))
+            lost = ledger.dropped + sum(ledger.unaccounted().values())
+            cells = (ledger.read, ledger.converted, ledger.rejected, sum(ledger.defects.values()), lost)
+            table.add_row(escape(result.dataset), split_name, *map(str, cells))
             rejected += ledger.rejected
+            dropped += lost
     console().print(table)
-    console().print(f"ledger: {out / 'ledger.json'}; rejected records are listed in {out}/<dataset>/rejections.jsonl")
-    if strict and rejected:
-        err().print(f"[red]--strict: {rejected} record(s) rejected[/red]")
+    listed = f"{out}/<dataset>/rejections.jsonl"
+    console().print(f"ledger: {out / 'ledger.json'}; rejected records and dropped annotations are listed in {listed}")
+    if strict and (rejected or dropped):
+        err().print(f"[red]--strict: {rejected} record(s) rejected, {dropped} annotation(s) dropped[/red]", soft_wrap=True)
         raise typer.Exit(1)
 
 
@@ -142,6 +165,7 @@ def instruct_command(
     datasets: Annotated[str | None, typer.Option(help="Comma-separated subset of the converted datasets.")] = None,
 ) -> None:
     """Turn unified records into instruction examples (EN + ZH templates, seeded)."""
+    from biohub.io import InputError
     from biohub.templates.answers import FORMATS
     from biohub.templates.instruct import InstructOptions, instruct
     from biohub.templates.length import load_tokenizer
@@ -150,13 +174,12 @@ def instruct_command(
     if not chosen or any(f not in FORMATS for f in chosen):
         raise typer.BadParameter(f"formats must be among {', '.join(FORMATS)}", param_hint="--formats")
     options = InstructOptions(seed=seed, formats=chosen, decompose=decompose, max_length=max_length)
-    loaded = load_tokenizer(tokenizer) if max_length else None
     names = [n.strip() for n in datasets.split(",")] if datasets else None
     try:
+        loaded = load_tokenizer(tokenizer) if max_length else None
         ledger = instruct(unified, out, options, tokenizer=loaded, tokenizer_name=tokenizer, datasets=names)
-    except KeyError as exc:
-        err().print(f"[red]error:[/red] {exc.args[0]}")
-        raise typer.Exit(2) from None
+    except (KeyError, InputError) as exc:
+        fail(exc)
     table = Table(title=f"instruction examples in {out}")
     for column in ("dataset", "split", "records", "examples", "windowed", "dropped (too long)"):
         table.add_column(column)
@@ -219,14 +242,13 @@ def build_command(
     """Build a Hugging Face dataset repository folder (configs, card, decontamination report) from a recipe."""
     from biohub.converters.base import ConvertError
     from biohub.hub.build import build
-    from biohub.hub.recipe import RecipeError, load_recipe, with_cap
+    from biohub.hub.recipe import load_recipe, with_cap
 
-    try:
+    try:  # InputError, RecipeError and the catalog's errors are ValueErrors; a worker's error is raised as itself
         plan = load_recipe(recipe)
         info = build(plan if cap is None else with_cap(plan, cap), mirror, out, workers=workers, verify=not no_verify, catalog=catalog)
-    except (RecipeError, ConvertError, KeyError, ValueError) as exc:
-        err().print(f"[red]error:[/red] {exc.args[0] if isinstance(exc, KeyError) else exc}")
-        raise typer.Exit(2) from None
+    except (ConvertError, KeyError, ValueError) as exc:
+        fail(exc)
     table = Table(title=f"{out} ({len(info['configs'])} configs)")
     for column in ("config", "splits"):
         table.add_column(column)
@@ -282,6 +304,7 @@ def train_command(
     resume: Annotated[bool, typer.Option("--resume", help="Continue the run in OUT from its newest checkpoint.")] = False,
 ) -> None:
     """Run a (two-stage) supervised fine-tune; works alone or under `accelerate launch`."""
+    from biohub.io import InputError, local_or_hub
     from biohub.training.data import TrainDataError
     from biohub.training.methods import MethodUnavailable
     from biohub.training.recipe import TrainRecipeError, load_train_recipe
@@ -289,10 +312,11 @@ def train_command(
 
     overrides = list(set_ or []) + ([f"max_steps={max_steps}"] if max_steps is not None else [])
     try:
-        summary = train(load_train_recipe(recipe, overrides), data, out, resume=resume)
-    except (TrainRecipeError, TrainDataError, MethodUnavailable, RunError) as exc:
-        err().print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from None
+        loaded = load_train_recipe(recipe, overrides)
+        local_or_hub(data, "hub dataset")  # a mistyped --data fails now, not after the model has loaded
+        summary = train(loaded, data, out, resume=resume)
+    except (TrainRecipeError, TrainDataError, MethodUnavailable, RunError, InputError) as exc:
+        fail(exc)
     from accelerate import PartialState
 
     if not PartialState().is_main_process:  # under `accelerate launch`, one summary
@@ -321,12 +345,12 @@ def eval_command(
     """Generate for every example of a suite, parse, score, and write the results and a report."""
     from biohub.eval.run import EvalError, evaluate
     from biohub.eval.suite import SuiteError, load_suite
+    from biohub.io import InputError
 
     try:
         document = evaluate(model, load_suite(suite), data, out, adapter=adapter, limit=limit, seed=seed, batch_size=batch_size, max_new_tokens_cap=max_new_tokens)
-    except (EvalError, SuiteError) as exc:
-        err().print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from None
+    except (EvalError, SuiteError, InputError) as exc:
+        fail(exc)
     _print_results(document, out)
 
 
@@ -342,12 +366,12 @@ def score_command(
     """Score predictions made anywhere (another framework, an API model) with biohub's parsers and metrics."""
     from biohub.eval.run import EvalError, score_file
     from biohub.eval.suite import SuiteError, load_suite
+    from biohub.io import InputError
 
     try:
         document = score_file(predictions, load_suite(suite), data, out, limit=limit, seed=seed)
-    except (EvalError, SuiteError, FileNotFoundError) as exc:
-        err().print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from None
+    except (EvalError, SuiteError, InputError, FileNotFoundError) as exc:
+        fail(exc)
     _print_results(document, out)
 
 
@@ -356,16 +380,15 @@ def report_command(
     runs: Annotated[list[Path], typer.Argument(help="Result folders of `biohub eval`/`score`; the first is the baseline.")],
     out: Annotated[Path, typer.Option(help="Report folder (report.md, report.html, report.png).")],
     title: Annotated[str, typer.Option(help="Report title.")] = "biohub evaluation",
-    reference: Annotated[Path | None, typer.Option(help="Published results CSV (default: ../shared/reference_results/taiyi_13_sets.csv).")] = None,
+    reference: Annotated[Path | None, typer.Option(help="Published results CSV for reference columns (none by default).")] = None,
 ) -> None:
     """One table in the Taiyi layout over several runs, with deltas against the first, and a grouped bar chart."""
-    from biohub.eval.report import REFERENCE, write_report
+    from biohub.eval.report import write_report
 
     try:
-        write_report(runs, out, title, reference or REFERENCE)
-    except FileNotFoundError as exc:
-        err().print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from None
+        write_report(runs, out, title, reference)
+    except (FileNotFoundError, ValueError) as exc:
+        fail(exc)
     console().print(f"report: {out / 'report.md'}, {out / 'report.html'}, {out / 'report.png'}")
 
 
@@ -395,6 +418,7 @@ def selfinstruct_command(
     name: Annotated[str, typer.Option(help="Dataset name of the catalog entry and build recipe written to OUT.")] = "selfinstruct",
 ) -> None:
     """Grow a seed set into new biomedical instructions (Self-Instruct / BioInstruct style), filtered and categorised."""
+    from biohub.io import InputError
     from biohub.selfinstruct.generators import GeneratorError, make_generator
     from biohub.selfinstruct.pipeline import Options, selfinstruct
     from biohub.selfinstruct.tasks import DATA, SeedError, load_seeds
@@ -402,13 +426,15 @@ def selfinstruct_command(
     if categorize not in ("rules", "generator"):
         raise typer.BadParameter("rules or generator", param_hint="--categorize")
     try:
-        tasks = load_seeds(seeds or DATA / "seeds.jsonl")
+        seeds_file = seeds or DATA / "seeds.jsonl"
+        if not seeds_file.is_file():
+            raise InputError(f"no such file {seeds_file} ({'--seeds' if seeds else 'the default seeds: biohub is incomplete'})")
+        tasks = load_seeds(seeds_file)
         engine = make_generator(generator, seed=seed, budget=max_requests, concurrency=concurrency)
         options = Options(target, seed, k, batch, max_requests, categorize == "generator", name)
         ledger = selfinstruct(tasks, engine, out, options, resume=resume)
-    except (SeedError, GeneratorError, FileExistsError) as exc:
-        err().print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from None
+    except (SeedError, GeneratorError, FileExistsError, InputError) as exc:
+        fail(exc)
     console().print(f"{ledger['accepted']:,} accepted of {ledger['requests']:,} requests; removed: "
                     + ", ".join(f"{reason} {n:,}" for reason, n in ledger["rejected"].items() if n))
     console().print(f"{out / 'instructions.json'} (Alpaca JSON), {out / 'README.md'}, {out / 'ledger.json'}; build it with "
@@ -429,8 +455,7 @@ def export_command(
     try:
         summary = export(hubdir, format_, out, chosen)
     except (KeyError, ValueError, FileNotFoundError) as exc:
-        err().print(f"[red]error:[/red] {exc.args[0] if isinstance(exc, KeyError) else exc}")
-        raise typer.Exit(2) from None
+        fail(exc)
     console().print(summary)
 
 

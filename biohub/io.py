@@ -1,4 +1,4 @@
-"""Atomic, deterministic file writes shared by every stage."""
+"""Shared I/O: atomic, deterministic file writes; progress files; where a data set, model or tokenizer is read from."""
 
 from __future__ import annotations
 
@@ -14,6 +14,77 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 from datasets import Dataset, Features, load_dataset
+
+OFFLINE_VALUES = {"1", "ON", "YES", "TRUE"}  # what huggingface_hub reads as true in HF_HUB_OFFLINE
+
+
+class InputError(ValueError):
+    """An input biohub cannot use: a local path that does not exist, a Hub id that is not cached while offline, a hub
+    folder or progress file it cannot read. The message names the input and says what was tried."""
+
+
+# --------------------------------------------------------------------------------------------- local path or Hub id
+def hub_offline() -> bool:
+    """Whether ``HF_HUB_OFFLINE`` (or ``TRANSFORMERS_OFFLINE``) is set now: only the local Hugging Face cache may be read."""
+    value = os.environ.get("HF_HUB_OFFLINE") or os.environ.get("TRANSFORMERS_OFFLINE") or ""
+    return value.strip().upper() in OFFLINE_VALUES
+
+
+def is_hub_id(name: str) -> bool:
+    """Whether ``name`` is an explicit Hub id ``ORG/NAME``: exactly one slash, valid repository characters, no path
+    syntax (``./``, ``../``, ``~``, an absolute path, a backslash) and ``ORG`` not an existing local folder."""
+    from huggingface_hub.utils import HFValidationError, validate_repo_id
+
+    org, slash, repo = name.partition("/")
+    if not slash or not org or not repo or "/" in repo or "\\" in name or name.startswith(("~", ".")):
+        return False
+    if Path(org).exists():  # ``runs/stage1`` beside an existing ``runs/`` is a path
+        return False
+    try:
+        validate_repo_id(name)
+    except HFValidationError:
+        return False
+    return True
+
+
+def local_or_hub(name: str, what: str) -> Path | str:
+    """Where ``name`` (a ``--data``, model or tokenizer argument) is read from: an existing local folder (as a Path),
+    or the explicit Hub id ``ORG/NAME`` (as given). Anything else is an InputError saying what was tried; a mistyped
+    local path never turns into a Hub request."""
+    path = Path(name).expanduser()
+    if path.is_dir():
+        return path
+    if path.exists():
+        raise InputError(f"{name}: is a file, not a {what} folder")
+    if is_hub_id(name):
+        return name
+    raise InputError(f"no such folder {name} (a {what} is a local folder or a Hub id ORG/NAME)")
+
+
+def pretrained_source(name: str, what: str = "model") -> str:
+    """What ``from_pretrained`` should read for ``name``: its local folder, or a Hub id. With ``HF_HUB_OFFLINE=1`` a
+    Hub id must be in the local Hugging Face cache; its cached snapshot folder is returned, so nothing goes online."""
+    found = local_or_hub(name, what)
+    if isinstance(found, Path):
+        return str(found)
+    if not hub_offline():
+        return found
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    try:
+        return snapshot_download(found, local_files_only=True)
+    except LocalEntryNotFoundError as exc:
+        partial = getattr(exc, "snapshot_path", None)  # an incomplete snapshot: from_pretrained says what it lacks
+        if partial:
+            return str(partial)
+        raise InputError(f"{name} is not in the local Hugging Face cache and HF_HUB_OFFLINE=1 ({what} not downloaded)") from None
+
+
+def first_line(exc: BaseException) -> str:
+    """The first non-empty line of an exception's message (library errors often add advice over several lines)."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[0] if lines else type(exc).__name__
 
 
 @contextmanager
@@ -52,54 +123,96 @@ def write_parquet(path: Path, rows: list[dict[str, Any]], features: Features) ->
 
 
 def read_hub_split(data: str, config: str, split: str) -> Dataset:
-    """One split of one config of a hub dataset: a folder written by ``biohub build`` or a Hub id.
+    """One split of one config of a hub dataset: a folder written by ``biohub build`` or an explicit Hub id ORG/NAME.
 
     A local folder is read straight from its parquet files (the card's ``configs`` say which), never through the
     ``datasets`` cache: that cache keys a local folder by its name and layout, not its content, so a folder rebuilt
     in place (or another folder of the same name) would silently return the old rows (huggingface/datasets#2956).
-    A Hub id goes through ``load_dataset`` (cached by commit; offline with ``HF_HUB_OFFLINE=1``).
+    A Hub id goes through ``load_dataset`` (cached by commit; offline with ``HF_HUB_OFFLINE=1``). Anything else — a
+    mistyped folder above all — is an InputError, never a Hub request.
     """
-    folder = Path(data)
-    if not folder.is_dir():
-        return load_dataset(data, config, split=split)
+    found = local_or_hub(data, "hub dataset")
+    if isinstance(found, str):
+        return _load_from_hub(found, config, split)
+    folder = found
     card = folder / "README.md"
     text = card.read_text(encoding="utf-8") if card.is_file() else ""
     if not text.startswith("---"):
-        raise ValueError(f"{card}: no Hub card with a configs list (is {folder} a folder written by `biohub build`?)")
-    front = yaml.safe_load(text.split("---", 2)[1]) or {}
-    configs = {entry["config_name"]: entry for entry in front.get("configs", [])}
+        raise InputError(f"{card}: no Hub card with a configs list (is {folder} a folder written by `biohub build`?)")
+    try:
+        front = yaml.safe_load(text.split("---", 2)[1]) or {}
+        configs = {entry["config_name"]: entry for entry in front.get("configs", [])}
+    except (yaml.YAMLError, KeyError, TypeError, AttributeError) as exc:
+        raise InputError(f"{card}: the card's metadata has no readable configs list ({first_line(exc)})") from None
     if config not in configs:
-        raise ValueError(f"{folder}: no config {config!r} (has: {', '.join(sorted(configs)) or 'none'})")
+        raise InputError(f"{folder}: no config {config!r} (has: {', '.join(sorted(configs)) or 'none'})")
     files = [entry for entry in configs[config].get("data_files", []) if entry["split"] == split]
     if not files:
-        raise ValueError(f"{folder}: config {config!r} has no split {split!r}")
+        raise InputError(f"{folder}: config {config!r} has no split {split!r}")
     paths = sorted(p for entry in files for p in folder.glob(entry["path"]))
     if not paths:
-        raise ValueError(f"{folder}: config {config!r} split {split!r}: no file matches {files[0]['path']}")
+        raise InputError(f"{folder}: config {config!r} split {split!r}: no file matches {files[0]['path']}")
     return Dataset(pa.concat_tables([pq.read_table(p) for p in paths]))
 
 
+def _load_from_hub(repo_id: str, config: str, split: str) -> Dataset:
+    """One split of a Hub dataset through ``load_dataset``; its failure as an InputError naming what was asked."""
+    try:
+        return load_dataset(repo_id, config, split=split)
+    except (OSError, ConnectionError, ValueError) as exc:
+        where = " (HF_HUB_OFFLINE=1: only the local Hugging Face cache was read)" if hub_offline() else ""
+        raise InputError(f"{repo_id}: cannot load {config!r} split {split!r} from the Hub{where}: {first_line(exc)}") from None
+
+
+# --------------------------------------------------------------------------------------------- progress files
+def _jsonl_object(path: Path, number: int, line: bytes) -> dict[str, Any]:
+    """Line ``number`` of a progress file as a JSON object, or an InputError naming ``path:number``."""
+    try:
+        row = json.loads(line.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"{path}:{number}: not a JSON line ({exc})") from None
+    if not isinstance(row, dict):
+        raise InputError(f"{path}:{number}: expected a JSON object, got {type(row).__name__}")
+    return row
+
+
+def _is_row(line: bytes) -> bool:
+    """Whether ``line`` is a whole JSON object (a last line without its newline may still be one)."""
+    try:
+        return isinstance(json.loads(line.decode("utf-8")), dict)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return False
+
+
 def read_jsonl_rows(path: Path) -> list[dict[str, Any]]:
-    """The rows of a JSON Lines file that is appended to as work progresses (none when it does not exist); a line that
-    does not parse — the torn last line of a crash mid-write — is skipped."""
+    """The rows of a JSON Lines file that is appended to as work progresses (none when it does not exist).
+
+    Every row ends with a newline, so only the last line can be torn by a crash mid-write: a last line without its
+    newline that is not a whole JSON object is skipped (``append_jsonl`` cuts it before appending). Any other bad
+    line is an InputError naming ``file:line``. Blank lines hold no row and are passed over."""
     if not path.is_file():
         return []
-    rows = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue
+    lines = path.read_bytes().split(b"\n")
+    last = lines.pop()  # b"" when the file ends with a newline
+    rows = [_jsonl_object(path, number, line) for number, line in enumerate(lines, start=1) if line.strip()]
+    if _is_row(last):
+        rows.append(_jsonl_object(path, len(lines) + 1, last))
     return rows
 
 
 def append_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> None:
-    """Append rows to a progress file, first cutting a torn last line so that every row starts a line of its own."""
+    """Append rows to a progress file so that every row is a line of its own: a last line without its newline is
+    completed when it is a whole JSON object (``read_jsonl_rows`` counts it) and cut otherwise (a torn write)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.is_file():
         data = path.read_bytes()
         if data and not data.endswith(b"\n"):
+            cut = data.rfind(b"\n") + 1
             with path.open("r+b") as handle:
-                handle.truncate(data.rfind(b"\n") + 1)
+                if _is_row(data[cut:]):
+                    handle.seek(0, os.SEEK_END)
+                    handle.write(b"\n")
+                else:
+                    handle.truncate(cut)
     with path.open("a", encoding="utf-8") as handle:
         handle.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)

@@ -100,10 +100,17 @@ def from_mapping(cls: type, data: Any, where: str, convert: dict[str, Callable[[
 
 
 def read_yaml(path: Path, error: type[Exception], what: str = "file") -> Any:
-    """The YAML document of ``path`` (``yaml.safe_load``); ``error`` naming the file when it is missing or invalid."""
+    """The YAML document of ``path`` (``yaml.safe_load``); ``error`` naming the file when it is missing, a folder,
+    unreadable, not UTF-8 or invalid YAML."""
     try:
         return yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise error(f"{path}: {what} not found") from None
+    except IsADirectoryError:
+        raise error(f"{path}: is a folder; give the {what} file (YAML)") from None
+    except OSError as exc:
+        raise error(f"{path}: cannot read the {what}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise error(f"{path}: the {what} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except yaml.YAMLError as exc:
         raise error(f"{path}: invalid YAML: {exc}") from None

@@ -13,16 +13,30 @@ from biohub.io import atomic_path, write_text
 
 GROUP_ORDER = ("NER", "RE", "TC", "PAIR", "QA", "GEN")
 GROUP_NAMES = {"NER": "Named entity recognition", "RE": "Relation extraction", "TC": "Text classification", "PAIR": "Sentence pairs", "QA": "Question answering", "GEN": "Generation"}
-REFERENCE = Path(__file__).resolve().parents[2].parent / "shared" / "reference_results" / "taiyi_13_sets.csv"
 REFERENCE_COLUMNS = {"taiyi1_qwen7b": "Taiyi (Qwen-7B)", "chatgpt35": "ChatGPT-3.5"}
 
 
 def load_reference(path: Path | None) -> dict[str, dict[str, str]]:
-    """``{dataset name: row}`` of the published table (empty when the file is absent)."""
-    if path is None or not path.is_file():
+    """``{dataset name: row}`` of a published-results CSV (columns ``dataset`` and those of :data:`REFERENCE_COLUMNS`,
+    e.g. Taiyi's table); ``{}`` when no file is given. A file given but missing or malformed is an error naming it."""
+    if path is None:
         return {}
-    with path.open(encoding="utf-8") as handle:
-        return {row["dataset"]: row for row in csv.DictReader(handle)}
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such reference results file (--reference)")
+    with path.open(encoding="utf-8", newline="") as handle:
+        reader = csv.DictReader(handle)
+        missing = [column for column in ("dataset", *REFERENCE_COLUMNS) if column not in (reader.fieldnames or [])]
+        if missing:
+            raise ValueError(f"{path}: reference results without column(s) {', '.join(missing)}")
+        rows = {}
+        for row in reader:
+            for column in REFERENCE_COLUMNS:
+                try:
+                    float(row[column] or 0)
+                except ValueError:
+                    raise ValueError(f"{path}:{reader.line_num}: {column} is not a number: {row[column]!r}") from None
+            rows[row["dataset"]] = row
+        return rows
 
 
 def _runs(folders: list[Path]) -> list[tuple[str, dict[str, Any]]]:
@@ -35,8 +49,9 @@ def _runs(folders: list[Path]) -> list[tuple[str, dict[str, Any]]]:
     return runs
 
 
-def table(folders: list[Path], reference: Path | None = REFERENCE) -> dict[str, Any]:
-    """The report's data: ordered rows with per-run values, deltas, parse-failure rates and references."""
+def table(folders: list[Path], reference: Path | None = None) -> dict[str, Any]:
+    """The report's data: ordered rows with per-run values, deltas, parse-failure rates and, when a ``reference``
+    CSV is given, its published figures."""
     runs = _runs(folders)
     published = load_reference(reference)
     names: list[str] = []
@@ -140,8 +155,11 @@ def bar_chart(data: dict[str, Any], path: Path, title: str) -> None:
     plt.close(figure)
 
 
-def write_report(folders: list[Path], out: Path, title: str = "biohub evaluation", reference: Path | None = REFERENCE) -> dict[str, Any]:
-    """``report.md``, ``report.html`` and ``report.png`` in ``out`` for the runs in ``folders`` (first = baseline)."""
+def write_report(
+    folders: list[Path], out: Path, title: str = "biohub evaluation", reference: Path | None = None
+) -> dict[str, Any]:
+    """``report.md``, ``report.html`` and ``report.png`` in ``out`` for the runs in ``folders`` (first = baseline);
+    ``reference``: a published-results CSV for the reference columns (none without it)."""
     data = table(folders, reference)
     out.mkdir(parents=True, exist_ok=True)
     write_text(out / "report.md", markdown(data, title))

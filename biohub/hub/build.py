@@ -28,7 +28,7 @@ from biohub.hub.mix import mix
 from biohub.hub.prepare import load_examples, prepare_dataset, read_json
 from biohub.hub.recipe import Recipe
 from biohub.hub.shards import write_shards
-from biohub.io import write_json
+from biohub.io import InputError, pretrained_source, write_json
 from biohub.templates.example import EXAMPLE_FEATURES, InstructionExample
 
 
@@ -38,8 +38,10 @@ def build(
     """Build the repository folder ``out`` from ``recipe`` and the corpora in ``mirror``; returns build info.
 
     ``verify=False`` skips the catalog's sha256 check of source files (for other copies, e.g. the example mirror);
-    ``catalog``: a catalog folder to use instead of the built-in one (e.g. the entry ``biohub selfinstruct`` writes)."""
+    ``catalog``: a catalog folder to use instead of the built-in one (e.g. the entry ``biohub selfinstruct`` writes).
+    Unusable paths (see :func:`check_paths`) are InputErrors before any work starts."""
     out = out.resolve()
+    check_paths(recipe, mirror, out)
     out.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
@@ -66,6 +68,21 @@ def build(
         shutil.rmtree(work, ignore_errors=True)
 
 
+def check_paths(recipe: Recipe, mirror: Path, out: Path) -> None:
+    """Refuse, before any work, what would fail late or destroy data: a missing mirror folder; an ``out`` that is a
+    file, lies under a file, or is a non-empty folder not written by ``biohub build`` (it is replaced at the end);
+    a recipe tokenizer that is a missing folder or an uncached Hub id while offline."""
+    if not mirror.is_dir():
+        raise InputError(f"no such folder {mirror} (--mirror: the local mirror of the corpora)")
+    for place in (out, *out.parents):
+        if place.exists() and not place.is_dir():
+            raise InputError(f"{place}: is a file; --out must be a folder" + ("" if place == out else f" (not {out})"))
+    if out.is_dir() and any(out.iterdir()) and not (out / "build_info.json").is_file():
+        raise InputError(f"{out}: a non-empty folder not written by `biohub build` (no build_info.json); give a new or empty one")
+    if recipe.instructions.max_length and recipe.tokenizer != "default":
+        pretrained_source(recipe.tokenizer, "tokenizer")
+
+
 def _prepare_all(recipe: Recipe, mirror: Path, data: Path, staging: Path, workers: int, verify: bool, progress: bool, catalog: Path | None) -> dict[str, Any]:
     names = list(recipe.datasets)
     bar = tqdm(total=len(names), desc="build", unit="dataset", disable=not progress or None)
@@ -78,9 +95,13 @@ def _prepare_all(recipe: Recipe, mirror: Path, data: Path, staging: Path, worker
         with ProcessPoolExecutor(max_workers=workers) as pool:
             # biggest corpora first, so the workers finish together; results are still read in recipe order
             futures = {name: pool.submit(prepare_dataset, name, recipe, mirror, data, staging, verify, catalog) for name in _by_size(names, mirror, catalog)}
-            for name in names:
-                summaries[name] = futures[name].result()
-                bar.update(1)
+            try:
+                for name in names:  # a worker's error is raised here as itself (errors pickle), the first in recipe order
+                    summaries[name] = futures[name].result()
+                    bar.update(1)
+            except BaseException:
+                pool.shutdown(cancel_futures=True)  # datasets not started are not prepared in vain
+                raise
     bar.close()
     return summaries
 

