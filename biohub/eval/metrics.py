@@ -2,10 +2,23 @@
 
 Definitions (also in the README's evaluation section):
 
-- **Set precision/recall/F1, strict micro** (NER, RE, list answers): per example, the gold and predicted items are
-  sets; true positives = |gold ∩ predicted|, summed over all examples, then P = TP / (TP + FP), R = TP / (TP + FN),
-  F1 = 2PR / (P + R) (0 when undefined). NER items are (mention text, type); RE items are (head, relation, tail);
-  matching is exact on the text after trimming surrounding whitespace (no case folding: strict).
+- **Set precision/recall/F1, strict micro** (``*_text_set`` of NER and RE; list answers): per example, the gold and
+  predicted items are sets; true positives = |gold ∩ predicted|, summed over all examples, then P = TP / (TP + FP),
+  R = TP / (TP + FN), F1 = 2PR / (P + R) (0 when undefined). NER items are (mention text, type); RE items are
+  (head, relation, tail); matching is exact on the text after trimming surrounding whitespace (no case folding).
+- **Mention-level P/R/F1** (``*_mention``, NER, the official definition of the NER corpora): gold items are the
+  mention *occurrences* of the example (``meta.gold_kb``: each (text, type) with its count), so a document naming
+  a disease five times has five gold mentions, as the official scorers count spans. An answer lists texts, not
+  spans: a predicted (text, type) that is gold stands for every gold occurrence of it (TP += its count); one that
+  is not gold is one false positive; FN = gold occurrences not predicted. Gold answers score exactly 1.0 and TP +
+  FN = the corpus' mention count (NCBI-disease test: 960).
+- **Concept-pair P/R/F1** (``*_concept_pair``, BC5CDR CID as BioCreative V scores it): per document, the gold items
+  are the (relation, chemical concept id, disease concept id) pairs of its gold relations. A predicted [head, tail]
+  is read through the document's gold entity annotations: each text (trimmed, case-folded) denotes the concept ids
+  its gold mentions carry; the pair denotes every combination. If some of those are gold pairs, it counts as
+  them (a composite mention such as "renal and hepatic failure" denotes several concepts, of which the gold
+  target may relate only one); otherwise as all of them (false positives), or as one false positive when a text
+  names no annotated concept. So another spelling of the same concept scores as the same pair.
 - **seqeval entity F1** (BIO corpora): predicted mentions are projected onto the record's tokens (every occurrence
   of the mention's token sequence is tagged B-/I-type, earlier and longer mentions first, no overlap) and scored
   against the gold tags with ``seqeval`` (IOB2, strict mode).
@@ -26,6 +39,7 @@ Definitions (also in the README's evaluation section):
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -49,6 +63,55 @@ def set_prf(pairs: Iterable[tuple[Items, Items]]) -> dict[str, float]:
         hits = len(gold & predicted)
         tp, fp, fn = tp + hits, fp + len(predicted) - hits, fn + len(gold) - hits
     return prf(tp, fp, fn) | {"tp": tp, "fp": fp, "fn": fn}
+
+
+def mention_counts(
+    entities: Sequence[Sequence[Any]], types: Sequence[str] | None = None, collapse: bool = False
+) -> Counter[tuple[str, str]]:
+    """Gold (mention text, type) occurrences of an example from ``meta.gold_kb.entities`` ([type, text, count,
+    concept ids] rows), restricted to ``types``; ``collapse``: one type for all (counts add up)."""
+    counts: Counter[tuple[str, str]] = Counter()
+    for label, text, count, *_ in entities:
+        if types is None or label in types:
+            counts[(str(text).strip(), "*" if collapse else label)] += int(count)
+    return counts
+
+
+def mention_prf(pairs: Iterable[tuple[Counter[tuple[str, str]], Items]]) -> dict[str, float]:
+    """Mention-level micro P/R/F1 over (gold occurrence counts, predicted items) per example: a predicted gold item
+    counts for all its occurrences, a predicted non-gold item is one false positive."""
+    tp = fp = fn = 0
+    for gold, predicted in pairs:
+        hits = sum(gold[item] for item in predicted if item in gold)
+        tp, fp, fn = tp + hits, fp + sum(1 for item in predicted if item not in gold), fn + sum(gold.values()) - hits
+    return prf(tp, fp, fn) | {"tp": tp, "fp": fp, "fn": fn}
+
+
+KbRows = Sequence[Sequence[Any]]  # meta.gold_kb rows: entities [type, text, count, ids], relations [type, ids, ids]
+
+
+def concept_pair_items(relations: KbRows, entities: KbRows, predicted: list[list[str]] | None) -> tuple[Items, Items]:
+    """(gold, predicted) (relation, concept, concept) items of one document (see the module doc, concept pairs):
+    ``relations`` are [type, arg1 ids, arg2 ids], ``entities`` [type, text, count, ids], ``predicted`` the
+    parsed [relation, head, tail] triples."""
+    gold = {(str(kind), a, b) for kind, ids1, ids2 in relations for a in ids1 for b in ids2}
+    index: dict[str, set[str]] = {}
+    for _, text, _, ids, *_ in entities:
+        index.setdefault(str(text).strip().casefold(), set()).update(ids)
+    items: Items = set()
+    for relation, head, tail in predicted or []:
+        first, second = head.strip().casefold(), tail.strip().casefold()
+        readings = {(relation, a, b) for a in sorted(index.get(first, ())) for b in sorted(index.get(second, ()))}
+        if not readings:
+            items.add((relation, f"text:{first}", f"text:{second}"))
+        else:
+            items |= (readings & gold) or readings
+    return gold, items
+
+
+def concept_pair_prf(examples: Iterable[tuple[KbRows, KbRows, list[list[str]] | None]]) -> dict[str, float]:
+    """Document-level concept-pair micro P/R/F1 over (gold relations, gold entities, predicted triples) per document."""
+    return set_prf(concept_pair_items(relations, entities, predicted) for relations, entities, predicted in examples)
 
 
 def ner_items(value: dict[str, list[str]] | None, types: Sequence[str] | None = None, collapse: bool = False) -> Items:

@@ -24,7 +24,7 @@ from biohub.eval.generate import Request, generate, read_done
 from biohub.eval.report import write_report
 from biohub.eval.score import EntryResult, Judged, TokensLookup, compute, judge
 from biohub.eval.suite import FAMILY_KIND, Entry, Suite, resolve
-from biohub.io import read_hub_split, write_json, write_jsonl
+from biohub.io import pretrained_source, read_hub_split, write_json, write_jsonl
 
 GENERATION = Path(__file__).parent / "data" / "generation.yaml"
 
@@ -132,6 +132,13 @@ def score_outputs(
     for entry in entries:
         judged: list[Judged] = [judge(row, outputs.get(row["id"])) for row in rows[entry.name]]
         values = compute(entry, judged, tokens.get(entry.name))
+        if entry.headline not in values:
+            raise EvalError(
+                f"{data}: row {entry.name}: its headline {entry.headline!r} cannot be computed on these examples (computed: "
+                f"{', '.join(sorted(values))}); *_mention and *_concept_pair need the gold annotations (meta.gold_kb, with "
+                "concept ids for *_concept_pair) that this biohub's instruct/build write: rebuild the hub folder; "
+                "seqeval_* needs a token (CoNLL) corpus"
+            )
         failures = sum(1 for j in judged if not j.parse_ok)
         missing = sum(1 for j in judged if j.output is None)
         results.append(
@@ -170,8 +177,10 @@ def evaluate(
     ``max_new_tokens_cap`` lowers every per-kind budget (quick CPU runs; long answers may then be cut)."""
     from biohub.training.models import default_device, load_model
 
+    adapter_source = pretrained_source(adapter, "adapter") if adapter else None  # a missing folder fails before any work
     entries = resolve(suite, data)
     rows = select(data, entries, limit, seed)
+    score_outputs(entries, rows, {}, data)  # a headline these examples cannot give fails now, not after generating
     out.mkdir(parents=True, exist_ok=True)
     requests: dict[str, Request] = {}
     for entry in entries:
@@ -188,7 +197,7 @@ def evaluate(
     if adapter:
         from peft import PeftModel
 
-        model = PeftModel.from_pretrained(model, adapter)
+        model = PeftModel.from_pretrained(model, adapter_source)
     raw = out / "raw_outputs.jsonl"
     timing = generate(model, tokenizer, list(requests.values()), raw, batch_size=batch_size, show_progress=show_progress)
     outputs = {key: row["output"] for key, row in read_done(raw).items()}

@@ -1,9 +1,11 @@
 """Scoring: raw model outputs -> parsed with the example's own parser -> the metrics of the entry's task.
 
-Each eval example carries what its parser needs (``meta``: answer kind, format, labels, option texts) and its gold
-structure (``gold``), so outputs produced anywhere — biohub's generator, another framework, an API model — are
-scored the same way. Parsing is lenient (the template library's lenient mode: full-width punctuation, bullets,
-option text for letters, ...); an output that still does not parse counts as wrong and is counted per row.
+Each eval example carries what its parser needs (``meta``: answer kind, format, labels, option texts), its gold
+structure (``gold``) and, for NER and RE, the gold annotations the official metrics count with (``meta.gold_kb``:
+mention occurrences, concept ids; :func:`biohub.templates.instruct.gold_kb_meta`), so outputs produced
+anywhere — biohub's generator, another framework, an API model — are scored the same way. Parsing is lenient (the
+template library's lenient mode: full-width punctuation, bullets, option text for letters, ...); an output that
+still does not parse counts as wrong and is counted per row.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ class Judged:
     parse_ok: bool
     error: str = ""
     labels: tuple[str, ...] = ()  # the answer's label codes, in order
+    gold_kb: dict[str, Any] | None = None  # meta.gold_kb of NER/RE examples: gold entities (and relations) with counts, ids
 
 
 @dataclass(slots=True)
@@ -58,12 +61,14 @@ class EntryResult:
 
 
 def judge(row: dict[str, Any], output: str | None) -> Judged:
-    spec, answer_format, choices = spec_from_meta(json.loads(row["meta"]))
+    meta = json.loads(row["meta"])
+    spec, answer_format, choices = spec_from_meta(meta)
     gold = json.loads(row["gold"])
+    where, kb = (row["id"], row["source_id"], row["task"], row["language"]), meta.get("gold_kb")
     if output is None:
-        return Judged(row["id"], row["source_id"], row["task"], row["language"], None, None, gold, False, "no output", spec.labels)
+        return Judged(*where, None, None, gold, False, "no output", spec.labels, kb)
     result = parse(spec, output, answer_format, strict=False, choices=choices)
-    return Judged(row["id"], row["source_id"], row["task"], row["language"], output, result.value, gold, result.ok, result.error, spec.labels)
+    return Judged(*where, output, result.value, gold, result.ok, result.error, spec.labels, kb)
 
 
 def _entity_matches(gold: dict[str, Any], predicted: Sequence[str] | None) -> tuple[int, int, int]:
@@ -85,18 +90,24 @@ def compute(entry: Entry, judged: Sequence[Judged], tokens: TokensLookup | None 
     golds = [j.gold["value"] for j in judged]
     preds = [j.parsed if j.parse_ok else None for j in judged]
     labels = list(judged[0].labels)
-    if kind == "spans_by_type":
-        types = list(entry.types) if entry.types else None
-        pairs = [(metrics.ner_items(g, types, entry.collapse_types), metrics.ner_items(p, types, entry.collapse_types)) for g, p in zip(golds, preds)]
-        values = metrics.set_prf(pairs)
-        if not entry.collapse_types:
-            for label in entry.types or labels:
-                values[f"f1[{label}]"] = metrics.set_prf((metrics.ner_items(g, [label]), metrics.ner_items(p, [label])) for g, p in zip(golds, preds))["f1"]
-        if tokens is not None:
-            values |= _seqeval(judged, preds, tokens, types, entry.collapse_types)
+    if family == "ner_single":  # one type: the same definitions as joint NER over {type: mentions}
+        golds = [{labels[0]: g} for g in golds]
+        preds = [None if p is None else {labels[0]: p} for p in preds]
+    if family in ("ner", "ner_single"):
+        values = _ner(entry, judged, golds, preds, labels)
+        if tokens is not None and family == "ner":
+            values |= _seqeval(judged, preds, tokens, list(entry.types) if entry.types else None, entry.collapse_types)
         return values
     if kind == "triples":
-        return metrics.set_prf((metrics.triple_items(g), metrics.triple_items(p)) for g, p in zip(golds, preds))
+        triples = ((metrics.triple_items(g), metrics.triple_items(p)) for g, p in zip(golds, preds))
+        values = _named(metrics.set_prf(triples), "text_set")
+        kbs = [j.gold_kb or {} for j in judged]
+        relations = [kb.get("relations") for kb in kbs]
+        with_ids = all(r is not None and all(ids1 and ids2 for _, ids1, ids2 in r) for r in relations)
+        if with_ids and any(relations):  # every gold relation carries concept ids on both sides
+            documents = ((kb["relations"], kb["entities"], p) for kb, p in zip(kbs, preds))
+            values |= _named(metrics.concept_pair_prf(documents), "concept_pair")
+        return values
     if kind == "spans" and family in ("qa_list", "qa_factoid"):
         totals = [_entity_matches(j.gold, p) for j, p in zip(judged, preds)]
         values = metrics.prf(*(sum(t[i] for t in totals) for i in range(3)))
@@ -120,6 +131,37 @@ def compute(entry: Entry, judged: Sequence[Judged], tokens: TokensLookup | None 
     language = judged[0].language
     texts = [j.output if j.parse_ok else "" for j in judged]
     return metrics.rouge_scores(golds, texts, language) | metrics.bleu(golds, texts, language)
+
+
+def _named(values: dict[str, float], suffix: str) -> dict[str, float]:
+    """``f1`` -> ``f1_<suffix>`` (and so on): the name says which definition a value follows."""
+    return {f"{name}_{suffix}": value for name, value in values.items()}
+
+
+def _ner(entry: Entry, judged: Sequence[Judged], golds: list[Any], preds: list[Any], labels: list[str]) -> dict[str, float]:
+    """NER values: ``*_text_set`` (distinct (text, type) per example) always, ``*_mention`` (every gold occurrence,
+    from ``meta.gold_kb``) when every example carries its gold entities; per-type F1 of both unless types collapse."""
+    types = list(entry.types) if entry.types else None
+    collapse = entry.collapse_types
+
+    def text_set(restrict: list[str] | None, merge: bool) -> dict[str, float]:
+        items = ((metrics.ner_items(g, restrict, merge), metrics.ner_items(p, restrict, merge)) for g, p in zip(golds, preds))
+        return metrics.set_prf(items)
+
+    def mention(restrict: list[str] | None, merge: bool) -> dict[str, float]:
+        counted = [metrics.mention_counts(j.gold_kb["entities"], restrict, merge) for j in judged]  # type: ignore[index]
+        return metrics.mention_prf(zip(counted, (metrics.ner_items(p, restrict, merge) for p in preds)))
+
+    with_kb = all(j.gold_kb is not None and "entities" in j.gold_kb for j in judged)
+    values = _named(text_set(types, collapse), "text_set")
+    if with_kb:
+        values |= _named(mention(types, collapse), "mention")
+    if not collapse:
+        for label in entry.types or labels:
+            values[f"f1_text_set[{label}]"] = text_set([label], False)["f1"]
+            if with_kb:
+                values[f"f1_mention[{label}]"] = mention([label], False)["f1"]
+    return values
 
 
 def _positive(labels: Sequence[str]) -> str:

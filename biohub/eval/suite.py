@@ -2,9 +2,10 @@
 
 An entry selects the examples of ``<dataset>_instructions`` / ``split`` whose ``task`` is in ``tasks``; NER
 entries may keep only some ``types`` (BC5CDR-Chem) or ``collapse_types`` into one (NCBI-disease). ``headline`` is
-the metric the row reports (one of :data:`HEADLINES`). The ``all`` suite lists no entries: it is every eval split
+the metric the row reports: one of the names its task family computes (:data:`FAMILY_METRICS`, checked when the
+suite is loaded). The ``all`` suite lists no entries: it is every eval split
 of every dataset in the hub folder, one row per (dataset, split, task), with the headline derived from the
-catalog's official metric for that dataset (:func:`headline_for`).
+catalog's official metric for that dataset (:func:`headline_for`, with the overrides of ``data/headlines.yaml``).
 """
 
 from __future__ import annotations
@@ -12,18 +13,17 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+
+import yaml
 
 from biohub.converters.catalog import MetricName, load_catalog
-from biohub.io import read_hub_split
+from biohub.io import InputError, first_line, hub_offline, local_or_hub, read_hub_split
 from biohub.typed import from_mapping, read_yaml
 
 SUITES = Path(__file__).parent / "suites"
 
-Headline = Literal[
-    "f1", "accuracy", "micro_f1", "macro_f1", "f1_positive", "pearson", "strict_accuracy", "rougeL", "seqeval_f1", "exact_match"
-]  # fmt: skip
-HEADLINES: tuple[str, ...] = Headline.__args__  # type: ignore[attr-defined]
+HEADLINE_OVERRIDES = Path(__file__).parent / "data" / "headlines.yaml"
+Headline = str  # one of FAMILY_METRICS[family] of the row's task family
 
 # The answer kind of each task family (what is parsed, hence which metrics apply).
 FAMILY_KIND = {
@@ -45,6 +45,42 @@ FAMILY_KIND = {
     "dialogue": "text",
     "instruction": "text",
 }
+
+# The metric names each task family computes (biohub.eval.score.compute; each defined in the README's metric table).
+# A suite headline must be one of them (or a per-type NER value of one, such as ``f1_mention[Chemical]``).
+# *_mention: mention-level (occurrence) P/R/F1; *_text_set: the set of distinct texts per example; *_concept_pair:
+# document-level concept-id pairs (BC5CDR CID); tp/fp/fn: the counts behind them.
+_MENTION = ("precision_mention", "recall_mention", "f1_mention", "tp_mention", "fp_mention", "fn_mention")
+_TEXT_SET = ("precision_text_set", "recall_text_set", "f1_text_set", "tp_text_set", "fp_text_set", "fn_text_set")
+_CONCEPT_PAIR = tuple(f"{name}_concept_pair" for name in ("precision", "recall", "f1", "tp", "fp", "fn"))
+_SEQEVAL = ("seqeval_precision", "seqeval_recall", "seqeval_f1")
+_LABEL = ("accuracy", "micro_f1", "macro_f1")
+_GENERATION = ("rouge1", "rouge2", "rougeL", "bleu")
+FAMILY_METRICS: dict[str, tuple[str, ...]] = {
+    "ner": _MENTION + _TEXT_SET + _SEQEVAL,
+    "ner_single": _MENTION + _TEXT_SET,
+    "re": _TEXT_SET + _CONCEPT_PAIR,
+    "re_binary": (*_LABEL, "f1_positive"),
+    "classification": _LABEL,
+    "multilabel_classification": ("micro_f1", "macro_f1", "exact_match"),
+    "pair_classification": _LABEL,
+    "sts": ("pearson",),
+    "qa_multiple_choice": ("accuracy",),
+    "qa_yesno": _LABEL,
+    "qa_factoid": ("precision", "recall", "f1", "strict_accuracy", "lenient_accuracy", "mrr"),
+    "qa_list": ("precision", "recall", "f1"),
+    "qa_open": _GENERATION,
+    "qa_open_context": _GENERATION,
+    "qa_summary": _GENERATION,
+    "dialogue": _GENERATION,
+    "instruction": _GENERATION,
+}
+HEADLINES: tuple[str, ...] = tuple(sorted({name for names in FAMILY_METRICS.values() for name in names}))
+
+
+def computes(family: str, metric: str) -> bool:
+    """Whether the scorer computes ``metric`` for ``family`` (a per-type ``name[type]`` counts as ``name``)."""
+    return metric.split("[", 1)[0] in FAMILY_METRICS.get(family, ())
 
 
 class SuiteError(ValueError):
@@ -92,15 +128,37 @@ def load_suite(name_or_path: str) -> Suite:
         unknown = [task for task in entry.tasks if task not in FAMILY_KIND]
         if unknown:
             raise SuiteError(f"{path}: entry {entry.name}: unknown task(s) {', '.join(unknown)}")
+        for task in entry.tasks:
+            if not computes(task, entry.headline):
+                known = ", ".join(FAMILY_METRICS[task])
+                problem = f"headline {entry.headline!r} is not computed for task {task} ({known})"
+                raise SuiteError(f"{path}: entry {entry.name}: {problem}")
     return suite
 
 
-def headline_for(official: MetricName, family: str) -> Headline:
-    """The row headline of a dataset's task from the catalog's official metric name."""
+def headline_overrides(path: Path = HEADLINE_OVERRIDES) -> dict[str, dict[str, str]]:
+    """``{dataset: {family: headline}}``: rows of the ``all`` suite whose official metric is not the family's default
+    (``data/headlines.yaml``); every headline must be one its family computes."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    for dataset, by_family in data.items():
+        for family, headline in by_family.items():
+            if family not in FAMILY_KIND or not computes(family, headline):
+                raise SuiteError(f"{path}: {dataset}: headline {headline!r} is not computed for task {family!r}")
+    return data
+
+
+def headline_for(official: MetricName, family: str, dataset: str = "") -> Headline:
+    """The row headline of a dataset's task: the override of ``data/headlines.yaml`` for the dataset, else derived
+    from the catalog's official metric name (NER: mention-level F1; RE: F1 over triple texts per example)."""
+    override = headline_overrides().get(dataset, {}).get(family)
+    if override:
+        return override
     kind = FAMILY_KIND[family]
     if family == "qa_factoid":
         return "strict_accuracy"
-    fixed: dict[str, Headline] = {"spans_by_type": "f1", "triples": "f1", "spans": "f1", "score": "pearson", "text": "rougeL", "choices": "accuracy"}
+    if family in ("ner", "ner_single"):
+        return "f1_mention"
+    fixed = {"triples": "f1_text_set", "spans": "f1", "score": "pearson", "text": "rougeL", "choices": "accuracy"}
     if kind in fixed:
         return fixed[kind]
     if kind == "labels":
@@ -108,14 +166,33 @@ def headline_for(official: MetricName, family: str) -> Headline:
     return {"macro_f1": "macro_f1", "f1": "f1_positive", "micro_f1": "micro_f1"}.get(official, "accuracy")  # type: ignore[return-value]
 
 
-def hub_eval_splits(data: str) -> dict[str, list[str]]:
-    """``{dataset: [eval split, ...]}`` of a hub folder, from its ``build_info.json``."""
-    info_path = Path(data) / "build_info.json"
-    if not info_path.is_file():
-        from huggingface_hub import hf_hub_download
+def build_info_path(data: str) -> Path:
+    """``build_info.json`` of a hub folder, or of an explicit Hub id ORG/NAME (downloaded; with HF_HUB_OFFLINE=1 from
+    the local cache only). A folder without one, or a name that is neither, is a SuiteError: never a Hub fallback."""
+    try:
+        found = local_or_hub(data, "hub dataset")
+    except InputError as exc:
+        raise SuiteError(str(exc)) from None
+    if isinstance(found, Path):
+        if not (found / "build_info.json").is_file():
+            raise SuiteError(f"{found}: no build_info.json (the `all` suite needs a folder written by `biohub build`)")
+        return found / "build_info.json"
+    from huggingface_hub import hf_hub_download
 
-        info_path = Path(hf_hub_download(data, "build_info.json", repo_type="dataset"))
-    info = json.loads(info_path.read_text(encoding="utf-8"))
+    try:
+        return Path(hf_hub_download(found, "build_info.json", repo_type="dataset", local_files_only=hub_offline()))
+    except (OSError, ValueError) as exc:
+        where = " (HF_HUB_OFFLINE=1: only the local Hugging Face cache was read)" if hub_offline() else ""
+        raise SuiteError(f"{found}: cannot read build_info.json of the Hub dataset{where}: {first_line(exc)}") from None
+
+
+def hub_eval_splits(data: str) -> dict[str, list[str]]:
+    """``{dataset: [eval split, ...]}`` of a hub folder (or Hub id), from its ``build_info.json``."""
+    info_path = build_info_path(data)
+    try:
+        info = json.loads(info_path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SuiteError(f"{info_path}: not a JSON document ({exc})") from None
     splits: dict[str, list[str]] = {}
     for config, counts in sorted(info["configs"].items()):
         if config.endswith("_instructions"):
@@ -137,7 +214,7 @@ def resolve(suite: Suite, data: str) -> list[Entry]:
             tasks = sorted(set(read_hub_split(data, f"{dataset}_instructions", split)["task"]))
             for task in tasks:
                 name = f"{dataset}/{split}" + (f"/{task}" if len(tasks) > 1 else "")
-                entries.append(Entry(name, dataset, split, (task,), headline_for(official, task), group=_group(task)))
+                entries.append(Entry(name, dataset, split, (task,), headline_for(official, task, dataset), group=_group(task)))
     return entries
 
 

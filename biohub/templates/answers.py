@@ -431,8 +431,11 @@ def _match_label(spec: AnswerSpec, value: str, strict: bool) -> str | None:
     leading = sorted(((len(name), lab) for lab in spec.labels for name in {spec.name(lab), lab} if _starts_with(cleaned, name)), reverse=True)
     if leading:
         return leading[0][1]
-    # a label name inside a longer sentence: accept only if exactly one label name occurs
-    hits = {lab for lab in spec.labels for name in {spec.name(lab), lab} if _mentions(value, name)}
+    # a label name inside a longer sentence: the longest match wins (a name inside a longer label's match, e.g.
+    # 疾病 inside 疾病分期, is not a second match); accepted only if exactly one label is left
+    names = [(lab, name) for lab in spec.labels for name in {spec.name(lab), lab}]
+    found = [(start, end, lab) for lab, name in names for start, end in _mention_spans(value, name)]
+    hits = {lab for start, end, lab in found if not any(s <= start and end <= e and e - s > end - start for s, e, _ in found)}
     return hits.pop() if len(hits) == 1 else None
 
 
@@ -444,12 +447,15 @@ def _starts_with(text: str, name: str) -> bool:
     return re.match(rf"{re.escape(name)}(?![\w])", text, re.IGNORECASE) is not None
 
 
-def _mentions(text: str, name: str) -> bool:
-    """Whether ``text`` names ``name``, not negated ("不是", "非阳性", "not positive" do not name 是 / 阳性 / positive)."""
+def _mention_spans(text: str, name: str) -> list[tuple[int, int]]:
+    """Where ``text`` names ``name``, not negated ("不是", "非阳性", "not positive" do not name 是 / 阳性 / positive)."""
+    if not name:
+        return []
     if re.search(r"[\u4e00-\u9fff]", name):
-        return re.search(rf"(?<![不非没未无]){re.escape(name)}", text) is not None
-    pattern = rf"(?<![\w])(?<!\bnot )(?<!\bnon-)(?<!\bnon ){re.escape(name)}(?![\w])"
-    return re.search(pattern, text, re.IGNORECASE) is not None
+        pattern = rf"(?<![不非没未无]){re.escape(name)}"
+    else:
+        pattern = rf"(?<![\w])(?<!\bnot )(?<!\bnon-)(?<!\bnon ){re.escape(name)}(?![\w])"
+    return [match.span() for match in re.finditer(pattern, text, re.IGNORECASE)]
 
 
 def _parse_label(spec: AnswerSpec, text: str, strict: bool, warnings: list[str], choices: list[str]) -> Any:
@@ -480,6 +486,9 @@ def _parse_labels(spec: AnswerSpec, text: str, strict: bool, warnings: list[str]
 
 
 _LETTER_TOKEN = re.compile(r"(?<![A-Za-z])[(（\[]?([A-Z])[)）\]]?(?![A-Za-z])")
+_LETTER_JOIN = re.compile(r"\s*(?:[,，、/&+]|and|和|及|与)?\s*", re.IGNORECASE)  # between the letters of one answer
+_LETTER_BLOCK = re.compile(r"[(（\[]?([A-Z]{2,})[)）\]]?(?=\s*$|\s*[^\sA-Za-z])")  # "AB", "(ACE)" before end/punctuation/CJK
+_FULL_WIDTH_LETTERS = str.maketrans({chr(0xFF21 + i): letter for i, letter in enumerate(LETTERS)})
 
 
 def _parse_choices(spec: AnswerSpec, text: str, strict: bool, warnings: list[str], choices: list[str]) -> Any:
@@ -490,6 +499,7 @@ def _parse_choices(spec: AnswerSpec, text: str, strict: bool, warnings: list[str
         if not value or any(part not in letters for part in parts):
             raise _Fail(f"{value!r} is not option letters")
         return parts
+    value = value.translate(_FULL_WIDTH_LETTERS)
     compact = value.strip().strip("。.!！")
     if compact and all(ch in letters for ch in compact) and len(compact) <= len(letters):
         return list(compact)
@@ -498,10 +508,29 @@ def _parse_choices(spec: AnswerSpec, text: str, strict: bool, warnings: list[str
         if normalized and _norm(option.strip("。.")) == normalized:
             warnings.append("answer given as option text")
             return [letter]
-    found = [m.group(1) for m in _LETTER_TOKEN.finditer(value.split("\n")[0]) if m.group(1) in letters]
+    found = _answer_letters(value.split("\n")[0].strip(), letters)
     if found:
-        return found[:1] if len(set(found)) > 1 and not re.search(r"[,，、和]|and", value) else found
+        return found
     raise _Fail(f"{value[:80]!r} names no option letter or option text")
+
+
+def _answer_letters(line: str, letters: list[str]) -> list[str]:
+    """The letters that stand as the answer in ``line``: a block of letters opening it ("AB. ..."), else the first
+    option letter and the letters joined to it by list separators ("A, C", "A and C", "A、C"), never letters of
+    the option text that follows ("C. Both A and B" is C)."""
+    block = _LETTER_BLOCK.match(line)
+    if block and len(set(block.group(1))) == len(block.group(1)) and all(ch in letters for ch in block.group(1)):
+        return list(block.group(1))
+    found: list[str] = []
+    end = -1
+    for match in _LETTER_TOKEN.finditer(line):
+        if match.group(1) not in letters:
+            continue
+        if found and not _LETTER_JOIN.fullmatch(line[end : match.start()]):
+            break
+        found.append(match.group(1))
+        end = match.end()
+    return found
 
 
 def _letters(spec: AnswerSpec, choices: list[str]) -> list[str]:

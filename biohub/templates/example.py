@@ -2,7 +2,9 @@
 
 ``gold`` is the structured answer (JSON, in the dataset's label codes) that evaluation compares parsed model
 output with; ``meta`` (JSON) holds what a parser needs to read an answer back (answer kind, format, label codes,
-display names, option texts) and where the example came from (window of a split document, template version).
+display names, option texts), where the example came from (window of a split document, template version) and,
+for NER and RE examples, ``gold_kb``: the gold entities (type, text, occurrences, concept ids) and relations (concept
+ids) that the official metrics count with (:func:`biohub.templates.instruct.gold_kb_meta`).
 """
 
 from __future__ import annotations

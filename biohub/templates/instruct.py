@@ -8,6 +8,8 @@ Same inputs + seed + options give byte-identical files.
 
 from __future__ import annotations
 
+import math
+import statistics
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -22,7 +24,7 @@ from biohub.schema import KBRecord, Record, from_row
 from biohub.templates.builder import build_example, longest_template, messages_for
 from biohub.templates.example import EXAMPLE_FEATURES, Instance, InstructionExample, Message
 from biohub.templates.length import TokenCounter, split_into_windows
-from biohub.templates.tasks import DatasetInfo, instances
+from biohub.templates.tasks import DatasetInfo, instances, mention_text
 
 WINDOWED_FAMILIES = ("ner", "ner_single")  # a long document is split for these; others are dropped when too long
 
@@ -63,6 +65,44 @@ def read_records(path: Path, schema: str) -> list[Record]:
 Made = tuple[Record, Instance, InstructionExample]
 
 
+GOLD_KB_FAMILIES = ("ner", "ner_single", "re")  # kb examples whose official metrics need more than the answer
+
+
+def _concepts(normalized: Sequence[Any]) -> list[str]:
+    return sorted({f"{n.db_name}:{n.db_id}" for n in normalized})
+
+
+def gold_kb_meta(record: Record, instance: Instance) -> dict[str, Any]:
+    """``meta.gold_kb`` of a NER or RE example: what scoring by the corpus' official definition needs beyond the
+    answer (biohub.eval.metrics): ``entities`` = [type, mention text, occurrences, concept ids] per distinct (type,
+    text) of the record (of the example's types for NER), and for RE ``relations`` = [type, arg1 concept ids, arg2
+    concept ids] per gold relation (the relation's own two normalisations when it has them, else its arguments').
+    Small and sorted, so the same record gives the same bytes."""
+    if not isinstance(record, KBRecord) or instance.family not in GOLD_KB_FAMILIES:
+        return {}
+    types = set(instance.spec.labels) if instance.family != "re" else None
+    occurrences: Counter[tuple[str, str]] = Counter()
+    concepts: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for entity in record.entities:
+        if types is None or entity.type in types:
+            key = (entity.type, mention_text(entity.text))
+            occurrences[key] += 1
+            concepts[key].update(_concepts(entity.normalized))
+    entities = [[kind, text, count, sorted(concepts[kind, text])] for (kind, text), count in sorted(occurrences.items())]
+    gold: dict[str, Any] = {"entities": entities}
+    if instance.family == "re":
+        by_id = {entity.id: entity for entity in record.entities}
+        relations = []
+        for relation in record.relations:
+            if len(relation.normalized) == 2:
+                pair = [_concepts(relation.normalized[:1]), _concepts(relation.normalized[1:])]
+            else:
+                pair = [_concepts(by_id[relation.arg1_id].normalized), _concepts(by_id[relation.arg2_id].normalized)]
+            relations.append([relation.type, *pair])
+        gold["relations"] = sorted(relations)
+    return {"gold_kb": gold}
+
+
 def make_examples(records: Sequence[Record], info: DatasetInfo, options: InstructOptions, stats: SplitStats | None = None) -> list[Made]:
     """Every example of every labelled record (no length policy yet), with the record and instance it came from."""
     made = []
@@ -70,7 +110,9 @@ def make_examples(records: Sequence[Record], info: DatasetInfo, options: Instruc
         if stats is not None and not record.labeled:
             stats.unlabeled += 1
         for instance in instances(record, info, decompose=options.decompose):
-            made.append((record, instance, build_example(record, instance, seed=options.seed, formats=options.formats)))
+            extra = gold_kb_meta(record, instance)
+            example = build_example(record, instance, seed=options.seed, formats=options.formats, extra_meta=extra)
+            made.append((record, instance, example))
     return made
 
 
@@ -136,7 +178,14 @@ def _windows(
         return []
     stats.windowed_records.update(set(families))
     made = [
-        build_example(window, instance, seed=options.seed, formats=options.formats, source_id=record.id, extra_meta={"window": [start, end]})
+        build_example(
+            window,
+            instance,
+            seed=options.seed,
+            formats=options.formats,
+            source_id=record.id,
+            extra_meta={"window": [start, end], **gold_kb_meta(window, instance)},
+        )
         for window, (start, end) in windows
         for instance in ner_instances(window)
     ]
@@ -150,7 +199,8 @@ def _windows(
 
 
 def length_summary(lengths: list[tuple[str, int]]) -> dict[str, dict[str, float]]:
-    """Token-length statistics per task: examples, mean, median, 95th percentile, max."""
+    """Token-length statistics per task: examples, mean, median (the mean of the middle two for even n), 95th
+    percentile (nearest rank: the smallest value with at least 95% of the values at or below it), max."""
     by_task: dict[str, list[int]] = defaultdict(list)
     for task, length in lengths:
         by_task[task].append(length)
@@ -160,8 +210,8 @@ def length_summary(lengths: list[tuple[str, int]]) -> dict[str, dict[str, float]
         summary[task] = {
             "examples": len(values),
             "mean": round(sum(values) / len(values), 1),
-            "p50": values[len(values) // 2],
-            "p95": values[min(len(values) - 1, int(len(values) * 0.95))],
+            "p50": statistics.median(values),
+            "p95": values[math.ceil(0.95 * len(values)) - 1],  # nearest rank
             "max": values[-1],
         }
     return summary

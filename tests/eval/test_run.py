@@ -13,7 +13,7 @@ from biohub.cli import app
 from biohub.eval.generate import Request, generate, read_done
 from biohub.eval.report import write_report
 from biohub.eval.run import EvalError, score_file, select
-from biohub.eval.suite import SuiteError, load_suite, resolve
+from biohub.eval.suite import SuiteError, computes, load_suite, resolve
 from biohub.hub.build import build
 from biohub.hub.recipe import load_recipe
 
@@ -42,6 +42,8 @@ def test_perfect_predictions_score_one_everywhere(demo_hub: Path, tmp_path: Path
     for entry in document["entries"]:
         assert entry["parse_failures"] == 0, entry["name"]
         assert entry["value"] == pytest.approx(1.0), (entry["name"], entry["metrics"])
+        unlisted = [name for name in entry["metrics"] if not any(computes(task, name) for task in entry["tasks"])]
+        assert not unlisted, (entry["name"], unlisted)  # FAMILY_METRICS names everything the scorer computes
     if suite == "taiyi_style":
         assert [e["name"] for e in document["entries"]] == [e.name for e in load_suite(suite).entries]
     for name in ("results.json", "generations.jsonl", "report.md", "report.html", "report.png"):
@@ -121,11 +123,14 @@ def test_eval_command_and_report(demo_hub: Path, tmp_path: Path, tiny_model_dir:
     result = runner.invoke(app, ["score", "--predictions", str(perfect_predictions(demo_hub, "taiyi_style", tmp_path / "p.jsonl", 2)), "--data", str(demo_hub), "--out", str(perfect), "--suite", "taiyi_style", "--limit", "2"])
     assert result.exit_code == 0, result.output
     report = tmp_path / "report"
-    result = runner.invoke(app, ["report", str(base), str(perfect), "--out", str(report), "--title", "base vs perfect"])
+    published = tmp_path / "published.csv"  # reference columns come only from a CSV given with --reference
+    published.write_text("dataset,taiyi1_qwen7b,chatgpt35\nBC5CDR-Chem,80.2,60.3\n", encoding="utf-8")
+    result = runner.invoke(app, ["report", str(base), str(perfect), "--out", str(report), "--title", "base vs perfect",
+                                 "--reference", str(published)])
     assert result.exit_code == 0, result.output
     text = (report / "report.md").read_text()
-    assert "| NER | BC5CDR-Chem | f1 |" in text and "Δ perfect" in text and "Taiyi (Qwen-7B)" in text
-    assert "80.2" in text  # Taiyi's published BC5CDR-Chem figure in the reference column
+    assert "| NER | BC5CDR-Chem | f1_mention |" in text and "Δ perfect" in text and "Taiyi (Qwen-7B)" in text
+    assert "80.2" in text  # the given (Taiyi's published) BC5CDR-Chem figure in the reference column
     assert (report / "report.png").read_bytes()[:4] == b"\x89PNG" and "<table>" in (report / "report.html").read_text()
     missing = runner.invoke(app, ["report", str(tmp_path / "nothing"), "--out", str(report)])
     assert missing.exit_code == 2

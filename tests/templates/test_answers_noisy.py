@@ -42,6 +42,13 @@ SPECS = {
         "labels", ZH, labels=("cardio", "neuro", "onco"), display={"cardio": "心内科", "neuro": "神经科", "onco": "肿瘤科"},
         prefix=ZH.result,
     ),
+    "nested.en": AnswerSpec(
+        "label", EN, labels=("disease", "stage"), display={"disease": "disease", "stage": "non-neoplasm disease stage"},
+        prefix=EN.result,
+    ),
+    "nested.zh": AnswerSpec(
+        "label", ZH, labels=("disease", "stage"), display={"disease": "疾病", "stage": "疾病分期"}, prefix=ZH.result
+    ),
     "mc.en": AnswerSpec("choices", EN, labels=("A", "B", "C", "D"), prefix=EN.answer),
     "mc.zh": AnswerSpec("choices", ZH, labels=("A", "B", "C", "D"), prefix=ZH.answer),
     "score.en": AnswerSpec("score", EN, prefix=EN.score),
@@ -129,6 +136,12 @@ CASES = [
     row("cls.en", "Result: banana", FAIL, id="cls-en-unknown"),
     row("cls.zh", "结果：阴性", "negative", SAME, id="cls-zh-exact"),
     row("cls.zh", "结果: 阳性。", "positive", id="cls-zh-halfwidth-stop"),
+    # a label name inside a longer label's name: the longest match wins (CHIP-CTC: 疾病 inside 疾病分期)
+    row("nested.zh", "结果：这条标准属于疾病分期类别", "stage", id="nested-zh-longer-label-in-sentence"),
+    row("nested.zh", "结果：这条标准属于疾病类别", "disease", id="nested-zh-shorter-label-in-sentence"),
+    row("nested.zh", "结果：既涉及疾病，也涉及疾病分期", FAIL, id="nested-zh-both-named-separately"),
+    row("nested.en", "Result: this criterion is about non-neoplasm disease stage.", "stage",
+        id="nested-en-longer-label-in-sentence"),
     # ---------------------------------------------------------------- several labels
     row("multi.en", "Result: Cardiology; Oncology", ["cardio", "onco"], SAME, id="multi-en-exact"),
     row("multi.en", "Result: oncology, cardiology, oncology", ["cardio", "onco"], id="multi-en-commas-case-dup"),
@@ -150,6 +163,17 @@ CASES = [
     row("mc.zh", "答案是B", ["B"], id="mc-zh-da-an-shi"),
     row("mc.zh", "答案：A，C", ["A", "C"], SAME, id="mc-zh-exact-two"),
     row("mc.zh", "答案: (D)", ["D"], id="mc-zh-halfwidth-paren"),
+    # only the answer's letters count, not capital letters inside the option text that follows them
+    row("mc.en", "Answer: C. Both A and B", ["C"], id="mc-en-letter-then-text-naming-letters"),
+    row("mc.en", "Answer: A. HIV, syphilis, and hepatitis B", ["A"], id="mc-en-letter-then-text-with-capital"),
+    row("mc.en", "Answer: B (neither A nor C)", ["B"], id="mc-en-letter-then-parenthesis"),
+    row("mc.en", "A, C", ["A", "C"], id="mc-en-bare-two-letters"),
+    row("mc.en", "Answer： A", ["A"], id="mc-en-fullwidth-colon"),
+    row("mc.zh", "答案：C．A和B都对", ["C"], id="mc-zh-letter-then-text-naming-letters"),
+    row("mc.zh", "答案：AC。C项也对，B不对", ["A", "C"], id="mc-zh-compact-then-text"),
+    row("mc.zh", "答案：AB", ["A", "B"], id="mc-zh-compact"),
+    row("mc.zh", "答案： A", ["A"], id="mc-zh-fullwidth-colon-space"),
+    row("mc.zh", "答案：ＡＢ", ["A", "B"], id="mc-zh-fullwidth-letters"),
     # ---------------------------------------------------------------- scores
     row("score.en", "Score: 3.4", 3.4, SAME, id="score-en-exact"),
     row("score.en", "Score: about 3.5 out of 4", 3.5, id="score-en-about-out-of"),

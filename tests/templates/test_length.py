@@ -436,3 +436,13 @@ def test_token_counter_matches_the_chat_template_tokenisation() -> None:
     assert counts == expected
     assert all(n > 10 for n in counts)
     assert TokenCounter(tokenizer)([]) == []
+
+
+def test_length_summary_median_and_p95_follow_their_definitions() -> None:
+    from biohub.templates.instruct import length_summary
+
+    even = length_summary([("ner", v) for v in (40, 10, 30, 20)])["ner"]
+    assert (even["p50"], even["mean"], even["max"]) == (25, 25.0, 40)  # the mean of the middle two, not the upper one
+    twenty = length_summary([("re", v) for v in range(1, 21)])["re"]
+    assert (twenty["p50"], twenty["p95"]) == (10.5, 19)  # nearest rank: 19 of 20 values are <= 19
+    assert length_summary([("qa", 7)])["qa"]["p50"] == 7
