@@ -8,6 +8,10 @@ collapsed). A training record is **contaminated** when
 * it shares n-grams with an eval record (word n-grams for English, character n-grams for Chinese) covering at
   least ``threshold`` of the n-grams of the shorter of the two — i.e. one text largely contains the other
   (the same abstract in two corpora, a test sentence inside a training abstract).
+* the shorter of the two is too short to hold one n-gram (a Chinese criterion or query of under 20 characters,
+  an English phrase of under 13 words) and occurs whole inside the other (at word boundaries for English; an
+  Aho-Corasick scan over every text). Texts under ``min_contained`` words (``min_contained_zh`` characters) are
+  single terms and are matched only exactly.
 
 N-grams occurring in more than ``COMMON_NGRAM_DOCS`` eval records are boilerplate and ignored. Contaminated training
 records lose all their examples; each is listed in the report with the eval record it matches.
@@ -24,6 +28,8 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+import ahocorasick
 
 from biohub.hub.recipe import Decontamination
 from biohub.schema import (
@@ -65,9 +71,14 @@ def normalize(text: str) -> str:
     return " ".join(_NON_WORD.sub(" ", text).split())
 
 
+def is_cjk(normalized: str) -> bool:
+    """Whether a normalised text is mostly Chinese (then compared by characters, spaces removed)."""
+    return len(_CJK.findall(normalized)) * 3 > len(normalized)
+
+
 def ngrams(normalized: str, settings: Decontamination) -> set[int]:
     """Hashed n-grams: words for Latin-script text, characters (spaces removed) when the text is mostly CJK."""
-    if len(_CJK.findall(normalized)) * 3 > len(normalized):
+    if is_cjk(normalized):
         chars = normalized.replace(" ", "")
         n = settings.ngram_zh
         return {hash(chars[i : i + n]) for i in range(max(0, len(chars) - n + 1))}
@@ -96,11 +107,12 @@ class Report:
     def to_json(self) -> dict[str, Any]:
         by_pair = Counter(f"{c['train_dataset']} <- {c['eval_dataset']}" for c in self.contaminated)
         return {
-            "method": "normalised exact hash + n-gram overlap (see biohub/hub/decontam.py)",
+            "method": "normalised exact hash + n-gram overlap + whole short texts contained (see biohub/hub/decontam.py)",
             "eval_records": self.eval_records,
             "train_records": self.train_records,
             "contaminated_train_records": len(self.contaminated),
             "contaminated_by_dataset_pair": dict(sorted(by_pair.items())),
+            "contaminated_by_reason": dict(sorted(Counter(c["reason"] for c in self.contaminated).items())),
             "duplicate_train_examples_dropped": dict(sorted(self.duplicates.items())),
             "contaminated": self.contaminated,
         }
@@ -118,13 +130,20 @@ def find_contaminated(train: Sequence[TextItem], evals: Sequence[TextItem], sett
         for gram in grams:
             index[gram].append(position)
     common = {gram for gram, owners in index.items() if len(owners) > COMMON_NGRAM_DOCS}
+    short_evals = ShortTexts([item.text for item in evals], settings)
+    short_train = ShortTexts([item.text for item in train], settings)
+    inside_train = short_train.inside([item.text for item in evals])
     found = []
-    for item in train:
+    for position, item in enumerate(train):
         match = exact.get(item.text)
         reason, overlap = "exact", 1.0
         if match is None:
             match, overlap = _best_overlap(ngrams(item.text, settings) - common, eval_grams, index, settings.threshold)
             reason = "ngram"
+        if match is None:
+            match, reason, overlap = short_evals.first_in(item.text), "eval_text_contained", 1.0
+        if match is None:
+            match, reason = inside_train.get(position), "train_text_contained"
         if match is not None:
             other = evals[match]
             found.append(
@@ -152,6 +171,50 @@ def _best_overlap(grams: set[int], eval_grams: list[set[int]], index: dict[int, 
         if overlap >= threshold and (overlap, -position) > (best_overlap, -(best or 0)):
             best, best_overlap = position, overlap
     return best, best_overlap
+
+
+class ShortTexts:
+    """Texts too short to hold one n-gram (and at least ``min_contained`` long), found whole inside other texts.
+
+    Chinese texts are compared without spaces; English ones as space-padded word sequences, so that a match starts
+    and ends at word boundaries. One Aho-Corasick automaton per script.
+    """
+
+    def __init__(self, texts: Sequence[str], settings: Decontamination) -> None:
+        positions: dict[bool, dict[str, list[int]]] = {True: defaultdict(list), False: defaultdict(list)}
+        for position, text in enumerate(texts):
+            cjk = is_cjk(text)
+            key = _key(text, cjk)
+            size, floor, n = (len(key), settings.min_contained_zh, settings.ngram_zh) if cjk else (len(text.split()), settings.min_contained, settings.ngram)
+            if floor <= size < n:
+                positions[cjk][key].append(position)
+        self.automata: list[tuple[bool, ahocorasick.Automaton]] = []
+        for cjk, by_key in positions.items():
+            if by_key:
+                automaton = ahocorasick.Automaton()
+                for key, owners in by_key.items():
+                    automaton.add_word(key, tuple(owners))  # every text with this key, in order
+                automaton.make_automaton()
+                self.automata.append((cjk, automaton))
+
+    def first_in(self, text: str) -> int | None:
+        """The lowest position of a short text that occurs inside ``text``."""
+        hits = [owners[0] for cjk, automaton in self.automata for _, owners in automaton.iter(_key(text, cjk))]
+        return min(hits) if hits else None
+
+    def inside(self, others: Sequence[str]) -> dict[int, int]:
+        """``{position of a short text: lowest position of an other text that contains it}``."""
+        holders: dict[int, int] = {}
+        for other_position, text in enumerate(others):
+            for cjk, automaton in self.automata:
+                for _, owners in automaton.iter(_key(text, cjk)):
+                    if owners[0] not in holders:  # a key's texts are placed together, at the first text holding it
+                        holders.update(dict.fromkeys(owners, other_position))
+        return holders
+
+
+def _key(normalized: str, cjk: bool) -> str:
+    return normalized.replace(" ", "") if cjk else f" {normalized} "
 
 
 def duplicate_key(example: Any, text: str) -> tuple[str, ...]:

@@ -8,7 +8,7 @@ Keys are the keyword names of the dataclasses below; unknown keys and wrongly ty
     tokenizer: default                 # for the length policy and statistics
     instructions: {formats: [lines], decompose: true, max_length: 1024}   # training examples
     mixing: {temperature: 1.0}
-    decontamination: {ngram: 13, ngram_zh: 20, threshold: 0.5}
+    decontamination: {ngram: 13, ngram_zh: 20, threshold: 0.5, min_contained: 3, min_contained_zh: 4}
     datasets:
       ncbi_disease: {train: [train], eval: [test], cap: 10000}
       cmeee: {holdout: {split: validation, eval_fraction: 0.5}, cap: 10000}
@@ -84,12 +84,16 @@ class Mixing:
 @dataclass(frozen=True, slots=True)
 class Decontamination:
     """``ngram``: word n-gram size for English; ``ngram_zh``: character n-gram size for Chinese; a train record is
-    contaminated when its normalised text equals an eval record's, or when at least ``threshold`` of the n-grams of
-    the shorter of the two texts occur in the other."""
+    contaminated when its normalised text equals an eval record's, when at least ``threshold`` of the n-grams of
+    the shorter of the two texts occur in the other, or when the shorter text has too few words (characters) to hold
+    one n-gram and occurs whole inside the other — if it has at least ``min_contained`` words (``min_contained_zh``
+    characters): a shorter text is a single term, which many texts contain without sharing the record."""
 
     ngram: int = 13
     ngram_zh: int = 20
     threshold: float = 0.5
+    min_contained: int = 3
+    min_contained_zh: int = 4
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import glob
 import json
+import pickle
 import shutil
 from pathlib import Path
 
@@ -132,6 +133,31 @@ def test_exact_and_overlap_contamination_across_datasets() -> None:
     found = {c["train_id"]: c for c in find_contaminated(train, evals, settings)}
     assert set(found) == {"t1", "t2", "t4"}
     assert found["t1"]["reason"] == "exact" and found["t2"]["reason"] == "ngram" and found["t4"]["eval_id"] == "e2"
+
+
+def test_short_texts_contained_in_the_other_side_are_contaminated() -> None:
+    """Texts too short for one n-gram (20 Chinese characters, 13 English words) are caught when contained whole."""
+    evals = [
+        _item("e1", "A", "年龄18-65岁，性别不限。"),  # 10 characters after normalisation: no 20-gram
+        _item("e2", "A", "Patients older than 65 years"),  # 5 words: no 13-gram
+        _item("e3", "A", "咽炎"),  # a single term: below min_contained_zh
+        _item("e4", "A", "患者签署知情同意书并愿意配合随访的研究对象"),
+    ]
+    train = [
+        _item("t1", "B", "1. 年龄18～65岁，性别不限；体重指数正常"),  # contains e1 (full-width tilde normalised)
+        _item("t2", "B", "All patients older than 65 years were enrolled."),  # contains e2 at word boundaries
+        _item("t3", "B", "Inpatients older than 65 yearsly"),  # same letters, not the same words
+        _item("t4", "B", "慢性咽炎怎么治疗"),  # contains only the single term e3
+        _item("t5", "B", "签署知情同意书"),  # a short training text inside the eval text e4
+        _item("t6", "B", "年龄 18 65岁 性别不限"),  # equal to e1 but for spaces
+        _item("t7", "C", "签署知情同意书。"),  # a second training text equal to t5
+    ]
+    found = {c["train_id"]: c for c in find_contaminated(train, evals, Decontamination())}
+    assert set(found) == {"t1", "t2", "t5", "t6", "t7"}
+    assert [found[t]["eval_id"] for t in ("t1", "t2", "t5", "t6", "t7")] == ["e1", "e2", "e4", "e1", "e4"]
+    assert found["t1"]["reason"] == "eval_text_contained" and found["t5"]["reason"] == "train_text_contained"
+    lower = Decontamination(min_contained_zh=2)
+    assert "t4" in {c["train_id"] for c in find_contaminated(train, evals, lower)}
 
 
 # --------------------------------------------------------------------------------------------- builds
@@ -262,3 +288,21 @@ def test_full_taiyi_style_build_on_the_mirror(mirror: Path, tmp_path: Path) -> N
         document = score_file(predictions, load_suite(suite), str(repo), tmp_path / suite, limit=300)
         assert len(document["entries"]) >= (10 if suite == "taiyi_style" else 30)
         assert [(e["name"], e["value"], e["parse_failures"]) for e in document["entries"] if e["value"] != pytest.approx(1.0) or e["parse_failures"]] == []
+
+
+# --------------------------------------------------------------------------------------------- errors across the pool
+def test_a_worker_error_reaches_the_caller_as_itself(tmp_path: Path) -> None:
+    """A ConvertError in a worker process used to fail to unpickle in the parent, which saw only BrokenProcessPool."""
+    from biohub.converters.base import ConvertError
+
+    error = pickle.loads(pickle.dumps(ConvertError("a/b.txt", "bad header", line=3, record="r1")))
+    assert str(error) == "a/b.txt:3 (record r1): bad header"
+    assert (error.path, error.reason, error.line, error.record) == ("a/b.txt", "bad header", 3, "r1")
+    datasets = "{ncbi_disease: {train: [train]}, gad: {train: [train]}}"
+    recipe = _recipe(tmp_path, f"name: x\ninstructions: {{max_length: 0}}\ndatasets: {datasets}\n")
+    messages = []
+    for workers in (1, 2):
+        with pytest.raises(ConvertError, match="sha256 mismatch") as caught:
+            build(load_recipe(recipe), EXAMPLES, tmp_path / "hub", workers=workers, progress=False)
+        messages.append(str(caught.value))
+    assert messages[0] == messages[1] and not (tmp_path / "hub").exists()
