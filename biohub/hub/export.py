@@ -7,39 +7,40 @@ rows are instruction examples). Rows keep the order of the parquet files. Every 
 an optional system message, then user and assistant turns alternating, ending with the assistant target; a row
 that breaks this is an error naming its file, row and id. Splits with no rows are not written (the summary lists
 them under ``empty``). ``out`` must be missing or empty, so that no stale file of an earlier export is read with
-the new ones. Same inputs give byte-identical files.
+the new ones. Same inputs give byte-identical files. Every export writes ``OUT/README.md``: what the files are and
+the exact commands or code that use them.
+
+Training data and eval data are kept apart so that no trainer picks up an eval split by name: the ``train`` split
+of each config is written under ``OUT/<config>/``; every other split (validation, test, ...) under
+``OUT/eval/<config>/``, listed in ``OUT/eval/manifest.json`` (``{"<config>_<split>": {"file_name", "config",
+"split", "rows", ...}}``, file names relative to ``OUT/eval``), which is deliberately not a ``dataset_info.json``.
 
 Formats
 -------
 ``alpaca`` (LLaMA-Factory)
-    ``OUT/<config>/<split>.json``: a JSON array of ``{"instruction", "input", "output", "system", "history"}``;
-    ``instruction`` is the last user turn, ``input`` is empty, ``output`` the assistant target, ``system`` the system
-    prompt ("" when there is none) and ``history`` the earlier turns as ``[[user, assistant], ...]``.
-    ``OUT/dataset_info.json`` has one entry per file, named ``<config>_<split>``:
-    ``{"file_name", "formatting": "alpaca", "columns": {"prompt": "instruction", "query": "input", "response":
-    "output", "system": "system", "history": "history"}}``. Use it with ``dataset_dir: OUT``.
+    ``<config>/train.json`` (and ``eval/<config>/<split>.json``): a JSON array of ``{"instruction", "input",
+    "output", "system", "history"}``; ``instruction`` is the last user turn, ``input`` is empty, ``output`` the
+    assistant target, ``system`` the system prompt ("" when there is none) and ``history`` the earlier turns as
+    ``[[user, assistant], ...]``. ``OUT/dataset_info.json`` registers the training files only, one entry
+    ``<config>_train`` each: ``{"file_name", "formatting": "alpaca", "columns": {"prompt": "instruction", "query":
+    "input", "response": "output", "system": "system", "history": "history"}}`` (LLaMA-Factory's documented schema,
+    ``data/README.md``). Use it with ``dataset_dir: OUT`` and ``dataset: mix_stage2_train``.
 ``sharegpt`` (LLaMA-Factory)
-    ``OUT/<config>/<split>.json``: a JSON array of ``{"conversations": [{"from": "human"|"gpt", "value"}, ...],
-    "system"}``, and ``OUT/dataset_info.json`` entries with ``"formatting": "sharegpt"``, ``"columns":
-    {"messages": "conversations", "system": "system"}`` and the role tags (``from``/``value``/``human``/``gpt``).
+    The same layout with rows ``{"conversations": [{"from": "human"|"gpt", "value"}, ...], "system"}`` and
+    ``dataset_info.json`` entries ``{"file_name", "formatting": "sharegpt", "columns": {"messages": "conversations",
+    "system": "system"}, "tags": {"role_tag": "from", "content_tag": "value", "user_tag": "human", "assistant_tag":
+    "gpt"}}``.
 ``messages`` (OpenAI fine-tuning files, TRL ``SFTTrainer`` conversational datasets)
-    ``OUT/<config>/<split>.jsonl``: one ``{"messages": [{"role", "content"}, ...]}`` per line.
-``lm-eval`` (lm-evaluation-harness, log-likelihood multiple choice)
-    For every selected ``*_instructions`` config, the rows of each eval split (every split but ``train``) whose
-    task is ``qa_multiple_choice``, ``qa_yesno`` or ``re_binary``: ``OUT/data/<dataset>/<split>.jsonl`` (one doc
-    per row: ``prompt`` = the user message, ``keyword`` = the answer keyword such as ``Answer:`` / ``答案：``,
-    ``choices`` = option letters or label display names exactly as the rendered targets write them, ``gold`` =
-    the index of the gold choice, plus ``id``, ``source_id``, ``task``, ``language``, ``template_id`` and ``target``)
-    and ``OUT/<task>.yaml`` (``output_type: multiple_choice``, ``doc_to_text: "{{prompt}}\\n{{keyword}}"``,
-    ``doc_to_choice: choices``, ``doc_to_target: gold``, metrics ``acc`` and ``acc_norm``; ``target_delimiter`` is
-    the language's gap after the keyword). The task of a dataset's ``test`` split (else ``validation``, else its
-    only eval split) is ``biohub_<dataset>``; any other eval split is ``biohub_<dataset>_<split>``. The group
-    ``OUT/_biohub.yaml`` (``biohub``) lists the ``biohub_<dataset>`` tasks and averages them over datasets. lm-eval
-    opens ``data_files`` relative to its working directory, not to the YAML, so the YAMLs hold absolute paths
-    (``out`` resolved at export time): move the folder and export again. Eligible rows that cannot be scored by
-    one choice are left out and counted per reason (``several_gold_options``: multiple-answer questions;
-    ``json_answer_format``: targets rendered as JSON). Run with
-    ``lm_eval --include_path OUT --tasks biohub ...``.
+    ``<config>/train.jsonl`` (and ``eval/<config>/<split>.jsonl``): one ``{"messages": [{"role", "content"}, ...]}``
+    per line, plus ``chat_template.jinja``: the default model's chat template with ``{% generation %}`` markers around
+    each assistant turn (:mod:`biohub.hub.chat_template`), which TRL's ``assistant_only_loss=True`` needs; pass it as
+    ``SFTConfig(chat_template_path=...)``. It supervises the tokens biohub's own trainer supervises.
+``lm-eval`` (lm-evaluation-harness: generation scored by biohub's parsers, and log-likelihood multiple choice)
+    See :mod:`biohub.hub.lm_eval_export`: one ``generate_until`` task per dataset, eval split and task family,
+    scored by the shipped ``utils.py`` with the template's own parser and biohub's metrics, so ``lm_eval`` reports
+    what ``biohub score --suite all`` reports for the same outputs (group ``biohub``); beside each task of a choice
+    family (single-answer multiple choice, yes/no, binary relation), a ``multiple_choice`` task ``<task>_loglik`` over
+    the same rows that lm-eval scores by each option's log-likelihood (``acc``, ``acc_norm``; group ``biohub_loglik``).
 """
 
 from __future__ import annotations
@@ -48,7 +49,6 @@ import json
 import os
 import shutil
 import tempfile
-from collections import Counter
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, Literal, get_args
@@ -56,23 +56,20 @@ from typing import Any, Literal, get_args
 import pyarrow.parquet as pq
 import yaml
 
+from biohub.hub.chat_template import TRAINING_CHAT_TEMPLATE, TRAINING_CHAT_TEMPLATE_FILE
 from biohub.io import atomic_path, write_json, write_text
-from biohub.templates.answers import render
-from biohub.templates.example import EXAMPLE_FEATURES, spec_from_meta
+from biohub.templates.example import EXAMPLE_FEATURES
 
 Format = Literal["alpaca", "sharegpt", "messages", "lm-eval"]
 FORMATS: tuple[str, ...] = get_args(Format)
 MIX_CONFIGS = ("mix_stage1", "mix_stage2")
 INSTRUCTIONS_SUFFIX = "_instructions"
-CHOICE_TASKS = ("qa_multiple_choice", "qa_yesno", "re_binary")
+TRAIN_SPLIT = "train"
+EVAL_FOLDER = "eval"
+EVAL_MANIFEST = "manifest.json"
 ALPACA_COLUMNS = {"prompt": "instruction", "query": "input", "response": "output", "system": "system", "history": "history"}
 SHAREGPT_COLUMNS = {"messages": "conversations", "system": "system"}
 SHAREGPT_TAGS = {"role_tag": "from", "content_tag": "value", "user_tag": "human", "assistant_tag": "gpt"}
-LM_EVAL_GROUP = "biohub"
-LM_EVAL_METRICS = [
-    {"metric": "acc", "aggregation": "mean", "higher_is_better": True},
-    {"metric": "acc_norm", "aggregation": "mean", "higher_is_better": True},
-]
 
 Splits = dict[str, list[Path]]  # split -> parquet files, in order
 
@@ -201,7 +198,7 @@ def messages_row(messages: list[dict[str, str]]) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------------------------- writers
-def _write_lines(path: Path, head: str, lines: Iterable[str], separator: str, tail: str) -> int:
+def write_lines(path: Path, head: str, lines: Iterable[str], separator: str, tail: str) -> int:
     """Stream ``head + line (separator line)* + tail`` into ``path`` atomically; returns the number of lines."""
     count = 0
     with atomic_path(path) as tmp, tmp.open("w", encoding="utf-8", newline="\n") as handle:
@@ -213,147 +210,136 @@ def _write_lines(path: Path, head: str, lines: Iterable[str], separator: str, ta
     return count
 
 
-def _dump(row: dict[str, Any], sort_keys: bool = False) -> str:
+def dump(row: dict[str, Any], sort_keys: bool = False) -> str:
     return json.dumps(row, ensure_ascii=False, sort_keys=sort_keys)
 
 
+def split_path(config: str, split: str, extension: str) -> str:
+    """Where a split goes, relative to OUT: training data at ``<config>/train``, everything else under ``eval/``."""
+    name = f"{config}/{split}.{extension}"
+    return name if split == TRAIN_SPLIT else f"{EVAL_FOLDER}/{name}"
+
+
 def _export_rows(available: dict[str, Splits], configs: list[str], fmt: str, out: Path) -> dict[str, Any]:
-    """alpaca / sharegpt / messages: one file per config and split (+ dataset_info.json for LLaMA-Factory)."""
+    """alpaca / sharegpt / messages: one file per config and split; training files registered for the trainer
+    (``dataset_info.json`` for LLaMA-Factory), eval files listed in ``eval/manifest.json`` only."""
     convert = {"alpaca": alpaca_row, "sharegpt": sharegpt_row, "messages": messages_row}[fmt]
+    extension = "jsonl" if fmt == "messages" else "json"
     files: dict[str, int] = {}
     empty: list[str] = []
     dataset_info: dict[str, Any] = {}
+    manifest: dict[str, Any] = {}
+    if EVAL_FOLDER in configs:
+        raise ValueError(f"a config named {EVAL_FOLDER!r} would mix with the export's eval folder; export it under another name")
     for config in configs:
         for split, sources in available[config].items():
-            rows = (_dump(convert(row["messages"])) for _, row in iter_rows(sources))
-            relative = f"{config}/{split}.jsonl" if fmt == "messages" else f"{config}/{split}.json"
+            rows = (dump(convert(row["messages"])) for _, row in iter_rows(sources))
+            relative = split_path(config, split, extension)
             path = out / relative
             if fmt == "messages":
-                count = _write_lines(path, "", (line + "\n" for line in rows), "", "")
+                count = write_lines(path, "", (line + "\n" for line in rows), "", "")
             else:
-                count = _write_lines(path, "[\n", rows, ",\n", "\n]\n")
+                count = write_lines(path, "[\n", rows, ",\n", "\n]\n")
             if not count:
-                path.unlink()
-                if not any(path.parent.iterdir()):
-                    path.parent.rmdir()
+                _remove_empty(path, out)
                 empty.append(f"{config}/{split}")
                 continue
             files[relative] = count
-            if fmt != "messages":
-                dataset_info[f"{config}_{split}"] = _dataset_info_entry(relative, fmt)
+            entry = _trainer_entry(relative, fmt)
+            if split == TRAIN_SPLIT:
+                if entry is not None:
+                    dataset_info[f"{config}_{split}"] = entry
+            else:
+                eval_name = str(Path(relative).relative_to(EVAL_FOLDER))
+                manifest[f"{config}_{split}"] = (entry or {}) | {
+                    "file_name": eval_name,
+                    "config": config,
+                    "split": split,
+                    "rows": count,
+                }
     if fmt != "messages":
         write_json(out / "dataset_info.json", dataset_info)
-    return {"files": files, "empty": empty, "rows": sum(files.values())}
+    else:
+        write_text(out / TRAINING_CHAT_TEMPLATE_FILE, TRAINING_CHAT_TEMPLATE)
+    if manifest:
+        write_json(out / EVAL_FOLDER / EVAL_MANIFEST, manifest)
+    summary = {"files": files, "empty": empty, "rows": sum(files.values()), "registered": sorted(dataset_info)}
+    write_text(out / "README.md", rows_readme(fmt, summary, sorted(manifest)))
+    return summary
 
 
-def _dataset_info_entry(file_name: str, fmt: str) -> dict[str, Any]:
+def _remove_empty(path: Path, out: Path) -> None:
+    """Remove an empty split's file and the folders it leaves empty (up to ``out``)."""
+    path.unlink()
+    folder = path.parent
+    while folder != out and not any(folder.iterdir()):
+        folder.rmdir()
+        folder = folder.parent
+
+
+def _trainer_entry(file_name: str, fmt: str) -> dict[str, Any] | None:
+    """The LLaMA-Factory ``dataset_info.json`` entry of one file (None for ``messages``)."""
     if fmt == "alpaca":
         return {"file_name": file_name, "formatting": "alpaca", "columns": dict(ALPACA_COLUMNS)}
-    return {"file_name": file_name, "formatting": "sharegpt", "columns": dict(SHAREGPT_COLUMNS), "tags": dict(SHAREGPT_TAGS)}
+    if fmt == "sharegpt":
+        return {"file_name": file_name, "formatting": "sharegpt", "columns": dict(SHAREGPT_COLUMNS), "tags": dict(SHAREGPT_TAGS)}
+    return None
 
 
-# --------------------------------------------------------------------------------------------- lm-eval
-def lm_eval_doc(row: dict[str, Any], where: str) -> tuple[dict[str, Any] | None, str, str]:
-    """(doc, target delimiter, "") for a scorable choice row, or (None, "", reason it is left out)."""
-    if row["task"] not in CHOICE_TASKS:
-        return None, "", "other_task"
-    spec, answer_format, _ = spec_from_meta(json.loads(row["meta"]))
-    if answer_format != "lines":
-        return None, "", "json_answer_format"
-    if [m["role"] for m in row["messages"]] != ["user", "assistant"]:
-        raise ValueError(f"{where}: a {row['task']} row must be one user and one assistant message")
-    gold = json.loads(row["gold"])["value"]
-    if spec.kind == "choices":
-        if len(gold) != 1:
-            return None, "", "several_gold_options"
-        values: list[Any] = [[letter] for letter in spec.labels]
-        gold = [gold[0]]
-    elif spec.kind != "label":
-        raise ValueError(f"{where}: task {row['task']} has answer kind {spec.kind!r}; expected 'choices' or 'label'")
-    else:
-        values = list(spec.labels)
-    keyword = f"{spec.prefix}{spec.punct.kv}" if spec.prefix else ""
-    delimiter = spec.punct.gap if spec.prefix else ""
-    choices = []
-    for value in values:
-        rendered = render(spec, value, "lines")
-        if not rendered.startswith(keyword + delimiter):
-            raise ValueError(f"{where}: rendered answer {rendered!r} does not start with {keyword + delimiter!r}")
-        choices.append(rendered[len(keyword + delimiter) :])
-    target = row["messages"][-1]["content"]
-    if gold not in values or render(spec, gold, "lines") != target:
-        raise ValueError(f"{where}: target {target!r} is not the rendering of gold {gold!r} among {values!r}")
-    doc = {name: row[name] for name in ("id", "source_id", "task", "language", "template_id")}
-    doc.update(prompt=row["messages"][0]["content"], keyword=keyword, choices=choices, gold=values.index(gold), target=target)
-    return doc, delimiter, ""
-
-
-def _eval_split_order(split: str) -> tuple[int, str]:
-    return ({"test": 0, "validation": 1}.get(split, 2), split)
-
-
-def _split_docs(files: list[Path]) -> tuple[list[dict[str, Any]], set[str], Counter[str]]:
-    """The lm-eval docs of one split, their target delimiters, and the rows left out per reason."""
-    docs, delimiters, reasons = [], set(), Counter()
-    for where, row in iter_rows(files):
-        doc, delimiter, reason = lm_eval_doc(row, where)
-        if doc is None:
-            reasons[reason] += 1
-        else:
-            docs.append(doc)
-            delimiters.add(delimiter)
-    return docs, delimiters, reasons
-
-
-def _export_lm_eval(available: dict[str, Splits], configs: list[str], out: Path, final: Path) -> dict[str, Any]:
-    """lm-eval: data files and task YAMLs written into ``out``; the YAMLs name the data files under ``final``."""
-    tasks: dict[str, Any] = {}
-    skipped: dict[str, dict[str, int]] = {}
-    for config in (name for name in configs if name.endswith(INSTRUCTIONS_SUFFIX)):
-        dataset = config.removesuffix(INSTRUCTIONS_SUFFIX)
-        for split in sorted((s for s in available[config] if s != "train"), key=_eval_split_order):
-            docs, delimiters, reasons = _split_docs(available[config][split])
-            if reasons:
-                skipped[f"{config}/{split}"] = dict(sorted(reasons.items()))
-            if not docs:
-                continue
-            if len(delimiters) != 1:
-                raise ValueError(f"{config}/{split}: answers mix keyword gaps {sorted(delimiters)}; no single target_delimiter")
-            primary = not any(task["config"] == config for task in tasks.values())
-            task = f"biohub_{dataset}" if primary else f"biohub_{dataset}_{split}"
-            relative = f"data/{dataset}/{split}.jsonl"
-            _write_lines(out / relative, "", (_dump(doc, sort_keys=True) + "\n" for doc in docs), "", "")
-            _write_yaml(out / f"{task}.yaml", _task_yaml(task, final / relative, split, delimiters.pop(), config, len(docs)))
-            tasks[task] = {"config": config, "split": split, "docs": len(docs), "file": relative, "in_group": primary}
-    if not tasks:
-        raise ValueError(f"no multiple-choice or yes/no eval rows in config(s) {', '.join(configs)}; nothing for lm-eval")
-    group = sorted(name for name, task in tasks.items() if task["in_group"])
-    aggregate = [{"metric": m["metric"], "aggregation": "mean", "weight_by_size": False} for m in LM_EVAL_METRICS]
-    _write_yaml(
-        out / f"_{LM_EVAL_GROUP}.yaml",
-        {"group": LM_EVAL_GROUP, "task": group, "aggregate_metric_list": aggregate, "metadata": {"version": 1.0}},
+# --------------------------------------------------------------------------------------------- notes
+def rows_readme(fmt: str, summary: dict[str, Any], eval_names: list[str]) -> str:
+    """``OUT/README.md`` of an alpaca / sharegpt / messages export: the files and how to use them."""
+    lines = [f"# biohub export: {fmt}", "", "Training files (one per config):", ""]
+    lines += [
+        f"- `{name}`: {rows:,} rows" for name, rows in sorted(summary["files"].items()) if not name.startswith(EVAL_FOLDER + "/")
+    ]
+    eval_note = (
+        f"Eval splits ({len(eval_names)}) are under `{EVAL_FOLDER}/`, listed in `{EVAL_FOLDER}/{EVAL_MANIFEST}`. They are "
+        "deliberately not registered where a trainer looks them up by name: do not train on them."
     )
-    return {"tasks": tasks, "group": {LM_EVAL_GROUP: group}, "skipped": skipped, "rows": sum(t["docs"] for t in tasks.values())}
+    lines += ["", eval_note, ""]
+    if fmt == "messages":
+        lines += _trl_notes()
+    else:
+        lines += _llamafactory_notes(summary["registered"])
+    return "\n".join(lines) + "\n"
 
 
-def _task_yaml(task: str, data_file: Path, split: str, delimiter: str, config: str, docs: int) -> dict[str, Any]:
-    return {
-        "task": task,
-        "dataset_path": "json",
-        "dataset_kwargs": {"data_files": {split: str(data_file)}},
-        "test_split": split,
-        "output_type": "multiple_choice",
-        "doc_to_text": "{{prompt}}\n{{keyword}}",
-        "doc_to_choice": "choices",
-        "doc_to_target": "gold",
-        "target_delimiter": delimiter,
-        "metric_list": [dict(metric) for metric in LM_EVAL_METRICS],
-        "metadata": {"version": 1.0, "biohub_config": config, "biohub_split": split, "docs": docs},
-    }
+def _llamafactory_notes(registered: list[str]) -> list[str]:
+    example = registered[-1] if registered else "<config>_train"
+    return [
+        "## LLaMA-Factory",
+        "",
+        "`dataset_info.json` registers the training files only (LLaMA-Factory's documented schema). In a training YAML:",
+        "",
+        "```yaml",
+        "dataset_dir: /path/to/this/folder",
+        f"dataset: {example}",
+        "```",
+        "",
+        "Registered: " + (", ".join(f"`{name}`" for name in registered) or "none") + ".",
+    ]
 
 
-def _write_yaml(path: Path, data: dict[str, Any]) -> None:
-    write_text(path, yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=1000))
+def _trl_notes() -> list[str]:
+    return [
+        "## TRL (assistant-only loss)",
+        "",
+        f"`{TRAINING_CHAT_TEMPLATE_FILE}` is the default model's (SmolLM2-135M-Instruct) chat template with `{{% generation %}}`",
+        "markers around each assistant turn: it renders the same text as the model's own template, and the tokens it marks",
+        "(the assistant content, `<|im_end|>` and the newline after it) are those biohub's own trainer supervises.",
+        "For another model, give its own template the same markers.",
+        "",
+        "```python",
+        "from datasets import load_dataset",
+        "from trl import SFTConfig, SFTTrainer",
+        "",
+        'data = load_dataset("json", data_files="/path/to/this/folder/mix_stage2/train.jsonl", split="train")',
+        'config = SFTConfig(output_dir="runs/trl", assistant_only_loss=True,',
+        f'                   chat_template_path="/path/to/this/folder/{TRAINING_CHAT_TEMPLATE_FILE}")',
+        'trainer = SFTTrainer(model="HuggingFaceTB/SmolLM2-135M-Instruct", args=config, train_dataset=data)',
+        "```",
+    ]
 
 
 # --------------------------------------------------------------------------------------------- entry point
@@ -362,8 +348,8 @@ def export(hubdir: Path, fmt: str, out: Path, configs: list[str] | None = None) 
 
     The files are written into a temporary folder beside ``out`` that replaces it at the end, so a failed
     export leaves nothing behind. Returns a summary: format, configs, and per format the files written with
-    their row counts (``files``, ``empty`` splits) or, for lm-eval, the tasks, the group and the rows left out
-    per split and reason.
+    their row counts (``files``, ``empty`` splits, the ``registered`` training entries) or, for lm-eval, the tasks,
+    the group and the rows left out per split and reason, and the same for the log-likelihood tasks under ``loglik``.
     """
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}; expected one of {', '.join(FORMATS)}")
@@ -377,7 +363,9 @@ def export(hubdir: Path, fmt: str, out: Path, configs: list[str] | None = None) 
     try:
         summary: dict[str, Any] = {"format": fmt, "configs": chosen}
         if fmt == "lm-eval":
-            summary.update(_export_lm_eval(available, chosen, work, out))
+            from biohub.hub.lm_eval_export import export_lm_eval  # it builds on this module's readers and writers
+
+            summary.update(export_lm_eval(available, chosen, work, out))
         else:
             summary.update(_export_rows(available, chosen, fmt, work))
         work.chmod(0o755)  # mkdtemp makes it private; the export is an ordinary folder
