@@ -69,7 +69,7 @@ endif
 	$(BIN)/biohub eval --model default --adapter $(OUT)/train/stage1 --suite taiyi_style --data $(OUT)/hub --out $(OUT)/eval/stage1 --limit $(EVAL_LIMIT) --max-new-tokens $(EVAL_TOKENS)
 	$(BIN)/biohub eval --model default --adapter $(OUT)/train/stage2 --suite taiyi_style --data $(OUT)/hub --out $(OUT)/eval/stage2 --limit $(EVAL_LIMIT) --max-new-tokens $(EVAL_TOKENS)
 	$(BIN)/biohub report $(OUT)/eval/base $(OUT)/eval/stage1 $(OUT)/eval/stage2 --out $(OUT)/report --title "$(DEMO_TITLE)" \
-		$(if $(REFERENCE),--reference $(REFERENCE))
+		$(if $(wildcard $(REFERENCE)),--reference $(REFERENCE))
 	@echo "demo output: $(OUT)/hub (dataset card), $(OUT)/train (adapters, metrics.jsonl, loss.png), $(OUT)/report/report.md (+ .html, .png)"
 
 ## make bench: the benchmarks (see BENCHMARKS.md)
