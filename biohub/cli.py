@@ -131,21 +131,27 @@ def convert_command(
         err().print(f"[red]error:[/red] {escape(message)}", soft_wrap=True, highlight=False)
         raise typer.Exit(2) from None
     table = Table(title=f"converted into {out}")
-    for column in ("dataset", "split", "read", "converted", "rejected", "defects", "dropped"):
+    for column in ("dataset", "split", "read", "converted", "rejected", "defects", "dropped", "unaccounted"):
         table.add_column(column, justify="right" if column not in ("dataset", "split") else "left")
-    rejected = dropped = 0
+    rejected = dropped = unaccounted = 0
+    gaps: list[str] = []  # one phrase per split and unit whose annotation counts do not add up
     for result in results:
         for split_name, ledger in sorted(result.ledger.items()):
-            lost = ledger.dropped + sum(ledger.unaccounted().values())
-            cells = (ledger.read, ledger.converted, ledger.rejected, sum(ledger.defects.values()), lost)
+            missing = ledger.unaccounted_total()  # by absolute value: never cancels drops
+            cells = (ledger.read, ledger.converted, ledger.rejected, sum(ledger.defects.values()), ledger.dropped, missing)
             table.add_row(escape(result.dataset), split_name, *map(str, cells))
             rejected += ledger.rejected
-            dropped += lost
+            dropped += ledger.dropped
+            unaccounted += missing
+            gaps += ledger.unaccounted_lines(f"{result.dataset}/{split_name}")
     console().print(table)
     listed = f"{out}/<dataset>/rejections.jsonl"
     console().print(f"ledger: {out / 'ledger.json'}; rejected records and dropped annotations are listed in {listed}")
-    if strict and (rejected or dropped):
-        err().print(f"[red]--strict: {rejected} record(s) rejected, {dropped} annotation(s) dropped[/red]", soft_wrap=True)
+    if gaps:
+        err().print(f"unaccounted annotations (a reader bug): {escape('; '.join(gaps))}", soft_wrap=True, highlight=False)
+    if strict and (rejected or dropped or unaccounted):
+        summary = f"{rejected} record(s) rejected, {dropped} annotation(s) dropped, {unaccounted} annotation(s) unaccounted"
+        err().print(f"[red]--strict: {escape(summary)}[/red]", soft_wrap=True, highlight=False)
         raise typer.Exit(1)
 
 

@@ -28,6 +28,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, get_type_hints
 
+from defusedxml import DefusedXmlException, EntitiesForbidden
+from defusedxml.ElementTree import DefusedXMLParser
+
 from biohub.schema import LabelSet, Record, dump_meta
 from biohub.typed import coerce
 
@@ -374,14 +377,19 @@ def iter_json_records(path: Path) -> Iterator[tuple[int, Any]]:
 
 
 def parse_xml(path: Path) -> ET.Element:
-    """Parse an XML file safely: entity declarations (billion laughs, external entities) are refused outright,
-    syntax errors name the file, line and column. DOCTYPE lines without entity declarations are fine."""
+    """Parse an XML file safely through defusedxml, whatever its encoding (UTF-8, UTF-16, ...): entity declarations
+    (billion laughs, external entities) and external references are refused with the file and line, syntax errors
+    name the file, line and column. DOCTYPE lines without entity declarations are fine."""
     raw = read_bytes(path)
-    if b"<!ENTITY" in raw:
-        line = raw[: raw.index(b"<!ENTITY")].count(b"\n") + 1
-        raise ConvertError(path, "XML entity declarations are not allowed (possible entity-expansion attack)", line=line)
+    parser = DefusedXMLParser(forbid_dtd=False, forbid_entities=True, forbid_external=True)
     try:
-        return ET.fromstring(raw)
+        parser.feed(raw)
+        return parser.close()
+    except EntitiesForbidden:
+        reason = "XML entity declarations are not allowed (possible entity-expansion attack)"
+        raise ConvertError(path, reason, line=parser.parser.CurrentLineNumber) from None
+    except DefusedXmlException as exc:  # an external reference, or a construct defusedxml does not support
+        raise ConvertError(path, f"XML refused as unsafe: {type(exc).__name__}", line=parser.parser.CurrentLineNumber) from None
     except ET.ParseError as exc:
         line, column = exc.position
         reason = str(exc).split(":")[0]

@@ -68,6 +68,20 @@ class SplitLedger:
             if row["read"] != row["converted"] + row["dropped"] + row["in_rejected_records"]
         }
 
+    def unaccounted_total(self) -> int:
+        """How many annotations are unaccounted for, summed over units by absolute value: a unit with more
+        converted than read (negative) is a reader bug too, and must never cancel another unit's loss or a drop."""
+        return sum(abs(gap) for gap in self.unaccounted().values())
+
+    def unaccounted_lines(self, where: str) -> list[str]:
+        """One phrase per unaccounted unit, e.g. ``"cdr/train entities: 2 fewer accounted for than read"``."""
+        return [
+            f"{where} {unit}: {gap} fewer accounted for than read"
+            if gap > 0
+            else f"{where} {unit}: {-gap} more converted than read"
+            for unit, gap in self.unaccounted().items()
+        ]
+
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
             "read": self.read,

@@ -203,6 +203,51 @@ def test_a_json_lines_record_nested_too_deeply_names_its_line(tmp_path: Path, fo
         assert_one_line_error(result, f"error: {path}:3: JSON nested too deeply", f"{DEPTH + 1} levels")
 
 
+
+# --------------------------------------------------------------------------------------------- XML entities
+XML_ROOTS = {"bioc": "collection", "ddi-xml": "document"}
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16", "utf-16-le", "utf-16-be"])
+@pytest.mark.parametrize("format_name", sorted(XML_ROOTS))
+def test_xml_entity_declarations_are_refused_in_any_encoding(tmp_path: Path, format_name: str, encoding: str) -> None:
+    """An entity declaration is a one-line error naming the file and its line whatever the file's encoding: a byte
+    search for ``<!ENTITY`` misses UTF-16/32, where the entity would be expanded (billion laughs)."""
+    root = XML_ROOTS[format_name]
+    declared = encoding.upper().removesuffix("-LE").removesuffix("-BE")
+    text = f"<?xml version='1.0' encoding='{declared}'?>\n<!DOCTYPE {root} [\n<!ENTITY x 'boom'>]>\n<{root} id='d'>&x;</{root}>"
+    raw = text.encode(encoding)
+    if encoding.endswith(("-le", "-be")):
+        raw = "\ufeff".encode(encoding) + raw  # a byte order mark, as an editor writes it
+    path = tmp_path / "train.xml"
+    path.write_bytes(raw)
+    assert b"<!ENTITY" not in raw or encoding == "utf-8"
+    result = convert(format_name, [path], tmp_path / "out")
+    assert_one_line_error(result, f"error: {path}:3: XML entity declarations are not allowed")
+
+
+@pytest.mark.parametrize("format_name", sorted(XML_ROOTS))
+def test_xml_external_entity_is_refused(tmp_path: Path, format_name: str) -> None:
+    root = XML_ROOTS[format_name]
+    path = tmp_path / "train.xml"
+    secret = tmp_path / "secret.txt"
+    secret.write_text("secret", encoding="utf-8")
+    doctype = f'<!DOCTYPE {root} [<!ENTITY x SYSTEM "{secret.as_uri()}">]>'
+    path.write_text(f'<?xml version="1.0"?>\n{doctype}\n<{root} id="d">&x;</{root}>', encoding="utf-8")
+    result = convert(format_name, [path], tmp_path / "out")
+    line = assert_one_line_error(result, f"error: {path}:2: XML entity declarations are not allowed")
+    assert "secret" not in line.replace(str(secret), "")
+
+
+@pytest.mark.parametrize("format_name", sorted(XML_ROOTS))
+def test_xml_doctype_without_entities_still_parses(tmp_path: Path, format_name: str) -> None:
+    """BioC files start with ``<!DOCTYPE collection SYSTEM "BioC.dtd">``: a DTD without entities is not refused."""
+    root = XML_ROOTS[format_name]
+    path = tmp_path / "train.xml"
+    path.write_text(f'<?xml version="1.0"?>\n<!DOCTYPE {root} SYSTEM "{root}.dtd">\n<{root} id="d"></{root}>', encoding="utf-8")
+    result = convert(format_name, [path], tmp_path / "out")
+    assert "entity" not in result.output and "Traceback" not in result.output, result.output
+
 # --------------------------------------------------------------------------------------------- paths as given
 @pytest.mark.parametrize("relative", [False, True], ids=["absolute", "relative"])
 @pytest.mark.parametrize("format_name", sorted(FORMATS))
@@ -261,6 +306,42 @@ def test_dropped_annotations_are_listed_counted_and_fail_strict(tmp_path: Path) 
     strict = convert("bioc", [path], tmp_path / "out", "--strict")
     assert strict.exit_code == 1 and "0 record(s) rejected, 2 annotation(s) dropped" in strict.output
 
+
+
+def test_strict_fails_when_extra_annotations_cancel_dropped_ones(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An unaccounted count is negative when more annotations were converted than read (a reader bug); it must not
+    cancel real drops: `--strict` fails on the 2 dropped relations and on the unaccounted entities, naming both."""
+    from biohub.converters import api
+
+    real = api.convert_files
+
+    def miscounting(*args: object, **kwargs: object) -> object:
+        result = real(*args, **kwargs)
+        result.ledger["train"].annotations_read["entities"] -= 2  # 2 read, 2 converted -> reads 0, converts 2
+        return result
+
+    monkeypatch.setattr(api, "convert_files", miscounting)
+    path = tmp_path / "train.xml"
+    path.write_text(BIOC_DOC, encoding="utf-8")
+    result = convert("bioc", [path], tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    assert "unaccounted" in result.output and "toy/train entities: 2 more converted than read" in result.output
+    strict = convert("bioc", [path], tmp_path / "out", "--strict")
+    assert strict.exit_code == 1, strict.output
+    assert "0 record(s) rejected, 2 annotation(s) dropped, 2 annotation(s) unaccounted" in strict.output.replace("\n", " ")
+
+
+def test_unaccounted_counts_add_up_by_absolute_value() -> None:
+    from collections import Counter
+
+    from biohub.converters.ledger import SplitLedger
+
+    ledger = SplitLedger(counts={"entities": 5, "relations": 1}, annotations_read=Counter(entities=3, relations=4))
+    assert ledger.unaccounted() == {"entities": -2, "relations": 3} and ledger.unaccounted_total() == 5
+    assert ledger.unaccounted_lines("x/train") == [
+        "x/train entities: 2 more converted than read",
+        "x/train relations: 3 fewer accounted for than read",
+    ]
 
 def test_strict_passes_repairs_that_keep_the_annotation(tmp_path: Path) -> None:
     """A padded mention is kept (offsets are authoritative) and counted as a defect, but it is not a drop."""
