@@ -10,7 +10,8 @@ and family (``metadata``). The class adds what biohub's evaluation defines, so t
   a YAML or ``--gen_kwargs`` value still wins;
 - ``metric_list``: every metric :func:`biohub.eval.score.compute` reports for the task's docs, plus ``headline``
   (the metric the ``all`` suite reports for that dataset and family) and ``parse_failure_rate``; each aggregated by
-  :func:`aggregate`;
+  :func:`aggregate`. A task whose docs cannot give its headline is refused when created (:class:`EvalError`, as
+  ``biohub score`` refuses the row), never scored 0;
 - ``process_results``: :func:`process_results`, one item per metric (the doc's scoring fields and the output).
 
 :func:`aggregate` parses every output of the task with the template's own parser (lenient, as ``biohub score``:
@@ -29,7 +30,7 @@ from typing import Any
 from lm_eval.api.task import ConfigurableTask
 
 from biohub.converters.catalog import load_catalog
-from biohub.eval.run import max_new_tokens
+from biohub.eval.run import EvalError, max_new_tokens
 from biohub.eval.score import compute, judge
 from biohub.eval.suite import FAMILY_KIND, Entry, headline_for
 
@@ -72,7 +73,13 @@ def task_scores(pairs: tuple[tuple[str, str], ...]) -> dict[str, float]:
     judged = [judge(row, output) for row, (_, output) in zip(rows, pairs)]
     entry = Entry(f"{dataset}/{family}", dataset, "", (family,), headline_for(_official(dataset), family, dataset))
     values = dict(compute(entry, judged))
-    values[HEADLINE] = values.get(entry.headline, 0.0)
+    if entry.headline not in values:  # as biohub score: an error, never a silent 0
+        raise EvalError(
+            f"lm-eval task {entry.name}: its headline {entry.headline!r} cannot be computed on these docs (computed: "
+            f"{', '.join(sorted(values))}); *_mention and *_concept_pair need the gold annotations (meta.gold_kb, with "
+            "concept ids for *_concept_pair) that this biohub's instruct/build write: rebuild the hub folder and export it again"
+        )
+    values[HEADLINE] = values[entry.headline]
     values[PARSE_FAILURE_RATE] = sum(1 for j in judged if not j.parse_ok) / len(judged)
     return values
 
@@ -121,7 +128,10 @@ class BiohubTask(ConfigurableTask):
         family = config["metadata"]["biohub_family"]
         budget = max_new_tokens()[FAMILY_KIND[family]]
         config.setdefault("generation_kwargs", {"until": [], "max_gen_toks": budget, "do_sample": False})
-        self.biohub_metrics = task_metrics(_docs(config))
+        try:  # a headline the docs cannot give fails when the task is created, not after generating
+            self.biohub_metrics = task_metrics(_docs(config))
+        except EvalError as exc:
+            raise EvalError(f"{config['dataset_kwargs']['data_files'][config['test_split']]}: {exc}") from None
         config["process_results"] = partial(process_results, metrics=tuple(self.biohub_metrics))
         config["metric_list"] = [
             {"metric": name, "aggregation": aggregate, "higher_is_better": higher_is_better(name)} for name in self.biohub_metrics

@@ -90,9 +90,11 @@ def compute(entry: Entry, judged: Sequence[Judged], tokens: TokensLookup | None 
     golds = [j.gold["value"] for j in judged]
     preds = [j.parsed if j.parse_ok else None for j in judged]
     labels = list(judged[0].labels)
-    if family == "ner_single":  # one type: the same definitions as joint NER over {type: mentions}
-        golds = [{labels[0]: g} for g in golds]
-        preds = [None if p is None else {labels[0]: p} for p in preds]
+    if family == "ner_single":  # one type per example: the same definitions as joint NER over {type: mentions}
+        own = [_single_label(j) for j in judged]
+        golds = [{label: g} for label, g in zip(own, golds)]
+        preds = [None if p is None else {label: p} for label, p in zip(own, preds)]
+        labels = list(dict.fromkeys(own))  # per-type values over every type the examples ask for
     if family in ("ner", "ner_single"):
         values = _ner(entry, judged, golds, preds, labels)
         if tokens is not None and family == "ner":
@@ -102,9 +104,10 @@ def compute(entry: Entry, judged: Sequence[Judged], tokens: TokensLookup | None 
         triples = ((metrics.triple_items(g), metrics.triple_items(p)) for g, p in zip(golds, preds))
         values = _named(metrics.set_prf(triples), "text_set")
         kbs = [j.gold_kb or {} for j in judged]
-        relations = [kb.get("relations") for kb in kbs]
-        with_ids = all(r is not None and all(ids1 and ids2 for _, ids1, ids2 in r) for r in relations)
-        if with_ids and any(relations):  # every gold relation carries concept ids on both sides
+        with_kb = all("relations" in kb and "entities" in kb for kb in kbs)
+        # every gold relation carries concept ids on both sides; a document without gold relations still counts (its
+        # predicted pairs are false positives)
+        if with_kb and all(ids1 and ids2 for kb in kbs for _, ids1, ids2 in kb["relations"]):
             documents = ((kb["relations"], kb["entities"], p) for kb, p in zip(kbs, preds))
             values |= _named(metrics.concept_pair_prf(documents), "concept_pair")
         return values
@@ -131,6 +134,13 @@ def compute(entry: Entry, judged: Sequence[Judged], tokens: TokensLookup | None 
     language = judged[0].language
     texts = [j.output if j.parse_ok else "" for j in judged]
     return metrics.rouge_scores(golds, texts, language) | metrics.bleu(golds, texts, language)
+
+
+def _single_label(example: Judged) -> str:
+    """The one entity type a decomposed NER example asks for."""
+    if len(example.labels) != 1:
+        raise ValueError(f"example {example.id}: a ner_single example needs exactly one label, it has {list(example.labels)}")
+    return example.labels[0]
 
 
 def _named(values: dict[str, float], suffix: str) -> dict[str, float]:

@@ -191,6 +191,61 @@ def test_a_headline_the_examples_cannot_give_is_an_error_not_zero() -> None:
         score_outputs([entry], {"NER": rows}, {}, "nowhere")
 
 
+def test_decomposed_ner_scores_each_example_with_its_own_type() -> None:
+    """One ner_single example per entity type: each is counted under its own type, per-type values cover every type."""
+    doc = record("d1", DOC, MENTIONS)
+    made = make_examples([doc], INFO, InstructOptions(decompose=True))
+    rows = [example.to_row() for _, _, example in made if example.task == "ner_single"]
+    assert len(rows) == 2
+    values = scored(rows, _perfect(rows), Entry("NER", "toy", "test", ("ner_single",), "f1_mention"))
+    assert values["f1_mention"] == 1.0 and values["tp_mention"] == len(MENTIONS) and values["f1_text_set"] == 1.0
+    for kind in ("Chemical", "Disease"):
+        assert values[f"f1_mention[{kind}]"] == values[f"f1_text_set[{kind}]"] == 1.0, kind
+    wrong_type = {row["id"]: "ototoxicity" for row in rows}  # a Disease named where Chemicals are asked is a FP
+    values = scored(rows, wrong_type, Entry("NER", "toy", "test", ("ner_single",), "f1_mention"))
+    assert (values["tp_mention"], values["fp_mention"]) == (1, 1) and values["f1_mention[Chemical]"] == 0.0
+
+
+def test_concept_pairs_are_scored_on_documents_without_gold_relations() -> None:
+    """Pairs predicted on a document with no gold relation are false positives, not a reason to drop the metric."""
+    rows = rows_of([record("d1", DOC, MENTIONS)], "re")
+    assert json.loads(rows[0]["meta"])["gold_kb"]["relations"] == []
+    entry = Entry("CID", "toy", "test", ("re",), "f1_concept_pair")
+    values = scored(rows, {rows[0]["id"]: "CID: [cisplatin, ototoxicity]"}, entry)
+    assert (values["tp_concept_pair"], values["fp_concept_pair"], values["fn_concept_pair"]) == (0, 1, 0)
+    results, _ = score_outputs([entry], {"CID": rows}, {rows[0]["id"]: "CID: None"}, "nowhere")
+    assert results[0].value == 0.0 and results[0].metrics["fp_concept_pair"] == 0
+    for row in rows:  # an example built before meta.gold_kb existed still cannot give concept pairs
+        meta = json.loads(row["meta"])
+        del meta["gold_kb"]
+        row["meta"] = json.dumps(meta)
+    assert "f1_concept_pair" not in scored(rows, {}, entry)
+
+
+def test_lm_eval_hooks_refuse_a_headline_the_docs_cannot_give(tmp_path: Path) -> None:
+    """As ``biohub score``: an lm-eval task whose docs cannot give its headline fails when created, never scores 0."""
+    pytest.importorskip("lm_eval", reason="lm-eval is not importable (pip install biohub[export])", exc_type=ImportError)
+    from biohub.eval.lm_eval_hooks import ROW_KEYS, BiohubTask, aggregate, process_results, task_metrics
+
+    rows = rows_of([record("d1", DOC, MENTIONS)], "ner")
+    docs = [{**{key: row[key] for key in ROW_KEYS}, "target": row["messages"][-1]["content"]} for row in rows]
+    assert task_metrics(docs)[:2] == ["headline", "f1_mention"]
+    for doc in docs:  # exported from a hub folder built before meta.gold_kb existed
+        meta = json.loads(doc["meta"])
+        del meta["gold_kb"]
+        doc["meta"] = json.dumps(meta)
+    message = "lm-eval task toy/ner: its headline 'f1_mention' cannot be computed on these docs"
+    with pytest.raises(EvalError, match=message):
+        task_metrics(docs)
+    with pytest.raises(EvalError, match=message):
+        aggregate([process_results(docs[0], [docs[0]["target"]], ["headline"])["headline"]])
+    data = tmp_path / "toy_ner.jsonl"
+    data.write_text("".join(json.dumps(doc) + "\n" for doc in docs), encoding="utf-8")
+    config = {"metadata": {"biohub_family": "ner"}, "dataset_kwargs": {"data_files": {"test": str(data)}}, "test_split": "test"}
+    with pytest.raises(EvalError, match=f"^{re.escape(str(data))}: {message}"):
+        BiohubTask(config=config)
+
+
 # ------------------------------------------------------------------------------------------ suites and the table
 def test_a_headline_the_family_never_computes_fails_when_the_suite_loads(tmp_path: Path) -> None:
     path = tmp_path / "bad.yaml"

@@ -51,12 +51,14 @@ SPECS = {
     ),
     "mc.en": AnswerSpec("choices", EN, labels=("A", "B", "C", "D"), prefix=EN.answer),
     "mc.zh": AnswerSpec("choices", ZH, labels=("A", "B", "C", "D"), prefix=ZH.answer),
+    "mc5.en": AnswerSpec("choices", EN, labels=("A", "B", "C", "D", "E"), prefix=EN.answer),
     "score.en": AnswerSpec("score", EN, prefix=EN.score),
     "score.zh": AnswerSpec("score", ZH, prefix=ZH.score),
     "text.en": AnswerSpec("text", EN),
 }
 DRUGS = ["Ibuprofen", "Aspirin", "Paracetamol", "Vitamin C"]
 VIT_FIRST = ["Vitamin C", "Aspirin", "Ibuprofen", "Insulin"]
+HYPERTENSION = ["Beta blockers", "Diuretics", "Calcium channel blockers", "Nitrates", "ACE-inhibitors"]
 
 
 def row(spec, text, lenient, strict=REJECT, *, choices=None, fmt="lines", id):
@@ -174,6 +176,15 @@ CASES = [
     row("mc.zh", "答案：AB", ["A", "B"], id="mc-zh-compact"),
     row("mc.zh", "答案： A", ["A"], id="mc-zh-fullwidth-colon-space"),
     row("mc.zh", "答案：ＡＢ", ["A", "B"], id="mc-zh-fullwidth-letters"),
+    # an acronym made of option letters is a word, not the answer letters: a letter block counts only before the end,
+    # a space, sentence punctuation or a CJK character, never before "-", a digit or a letter
+    row("mc5.en", "ACE-inhibitors are first line", FAIL, id="mc-en-acronym-hyphen-is-no-letters"),
+    row("mc5.en", "Answer: CD4 count", FAIL, id="mc-en-acronym-digit-is-no-letters"),
+    row("mc5.en", "ACE-inhibitors", ["E"], choices=HYPERTENSION, id="mc-en-acronym-option-text"),
+    row("mc5.en", "Answer: E. ACE-inhibitors are first line", ["E"], id="mc-en-letter-then-acronym"),
+    row("mc5.en", "(ACE)", ["A", "C", "E"], id="mc-en-parenthesised-block"),
+    row("mc5.en", "AB. Both lower the pressure.", ["A", "B"], id="mc-en-block-then-explanation"),
+    row("mc5.en", "AC is right", ["A", "C"], id="mc-en-block-then-space"),
     # ---------------------------------------------------------------- scores
     row("score.en", "Score: 3.4", 3.4, SAME, id="score-en-exact"),
     row("score.en", "Score: about 3.5 out of 4", 3.5, id="score-en-about-out-of"),
