@@ -26,7 +26,7 @@ from transformers import get_scheduler
 
 from biohub.training.checkpoint import Progress, checkpoint_dirs, load_checkpoint, save_checkpoint
 from biohub.training.data import Schedule, StageData
-from biohub.training.loss import accepts_logits_to_keep, supervised_loss
+from biohub.training.loss import accepts_logits_to_keep, supervised_loss, takes_a_logits_mask
 from biohub.training.packing import PackedRow, collate_packed, collate_padded
 from biohub.training.recipe import Stage, TrainRecipe
 from biohub.training.tokenize import IGNORE_INDEX, Tokenized
@@ -118,6 +118,7 @@ def run_stage(
         progress.window_loss, progress.window_items, progress.window_tokens = 0.0, 0, 0
     model.train()
     sparse_head = recipe.logits == "supervised" and accepts_logits_to_keep(accelerator.unwrap_model(model))
+    by_mask = takes_a_logits_mask(accelerator.unwrap_model(model))
     started = window_started = time.perf_counter()
     window_start_step = progress.step
     last_loss = math.nan
@@ -133,7 +134,7 @@ def run_stage(
             syncing = number == len(micro_batches) - 1
             with contextlib.nullcontext() if syncing else accelerator.no_sync(model):
                 if sparse_head:
-                    loss = supervised_loss(model, batch, scale)
+                    loss = supervised_loss(model, batch, scale, by_mask=by_mask)
                 else:
                     loss = model(**batch, num_items_in_batch=scale, use_cache=False).loss
                 accelerator.backward(loss)
@@ -159,8 +160,10 @@ def run_stage(
                 "loss": round(last_loss, 6),
                 "lr": scheduler.get_last_lr()[0],
                 "grad_norm": round(float(grad_norm), 6) if grad_norm is not None else None,
-                "tokens": progress.tokens,
+                "tokens": progress.tokens,  # running totals of the stage
                 "supervised_tokens": progress.supervised,
+                "window_tokens": int(window_tokens),  # this logging window's (the steps since the previous row)
+                "window_supervised_tokens": int(window_items),  # what this row's loss is the mean over
                 "tokens_per_s": round(window_tokens / elapsed, 1),
                 "supervised_tokens_per_s": round(window_items / elapsed, 1),
                 "steps_per_s": round((progress.step - window_start_step) / elapsed, 3),

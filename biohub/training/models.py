@@ -17,6 +17,7 @@ from typing import Any
 import torch
 from transformers import AutoModelForCausalLM, LlamaConfig, LlamaForCausalLM, PreTrainedModel
 
+from biohub.io import InputError, first_line, pretrained_source
 from biohub.templates.length import cache_dir, default_gguf, load_tokenizer
 from biohub.training.tokenize import ensure_chat_template
 
@@ -45,13 +46,34 @@ def plain_copy(model: PreTrainedModel) -> PreTrainedModel:
 
 
 def _gguf_location(spec: str) -> tuple[Path, str] | None:
+    """(folder, file name) of the GGUF file ``spec`` names (``default`` or a ``.gguf`` path), else None."""
     if spec == "default":
         gguf = default_gguf()
         return gguf.parent, gguf.name
-    path = Path(spec)
-    if path.suffix == ".gguf" and path.is_file():
+    path = Path(spec).expanduser()
+    if path.suffix == ".gguf":
+        if not path.is_file():
+            raise InputError(f"no such file {spec} (a .gguf model file)")
         return path.parent, path.name
     return None
+
+
+def _from_pretrained(spec: str, options: dict[str, Any]) -> tuple[PreTrainedModel, Any]:
+    """Model and tokenizer of a local folder or Hub id (:func:`biohub.io.pretrained_source` says which, and refuses
+    a missing folder or an uncached Hub id while offline); a load failure as an InputError naming ``spec``."""
+    source = pretrained_source(spec, "model")
+    try:
+        model = AutoModelForCausalLM.from_pretrained(source, **options)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{spec}: cannot load a model from {source}: {first_line(exc)}") from None
+    return model, load_tokenizer(source)
+
+
+def _cache_plain_copy(folder: Path, name: str, cached: Path) -> None:
+    """De-quantize the GGUF file ``folder/name`` and save it as a plain fp32 model folder ``cached``; the GGUF-loaded
+    model and its copy are freed when this returns, before the training copy is loaded from ``cached``."""
+    quantized = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, dtype=torch.float32, trust_remote_code=False)
+    plain_copy(quantized).save_pretrained(cached)
 
 
 def load_model(
@@ -66,14 +88,12 @@ def load_model(
         options |= {"quantization_config": quantization_config, "device_map": {"": device}}
     gguf = _gguf_location(spec)
     if gguf is None:
-        model = AutoModelForCausalLM.from_pretrained(spec, **options)
-        tokenizer = load_tokenizer(spec)
+        model, tokenizer = _from_pretrained(spec, options)
     else:
         folder, name = gguf
         cached = cache_dir() / "models" / f"{Path(name).stem}-{(folder / name).stat().st_size}"
         if not (cached / "config.json").exists():
-            quantized = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, dtype=torch.float32, trust_remote_code=False)
-            plain_copy(quantized).save_pretrained(cached)
+            _cache_plain_copy(folder, name, cached)
         model = AutoModelForCausalLM.from_pretrained(cached, **options)
         tokenizer = load_tokenizer("default") if spec == "default" else load_tokenizer(str(folder))
     if quantization_config is None:

@@ -1,7 +1,10 @@
 """Loss curves: one panel per stage, loss against optimizer step (matplotlib, written atomically).
 
 A mixed stage's per-step loss jumps with the tasks its batches happen to hold (dialogue tokens cost more than
-entity lists), so from 10 logged points on a moving average weighted by target tokens is drawn over the raw line."""
+entity lists), so from 10 logged points on a moving average is drawn over the raw line. Each logged loss is the mean
+over its logging window's target tokens, so the average weighs it by that window's target-token count
+(``window_supervised_tokens`` in ``metrics.jsonl``); rows written before that field existed carry only the stage's
+running total ``supervised_tokens``, and their window counts are its differences from row to row."""
 
 from __future__ import annotations
 
@@ -27,8 +30,8 @@ def plot_losses(rows: list[dict[str, Any]], path: Path, title: str) -> None:
             smooth = len(points) >= 10
             axis.plot(steps, losses, marker="o" if len(points) < 30 else None, markersize=3, linewidth=1.2, alpha=0.45 if smooth else 1.0, label="per step")
             if smooth:
-                weights = [float(row.get("supervised_tokens", 1)) for row in points]
-                axis.plot(steps, moving_average(losses, weights, max(5, len(points) // 10)), linewidth=2.0, label="moving average")
+                averaged = moving_average(losses, window_weights(points), max(5, len(points) // 10))
+                axis.plot(steps, averaged, linewidth=2.0, label="moving average")
                 axis.legend(fontsize=8)
         axis.set_title(stage)
         axis.set_xlabel("optimizer step")
@@ -39,6 +42,32 @@ def plot_losses(rows: list[dict[str, Any]], path: Path, title: str) -> None:
     with atomic_path(path) as tmp:
         figure.savefig(tmp, format="png", dpi=110, metadata={"Software": None})
     plt.close(figure)
+
+
+class MetricsError(ValueError):
+    """Metrics rows that cannot be weighted (no token counts, or running totals that go down)."""
+
+
+def window_weights(points: list[dict[str, Any]]) -> list[float]:
+    """Target tokens of each logging window of one stage's rows (in step order): ``window_supervised_tokens``, or for
+    rows without it the growth of the running total ``supervised_tokens`` since the previous row (the first row: the
+    total itself, as a stage's count starts at 0)."""
+    weights: list[float] = []
+    previous = 0
+    for row in points:
+        where = f"metrics row of stage {row.get('stage')!r}, step {row.get('step')}"
+        total = row.get("supervised_tokens")
+        if "window_supervised_tokens" in row:
+            weight = int(row["window_supervised_tokens"])
+        elif total is None:
+            raise MetricsError(f"{where}: no window_supervised_tokens or supervised_tokens to weigh the moving average by")
+        elif total < previous:
+            raise MetricsError(f"{where}: supervised_tokens {total} is below the previous row's {previous} (rows out of order?)")
+        else:
+            weight = total - previous
+        weights.append(float(weight))
+        previous = total if total is not None else previous + weight
+    return weights
 
 
 def moving_average(values: list[float], weights: list[float], window: int) -> list[float]:

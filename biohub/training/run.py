@@ -23,6 +23,7 @@ from biohub.io import write_json, write_text
 from biohub.training.checkpoint import checkpoint_dirs
 from biohub.training.data import prepare_stage
 from biohub.training.loop import StepHook, run_stage
+from biohub.training.memory import return_freed_memory
 from biohub.training.methods import parameter_counts, prepare_model, save_stage, write_model_card
 from biohub.training.plot import plot_losses
 from biohub.training.recipe import TrainRecipe
@@ -69,6 +70,8 @@ def train(
     on_step: StepHook | None = None,
 ) -> dict[str, Any]:
     """Run every stage of ``recipe`` on the hub ``data`` (a folder or Hub id); returns the run summary."""
+    if recipe.return_freed_memory:
+        return_freed_memory()  # freed activations leave the process (glibc; biohub.training.memory)
     accelerator = Accelerator(cpu=not torch.cuda.is_available())
     if accelerator.is_main_process:
         _check_output(out, recipe, data, resume)

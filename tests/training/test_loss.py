@@ -8,7 +8,7 @@ import pytest
 import torch
 from peft import LoraConfig, get_peft_model
 
-from biohub.training.loss import accepts_logits_to_keep, supervised_loss
+from biohub.training.loss import accepts_logits_to_keep, supervised_loss, takes_a_logits_mask
 from biohub.training.packing import collate_packed, collate_padded, pack
 from biohub.training.tokenize import IGNORE_INDEX, Tokenized
 from tests.training.test_packing import random_examples, tiny_llama
@@ -47,3 +47,31 @@ def test_a_micro_batch_without_targets_contributes_zero() -> None:
     loss = supervised_loss(model, batch, torch.tensor(4))
     loss.backward()
     assert loss.item() == 0.0
+
+
+def test_logits_are_computed_at_the_targets_only_not_at_the_union_of_their_positions() -> None:
+    """Two packed rows whose targets sit at different positions: the head sees one row per target (the mask), where the
+    union of positions would give rows x union; both give the same loss."""
+    model = tiny_llama()
+    assert takes_a_logits_mask(model)
+    batch = collate_packed(list(pack(random_examples(6), 64)), 0)
+    supervised = batch["labels"][:, 1:] != IGNORE_INDEX
+    union = int(supervised.any(dim=0).sum()) * supervised.shape[0]
+    assert union > int(supervised.sum())  # the rows' targets do not line up
+    seen: list[int] = []
+    model.lm_head.register_forward_hook(lambda module, args, output: seen.append(output.reshape(-1, output.shape[-1]).shape[0]))
+    items = torch.tensor(int(supervised.sum()))
+    by_mask = supervised_loss(model, batch, items)
+    by_union = supervised_loss(model, batch, items, by_mask=False)
+    assert seen == [int(supervised.sum()), union]
+    assert by_mask.item() == pytest.approx(by_union.item(), rel=1e-6)
+
+
+def test_a_head_without_mask_slicing_gets_positions() -> None:
+    """A model class whose module does not slice with transformers' helper (as BioGPT's) is given the union."""
+
+    class OwnHead(torch.nn.Module):
+        pass
+
+    assert not takes_a_logits_mask(OwnHead())
+    assert takes_a_logits_mask(get_peft_model(tiny_llama(), LoraConfig(r=2, target_modules=["q_proj"])))

@@ -3,6 +3,7 @@ rotation, methods, recipes and the command line (tiny config-built model, synthe
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -61,6 +62,12 @@ def test_two_stage_run_writes_every_output(tmp_path: Path, tiny_hub: Path, tiny_
     rows = read_metrics(out)
     assert [(r["stage"], r["step"]) for r in rows] == [("stage1", 1), ("stage1", 2), ("stage1", 3), ("stage2", 1), ("stage2", 2), ("stage2", 3)]
     assert all(r["loss"] > 0 and r["tokens_per_s"] > 0 and r["supervised_tokens"] <= r["tokens"] for r in rows)
+    for stage in ("stage1", "stage2"):  # each row's window counts add up to the stage's running totals
+        mine = [r for r in rows if r["stage"] == stage]
+        assert all(r["window_supervised_tokens"] > 0 for r in mine)
+        assert list(itertools.accumulate(r["window_supervised_tokens"] for r in mine)) == [r["supervised_tokens"] for r in mine]
+        assert list(itertools.accumulate(r["window_tokens"] for r in mine)) == [r["tokens"] for r in mine]
+        assert mine[-1]["supervised_tokens"] == summary["stages"][stage]["supervised"]
     assert (out / "loss.png").is_file() and json.loads((out / "recipe.json").read_text())["recipe"]["max_steps"] == 3
     first, second = (load_file(str(out / s / "adapter_model.safetensors")) for s in ("stage1", "stage2"))
     assert first.keys() == second.keys() and any(not torch.equal(first[k], second[k]) for k in first)
@@ -159,6 +166,27 @@ def test_logits_at_supervised_positions_train_like_logits_everywhere(tmp_path: P
     assert [loss for loss, _ in losses] == pytest.approx([loss for loss, _ in expected_losses], rel=1e-4)
     for name, value in expected_weights.items():
         torch.testing.assert_close(weights[name], value, rtol=1e-4, atol=1e-5, msg=name)
+
+
+@pytest.mark.parametrize("method", ["lora", "full"])
+def test_gradient_checkpointing_trains_like_without(tmp_path: Path, tiny_hub: Path, tiny_model_dir: Path, method: str) -> None:
+    """Recomputing the layers in the backward pass (LoRA dropout on: its masks must be replayed) gives the same losses
+    and weights."""
+    base = ["max_steps=3", "lora.dropout=0.1", f"method={method}", "stages=[{name: only, data: [mix_stage2]}]"]
+    runs = {}
+    for checkpointing in (False, True):
+        folder = tmp_path / str(checkpointing)
+        folder.mkdir()
+        overrides = [*base, f"gradient_checkpointing={str(checkpointing).lower()}"]
+        recipe = load_train_recipe(write_recipe(folder, tiny_model_dir), overrides)
+        train(recipe, str(tiny_hub), folder / "run", show_progress=False)
+        weights = "adapter_model.safetensors" if method == "lora" else "model.safetensors"
+        losses = [r["loss"] for r in read_metrics(folder / "run")]
+        runs[checkpointing] = (losses, load_file(str(folder / "run" / "only" / weights)))
+    (losses, weights), (expected_losses, expected_weights) = runs[True], runs[False]
+    assert losses == pytest.approx(expected_losses, rel=1e-5) and len(losses) == 3
+    for name, value in expected_weights.items():
+        torch.testing.assert_close(weights[name], value, rtol=1e-5, atol=1e-6, msg=name)
 
 
 def test_qlora_needs_cuda_and_bitsandbytes(tmp_path: Path, tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
