@@ -132,7 +132,7 @@ def _decontaminate(recipe: Recipe, staging: Path) -> tuple[Report, dict[str, lis
     names = list(recipe.datasets)
     train_texts, eval_texts, by_id = _texts(staging, names)
     report = Report(eval_records=len(eval_texts), train_records=len(train_texts))
-    report.contaminated = find_contaminated(train_texts, eval_texts, recipe.decontamination, report.stock_phrases)
+    report.contaminated = find_contaminated(train_texts, eval_texts, recipe.decontamination)
     dirty = {item["train_id"] for item in report.contaminated}
     clean = [e for name in names for e in load_examples(staging / name / "train.parquet") if e.source_id not in dirty]
     train: dict[str, list[InstructionExample]] = {name: [] for name in names}

@@ -153,8 +153,7 @@ def write_card(repo: Path, recipe: Recipe, info: dict[str, Any], report: Report,
         "## Decontamination",
         "",
         (f"{decontam['eval_records']:,} eval records were checked against {decontam['train_records']:,} training records of "
-        f"all datasets (normalised exact match, n-gram overlap, and short texts contained whole in the other; "
-        f"{len(decontam['stock_phrases']):,} stock phrases left out). "
+        f"all datasets (normalised exact match, n-gram overlap, and short texts contained whole in the other). "
         f"Contaminated training records dropped: {decontam['contaminated_train_records']:,} "
         f"({', '.join(f'{reason}: {count:,}' for reason, count in decontam['contaminated_by_reason'].items()) or 'none'}); "
         f"duplicate training examples dropped: "

@@ -11,9 +11,7 @@ collapsed). A training record is **contaminated** when
 * the shorter of the two is too short to hold one n-gram (a Chinese criterion or query of under 20 characters,
   an English phrase of under 13 words) and occurs whole inside the other (at word boundaries for English; an
   Aho-Corasick scan over every text). Texts under ``min_contained`` words (``min_contained_zh`` characters) are
-  single terms and are matched only exactly. A short text found inside more than ``COMMON_NGRAM_DOCS`` texts of the
-  other side is a stock phrase (CHIP-CTC's "签署知情同意书者", "年龄18岁"), ignored like a common n-gram and listed
-  in the report's ``stock_phrases`` with its count.
+  single terms and are matched only exactly.
 
 N-grams occurring in more than ``COMMON_NGRAM_DOCS`` eval records are boilerplate and ignored. Contaminated training
 records lose all their examples; each is listed in the report with the eval record it matches.
@@ -105,7 +103,6 @@ class Report:
     duplicates: Counter[str] = field(default_factory=Counter)
     eval_records: int = 0
     train_records: int = 0
-    stock_phrases: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         by_pair = Counter(f"{c['train_dataset']} <- {c['eval_dataset']}" for c in self.contaminated)
@@ -117,16 +114,12 @@ class Report:
             "contaminated_by_dataset_pair": dict(sorted(by_pair.items())),
             "contaminated_by_reason": dict(sorted(Counter(c["reason"] for c in self.contaminated).items())),
             "duplicate_train_examples_dropped": dict(sorted(self.duplicates.items())),
-            "stock_phrases": self.stock_phrases,
             "contaminated": self.contaminated,
         }
 
 
-def find_contaminated(
-    train: Sequence[TextItem], evals: Sequence[TextItem], settings: Decontamination, stock: list[dict[str, Any]] | None = None
-) -> list[dict[str, Any]]:
-    """Every training record whose text is (largely) an eval record's, with the eval record it matches; the short
-    stock phrases left out of the containment check are appended to ``stock`` when it is given."""
+def find_contaminated(train: Sequence[TextItem], evals: Sequence[TextItem], settings: Decontamination) -> list[dict[str, Any]]:
+    """Every training record whose text is (largely) an eval record's, with the eval record it matches."""
     exact: dict[str, int] = {}
     index: dict[int, list[int]] = defaultdict(list)
     eval_grams: list[set[int]] = []
@@ -137,12 +130,9 @@ def find_contaminated(
         for gram in grams:
             index[gram].append(position)
     common = {gram for gram, owners in index.items() if len(owners) > COMMON_NGRAM_DOCS}
-    train_texts, eval_texts = [item.text for item in train], [item.text for item in evals]
-    eval_inside, eval_stock = ShortTexts(eval_texts, settings).holders(train_texts)  # train position -> eval position
-    train_inside, train_stock = ShortTexts(train_texts, settings).inside(eval_texts)  # train position -> eval position
-    if stock is not None:
-        stock.extend({"side": "eval", **phrase} for phrase in eval_stock)
-        stock.extend({"side": "train", **phrase} for phrase in train_stock)
+    short_evals = ShortTexts([item.text for item in evals], settings)
+    short_train = ShortTexts([item.text for item in train], settings)
+    inside_train = short_train.inside([item.text for item in evals])
     found = []
     for position, item in enumerate(train):
         match = exact.get(item.text)
@@ -151,9 +141,9 @@ def find_contaminated(
             match, overlap = _best_overlap(ngrams(item.text, settings) - common, eval_grams, index, settings.threshold)
             reason = "ngram"
         if match is None:
-            match, reason, overlap = eval_inside.get(position), "eval_text_contained", 1.0
+            match, reason, overlap = short_evals.first_in(item.text), "eval_text_contained", 1.0
         if match is None:
-            match, reason = train_inside.get(position), "train_text_contained"
+            match, reason = inside_train.get(position), "train_text_contained"
         if match is not None:
             other = evals[match]
             found.append(
@@ -187,8 +177,7 @@ class ShortTexts:
     """Texts too short to hold one n-gram (and at least ``min_contained`` long), found whole inside other texts.
 
     Chinese texts are compared without spaces; English ones as space-padded word sequences, so that a match starts
-    and ends at word boundaries. One Aho-Corasick automaton per script; each key holds the positions of every text
-    that has it, in order.
+    and ends at word boundaries. One Aho-Corasick automaton per script.
     """
 
     def __init__(self, texts: Sequence[str], settings: Decontamination) -> None:
@@ -204,44 +193,24 @@ class ShortTexts:
             if by_key:
                 automaton = ahocorasick.Automaton()
                 for key, owners in by_key.items():
-                    automaton.add_word(key, (key, tuple(owners)))
+                    automaton.add_word(key, tuple(owners))  # every text with this key, in order
                 automaton.make_automaton()
                 self.automata.append((cjk, automaton))
 
-    def containers(self, others: Sequence[str]) -> dict[str, tuple[tuple[int, ...], list[int]]]:
-        """``{key: (positions of the short texts with that key, positions of the other texts containing it)}``."""
-        found: dict[str, tuple[tuple[int, ...], list[int]]] = {}
+    def first_in(self, text: str) -> int | None:
+        """The lowest position of a short text that occurs inside ``text``."""
+        hits = [owners[0] for cjk, automaton in self.automata for _, owners in automaton.iter(_key(text, cjk))]
+        return min(hits) if hits else None
+
+    def inside(self, others: Sequence[str]) -> dict[int, int]:
+        """``{position of a short text: lowest position of an other text that contains it}``."""
+        holders: dict[int, int] = {}
         for other_position, text in enumerate(others):
             for cjk, automaton in self.automata:
-                for _, (key, owners) in automaton.iter(_key(text, cjk)):
-                    holders = found.setdefault(key, (owners, []))[1]
-                    if not holders or holders[-1] != other_position:
-                        holders.append(other_position)
-        return found
-
-    def holders(self, others: Sequence[str]) -> tuple[dict[int, int], list[dict[str, Any]]]:
-        """``{other position: lowest short-text position inside it}`` and the stock phrases left out (a short text
-        inside more than ``COMMON_NGRAM_DOCS`` other texts)."""
-        matched: dict[int, int] = {}
-        stock = []
-        for key, (owners, holders) in sorted(self.containers(others).items()):
-            if len(holders) > COMMON_NGRAM_DOCS:
-                stock.append({"text": key.strip(), "contained_in": len(holders)})
-                continue
-            for holder in holders:
-                matched[holder] = min(matched.get(holder, owners[0]), owners[0])
-        return matched, stock
-
-    def inside(self, others: Sequence[str]) -> tuple[dict[int, int], list[dict[str, Any]]]:
-        """``{short-text position: lowest other position containing it}`` and the stock phrases left out."""
-        matched: dict[int, int] = {}
-        stock = []
-        for key, (owners, holders) in sorted(self.containers(others).items()):
-            if len(holders) > COMMON_NGRAM_DOCS:
-                stock.append({"text": key.strip(), "contained_in": len(holders)})
-                continue
-            matched.update(dict.fromkeys(owners, holders[0]))
-        return matched, stock
+                for _, owners in automaton.iter(_key(text, cjk)):
+                    if owners[0] not in holders:  # a key's texts are placed together, at the first text holding it
+                        holders.update(dict.fromkeys(owners, other_position))
+        return holders
 
 
 def _key(normalized: str, cjk: bool) -> str:
