@@ -10,7 +10,7 @@ it is free: after one checkpointed forward pass of 8 layers, 225 MiB in use in a
 model with gradient checkpointing (2 x 1,024 tokens) the resident peak of one micro-batch was 3,975 MiB with the
 sliding threshold and 1,389 MiB with a fixed one; the demo recipe's 3-step run 7,373 vs 1,607 MiB (BENCHMARKS.md).
 :func:`return_freed_memory` fixes the threshold at 1 MiB through ``mallopt`` (which also stops the sliding). The price
-is fresh zeroed pages for every large tensor: 7.5 M page faults and ~1.5x the wall time per micro-batch on 2 cores.
+is fresh zeroed pages for every large tensor: 7.5 M page faults per micro-batch, ~1.3x the step time on 2 cores.
 """
 
 from __future__ import annotations
