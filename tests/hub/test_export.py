@@ -162,8 +162,8 @@ def test_dataset_info_registers_training_files_only(exported, hub: Path, fmt: st
 
 @pytest.mark.parametrize("fmt", ["alpaca", "sharegpt"])
 def test_dataset_info_entries_follow_llamafactory_schema(exported, fmt: str) -> None:
-    """Field by field against LLaMA-Factory's documented schema (llamafactory itself cannot be installed beside
-    biohub's pinned torch/transformers/datasets, so its loader is not run)."""
+    """Field by field against LLaMA-Factory's documented schema (its own loader reads the files in
+    test_llamafactory_own_loader_reads_every_registered_dataset)."""
     out, _ = exported(fmt)
     info = json.loads((out / "dataset_info.json").read_text(encoding="utf-8"))
     assert info
@@ -279,6 +279,69 @@ def test_llamafactory_files_load_with_datasets_json(exported, fmt: str, tmp_path
     for entry in info.values():
         data = load_dataset("json", data_files=str(out / entry["file_name"]), split="train", cache_dir=str(tmp_path))
         assert set(data.column_names) == ({"conversations", "system"} if fmt == "sharegpt" else set(ALPACA_KEYS))
+
+
+def _import_llamafactory_loader(monkeypatch: pytest.MonkeyPatch):
+    """LLaMA-Factory's own data loader (``make setup`` installs llamafactory with ``--no-deps``: its pins would replace
+    biohub's torch/transformers/datasets). Its multimodal plugin imports torchaudio and av at module level; neither is
+    installed here and neither is used by text data, so they stand as empty modules for this import only."""
+    import importlib.machinery
+    import importlib.util
+    import sys
+    import types
+
+    if importlib.util.find_spec("llamafactory") is None:
+        pytest.skip("llamafactory is not installed (make setup installs it with --no-deps)")
+    for name in ("torchaudio", "av"):
+        if importlib.util.find_spec(name) is None:
+            module = types.ModuleType(name)
+            module.__spec__ = importlib.machinery.ModuleSpec(name, None)
+            monkeypatch.setitem(sys.modules, name, module)
+    monkeypatch.setenv("DISABLE_VERSION_CHECK", "1")
+    from llamafactory.data import loader, parser
+
+    return loader, parser
+
+
+@pytest.mark.parametrize("fmt", ["alpaca", "sharegpt"])
+def test_llamafactory_own_loader_reads_every_registered_dataset(
+    exported, fmt: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """dataset_info.json through LLaMA-Factory's parser (get_dataset_list) and loader (_load_single_dataset, which
+    aligns rows to its prompt/response form): every registered dataset loads, no row is dropped or marked broken
+    (a broken sharegpt row aligns to an empty prompt and response), and every aligned conversation is the export's."""
+    loader, parser = _import_llamafactory_loader(monkeypatch)
+    from types import SimpleNamespace
+
+    out, _ = exported(fmt)
+    info = json.loads((out / "dataset_info.json").read_text(encoding="utf-8"))
+    attrs = parser.get_dataset_list(sorted(info), str(out))
+    assert [attr.dataset_name for attr in attrs] == [info[name]["file_name"] for name in sorted(info)]
+    data_args = SimpleNamespace(
+        dataset_dir=str(out), media_dir=str(out), streaming=False, preprocessing_num_workers=None,
+        overwrite_cache=True, max_samples=None,
+    )  # fmt: skip
+    model_args = SimpleNamespace(cache_dir=str(tmp_path), hf_hub_token=None)
+    training_args = SimpleNamespace(local_process_index=0, dataloader_num_workers=0)
+    for name, attr in zip(sorted(info), attrs, strict=True):
+        assert attr.load_from == "file" and attr.formatting == fmt
+        aligned = loader._load_single_dataset(attr, model_args, data_args, training_args)
+        rows = json.loads((out / info[name]["file_name"]).read_text(encoding="utf-8"))
+        assert len(aligned) == len(rows), name
+        for row, got in zip(rows, aligned, strict=True):
+            assert got["_prompt"] and got["_response"], (name, row)
+            assert got["_system"] == row["system"]
+            if fmt == "alpaca":
+                turns = [text for pair in row["history"] for text in pair]
+                query = row["instruction"] + ("\n" + row["input"] if row["input"] else "")
+                assert [m["content"] for m in got["_prompt"]] == [*turns, query]
+                assert [m["content"] for m in got["_response"]] == [row["output"]]
+            else:
+                conversation = [turn["value"] for turn in row["conversations"]]
+                assert [m["content"] for m in got["_prompt"]] == conversation[:-1]
+                assert [m["content"] for m in got["_response"]] == conversation[-1:]
+            roles = [m["role"] for m in got["_prompt"]]
+            assert roles == ["user", "assistant"] * (len(roles) // 2) + ["user"]
 
 
 # --------------------------------------------------------------------------------------------- messages
