@@ -487,10 +487,12 @@ def _parse_labels(spec: AnswerSpec, text: str, strict: bool, warnings: list[str]
 
 _LETTER_TOKEN = re.compile(r"(?<![A-Za-z])[(（\[]?([A-Z])[)）\]]?(?![A-Za-z])")
 _LETTER_JOIN = re.compile(r"\s*(?:[,，、/&+]|and|和|及|与)?\s*", re.IGNORECASE)  # between the letters of one answer
-# "AB", "(ACE)", "AB. ...", "AB是..." — a block of letters followed by the end, a space, sentence punctuation or a CJK
-# character; never by "-", a digit or a letter, so acronyms ("ACE-inhibitors", "CD4 count") are not answer letters
+# "AB", "(ACE)", "AB. ...", "AB是...", "AC is right" — a block of letters followed by the end, sentence punctuation, a
+# CJK character or a space; never by "-", a digit or a letter, and after a space never by a lower-case word other than
+# a copula or "and"/"both", so acronyms ("ACE-inhibitors", "CD4 count", "ACE inhibitors") are not answer letters
 _LETTER_BLOCK = re.compile(
-    r"[(（\[]?([A-Z]{2,})[)）\]]?+(?=$|\s|[.。,，;；:：)）、]|[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff])"
+    r"[(（\[]?([A-Z]{2,})[)）\]]?+"
+    r"(?=$|\s++(?![a-z])|\s+(?:is|are|was|were|and|both)\b|[.。,，;；:：)）、]|[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff])"
 )
 _FULL_WIDTH_LETTERS = str.maketrans({chr(0xFF21 + i): letter for i, letter in enumerate(LETTERS)})
 

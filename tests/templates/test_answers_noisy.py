@@ -185,6 +185,10 @@ CASES = [
     row("mc5.en", "(ACE)", ["A", "C", "E"], id="mc-en-parenthesised-block"),
     row("mc5.en", "AB. Both lower the pressure.", ["A", "B"], id="mc-en-block-then-explanation"),
     row("mc5.en", "AC is right", ["A", "C"], id="mc-en-block-then-space"),
+    row("mc5.en", "AB are both correct", ["A", "B"], id="mc-en-block-then-are"),
+    row("mc5.en", "AB\nBoth lower the pressure.", ["A", "B"], id="mc-en-block-then-newline"),
+    row("mc5.en", "ACE inhibitors are first line", FAIL, id="mc-en-acronym-then-word-is-no-letters"),
+    row("mc5.en", "Answer: E. ACE inhibitors", ["E"], id="mc-en-letter-then-acronym-word"),
     # ---------------------------------------------------------------- scores
     row("score.en", "Score: 3.4", 3.4, SAME, id="score-en-exact"),
     row("score.en", "Score: about 3.5 out of 4", 3.5, id="score-en-about-out-of"),
