@@ -6,6 +6,10 @@ A reader turns source files into a stream of items, each one of
 * a :class:`Rejection` (a whole source record that could not be converted, with file, locator and reason),
 * a :class:`Defect` (an annotation inside a kept record that was dropped or repaired, with its reason).
 
+Reasons come from one closed vocabulary, :class:`~biohub.converters.problems.Reason`. A reader converting one
+record raises :class:`~biohub.converters.problems.RecordRejected`; :meth:`Reader.rejecting` (the reject loop)
+turns it into the record's :class:`Rejection`.
+
 A problem that makes a whole file unreadable (missing file, wrong encoding, truncated JSON) raises
 :class:`ConvertError`, which names the file and, where known, the line. Nothing is dropped silently:
 the converter counts every item into the ledger.
@@ -31,6 +35,7 @@ from typing import Any, ClassVar, get_type_hints
 from defusedxml import DefusedXmlException, EntitiesForbidden
 from defusedxml.ElementTree import DefusedXMLParser
 
+from biohub.converters.problems import Reason, RecordRejected, reason_of
 from biohub.schema import LabelSet, Record, dump_meta
 from biohub.typed import coerce
 
@@ -53,14 +58,6 @@ class ConvertError(Exception):
     def __reduce__(self) -> tuple[type, tuple[str, str, int | None, str | None]]:
         """Rebuilt from its fields, so the error crosses a process pool intact (a build's workers)."""
         return type(self), (self.path, self.reason, self.line, self.record)
-
-
-class RecordProblem(Exception):
-    """Raised by a reader while converting one record; the reader turns it into a :class:`Rejection`."""
-
-    def __init__(self, reason: str, detail: str):
-        super().__init__(detail)
-        self.reason, self.detail = reason, detail
 
 
 @dataclass(slots=True)
@@ -156,22 +153,24 @@ class ReadContext:
             "meta": dump_meta(meta or {}),
         }
 
-    def reject(self, path: Path | str, locator: Any, reason: str, detail: str = "", document_id: str | None = None) -> Rejection:
-        return Rejection(str(path), str(locator), reason, detail, self.split_for(document_id))
+    def reject(self, path: Path | str, locator: Any, reason: Reason | str, detail: str = "", document_id: str | None = None) -> Rejection:
+        """The rejection of a whole source record; ``reason`` must be one of :class:`Reason` (else ``ValueError``)."""
+        return Rejection(str(path), str(locator), reason_of(reason).value, detail, self.split_for(document_id))
 
     def defect(
         self,
         path: Path | str,
         locator: Any,
-        reason: str,
+        reason: Reason | str,
         detail: str = "",
         document_id: str | None = None,
         *,
         dropped: bool = True,
         annotation: str = "",
     ) -> Defect:
-        """A dropped annotation (``dropped=True``, the default) or a lossless repair (``dropped=False``)."""
-        return Defect(str(path), str(locator), reason, detail, self.split_for(document_id), dropped, annotation)
+        """A dropped annotation (``dropped=True``, the default) or a lossless repair (``dropped=False``); ``reason``
+        must be one of :class:`Reason` (else ``ValueError``)."""
+        return Defect(str(path), str(locator), reason_of(reason).value, detail, self.split_for(document_id), dropped, annotation)
 
 
 @dataclass(slots=True)
@@ -202,6 +201,32 @@ class Reader(ABC):
     @abstractmethod
     def read(self, paths: list[Path], ctx: ReadContext) -> Iterator[Item]:
         """Yield one item per source record (plus defects) from ``paths`` (files or folders)."""
+
+    @staticmethod
+    def rejecting(
+        ctx: ReadContext,
+        path: Path | str,
+        locator: Any,
+        convert: Callable[[], Item | Iterable[Item]],
+        *,
+        document_id: str | None = None,
+        prefix: str = "",
+    ) -> Iterator[Item]:
+        """The reject loop's body for one source record: the items ``convert()`` returns (one item, or several:
+        a record and its defects), or, when it raises :class:`RecordRejected`, the record's one rejection.
+
+        The rejection names ``path`` and ``locator`` (or the locator the exception carries); its detail is
+        ``prefix`` followed by the exception's detail. Items are passed on as ``convert`` produces them (a
+        generator's defects yielded before it raises stay counted)."""
+        try:
+            produced = convert()
+            if isinstance(produced, (Rejection, Defect)) or isinstance(produced, Record):
+                yield produced
+            else:
+                yield from produced
+        except RecordRejected as problem:
+            where = locator if problem.locator is None else problem.locator
+            yield ctx.reject(path, where, problem.reason, prefix + problem.detail, document_id=document_id)
 
 
 def parse_options(options_type: type, mapping: dict[str, Any], where: str) -> Any:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 from biohub.converters.base import ConvertError, check_path, folder_files, os_reason
+from biohub.converters.problems import reason_of
 from biohub.schema import LANGUAGES, SCHEMAS, SPLIT_PATTERN, LabelSet
 from biohub.typed import from_mapping, read_yaml
 
@@ -236,7 +237,22 @@ def parse_entry(data: Any, where: str) -> CatalogEntry:
             raise CatalogError(f"{where}.tasks: unknown task {task!r}; known: {', '.join(TASKS)}")
     if entry.schema not in SCHEMAS:
         raise CatalogError(f"{where}.schema: {entry.schema!r} not in {SCHEMAS}")
+    _check_reasons(entry.known_rejections, f"{where}.known_rejections")
+    _check_reasons(entry.known_defects, f"{where}.known_defects")
+    for index, alt in enumerate(entry.alternates):
+        _check_reasons(alt.known_rejections, f"{where}.alternates[{index}].known_rejections")
+        _check_reasons(alt.known_defects, f"{where}.alternates[{index}].known_defects")
     return entry
+
+
+def _check_reasons(known: dict[str, dict[str, int]], where: str) -> None:
+    """Every reason of a known-problem list (split -> reason -> count) is one of the converters' closed vocabulary."""
+    for split, counts in known.items():
+        for reason in counts:
+            try:
+                reason_of(reason)
+            except ValueError as exc:
+                raise CatalogError(f"{where}.{split}: {exc}") from None
 
 
 def load_entry(path: Path) -> CatalogEntry:

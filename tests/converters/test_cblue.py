@@ -121,7 +121,7 @@ def test_ner_end_idx_out_of_range_drops_the_mention(tmp_path: Path) -> None:
 def test_ner_entity_text_disagreeing_with_offsets_drops_the_mention(tmp_path: Path) -> None:
     data = [{"text": "患儿发热。", "entities": [{"start_idx": 2, "end_idx": 3, "type": "sym", "entity": "咳嗽"}]}]
     defect, record = ner(tmp_path, data)
-    assert (defect.locator, defect.reason) == ("record 0", "mention text disagrees with offsets")
+    assert (defect.locator, defect.reason) == ("record 0", "mention text disagrees with its offsets")
     assert "entity '咳嗽' but the text at [2, 3] is '发热'" in defect.detail
     assert record.entities == [] and record.labeled
 

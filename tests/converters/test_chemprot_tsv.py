@@ -72,7 +72,7 @@ def test_mention_disagreeing_with_offsets_is_a_defect(tmp_path: Path) -> None:
     items = read(files(tmp_path, [f"111\t{TITLE}\t{ABSTRACT}"], entities, RELATIONS))
     defects = [i for i in items if isinstance(i, Defect)]
     assert [(d.locator, d.reason) for d in defects] == [
-        ("3", "mention text disagrees with offsets"),
+        ("3", "mention text disagrees with its offsets"),
         ("4", "offsets out of range"),
         ("1", "relation argument missing"),
         ("2", "relation argument missing"),

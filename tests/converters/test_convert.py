@@ -190,3 +190,40 @@ def test_derived_splits_write_no_file_for_the_source_group(tmp_path: Path) -> No
 def test_split_names_are_whole_words() -> None:
     names = ("test_devices.csv", "dev_pretrained.json", "restrained.tsv", "test_set.jsonl", "train-dev.tsv")
     assert [split_from_filename(Path(n)) for n in names] == ["test", "validation", None, "test", None]
+
+
+def test_catalog_known_problems_use_the_closed_reason_vocabulary(tmp_path: Path) -> None:
+    load_entry(_entry(tmp_path, known_defects={"train": {"mention text disagrees with its offsets": 1}}))
+    with pytest.raises(CatalogError, match=r"bc2gm\.yaml\.known_defects\.train: unknown problem reason 'entity text disagrees"):
+        load_entry(_entry(tmp_path, known_defects={"train": {"entity text disagrees with offsets": 1}}))
+    with pytest.raises(CatalogError, match=r"known_rejections\.test: unknown problem reason 'duplicate optoins'.*did you mean 'duplicate options'"):
+        load_entry(_entry(tmp_path, known_rejections={"test": {"duplicate optoins": 1}}))
+
+
+def test_every_catalog_reason_is_in_the_vocabulary_and_spelled_once() -> None:
+    from biohub.converters.problems import Reason
+
+    spellings = [reason.value for reason in Reason]
+    assert len(spellings) == len(set(spellings))
+    assert not [s for s in spellings if "disagrees with offsets" in s or s.startswith("entity text disagrees")]
+    assert load_catalog()  # every entry's known_rejections / known_defects are checked on load
+
+
+def test_reader_base_turns_record_rejected_into_one_rejection() -> None:
+    from biohub.converters.base import Reader, ReadContext, Rejection
+    from biohub.converters.problems import RecordRejected
+
+    ctx = ReadContext("toy", "train", "en")
+
+    def bad() -> list:
+        raise RecordRejected("missing field", "no text", locator=7)
+
+    (item,) = Reader.rejecting(ctx, "f.json", 3, bad, document_id="d", prefix="line 3: ")
+    assert isinstance(item, Rejection)
+    assert (item.path, item.locator, item.reason, item.detail) == ("f.json", "7", "missing field", "line 3: no text")
+    defect = ctx.defect("f.json", 1, "duplicate relation")
+    assert list(Reader.rejecting(ctx, "f.json", 3, lambda: [defect])) == [defect]
+    with pytest.raises(ValueError, match="unknown problem reason 'missing feld'.*did you mean 'missing field'"):
+        ctx.reject("f.json", 1, "missing feld")
+    with pytest.raises(ValueError, match="unknown problem reason"):
+        RecordRejected("no such reason", "x")

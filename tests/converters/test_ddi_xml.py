@@ -91,7 +91,7 @@ def test_shifted_offsets_are_repaired_with_a_defect(tmp_path: Path) -> None:
     assert isinstance(defect, Defect) and (defect.locator, defect.reason) == ("x.e0", "entity offsets shifted (repaired)")
     assert record.entities[0].text == ["antacids"] and record.entities[0].offsets == [(43, 51)]
     defect, record = read(write(tmp_path, with_sentence(entity)), max_shift=0)
-    assert defect.reason == "entity text disagrees with offsets" and record.entities == []
+    assert defect.reason == "mention text disagrees with its offsets" and record.entities == []
 
 
 def test_mention_text_disagreeing_with_offsets_is_dropped_with_its_pairs(tmp_path: Path) -> None:
@@ -103,7 +103,7 @@ def test_mention_text_disagreeing_with_offsets_is_dropped_with_its_pairs(tmp_pat
     path = write(tmp_path, with_sentence(entities))
     items = read(path)
     assert [type(i).__name__ for i in items] == ["Defect", "Defect", "KBRecord"]
-    assert (items[0].path, items[0].locator, items[0].reason) == (str(path), "x.e0", "entity text disagrees with offsets")
+    assert (items[0].path, items[0].locator, items[0].reason) == (str(path), "x.e0", "mention text disagrees with its offsets")
     assert "'Avoid'" in items[0].detail
     assert (items[1].locator, items[1].reason) == ("x.p0", "pair argument missing")
     assert len(items[2].entities) == 1 and items[2].relations == []
@@ -115,7 +115,7 @@ def test_offsets_out_of_range_and_malformed_offsets_are_defects(tmp_path: Path) 
         '<entity id="x.e1" charOffset="4/9" type="drug" text="alpha"/>'
     )
     first, second, record = read(write(tmp_path, with_sentence(entities)))
-    assert (first.locator, first.reason) == ("x.e0", "entity text disagrees with offsets")
+    assert (first.locator, first.reason) == ("x.e0", "mention text disagrees with its offsets")
     assert (second.locator, second.reason) == ("x.e1", "bad charOffset")
     assert record.entities == []
 
@@ -170,7 +170,7 @@ def test_whitespace_is_ignored_only_for_discontinuous_mentions(tmp_path: Path) -
     # Continuous: the text must be spelled exactly ("alpha -" equals the piece "alpha-" only ignoring whitespace).
     continuous = '<entity id="x.e0" charOffset="6-11" type="group" text="alpha -"/>'
     defect, record = read(write(tmp_path, with_sentence(continuous)), max_shift=0)
-    assert isinstance(defect, Defect) and (defect.locator, defect.reason) == ("x.e0", "entity text disagrees with offsets")
+    assert isinstance(defect, Defect) and (defect.locator, defect.reason) == ("x.e0", "mention text disagrees with its offsets")
     assert record.entities == []
     # Discontinuous: pieces "alpha-" + "blocking agents" spell "alpha- blocking agents" ignoring whitespace.
     discontinuous = '<entity id="x.e1" charOffset="6-11;22-36" type="group" text="alpha- blocking agents"/>'

@@ -47,9 +47,11 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
-from biohub.converters.base import ConvertError, Item, ReadContext, Reader, RecordProblem, expand_paths, parse_xml
+from biohub.converters.base import ConvertError, Item, ReadContext, Reader, expand_paths, parse_xml
+from biohub.converters.problems import RecordRejected
 from biohub.converters.formats.pubtator import (
     MENTION_PADDED,
     concept_arguments,
@@ -87,7 +89,7 @@ def _int(value: str | None, what: str) -> int:
     try:
         return int(value or "")
     except ValueError:
-        raise RecordProblem("bad offset", f"{what} {value!r} is not an integer") from None
+        raise RecordRejected("bad offset", f"{what} {value!r} is not an integer") from None
 
 
 @dataclass(slots=True)
@@ -153,10 +155,8 @@ class BiocReader(Reader):
                     )
                     continue
                 seen[key] = f"{path.name} (document {index})"
-                try:
-                    yield from self._convert(path, key, document, ctx)
-                except RecordProblem as problem:
-                    yield ctx.reject(path, key, problem.reason, f"document {key}: {problem.detail}", document_id=key)
+                convert = partial(self._convert, path, key, document, ctx)
+                yield from self.rejecting(ctx, path, key, convert, document_id=key, prefix=f"document {key}: ")
 
     # ----------------------------------------------------------------------------------------- conversion
     def _convert(self, path: Path, key: str, document: ET.Element, ctx: ReadContext) -> Iterator[Item]:
@@ -194,10 +194,10 @@ class BiocReader(Reader):
                 offset = _int(element.findtext("offset"), f"passage {number} offset")
                 text = element.findtext("text") or ""
                 if offset < 0 or (passages and offset < passages[-1].offsets[0][1]):
-                    raise RecordProblem("overlapping passages", f"passage {number} at offset {offset} overlaps the previous one")
+                    raise RecordRejected("overlapping passages", f"passage {number} at offset {offset} overlaps the previous one")
                 passages.append(Passage(f"{doc.record_id}.p{len(passages)}", piece_kind, [text], [(offset, offset + len(text))]))
         if not passages:
-            raise RecordProblem("document without text", "no passage with text")
+            raise RecordRejected("document without text", "no passage with text")
         return passages
 
     # ----------------------------------------------------------------------------------------- annotations

@@ -113,7 +113,7 @@ class CblueNerReader(Reader):
             return "offsets out of range", f"[{start}, {last}] (inclusive) outside the {len(text)}-character text"
         stated = mention.get("entity")
         if stated is not None and stated != text[start : last + 1]:
-            return "mention text disagrees with offsets", f"entity {stated!r} but the text at [{start}, {last}] is {text[start : last + 1]!r}"
+            return "mention text disagrees with its offsets", f"entity {stated!r} but the text at [{start}, {last}] is {text[start : last + 1]!r}"
         if (start, last + 1, label) in seen:
             return "duplicate mention", f"{label} [{start}, {last}] {text[start : last + 1]!r} given twice"
         return None

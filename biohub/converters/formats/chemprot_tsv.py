@@ -156,7 +156,7 @@ class ChemprotTsvReader(Reader):
                 continue
             if text[int(start) : int(end)] != mention:
                 detail = f"{where}: {tid} {mention!r} != {text[int(start):int(end)]!r}"
-                defects.append(ctx.defect(entities.path or path, eline, "mention text disagrees with offsets", detail, document_id=pmid))
+                defects.append(ctx.defect(entities.path or path, eline, "mention text disagrees with its offsets", detail, document_id=pmid))
                 continue
             kept[tid] = f"{record_id}.e{len(entity_list)}"
             entity_list.append(Entity(kept[tid], etype, [mention], [(int(start), int(end))]))

@@ -132,7 +132,7 @@ class DdiXmlReader(Reader):
         if fixed is None:
             pieces = [text[s:e] for s, e in spans]
             doc.items.append(
-                ctx.defect(path, where, "entity text disagrees with offsets", f"{source_id}: {raw} gives {pieces!r}, text is {expected!r}", document_id=key)
+                ctx.defect(path, where, "mention text disagrees with its offsets", f"{source_id}: {raw} gives {pieces!r}, text is {expected!r}", document_id=key)
             )
             return
         if fixed != spans:

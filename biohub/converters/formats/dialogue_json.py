@@ -23,10 +23,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from biohub.converters.base import Item, ReadContext, Reader, RecordProblem, expand_paths, iter_json_records
+from biohub.converters.base import Item, ReadContext, Reader, Rejection, expand_paths, iter_json_records
+from biohub.converters.problems import RecordRejected
 from biohub.converters.json_items import is_json_array
 from biohub.converters.registry import register
 from biohub.schema import ROLES, DialogueRecord, Turn
@@ -72,23 +74,26 @@ class DialogueJsonReader(Reader):
             array = is_json_array(path)
             for locator, obj in iter_json_records(path):
                 where = f"[{locator}]" if array else f"line {locator}"
-                key = None
                 try:
                     key = self._key(path, locator, obj)
-                    if key in seen:
-                        raise RecordProblem("duplicate id", f"id {key} already read at {seen[key]}")
-                    yield self._convert(path, key, obj, ctx)
+                except RecordRejected as problem:
+                    yield ctx.reject(path, locator, problem.reason, f"{where}: {problem.detail}")
+                    continue
+                if key in seen:
+                    yield ctx.reject(path, key, "duplicate id", f"{where}: id {key} already read at {seen[key]}", document_id=key)
+                    continue
+                items = list(self.rejecting(ctx, path, key, partial(self._convert, path, key, obj, ctx), document_id=key, prefix=f"{where}: "))
+                if not isinstance(items[-1], Rejection):
                     seen[key] = f"{path.name} {where}"
-                except RecordProblem as rejection:
-                    yield ctx.reject(path, key or locator, rejection.reason, f"{where}: {rejection.detail}", document_id=key)
+                yield from items
 
     def _key(self, path: Path, locator: int, obj: Any) -> str:
         if not isinstance(obj, dict):
-            raise RecordProblem("not a JSON object", f"found a {type(obj).__name__}")
+            raise RecordRejected("not a JSON object", f"found a {type(obj).__name__}")
         if not self.options.id_field:
             return f"{path.stem}-{locator}"
         if obj.get(self.options.id_field) in (None, ""):
-            raise RecordProblem("missing field", f"no {self.options.id_field}")
+            raise RecordRejected("missing field", f"no {self.options.id_field}")
         return str(obj[self.options.id_field])
 
     def _convert(self, path: Path, key: str, obj: dict[str, Any], ctx: ReadContext) -> DialogueRecord:
@@ -106,24 +111,24 @@ class DialogueJsonReader(Reader):
         if opts.fields:
             missing = [name for name in opts.fields.values() if name not in obj]
             if missing:
-                raise RecordProblem("missing field", f"no {', '.join(missing)}")
+                raise RecordRejected("missing field", f"no {', '.join(missing)}")
             pairs = [(role, obj[name], name) for role, name in opts.fields.items()]
         else:
             raw = obj.get(opts.turns_field)
             if not isinstance(raw, list) or not raw:
-                raise RecordProblem("missing field", f"no {opts.turns_field} list")
+                raise RecordRejected("missing field", f"no {opts.turns_field} list")
             pairs = []
             for n, turn in enumerate(raw):
                 if not isinstance(turn, dict) or opts.role_key not in turn or opts.content_key not in turn:
-                    raise RecordProblem("bad turn", f"{opts.turns_field}[{n}] needs {opts.role_key} and {opts.content_key}")
+                    raise RecordRejected("bad turn", f"{opts.turns_field}[{n}] needs {opts.role_key} and {opts.content_key}")
                 source_role = str(turn[opts.role_key])
                 role = opts.roles.get(source_role, source_role)
                 if role not in ROLES:
-                    raise RecordProblem("unknown role", f"{opts.turns_field}[{n}]: role {source_role!r} has no mapping")
+                    raise RecordRejected("unknown role", f"{opts.turns_field}[{n}]: role {source_role!r} has no mapping")
                 pairs.append((role, turn[opts.content_key], f"{opts.turns_field}[{n}]"))
         turns = []
         for role, content, name in pairs:
             if not isinstance(content, str) or not content.strip():
-                raise RecordProblem("empty turn", f"{name} is {content!r}")
+                raise RecordRejected("empty turn", f"{name} is {content!r}")
             turns.append(Turn(role, content.strip()))
         return turns

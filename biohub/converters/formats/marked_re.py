@@ -23,11 +23,13 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
-from biohub.converters.base import Item, ReadContext, Reader, RecordProblem, expand_paths, iter_json_records
+from biohub.converters.base import Item, ReadContext, Reader, expand_paths, iter_json_records
+from biohub.converters.problems import RecordRejected
 from biohub.converters.registry import register
 from biohub.schema import Entity, KBRecord, Passage, Relation
 
@@ -83,32 +85,26 @@ class MarkedReReader(Reader):
     def read(self, paths: list[Path], ctx: ReadContext) -> Iterator[Item]:
         for path in expand_paths(paths, ".txt"):
             for line, obj in iter_json_records(path):
-                yield from self._record(path, line, obj, ctx)
+                key = f"{path.stem}-{line}"
+                convert = partial(self._record, path, line, key, obj, ctx)
+                yield from self.rejecting(ctx, path, line, convert, document_id=key, prefix=f"line {line}: ")
 
-    def _record(self, path: Path, line: int, obj: Any, ctx: ReadContext) -> Iterator[Item]:
+    def _record(self, path: Path, line: int, key: str, obj: Any, ctx: ReadContext) -> Iterator[Item]:
+        """The record of one JSON line (and its repair defect); raises :class:`RecordRejected` for a bad line."""
         opts = self.options
-        key = f"{path.stem}-{line}"
         if not isinstance(obj, dict):
-            yield ctx.reject(path, line, "not a JSON object", f"line {line}: {type(obj).__name__}", document_id=key)
-            return
+            raise RecordRejected("not a JSON object", type(obj).__name__)
         marked, label = obj.get(opts.text_field), obj.get(opts.label_field)
         if not isinstance(marked, str) or not marked.strip():
-            yield ctx.reject(path, line, "missing field", f"line {line}: no text in {opts.text_field!r}", document_id=key)
-            return
+            raise RecordRejected("missing field", f"no text in {opts.text_field!r}")
         if not isinstance(label, str) or not label.strip():
-            yield ctx.reject(path, line, "missing field", f"line {line}: no label in {opts.label_field!r}", document_id=key)
-            return
-        try:
-            text, spans, repaired = self._unmark(marked)
-        except RecordProblem as problem:
-            yield ctx.reject(path, line, problem.reason, f"line {line}: {problem.detail}", document_id=key)
-            return
+            raise RecordRejected("missing field", f"no label in {opts.label_field!r}")
+        text, spans, repaired = self._unmark(marked)
         record_id = ctx.record_id(key)
         entities = []
         for n, ((start, end), marker) in enumerate(zip(spans, opts.markers)):
             if start >= end or text[start:end] != text[start:end].strip():
-                yield ctx.reject(path, line, "bad argument span", f"line {line}: argument {marker['open'].strip()} is {text[start:end]!r}", document_id=key)
-                return
+                raise RecordRejected("bad argument span", f"argument {marker['open'].strip()} is {text[start:end]!r}")
             entities.append(Entity(f"{record_id}.e{n}", marker["type"], [text[start:end]], [(start, end)]))
         if repaired:
             detail = f"line {line}: {repaired}"
@@ -133,11 +129,11 @@ class MarkedReReader(Reader):
         count = marked.count(opener)
         if count != 1:
             reason = "marker missing" if count == 0 else "ambiguous markers"
-            raise RecordProblem(reason, f"{opener!r} occurs {count} times")
+            raise RecordRejected(reason, f"{opener!r} occurs {count} times")
         at = marked.index(opener)
         close_at = marked.find(closer, at + len(opener))
         if close_at < 0:
-            raise RecordProblem("unclosed marker", f"{opener!r} at {at} has no {closer!r} after it")
+            raise RecordRejected("unclosed marker", f"{opener!r} at {at} has no {closer!r} after it")
         return _Mark(at, close_at, len(opener), len(closer))
 
     def _unmark(self, marked: str) -> tuple[str, list[tuple[int, int]], str]:
@@ -145,10 +141,10 @@ class MarkedReReader(Reader):
         marks = [self._find(marked, marker) for marker in self.options.markers]
         strings = sorted((pos, pos + length) for m in marks for pos, length in ((m.open_at, m.open_len), (m.close_at, m.close_len)))
         if any(a[1] > b[0] for a, b in pairwise(strings)):
-            raise RecordProblem("crossing markers", "two marker strings share characters")
+            raise RecordRejected("crossing markers", "two marker strings share characters")
         first, second = sorted(marks, key=lambda m: m.open_at)
         if second.open_at < first.close_at < second.close_at:
-            raise RecordProblem("crossing markers", "the two marked stretches cross each other")
+            raise RecordRejected("crossing markers", "the two marked stretches cross each other")
         if self.options.repair_overlaps and first.end == second.open_at:
             repaired = self._overlap(marked, first, second, marks)
             if repaired is not None:

@@ -31,10 +31,12 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from biohub.converters.base import Item, ReadContext, Reader, RecordProblem, expand_paths, iter_json_records
+from biohub.converters.base import Item, ReadContext, Reader, expand_paths, iter_json_records
+from biohub.converters.problems import RecordRejected
 from biohub.converters.registry import register
 from biohub.schema import QARecord
 
@@ -70,21 +72,19 @@ class McqaJsonlReader(Reader):
         for path in expand_paths(paths, ".jsonl"):
             for line, obj in iter_json_records(path):
                 key = f"{path.stem}-{line}"
-                try:
-                    yield from self._convert(path, line, key, obj, ctx)
-                except RecordProblem as rejection:
-                    yield ctx.reject(path, line, rejection.reason, f"line {line}: {rejection.detail}", document_id=key)
+                convert = partial(self._convert, path, line, key, obj, ctx)
+                yield from self.rejecting(ctx, path, line, convert, document_id=key, prefix=f"line {line}: ")
 
     def _convert(self, path: Path, line: int, key: str, obj: Any, ctx: ReadContext) -> Iterator[Item]:
         if not isinstance(obj, dict):
-            raise RecordProblem("not a JSON object", f"found a {type(obj).__name__}")
+            raise RecordRejected("not a JSON object", f"found a {type(obj).__name__}")
         names = self.options.fields
         missing = [names[role] for role in ("question", "options", "answer") if names[role] not in obj]
         if missing:
-            raise RecordProblem("missing field", f"no {', '.join(missing)}")
+            raise RecordRejected("missing field", f"no {', '.join(missing)}")
         question = obj[names["question"]]
         if not isinstance(question, str) or not question.strip():
-            raise RecordProblem("empty question", f"{names['question']} is {question!r}")
+            raise RecordRejected("empty question", f"{names['question']} is {question!r}")
         letters, texts = self._options(obj[names["options"]])
         defects = []
         for n, text in enumerate(texts):
@@ -111,22 +111,22 @@ class McqaJsonlReader(Reader):
                 )
             )
         if len(texts) < 2:
-            raise RecordProblem("fewer than two options", f"{len(texts)} non-empty option(s)")
+            raise RecordRejected("fewer than two options", f"{len(texts)} non-empty option(s)")
         empty = [letter for letter, text in zip(letters, texts) if not text]
         if empty:
-            raise RecordProblem("empty option", f"option(s) {', '.join(empty)} empty")
+            raise RecordRejected("empty option", f"option(s) {', '.join(empty)} empty")
         if len(set(texts)) != len(texts):
             first = {text: letter for letter, text in reversed(list(zip(letters, texts)))}
             repeated = [f"({first[text]})=({letter})" for letter, text in zip(letters, texts) if first[text] != letter]
-            raise RecordProblem("duplicate options", f"options {', '.join(repeated)} have the same text")
+            raise RecordRejected("duplicate options", f"options {', '.join(repeated)} have the same text")
         raw_answer = obj[names["answer"]]
         match = ANSWER.match(raw_answer.strip()) if isinstance(raw_answer, str) else None
         if match is None:
-            raise RecordProblem("bad answer", f"{names['answer']} {raw_answer!r} is not a letter such as (B)")
+            raise RecordRejected("bad answer", f"{names['answer']} {raw_answer!r} is not a letter such as (B)")
         answer_letters = match.group(1)
         outside = [x for x in answer_letters if x not in letters]
         if outside or len(set(answer_letters)) != len(answer_letters):
-            raise RecordProblem("answer letter not among options", f"answer {raw_answer!r}, options {''.join(letters)}")
+            raise RecordRejected("answer letter not among options", f"answer {raw_answer!r}, options {''.join(letters)}")
         extra = {k: v for k, v in obj.items() if k not in names.values()}
         meta = {
             "letters": letters,
@@ -151,14 +151,14 @@ class McqaJsonlReader(Reader):
         elif isinstance(value, str):
             parts = MARKER.split(value)
             if parts[0].strip():
-                raise RecordProblem("text before first option", f"{parts[0].strip()[:60]!r} precedes the first (A) marker")
+                raise RecordRejected("text before first option", f"{parts[0].strip()[:60]!r} precedes the first (A) marker")
             letters = parts[1::2]
             texts = [t.removesuffix("\n").removesuffix("\r") for t in parts[2::2]]
         else:
-            raise RecordProblem("bad options", f"options are a {type(value).__name__}, expected a string or an object")
+            raise RecordRejected("bad options", f"options are a {type(value).__name__}, expected a string or an object")
         if len(letters) < 2:
-            raise RecordProblem("fewer than two options", f"{len(letters)} option(s)")
+            raise RecordRejected("fewer than two options", f"{len(letters)} option(s)")
         expected = [chr(ord("A") + i) for i in range(len(letters))]
         if letters != expected:
-            raise RecordProblem("option letters out of order", f"letters {''.join(letters)}, expected {''.join(expected)}")
+            raise RecordRejected("option letters out of order", f"letters {''.join(letters)}, expected {''.join(expected)}")
         return letters, texts
