@@ -1,16 +1,19 @@
 """Keyed objects of JSON array / JSON Lines files, and small field accessors that reject with file + record.
 
-Shared by the JSON-based readers (CBLUE, PromptCBLUE, Taiyi, Alpaca).
+Shared by the JSON-based readers (CBLUE, PromptCBLUE, Taiyi, Alpaca): :func:`convert_items` is their reject loop;
+the field accessors raise :class:`~biohub.converters.problems.RecordRejected`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from biohub.converters.base import ReadContext, Rejection, expand_paths, iter_json_records
+from biohub.converters.base import Item, ReadContext, Reader, Rejection, expand_paths, iter_json_records
+from biohub.converters.problems import RecordRejected
 
 
 @dataclass(slots=True)
@@ -81,37 +84,52 @@ def json_items(paths: list[Path], ctx: ReadContext, *, id_field: str = "id", suf
             yield JsonItem(path, position, array, key, obj)
 
 
-def text_field(item: JsonItem, name: str, ctx: ReadContext) -> str | Rejection:
-    """A required, non-blank string field, or the rejection saying what is wrong with it."""
+def convert_items(
+    paths: list[Path],
+    ctx: ReadContext,
+    convert: Callable[[JsonItem], Item | Iterable[Item]],
+    *,
+    id_field: str = "id",
+    suffix: str = ".json",
+) -> Iterator[Item]:
+    """The reject loop of the JSON-based readers: ``convert`` each keyed object of :func:`json_items`; an object it
+    raises :class:`RecordRejected` for becomes that object's rejection (its detail already says where)."""
+    for item in json_items(paths, ctx, id_field=id_field, suffix=suffix):
+        if isinstance(item, JsonItem):
+            yield from Reader.rejecting(ctx, item.path, item.locator, partial(convert, item), document_id=item.key)
+        else:
+            yield item
+
+
+def text_field(item: JsonItem, name: str) -> str:
+    """A required, non-blank string field; else :class:`RecordRejected` saying what is wrong with it."""
     value = item.data.get(name)
     if value is None:
-        return ctx.reject(item.path, item.locator, "missing field", f"{item.where()}: no {name!r} field", document_id=item.key)
+        raise RecordRejected("missing field", f"{item.where()}: no {name!r} field")
     if not isinstance(value, str):
-        detail = f"{item.where()}: {name!r} is a {type(value).__name__}, expected a string"
-        return ctx.reject(item.path, item.locator, "bad field type", detail, document_id=item.key)
+        raise RecordRejected("bad field type", f"{item.where()}: {name!r} is a {type(value).__name__}, expected a string")
     if not value.strip():
-        return ctx.reject(item.path, item.locator, "empty text", f"{item.where()}: {name!r} is blank", document_id=item.key)
+        raise RecordRejected("empty text", f"{item.where()}: {name!r} is blank")
     return value
 
 
-def unlabelled(item: JsonItem, name: str, ctx: ReadContext, allowed: tuple[str, ...] | list[str]) -> Rejection | None:
-    """A record without its label field: fine (None) in an unlabelled split, else a ``missing labels`` rejection."""
-    if ctx.split_for(item.key) in tuple(allowed):
-        return None
-    detail = f"{item.where()}: no {name!r} field in split {ctx.split_for(item.key)!r} (unlabelled splits: {', '.join(allowed) or 'none'})"
-    return ctx.reject(item.path, item.locator, "missing labels", detail, document_id=item.key)
+def require_unlabelled_split(item: JsonItem, name: str, ctx: ReadContext, allowed: tuple[str, ...] | list[str]) -> None:
+    """A record without its label field is fine in an unlabelled split; elsewhere it is rejected (``missing labels``)."""
+    split = ctx.split_for(item.key)
+    if split not in tuple(allowed):
+        detail = f"{item.where()}: no {name!r} field in split {split!r} (unlabelled splits: {', '.join(allowed) or 'none'})"
+        raise RecordRejected("missing labels", detail)
 
 
-def label_value(item: JsonItem, name: str, ctx: ReadContext) -> str | Rejection:
-    """A single class label (a string, or an integer read as its decimal string)."""
+def label_value(item: JsonItem, name: str) -> str:
+    """A single class label (a string, or an integer read as its decimal string); else :class:`RecordRejected`."""
     value = item.data.get(name)
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
     if not isinstance(value, str):
-        detail = f"{item.where()}: {name!r} is {value!r}, expected a string"
-        return ctx.reject(item.path, item.locator, "bad label", detail, document_id=item.key)
+        raise RecordRejected("bad label", f"{item.where()}: {name!r} is {value!r}, expected a string")
     if not value.strip():
-        return ctx.reject(item.path, item.locator, "empty label", f"{item.where()}: {name!r} is blank", document_id=item.key)
+        raise RecordRejected("empty label", f"{item.where()}: {name!r} is blank")
     return value
 
 

@@ -15,10 +15,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
-from biohub.converters.base import Item, ReadContext, Reader, Rejection
-from biohub.converters.json_items import JsonItem, json_items, merge_fields, text_field
+from biohub.converters.base import Item, ReadContext, Reader
+from biohub.converters.json_items import JsonItem, convert_items, merge_fields, text_field
+from biohub.converters.problems import RecordRejected
 from biohub.converters.registry import register
 from biohub.schema import InstructionRecord
 
@@ -45,14 +47,11 @@ class AlpacaReader(Reader):
     Options = AlpacaOptions
 
     def read(self, paths: list[Path], ctx: ReadContext) -> Iterator[Item]:
-        for item in json_items(paths, ctx, id_field=self.options.fields["id"]):
-            yield self._convert(item, ctx) if isinstance(item, JsonItem) else item
+        yield from convert_items(paths, ctx, partial(self._convert, ctx=ctx), id_field=self.options.fields["id"])
 
     def _convert(self, item: JsonItem, ctx: ReadContext) -> Item:
         names = self.options.fields
-        instruction = text_field(item, names["instruction"], ctx)
-        if isinstance(instruction, Rejection):
-            return instruction
+        instruction = text_field(item, names["instruction"])
         values = {}
         for part in ("input", "output"):
             value = item.data.get(names[part], "")
@@ -60,12 +59,12 @@ class AlpacaReader(Reader):
                 value = ""
             if not isinstance(value, str):
                 detail = f"{item.where()}: {names[part]!r} is a {type(value).__name__}, expected a string"
-                return ctx.reject(item.path, item.locator, "bad field type", detail, document_id=item.key)
+                raise RecordRejected("bad field type", detail)
             values[part] = value
         labeled = bool(values["output"].strip())
         if not labeled and ctx.split_for(item.key) not in tuple(self.options.unlabelled_splits):
             detail = f"{item.where()}: {names['output']!r} is missing or blank"
-            return ctx.reject(item.path, item.locator, "empty output", detail, document_id=item.key)
+            raise RecordRejected("empty output", detail)
         meta = {"source": item.source(), **item.extras(set(names.values()))}
         record = InstructionRecord(
             **ctx.common(item.key, labeled=labeled, meta=meta), instruction=instruction, input=values["input"], output=values["output"]

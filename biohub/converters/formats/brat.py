@@ -36,9 +36,11 @@ import re
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from biohub.converters.base import ConvertError, Item, ReadContext, Reader, check_path, folder_files, is_present, read_text
+from biohub.converters.problems import RecordRejected
 from biohub.converters.registry import register
 from biohub.schema import Coreference, Entity, Event, EventArgument, KBRecord, Normalization, Passage, Relation, Span, Trigger
 
@@ -52,12 +54,6 @@ class BratOptions:
 
     db_names: dict[str, str] = field(default_factory=dict)
     encoding: str = "utf-8"
-
-
-class _Reject(Exception):
-    def __init__(self, line: int, reason: str, detail: str):
-        super().__init__(detail)
-        self.line, self.reason, self.detail = line, reason, detail
 
 
 @dataclass(slots=True)
@@ -108,8 +104,8 @@ class _Conversion:
         self.defect(line, "annotation refers to a missing annotation", f"line {line}: {detail}")
 
 
-def _malformed(number: int, detail: str) -> _Reject:
-    return _Reject(number, "malformed annotation line", f"line {number}: {detail}")
+def _malformed(number: int, detail: str) -> RecordRejected:
+    return RecordRejected("malformed annotation line", f"line {number}: {detail}", locator=number)
 
 
 @register
@@ -134,10 +130,8 @@ class BratReader(Reader):
                     document_id=pair.key,
                 )
                 continue
-            try:
-                yield from self._convert(pair.key, text_path, ann_path, ctx)
-            except _Reject as problem:
-                yield ctx.reject(ann_path, problem.line, problem.reason, problem.detail, document_id=pair.key)
+            convert = partial(self._convert, pair.key, text_path, ann_path, ctx)
+            yield from self.rejecting(ctx, ann_path, pair.key, convert, document_id=pair.key)
         for duplicate, first in duplicates:
             path = min(duplicate.files.values())
             detail = f"{path} has the document key {duplicate.key!r} of {min(first.files.values())}, read from {first.root}"
@@ -292,7 +286,7 @@ class BratReader(Reader):
         for fragment in spans.split(";"):
             match = SPAN.match(fragment.strip())
             if not match:
-                raise _Reject(number, "bad offsets", f"line {number}: fragment {fragment!r} is not 'start end'")
+                raise RecordRejected("bad offsets", f"line {number}: fragment {fragment!r} is not 'start end'", locator=number)
             offsets.append((int(match[1]), int(match[2])))
         for start, end in offsets:
             if not 0 <= start < end <= len(text):

@@ -35,11 +35,21 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from biohub.converters.base import ConvertError, Item, ReadContext, Reader, Rejection, expand_paths, is_present, iter_json_records
-from biohub.converters.json_items import JsonItem, json_items, label_value, merge_fields, text_field, unlabelled
+from biohub.converters.base import ConvertError, Item, ReadContext, Reader, expand_paths, is_present, iter_json_records
+from biohub.converters.json_items import (
+    JsonItem,
+    convert_items,
+    json_items,
+    label_value,
+    merge_fields,
+    require_unlabelled_split,
+    text_field,
+)
+from biohub.converters.problems import RecordRejected
 from biohub.converters.registry import register
 from biohub.schema import Entity, KBRecord, PairsRecord, Passage, Relation, TextRecord
 
@@ -62,22 +72,15 @@ class CblueNerReader(Reader):
     Options = CblueNerOptions
 
     def read(self, paths: list[Path], ctx: ReadContext) -> Iterator[Item]:
-        for item in json_items(paths, ctx):
-            yield from self._convert(item, ctx) if isinstance(item, JsonItem) else [item]
+        yield from convert_items(paths, ctx, partial(self._convert, ctx=ctx))
 
     def _convert(self, item: JsonItem, ctx: ReadContext) -> Iterator[Item]:
-        text = text_field(item, "text", ctx)
-        if isinstance(text, Rejection):
-            yield text
-            return
+        text = text_field(item, "text")
         raw = item.data.get("entities")
-        if raw is None and (missing := unlabelled(item, "entities", ctx, self.options.unlabelled_splits)):
-            yield missing
-            return
-        if raw is not None and not isinstance(raw, list):
-            detail = f"{item.where()}: 'entities' is a {type(raw).__name__}, expected a list"
-            yield ctx.reject(item.path, item.locator, "bad entities field", detail, document_id=item.key)
-            return
+        if raw is None:
+            require_unlabelled_split(item, "entities", ctx, self.options.unlabelled_splits)
+        elif not isinstance(raw, list):
+            raise RecordRejected("bad entities field", f"{item.where()}: 'entities' is a {type(raw).__name__}, expected a list")
         record_id = ctx.record_id(item.key)
         entities: list[Entity] = []
         seen: set[tuple[int, int, str]] = set()
@@ -174,7 +177,8 @@ class CblueReReader(Reader):
                 if table_path not in tables:
                     tables[table_path] = self._schemas(table_path)
                 table = tables[table_path]
-            yield from self._convert(item, ctx, table)
+            convert = partial(self._convert, item, ctx, table)
+            yield from self.rejecting(ctx, item.path, item.locator, convert, document_id=item.key)
 
     @staticmethod
     def _schemas(path: Path) -> set[tuple[str, str, str]]:
@@ -189,18 +193,12 @@ class CblueReReader(Reader):
         return table
 
     def _convert(self, item: JsonItem, ctx: ReadContext, table: set[tuple[str, str, str]] | None) -> Iterator[Item]:
-        text = text_field(item, "text", ctx)
-        if isinstance(text, Rejection):
-            yield text
-            return
+        text = text_field(item, "text")
         raw = item.data.get("spo_list")
-        if raw is None and (missing := unlabelled(item, "spo_list", ctx, self.options.unlabelled_splits)):
-            yield missing
-            return
-        if raw is not None and not isinstance(raw, list):
-            detail = f"{item.where()}: 'spo_list' is a {type(raw).__name__}, expected a list"
-            yield ctx.reject(item.path, item.locator, "bad spo_list field", detail, document_id=item.key)
-            return
+        if raw is None:
+            require_unlabelled_split(item, "spo_list", ctx, self.options.unlabelled_splits)
+        elif not isinstance(raw, list):
+            raise RecordRejected("bad spo_list field", f"{item.where()}: 'spo_list' is a {type(raw).__name__}, expected a list")
         record_id = ctx.record_id(item.key)
         entity_ids: dict[tuple[int, int, str], str] = {}
         entities: list[Entity] = []
@@ -285,30 +283,21 @@ class CblueClsReader(Reader):
     Options = CblueClsOptions
 
     def read(self, paths: list[Path], ctx: ReadContext) -> Iterator[Item]:
-        names = self.options.fields
-        for item in json_items(paths, ctx, id_field=names["id"]):
-            yield self._convert(item, ctx) if isinstance(item, JsonItem) else item
+        yield from convert_items(paths, ctx, partial(self._convert, ctx=ctx), id_field=self.options.fields["id"])
 
     def _convert(self, item: JsonItem, ctx: ReadContext) -> Item:
         names = self.options.fields
-        text = text_field(item, names["text"], ctx)
-        if isinstance(text, Rejection):
-            return text
+        text = text_field(item, names["text"])
         raw = item.data.get(names["label"])
         labels: list[str] = []
         if raw is None:
-            if missing := unlabelled(item, names["label"], ctx, self.options.unlabelled_splits):
-                return missing
+            require_unlabelled_split(item, names["label"], ctx, self.options.unlabelled_splits)
         elif isinstance(raw, list):
             if not raw or not all(isinstance(x, str) and x.strip() for x in raw):
-                detail = f"{item.where()}: {names['label']!r} is {raw!r}, expected non-empty label strings"
-                return ctx.reject(item.path, item.locator, "bad label", detail, document_id=item.key)
+                raise RecordRejected("bad label", f"{item.where()}: {names['label']!r} is {raw!r}, expected non-empty label strings")
             labels = list(raw)
         else:
-            label = label_value(item, names["label"], ctx)
-            if isinstance(label, Rejection):
-                return label
-            labels = [label]
+            labels = [label_value(item, names["label"])]
         meta = {"source": item.source(), **item.extras(set(names.values()))}
         record = TextRecord(**ctx.common(item.key, labeled=raw is not None, meta=meta), text=text, labels=labels)
         ctx.keep_raw(record.id, lambda: _dumps(item))
@@ -340,28 +329,18 @@ class CbluePairsReader(Reader):
     Options = CbluePairsOptions
 
     def read(self, paths: list[Path], ctx: ReadContext) -> Iterator[Item]:
-        names = self.options.fields
-        for item in json_items(paths, ctx, id_field=names["id"]):
-            yield self._convert(item, ctx) if isinstance(item, JsonItem) else item
+        yield from convert_items(paths, ctx, partial(self._convert, ctx=ctx), id_field=self.options.fields["id"])
 
     def _convert(self, item: JsonItem, ctx: ReadContext) -> Item:
         names = self.options.fields
-        text_1 = text_field(item, names["text_1"], ctx)
-        if isinstance(text_1, Rejection):
-            return text_1
-        text_2 = text_field(item, names["text_2"], ctx)
-        if isinstance(text_2, Rejection):
-            return text_2
+        text_1 = text_field(item, names["text_1"])
+        text_2 = text_field(item, names["text_2"])
         label = ""
         labeled = item.data.get(names["label"]) is not None
         if not labeled:
-            if missing := unlabelled(item, names["label"], ctx, self.options.unlabelled_splits):
-                return missing
+            require_unlabelled_split(item, names["label"], ctx, self.options.unlabelled_splits)
         else:
-            value = label_value(item, names["label"], ctx)
-            if isinstance(value, Rejection):
-                return value
-            label = value
+            label = label_value(item, names["label"])
         meta = {"source": item.source(), **item.extras(set(names.values()))}
         record = PairsRecord(**ctx.common(item.key, labeled=labeled, meta=meta), text_1=text_1, text_2=text_2, label=label)
         ctx.keep_raw(record.id, lambda: _dumps(item))

@@ -29,10 +29,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from biohub.converters.base import ConvertError, Item, ReadContext, Reader, expand_paths, read_lines
+from biohub.converters.problems import RecordRejected
 from biohub.converters.registry import register
 from biohub.schema import Entity, KBRecord, Passage, Relation
 
@@ -97,7 +99,8 @@ class ChemprotTsvReader(Reader):
                 yield ctx.reject(abstracts, line, "duplicate PMID", f"line {line}: PMID {pmid} already read", document_id=pmid)
                 continue
             seen.add(pmid)
-            yield from self._abstract(abstracts, line, raw, pmid, fields[1], fields[2], entities, relations, ctx)
+            convert = partial(self._abstract, abstracts, line, raw, pmid, fields[1], fields[2], entities, relations, ctx)
+            yield from self.rejecting(ctx, abstracts, line, convert, document_id=pmid, prefix=f"PMID {pmid}: ")
         for table in (entities, relations):
             for pmid, group in table.groups.items():
                 if pmid not in seen:
@@ -139,11 +142,9 @@ class ChemprotTsvReader(Reader):
         relations: _Annotations,
         ctx: ReadContext,
     ) -> Iterator[Item]:
-        """The record of the abstract line ``raw`` (line ``line`` of ``path``), or its rejection."""
-        problem = self._completeness(pmid, entities, relations)
-        if problem is not None:
-            yield ctx.reject(path, line, problem[0], f"PMID {pmid}: {problem[1]}", document_id=pmid)
-            return
+        """The record of the abstract line ``raw`` (line ``line`` of ``path``) and its defects; raises
+        :class:`RecordRejected` when its annotations are broken or not known to be whole."""
+        self._check_complete(pmid, entities, relations)
         record_id = ctx.record_id(pmid)
         text = f"{title} {abstract}"
         defects: list[Item] = []
@@ -199,32 +200,34 @@ class ChemprotTsvReader(Reader):
         group = annotations.groups.get(pmid)
         return group.texts if group else []
 
-    def _completeness(self, pmid: str, entities: _Annotations, relations: _Annotations) -> tuple[str, str] | None:
-        """(reason, detail) when the abstract's annotations are broken or (for truncated files) not known to be whole."""
+    def _check_complete(self, pmid: str, entities: _Annotations, relations: _Annotations) -> None:
+        """Raise :class:`RecordRejected` when the abstract's annotations are broken or (for truncated files) not known
+        to be whole."""
         for table in (entities, relations):
             if pmid in table.bad:
-                return "wrong column count", table.bad[pmid]
+                raise RecordRejected("wrong column count", table.bad[pmid])
         if not self.options.truncated_files:
-            return None
+            return
         group = entities.groups.get(pmid)
         if group is None:
-            return "entities missing (file truncated)", "no lines in the entity file"
+            raise RecordRejected("entities missing (file truncated)", "no lines in the entity file")
         if group.last:
-            return "entities possibly truncated", "last PMID of the cut-off entity file"
+            raise RecordRejected("entities possibly truncated", "last PMID of the cut-off entity file")
         numbers = sorted(int(parts[1][1:]) for _, parts in group.rows if re.fullmatch(r"T\d+", parts[1]))
         if numbers != list(range(1, len(group.rows) + 1)):
-            return "entity list incomplete", f"entity ids are not T1..T{len(group.rows)} (got T{numbers[0]}..T{numbers[-1]})" if numbers else "no Tn ids"
+            got = f"entity ids are not T1..T{len(group.rows)} (got T{numbers[0]}..T{numbers[-1]})" if numbers else "no Tn ids"
+            raise RecordRejected("entity list incomplete", got)
         if relations.path is not None:
             rgroup = relations.groups.get(pmid)
             if rgroup is None:
-                return "relations missing (file truncated)", "no lines in the relation file"
+                raise RecordRejected("relations missing (file truncated)", "no lines in the relation file")
             if rgroup.last:
-                return "relations possibly truncated", "last PMID of the cut-off relation file"
+                raise RecordRejected("relations possibly truncated", "last PMID of the cut-off relation file")
             listed = {parts[1] for _, parts in group.rows}
             absent = sorted({m.group(1) for _, parts in rgroup.rows for arg in parts[4:6] if (m := _ARG.match(arg)) and m.group(1) not in listed})
             if absent:
-                return "entity list incomplete", f"relations name entities absent from the entity list: {', '.join(absent[:5])}{' ...' if len(absent) > 5 else ''}"
-        return None
+                more = " ..." if len(absent) > 5 else ""
+                raise RecordRejected("entity list incomplete", f"relations name entities absent from the entity list: {', '.join(absent[:5])}{more}")
 
 
 def _check_roles(files: list[Path]) -> None:

@@ -16,10 +16,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
-from biohub.converters.base import Item, ReadContext, Reader, Rejection
-from biohub.converters.json_items import JsonItem, json_items, text_field
+from biohub.converters.base import Item, ReadContext, Reader
+from biohub.converters.json_items import JsonItem, convert_items, text_field
+from biohub.converters.problems import RecordRejected
 from biohub.converters.registry import register
 from biohub.schema import InstructionRecord
 
@@ -39,21 +41,18 @@ class PromptCblueReader(Reader):
     Options = PromptCblueOptions
 
     def read(self, paths: list[Path], ctx: ReadContext) -> Iterator[Item]:
-        for item in json_items(paths, ctx, id_field="sample_id"):
-            yield self._convert(item, ctx) if isinstance(item, JsonItem) else item
+        yield from convert_items(paths, ctx, partial(self._convert, ctx=ctx), id_field="sample_id")
 
     def _convert(self, item: JsonItem, ctx: ReadContext) -> Item:
-        prompt = text_field(item, "input", ctx)
-        if isinstance(prompt, Rejection):
-            return prompt
+        prompt = text_field(item, "input")
         target = item.data.get("target")
         if target is not None and not isinstance(target, str):
             detail = f"{item.where()}: 'target' is a {type(target).__name__}, expected a string"
-            return ctx.reject(item.path, item.locator, "bad field type", detail, document_id=item.key)
+            raise RecordRejected("bad field type", detail)
         labeled = bool(target and target.strip())
         if not labeled and ctx.split_for(item.key) not in tuple(self.options.unlabelled_splits):
             detail = f"{item.where()}: empty 'target' in split {ctx.split_for(item.key)!r}"
-            return ctx.reject(item.path, item.locator, "empty target", detail, document_id=item.key)
+            raise RecordRejected("empty target", detail)
         meta = {"source": item.source(), **item.extras({"input", "target"})}
         record = InstructionRecord(
             **ctx.common(item.key, labeled=labeled, meta=meta), instruction=prompt, input="", output=target if labeled else ""

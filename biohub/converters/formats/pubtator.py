@@ -35,9 +35,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from biohub.converters.base import Item, ReadContext, Reader, expand_paths, read_lines
+from biohub.converters.problems import RecordRejected
 from biohub.converters.registry import register
 from biohub.schema import Entity, KBRecord, Normalization, Passage, Relation, document_text
 
@@ -63,14 +65,6 @@ class _Document:
     texts: list[tuple[int, str, str]] = field(default_factory=list)  # (line, kind, text)
     annotations: list[tuple[int, str]] = field(default_factory=list)  # (line, raw line)
     raw: list[str] = field(default_factory=list)  # every line of the document, verbatim
-
-
-class _Reject(Exception):
-    """Raised inside document conversion; becomes a Rejection of the whole document."""
-
-    def __init__(self, line: int, reason: str, detail: str):
-        super().__init__(detail)
-        self.line, self.reason, self.detail = line, reason, detail
 
 
 def split_concepts(raw: str, default_db: str) -> tuple[list[str], list[Normalization]]:
@@ -167,10 +161,8 @@ class PubtatorReader(Reader):
                     )
                     continue
                 seen[document.pmid] = where
-                try:
-                    yield from self._convert(path, document, ctx)
-                except _Reject as problem:
-                    yield ctx.reject(path, problem.line, problem.reason, problem.detail, document_id=document.pmid)
+                convert = partial(self._convert, path, document, ctx)
+                yield from self.rejecting(ctx, path, document.first_line, convert, document_id=document.pmid)
 
     # ----------------------------------------------------------------------------------------- grouping
     def _documents(self, path: Path) -> Iterator[_Document]:
@@ -237,17 +229,13 @@ class PubtatorReader(Reader):
         for number, line in document.annotations:
             parts = line.split("\t")
             if parts[0] != document.pmid:
-                raise _Reject(
-                    number, "PMID mismatch", f"line {number}: annotation of PMID {parts[0]!r} inside document {document.pmid}"
-                )
+                raise RecordRejected("PMID mismatch", f"line {number}: annotation of PMID {parts[0]!r} inside document {document.pmid}", locator=number)
             if len(parts) in (6, 7):
                 mention_lines.append((number, parts))
             elif len(parts) == 4:
                 relation_lines.append((number, parts))
             else:
-                raise _Reject(
-                    number, "wrong column count", f"line {number}: {len(parts)} columns, expected 6-7 (mention) or 4 (relation)"
-                )
+                raise RecordRejected("wrong column count", f"line {number}: {len(parts)} columns, expected 6-7 (mention) or 4 (relation)", locator=number)
         return mention_lines, relation_lines
 
     def _mention(self, doc: _Conversion, number: int, parts: list[str]) -> None:
@@ -293,16 +281,10 @@ class PubtatorReader(Reader):
     def _texts(self, document: _Document) -> tuple[str, str | None]:
         kinds = [kind for _, kind, _ in document.texts]
         if not kinds or kinds[0] != "t":
-            raise _Reject(
-                document.first_line,
-                "missing title",
-                f"line {document.first_line}: document {document.pmid} has no |t| line first",
-            )
+            raise RecordRejected("missing title", f"line {document.first_line}: document {document.pmid} has no |t| line first", locator=document.first_line)
         for number, kind, _ in document.texts[1:]:
             if kind != "a" or kinds.count("a") > 1:
-                raise _Reject(
-                    number, "unexpected text line", f"line {number}: |{kind}| line; expected one |t| then at most one |a|"
-                )
+                raise RecordRejected("unexpected text line", f"line {number}: |{kind}| line; expected one |t| then at most one |a|", locator=number)
         title = document.texts[0][2]
         abstract = document.texts[1][2] if len(document.texts) > 1 else None
         return title, abstract
@@ -312,4 +294,4 @@ class PubtatorReader(Reader):
         try:
             return int(parts[1]), int(parts[2])
         except ValueError:
-            raise _Reject(number, "bad offsets", f"line {number}: offsets {parts[1]!r} {parts[2]!r} are not integers") from None
+            raise RecordRejected("bad offsets", f"line {number}: offsets {parts[1]!r} {parts[2]!r} are not integers", locator=number) from None

@@ -18,11 +18,13 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from biohub.converters.base import Item, ReadContext, Reader
-from biohub.converters.json_items import JsonItem, json_items
+from biohub.converters.json_items import JsonItem, convert_items
+from biohub.converters.problems import RecordRejected
 from biohub.converters.registry import register
 from biohub.schema import LANGUAGES, DialogueRecord, Turn
 
@@ -45,11 +47,7 @@ class TaiyiJsonlReader(Reader):
     Options = TaiyiJsonlOptions
 
     def read(self, paths: list[Path], ctx: ReadContext) -> Iterator[Item]:
-        for item in json_items(paths, ctx, id_field="conversation_id", suffix=".jsonl"):
-            yield self._convert(item, ctx) if isinstance(item, JsonItem) else item
-
-    def _reject(self, item: JsonItem, ctx: ReadContext, reason: str, detail: str) -> Item:
-        return ctx.reject(item.path, item.locator, reason, f"{item.where()}: {detail}", document_id=item.key)
+        yield from convert_items(paths, ctx, partial(self._convert, ctx=ctx), id_field="conversation_id", suffix=".jsonl")
 
     def _convert(self, item: JsonItem, ctx: ReadContext) -> Item:
         opts = self.options
@@ -58,17 +56,16 @@ class TaiyiJsonlReader(Reader):
         if raw_language is not None:
             language = str(raw_language).split("-")[0].strip().lower()
             if language not in LANGUAGES:
-                return self._reject(item, ctx, "unknown language", f"language {raw_language!r}; expected en, zh, en-zh or zh-en")
+                raise RecordRejected("unknown language", f"{item.where()}: language {raw_language!r}; expected en, zh, en-zh or zh-en")
         exchanges = item.data.get(opts.conversation_field)
         if exchanges is None:
-            return self._reject(item, ctx, "missing field", f"no {opts.conversation_field!r} field")
+            raise RecordRejected("missing field", f"{item.where()}: no {opts.conversation_field!r} field")
         if not isinstance(exchanges, list) or not exchanges:
-            return self._reject(item, ctx, "bad conversation", f"{opts.conversation_field!r} must be a non-empty list, got {exchanges!r}")
+            detail = f"{item.where()}: {opts.conversation_field!r} must be a non-empty list, got {exchanges!r}"
+            raise RecordRejected("bad conversation", detail)
         turns: list[Turn] = []
         for n, exchange in enumerate(exchanges):
-            problem = self._exchange(exchange)
-            if problem:
-                return self._reject(item, ctx, problem[0], f"exchange {n}: {problem[1]}")
+            self._check_exchange(exchange, f"{item.where()}: exchange {n}: ")
             turns.append(Turn("user", exchange[opts.human_field]))
             turns.append(Turn("assistant", exchange[opts.assistant_field]))
         used = {opts.conversation_field}
@@ -77,13 +74,13 @@ class TaiyiJsonlReader(Reader):
         ctx.keep_raw(record.id, lambda: json.dumps(item.data, ensure_ascii=False))
         return record
 
-    def _exchange(self, exchange: Any) -> tuple[str, str] | None:
+    def _check_exchange(self, exchange: Any, where: str) -> None:
+        """Raise :class:`RecordRejected` unless ``exchange`` is an object with a non-blank human and assistant turn."""
         if not isinstance(exchange, dict):
-            return "bad turn", f"not an object: {exchange!r}"
+            raise RecordRejected("bad turn", f"{where}not an object: {exchange!r}")
         for key in (self.options.human_field, self.options.assistant_field):
             value = exchange.get(key)
             if not isinstance(value, str):
-                return "bad turn", f"{key!r} is {value!r}, expected a string"
+                raise RecordRejected("bad turn", f"{where}{key!r} is {value!r}, expected a string")
             if not value.strip():
-                return "empty turn", f"{key!r} is blank"
-        return None
+                raise RecordRejected("empty turn", f"{where}{key!r} is blank")
