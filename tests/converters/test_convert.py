@@ -227,3 +227,14 @@ def test_reader_base_turns_record_rejected_into_one_rejection() -> None:
         ctx.reject("f.json", 1, "missing feld")
     with pytest.raises(ValueError, match="unknown problem reason"):
         RecordRejected("no such reason", "x")
+
+
+def test_converters_package_exports_its_public_api() -> None:
+    import biohub.converters as converters
+    from biohub.converters.api import convert_catalogued as direct
+
+    assert converters.convert_catalogued is direct
+    assert all(getattr(converters, name) is not None for name in converters.__all__)
+    assert {"convert_catalogued", "convert_files", "load_catalog", "Reader", "RecordRejected", "Reason"} <= set(converters.__all__)
+    with pytest.raises(AttributeError, match="no attribute 'convert_everything'"):
+        converters.convert_everything  # noqa: B018

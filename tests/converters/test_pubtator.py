@@ -10,15 +10,9 @@ import pytest
 from biohub.converters.base import ConvertError, Defect, ReadContext, Rejection
 from biohub.converters.catalog import Source, SourceFile
 from biohub.converters.convert import convert_source
-from biohub.converters.formats import bioc
-from biohub.converters.formats.pubtator import (
-    MENTION_DISAGREES,
-    MENTION_PADDED,
-    PubtatorOptions,
-    PubtatorReader,
-    concept_arguments,
-    mention_problem,
-)
+from biohub.converters.formats import bioc, pubtator
+from biohub.converters.formats.pubtator import PubtatorOptions, PubtatorReader
+from biohub.converters.kb import MENTION_DISAGREES, MENTION_PADDED, concept_arguments, mention_problem
 from biohub.schema import Entity, KBRecord, LabelSet, Normalization, validate
 
 TITLE = "Aspirin induced asthma in adults."
@@ -197,3 +191,18 @@ def test_shared_mention_check_and_concept_arguments() -> None:
     assert concept_arguments(entities, concepts_of, ["C9", "D1"]) == (["e1"], ["C9"])
     # BioC uses the very same implementations (one shared copy, no drift between the two readers).
     assert bioc.mention_problem is mention_problem and bioc.concept_arguments is concept_arguments
+    assert pubtator.mention_problem is mention_problem and pubtator.concept_arguments is concept_arguments
+
+
+def test_no_format_module_imports_another() -> None:
+    """Helpers shared by several formats live in converters/ (kb, json_items), never in one format module."""
+    import ast
+
+    folder = Path(bioc.__file__).parent
+    offenders = []
+    for path in sorted(folder.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [node.module or ""] if isinstance(node, ast.ImportFrom) else [a.name for a in getattr(node, "names", [])]
+            if isinstance(node, (ast.Import, ast.ImportFrom)) and any(n.startswith("biohub.converters.formats") for n in names):
+                offenders.append(f"{path.name}:{node.lineno}")
+    assert offenders == []

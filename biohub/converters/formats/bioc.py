@@ -51,8 +51,7 @@ from functools import partial
 from pathlib import Path
 
 from biohub.converters.base import ConvertError, Item, ReadContext, Reader, expand_paths, parse_xml
-from biohub.converters.problems import RecordRejected
-from biohub.converters.formats.pubtator import (
+from biohub.converters.kb import (
     MENTION_PADDED,
     concept_arguments,
     document_text_of,
@@ -60,6 +59,7 @@ from biohub.converters.formats.pubtator import (
     normalization,
     split_concepts,
 )
+from biohub.converters.problems import RecordRejected
 from biohub.converters.registry import register
 from biohub.schema import Entity, KBRecord, Passage, Relation, Span
 

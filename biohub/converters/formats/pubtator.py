@@ -39,13 +39,20 @@ from functools import partial
 from pathlib import Path
 
 from biohub.converters.base import Item, ReadContext, Reader, expand_paths, read_lines
+from biohub.converters.kb import (
+    CONCEPT_SEPARATORS,
+    MENTION_PADDED,
+    concept_arguments,
+    document_text_of,
+    mention_problem,
+    normalization,
+    split_concepts,
+)
 from biohub.converters.problems import RecordRejected
 from biohub.converters.registry import register
-from biohub.schema import Entity, KBRecord, Normalization, Passage, Relation, document_text
+from biohub.schema import Entity, KBRecord, Passage, Relation
 
 TEXT_LINE = re.compile(r"^([^\t|]+)\|([a-z])\|(.*)$")
-CONCEPT_SEPARATORS = re.compile(r"[|+]")
-NO_CONCEPT = ("", "-", "-1")
 
 
 @dataclass(slots=True)
@@ -65,56 +72,6 @@ class _Document:
     texts: list[tuple[int, str, str]] = field(default_factory=list)  # (line, kind, text)
     annotations: list[tuple[int, str]] = field(default_factory=list)  # (line, raw line)
     raw: list[str] = field(default_factory=list)  # every line of the document, verbatim
-
-
-def split_concepts(raw: str, default_db: str) -> tuple[list[str], list[Normalization]]:
-    """The concept ids of an id column (``|`` and ``+`` separated) and their normalisations."""
-    ids = [part.strip() for part in CONCEPT_SEPARATORS.split(raw.strip())]
-    ids = [part for part in ids if part not in NO_CONCEPT]
-    return ids, [normalization(concept, default_db) for concept in ids]
-
-
-def normalization(concept: str, default_db: str) -> Normalization:
-    """``OMIM:125700`` -> (OMIM, 125700); ``D003920`` -> (default_db, D003920)."""
-    db, sep, local = concept.partition(":")
-    return Normalization(db, local) if sep and db and local else Normalization(default_db, concept)
-
-
-MENTION_PADDED = "mention text padded with whitespace (trimmed)"
-MENTION_DISAGREES = "mention text disagrees with its offsets"
-
-
-def mention_problem(stated: str, actual: str) -> str | None:
-    """Compare a mention's stated text with the document text at its offsets (offsets are authoritative).
-
-    None when they are equal; :data:`MENTION_PADDED` when they differ only by whitespace around the stated
-    text (the mention is kept with the document text, the repair counted); else :data:`MENTION_DISAGREES`
-    (the mention is dropped). Shared by the PubTator and BioC readers."""
-    if stated == actual:
-        return None
-    return MENTION_PADDED if stated.strip() == actual else MENTION_DISAGREES
-
-
-def concept_arguments(entities: list[Entity], concepts_of: list[list[str]], concepts: list[str]) -> tuple[list[str], list[str]]:
-    """Entity arguments of a concept-level relation: for each concept, the id of the first entity (in
-    ``entities`` order) normalised to it (``concepts_of[i]`` holds the concept ids of ``entities[i]``).
-
-    Returns (argument ids, concepts no entity is normalised to); the ids are complete only when the second
-    list is empty. Shared by the PubTator and BioC readers."""
-    args: list[str] = []
-    missing: list[str] = []
-    for concept in concepts:
-        found = next((entity.id for entity, ids in zip(entities, concepts_of) if concept in ids), None)
-        if found is None:
-            missing.append(concept)
-        else:
-            args.append(found)
-    return args, missing
-
-
-def document_text_of(passages: list[Passage]) -> str:
-    """The document text of ``passages`` (laid out at their offsets, as :func:`biohub.schema.document_text`)."""
-    return document_text(KBRecord(id="", document_id="", dataset="", split="", language="en", passages=passages))
 
 
 @dataclass(slots=True)
