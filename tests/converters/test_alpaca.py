@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from biohub.converters.base import ConvertError, ReadContext, Rejection
+from biohub.converters.base import ConvertError, Rejection
 from biohub.converters.catalog import Source, SourceFile
 from biohub.converters.convert import convert_source
 from biohub.converters.formats.alpaca import AlpacaOptions, AlpacaReader
 from biohub.schema import InstructionRecord, LabelSet, validate
+from tests.converters.conftest import json_text, read_items, write_text
 
 ROWS = [
     {"instruction": "小儿发热应如何护理？", "input": "", "output": "注意补充水分，必要时物理降温。"},
@@ -20,19 +21,11 @@ ROWS = [
 
 
 def write(tmp_path: Path, data: list | str, name: str = "data.json", *, lines: bool = True, encoding: str = "utf-8") -> Path:
-    path = tmp_path / name
-    if isinstance(data, str):
-        text = data
-    elif lines:
-        text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in data)
-    else:
-        text = json.dumps(data, ensure_ascii=False, indent=1)
-    path.write_bytes(text.encode(encoding))
-    return path
+    return write_text(tmp_path, name, json_text(data, lines=lines), encoding)
 
 
 def read(path: Path, split: str = "train", **options) -> list:
-    return list(AlpacaReader(AlpacaOptions(**options)).read([path], ReadContext("toy", split, "zh")))
+    return read_items(AlpacaReader(AlpacaOptions(**options)), path, split, "zh")
 
 
 def test_json_lines_records(tmp_path: Path) -> None:

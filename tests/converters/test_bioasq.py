@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from biohub.converters.base import ConvertError, Defect, ReadContext, Rejection
+from biohub.converters.base import ConvertError, Defect, Rejection
 from biohub.converters.formats.bioasq import BioASQReader
 from biohub.schema import QARecord, validate
+from tests.converters.conftest import json_text, read_items, write_text
 
 
 def snippet(text: str, doc: str = "http://www.ncbi.nlm.nih.gov/pubmed/100") -> dict:
@@ -40,13 +41,11 @@ def question(qid: str, kind: str, body: str = "Is the toy gene expressed in the 
 
 
 def write(tmp_path: Path, questions: list, name: str = "6B1_golden.json") -> Path:
-    path = tmp_path / name
-    path.write_text(json.dumps({"questions": questions}, indent=1), encoding="utf-8")
-    return path
+    return write_text(tmp_path, name, json_text({"questions": questions}, ascii_only=True))
 
 
 def read(*paths: Path) -> list:
-    return list(BioASQReader().read(list(paths), ReadContext("toy", "test", "en")))
+    return read_items(BioASQReader(), paths, "test")
 
 
 def test_each_question_type(tmp_path: Path) -> None:

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from biohub.converters.base import ConvertError, Defect, ReadContext, Rejection
+from biohub.converters.base import ConvertError, Defect, Rejection
 from biohub.converters.formats.bioc import BiocOptions, BiocReader
 from biohub.schema import KBRecord, LabelSet, Normalization, validate
+from tests.converters.conftest import read_items, write_text
 
 TITLE = "Cocaine causes chest pain."
 ABSTRACT = "Chest and abdominal pain followed cocaine use."
@@ -68,14 +69,12 @@ DOC_2 = (
 
 
 def write(tmp_path: Path, text: str, name: str = "train.xml", encoding: str = "utf-8") -> Path:
-    path = tmp_path / name
-    path.write_bytes(text.encode(encoding))
-    return path
+    return write_text(tmp_path, name, text, encoding)
 
 
 def read(path: Path, **options) -> list:
     options.setdefault("concept_infons", ["Chemical", "Disease"])
-    return list(BiocReader(BiocOptions(**options)).read([path], ReadContext("toy", "train", "en")))
+    return read_items(BiocReader(BiocOptions(**options)), path)
 
 
 def test_collection_becomes_records_with_passages_mentions_and_relations(tmp_path: Path) -> None:

@@ -8,9 +8,10 @@ from pathlib import Path
 import docx
 import pytest
 
-from biohub.converters.base import ConvertError, ReadContext, Rejection
+from biohub.converters.base import ConvertError, Rejection
 from biohub.converters.formats.biosses_docx import BiossesDocxOptions, BiossesDocxReader
 from biohub.schema import PairsRecord, validate
+from tests.converters.conftest import read_items
 
 PAIRS_HEADER = ["", "Sentence 1", "Sentence 2"]
 SCORES_HEADER = ["Sentence No", "Annotator A", "Annotator B", "Annotator C", "Annotator D", "Annotator E"]
@@ -31,7 +32,7 @@ def files(tmp_path: Path, pairs: list[list[str]], scores: list[list[str]]) -> li
 
 
 def read(paths: list[Path], **options) -> list:
-    return list(BiossesDocxReader(BiossesDocxOptions(**options)).read(paths, ReadContext("toy", "all", "en")))
+    return read_items(BiossesDocxReader(BiossesDocxOptions(**options)), paths, "all")
 
 
 PAIR_1 = ["1 ", "Velkin binds the\xa0VK3 receptor.\n", "The VK3 receptor is bound by velkin."]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from biohub.converters.base import ConvertError, Defect, ReadContext, Rejection
+from biohub.converters.base import ConvertError, Defect, Rejection
 from biohub.converters.formats.brat import BratOptions, BratReader
 from biohub.schema import (
     Coreference,
@@ -20,6 +20,7 @@ from biohub.schema import (
     Trigger,
     validate,
 )
+from tests.converters.conftest import read_items, write_text
 
 TEXT = "Aspirin relieves gout and acute pain.\nAspirin binds COX1.\n"
 ANN_LINES = (
@@ -43,14 +44,11 @@ ANN = "\n".join(ANN_LINES)
 
 
 def write(folder: Path, name: str, text: str, encoding: str = "utf-8") -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / name
-    path.write_bytes(text.encode(encoding))
-    return path
+    return write_text(folder, name, text, encoding)
 
 
 def read(*paths: Path, **options) -> list:
-    return list(BratReader(BratOptions(**options)).read(list(paths), ReadContext("toy", "test", "en")))
+    return read_items(BratReader(BratOptions(**options)), paths, "test")
 
 
 def test_pair_becomes_a_record_with_every_annotation_kind(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from biohub.cli import app
-from biohub.converters.base import ConvertError, Defect, ReadContext, Rejection
+from biohub.converters.base import ConvertError, Defect, Rejection
 from biohub.converters.catalog import Source, SourceFile, load_catalog
 from biohub.converters.convert import convert_entry, convert_source
 from biohub.converters.formats.cblue import (
@@ -27,23 +27,16 @@ from biohub.converters.formats.cblue import (
     CblueReReader,
 )
 from biohub.schema import KBRecord, LabelSet, PairsRecord, TextRecord, validate
+from tests.converters.conftest import json_text, read_items, write_text
 
 
 def write(tmp_path: Path, name: str, data: Any, *, lines: bool = False, encoding: str = "utf-8") -> Path:
     """Write ``data`` as a JSON array (default), JSON Lines (``lines``) or as given text (a str)."""
-    path = tmp_path / name
-    if isinstance(data, str):
-        text = data
-    elif lines:
-        text = "".join(json.dumps(obj, ensure_ascii=False) + "\n" for obj in data)
-    else:
-        text = json.dumps(data, ensure_ascii=False, indent=2)
-    path.write_bytes(text.encode(encoding))
-    return path
+    return write_text(tmp_path, name, json_text(data, lines=lines, indent=2), encoding)
 
 
 def read(reader, paths: list[Path], split: str = "validation") -> list:
-    return list(reader.read(paths, ReadContext("toy", split, "zh")))
+    return read_items(reader, paths, split, "zh")
 
 
 def kinds(items: list) -> list[str]:

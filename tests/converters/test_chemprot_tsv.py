@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from biohub.converters.base import ConvertError, Defect, ReadContext, Rejection
+from biohub.converters.base import ConvertError, Defect, Rejection
 from biohub.converters.formats.chemprot_tsv import ChemprotTsvOptions, ChemprotTsvReader
 from biohub.schema import KBRecord, document_text, validate
+from tests.converters.conftest import read_items
 
 TITLE = "Torvamib blocks velkinase."
 ABSTRACT = "Torvamib inhibited VK3 and raised VK5 in mice."
@@ -29,7 +30,7 @@ def files(tmp_path: Path, abstracts: list[str], entities: list[str], relations: 
 
 
 def read(paths: list[Path], **options) -> list:
-    return list(ChemprotTsvReader(ChemprotTsvOptions(**options)).read(paths, ReadContext("toy", "train", "en")))
+    return read_items(ChemprotTsvReader(ChemprotTsvOptions(**options)), paths)
 
 
 ENTITIES = [

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from biohub.converters.base import ConvertError, ReadContext, Rejection
+from biohub.converters.base import ConvertError, Rejection
 from biohub.converters.formats.cmb_clin import CmbClinReader
 from biohub.schema import QARecord, validate
+from tests.converters.conftest import json_text, read_items, write_text
 
 CASE = {
     "id": "7",
@@ -24,13 +25,11 @@ CASE = {
 
 
 def write(tmp_path: Path, data, name: str = "CMB-test-qa.json") -> Path:
-    path = tmp_path / name
-    path.write_text(data if isinstance(data, str) else json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
-    return path
+    return write_text(tmp_path, name, json_text(data))
 
 
 def read(path: Path) -> list:
-    return list(CmbClinReader().read([path], ReadContext("toy", "test", "zh")))
+    return read_items(CmbClinReader(), path, "test", "zh")
 
 
 def test_each_qa_pair_becomes_an_open_record_with_history(tmp_path: Path) -> None:

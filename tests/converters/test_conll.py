@@ -6,19 +6,18 @@ from pathlib import Path
 
 import pytest
 
-from biohub.converters.base import ConvertError, ReadContext, Rejection
+from biohub.converters.base import ConvertError, Rejection
 from biohub.converters.formats.conll import ConllOptions, ConllReader
 from biohub.schema import KBRecord, LabelSet, validate
+from tests.converters.conftest import read_items, write_text
 
 
 def read(path: Path, **options) -> list:
-    return list(ConllReader(ConllOptions(**options)).read([path], ReadContext("toy", "train", "en")))
+    return read_items(ConllReader(ConllOptions(**options)), path)
 
 
 def write(tmp_path: Path, text: str, name: str = "train.tsv", encoding: str = "utf-8") -> Path:
-    path = tmp_path / name
-    path.write_bytes(text.encode(encoding))
-    return path
+    return write_text(tmp_path, name, text, encoding)
 
 
 def test_typed_tags_become_entities_with_offsets(tmp_path: Path) -> None:

@@ -7,24 +7,22 @@ from pathlib import Path
 
 import pytest
 
-from biohub.converters.base import ConvertError, ReadContext, Rejection
+from biohub.converters.base import ConvertError, Rejection
 from biohub.converters.catalog import Source, SourceFile
 from biohub.converters.convert import convert_source
 from biohub.converters.formats.csv_table import CsvOptions, CsvReader
 from biohub.schema import DialogueRecord, InstructionRecord, LabelSet, PairsRecord, QARecord, TextRecord, validate
+from tests.converters.conftest import read_items, write_text
 
 TSV_NO_HEADER = {"delimiter": "\t", "header": False, "columns": ["sentence", "label"], "fields": {"text": "sentence", "label": "label"}}
 
 
 def write(tmp_path: Path, text: str, name: str = "train.tsv", encoding: str = "utf-8") -> Path:
-    path = tmp_path / name
-    path.write_bytes(text.encode(encoding))
-    return path
+    return write_text(tmp_path, name, text, encoding)
 
 
 def read(path: Path, language: str = "en", **options) -> list:
-    reader = CsvReader(CsvOptions(**options))
-    return list(reader.read([path], ReadContext("toy", "train", language)))
+    return read_items(CsvReader(CsvOptions(**options)), path, "train", language)
 
 
 def test_text_schema_without_header(tmp_path: Path) -> None:

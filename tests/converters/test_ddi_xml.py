@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from biohub.converters.base import ConvertError, Defect, ReadContext, Rejection
+from biohub.converters.base import ConvertError, Defect, Rejection
 from biohub.converters.catalog import Source, SourceFile
 from biohub.converters.convert import convert_source
 from biohub.converters.formats.ddi_xml import DdiXmlOptions, DdiXmlReader
 from biohub.schema import KBRecord, LabelSet, document_text, validate
+from tests.converters.conftest import read_items, write_text
 
 LABELS = LabelSet(entity_types=("drug", "drug_n", "brand", "group"), relation_types=("mechanism", "effect", "advise", "int"))
 
@@ -33,14 +34,11 @@ DOC = """<?xml version="1.0" encoding="UTF-8"?>
 
 
 def write(folder: Path, text: str, name: str = "toy.xml") -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / name
-    path.write_text(text, encoding="utf-8")
-    return path
+    return write_text(folder, name, text)
 
 
 def read(path: Path, **options) -> list:
-    return list(DdiXmlReader(DdiXmlOptions(**options)).read([path], ReadContext("toy", "train", "en", LABELS)))
+    return read_items(DdiXmlReader(DdiXmlOptions(**options)), path, labels=LABELS)
 
 
 def with_sentence(entities: str, text: str = "Avoid alpha- and beta-blocking agents with antacids.") -> str:

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from biohub.converters.base import ConvertError, ReadContext, Rejection
+from biohub.converters.base import ConvertError, Rejection
 from biohub.converters.formats.dialogue_json import DialogueJsonReader, DialogueOptions
 from biohub.schema import DialogueRecord, Turn, validate
+from tests.converters.conftest import json_text, read_items, write_text
 
 FIELDS = {"user": "medical_case", "assistant": "doctor_diagnosis"}
 
@@ -27,13 +28,11 @@ def case(id_: int = 5, **overrides) -> dict:
 
 
 def write(tmp_path: Path, data, name: str = "dialogues.json") -> Path:
-    path = tmp_path / name
-    path.write_text(data if isinstance(data, str) else json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
-    return path
+    return write_text(tmp_path, name, json_text(data))
 
 
 def read(path: Path, **options) -> list:
-    return list(DialogueJsonReader(DialogueOptions(**options)).read([path], ReadContext("toy", "test", "zh")))
+    return read_items(DialogueJsonReader(DialogueOptions(**options)), path, "test", "zh")
 
 
 def test_fields_become_a_user_assistant_exchange(tmp_path: Path) -> None:

@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from biohub.converters.base import ConvertError, ReadContext, Rejection
+from biohub.converters.base import ConvertError, Rejection
 from biohub.converters.catalog import DeriveSplits, Source, SourceFile
 from biohub.converters.convert import convert_source
 from biohub.converters.formats.hoc import HocOptions, HocReader
 from biohub.schema import LabelSet, TextRecord, validate
+from tests.converters.conftest import read_items
 
 HALLMARKS = LabelSet(classes=("Resisting cell death", "Sustaining proliferative signaling", "Inducing angiogenesis"), multi_label=True)
 
@@ -29,7 +30,7 @@ def corpus(tmp_path: Path, docs: dict[str, tuple[str | None, str | None]]) -> Pa
 
 
 def read(paths: list[Path], **options) -> list:
-    return list(HocReader(HocOptions(**options)).read(paths, ReadContext("toy", "all", "en")))
+    return read_items(HocReader(HocOptions(**options)), paths, "all")
 
 
 TEXT = "Velkin blocks apoptosis in tumour cells .\nIt also drives proliferation .\nMethods are described .\n"

@@ -7,21 +7,20 @@ from pathlib import Path
 
 import pytest
 
-from biohub.converters.base import ConvertError, Defect, ReadContext, Rejection
+from biohub.converters.base import ConvertError, Defect, Rejection
 from biohub.converters.formats.marked_re import MarkedReOptions, MarkedReReader
 from biohub.schema import KBRecord, LabelSet, validate
+from tests.converters.conftest import json_text, read_items, write_text
 
 MARKERS = [{"open": "<< ", "close": " >>", "type": "A"}, {"open": "[[ ", "close": " ]]", "type": "B"}]
 
 
 def write(tmp_path: Path, lines: list, name: str = "train.txt") -> Path:
-    path = tmp_path / name
-    path.write_text("".join((line if isinstance(line, str) else json.dumps(line, ensure_ascii=False)) + "\n" for line in lines), encoding="utf-8")
-    return path
+    return write_text(tmp_path, name, "".join(json_text(line, indent=None) + "\n" for line in lines))
 
 
 def read(path: Path, **options) -> list:
-    return list(MarkedReReader(MarkedReOptions(**{"markers": MARKERS, **options})).read([path], ReadContext("toy", "train", "en")))
+    return read_items(MarkedReReader(MarkedReOptions(**{"markers": MARKERS, **options})), path)
 
 
 def pair(text: str, label: str = "INHIBITOR") -> dict:

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from biohub.converters.base import ConvertError, Defect, ReadContext, Rejection
+from biohub.converters.base import ConvertError, Defect, Rejection
 from biohub.converters.formats.mcqa_jsonl import McqaJsonlReader, McqaOptions
 from biohub.schema import QARecord, validate
+from tests.converters.conftest import read_items, write_text
 
 OPTIONS = "(A) Aspirin.\n(B) Heparin (unfractionated).\n(C) Warfarin.\n(D) Alteplase."
 
@@ -20,13 +21,11 @@ def line(question: str = "Which drug acts on antithrombin III?", option: str = O
 
 
 def write(tmp_path: Path, *lines: str, name: str = "toy-exam.jsonl", encoding: str = "utf-8") -> Path:
-    path = tmp_path / name
-    path.write_bytes(("\n".join(lines) + "\n").encode(encoding))
-    return path
+    return write_text(tmp_path, name, "\n".join(lines) + "\n", encoding)
 
 
 def read(path: Path, **options) -> list:
-    return list(McqaJsonlReader(McqaOptions(**options)).read([path], ReadContext("toy", "test", "en")))
+    return read_items(McqaJsonlReader(McqaOptions(**options)), path, "test")
 
 
 def test_line_becomes_a_multiple_choice_record(tmp_path: Path) -> None:

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from biohub.converters.base import ConvertError, ReadContext, Rejection
+from biohub.converters.base import ConvertError, Rejection
 from biohub.converters.formats.promptcblue import PromptCblueOptions, PromptCblueReader
 from biohub.schema import InstructionRecord, validate
+from tests.converters.conftest import json_text, read_items, write_text
 
 ROWS = [
     {"input": "判断下面句子的意图类别：\n感冒吃什么药\n选项：治疗方案，病因分析", "target": "治疗方案", "answer_choices": ["治疗方案", "病因分析"],
@@ -20,14 +21,11 @@ ROWS = [
 
 
 def write(tmp_path: Path, rows: list | str, name: str = "train.json", encoding: str = "utf-8") -> Path:
-    path = tmp_path / name
-    text = rows if isinstance(rows, str) else "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
-    path.write_bytes(text.encode(encoding))
-    return path
+    return write_text(tmp_path, name, json_text(rows, lines=True), encoding)
 
 
 def read(path: Path, split: str = "train", **options) -> list:
-    return list(PromptCblueReader(PromptCblueOptions(**options)).read([path], ReadContext("toy", split, "zh")))
+    return read_items(PromptCblueReader(PromptCblueOptions(**options)), path, split, "zh")
 
 
 def test_prompt_becomes_instruction_target_becomes_output(tmp_path: Path) -> None:

@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from biohub.converters.base import ConvertError, ReadContext, Rejection
+from biohub.converters.base import ConvertError, Rejection
 from biohub.converters.catalog import DeriveSplits, Source, SourceFile
 from biohub.converters.convert import convert_source
 from biohub.converters.formats.pubmedqa import PubMedQAOptions, PubMedQAReader
 from biohub.schema import LabelSet, QARecord, validate
+from tests.converters.conftest import json_text, read_items, write_text
 
 
 def entry(**overrides) -> dict:
@@ -32,13 +33,11 @@ def entry(**overrides) -> dict:
 
 
 def write(tmp_path: Path, data, name: str = "ori_pqal.json") -> Path:
-    path = tmp_path / name
-    path.write_text(data if isinstance(data, str) else json.dumps(data, indent=1), encoding="utf-8")
-    return path
+    return write_text(tmp_path, name, json_text(data, ascii_only=True))
 
 
 def read(path: Path, **options) -> list:
-    return list(PubMedQAReader(PubMedQAOptions(**options)).read([path], ReadContext("toy", "train", "en")))
+    return read_items(PubMedQAReader(PubMedQAOptions(**options)), path)
 
 
 def test_entry_becomes_a_yesno_record(tmp_path: Path) -> None:

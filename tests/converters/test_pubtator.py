@@ -7,13 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from biohub.converters.base import ConvertError, Defect, ReadContext, Rejection
+from biohub.converters.base import ConvertError, Defect, Rejection
 from biohub.converters.catalog import Source, SourceFile
 from biohub.converters.convert import convert_source
 from biohub.converters.formats import bioc, pubtator
 from biohub.converters.formats.pubtator import PubtatorOptions, PubtatorReader
 from biohub.converters.kb import MENTION_DISAGREES, MENTION_PADDED, concept_arguments, mention_problem
 from biohub.schema import Entity, KBRecord, LabelSet, Normalization, validate
+from tests.converters.conftest import read_items, write_text
 
 TITLE = "Aspirin induced asthma in adults."
 ABSTRACT = "Breast and ovarian cancer patients received aspirin."
@@ -33,13 +34,11 @@ GOOD = (
 
 
 def write(tmp_path: Path, text: str, name: str = "train.txt", encoding: str = "utf-8") -> Path:
-    path = tmp_path / name
-    path.write_bytes(text.encode(encoding))
-    return path
+    return write_text(tmp_path, name, text, encoding)
 
 
 def read(path: Path, **options) -> list:
-    return list(PubtatorReader(PubtatorOptions(**options)).read([path], ReadContext("toy", "train", "en")))
+    return read_items(PubtatorReader(PubtatorOptions(**options)), path)
 
 
 def kinds(items: list) -> list[str]:

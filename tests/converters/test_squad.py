@@ -11,20 +11,18 @@ import pytest
 from biohub.converters.base import ConvertError, Defect, ReadContext, Rejection
 from biohub.converters.formats.squad import SquadOptions, SquadReader
 from biohub.schema import QARecord, validate
+from tests.converters.conftest import json_text, read_items, write_text
 
 CONTEXT = "Toyase cleaves the toy protein in hepatocytes."
 
 
 def write(tmp_path: Path, paragraphs: list, name: str = "toy-test-1.json") -> Path:
-    path = tmp_path / name
-    path.write_text(
-        json.dumps({"version": "toy", "data": [{"title": "toy", "paragraphs": paragraphs}]}, indent=1), encoding="utf-8"
-    )
-    return path
+    data = {"version": "toy", "data": [{"title": "toy", "paragraphs": paragraphs}]}
+    return write_text(tmp_path, name, json_text(data, ascii_only=True))
 
 
 def read(*paths: Path, **options) -> list:
-    return list(SquadReader(SquadOptions(**options)).read(list(paths), ReadContext("toy", "test", "en")))
+    return read_items(SquadReader(SquadOptions(**options)), paths, "test")
 
 
 def test_pairs_without_answers_are_unlabelled(tmp_path: Path) -> None:

@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from biohub.converters.base import ConvertError, ReadContext, Rejection
+from biohub.converters.base import ConvertError, Rejection
 from biohub.converters.catalog import load_catalog
 from biohub.converters.convert import convert_entry
 from biohub.converters.formats.taiyi_jsonl import TaiyiJsonlReader
 from biohub.schema import DialogueRecord, Turn, validate
+from tests.converters.conftest import json_text, read_items, write_text
 
 ROWS = [
     {"conversation_id": 7, "dataset": "toy_mt", "category": "MT-en2zh", "language": "en-zh",
@@ -25,14 +26,11 @@ ROWS = [
 
 
 def write(tmp_path: Path, rows: list | str, name: str = "examples.jsonl", encoding: str = "utf-8") -> Path:
-    path = tmp_path / name
-    text = rows if isinstance(rows, str) else "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
-    path.write_bytes(text.encode(encoding))
-    return path
+    return write_text(tmp_path, name, json_text(rows, lines=True), encoding)
 
 
 def read(path: Path) -> list:
-    return list(TaiyiJsonlReader().read([path], ReadContext("toy", "train", "zh")))
+    return read_items(TaiyiJsonlReader(), path, "train", "zh")
 
 
 def test_conversations_become_ordered_turns_with_the_human_language(tmp_path: Path) -> None:
