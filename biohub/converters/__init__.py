@@ -46,7 +46,24 @@ _HOMES = {
     "register": "registry",
 }
 
-__all__ = sorted(_HOMES)
+__all__ = [
+    "CatalogEntry",
+    "CatalogError",
+    "ConversionResult",
+    "ConvertError",
+    "Defect",
+    "ReadContext",
+    "Reader",
+    "Reason",
+    "RecordRejected",
+    "Rejection",
+    "all_readers",
+    "convert_catalogued",
+    "convert_files",
+    "get_reader",
+    "load_catalog",
+    "register",
+]
 
 
 def __getattr__(name: str) -> Any:

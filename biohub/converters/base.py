@@ -153,7 +153,9 @@ class ReadContext:
             "meta": dump_meta(meta or {}),
         }
 
-    def reject(self, path: Path | str, locator: Any, reason: Reason | str, detail: str = "", document_id: str | None = None) -> Rejection:
+    def reject(
+        self, path: Path | str, locator: Any, reason: Reason | str, detail: str = "", document_id: str | None = None
+    ) -> Rejection:
         """The rejection of a whole source record; ``reason`` must be one of :class:`Reason` (else ``ValueError``)."""
         return Rejection(str(path), str(locator), reason_of(reason).value, detail, self.split_for(document_id))
 
@@ -215,9 +217,9 @@ class Reader(ABC):
         """The reject loop's body for one source record: the items ``convert()`` returns (one item, or several:
         a record and its defects), or, when it raises :class:`RecordRejected`, the record's one rejection.
 
-        The rejection names ``path`` and ``locator`` (or the locator the exception carries); its detail is
-        ``prefix`` followed by the exception's detail. Items are passed on as ``convert`` produces them (a
-        generator's defects yielded before it raises stay counted)."""
+        The rejection names ``path`` and ``locator`` (or the locator the exception carries) and belongs to
+        ``document_id`` (or the exception's); its detail is ``prefix`` followed by the exception's detail. Items
+        are passed on as ``convert`` produces them (a generator's defects yielded before it raises stay counted)."""
         try:
             produced = convert()
             if isinstance(produced, (Rejection, Defect)) or isinstance(produced, Record):
@@ -226,7 +228,8 @@ class Reader(ABC):
                 yield from produced
         except RecordRejected as problem:
             where = locator if problem.locator is None else problem.locator
-            yield ctx.reject(path, where, problem.reason, prefix + problem.detail, document_id=document_id)
+            owner = document_id if problem.document_id is None else problem.document_id
+            yield ctx.reject(path, where, problem.reason, prefix + problem.detail, document_id=owner)
 
 
 def parse_options(options_type: type, mapping: dict[str, Any], where: str) -> Any:

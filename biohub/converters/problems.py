@@ -155,11 +155,12 @@ def reason_of(value: Reason | str) -> Reason:
 class RecordRejected(Exception):
     """Raised by a reader while converting one source record: the record is rejected under ``reason``.
 
-    ``detail`` says exactly what is wrong; ``locator``, when given, replaces the record's own locator (a line
-    inside a multi-line record, for instance)."""
+    ``detail`` says exactly what is wrong; ``locator`` and ``document_id``, when given, replace the ones the reject
+    loop knows (a line inside a multi-line record; a key read from the record itself)."""
 
-    def __init__(self, reason: Reason | str, detail: str, locator: object | None = None):
+    def __init__(self, reason: Reason | str, detail: str, locator: object | None = None, document_id: str | None = None):
         super().__init__(detail)
         self.reason = reason_of(reason)
         self.detail = detail
         self.locator = None if locator is None else str(locator)
+        self.document_id = document_id

@@ -90,7 +90,10 @@ FOLDER_ONLY = {"hoc"}  # formats whose input is a folder (the file name above is
 JSON_FORMATS = sorted(
     name
     for name, reader in all_readers().items()
-    if any(helper in inspect.getsource(inspect.getmodule(reader)) for helper in ("load_json", "iter_json_records", "json_items(", "convert_items("))
+    if any(
+        helper in inspect.getsource(inspect.getmodule(reader))
+        for helper in ("load_json", "iter_json_records", "json_items(", "convert_items(")
+    )
 )
 
 

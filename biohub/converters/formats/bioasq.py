@@ -31,10 +31,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from biohub.converters.base import ConvertError, Item, ReadContext, Reader, expand_paths, load_json
+from biohub.converters.problems import RecordRejected
 from biohub.converters.registry import register
 from biohub.schema import QARecord
 
@@ -69,34 +71,35 @@ class BioASQReader(Reader):
             if not isinstance(data, dict) or not isinstance(data.get("questions"), list):
                 raise ConvertError(path, 'expected a JSON object with a "questions" list')
             for index, question in enumerate(data["questions"]):
-                yield from self._convert(path, index, question, ctx, seen)
+                convert = partial(self._convert, path, index, question, ctx, seen)
+                yield from self.rejecting(ctx, path, f"questions[{index}]", convert)
 
     def _convert(self, path: Path, index: int, q: Any, ctx: ReadContext, seen: dict[str, str]) -> Iterator[Item]:
         if not isinstance(q, dict):
-            yield ctx.reject(path, f"questions[{index}]", "not a JSON object", f"questions[{index}] is a {type(q).__name__}")
-            return
+            raise RecordRejected(
+                "not a JSON object", f"questions[{index}] is a {type(q).__name__}", locator=f"questions[{index}]"
+            )
         qid = str(q.get("id") or f"questions[{index}]")
         missing = [k for k in ("id", "type", "body") if not q.get(k)]
         if missing:
-            yield ctx.reject(path, qid, "missing field", f"question {qid}: no {', '.join(missing)}", document_id=qid)
-            return
+            raise RecordRejected("missing field", f"question {qid}: no {', '.join(missing)}", locator=qid, document_id=qid)
         if qid in seen:
-            yield ctx.reject(path, qid, "duplicate question id", f"question {qid} already read from {seen[qid]}", document_id=qid)
-            return
+            raise RecordRejected(
+                "duplicate question id", f"question {qid} already read from {seen[qid]}", locator=qid, document_id=qid
+            )
         seen[qid] = path.name
         kind = q["type"]
         if kind not in TYPES:
-            yield ctx.reject(path, qid, "unknown question type", f"question {qid}: type {kind!r} not in {TYPES}", document_id=qid)
-            return
+            raise RecordRejected(
+                "unknown question type", f"question {qid}: type {kind!r} not in {TYPES}", locator=qid, document_id=qid
+            )
         wrong = [(name, q[name]) for name, kinds in _TYPED_FIELDS if q.get(name) is not None and not isinstance(q[name], kinds)]
         if wrong:
             detail = "; ".join(f"{name} is a {type(value).__name__}" for name, value in wrong)
-            yield ctx.reject(path, qid, "bad field type", f"question {qid}: {detail}", document_id=qid)
-            return
+            raise RecordRejected("bad field type", f"question {qid}: {detail}", locator=qid, document_id=qid)
         snippets = q.get("snippets") or []
         if not all(isinstance(s, dict) and isinstance(s.get("text"), str) for s in snippets):
-            yield ctx.reject(path, qid, "bad snippet", f"question {qid}: every snippet needs a text", document_id=qid)
-            return
+            raise RecordRejected("bad snippet", f"question {qid}: every snippet needs a text", locator=qid, document_id=qid)
         ideal = []
         for value in [q["ideal_answer"]] if isinstance(q.get("ideal_answer"), str) else q.get("ideal_answer") or []:
             if isinstance(value, str) and value.strip():
@@ -126,10 +129,8 @@ class BioASQReader(Reader):
         if not answer:
             if kind == "yesno" and q.get("exact_answer") is not None:
                 detail = f"question {qid}: exact_answer {q['exact_answer']!r} is not yes or no"
-                yield ctx.reject(path, qid, "answer not among choices", detail, document_id=qid)
-            else:
-                yield ctx.reject(path, qid, "missing answer", f"question {qid} ({kind}): no usable answer", document_id=qid)
-            return
+                raise RecordRejected("answer not among choices", detail, locator=qid, document_id=qid)
+            raise RecordRejected("missing answer", f"question {qid} ({kind}): no usable answer", locator=qid, document_id=qid)
         record = QARecord(
             **ctx.common(qid, meta=meta),
             question=q["body"].strip(),

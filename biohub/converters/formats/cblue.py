@@ -294,7 +294,9 @@ class CblueClsReader(Reader):
             require_unlabelled_split(item, names["label"], ctx, self.options.unlabelled_splits)
         elif isinstance(raw, list):
             if not raw or not all(isinstance(x, str) and x.strip() for x in raw):
-                raise RecordRejected("bad label", f"{item.where()}: {names['label']!r} is {raw!r}, expected non-empty label strings")
+                raise RecordRejected(
+                    "bad label", f"{item.where()}: {names['label']!r} is {raw!r}, expected non-empty label strings"
+                )
             labels = list(raw)
         else:
             labels = [label_value(item, names["label"])]

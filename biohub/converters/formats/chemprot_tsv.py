@@ -227,7 +227,10 @@ class ChemprotTsvReader(Reader):
             absent = sorted({m.group(1) for _, parts in rgroup.rows for arg in parts[4:6] if (m := _ARG.match(arg)) and m.group(1) not in listed})
             if absent:
                 more = " ..." if len(absent) > 5 else ""
-                raise RecordRejected("entity list incomplete", f"relations name entities absent from the entity list: {', '.join(absent[:5])}{more}")
+                raise RecordRejected(
+                    "entity list incomplete",
+                    f"relations name entities absent from the entity list: {', '.join(absent[:5])}{more}"
+                )
 
 
 def _check_roles(files: list[Path]) -> None:

@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from biohub.converters.base import ConvertError, Item, ReadContext, Reader, expand_paths, load_json
+from biohub.converters.problems import RecordRejected
 from biohub.converters.registry import register
 from biohub.schema import QARecord
 
@@ -38,12 +40,11 @@ class CmbClinReader(Reader):
             if not isinstance(data, list):
                 raise ConvertError(path, f"expected a JSON array of cases, found a {type(data).__name__}")
             for index, case in enumerate(data):
-                yield from self._case(path, index, case, ctx, seen)
+                yield from self.rejecting(ctx, path, f"[{index}]", partial(self._case, path, index, case, ctx, seen))
 
     def _case(self, path: Path, index: int, case: Any, ctx: ReadContext, seen: set[str]) -> Iterator[Item]:
         if not isinstance(case, dict):
-            yield ctx.reject(path, f"[{index}]", "not a JSON object", f"case [{index}] is a {type(case).__name__}")
-            return
+            raise RecordRejected("not a JSON object", f"case [{index}] is a {type(case).__name__}", locator=f"[{index}]")
         case_id = str(case["id"]) if case.get("id") not in (None, "") else None
         locator = case_id or f"[{index}]"
         missing = [
@@ -56,12 +57,12 @@ class CmbClinReader(Reader):
             if not ok
         ]
         if missing:
-            yield ctx.reject(path, locator, "missing field", f"case {locator}: no {', '.join(missing)}", document_id=case_id)
-            return
+            raise RecordRejected(
+                "missing field", f"case {locator}: no {', '.join(missing)}", locator=locator, document_id=case_id
+            )
         assert case_id is not None
         if case_id in seen:
-            yield ctx.reject(path, locator, "duplicate case id", f"case {case_id} appears twice", document_id=case_id)
-            return
+            raise RecordRejected("duplicate case id", f"case {case_id} appears twice", locator=locator, document_id=case_id)
         seen.add(case_id)
         title = case.get("title", "")
         history: list[dict[str, str]] = []

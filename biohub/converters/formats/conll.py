@@ -13,9 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from biohub.converters.base import Item, ReadContext, Reader, expand_paths, read_lines
+from biohub.converters.problems import RecordRejected
 from biohub.converters.registry import register
 from biohub.schema import Entity, KBRecord, Passage
 
@@ -67,7 +69,7 @@ class ConllReader(Reader):
         for path in expand_paths(paths, ".tsv"):
             for number, sentence in enumerate(self._sentences(path, ctx), start=1):
                 if isinstance(sentence, _Sentence):
-                    yield from self._convert(path, number, sentence, ctx)
+                    yield from self.rejecting(ctx, path, number, partial(self._convert, path, number, sentence, ctx))
                 else:
                     yield sentence
 
@@ -104,8 +106,7 @@ class ConllReader(Reader):
         record_id = ctx.record_id(key)
         for token, line in zip(sentence.tokens, sentence.lines):
             if not token or any(ch.isspace() for ch in token):
-                yield ctx.reject(path, line, "bad token", f"line {line}: empty token or token with whitespace {token!r}")
-                return
+                raise RecordRejected("bad token", f"line {line}: empty token or token with whitespace {token!r}", locator=line)
         starts, position = [], 0
         for token in sentence.tokens:
             starts.append(position)
@@ -122,13 +123,13 @@ class ConllReader(Reader):
                 open_chunk = None
                 continue
             if prefix not in ("B", "I"):
-                yield ctx.reject(path, line, "unknown tag", f"line {line}: tag {tag!r} is not O, B[-type] or I[-type]")
-                return
+                raise RecordRejected("unknown tag", f"line {line}: tag {tag!r} is not O, B[-type] or I[-type]", locator=line)
             if prefix == "I" and (open_chunk is None or open_type != label):
                 if not self.options.repair_orphan_i:
                     after = repr(sentence.tags[index - 1]) if index else "the sentence start"
-                    yield ctx.reject(path, line, "I- tag does not continue a chunk", f"line {line}: {tag!r} follows {after}")
-                    return
+                    raise RecordRejected(
+                        "I- tag does not continue a chunk", f"line {line}: {tag!r} follows {after}", locator=line
+                    )
                 reason = "orphan I- tag opened a chunk"
                 defects.append(ctx.defect(path, line, reason, f"line {line}: {tag!r}", dropped=False, annotation="entities"))
                 prefix = "B"

@@ -33,10 +33,12 @@ import io
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from biohub.converters.base import ConvertError, Item, ReadContext, Reader, expand_paths, read_text
+from biohub.converters.problems import RecordRejected
 from biohub.converters.registry import register
 from biohub.schema import DialogueRecord, InstructionRecord, PairsRecord, QARecord, TextRecord, Turn
 
@@ -164,7 +166,8 @@ class CsvReader(Reader):
                     header_pending = False
                     continue
                 raw = lambda first=line, last=reader.line_num: source_lines(first, last)  # the row's lines, bound now
-                yield from self._row(path, line, f"{prefix}-{index}", row, names, ctx, raw)
+                convert = partial(self._row, path, line, f"{prefix}-{index}", row, names, ctx, raw)
+                yield from self.rejecting(ctx, path, line, convert)
                 index += 1
         except csv.Error as exc:
             raise ConvertError(path, f"malformed CSV: {exc}", line=reader.line_num) from None
@@ -187,15 +190,13 @@ class CsvReader(Reader):
         opts = self.options
         if len(row) != len(names):
             detail = f"line {line}: {len(row)} columns, expected {len(names)} ({', '.join(names)})"
-            yield ctx.reject(path, line, "wrong column count", detail, document_id=key)
-            return
+            raise RecordRejected("wrong column count", detail, locator=line, document_id=key)
         cells = {name: (value.strip() if opts.strip else value) for name, value in zip(names, row)}
         values = {schema_field: cells[column] for schema_field, column in opts.fields.items()}
         required, _ = _FIELDS[opts.schema]
         empty = [f"{name} ({opts.fields[name]})" for name in required if not values[name].strip()]
         if empty:
-            yield ctx.reject(path, line, "empty required field", f"line {line}: empty {', '.join(empty)}", document_id=key)
-            return
+            raise RecordRejected("empty required field", f"line {line}: empty {', '.join(empty)}", locator=line, document_id=key)
         meta: dict[str, Any] = {"source": {"path": path.name, "line": line}}
         if opts.extra_to_meta:
             mapped = set(opts.fields.values())
@@ -203,8 +204,7 @@ class CsvReader(Reader):
         try:
             record = self._record(values, ctx.common(key, meta=meta))
         except ValueError as exc:
-            yield ctx.reject(path, line, "bad value", f"line {line}: {exc}", document_id=key)
-            return
+            raise RecordRejected("bad value", f"line {line}: {exc}", locator=line, document_id=key) from None
         ctx.keep_raw(record.id, raw)
         yield record
 

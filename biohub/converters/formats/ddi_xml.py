@@ -26,9 +26,11 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from biohub.converters.base import ConvertError, Item, ReadContext, Reader, expand_paths, parse_xml
+from biohub.converters.problems import RecordRejected
 from biohub.converters.registry import register
 from biohub.schema import Entity, KBRecord, Passage, Relation
 
@@ -70,7 +72,7 @@ class DdiXmlReader(Reader):
 
     def read(self, paths: list[Path], ctx: ReadContext) -> Iterator[Item]:
         for path in expand_paths(paths, ".xml"):
-            yield from self._document(path, ctx)
+            yield from self.rejecting(ctx, path, path.stem, partial(self._document, path, ctx))
 
     # ----------------------------------------------------------------------------------- documents
     def _document(self, path: Path, ctx: ReadContext) -> Iterator[Item]:
@@ -80,12 +82,12 @@ class DdiXmlReader(Reader):
         key = root.get("id") or path.stem
         sentences = root.findall("sentence")
         if not sentences:
-            yield ctx.reject(path, key, "no sentences", f"document {key} has no <sentence> elements", document_id=key)
-            return
+            raise RecordRejected("no sentences", f"document {key} has no <sentence> elements", locator=key, document_id=key)
         missing = [s.get("id", f"#{i}") for i, s in enumerate(sentences) if s.get("text") is None]
         if missing:
-            yield ctx.reject(path, key, "missing attribute", f"sentence(s) without a text attribute: {', '.join(missing)}", document_id=key)
-            return
+            raise RecordRejected(
+                "missing attribute", f"sentence(s) without a text attribute: {', '.join(missing)}", locator=key, document_id=key
+            )
         doc = _Doc(ctx.record_id(key))
         for sentence in sentences:
             self._sentence(path, key, sentence, doc, ctx)

@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from biohub.converters.base import Item, ReadContext, Reader, Rejection, expand_paths, iter_json_records
-from biohub.converters.problems import RecordRejected
 from biohub.converters.json_items import is_json_array
+from biohub.converters.problems import RecordRejected
 from biohub.converters.registry import register
 from biohub.schema import ROLES, DialogueRecord, Turn
 
@@ -82,7 +82,8 @@ class DialogueJsonReader(Reader):
                 if key in seen:
                     yield ctx.reject(path, key, "duplicate id", f"{where}: id {key} already read at {seen[key]}", document_id=key)
                     continue
-                items = list(self.rejecting(ctx, path, key, partial(self._convert, path, key, obj, ctx), document_id=key, prefix=f"{where}: "))
+                convert = partial(self._convert, path, key, obj, ctx)
+                items = list(self.rejecting(ctx, path, key, convert, document_id=key, prefix=f"{where}: "))
                 if not isinstance(items[-1], Rejection):
                     seen[key] = f"{path.name} {where}"
                 yield from items

@@ -21,10 +21,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from biohub.converters.base import ConvertError, Item, ReadContext, Reader, expand_paths, load_json
+from biohub.converters.problems import RecordRejected
 from biohub.converters.registry import register
 from biohub.schema import QARecord
 
@@ -53,24 +55,24 @@ class PubMedQAReader(Reader):
             if not isinstance(data, dict):
                 raise ConvertError(path, f"expected a JSON object keyed by PMID, found a {type(data).__name__}")
             for pmid, entry in data.items():
-                yield self._convert(path, str(pmid), entry, ctx)
+                yield from self.rejecting(ctx, path, pmid, partial(self._convert, path, str(pmid), entry, ctx))
 
     def _convert(self, path: Path, pmid: str, entry: Any, ctx: ReadContext) -> Item:
         if not isinstance(entry, dict):
-            return ctx.reject(path, pmid, "not a JSON object", f"PMID {pmid}: {type(entry).__name__}", document_id=pmid)
+            raise RecordRejected("not a JSON object", f"PMID {pmid}: {type(entry).__name__}", locator=pmid, document_id=pmid)
         missing = [k for k in ("QUESTION", "CONTEXTS", "LABELS", "final_decision") if k not in entry]
         if missing:
-            return ctx.reject(path, pmid, "missing field", f"PMID {pmid}: no {', '.join(missing)}", document_id=pmid)
+            raise RecordRejected("missing field", f"PMID {pmid}: no {', '.join(missing)}", locator=pmid, document_id=pmid)
         question, contexts, labels = entry["QUESTION"], entry["CONTEXTS"], entry["LABELS"]
         if not isinstance(question, str) or not question.strip():
-            return ctx.reject(path, pmid, "empty question", f"PMID {pmid}: QUESTION {question!r}", document_id=pmid)
+            raise RecordRejected("empty question", f"PMID {pmid}: QUESTION {question!r}", locator=pmid, document_id=pmid)
         if not _strings(contexts) or not _strings(labels) or len(contexts) != len(labels):
             detail = f"PMID {pmid}: CONTEXTS and LABELS must be parallel lists of strings"
-            return ctx.reject(path, pmid, "contexts and labels disagree", detail, document_id=pmid)
+            raise RecordRejected("contexts and labels disagree", detail, locator=pmid, document_id=pmid)
         decision = entry["final_decision"]
         if decision not in CHOICES:
             detail = f"PMID {pmid}: final_decision {decision!r} not in {CHOICES}"
-            return ctx.reject(path, pmid, "answer not among choices", detail, document_id=pmid)
+            raise RecordRejected("answer not among choices", detail, locator=pmid, document_id=pmid)
         paragraphs = [f"{label}: {text}" for label, text in zip(labels, contexts)] if self.options.label_prefixes else contexts
         meta = {
             "context_labels": labels,

@@ -186,13 +186,21 @@ class PubtatorReader(Reader):
         for number, line in document.annotations:
             parts = line.split("\t")
             if parts[0] != document.pmid:
-                raise RecordRejected("PMID mismatch", f"line {number}: annotation of PMID {parts[0]!r} inside document {document.pmid}", locator=number)
+                raise RecordRejected(
+                    "PMID mismatch",
+                    f"line {number}: annotation of PMID {parts[0]!r} inside document {document.pmid}",
+                    locator=number
+                )
             if len(parts) in (6, 7):
                 mention_lines.append((number, parts))
             elif len(parts) == 4:
                 relation_lines.append((number, parts))
             else:
-                raise RecordRejected("wrong column count", f"line {number}: {len(parts)} columns, expected 6-7 (mention) or 4 (relation)", locator=number)
+                raise RecordRejected(
+                    "wrong column count",
+                    f"line {number}: {len(parts)} columns, expected 6-7 (mention) or 4 (relation)",
+                    locator=number
+                )
         return mention_lines, relation_lines
 
     def _mention(self, doc: _Conversion, number: int, parts: list[str]) -> None:
@@ -238,10 +246,16 @@ class PubtatorReader(Reader):
     def _texts(self, document: _Document) -> tuple[str, str | None]:
         kinds = [kind for _, kind, _ in document.texts]
         if not kinds or kinds[0] != "t":
-            raise RecordRejected("missing title", f"line {document.first_line}: document {document.pmid} has no |t| line first", locator=document.first_line)
+            raise RecordRejected(
+                "missing title",
+                f"line {document.first_line}: document {document.pmid} has no |t| line first",
+                locator=document.first_line
+            )
         for number, kind, _ in document.texts[1:]:
             if kind != "a" or kinds.count("a") > 1:
-                raise RecordRejected("unexpected text line", f"line {number}: |{kind}| line; expected one |t| then at most one |a|", locator=number)
+                raise RecordRejected(
+                    "unexpected text line", f"line {number}: |{kind}| line; expected one |t| then at most one |a|", locator=number
+                )
         title = document.texts[0][2]
         abstract = document.texts[1][2] if len(document.texts) > 1 else None
         return title, abstract
@@ -251,4 +265,6 @@ class PubtatorReader(Reader):
         try:
             return int(parts[1]), int(parts[2])
         except ValueError:
-            raise RecordRejected("bad offsets", f"line {number}: offsets {parts[1]!r} {parts[2]!r} are not integers", locator=number) from None
+            raise RecordRejected(
+                "bad offsets", f"line {number}: offsets {parts[1]!r} {parts[2]!r} are not integers", locator=number
+            ) from None

@@ -23,10 +23,12 @@ import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from biohub.converters.base import ConvertError, Item, ReadContext, Reader, expand_paths, load_json
+from biohub.converters.problems import RecordRejected
 from biohub.converters.registry import register
 from biohub.schema import QARecord
 
@@ -64,7 +66,8 @@ class SquadReader(Reader):
                     context = paragraph.get("context")
                     for n, qa in enumerate(paragraph["qas"]):
                         raw = lambda paragraph=paragraph, qa=qa: _paragraph_of(paragraph, qa)  # bound to this qa now
-                        yield from self._convert(path, f"{where}.qas[{n}]", context, qa, ctx, seen, suffix, raw)
+                        convert = partial(self._convert, path, f"{where}.qas[{n}]", context, qa, ctx, seen, suffix, raw)
+                        yield from self.rejecting(ctx, path, f"{where}.qas[{n}]", convert)
 
     def _convert(
         self,
@@ -78,46 +81,39 @@ class SquadReader(Reader):
         raw: Callable[[], str],
     ) -> Iterator[Item]:
         if not isinstance(qa, dict):
-            yield ctx.reject(path, where, "not a JSON object", f"{where} is a {type(qa).__name__}")
-            return
+            raise RecordRejected("not a JSON object", f"{where} is a {type(qa).__name__}", locator=where)
         qid = str(qa.get("id") or where)
         document_id = suffix.sub("", qid) if suffix else qid
         missing = [k for k in ("id", "question") if not qa.get(k)] + (
             [] if isinstance(context, str) and context.strip() else ["context"]
         )
         if missing:
-            yield ctx.reject(path, qid, "missing field", f"{where}: no {', '.join(missing)}", document_id=document_id)
-            return
+            raise RecordRejected("missing field", f"{where}: no {', '.join(missing)}", locator=qid, document_id=document_id)
         if not isinstance(qa["question"], str):
             detail = f"{where}: question is a {type(qa['question']).__name__}, expected a string"
-            yield ctx.reject(path, qid, "bad field type", detail, document_id=document_id)
-            return
+            raise RecordRejected("bad field type", detail, locator=qid, document_id=document_id)
         if qid in seen:
-            yield ctx.reject(
-                path, qid, "duplicate qa id", f"{where}: id {qid} already read at {seen[qid]}", document_id=document_id
+            raise RecordRejected(
+                "duplicate qa id", f"{where}: id {qid} already read at {seen[qid]}", locator=qid, document_id=document_id
             )
-            return
         seen[qid] = f"{path.name} {where}"
         meta: dict[str, Any] = {"source": {"path": path.name, "record": qid}}
         answers: list[str] = []
         labeled = "answers" in qa
         if labeled:
             if not isinstance(qa["answers"], list) or not qa["answers"]:
-                yield ctx.reject(path, qid, "missing answer", f"{where}: empty answers", document_id=document_id)
-                return
+                raise RecordRejected("missing answer", f"{where}: empty answers", locator=qid, document_id=document_id)
             starts = []
             for answer in qa["answers"]:
                 text = answer.get("text") if isinstance(answer, dict) else None
                 if not isinstance(text, str) or not text.strip():
-                    yield ctx.reject(
-                        path, qid, "missing answer", f"{where}: answer without text {answer!r}", document_id=document_id
+                    raise RecordRejected(
+                        "missing answer", f"{where}: answer without text {answer!r}", locator=qid, document_id=document_id
                     )
-                    return
                 start = answer.get("answer_start")
                 if isinstance(start, int) and start < 0:
                     detail = f"{where}: answer {text!r} has a negative answer_start {start}"
-                    yield ctx.reject(path, qid, "bad answer start", detail, document_id=document_id)
-                    return
+                    raise RecordRejected("bad answer start", detail, locator=qid, document_id=document_id)
                 if isinstance(start, int) and context[start : start + len(text)] == text:
                     starts.append([text, start])
                 else:

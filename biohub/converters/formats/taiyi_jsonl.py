@@ -56,7 +56,9 @@ class TaiyiJsonlReader(Reader):
         if raw_language is not None:
             language = str(raw_language).split("-")[0].strip().lower()
             if language not in LANGUAGES:
-                raise RecordRejected("unknown language", f"{item.where()}: language {raw_language!r}; expected en, zh, en-zh or zh-en")
+                raise RecordRejected(
+                    "unknown language", f"{item.where()}: language {raw_language!r}; expected en, zh, en-zh or zh-en"
+                )
         exchanges = item.data.get(opts.conversation_field)
         if exchanges is None:
             raise RecordRejected("missing field", f"{item.where()}: no {opts.conversation_field!r} field")
