@@ -111,12 +111,23 @@ class ReadContext:
     split_of: Callable[[str], str] | None = None
     raw_sink: dict[str, str] | None = None  # record id -> verbatim source text, collected only when a caller asks
     annotations_read: dict[str, Counter[str]] = field(default_factory=dict)  # split -> unit -> annotations read
+    keys_read: dict[str, str] = field(default_factory=dict)  # source record key -> where it was first read
 
     def count_read(self, document_id: str | None, **counts: int) -> None:
         """Note how many annotations of each unit (``entities=12, relations=3``) the reader read for the record
         of ``document_id`` it is about to yield; the ledger compares them with what was converted and dropped."""
         tally = self.annotations_read.setdefault(self.split_for(document_id), Counter())
         tally.update(counts)
+
+    def read_before(self, key: str) -> str | None:
+        """Where the source record ``key`` was already read in this read (so this one is a duplicate the reader
+        rejects), or None. This is the one place readers keep the keys they have read; the dataset-wide
+        uniqueness of record ids is checked again when records are validated (``convert``)."""
+        return self.keys_read.get(key)
+
+    def note_read(self, key: str, where: str = "") -> None:
+        """Note that the source record ``key`` was read at ``where`` (a later record with that key is a duplicate)."""
+        self.keys_read[key] = where
 
     def keep_raw(self, record_id: str, raw: Callable[[], str]) -> None:
         """Hand over the verbatim source text of a record (evaluated only when raw sources are being collected)."""

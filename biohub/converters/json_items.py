@@ -65,7 +65,6 @@ def json_items(paths: list[Path], ctx: ReadContext, *, id_field: str = "id", suf
     Non-objects are rejected (``not a JSON object``); a key seen twice is rejected (``duplicate id``).
     """
     files = expand_paths(paths, suffix)
-    seen: set[str] = set()
     for path in files:
         array = is_json_array(path)
         for position, obj in iter_json_records(path):
@@ -77,10 +76,10 @@ def json_items(paths: list[Path], ctx: ReadContext, *, id_field: str = "id", suf
             key = str(raw_id) if raw_id not in (None, "") else str(position)
             if len(files) > 1:
                 key = f"{path.stem}-{key}"
-            if key in seen:
+            if ctx.read_before(key) is not None:
                 yield ctx.reject(path, locator, "duplicate id", f"{locator}: record key {key!r} seen before", document_id=key)
                 continue
-            seen.add(key)
+            ctx.note_read(key)
             yield JsonItem(path, position, array, key, obj)
 
 

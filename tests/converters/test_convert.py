@@ -239,3 +239,14 @@ def test_converters_package_exports_its_public_api() -> None:
     assert {"convert_catalogued", "convert_files", "load_catalog", "Reader", "RecordRejected"} <= set(converters.__all__)
     with pytest.raises(AttributeError, match="no attribute 'convert_everything'"):
         converters.convert_everything  # noqa: B018
+
+
+def test_read_context_keeps_the_keys_read_for_duplicate_checks() -> None:
+    from biohub.converters.base import ReadContext
+
+    ctx = ReadContext("toy", "train", "en")
+    assert ctx.read_before("q1") is None
+    ctx.note_read("q1", "a.json record 0")
+    ctx.note_read("q2")
+    assert (ctx.read_before("q1"), ctx.read_before("q2"), ctx.read_before("q3")) == ("a.json record 0", "", None)
+    assert ReadContext("toy", "train", "en").read_before("q1") is None  # one read's keys, not another's

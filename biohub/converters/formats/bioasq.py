@@ -65,16 +65,15 @@ class BioASQReader(Reader):
     Options = BioASQOptions
 
     def read(self, paths: list[Path], ctx: ReadContext) -> Iterator[Item]:
-        seen: dict[str, str] = {}
         for path in expand_paths(paths, ".json"):
             data = load_json(path)
             if not isinstance(data, dict) or not isinstance(data.get("questions"), list):
                 raise ConvertError(path, 'expected a JSON object with a "questions" list')
             for index, question in enumerate(data["questions"]):
-                convert = partial(self._convert, path, index, question, ctx, seen)
+                convert = partial(self._convert, path, index, question, ctx)
                 yield from self.rejecting(ctx, path, f"questions[{index}]", convert)
 
-    def _convert(self, path: Path, index: int, q: Any, ctx: ReadContext, seen: dict[str, str]) -> Iterator[Item]:
+    def _convert(self, path: Path, index: int, q: Any, ctx: ReadContext) -> Iterator[Item]:
         if not isinstance(q, dict):
             raise RecordRejected(
                 "not a JSON object", f"questions[{index}] is a {type(q).__name__}", locator=f"questions[{index}]"
@@ -83,11 +82,11 @@ class BioASQReader(Reader):
         missing = [k for k in ("id", "type", "body") if not q.get(k)]
         if missing:
             raise RecordRejected("missing field", f"question {qid}: no {', '.join(missing)}", locator=qid, document_id=qid)
-        if qid in seen:
+        if (first := ctx.read_before(qid)) is not None:
             raise RecordRejected(
-                "duplicate question id", f"question {qid} already read from {seen[qid]}", locator=qid, document_id=qid
+                "duplicate question id", f"question {qid} already read from {first}", locator=qid, document_id=qid
             )
-        seen[qid] = path.name
+        ctx.note_read(qid, path.name)
         kind = q["type"]
         if kind not in TYPES:
             raise RecordRejected(

@@ -139,7 +139,6 @@ class BiocReader(Reader):
     Options = BiocOptions
 
     def read(self, paths: list[Path], ctx: ReadContext) -> Iterator[Item]:
-        seen: dict[str, str] = {}
         for path in expand_paths(paths, self.options.suffix):
             root = parse_xml(path)
             if root.tag != "collection":
@@ -149,12 +148,12 @@ class BiocReader(Reader):
                 if not key:
                     yield ctx.reject(path, f"document {index}", "missing document id", f"document {index} has no <id>")
                     continue
-                if key in seen:
+                if (first := ctx.read_before(key)) is not None:
                     yield ctx.reject(
-                        path, key, "duplicate document", f"document {key} already read in {seen[key]}", document_id=key
+                        path, key, "duplicate document", f"document {key} already read in {first}", document_id=key
                     )
                     continue
-                seen[key] = f"{path.name} (document {index})"
+                ctx.note_read(key, f"{path.name} (document {index})")
                 convert = partial(self._convert, path, key, document, ctx)
                 yield from self.rejecting(ctx, path, key, convert, document_id=key, prefix=f"document {key}: ")
 

@@ -86,7 +86,6 @@ class ChemprotTsvReader(Reader):
         abstracts = _role(files, "abstracts", required=True)
         entities = self._annotations(_role(files, "entities", required=True), 6)
         relations = self._annotations(_role(files, "relations", required=False), 6)
-        seen: set[str] = set()
         for line, raw in enumerate(read_lines(abstracts, self.options.encoding), start=1):
             if not raw.strip():
                 continue
@@ -95,15 +94,15 @@ class ChemprotTsvReader(Reader):
             if len(fields) != 3:
                 yield ctx.reject(abstracts, line, "wrong column count", f"line {line}: {len(fields)} columns, expected 3", document_id=pmid or None)
                 continue
-            if pmid in seen:
+            if ctx.read_before(pmid) is not None:
                 yield ctx.reject(abstracts, line, "duplicate PMID", f"line {line}: PMID {pmid} already read", document_id=pmid)
                 continue
-            seen.add(pmid)
+            ctx.note_read(pmid)
             convert = partial(self._abstract, abstracts, line, raw, pmid, fields[1], fields[2], entities, relations, ctx)
             yield from self.rejecting(ctx, abstracts, line, convert, document_id=pmid, prefix=f"PMID {pmid}: ")
         for table in (entities, relations):
             for pmid, group in table.groups.items():
-                if pmid not in seen:
+                if ctx.read_before(pmid) is None:
                     first = group.rows[0][0]
                     detail = f"line {first}: {len(group.rows)} line(s) for PMID {pmid}, which has no abstract"
                     yield ctx.reject(table.path or "", first, "annotations without abstract", detail, document_id=pmid)

@@ -34,15 +34,14 @@ class CmbClinReader(Reader):
     description = "CMB-Clin JSON array of clinical cases (description + QA_pairs): one open QA record per pair"
 
     def read(self, paths: list[Path], ctx: ReadContext) -> Iterator[Item]:
-        seen: set[str] = set()
         for path in expand_paths(paths, ".json"):
             data = load_json(path)
             if not isinstance(data, list):
                 raise ConvertError(path, f"expected a JSON array of cases, found a {type(data).__name__}")
             for index, case in enumerate(data):
-                yield from self.rejecting(ctx, path, f"[{index}]", partial(self._case, path, index, case, ctx, seen))
+                yield from self.rejecting(ctx, path, f"[{index}]", partial(self._case, path, index, case, ctx))
 
-    def _case(self, path: Path, index: int, case: Any, ctx: ReadContext, seen: set[str]) -> Iterator[Item]:
+    def _case(self, path: Path, index: int, case: Any, ctx: ReadContext) -> Iterator[Item]:
         if not isinstance(case, dict):
             raise RecordRejected("not a JSON object", f"case [{index}] is a {type(case).__name__}", locator=f"[{index}]")
         case_id = str(case["id"]) if case.get("id") not in (None, "") else None
@@ -61,9 +60,9 @@ class CmbClinReader(Reader):
                 "missing field", f"case {locator}: no {', '.join(missing)}", locator=locator, document_id=case_id
             )
         assert case_id is not None
-        if case_id in seen:
+        if ctx.read_before(case_id) is not None:
             raise RecordRejected("duplicate case id", f"case {case_id} appears twice", locator=locator, document_id=case_id)
-        seen.add(case_id)
+        ctx.note_read(case_id)
         title = case.get("title", "")
         history: list[dict[str, str]] = []
         for n, pair in enumerate(case["QA_pairs"], start=1):

@@ -69,7 +69,6 @@ class DialogueJsonReader(Reader):
     Options = DialogueOptions
 
     def read(self, paths: list[Path], ctx: ReadContext) -> Iterator[Item]:
-        seen: dict[str, str] = {}
         for path in expand_paths(paths, ".json"):
             array = is_json_array(path)
             for locator, obj in iter_json_records(path):
@@ -79,13 +78,13 @@ class DialogueJsonReader(Reader):
                 except RecordRejected as problem:
                     yield ctx.reject(path, locator, problem.reason, f"{where}: {problem.detail}")
                     continue
-                if key in seen:
-                    yield ctx.reject(path, key, "duplicate id", f"{where}: id {key} already read at {seen[key]}", document_id=key)
+                if (first := ctx.read_before(key)) is not None:
+                    yield ctx.reject(path, key, "duplicate id", f"{where}: id {key} already read at {first}", document_id=key)
                     continue
                 convert = partial(self._convert, path, key, obj, ctx)
                 items = list(self.rejecting(ctx, path, key, convert, document_id=key, prefix=f"{where}: "))
                 if not isinstance(items[-1], Rejection):
-                    seen[key] = f"{path.name} {where}"
+                    ctx.note_read(key, f"{path.name} {where}")
                 yield from items
 
     def _key(self, path: Path, locator: int, obj: Any) -> str:

@@ -104,20 +104,19 @@ class PubtatorReader(Reader):
     Options = PubtatorOptions
 
     def read(self, paths: list[Path], ctx: ReadContext) -> Iterator[Item]:
-        seen: dict[str, str] = {}
         for path in expand_paths(paths, self.options.suffix):
             for document in self._documents(path):
                 where = f"{path.name}:{document.first_line}"
-                if document.pmid in seen:
+                if (first := ctx.read_before(document.pmid)) is not None:
                     yield ctx.reject(
                         path,
                         document.first_line,
                         "duplicate document",
-                        f"PMID {document.pmid} already read at {seen[document.pmid]}",
+                        f"PMID {document.pmid} already read at {first}",
                         document_id=document.pmid,
                     )
                     continue
-                seen[document.pmid] = where
+                ctx.note_read(document.pmid, where)
                 convert = partial(self._convert, path, document, ctx)
                 yield from self.rejecting(ctx, path, document.first_line, convert, document_id=document.pmid)
 

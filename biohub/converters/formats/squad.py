@@ -49,7 +49,6 @@ class SquadReader(Reader):
     Options = SquadOptions
 
     def read(self, paths: list[Path], ctx: ReadContext) -> Iterator[Item]:
-        seen: dict[str, str] = {}
         suffix = re.compile(self.options.group_suffix) if self.options.group_suffix else None
         for path in expand_paths(paths, ".json"):
             data = load_json(path)
@@ -66,7 +65,7 @@ class SquadReader(Reader):
                     context = paragraph.get("context")
                     for n, qa in enumerate(paragraph["qas"]):
                         raw = lambda paragraph=paragraph, qa=qa: _paragraph_of(paragraph, qa)  # bound to this qa now
-                        convert = partial(self._convert, path, f"{where}.qas[{n}]", context, qa, ctx, seen, suffix, raw)
+                        convert = partial(self._convert, path, f"{where}.qas[{n}]", context, qa, ctx, suffix, raw)
                         yield from self.rejecting(ctx, path, f"{where}.qas[{n}]", convert)
 
     def _convert(
@@ -76,7 +75,6 @@ class SquadReader(Reader):
         context: Any,
         qa: Any,
         ctx: ReadContext,
-        seen: dict[str, str],
         suffix: re.Pattern | None,
         raw: Callable[[], str],
     ) -> Iterator[Item]:
@@ -92,11 +90,11 @@ class SquadReader(Reader):
         if not isinstance(qa["question"], str):
             detail = f"{where}: question is a {type(qa['question']).__name__}, expected a string"
             raise RecordRejected("bad field type", detail, locator=qid, document_id=document_id)
-        if qid in seen:
+        if (first := ctx.read_before(qid)) is not None:
             raise RecordRejected(
-                "duplicate qa id", f"{where}: id {qid} already read at {seen[qid]}", locator=qid, document_id=document_id
+                "duplicate qa id", f"{where}: id {qid} already read at {first}", locator=qid, document_id=document_id
             )
-        seen[qid] = f"{path.name} {where}"
+        ctx.note_read(qid, f"{path.name} {where}")
         meta: dict[str, Any] = {"source": {"path": path.name, "record": qid}}
         answers: list[str] = []
         labeled = "answers" in qa
