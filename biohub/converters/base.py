@@ -31,11 +31,12 @@ from typing import Any, ClassVar, get_type_hints
 from defusedxml import DefusedXmlException, EntitiesForbidden
 from defusedxml.ElementTree import DefusedXMLParser
 
+from biohub.errors import BiohubError
 from biohub.schema import LabelSet, Record, dump_meta
 from biohub.typed import coerce
 
 
-class ConvertError(Exception):
+class ConvertError(BiohubError):
     """A source cannot be read at all; the message names the file, the line/record and the reason."""
 
     def __init__(self, path: Path | str, reason: str, line: int | None = None, record: str | None = None):

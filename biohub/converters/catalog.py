@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 from biohub.converters.base import ConvertError, check_path, folder_files, os_reason
+from biohub.errors import BiohubError
 from biohub.schema import LANGUAGES, SCHEMAS, SPLIT_PATTERN, LabelSet
 from biohub.typed import from_mapping, read_yaml
 
@@ -46,7 +47,7 @@ Task = Literal[
 TASKS: tuple[str, ...] = get_args(Task)
 
 
-class CatalogError(ValueError):
+class CatalogError(BiohubError, ValueError):
     """A catalog file is malformed; the message names the file and the key."""
 
 

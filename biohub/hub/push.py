@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import biohub
+from biohub.errors import BiohubError
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ CHUNK = 1 << 20
 ChangeKind = Literal["add", "update", "delete"]
 
 
-class PushError(RuntimeError):
+class PushError(BiohubError, RuntimeError):
     """A push that cannot start or did not complete; the message names the folder/file or the remote step."""
 
 

@@ -23,6 +23,8 @@ from typing import Any, Protocol
 
 import httpx
 
+from biohub.errors import BiohubError
+
 KEY_VARIABLES = ("BIOHUB_GENERATOR_KEY", "OPENAI_API_KEY")
 RETRY_STATUS = {408, 409, 429, 500, 502, 503, 504}
 
@@ -33,7 +35,7 @@ class Generator(Protocol):
     def complete(self, prompts: Sequence[str]) -> list[str]: ...
 
 
-class GeneratorError(RuntimeError):
+class GeneratorError(BiohubError, RuntimeError):
     """A request failed for good (after retries) or the spec is malformed; the message never contains the key."""
 
 

@@ -16,12 +16,13 @@ import torch
 from peft import LoraConfig, PeftModel, get_peft_model, prepare_model_for_kbit_training
 from transformers import PreTrainedModel
 
+from biohub.errors import BiohubError
 from biohub.io import write_text
 from biohub.training.models import load_model
 from biohub.training.recipe import TrainRecipe
 
 
-class MethodUnavailable(RuntimeError):
+class MethodUnavailable(BiohubError, RuntimeError):
     """The recipe's method cannot run on this machine; the message says what is missing and what to do."""
 
 
