@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 from biohub.converters.base import ConvertError, check_path, folder_files, os_reason
-from biohub.errors import BiohubError
+from biohub.errors import BiohubError, UnknownNameError
 from biohub.schema import LANGUAGES, SCHEMAS, SPLIT_PATTERN, LabelSet
 from biohub.typed import from_mapping, read_yaml
 
@@ -151,7 +151,7 @@ class CatalogEntry:
         for alt in self.alternates:
             if alt.name == name:
                 return alt
-        raise KeyError(f"{self.name} has no alternate source {name!r}")
+        raise UnknownNameError(f"{self.name} has no alternate source {name!r}")
 
 
 # --------------------------------------------------------------------------------------------- loading

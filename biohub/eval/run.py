@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from biohub.errors import BiohubError
+from biohub.errors import BiohubError, MissingFileError
 from biohub.eval.generate import Request, generate, read_done
 from biohub.eval.report import write_report
 from biohub.eval.score import EntryResult, Judged, TokensLookup, compute, judge
@@ -211,6 +211,8 @@ def score_file(predictions: Path, suite: Suite, data: str, out: Path, *, limit: 
     """Score outputs produced elsewhere: JSONL of ``{"id", "output"}`` (instruction example ids)."""
     entries = resolve(suite, data)
     rows = select(data, entries, limit, seed)
+    if not predictions.is_file():
+        raise MissingFileError(f"{predictions}: no such predictions file (--predictions)")
     outputs: dict[str, str] = {}
     for number, line in enumerate(predictions.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():

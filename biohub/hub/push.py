@@ -38,6 +38,8 @@ ChangeKind = Literal["add", "update", "delete"]
 class PushError(BiohubError, RuntimeError):
     """A push that cannot start or did not complete; the message names the folder/file or the remote step."""
 
+    exit_code = 1  # as before the one error family: `biohub push` exits with 1 when a push fails
+
 
 @dataclass(frozen=True, slots=True)
 class FileChange:
