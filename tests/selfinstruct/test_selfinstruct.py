@@ -69,6 +69,22 @@ def test_rouge_l_is_rouge_scores() -> None:
     assert 0 < rouge_l(tokens("请列出华法林的不良反应", "zh"), tokens("请列出肝素的不良反应", "zh")) < 1
 
 
+@pytest.mark.parametrize(
+    ("a", "b", "expected"),
+    [
+        (["a", "b", "c"], ["a", "c"], 2 * 2 / 5),  # F = 2·LCS / (m + n)
+        (["the", "cat", "sat", "on", "the", "mat"], ["the", "cat", "on", "a", "mat"], 8 / 11),
+        (["华法林", "的", "不良反应"], ["肝素", "的", "不良反应"], 2 * 2 / 6),
+        (["a b", "c"], ["a", "b", "c"], 2 * 1 / 5),  # a token is never split again
+        ([], ["a"], 0.0),
+        (["x"], ["y"], 0.0),
+        (["x", "y"], ["y", "x"], 2 * 1 / 4),
+    ],
+)
+def test_rouge_l_known_values(a: list[str], b: list[str], expected: float) -> None:
+    assert rouge_l(a, b) == pytest.approx(expected) and rouge_l(b, a) == pytest.approx(expected)
+
+
 def test_parse_generation() -> None:
     task = parse_generation(" Summarize the note.\nInput: <noinput>\nOutput: A short summary.\n\nTask 5\nInstruction: another", "en")
     assert task is not None and (task.instruction, task.input, task.output) == ("Summarize the note.", "", "A short summary.")
