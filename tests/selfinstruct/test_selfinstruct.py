@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import types
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -278,6 +279,26 @@ def test_openai_generator_retries_limits_and_never_shows_the_key(endpoint, monke
         budgeted.complete(["d"])
     with pytest.raises(GeneratorError, match="expected local:default"):
         make_generator("gpt-4")
+
+
+def test_openai_generator_backs_off_exponentially_with_jitter(endpoint, monkeypatch: pytest.MonkeyPatch) -> None:
+    url, state = endpoint
+    slept: list[float] = []
+    monkeypatch.setattr("biohub.selfinstruct.generators.time", types.SimpleNamespace(sleep=slept.append))  # not the server's
+    monkeypatch.setattr("biohub.selfinstruct.generators.random.random", lambda: 0.0)  # the smallest jitter: half the delay
+    state.script = [503] * 10
+    with pytest.raises(GeneratorError, match=r"failed after 4 attempts \(last: HTTP 503\)"):
+        OpenAIGenerator("m", url, concurrency=1, retries=3, backoff=1.0).complete(["x"])
+    assert slept == [0.5, 1.0, 2.0] and state.calls == 4  # no sleep after the last attempt
+    slept.clear()
+    state.script = [429, 429, 429]
+    assert OpenAIGenerator("m", url, concurrency=1, retries=3, backoff=40.0).complete(["y"])[0].endswith("y")
+    assert slept == [20.0, 30.0, 30.0]  # doubled, capped at 60 s before the jitter
+    slept.clear()
+    state.script = [500] * 10
+    with pytest.raises(BudgetExhausted):  # the budget counts retries and is never retried itself
+        OpenAIGenerator("m", url, concurrency=1, retries=5, backoff=1.0, budget=2).complete(["z"])
+    assert slept == [0.5, 1.0]  # two requests, two sleeps, then the third request finds the budget spent
 
 
 def test_selfinstruct_command_with_an_http_generator(endpoint, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
