@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 import logging
 import random
-import types
 import threading
 import time
+import types
 from collections.abc import Iterator, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
