@@ -24,7 +24,9 @@ _debug = {"traceback": False}  # set by --debug (the app's callback runs before 
 
 
 @app.callback()
-def options(debug: Annotated[bool, typer.Option("--debug", help="Show the traceback of an error, not just its message.")] = False) -> None:
+def options(
+    debug: Annotated[bool, typer.Option("--debug", help="Show the traceback of an error, not just its message.")] = False,
+) -> None:
     """biohub: bilingual biomedical instruction tuning, from original corpora to reports."""
     _debug["traceback"] = debug
 

@@ -10,7 +10,8 @@ from biohub.hub.card import card_text
 METADATA = {
     "configs": [
         {"config_name": "mix_stage1", "data_files": [{"split": "train", "path": "data/mix_stage1/train-*.parquet"}]},
-        {"config_name": "mix_stage2", "data_files": [{"split": "train", "path": "data/mix_stage2/train-*.parquet"}], "default": True},
+        {"config_name": "mix_stage2", "data_files": [{"split": "train", "path": "data/mix_stage2/train-*.parquet"}],
+         "default": True},
         {"config_name": "cmeee_instructions", "data_files": [{"split": "dev", "path": "data/cmeee_instructions/dev-*.parquet"}]},
     ],
     "license": "other",
