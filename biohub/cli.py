@@ -3,16 +3,32 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import sys
+import traceback
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, NoReturn, ParamSpec, TypeVar
 
 import typer
 import yaml
 from rich.console import Console
 from rich.table import Table
 
+from biohub.errors import BiohubError
+
 app = typer.Typer(help="biohub: bilingual biomedical instruction tuning, from original corpora to reports.", no_args_is_help=True)
+P = ParamSpec("P")
+R = TypeVar("R")
+_debug = {"traceback": False}  # set by --debug (the app's callback runs before every command)
+
+
+@app.callback()
+def options(
+    debug: Annotated[bool, typer.Option("--debug", help="Show the traceback of an error, not just its message.")] = False,
+) -> None:
+    """biohub: bilingual biomedical instruction tuning, from original corpora to reports."""
+    _debug["traceback"] = debug
 
 
 def console() -> Console:
@@ -35,6 +51,22 @@ def fail(exc: BaseException, code: int = 2) -> NoReturn:
     raise typer.Exit(code)
 
 
+def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
+    """Run a command so that a :class:`BiohubError` ends it with a one-line message on stderr and the error's exit code
+    (2: bad input); the traceback is printed only with ``biohub --debug``. Any other exception is a bug and propagates."""
+
+    @functools.wraps(command)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except BiohubError as exc:
+            if _debug["traceback"]:
+                traceback.print_exc(file=sys.stderr)
+            fail(exc, exc.exit_code)
+
+    return run
+
+
 def _pairs(values: list[str] | None, flag: str) -> dict[str, object]:
     """Parse repeated ``key=value`` flags; values are read as YAML scalars/lists (safe_load)."""
     parsed: dict[str, object] = {}
@@ -47,6 +79,7 @@ def _pairs(values: list[str] | None, flag: str) -> dict[str, object]:
 
 
 @app.command("datasets")
+@reports_errors
 def datasets_command(
     catalog: Annotated[Path | None, typer.Option(help="Catalog folder (default: the built-in catalog).")] = None,
 ) -> None:
@@ -64,6 +97,7 @@ def datasets_command(
 
 
 @app.command("formats")
+@reports_errors
 def formats_command() -> None:
     """List the supported source formats with their options."""
     from biohub.converters.registry import all_readers
@@ -81,6 +115,7 @@ def formats_command() -> None:
 
 
 @app.command("convert")
+@reports_errors
 def convert_command(
     out: Annotated[Path, typer.Option(help="Output folder: OUT/<dataset>/<split>.parquet and OUT/ledger.json.")],
     mirror: Annotated[Path | None, typer.Option(help="Local mirror holding the catalogued corpora (one folder each).")] = None,
@@ -102,7 +137,8 @@ def convert_command(
     from rich.markup import escape
 
     from biohub.converters.api import convert_catalogued, convert_files
-    from biohub.converters.base import ConvertError, os_reason
+    from biohub.converters.base import os_reason
+    from biohub.io import InputError
 
     try:
         if format_:
@@ -121,15 +157,9 @@ def convert_command(
                 raise typer.BadParameter("give --mirror and exactly one of --all / --datasets (or use --format)")
             names = None if all_ else [n.strip() for n in datasets.split(",") if n.strip()]  # type: ignore[union-attr]
             results = convert_catalogued(mirror, out, names, catalog=catalog, verify=not no_verify)
-    except (ConvertError, KeyError, ValueError, OSError) as exc:
-        # one line, whatever the terminal width; file names and reasons are printed literally, never as markup
-        if isinstance(exc, OSError):  # e.g. an output folder that is a symbolic link loop
-            where = Path(exc.filename) if exc.filename else out
-            message = f"{where}: {os_reason(exc, where)}"
-        else:
-            message = str(exc.args[0] if isinstance(exc, KeyError) else exc).replace("\n", " ")
-        err().print(f"[red]error:[/red] {escape(message)}", soft_wrap=True, highlight=False)
-        raise typer.Exit(2) from None
+    except OSError as exc:  # e.g. an output folder that is a symbolic link loop: named with the reason, in one line
+        where = Path(exc.filename) if exc.filename else out
+        raise InputError(f"{where}: {os_reason(exc, where)}") from None
     table = Table(title=f"converted into {out}")
     for column in ("dataset", "split", "read", "converted", "rejected", "defects", "dropped", "unaccounted"):
         table.add_column(column, justify="right" if column not in ("dataset", "split") else "left")
@@ -160,6 +190,7 @@ app.add_typer(templates_app, name="templates")
 
 
 @app.command("instruct")
+@reports_errors
 def instruct_command(
     unified: Annotated[Path, typer.Option(help="Folder written by `biohub convert` (<dataset>/<split>.parquet + info.json).")],
     out: Annotated[Path, typer.Option(help="Output folder: OUT/<dataset>/<split>.parquet, ledger.json, length_stats.json.")],
@@ -171,7 +202,6 @@ def instruct_command(
     datasets: Annotated[str | None, typer.Option(help="Comma-separated subset of the converted datasets.")] = None,
 ) -> None:
     """Turn unified records into instruction examples (EN + ZH templates, seeded)."""
-    from biohub.io import InputError
     from biohub.templates.answers import FORMATS
     from biohub.templates.instruct import InstructOptions, instruct
     from biohub.templates.length import load_tokenizer
@@ -181,11 +211,8 @@ def instruct_command(
         raise typer.BadParameter(f"formats must be among {', '.join(FORMATS)}", param_hint="--formats")
     options = InstructOptions(seed=seed, formats=chosen, decompose=decompose, max_length=max_length)
     names = [n.strip() for n in datasets.split(",")] if datasets else None
-    try:
-        loaded = load_tokenizer(tokenizer) if max_length else None
-        ledger = instruct(unified, out, options, tokenizer=loaded, tokenizer_name=tokenizer, datasets=names)
-    except (KeyError, InputError) as exc:
-        fail(exc)
+    loaded = load_tokenizer(tokenizer) if max_length else None
+    ledger = instruct(unified, out, options, tokenizer=loaded, tokenizer_name=tokenizer, datasets=names)
     table = Table(title=f"instruction examples in {out}")
     for column in ("dataset", "split", "records", "examples", "windowed", "dropped (too long)"):
         table.add_column(column)
@@ -199,6 +226,7 @@ def instruct_command(
 
 
 @templates_app.command("list")
+@reports_errors
 def templates_list_command() -> None:
     """Number of templates per task family and language."""
     from biohub.templates.library import LANGUAGES, families
@@ -212,6 +240,7 @@ def templates_list_command() -> None:
 
 
 @templates_app.command("check")
+@reports_errors
 def templates_check_command(
     unified: Annotated[Path, typer.Option(help="Folder written by `biohub convert`.")],
 ) -> None:
@@ -236,6 +265,7 @@ def templates_check_command(
 
 
 @app.command("build")
+@reports_errors
 def build_command(
     recipe: Annotated[Path, typer.Argument(help="Recipe YAML (e.g. recipes/taiyi_style.yaml).")],
     mirror: Annotated[Path, typer.Option(help="Local mirror of the corpora.")],
@@ -246,15 +276,11 @@ def build_command(
     cap: Annotated[int | None, typer.Option(help="Cap every dataset's training examples at N (a lower cap in the recipe is kept); eval sets stay whole.")] = None,
 ) -> None:
     """Build a Hugging Face dataset repository folder (configs, card, decontamination report) from a recipe."""
-    from biohub.converters.base import ConvertError
     from biohub.hub.build import build
     from biohub.hub.recipe import load_recipe, with_cap
 
-    try:  # InputError, RecipeError and the catalog's errors are ValueErrors; a worker's error is raised as itself
-        plan = load_recipe(recipe)
-        info = build(plan if cap is None else with_cap(plan, cap), mirror, out, workers=workers, verify=not no_verify, catalog=catalog)
-    except (ConvertError, KeyError, ValueError) as exc:
-        fail(exc)
+    plan = load_recipe(recipe)  # a worker's error is raised as itself
+    info = build(plan if cap is None else with_cap(plan, cap), mirror, out, workers=workers, verify=not no_verify, catalog=catalog)
     table = Table(title=f"{out} ({len(info['configs'])} configs)")
     for column in ("config", "splits"):
         table.add_column(column)
@@ -265,6 +291,7 @@ def build_command(
 
 
 @app.command("push")
+@reports_errors
 def push_command(
     hubdir: Annotated[Path, typer.Argument(help="The Hub dataset repository folder written by `biohub build`.")],
     repo_id: Annotated[str, typer.Option("--repo-id", help="Dataset repository ORG/NAME (created when missing).")],
@@ -275,13 +302,9 @@ def push_command(
     """Publish HUBDIR as one commit (none when nothing changed); the token comes from HF_TOKEN or `hf auth login`."""
     from rich.markup import escape
 
-    from biohub.hub.push import PushError, push, result_counts
+    from biohub.hub.push import push, result_counts
 
-    try:
-        result = push(hubdir, repo_id, private=private, revision=revision, dry_run=dry_run)
-    except PushError as exc:  # the message only: a traceback could show request headers
-        err().print(f"[red]error:[/red] {escape(str(exc))}")
-        raise typer.Exit(1) from None
+    result = push(hubdir, repo_id, private=private, revision=revision, dry_run=dry_run)  # a PushError exits with 1
     where = f"{result.repo_id}@{result.revision}"
     if result.changes:
         table = Table(title=f"{'dry run: ' if dry_run else ''}{where}")
@@ -301,6 +324,7 @@ def push_command(
 
 
 @app.command("train")
+@reports_errors
 def train_command(
     recipe: Annotated[Path, typer.Argument(help="Training recipe YAML (e.g. recipes/two_stage_demo.yaml).")],
     data: Annotated[str, typer.Option(help="A folder written by `biohub build`, or a Hub dataset id (ORG/NAME).")],
@@ -310,19 +334,14 @@ def train_command(
     resume: Annotated[bool, typer.Option("--resume", help="Continue the run in OUT from its newest checkpoint.")] = False,
 ) -> None:
     """Run a (two-stage) supervised fine-tune; works alone or under `accelerate launch`."""
-    from biohub.io import InputError, local_or_hub
-    from biohub.training.data import TrainDataError
-    from biohub.training.methods import MethodUnavailable
-    from biohub.training.recipe import TrainRecipeError, load_train_recipe
-    from biohub.training.run import RunError, train
+    from biohub.io import local_or_hub
+    from biohub.training.recipe import load_train_recipe
+    from biohub.training.run import train
 
     overrides = list(set_ or []) + ([f"max_steps={max_steps}"] if max_steps is not None else [])
-    try:
-        loaded = load_train_recipe(recipe, overrides)
-        local_or_hub(data, "hub dataset")  # a mistyped --data fails now, not after the model has loaded
-        summary = train(loaded, data, out, resume=resume)
-    except (TrainRecipeError, TrainDataError, MethodUnavailable, RunError, InputError) as exc:
-        fail(exc)
+    loaded = load_train_recipe(recipe, overrides)
+    local_or_hub(data, "hub dataset")  # a mistyped --data fails now, not after the model has loaded
+    summary = train(loaded, data, out, resume=resume)
     from accelerate import PartialState
 
     if not PartialState().is_main_process:  # under `accelerate launch`, one summary
@@ -337,6 +356,7 @@ def train_command(
 
 
 @app.command("eval")
+@reports_errors
 def eval_command(
     model: Annotated[str, typer.Option(help="`default`, a .gguf file, a model folder, or a Hub id.")],
     suite: Annotated[str, typer.Option(help="Suite name (taiyi_style, all) or a suite YAML file.")],
@@ -349,18 +369,15 @@ def eval_command(
     max_new_tokens: Annotated[int | None, typer.Option("--max-new-tokens", help="Cap every per-task token budget (quick CPU runs).")] = None,
 ) -> None:
     """Generate for every example of a suite, parse, score, and write the results and a report."""
-    from biohub.eval.run import EvalError, evaluate
-    from biohub.eval.suite import SuiteError, load_suite
-    from biohub.io import InputError
+    from biohub.eval.run import evaluate
+    from biohub.eval.suite import load_suite
 
-    try:
-        document = evaluate(model, load_suite(suite), data, out, adapter=adapter, limit=limit, seed=seed, batch_size=batch_size, max_new_tokens_cap=max_new_tokens)
-    except (EvalError, SuiteError, InputError) as exc:
-        fail(exc)
+    document = evaluate(model, load_suite(suite), data, out, adapter=adapter, limit=limit, seed=seed, batch_size=batch_size, max_new_tokens_cap=max_new_tokens)
     _print_results(document, out)
 
 
 @app.command("score")
+@reports_errors
 def score_command(
     predictions: Annotated[Path, typer.Option(help="JSONL of {\"id\": example id, \"output\": raw answer text}.")],
     data: Annotated[str, typer.Option(help="The hub folder (or Hub id) the example ids come from.")],
@@ -370,18 +387,15 @@ def score_command(
     seed: Annotated[int, typer.Option(help="Seed of the --limit sample.")] = 0,
 ) -> None:
     """Score predictions made anywhere (another framework, an API model) with biohub's parsers and metrics."""
-    from biohub.eval.run import EvalError, score_file
-    from biohub.eval.suite import SuiteError, load_suite
-    from biohub.io import InputError
+    from biohub.eval.run import score_file
+    from biohub.eval.suite import load_suite
 
-    try:
-        document = score_file(predictions, load_suite(suite), data, out, limit=limit, seed=seed)
-    except (EvalError, SuiteError, InputError, FileNotFoundError) as exc:
-        fail(exc)
+    document = score_file(predictions, load_suite(suite), data, out, limit=limit, seed=seed)
     _print_results(document, out)
 
 
 @app.command("report")
+@reports_errors
 def report_command(
     runs: Annotated[list[Path], typer.Argument(help="Result folders of `biohub eval`/`score`; the first is the baseline.")],
     out: Annotated[Path, typer.Option(help="Report folder (report.md, report.html, report.png).")],
@@ -391,10 +405,7 @@ def report_command(
     """One table in the Taiyi layout over several runs, with deltas against the first, and a grouped bar chart."""
     from biohub.eval.report import write_report
 
-    try:
-        write_report(runs, out, title, reference)
-    except (FileNotFoundError, ValueError) as exc:
-        fail(exc)
+    write_report(runs, out, title, reference)
     console().print(f"report: {out / 'report.md'}, {out / 'report.html'}, {out / 'report.png'}")
 
 
@@ -409,6 +420,7 @@ def _print_results(document: dict, out: Path) -> None:
 
 
 @app.command("selfinstruct")
+@reports_errors
 def selfinstruct_command(
     generator: Annotated[str, typer.Option(help="local:default | local:PATH_OR_HUB_ID | openai:MODEL@BASE_URL (key from $BIOHUB_GENERATOR_KEY or $OPENAI_API_KEY).")],
     target: Annotated[int, typer.Option(help="Number of tasks to accept.")],
@@ -425,22 +437,19 @@ def selfinstruct_command(
 ) -> None:
     """Grow a seed set into new biomedical instructions (Self-Instruct / BioInstruct style), filtered and categorised."""
     from biohub.io import InputError
-    from biohub.selfinstruct.generators import GeneratorError, make_generator
+    from biohub.selfinstruct.generators import make_generator
     from biohub.selfinstruct.pipeline import Options, selfinstruct
-    from biohub.selfinstruct.tasks import DATA, SeedError, load_seeds
+    from biohub.selfinstruct.tasks import DATA, load_seeds
 
     if categorize not in ("rules", "generator"):
         raise typer.BadParameter("rules or generator", param_hint="--categorize")
-    try:
-        seeds_file = seeds or DATA / "seeds.jsonl"
-        if not seeds_file.is_file():
-            raise InputError(f"no such file {seeds_file} ({'--seeds' if seeds else 'the default seeds: biohub is incomplete'})")
-        tasks = load_seeds(seeds_file)
-        engine = make_generator(generator, seed=seed, budget=max_requests, concurrency=concurrency)
-        options = Options(target, seed, k, batch, max_requests, categorize == "generator", name)
-        ledger = selfinstruct(tasks, engine, out, options, resume=resume)
-    except (SeedError, GeneratorError, FileExistsError, InputError) as exc:
-        fail(exc)
+    seeds_file = seeds or DATA / "seeds.jsonl"
+    if not seeds_file.is_file():
+        raise InputError(f"no such file {seeds_file} ({'--seeds' if seeds else 'the default seeds: biohub is incomplete'})")
+    tasks = load_seeds(seeds_file)
+    engine = make_generator(generator, seed=seed, budget=max_requests, concurrency=concurrency)
+    options = Options(target, seed, k, batch, max_requests, categorize == "generator", name)
+    ledger = selfinstruct(tasks, engine, out, options, resume=resume)
     console().print(f"{ledger['accepted']:,} accepted of {ledger['requests']:,} requests; removed: "
                     + ", ".join(f"{reason} {n:,}" for reason, n in ledger["rejected"].items() if n))
     console().print(f"{out / 'instructions.json'} (Alpaca JSON), {out / 'README.md'}, {out / 'ledger.json'}; build it with "
@@ -448,6 +457,7 @@ def selfinstruct_command(
 
 
 @app.command("export")
+@reports_errors
 def export_command(
     hubdir: Annotated[Path, typer.Argument(help="A folder written by `biohub build`.")],
     format_: Annotated[str, typer.Option("--format", help="alpaca | sharegpt | messages | lm-eval")],
@@ -458,10 +468,7 @@ def export_command(
     from biohub.hub.export import export
 
     chosen = [c.strip() for c in configs.split(",") if c.strip()] if configs else None
-    try:
-        summary = export(hubdir, format_, out, chosen)
-    except (KeyError, ValueError, FileNotFoundError) as exc:
-        fail(exc)
+    summary = export(hubdir, format_, out, chosen)
     console().print(summary)
 
 

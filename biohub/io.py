@@ -15,10 +15,12 @@ import pyarrow.parquet as pq
 import yaml
 from datasets import Dataset, Features, load_dataset
 
+from biohub.errors import BiohubError
+
 OFFLINE_VALUES = {"1", "ON", "YES", "TRUE"}  # what huggingface_hub reads as true in HF_HUB_OFFLINE
 
 
-class InputError(ValueError):
+class InputError(BiohubError, ValueError):
     """An input biohub cannot use: a local path that does not exist, a Hub id that is not cached while offline, a hub
     folder or progress file it cannot read. The message names the input and says what was tried."""
 

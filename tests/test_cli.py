@@ -63,6 +63,24 @@ def test_bad_invocations_exit_2_with_a_reason(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "Did you mean conll" in result.output
 
 
+def test_a_biohub_error_is_one_line_and_its_traceback_only_with_debug(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    args = ["convert", "--format", "conl", "--input", "x.tsv", "--name", "n", "--lang", "en", "--out", str(tmp_path)]
+    plain = runner.invoke(app, args)
+    assert plain.exit_code == 2 and "Traceback" not in plain.output
+    lines = [line for line in plain.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:")
+    debug = runner.invoke(app, ["--debug", *args])
+    assert debug.exit_code == 2 and "Traceback" in debug.stderr and "UnknownNameError" in debug.stderr
+    assert debug.stderr.rstrip().splitlines()[-1] == plain.stderr.rstrip().splitlines()[-1]  # the same message last
+
+    def bug(*_: object, **__: object) -> None:
+        raise ZeroDivisionError("a bug, not bad input")
+
+    monkeypatch.setattr("biohub.converters.api.convert_files", bug)
+    crashed = runner.invoke(app, ["convert", "--format", "conll", *args[3:]])
+    assert isinstance(crashed.exception, ZeroDivisionError), "only biohub errors are turned into a message"
+
+
 REQUIRED_FORMATS = ["conll", "pubtator", "bioc", "brat", "ddi-xml", "cblue-ner", "cblue-re", "cblue-cls", "cblue-pairs", "pubmedqa", "bioasq", "squad", "mcqa-jsonl", "hoc", "biosses-docx", "csv", "dialogue-json", "alpaca", "promptcblue", "taiyi-jsonl"]
 
 

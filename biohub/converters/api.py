@@ -19,6 +19,7 @@ from biohub.converters.convert import (
     write_result,
 )
 from biohub.converters.registry import get_reader
+from biohub.errors import ConfigError, UnknownNameError
 from biohub.schema import KBRecord, LabelSet
 
 
@@ -37,7 +38,7 @@ def convert_catalogued(
     selected = list(entries) if names is None else list(names)
     unknown = [name for name in selected if name not in entries]
     if unknown:
-        raise KeyError(f"unknown dataset(s) {', '.join(unknown)}; see `biohub datasets`")
+        raise UnknownNameError(f"unknown dataset(s) {', '.join(unknown)}; see `biohub datasets`")
     results = []
     for name in selected:
         result = convert_entry(entries[name], mirror, verify=verify, progress=progress)
@@ -71,13 +72,13 @@ def convert_files(
     all_options = dict(options or {})
     if fields:
         if "fields" not in {f for f in reader_type.Options.__dataclass_fields__}:
-            raise ValueError(f"format {format_name!r} has no field mapping; its options: {', '.join(reader_type.Options.__dataclass_fields__)}")
+            raise ConfigError(f"format {format_name!r} has no field mapping; its options: {', '.join(reader_type.Options.__dataclass_fields__)}")
         all_options["fields"] = {**all_options.get("fields", {}), **fields}
     splits: dict[str, list[SourceFile]] = {}
     for path in inputs:
         chosen = split or split_from_filename(path)
         if chosen is None:
-            raise ValueError(f"{path}: cannot tell the split from the file name; pass --split")
+            raise ConfigError(f"{path}: cannot tell the split from the file name; pass --split")
         # the path exactly as given (never resolved: resolving follows symbolic links, and rejections, errors and
         # info.json must name the file the user gave); a relative path stays relative to the working folder
         splits.setdefault(chosen, []).append(SourceFile(str(path)))

@@ -36,11 +36,12 @@ from defusedxml import DefusedXmlException, EntitiesForbidden
 from defusedxml.ElementTree import DefusedXMLParser
 
 from biohub.converters.problems import Reason, RecordRejected, reason_of
+from biohub.errors import BiohubError, ConfigError
 from biohub.schema import LabelSet, Record, dump_meta
 from biohub.typed import coerce
 
 
-class ConvertError(Exception):
+class ConvertError(BiohubError):
     """A source cannot be read at all; the message names the file, the line/record and the reason."""
 
     def __init__(self, path: Path | str, reason: str, line: int | None = None, record: str | None = None):
@@ -248,12 +249,12 @@ def parse_options(options_type: type, mapping: dict[str, Any], where: str) -> An
     known = {f.name: f for f in dataclasses.fields(options_type)}
     unknown = sorted(set(mapping) - set(known))
     if unknown:
-        raise ValueError(f"{where}: unknown option(s) {', '.join(unknown)}; known: {', '.join(sorted(known)) or 'none'}")
+        raise ConfigError(f"{where}: unknown option(s) {', '.join(unknown)}; known: {', '.join(sorted(known)) or 'none'}")
     hints = get_type_hints(options_type)
     try:
         values = {key: coerce(value, hints[key], f"{where}: option {key!r}") for key, value in mapping.items()}
     except TypeError as exc:
-        raise ValueError(str(exc)) from None
+        raise ConfigError(str(exc)) from None
     return options_type(**values)
 
 

@@ -22,6 +22,7 @@ from typing import Any, Literal, get_args
 
 from biohub.converters.base import ConvertError, check_path, folder_files, os_reason
 from biohub.converters.problems import reason_of
+from biohub.errors import BiohubError, UnknownNameError
 from biohub.schema import LANGUAGES, SCHEMAS, SPLIT_PATTERN, LabelSet
 from biohub.typed import from_mapping, read_yaml
 
@@ -47,7 +48,7 @@ Task = Literal[
 TASKS: tuple[str, ...] = get_args(Task)
 
 
-class CatalogError(ValueError):
+class CatalogError(BiohubError, ValueError):
     """A catalog file is malformed; the message names the file and the key."""
 
 
@@ -151,7 +152,7 @@ class CatalogEntry:
         for alt in self.alternates:
             if alt.name == name:
                 return alt
-        raise KeyError(f"{self.name} has no alternate source {name!r}")
+        raise UnknownNameError(f"{self.name} has no alternate source {name!r}")
 
 
 # --------------------------------------------------------------------------------------------- loading

@@ -24,6 +24,7 @@ from biohub.converters.base import ConvertError, Defect, ReadContext, Rejection,
 from biohub.converters.catalog import CatalogEntry, DeriveSplits, Source, SourceFile, tree_sha256
 from biohub.converters.ledger import SplitLedger, record_counts
 from biohub.converters.registry import get_reader
+from biohub.errors import ConfigError
 from biohub.io import write_json, write_jsonl, write_parquet
 from biohub.schema import KBRecord, LabelSet, Record, features_for, to_row, validate
 
@@ -133,7 +134,7 @@ def convert_source(
     readers = [get_reader(s.format).from_mapping(s.options, f"options of {dataset}") for s in sources]
     produced = {reader.output_schema() for reader in readers}
     if len(produced) != 1 or (schema is not None and produced != {schema}):
-        raise ValueError(f"{dataset}: formats {[s.format for s in sources]} produce {sorted(produced)} records, catalog says {schema!r}")
+        raise ConfigError(f"{dataset}: formats {[s.format for s in sources]} produce {sorted(produced)} records, catalog says {schema!r}")
     result = ConversionResult(dataset, produced.pop(), "+".join(s.format for s in sources), _options(sources), labels=labels)
     seen_ids: set[str] = set()
     bar = tqdm(desc=dataset, unit="rec", disable=not progress or None, leave=False)

@@ -14,6 +14,7 @@ from typing import Any
 
 from biohub.converters.base import Item, ReadContext, Reader, Rejection, expand_paths, iter_json_records
 from biohub.converters.problems import RecordRejected
+from biohub.errors import ConfigError
 
 
 @dataclass(slots=True)
@@ -136,9 +137,9 @@ def merge_fields(given: dict[str, str], defaults: dict[str, str], reader: str) -
     """``defaults`` updated with ``given``; unknown names are an error naming the known ones."""
     unknown = sorted(set(given) - set(defaults))
     if unknown:
-        raise ValueError(f"format {reader!r}: unknown field name(s) {', '.join(unknown)}; known: {', '.join(defaults)}")
+        raise ConfigError(f"format {reader!r}: unknown field name(s) {', '.join(unknown)}; known: {', '.join(defaults)}")
     merged = {**defaults, **given}
     bad = [k for k, v in merged.items() if not isinstance(v, str) or (not v and k != "id")]
     if bad:
-        raise ValueError(f"format {reader!r}: field mapping of {', '.join(bad)} must be a non-empty string")
+        raise ConfigError(f"format {reader!r}: field mapping of {', '.join(bad)} must be a non-empty string")
     return merged

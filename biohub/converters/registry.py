@@ -7,6 +7,7 @@ import importlib
 import pkgutil
 
 from biohub.converters.base import Reader
+from biohub.errors import UnknownNameError
 
 _READERS: dict[str, type[Reader]] = {}
 _LOADED = False
@@ -37,7 +38,7 @@ def get_reader(name: str) -> type[Reader]:
     if name not in _READERS:
         close = difflib.get_close_matches(name, _READERS, n=3)
         hint = f" Did you mean {', '.join(close)}?" if close else ""
-        raise KeyError(f"unknown format {name!r}.{hint} Known formats: {', '.join(sorted(_READERS))}")
+        raise UnknownNameError(f"unknown format {name!r}.{hint} Known formats: {', '.join(sorted(_READERS))}")
     return _READERS[name]
 
 

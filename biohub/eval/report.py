@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from biohub.errors import ConfigError, MissingFileError
 from biohub.io import atomic_path, write_text
 
 GROUP_ORDER = ("NER", "RE", "TC", "PAIR", "QA", "GEN")
@@ -22,19 +23,19 @@ def load_reference(path: Path | None) -> dict[str, dict[str, str]]:
     if path is None:
         return {}
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such reference results file (--reference)")
+        raise MissingFileError(f"{path}: no such reference results file (--reference)")
     with path.open(encoding="utf-8", newline="") as handle:
         reader = csv.DictReader(handle)
         missing = [column for column in ("dataset", *REFERENCE_COLUMNS) if column not in (reader.fieldnames or [])]
         if missing:
-            raise ValueError(f"{path}: reference results without column(s) {', '.join(missing)}")
+            raise ConfigError(f"{path}: reference results without column(s) {', '.join(missing)}")
         rows = {}
         for row in reader:
             for column in REFERENCE_COLUMNS:
                 try:
                     float(row[column] or 0)
                 except ValueError:
-                    raise ValueError(f"{path}:{reader.line_num}: {column} is not a number: {row[column]!r}") from None
+                    raise ConfigError(f"{path}:{reader.line_num}: {column} is not a number: {row[column]!r}") from None
             rows[row["dataset"]] = row
         return rows
 
@@ -44,7 +45,7 @@ def _runs(folders: list[Path]) -> list[tuple[str, dict[str, Any]]]:
     for folder in folders:
         path = folder / "results.json"
         if not path.is_file():
-            raise FileNotFoundError(f"{folder}: no results.json (run `biohub eval` or `biohub score` first)")
+            raise MissingFileError(f"{folder}: no results.json (run `biohub eval` or `biohub score` first)")
         runs.append((folder.name, json.loads(path.read_text(encoding="utf-8"))))
     return runs
 

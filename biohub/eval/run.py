@@ -20,6 +20,7 @@ from typing import Any
 
 import yaml
 
+from biohub.errors import BiohubError, MissingFileError
 from biohub.eval.generate import Request, generate, read_done
 from biohub.eval.report import write_report
 from biohub.eval.score import EntryResult, Judged, TokensLookup, compute, judge
@@ -29,7 +30,7 @@ from biohub.io import pretrained_source, read_hub_split, write_json, write_jsonl
 GENERATION = Path(__file__).parent / "data" / "generation.yaml"
 
 
-class EvalError(ValueError):
+class EvalError(BiohubError, ValueError):
     """The evaluation cannot run as asked (unknown ids in a predictions file, empty selection)."""
 
 
@@ -210,6 +211,8 @@ def score_file(predictions: Path, suite: Suite, data: str, out: Path, *, limit: 
     """Score outputs produced elsewhere: JSONL of ``{"id", "output"}`` (instruction example ids)."""
     entries = resolve(suite, data)
     rows = select(data, entries, limit, seed)
+    if not predictions.is_file():
+        raise MissingFileError(f"{predictions}: no such predictions file (--predictions)")
     outputs: dict[str, str] = {}
     for number, line in enumerate(predictions.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():

@@ -17,6 +17,7 @@ from pathlib import Path
 import yaml
 
 from biohub.converters.catalog import MetricName, load_catalog
+from biohub.errors import BiohubError
 from biohub.io import InputError, first_line, hub_offline, local_or_hub, read_hub_split
 from biohub.typed import from_mapping, read_yaml
 
@@ -83,7 +84,7 @@ def computes(family: str, metric: str) -> bool:
     return metric.split("[", 1)[0] in FAMILY_METRICS.get(family, ())
 
 
-class SuiteError(ValueError):
+class SuiteError(BiohubError, ValueError):
     """A suite file is malformed or names something the hub folder lacks."""
 
 

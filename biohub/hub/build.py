@@ -22,6 +22,7 @@ from tqdm.auto import tqdm
 
 import biohub
 from biohub.converters.catalog import load_catalog
+from biohub.errors import ConfigError
 from biohub.hub.card import write_card
 from biohub.hub.decontam import Report, TextItem, drop_duplicates, find_contaminated
 from biohub.hub.mix import mix
@@ -184,5 +185,5 @@ def _write_mixes(recipe: Recipe, data: Path, train: dict[str, list[InstructionEx
         write_shards(data / config, "train", _rows(mixed), EXAMPLE_FEATURES)
         configs[config] = {"train": len(mixed)}
     if not configs:
-        raise ValueError("the recipe has no training examples: mix_stage1 and mix_stage2 would both be empty")
+        raise ConfigError("the recipe has no training examples: mix_stage1 and mix_stage2 would both be empty")
     return configs

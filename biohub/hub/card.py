@@ -62,6 +62,15 @@ def front_matter(configs: dict[str, dict[str, int]], tasks: set[str], rows: int,
     }
 
 
+def card_text(metadata: dict[str, Any], body: str) -> str:
+    """The README.md text: ``metadata`` as huggingface_hub's ``DatasetCardData`` writes it (keys in the given order),
+    between ``---`` lines, a blank line, then ``body``; parsed back by ``DatasetCard``, which checks the front matter."""
+    from huggingface_hub import DatasetCard, DatasetCardData
+
+    front = DatasetCardData(**metadata).to_yaml(original_order=list(metadata))
+    return str(DatasetCard(f"---\n{front}\n---\n\n{body}"))
+
+
 def write_histogram(path: Path, lengths: dict[str, dict[str, list[list[Any]]]], max_length: int) -> None:
     """Token lengths of training and eval examples (log-scaled counts), with the max-length line."""
     import matplotlib
@@ -177,6 +186,5 @@ def write_card(repo: Path, recipe: Recipe, info: dict[str, Any], report: Report,
         *sources,
         "",
     ]
-    meta = yaml.safe_dump(front_matter(configs, tasks, rows, recipe), sort_keys=False, allow_unicode=True)
-    write_text(repo / "README.md", f"---\n{meta}---\n\n" + "\n".join(body))
+    write_text(repo / "README.md", card_text(front_matter(configs, tasks, rows, recipe), "\n".join(body)))
     write_text(repo / "LICENSE.md", "# Licences\n\n" + "\n".join(_licences(info, catalog_dir)[: 2 + len(info["recipe"]["datasets"])]) + "\n")

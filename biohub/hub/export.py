@@ -56,6 +56,7 @@ from typing import Any, Literal, get_args
 import pyarrow.parquet as pq
 import yaml
 
+from biohub.errors import ConfigError, MissingFileError, OutputExistsError, UnknownNameError
 from biohub.hub.chat_template import TRAINING_CHAT_TEMPLATE, TRAINING_CHAT_TEMPLATE_FILE
 from biohub.io import atomic_path, write_json, write_text
 from biohub.templates.example import EXAMPLE_FEATURES
@@ -79,23 +80,23 @@ def card_configs(hubdir: Path) -> dict[str, Splits]:
     """The configs of a Hub folder as its ``README.md`` front matter declares them: config -> split -> files."""
     card = hubdir / "README.md"
     if not card.is_file():
-        raise FileNotFoundError(f"{card}: no dataset card (is {hubdir} a folder written by `biohub build`?)")
+        raise MissingFileError(f"{card}: no dataset card (is {hubdir} a folder written by `biohub build`?)")
     text = card.read_text(encoding="utf-8").replace("\r\n", "\n")
     parts = text.split("---\n", 2)
     if not text.startswith("---\n") or len(parts) < 3:
-        raise ValueError(f"{card}: no YAML front matter between '---' lines")
+        raise ConfigError(f"{card}: no YAML front matter between '---' lines")
     try:
         front = yaml.safe_load(parts[1]) or {}
     except yaml.YAMLError as exc:
-        raise ValueError(f"{card}: front matter is not valid YAML ({exc})") from None
+        raise ConfigError(f"{card}: front matter is not valid YAML ({exc})") from None
     entries = front.get("configs") if isinstance(front, dict) else None
     if not isinstance(entries, list) or not entries:
-        raise ValueError(f"{card}: front matter has no `configs:` list")
+        raise ConfigError(f"{card}: front matter has no `configs:` list")
     configs: dict[str, Splits] = {}
     for entry in entries:
         name = entry.get("config_name") if isinstance(entry, dict) else None
         if not isinstance(name, str) or name in configs:
-            raise ValueError(f"{card}: config entry {entry!r} has no config_name or repeats one")
+            raise ConfigError(f"{card}: config entry {entry!r} has no config_name or repeats one")
         configs[name] = _splits(hubdir, card, name, entry.get("data_files"))
     return configs
 
@@ -103,20 +104,20 @@ def card_configs(hubdir: Path) -> dict[str, Splits]:
 def _splits(hubdir: Path, card: Path, config: str, data_files: Any) -> Splits:
     """split -> files of one config's ``data_files`` (a list of {split, path}, or paths of a lone train split)."""
     if not data_files or not isinstance(data_files, (str, list)):
-        raise ValueError(f"{card}: config {config!r} has no data_files")
+        raise ConfigError(f"{card}: config {config!r} has no data_files")
     if all(isinstance(item, str) for item in _as_list(data_files)):
         data_files = [{"split": "train", "path": data_files}]
     splits: Splits = {}
     for item in data_files:
         if not isinstance(item, dict) or not isinstance(item.get("split"), str) or "path" not in item:
-            raise ValueError(f"{card}: config {config!r}: data_files entry {item!r} needs `split` and `path`")
+            raise ConfigError(f"{card}: config {config!r}: data_files entry {item!r} needs `split` and `path`")
         files: list[Path] = []
         for pattern in _as_list(item["path"]):
             if not isinstance(pattern, str) or Path(pattern).is_absolute() or ".." in Path(pattern).parts:
-                raise ValueError(f"{card}: config {config!r}: path {pattern!r} leaves the Hub folder")
+                raise ConfigError(f"{card}: config {config!r}: path {pattern!r} leaves the Hub folder")
             matched = sorted(hubdir.glob(pattern))
             if not matched:
-                raise FileNotFoundError(f"{card}: config {config!r} split {item['split']!r}: no file matches {pattern!r}")
+                raise MissingFileError(f"{card}: config {config!r} split {item['split']!r}: no file matches {pattern!r}")
             files.extend(matched)
         splits[item["split"]] = files
     return splits
@@ -132,13 +133,13 @@ def select_configs(available: dict[str, Splits], configs: list[str] | None) -> l
         chosen = [name for name in MIX_CONFIGS if name in available]
         chosen += sorted(name for name in available if name.endswith(INSTRUCTIONS_SUFFIX))
         if not chosen:
-            raise ValueError(f"no mix_stage* or *_instructions config in the card; it has {', '.join(sorted(available))}")
+            raise ConfigError(f"no mix_stage* or *_instructions config in the card; it has {', '.join(sorted(available))}")
         return chosen
     unknown = [name for name in configs if name not in available]
     if unknown:
-        raise KeyError(f"unknown config(s) {', '.join(unknown)}; the card lists {', '.join(sorted(available))}")
+        raise UnknownNameError(f"unknown config(s) {', '.join(unknown)}; the card lists {', '.join(sorted(available))}")
     if len(set(configs)) != len(configs):
-        raise ValueError(f"configs repeat a name: {configs}")
+        raise ConfigError(f"configs repeat a name: {configs}")
     return list(configs)
 
 
@@ -148,7 +149,7 @@ def iter_rows(files: list[Path]) -> Iterator[tuple[str, dict[str, Any]]]:
         parquet = pq.ParquetFile(path)
         missing = sorted(set(EXAMPLE_FEATURES) - set(parquet.schema_arrow.names))
         if missing:
-            raise ValueError(f"{path}: not instruction examples (missing column(s) {', '.join(missing)})")
+            raise ConfigError(f"{path}: not instruction examples (missing column(s) {', '.join(missing)})")
         index = 0
         for batch in parquet.iter_batches(batch_size=4096, columns=list(EXAMPLE_FEATURES)):
             for row in batch.to_pylist():
@@ -161,7 +162,7 @@ def iter_rows(files: list[Path]) -> Iterator[tuple[str, dict[str, Any]]]:
 def check_messages(messages: list[dict[str, str]], where: str) -> None:
     """An optional system message, then user/assistant turns alternating, ending with the assistant."""
     if not messages:
-        raise ValueError(f"{where}: no messages")
+        raise ConfigError(f"{where}: no messages")
     for message in messages:
         if not isinstance(message.get("content"), str):
             raise TypeError(f"{where}: message content is not a string")
@@ -169,7 +170,7 @@ def check_messages(messages: list[dict[str, str]], where: str) -> None:
     turns = roles[1:] if roles[0] == "system" else roles
     expected = ["user", "assistant"] * (len(turns) // 2)
     if not turns or turns != expected:
-        raise ValueError(f"{where}: roles {roles} are not [system,] user, assistant, ... ending with assistant")
+        raise ConfigError(f"{where}: roles {roles} are not [system,] user, assistant, ... ending with assistant")
 
 
 # --------------------------------------------------------------------------------------------- conversions
@@ -230,7 +231,7 @@ def _export_rows(available: dict[str, Splits], configs: list[str], fmt: str, out
     dataset_info: dict[str, Any] = {}
     manifest: dict[str, Any] = {}
     if EVAL_FOLDER in configs:
-        raise ValueError(f"a config named {EVAL_FOLDER!r} would mix with the export's eval folder; export it under another name")
+        raise ConfigError(f"a config named {EVAL_FOLDER!r} would mix with the export's eval folder; export it under another name")
     for config in configs:
         for split, sources in available[config].items():
             rows = (dump(convert(row["messages"])) for _, row in iter_rows(sources))
@@ -352,10 +353,10 @@ def export(hubdir: Path, fmt: str, out: Path, configs: list[str] | None = None) 
     the group and the rows left out per split and reason, and the same for the log-likelihood tasks under ``loglik``.
     """
     if fmt not in FORMATS:
-        raise ValueError(f"unknown export format {fmt!r}; expected one of {', '.join(FORMATS)}")
+        raise ConfigError(f"unknown export format {fmt!r}; expected one of {', '.join(FORMATS)}")
     out = out.resolve()
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise FileExistsError(f"{out}: export folder exists and is not empty; name a new or empty folder")
+        raise OutputExistsError(f"{out}: export folder exists and is not empty; name a new or empty folder")
     available = card_configs(hubdir)
     chosen = select_configs(available, configs)
     out.parent.mkdir(parents=True, exist_ok=True)

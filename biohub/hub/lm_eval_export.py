@@ -60,6 +60,7 @@ from typing import Any
 
 import yaml
 
+from biohub.errors import ConfigError
 from biohub.hub.export import INSTRUCTIONS_SUFFIX, TRAIN_SPLIT, Splits, dump, iter_rows, write_lines
 from biohub.io import write_text
 from biohub.templates.answers import render
@@ -137,18 +138,18 @@ def loglik_doc(row: dict[str, Any], where: str) -> tuple[dict[str, Any] | None, 
     elif spec.kind == "label":
         values = list(spec.labels)
     else:
-        raise ValueError(f"{where}: task {row['task']} has answer kind {spec.kind!r}; expected 'choices' or 'label'")
+        raise ConfigError(f"{where}: task {row['task']} has answer kind {spec.kind!r}; expected 'choices' or 'label'")
     keyword = f"{spec.prefix}{spec.punct.kv}" if spec.prefix else ""
     delimiter = spec.punct.gap if spec.prefix else ""
     choices = []
     for value in values:
         rendered = render(spec, value, "lines")
         if not rendered.startswith(keyword + delimiter):
-            raise ValueError(f"{where}: rendered answer {rendered!r} does not start with {keyword + delimiter!r}")
+            raise ConfigError(f"{where}: rendered answer {rendered!r} does not start with {keyword + delimiter!r}")
         choices.append(rendered[len(keyword + delimiter) :])
     target = turns[1]["content"]
     if gold not in values or render(spec, gold, "lines") != target:
-        raise ValueError(f"{where}: target {target!r} is not the rendering of gold {gold!r} among {values!r}")
+        raise ConfigError(f"{where}: target {target!r} is not the rendering of gold {gold!r} among {values!r}")
     doc = {name: row[name] for name in DOC_KEYS}
     doc.update(system=system, prompt=turns[0]["content"], keyword=keyword, choices=choices, gold_index=values.index(gold))
     doc["target"] = target
@@ -227,7 +228,7 @@ def export_lm_eval(available: dict[str, Splits], configs: list[str], out: Path, 
                         out, final, name, task, docs.loglik[family], docs.delimiters[family]
                     )
     if not tasks:
-        raise ValueError(f"no eval rows lm-eval can prompt with in config(s) {', '.join(configs)}; nothing for lm-eval")
+        raise ConfigError(f"no eval rows lm-eval can prompt with in config(s) {', '.join(configs)}; nothing for lm-eval")
     group = sorted(name for name, task in tasks.items() if task["in_group"])
     write_yaml(out / f"_{LM_EVAL_GROUP}.yaml", group_yaml(group))
     loglik_group = sorted(name for name, task in loglik.items() if task["in_group"])
@@ -253,7 +254,7 @@ def _check_free(name: str, config: str, split: str, *taken: dict[str, Any]) -> N
     """Refuse a task name that an earlier task of either protocol already has."""
     for tasks in taken:
         if name in tasks:
-            raise ValueError(
+            raise ConfigError(
                 f"{config}/{split}: lm-eval task name {name} is taken by {tasks[name]['config']}/{tasks[name]['split']}"
             )
 
@@ -264,7 +265,7 @@ def _write_loglik_task(
     """Write the log-likelihood task beside the generate task ``generate_name`` (``task``) of the same rows; its entry."""
     name = generate_name + LOGLIK_SUFFIX
     if len(delimiters) != 1:
-        raise ValueError(
+        raise ConfigError(
             f"{task['config']}/{task['split']}: {task['family']} answers mix keyword gaps {sorted(delimiters)}; "
             f"no single target_delimiter for lm-eval task {name}"
         )

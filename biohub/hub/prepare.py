@@ -19,6 +19,7 @@ import pyarrow.parquet as pq
 
 from biohub.converters.catalog import load_catalog
 from biohub.converters.convert import convert_entry, observed_labels
+from biohub.errors import ConfigError
 from biohub.hub.decontam import input_text, normalize
 from biohub.hub.mix import cap
 from biohub.hub.recipe import DatasetPlan, Recipe
@@ -51,7 +52,7 @@ def partition(
     """Training records and eval records per split name, following the plan (holdout by document)."""
     for split in (*plan.train, *plan.eval, *([plan.holdout.split] if plan.holdout else [])):
         if split not in declared:
-            raise ValueError(f"{dataset}: the recipe names split {split!r}, the corpus has {sorted(declared)}")
+            raise ConfigError(f"{dataset}: the recipe names split {split!r}, the corpus has {sorted(declared)}")
     records = {split: records.get(split, []) for split in declared}
     train = [r for split in plan.train for r in records[split]]
     evals = {split: list(records[split]) for split in plan.eval}

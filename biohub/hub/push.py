@@ -8,6 +8,12 @@ concurrent change makes the push fail instead of deleting someone else's files, 
 at its previous commit. Hidden paths (any part starting with ``.``) are neither uploaded nor deleted: the Hub's own
 ``.gitattributes`` stays.
 
+Why not ``HfApi.upload_folder(..., delete_patterns=..., parent_commit=...)``: with ``hf_xet`` installed (a dependency of
+huggingface_hub), it streams a large folder as several commits (up to 256 files or 100 MiB of regular files each), so a
+push would no longer be one atomic commit; and it has no dry run and reports no list of changes. ``create_commit`` with
+``CommitOperationAdd``/``CommitOperationDelete`` is one commit; huggingface_hub hashes, uploads (LFS or Xet) and
+commits the files, and the comparison above uses the identities the Hub itself reports.
+
 The token comes from ``token``, else ``HF_TOKEN`` or the standard login (``huggingface_hub.get_token()``); it is
 never printed or logged, and error messages are scrubbed of it.
 """
@@ -25,17 +31,19 @@ from pathlib import Path
 from typing import Any, Literal
 
 import biohub
+from biohub.errors import BiohubError
 
 logger = logging.getLogger(__name__)
 
 REPO_TYPE = "dataset"
 DEFAULT_BRANCH = "main"
-CHUNK = 1 << 20
 ChangeKind = Literal["add", "update", "delete"]
 
 
-class PushError(RuntimeError):
+class PushError(BiohubError, RuntimeError):
     """A push that cannot start or did not complete; the message names the folder/file or the remote step."""
+
+    exit_code = 1  # as before the one error family: `biohub push` exits with 1 when a push fails
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,30 +199,18 @@ def read_build_info(hubdir: Path) -> dict[str, Any]:
     return info
 
 
-def git_blob_id(path: Path) -> str:
-    """The git blob id (sha1 of ``blob <size>\\0`` + content) of a file, read in chunks."""
-    digest = hashlib.sha1(f"blob {path.stat().st_size}\0".encode())
-    return _digest(path, digest)
-
-
-def sha256_of(path: Path) -> str:
-    return _digest(path, hashlib.sha256())
-
-
-def _digest(path: Path, digest: Any) -> str:
-    with path.open("rb") as handle:
-        while chunk := handle.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def is_same(path: Path, remote: RemoteFile) -> bool:
-    """Whether the local file has the remote file's content (sha256 for LFS files, the git blob id otherwise)."""
+    """Whether the local file has the remote file's content, compared as huggingface_hub's own commit does: the sha256
+    of an LFS file (``hashlib.file_digest``), the git blob id of a regular one (``huggingface_hub``'s ``git_hash``; the
+    Hub keeps regular files small, so one read is fine)."""
+    from huggingface_hub.utils.sha import git_hash
+
     if path.stat().st_size != remote.size:
         return False
     if remote.lfs_sha256 is not None:
-        return sha256_of(path) == remote.lfs_sha256
-    return git_blob_id(path) == remote.blob_id
+        with path.open("rb") as handle:
+            return hashlib.file_digest(handle, "sha256").hexdigest() == remote.lfs_sha256
+    return git_hash(path.read_bytes()) == remote.blob_id
 
 
 def plan(local: dict[str, Path], remote: dict[str, RemoteFile]) -> tuple[tuple[FileChange, ...], int]:

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from biohub.errors import BiohubError
 from biohub.typed import from_mapping, read_yaml
 
 STAGE1_FAMILIES: tuple[str, ...] = (
@@ -40,7 +41,7 @@ STAGE1_FAMILIES: tuple[str, ...] = (
 )
 
 
-class RecipeError(ValueError):
+class RecipeError(BiohubError, ValueError):
     """A recipe is malformed; the message names the file and key."""
 
 

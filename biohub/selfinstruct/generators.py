@@ -22,6 +22,9 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import httpx
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
+
+from biohub.errors import BiohubError
 
 KEY_VARIABLES = ("BIOHUB_GENERATOR_KEY", "OPENAI_API_KEY")
 RETRY_STATUS = {408, 409, 429, 500, 502, 503, 504}
@@ -33,12 +36,16 @@ class Generator(Protocol):
     def complete(self, prompts: Sequence[str]) -> list[str]: ...
 
 
-class GeneratorError(RuntimeError):
+class GeneratorError(BiohubError, RuntimeError):
     """A request failed for good (after retries) or the spec is malformed; the message never contains the key."""
 
 
 class BudgetExhausted(GeneratorError):
     """The request budget is spent."""
+
+
+class _Retryable(Exception):
+    """A failed request worth another attempt (a network error, an HTTP status in RETRY_STATUS); the text says which."""
 
 
 @dataclass
@@ -109,28 +116,36 @@ class OpenAIGenerator:
                 raise BudgetExhausted(f"request budget of {self.budget} spent")
             self.requests_made += 1
 
+    def delay(self, retry_state: RetryCallState) -> float:
+        """Seconds before the next attempt: ``backoff`` doubled per attempt made, capped at 60, times a jitter in [0.5, 1)."""
+        return min(60.0, self.backoff * 2 ** (retry_state.attempt_number - 1)) * (0.5 + random.random() / 2)
+
     def _one(self, client: httpx.Client, prompt: str) -> str:
+        """One prompt's answer: tenacity retries a network error or a RETRY_STATUS answer, each attempt spends budget."""
         body = {"model": self.model, "messages": [{"role": "user", "content": prompt}], "temperature": self.temperature, "max_tokens": self.max_tokens}
         headers = {"Authorization": f"Bearer {self._key}"} if self._key else {}
-        last = ""
-        for attempt in range(self.retries + 1):
-            self._spend()
+        retrying = Retrying(stop=stop_after_attempt(self.retries + 1), wait=self.delay, retry=retry_if_exception_type(_Retryable),
+                            sleep=time.sleep, reraise=True)
+        try:
+            return retrying(self._attempt, client, body, headers)
+        except _Retryable as exc:
+            raise GeneratorError(f"{self.name}: failed after {self.retries + 1} attempts (last: {exc})") from None
+
+    def _attempt(self, client: httpx.Client, body: dict[str, Any], headers: dict[str, str]) -> str:
+        """One request: the answer's text, a GeneratorError for good, or ``_Retryable`` saying why it is worth a retry."""
+        self._spend()
+        try:
+            answer = client.post(f"{self.base_url.rstrip('/')}/chat/completions", json=body, headers=headers, timeout=self.timeout)
+        except httpx.HTTPError as exc:
+            raise _Retryable(f"network error ({type(exc).__name__})") from None
+        if answer.status_code == 200:
             try:
-                answer = client.post(f"{self.base_url.rstrip('/')}/chat/completions", json=body, headers=headers, timeout=self.timeout)
-            except httpx.HTTPError as exc:
-                last = f"network error ({type(exc).__name__})"
-            else:
-                if answer.status_code == 200:
-                    try:
-                        return str(answer.json()["choices"][0]["message"]["content"])
-                    except (ValueError, KeyError, IndexError, TypeError):
-                        raise GeneratorError(f"{self.name}: malformed response (no choices[0].message.content)") from None
-                if answer.status_code not in RETRY_STATUS:
-                    raise GeneratorError(f"{self.name}: HTTP {answer.status_code} (not retried)")
-                last = f"HTTP {answer.status_code}"
-            if attempt < self.retries:
-                time.sleep(min(60.0, self.backoff * 2**attempt) * (0.5 + random.random() / 2))
-        raise GeneratorError(f"{self.name}: failed after {self.retries + 1} attempts (last: {last})")
+                return str(answer.json()["choices"][0]["message"]["content"])
+            except (ValueError, KeyError, IndexError, TypeError):
+                raise GeneratorError(f"{self.name}: malformed response (no choices[0].message.content)") from None
+        if answer.status_code not in RETRY_STATUS:
+            raise GeneratorError(f"{self.name}: HTTP {answer.status_code} (not retried)")
+        raise _Retryable(f"HTTP {answer.status_code}")
 
     def complete(self, prompts: Sequence[str]) -> list[str]:
         with httpx.Client(trust_env=False) as client, ThreadPoolExecutor(max_workers=self.concurrency) as pool:

@@ -24,6 +24,7 @@ from typing import Any
 import yaml
 from tqdm.auto import tqdm
 
+from biohub.errors import OutputExistsError
 from biohub.io import append_jsonl, atomic_path, read_jsonl_rows, write_json, write_text
 from biohub.selfinstruct.generators import BudgetExhausted, Generator
 from biohub.selfinstruct.similarity import SimilarityIndex, tokens
@@ -57,7 +58,7 @@ def selfinstruct(seeds: list[Task], generator: Generator, out: Path, options: Op
     """Grow ``seeds`` into ``options.target`` accepted tasks; returns the ledger."""
     state = out / "state"
     if not resume and out.exists() and any(out.iterdir()):
-        raise FileExistsError(f"{out}: exists and is not empty; give a new folder or --resume")
+        raise OutputExistsError(f"{out}: exists and is not empty; give a new folder or --resume")
     accepted_rows = read_jsonl_rows(state / "accepted.jsonl") if resume else []
     rejected_rows = read_jsonl_rows(state / "rejected.jsonl") if resume else []
     requests = len(accepted_rows) + len(rejected_rows)  # every request left one row, accepted or rejected

@@ -15,8 +15,10 @@ as configured); jieba words for Chinese.
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -32,11 +34,26 @@ def tokens(text: str, language: str) -> list[str]:
     return list(tokenize.tokenize(text, None))
 
 
-def rouge_l(a: Sequence[str], b: Sequence[str]) -> float:
-    """ROUGE-L F-measure of two token lists (``rouge-score``'s LCS)."""
-    from rouge_score.rouge_scorer import _score_lcs
+SEPARATOR = "\x00"  # joins already-made tokens into the one string rouge-score's scorer takes; never inside a token
 
-    return float(_score_lcs(list(a), list(b)).fmeasure)
+
+class _Pretokenized:
+    """A rouge-score tokenizer for tokens already made (rouge-score's or jieba's): split on SEPARATOR, nothing else."""
+
+    def tokenize(self, text: str) -> list[str]:
+        return text.split(SEPARATOR) if text else []
+
+
+@functools.cache
+def _scorer() -> Any:
+    from rouge_score.rouge_scorer import RougeScorer
+
+    return RougeScorer(["rougeL"], tokenizer=_Pretokenized())
+
+
+def rouge_l(a: Sequence[str], b: Sequence[str]) -> float:
+    """ROUGE-L F-measure of two token lists, by ``rouge-score``'s public scorer (its LCS, F = 2·LCS / (m + n))."""
+    return float(_scorer().score(SEPARATOR.join(a), SEPARATOR.join(b))["rougeL"].fmeasure)
 
 
 class SimilarityIndex:

@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from biohub.errors import BiohubError
 from biohub.selfinstruct.similarity import SimilarityIndex, tokens
 
 DATA = Path(__file__).parent / "data"
@@ -38,7 +39,7 @@ class Task:
         return {"id": self.id, "instruction": self.instruction, "input": self.input, "output": self.output, "category": self.category, "language": self.language}
 
 
-class SeedError(ValueError):
+class SeedError(BiohubError, ValueError):
     """The seed file is malformed; the message names the file, line and reason."""
 
 

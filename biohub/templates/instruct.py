@@ -19,6 +19,7 @@ from typing import Any
 import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
+from biohub.errors import UnknownNameError
 from biohub.io import write_json, write_parquet
 from biohub.schema import KBRecord, Record, from_row
 from biohub.templates.builder import build_example, longest_template, messages_for
@@ -233,7 +234,7 @@ def instruct(
     if datasets is not None:
         missing = sorted(set(datasets) - {folder.name for folder in folders})
         if missing:
-            raise KeyError(f"no converted dataset {', '.join(missing)} in {unified}")
+            raise UnknownNameError(f"no converted dataset {', '.join(missing)} in {unified}")
         folders = [folder for folder in folders if folder.name in datasets]
     counter = TokenCounter(tokenizer) if tokenizer is not None and options.max_length else None
     ledger: dict[str, Any] = {}

@@ -34,6 +34,7 @@ from typing import Any
 
 import yaml
 
+from biohub.errors import BiohubError
 from biohub.templates.answers import KINDS, Punctuation
 
 LANGUAGES = ("en", "zh")
@@ -45,7 +46,7 @@ MIN_TEMPLATES = 10
 _ID = re.compile(r"^[a-z0-9_]+\.(en|zh)\.\d{2}$")
 
 
-class TemplateError(ValueError):
+class TemplateError(BiohubError, ValueError):
     """A template data file is malformed; the message names the file and the entry."""
 
 

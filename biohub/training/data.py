@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import torch
 from tqdm.auto import tqdm
 
+from biohub.errors import BiohubError
 from biohub.io import read_hub_split
 from biohub.training.packing import PackedRow, pack
 from biohub.training.tokenize import Tokenized, tokenize_conversation
@@ -22,7 +23,7 @@ from biohub.training.tokenize import Tokenized, tokenize_conversation
 Row = PackedRow | Tokenized
 
 
-class TrainDataError(ValueError):
+class TrainDataError(BiohubError, ValueError):
     """The training data cannot be used (missing config, no examples); the message says which and why."""
 
 

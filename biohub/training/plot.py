@@ -16,6 +16,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
+from biohub.errors import BiohubError
 from biohub.io import atomic_path
 
 
@@ -44,7 +45,7 @@ def plot_losses(rows: list[dict[str, Any]], path: Path, title: str) -> None:
     plt.close(figure)
 
 
-class MetricsError(ValueError):
+class MetricsError(BiohubError, ValueError):
     """Metrics rows that cannot be weighted (no token counts, or running totals that go down)."""
 
 

@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 import yaml
 
+from biohub.errors import BiohubError
 from biohub.typed import from_mapping, read_yaml
 
 Method = Literal["lora", "qlora", "full"]
@@ -32,7 +33,7 @@ Logits = Literal["supervised", "all"]
 LLAMA_PROJECTIONS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 
 
-class TrainRecipeError(ValueError):
+class TrainRecipeError(BiohubError, ValueError):
     """A training recipe or an override is malformed; the message names the file and key."""
 
 

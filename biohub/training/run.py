@@ -19,6 +19,7 @@ from accelerate import Accelerator
 from accelerate.utils import DistributedType
 from transformers import set_seed
 
+from biohub.errors import BiohubError
 from biohub.io import write_json, write_text
 from biohub.training.checkpoint import checkpoint_dirs
 from biohub.training.data import prepare_stage
@@ -32,7 +33,7 @@ SUMMARY = "training_summary.json"
 METRICS = "metrics.jsonl"
 
 
-class RunError(RuntimeError):
+class RunError(BiohubError, RuntimeError):
     """The run cannot start or continue as asked (output folder in use, recipe changed since the checkpoint)."""
 
 

@@ -8,6 +8,7 @@ import logging
 import random
 import threading
 import time
+import types
 from collections.abc import Iterator, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -67,6 +68,22 @@ def test_rouge_l_is_rouge_scores() -> None:
     expected = rouge_scorer.RougeScorer(["rougeL"]).score(a, b)["rougeL"].fmeasure
     assert rouge_l(tokens(a, "en"), tokens(b, "en")) == pytest.approx(expected)
     assert 0 < rouge_l(tokens("请列出华法林的不良反应", "zh"), tokens("请列出肝素的不良反应", "zh")) < 1
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "expected"),
+    [
+        (["a", "b", "c"], ["a", "c"], 2 * 2 / 5),  # F = 2·LCS / (m + n)
+        (["the", "cat", "sat", "on", "the", "mat"], ["the", "cat", "on", "a", "mat"], 8 / 11),
+        (["华法林", "的", "不良反应"], ["肝素", "的", "不良反应"], 2 * 2 / 6),
+        (["a b", "c"], ["a", "b", "c"], 2 * 1 / 5),  # a token is never split again
+        ([], ["a"], 0.0),
+        (["x"], ["y"], 0.0),
+        (["x", "y"], ["y", "x"], 2 * 1 / 4),
+    ],
+)
+def test_rouge_l_known_values(a: list[str], b: list[str], expected: float) -> None:
+    assert rouge_l(a, b) == pytest.approx(expected) and rouge_l(b, a) == pytest.approx(expected)
 
 
 def test_parse_generation() -> None:
@@ -262,6 +279,26 @@ def test_openai_generator_retries_limits_and_never_shows_the_key(endpoint, monke
         budgeted.complete(["d"])
     with pytest.raises(GeneratorError, match="expected local:default"):
         make_generator("gpt-4")
+
+
+def test_openai_generator_backs_off_exponentially_with_jitter(endpoint, monkeypatch: pytest.MonkeyPatch) -> None:
+    url, state = endpoint
+    slept: list[float] = []
+    monkeypatch.setattr("biohub.selfinstruct.generators.time", types.SimpleNamespace(sleep=slept.append))  # not the server's
+    monkeypatch.setattr("biohub.selfinstruct.generators.random.random", lambda: 0.0)  # the smallest jitter: half the delay
+    state.script = [503] * 10
+    with pytest.raises(GeneratorError, match=r"failed after 4 attempts \(last: HTTP 503\)"):
+        OpenAIGenerator("m", url, concurrency=1, retries=3, backoff=1.0).complete(["x"])
+    assert slept == [0.5, 1.0, 2.0] and state.calls == 4  # no sleep after the last attempt
+    slept.clear()
+    state.script = [429, 429, 429]
+    assert OpenAIGenerator("m", url, concurrency=1, retries=3, backoff=40.0).complete(["y"])[0].endswith("y")
+    assert slept == [20.0, 30.0, 30.0]  # doubled, capped at 60 s before the jitter
+    slept.clear()
+    state.script = [500] * 10
+    with pytest.raises(BudgetExhausted):  # the budget counts retries and is never retried itself
+        OpenAIGenerator("m", url, concurrency=1, retries=5, backoff=1.0, budget=2).complete(["z"])
+    assert slept == [0.5, 1.0]  # two requests, two sleeps, then the third request finds the budget spent
 
 
 def test_selfinstruct_command_with_an_http_generator(endpoint, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
