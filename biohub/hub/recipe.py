@@ -30,6 +30,7 @@ from typing import Any
 from biohub.templates.library import stage1_families
 from biohub.typed import from_mapping, read_yaml
 
+
 class RecipeError(ValueError):
     """A recipe is malformed; the message names the file and key."""
 

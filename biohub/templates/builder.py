@@ -16,6 +16,7 @@ from biohub.templates.answers import AnswerSpec, canonical, render
 from biohub.templates.example import Instance, InstructionExample, Message, spec_meta
 from biohub.templates.library import Template, families
 
+
 def choose(seed: int, key: str, count: int) -> int:
     """A deterministic, order-independent choice in ``range(count)``."""
     digest = hashlib.sha256(f"{seed}\x00{key}".encode()).digest()

@@ -27,6 +27,7 @@ from biohub.templates.length import TokenCounter, split_into_windows
 from biohub.templates.library import families
 from biohub.templates.tasks import DatasetInfo, instances, mention_text
 
+
 @dataclass(frozen=True, slots=True)
 class InstructOptions:
     """``seed`` picks templates (and formats); ``formats``: allowed answer formats; ``decompose``: also one NER

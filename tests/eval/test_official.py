@@ -13,10 +13,10 @@ from typing import Any, get_args
 
 import pytest
 
+from biohub.converters.catalog import MetricName
 from biohub.eval import metrics
 from biohub.eval.run import EvalError, score_outputs
 from biohub.eval.score import compute, judge
-from biohub.converters.catalog import MetricName
 from biohub.eval.suite import (
     Entry,
     SuiteError,
