@@ -33,8 +33,9 @@
 
 ``templates/data/labels/<dataset>.yaml`` maps a dataset's label codes to display names per language
 (``entity_types`` / ``relation_types`` / ``classes`` -> code -> {en, zh}); labels without an entry are shown
-as their code. Unknown keys, unknown kind, metric, group or category names, missing languages, fewer than ``MIN_TEMPLATES`` templates per language, a
-template that does not use exactly the family's placeholders, and values of the wrong type are errors.
+as their code. Unknown keys, unknown kind, metric, group or category names, missing languages, fewer than
+``MIN_TEMPLATES`` templates per language, a template that does not use exactly the family's placeholders, and
+values of the wrong type are errors.
 
 Families beyond the shipped ones: every ``*.yaml`` in the folders named by the environment variable
 ``BIOHUB_FAMILIES`` (separated by ``os.pathsep``) is loaded as well; a name already taken is an error.
@@ -230,7 +231,8 @@ def _facts(data: dict[str, Any], where: str) -> tuple[str, InstructRules, HubFac
     for key, headline in {"headline": evaluation.headline, **evaluation.headline_by_official}.items():
         if headline not in evaluation.metrics:
             here = "headline" if key == "headline" else f"headline_by_official.{key}"
-            raise TemplateError(f"{where}.eval.{here}: {headline!r} is not one of the family's metrics ({', '.join(evaluation.metrics)})")
+            known = ", ".join(evaluation.metrics)
+            raise TemplateError(f"{where}.eval.{here}: {headline!r} is not one of the family's metrics ({known})")
     if evaluation.max_new_tokens < 1:
         raise TemplateError(f"{where}.eval.max_new_tokens: must be positive")
     return label_names, instruct, hub, evaluation

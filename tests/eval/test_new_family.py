@@ -22,7 +22,7 @@ INFO = DatasetInfo("toy_summary", "qa", ("qa_summary",), (), (), (), False)
 def summary_family(headline: str = "rougeL") -> str:
     """The family file of the README's worked example, with ten templates per language."""
     templates = {
-        "en": [f"Summarise what the passage says about the question (variant {i}).\n{{context}}\nQuestion: {{question}}" for i in range(1, 11)],
+        "en": [f"Summarise the passage's answer (variant {i}).\n{{context}}\nQuestion: {{question}}" for i in range(1, 11)],
         "zh": [f"请概括资料对问题的回答（第{i}种）。\n{{context}}\n问题：{{question}}" for i in range(1, 11)],
     }
     lines = [
@@ -73,7 +73,7 @@ def records() -> list[QARecord]:
     return [
         QARecord(id="s1", document_id="s1", language="en", question="What does aspirin do?", context="Aspirin inhibits COX.",
                  answer=["Aspirin inhibits cyclooxygenase."], **common),
-        QARecord(id="s2", document_id="s2", language="en", question="What does metformin lower?", context="Metformin lowers glucose.",
+        QARecord(id="s2", document_id="s2", language="en", question="What does metformin lower?", context="It lowers glucose.",
                  answer=["Metformin lowers blood glucose."], **common),
     ]
 
@@ -86,7 +86,7 @@ def test_a_family_file_alone_runs_through_instruct_and_score(extra_families: Pat
     assert stats.examples == {"qa_summary": 2}
     suite = tmp_path / "summary.yaml"
     suite.write_text(
-        "name: summary\nentries:\n  - {name: Summaries, dataset: toy_summary, split: test, tasks: [qa_summary], headline: rougeL}\n",
+        "name: summary\nentries:\n  - {name: S, dataset: toy_summary, split: test, tasks: [qa_summary], headline: rougeL}\n",
         encoding="utf-8",
     )
     (entry,) = resolve(load_suite(str(suite)), "unused")
@@ -107,16 +107,17 @@ def test_a_suite_headline_the_new_family_never_computes_fails_on_load(extra_fami
     (extra_families / "qa_summary.yaml").write_text(summary_family(), encoding="utf-8")
     suite = tmp_path / "bad.yaml"
     suite.write_text(
-        "name: bad\nentries:\n  - {name: Summaries, dataset: toy_summary, split: test, tasks: [qa_summary], headline: accuracy}\n",
+        "name: bad\nentries:\n  - {name: S, dataset: toy_summary, split: test, tasks: [qa_summary], headline: accuracy}\n",
         encoding="utf-8",
     )
-    with pytest.raises(SuiteError, match=r"bad\.yaml: entry Summaries: headline 'accuracy' is not computed for task qa_summary"):
+    with pytest.raises(SuiteError, match=r"bad\.yaml: entry S: headline 'accuracy' is not computed for task qa_summary"):
         load_suite(str(suite))
 
 
 def test_a_misspelt_task_in_a_suite_suggests_the_family(tmp_path: Path) -> None:
     suite = tmp_path / "typo.yaml"
-    suite.write_text("name: typo\nentries:\n  - {name: R, dataset: d, split: test, tasks: [qa_yesn], headline: accuracy}\n", encoding="utf-8")
+    text = "name: typo\nentries:\n  - {name: R, dataset: d, split: test, tasks: [qa_yesn], headline: accuracy}\n"
+    suite.write_text(text, encoding="utf-8")
     with pytest.raises(SuiteError, match=r"unknown task 'qa_yesn'; did you mean 'qa_yesno'"):
         load_suite(str(suite))
 

@@ -14,7 +14,8 @@ def test_unknown_name_suggests_the_closest() -> None:
     registry.register("binary_relation")(1)
     registry.register("label")(2)
     assert registry.get("label") == 2 and "label" in registry and registry.names() == ("binary_relation", "label")
-    with pytest.raises(RegistryError, match=r"^x\.yaml: unknown scorer 'lable'; did you mean 'label'\? \(known: binary_relation, label\)$"):
+    expected = r"^x\.yaml: unknown scorer 'lable'; did you mean 'label'\? \(known: binary_relation, label\)$"
+    with pytest.raises(RegistryError, match=expected):
         registry.get("lable", "x.yaml")
     with pytest.raises(RegistryError, match="unknown scorer 'zzz' \\(known"):
         registry.get("zzz")
