@@ -21,7 +21,7 @@ import torch
 
 from biohub.eval.generate import Request, generate, read_done
 from biohub.eval.run import max_new_tokens, select
-from biohub.eval.suite import FAMILY_KIND, load_suite, resolve
+from biohub.eval.suite import load_suite, resolve
 from biohub.templates.length import load_tokenizer
 from biohub.training.models import default_device, load_model, tiny_model
 
@@ -43,7 +43,7 @@ def main() -> int:
     pool = list({r["id"]: r for entry_rows in rows.values() for r in entry_rows}.values())
     sample = random.Random(args.seed).sample(pool, min(args.examples, len(pool)))
     budget = max_new_tokens()
-    requests = [Request(r["id"], r["messages"][:-1], min(budget[FAMILY_KIND[r["task"]]], args.max_new_tokens or 10**6)) for r in sample]
+    requests = [Request(r["id"], r["messages"][:-1], min(budget[r["task"]], args.max_new_tokens or 10**6)) for r in sample]
     device = default_device()
     results = {}
     with tempfile.TemporaryDirectory() as tmp:

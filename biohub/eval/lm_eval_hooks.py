@@ -5,8 +5,8 @@ The export's ``utils.py`` re-exports :class:`BiohubTask`; every task YAML of the
 (``class: !function utils.BiohubTask``) and holds only data: the doc file, the prompt fields and the task's dataset
 and family (``metadata``). The class adds what biohub's evaluation defines, so the export never goes stale against it:
 
-- ``generation_kwargs``: greedy, biohub eval's budget of new tokens for the family's answer kind
-  (``eval/data/generation.yaml``), stopping at the model's end of turn only (``until: []``), as biohub's generator;
+- ``generation_kwargs``: greedy, biohub eval's budget of new tokens for the family
+  (``eval.max_new_tokens`` of its file), stopping at the model's end of turn only (``until: []``), as biohub's generator;
   a YAML or ``--gen_kwargs`` value still wins;
 - ``metric_list``: every metric :func:`biohub.eval.score.compute` reports for the task's docs, plus ``headline``
   (the metric the ``all`` suite reports for that dataset and family) and ``parse_failure_rate``; each aggregated by
@@ -32,7 +32,7 @@ from lm_eval.api.task import ConfigurableTask
 from biohub.converters.catalog import load_catalog
 from biohub.eval.run import EvalError, max_new_tokens
 from biohub.eval.score import compute, judge
-from biohub.eval.suite import FAMILY_KIND, Entry, headline_for
+from biohub.eval.suite import Entry, headline_for
 
 ROW_KEYS = ("id", "source_id", "dataset", "task", "language", "meta", "gold")
 HEADLINE = "headline"
@@ -126,7 +126,7 @@ class BiohubTask(ConfigurableTask):
     ) -> None:
         config = {key: value for key, value in (config or {}).items() if key != "class"}
         family = config["metadata"]["biohub_family"]
-        budget = max_new_tokens()[FAMILY_KIND[family]]
+        budget = max_new_tokens()[family]
         config.setdefault("generation_kwargs", {"until": [], "max_gen_toks": budget, "do_sample": False})
         try:  # a headline the docs cannot give fails when the task is created, not after generating
             self.biohub_metrics = task_metrics(_docs(config))

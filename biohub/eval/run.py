@@ -14,30 +14,25 @@ import random
 import subprocess
 from collections.abc import Sequence
 from dataclasses import asdict
-from functools import cache
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from biohub.errors import BiohubError, MissingFileError
 from biohub.eval.generate import Request, generate, read_done
 from biohub.eval.report import write_report
 from biohub.eval.score import EntryResult, Judged, TokensLookup, compute, judge
-from biohub.eval.suite import FAMILY_KIND, Entry, Suite, resolve
+from biohub.eval.suite import Entry, Suite, resolve
 from biohub.io import pretrained_source, read_hub_split, write_json, write_jsonl
-
-GENERATION = Path(__file__).parent / "data" / "generation.yaml"
+from biohub.templates.library import families
 
 
 class EvalError(BiohubError, ValueError):
     """The evaluation cannot run as asked (unknown ids in a predictions file, empty selection)."""
 
 
-@cache
 def max_new_tokens() -> dict[str, int]:
-    data = yaml.safe_load(GENERATION.read_text(encoding="utf-8"))
-    return {str(k): int(v) for k, v in data["max_new_tokens"].items()}
+    """The greedy generation budget (new tokens) of each task family (``eval.max_new_tokens`` of its file)."""
+    return {name: family.eval.max_new_tokens for name, family in families().items()}
 
 
 def select(data: str, entries: Sequence[Entry], limit: int | None, seed: int) -> dict[str, list[dict[str, Any]]]:
@@ -63,7 +58,7 @@ def bio_tokens(data: str, entries: Sequence[Entry]) -> dict[str, TokensLookup]:
     tables: dict[tuple[str, str], dict[str, tuple[list[str], list[str]]]] = {}
     lookups: dict[str, TokensLookup] = {}
     for entry in entries:
-        if not any(FAMILY_KIND[t] == "spans_by_type" for t in entry.tasks):
+        if not any(families()[t].kind == "spans_by_type" for t in entry.tasks):
             continue
         key = (entry.dataset, entry.split)
         if key not in tables:
@@ -186,8 +181,7 @@ def evaluate(
     requests: dict[str, Request] = {}
     for entry in entries:
         for row in rows[entry.name]:
-            kind = FAMILY_KIND[row["task"]]
-            budget = min(max_new_tokens()[kind], max_new_tokens_cap or 1 << 30)
+            budget = min(max_new_tokens()[row["task"]], max_new_tokens_cap or 1 << 30)
             requests.setdefault(row["id"], Request(row["id"], [dict(m) for m in row["messages"][:-1]], budget))
     settings = {"model": model_spec, "adapter": adapter, "max_new_tokens_cap": max_new_tokens_cap, "budgets": max_new_tokens()}
     stamp = out / "generation_settings.json"

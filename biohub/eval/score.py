@@ -6,6 +6,9 @@ mention occurrences, concept ids; :func:`biohub.templates.instruct.gold_kb_meta`
 anywhere — biohub's generator, another framework, an API model — are scored the same way. Parsing is lenient (the
 template library's lenient mode: full-width punctuation, bullets, option text for letters, ...); an output that
 still does not parse counts as wrong and is counted per row.
+
+Each family's file names its scorer (``eval.scorer``); the scorers below register themselves under those names in
+:data:`biohub.templates.registry.SCORERS`, so a new family of an existing kind needs no code here.
 """
 
 from __future__ import annotations
@@ -16,9 +19,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from biohub.eval import metrics
-from biohub.eval.suite import FAMILY_KIND, Entry
+from biohub.eval.suite import Entry
 from biohub.templates.answers import parse
 from biohub.templates.example import spec_from_meta
+from biohub.templates.library import families
+from biohub.templates.registry import SCORERS
 
 TokensLookup = Callable[[str], tuple[list[str], list[str]] | None]  # source id -> (tokens, gold IOB2 tags)
 
@@ -82,55 +87,121 @@ def _entity_matches(gold: dict[str, Any], predicted: Sequence[str] | None) -> tu
 
 
 def compute(entry: Entry, judged: Sequence[Judged], tokens: TokensLookup | None = None) -> dict[str, float]:
-    """The metrics of one entry over its judged examples (all of one task family)."""
+    """The metrics of one entry over its judged examples (all of one task family), by the family's scorer."""
     if not judged:
         return {}
-    family = judged[0].task
-    kind = FAMILY_KIND[family]
-    golds = [j.gold["value"] for j in judged]
-    preds = [j.parsed if j.parse_ok else None for j in judged]
+    family = families()[judged[0].task]
+    return SCORERS.get(family.eval.scorer, f"{family.path}.eval.scorer")(entry, judged, tokens)
+
+
+def _golds_preds(judged: Sequence[Judged]) -> tuple[list[Any], list[Any]]:
+    """Gold values and parsed predictions (None where the output did not parse)."""
+    return [j.gold["value"] for j in judged], [j.parsed if j.parse_ok else None for j in judged]
+
+
+@SCORERS.register("ner")
+def score_ner(entry: Entry, judged: Sequence[Judged], tokens: TokensLookup | None) -> dict[str, float]:
+    """Joint NER (``{type: mentions}``): mention, text-set and per-type values; seqeval over BIO tags when given."""
+    golds, preds = _golds_preds(judged)
+    values = _ner(entry, judged, golds, preds, list(judged[0].labels))
+    if tokens is not None:
+        values |= _seqeval(judged, preds, tokens, list(entry.types) if entry.types else None, entry.collapse_types)
+    return values
+
+
+@SCORERS.register("ner_single")
+def score_ner_single(entry: Entry, judged: Sequence[Judged], tokens: TokensLookup | None) -> dict[str, float]:
+    """One entity type per example: the same definitions as joint NER over ``{type: mentions}``."""
+    golds, preds = _golds_preds(judged)
+    own = [_single_label(j) for j in judged]
+    golds = [{label: g} for label, g in zip(own, golds)]
+    preds = [None if p is None else {label: p} for label, p in zip(own, preds)]
+    return _ner(entry, judged, golds, preds, list(dict.fromkeys(own)))  # per-type values over every type asked for
+
+
+@SCORERS.register("triples")
+def score_triples(entry: Entry, judged: Sequence[Judged], tokens: TokensLookup | None) -> dict[str, float]:
+    """Relation triples: the text set per example; concept-id pairs per document when every gold relation has ids."""
+    golds, preds = _golds_preds(judged)
+    triples = ((metrics.triple_items(g), metrics.triple_items(p)) for g, p in zip(golds, preds))
+    values = _named(metrics.set_prf(triples), "text_set")
+    kbs = [j.gold_kb or {} for j in judged]
+    with_kb = all("relations" in kb and "entities" in kb for kb in kbs)
+    # every gold relation carries concept ids on both sides; a document without gold relations still counts (its
+    # predicted pairs are false positives)
+    if with_kb and all(ids1 and ids2 for kb in kbs for _, ids1, ids2 in kb["relations"]):
+        documents = ((kb["relations"], kb["entities"], p) for kb, p in zip(kbs, preds))
+        values |= _named(metrics.concept_pair_prf(documents), "concept_pair")
+    return values
+
+
+@SCORERS.register("entity_list")
+def score_entity_list(entry: Entry, judged: Sequence[Judged], tokens: TokensLookup | None) -> dict[str, float]:
+    """List answers: P/R/F1 over gold entities named by a prediction (any synonym)."""
+    _, preds = _golds_preds(judged)
+    totals = [_entity_matches(j.gold, p) for j, p in zip(judged, preds)]
+    return metrics.prf(*(sum(t[i] for t in totals) for i in range(3)))
+
+
+@SCORERS.register("factoid")
+def score_factoid(entry: Entry, judged: Sequence[Judged], tokens: TokensLookup | None) -> dict[str, float]:
+    """Factoid answers: the list values plus strict/lenient accuracy and MRR (BioASQ)."""
+    _, preds = _golds_preds(judged)
+    synonyms = [j.gold.get("synonyms") or [[v] for v in j.gold["value"]] for j in judged]
+    return score_entity_list(entry, judged, tokens) | metrics.factoid_scores(synonyms, preds)
+
+
+@SCORERS.register("spans")
+def score_spans(entry: Entry, judged: Sequence[Judged], tokens: TokensLookup | None) -> dict[str, float]:
+    """Span lists: P/R/F1 over the set of stripped spans per example."""
+    golds, preds = _golds_preds(judged)
+    return metrics.set_prf(({(m.strip(),) for m in g or []}, {(m.strip(),) for m in p or []}) for g, p in zip(golds, preds))
+
+
+@SCORERS.register("label")
+def score_label(entry: Entry, judged: Sequence[Judged], tokens: TokensLookup | None) -> dict[str, float]:
+    """Single-label answers: accuracy, micro and macro F1."""
+    golds, preds = _golds_preds(judged)
+    return metrics.classification_scores(golds, preds, list(judged[0].labels))
+
+
+@SCORERS.register("binary_relation")
+def score_binary_relation(entry: Entry, judged: Sequence[Judged], tokens: TokensLookup | None) -> dict[str, float]:
+    """A binary relation label: the single-label values plus F1 of the positive class."""
+    golds, preds = _golds_preds(judged)
     labels = list(judged[0].labels)
-    if family == "ner_single":  # one type per example: the same definitions as joint NER over {type: mentions}
-        own = [_single_label(j) for j in judged]
-        golds = [{label: g} for label, g in zip(own, golds)]
-        preds = [None if p is None else {label: p} for label, p in zip(own, preds)]
-        labels = list(dict.fromkeys(own))  # per-type values over every type the examples ask for
-    if family in ("ner", "ner_single"):
-        values = _ner(entry, judged, golds, preds, labels)
-        if tokens is not None and family == "ner":
-            values |= _seqeval(judged, preds, tokens, list(entry.types) if entry.types else None, entry.collapse_types)
-        return values
-    if kind == "triples":
-        triples = ((metrics.triple_items(g), metrics.triple_items(p)) for g, p in zip(golds, preds))
-        values = _named(metrics.set_prf(triples), "text_set")
-        kbs = [j.gold_kb or {} for j in judged]
-        with_kb = all("relations" in kb and "entities" in kb for kb in kbs)
-        # every gold relation carries concept ids on both sides; a document without gold relations still counts (its
-        # predicted pairs are false positives)
-        if with_kb and all(ids1 and ids2 for kb in kbs for _, ids1, ids2 in kb["relations"]):
-            documents = ((kb["relations"], kb["entities"], p) for kb, p in zip(kbs, preds))
-            values |= _named(metrics.concept_pair_prf(documents), "concept_pair")
-        return values
-    if kind == "spans" and family in ("qa_list", "qa_factoid"):
-        totals = [_entity_matches(j.gold, p) for j, p in zip(judged, preds)]
-        values = metrics.prf(*(sum(t[i] for t in totals) for i in range(3)))
-        if family == "qa_factoid":
-            values |= metrics.factoid_scores([j.gold.get("synonyms") or [[v] for v in j.gold["value"]] for j in judged], preds)
-        return values
-    if kind == "spans":
-        return metrics.set_prf(({(m.strip(),) for m in g or []}, {(m.strip(),) for m in p or []}) for g, p in zip(golds, preds))
-    if kind == "label":
-        values = metrics.classification_scores(golds, preds, labels)
-        if family == "re_binary" and labels:
-            values |= metrics.binary_f1(golds, preds, _positive(labels))
-        return values
-    if kind == "labels":
-        return metrics.multilabel_scores(golds, preds, labels)
-    if kind == "choices":
-        return metrics.choice_accuracy(golds, preds)
-    if kind == "score":
-        middle = (min(golds) + max(golds)) / 2
-        return metrics.pearson(golds, preds, fill=middle)
+    values = metrics.classification_scores(golds, preds, labels)
+    if labels:
+        values |= metrics.binary_f1(golds, preds, _positive(labels))
+    return values
+
+
+@SCORERS.register("labels")
+def score_labels(entry: Entry, judged: Sequence[Judged], tokens: TokensLookup | None) -> dict[str, float]:
+    """Multi-label answers: micro and macro F1, exact match."""
+    golds, preds = _golds_preds(judged)
+    return metrics.multilabel_scores(golds, preds, list(judged[0].labels))
+
+
+@SCORERS.register("choices")
+def score_choices(entry: Entry, judged: Sequence[Judged], tokens: TokensLookup | None) -> dict[str, float]:
+    """Multiple choice: accuracy over the chosen letter sets."""
+    golds, preds = _golds_preds(judged)
+    return metrics.choice_accuracy(golds, preds)
+
+
+@SCORERS.register("score")
+def score_score(entry: Entry, judged: Sequence[Judged], tokens: TokensLookup | None) -> dict[str, float]:
+    """A similarity score: Pearson's r, an unparsed answer counted as the middle of the gold range."""
+    golds, preds = _golds_preds(judged)
+    middle = (min(golds) + max(golds)) / 2
+    return metrics.pearson(golds, preds, fill=middle)
+
+
+@SCORERS.register("text")
+def score_text(entry: Entry, judged: Sequence[Judged], tokens: TokensLookup | None) -> dict[str, float]:
+    """Free text: ROUGE and BLEU against the reference (an unparsed output counts as empty)."""
+    golds, _ = _golds_preds(judged)
     language = judged[0].language
     texts = [j.output if j.parse_ok else "" for j in judged]
     return metrics.rouge_scores(golds, texts, language) | metrics.bleu(golds, texts, language)

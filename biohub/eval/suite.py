@@ -2,8 +2,8 @@
 
 An entry selects the examples of ``<dataset>_instructions`` / ``split`` whose ``task`` is in ``tasks``; NER
 entries may keep only some ``types`` (BC5CDR-Chem) or ``collapse_types`` into one (NCBI-disease). ``headline`` is
-the metric the row reports: one of the names its task family computes (:data:`FAMILY_METRICS`, checked when the
-suite is loaded). The ``all`` suite lists no entries: it is every eval split
+the metric the row reports: one of the names its task family computes (``eval.metrics`` of the family file,
+checked when the suite is loaded). The ``all`` suite lists no entries: it is every eval split
 of every dataset in the hub folder, one row per (dataset, split, task), with the headline derived from the
 catalog's official metric for that dataset (:func:`headline_for`, with the overrides of ``data/headlines.yaml``).
 """
@@ -19,69 +19,24 @@ import yaml
 from biohub.converters.catalog import MetricName, load_catalog
 from biohub.errors import BiohubError
 from biohub.io import InputError, first_line, hub_offline, local_or_hub, read_hub_split
+from biohub.templates.library import families
+from biohub.templates.registry import unknown_name
 from biohub.typed import from_mapping, read_yaml
 
 SUITES = Path(__file__).parent / "suites"
 
 HEADLINE_OVERRIDES = Path(__file__).parent / "data" / "headlines.yaml"
-Headline = str  # one of FAMILY_METRICS[family] of the row's task family
+Headline = str  # one of the metrics of the row's task family (``eval.metrics`` of its family file)
 
-# The answer kind of each task family (what is parsed, hence which metrics apply).
-FAMILY_KIND = {
-    "ner": "spans_by_type",
-    "ner_single": "spans",
-    "re": "triples",
-    "re_binary": "label",
-    "classification": "label",
-    "multilabel_classification": "labels",
-    "pair_classification": "label",
-    "sts": "score",
-    "qa_multiple_choice": "choices",
-    "qa_yesno": "label",
-    "qa_factoid": "spans",
-    "qa_list": "spans",
-    "qa_open": "text",
-    "qa_open_context": "text",
-    "qa_summary": "text",
-    "dialogue": "text",
-    "instruction": "text",
-}
 
-# The metric names each task family computes (biohub.eval.score.compute; each defined in the README's metric table).
-# A suite headline must be one of them (or a per-type NER value of one, such as ``f1_mention[Chemical]``).
-# *_mention: mention-level (occurrence) P/R/F1; *_text_set: the set of distinct texts per example; *_concept_pair:
-# document-level concept-id pairs (BC5CDR CID); tp/fp/fn: the counts behind them.
-_MENTION = ("precision_mention", "recall_mention", "f1_mention", "tp_mention", "fp_mention", "fn_mention")
-_TEXT_SET = ("precision_text_set", "recall_text_set", "f1_text_set", "tp_text_set", "fp_text_set", "fn_text_set")
-_CONCEPT_PAIR = tuple(f"{name}_concept_pair" for name in ("precision", "recall", "f1", "tp", "fp", "fn"))
-_SEQEVAL = ("seqeval_precision", "seqeval_recall", "seqeval_f1")
-_LABEL = ("accuracy", "micro_f1", "macro_f1")
-_GENERATION = ("rouge1", "rouge2", "rougeL", "bleu")
-FAMILY_METRICS: dict[str, tuple[str, ...]] = {
-    "ner": _MENTION + _TEXT_SET + _SEQEVAL,
-    "ner_single": _MENTION + _TEXT_SET,
-    "re": _TEXT_SET + _CONCEPT_PAIR,
-    "re_binary": (*_LABEL, "f1_positive"),
-    "classification": _LABEL,
-    "multilabel_classification": ("micro_f1", "macro_f1", "exact_match"),
-    "pair_classification": _LABEL,
-    "sts": ("pearson",),
-    "qa_multiple_choice": ("accuracy",),
-    "qa_yesno": _LABEL,
-    "qa_factoid": ("precision", "recall", "f1", "strict_accuracy", "lenient_accuracy", "mrr"),
-    "qa_list": ("precision", "recall", "f1"),
-    "qa_open": _GENERATION,
-    "qa_open_context": _GENERATION,
-    "qa_summary": _GENERATION,
-    "dialogue": _GENERATION,
-    "instruction": _GENERATION,
-}
-HEADLINES: tuple[str, ...] = tuple(sorted({name for names in FAMILY_METRICS.values() for name in names}))
+def headlines() -> tuple[str, ...]:
+    """Every metric name some task family computes (a possible headline)."""
+    return tuple(sorted({name for family in families().values() for name in family.eval.metrics}))
 
 
 def computes(family: str, metric: str) -> bool:
     """Whether the scorer computes ``metric`` for ``family`` (a per-type ``name[type]`` counts as ``name``)."""
-    return metric.split("[", 1)[0] in FAMILY_METRICS.get(family, ())
+    return family in families() and families()[family].eval.computes(metric)
 
 
 class SuiteError(BiohubError, ValueError):
@@ -126,12 +81,11 @@ def load_suite(name_or_path: str) -> Suite:
     except TypeError as exc:
         raise SuiteError(str(exc)) from None
     for entry in suite.entries:
-        unknown = [task for task in entry.tasks if task not in FAMILY_KIND]
-        if unknown:
-            raise SuiteError(f"{path}: entry {entry.name}: unknown task(s) {', '.join(unknown)}")
         for task in entry.tasks:
+            if task not in families():
+                raise SuiteError(f"{path}: entry {entry.name}: {unknown_name('task', task, families())}")
             if not computes(task, entry.headline):
-                known = ", ".join(FAMILY_METRICS[task])
+                known = ", ".join(families()[task].eval.metrics)
                 problem = f"headline {entry.headline!r} is not computed for task {task} ({known})"
                 raise SuiteError(f"{path}: entry {entry.name}: {problem}")
     return suite
@@ -143,28 +97,16 @@ def headline_overrides(path: Path = HEADLINE_OVERRIDES) -> dict[str, dict[str, s
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     for dataset, by_family in data.items():
         for family, headline in by_family.items():
-            if family not in FAMILY_KIND or not computes(family, headline):
+            if not computes(family, headline):
                 raise SuiteError(f"{path}: {dataset}: headline {headline!r} is not computed for task {family!r}")
     return data
 
 
 def headline_for(official: MetricName, family: str, dataset: str = "") -> Headline:
-    """The row headline of a dataset's task: the override of ``data/headlines.yaml`` for the dataset, else derived
-    from the catalog's official metric name (NER: mention-level F1; RE: F1 over triple texts per example)."""
+    """The row headline of a dataset's task: the override of ``data/headlines.yaml`` for the dataset, else the family's
+    headline for the catalog's official metric name (``eval.headline_by_official``, else ``eval.headline``)."""
     override = headline_overrides().get(dataset, {}).get(family)
-    if override:
-        return override
-    kind = FAMILY_KIND[family]
-    if family == "qa_factoid":
-        return "strict_accuracy"
-    if family in ("ner", "ner_single"):
-        return "f1_mention"
-    fixed = {"triples": "f1_text_set", "spans": "f1", "score": "pearson", "text": "rougeL", "choices": "accuracy"}
-    if kind in fixed:
-        return fixed[kind]
-    if kind == "labels":
-        return "macro_f1" if official == "macro_f1" else "micro_f1"
-    return {"macro_f1": "macro_f1", "f1": "f1_positive", "micro_f1": "micro_f1"}.get(official, "accuracy")  # type: ignore[return-value]
+    return override or families()[family].eval.headline_for(official)
 
 
 def build_info_path(data: str) -> Path:
@@ -220,9 +162,5 @@ def resolve(suite: Suite, data: str) -> list[Entry]:
 
 
 def _group(family: str) -> str:
-    kind = FAMILY_KIND[family]
-    if family.startswith("qa_"):
-        return "QA"
-    if family in ("re", "re_binary"):
-        return "RE"
-    return {"spans_by_type": "NER", "spans": "NER", "score": "PAIR", "text": "GEN"}.get(kind, "PAIR" if family == "pair_classification" else "TC")
+    """The report group of a family's rows (``eval.group`` of its file)."""
+    return families()[family].eval.group

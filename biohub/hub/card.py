@@ -12,26 +12,9 @@ from biohub.converters.catalog import load_catalog
 from biohub.hub.decontam import Report
 from biohub.hub.recipe import Recipe
 from biohub.io import atomic_path, write_text
+from biohub.templates.library import families
 
 HISTOGRAM = "length_histogram.png"
-TASK_CATEGORIES = {
-    "ner": "token-classification",
-    "ner_single": "token-classification",
-    "re": "token-classification",
-    "re_binary": "text-classification",
-    "classification": "text-classification",
-    "multilabel_classification": "text-classification",
-    "pair_classification": "sentence-similarity",
-    "sts": "sentence-similarity",
-    "qa_multiple_choice": "multiple-choice",
-    "qa_yesno": "question-answering",
-    "qa_factoid": "question-answering",
-    "qa_list": "question-answering",
-    "qa_open": "question-answering",
-    "qa_open_context": "question-answering",
-    "dialogue": "text-generation",
-    "instruction": "text-generation",
-}
 
 
 def size_category(rows: int) -> str:
@@ -55,7 +38,7 @@ def front_matter(configs: dict[str, dict[str, int]], tasks: set[str], rows: int,
         "license_name": "mixed",
         "license_link": "LICENSE.md",
         "language": ["en", "zh"],
-        "task_categories": sorted({TASK_CATEGORIES[task] for task in tasks if task in TASK_CATEGORIES}),
+        "task_categories": sorted({families()[task].hub.task_category for task in tasks if task in families()}),
         "size_categories": [size_category(rows)],
         "pretty_name": f"biohub {recipe.name}",
         "tags": ["biomedical", "bionlp", "instruction-tuning", "biohub"],

@@ -65,12 +65,12 @@ from biohub.hub.export import INSTRUCTIONS_SUFFIX, TRAIN_SPLIT, Splits, dump, it
 from biohub.io import write_text
 from biohub.templates.answers import render
 from biohub.templates.example import spec_from_meta
+from biohub.templates.library import families
 
 LM_EVAL_GROUP = "biohub"
 HEADLINE = "headline"
 LOGLIK_GROUP = "biohub_loglik"
 LOGLIK_SUFFIX = "_loglik"
-CHOICE_FAMILIES = ("qa_multiple_choice", "qa_yesno", "re_binary")
 LOGLIK_METRICS = ("acc", "acc_norm")
 DOC_KEYS = ("id", "source_id", "dataset", "task", "language", "template_id")
 
@@ -118,10 +118,15 @@ def lm_eval_doc(row: dict[str, Any]) -> tuple[dict[str, Any] | None, str]:
     return doc, ""
 
 
+def choice_families() -> tuple[str, ...]:
+    """The families exported as ``multiple_choice`` tasks too (``hub.choice_export`` in their files), by name."""
+    return tuple(name for name, family in families().items() if family.hub.choice_export)
+
+
 def loglik_doc(row: dict[str, Any], where: str) -> tuple[dict[str, Any] | None, str, str]:
     """(choice doc, target delimiter, "") for a row lm-eval can score by option log-likelihood, or (None, "", the reason
     it is left out). A target that is not the rendering of the row's gold answer is an error naming ``where``."""
-    if row["task"] not in CHOICE_FAMILIES:
+    if row["task"] not in choice_families():
         return None, "", "other_task"
     system, turns = _system_and_turns(row["messages"])
     if len(turns) != 2:
@@ -407,7 +412,7 @@ def _loglik_readme(final: Path, tasks: dict[str, Any], group: list[str], skipped
     if not tasks:
         return lines + ["No eval row has a single-choice answer in `lines` format: no log-likelihood task."]
     lines += [
-        f"{len(tasks)} `multiple_choice` tasks over the same rows of the choice families (`{'`, `'.join(CHOICE_FAMILIES)}`):",
+        f"{len(tasks)} `multiple_choice` tasks over the same rows of the choice families (`{'`, `'.join(choice_families())}`):",
         "each option's summed log-likelihood is computed and `acc` (`acc_norm`: normalised by the option's length) counts",
         "the docs whose gold option scores highest. Nothing is generated or parsed, and biohub is not needed to run them.",
         (

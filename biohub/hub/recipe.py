@@ -15,7 +15,8 @@ Keys are the keyword names of the dataclasses below; unknown keys and wrongly ty
       medqa_usmle: {eval: [test]}
 
 Stage tags: ``stage1`` mixes the extraction, classification and pair families; ``stage2`` mixes every family
-(adding QA, dialogue and Alpaca-style instructions), as in Taiyi's two-stage recipe.
+(adding QA, dialogue and Alpaca-style instructions), as in Taiyi's two-stage recipe. A family's stage is its
+file's ``hub.stage`` (``templates/data/families/``).
 """
 
 from __future__ import annotations
@@ -27,18 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from biohub.errors import BiohubError
+from biohub.templates.library import stage1_families
 from biohub.typed import from_mapping, read_yaml
-
-STAGE1_FAMILIES: tuple[str, ...] = (
-    "ner",
-    "ner_single",
-    "re",
-    "re_binary",
-    "classification",
-    "multilabel_classification",
-    "pair_classification",
-    "sts",
-)
 
 
 class RecipeError(BiohubError, ValueError):
@@ -76,10 +67,11 @@ class Instructions:
 @dataclass(frozen=True, slots=True)
 class Mixing:
     """Sampling weight of dataset i is proportional to n_i ** (1 / temperature): 1 keeps the capped sizes,
-    larger values flatten the mix towards uniform. ``stage1``: the families of the first stage."""
+    larger values flatten the mix towards uniform. ``stage1``: the families of the first stage (default: the
+    families whose file says ``hub: {stage: 1}``)."""
 
     temperature: float = 1.0
-    stage1: tuple[str, ...] = STAGE1_FAMILIES
+    stage1: tuple[str, ...] = field(default_factory=stage1_families)
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from biohub.templates.escape import escape, is_reserved, split_unescaped, strip_unescaped, unescape
+from biohub.templates.registry import PARSERS
 
 Kind = Literal["spans_by_type", "spans", "triples", "label", "labels", "choices", "score", "text"]
 AnswerFormat = Literal["lines", "json"]
@@ -225,7 +226,7 @@ def parse(spec: AnswerSpec, text: str, answer_format: str = "lines", *, strict: 
         if answer_format == "json":
             value = _parse_json(spec, text, strict, warnings, choices or [])
         elif answer_format == "lines":
-            value = _LINE_PARSERS[spec.kind](spec, text, strict, warnings, choices or [])
+            value = PARSERS.get(spec.kind)(spec, text, strict, warnings, choices or [])
         else:
             raise _Fail(f"unknown answer format {answer_format!r}")
         value = canonical(spec, value)
@@ -560,7 +561,7 @@ def _parse_text(spec: AnswerSpec, text: str, strict: bool, warnings: list[str], 
     return text if strict else text.strip()
 
 
-_LINE_PARSERS = {
+for _kind, _parser in {
     "spans_by_type": _parse_spans_by_type,
     "spans": _parse_spans,
     "triples": _parse_triples,
@@ -569,7 +570,8 @@ _LINE_PARSERS = {
     "choices": _parse_choices,
     "score": _parse_score,
     "text": _parse_text,
-}
+}.items():
+    PARSERS.register(_kind)(_parser)
 
 
 # --------------------------------------------------------------------------------------------- json

@@ -16,8 +16,6 @@ from biohub.templates.answers import AnswerSpec, canonical, render
 from biohub.templates.example import Instance, InstructionExample, Message, spec_meta
 from biohub.templates.library import Template, families
 
-PASS_THROUGH = ("dialogue", "instruction")  # their templates are system prompts
-
 
 def choose(seed: int, key: str, count: int) -> int:
     """A deterministic, order-independent choice in ``range(count)``."""
@@ -77,7 +75,7 @@ def messages_for(template: Template, instance: Instance, answer_format: str) -> 
     if set(instance.fields) != expected:
         raise ValueError(f"{instance.family}: fields {sorted(instance.fields)} but the templates use {sorted(expected)}")
     target = render(instance.spec, instance.target, answer_format)
-    if instance.family in PASS_THROUGH:
+    if families()[instance.family].instruct.pass_through:  # the templates are system prompts
         turns = list(instance.conversation)
         system = template.text
         if turns and turns[0].role == "system":  # the record's own system turn follows the template's, in one message

@@ -25,9 +25,8 @@ from biohub.schema import KBRecord, Record, from_row
 from biohub.templates.builder import build_example, longest_template, messages_for
 from biohub.templates.example import EXAMPLE_FEATURES, Instance, InstructionExample, Message
 from biohub.templates.length import TokenCounter, split_into_windows
+from biohub.templates.library import families
 from biohub.templates.tasks import DatasetInfo, instances, mention_text
-
-WINDOWED_FAMILIES = ("ner", "ner_single")  # a long document is split for these; others are dropped when too long
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,11 +127,11 @@ def apply_length_policy(
         stats.examples.update(example.task for example, _ in kept)
         return kept
     lengths = counter([example.messages for _, _, example in made])
-    too_long = {record.id for (record, instance, _), n in zip(made, lengths) if n > options.max_length and instance.family in WINDOWED_FAMILIES}
+    too_long = {record.id for (record, instance, _), n in zip(made, lengths) if n > options.max_length and _windowed(instance.family)}
     kept = []
     windowed: set[str] = set()
     for (record, instance, example), length in zip(made, lengths):
-        if record.id in too_long and instance.family in WINDOWED_FAMILIES:
+        if record.id in too_long and _windowed(instance.family):
             if record.id not in windowed:
                 windowed.add(record.id)
                 kept.extend(_windows(record, info, options, counter, stats))  # type: ignore[arg-type]
@@ -142,6 +141,11 @@ def apply_length_policy(
             kept.append((example, length))
     stats.examples.update(example.task for example, _ in kept)
     return kept
+
+
+def _windowed(family: str) -> bool:
+    """Whether a too-long document is split into windows for ``family`` (its ``instruct.windowed``; others are dropped)."""
+    return families()[family].instruct.windowed
 
 
 def build_split(
@@ -159,7 +163,7 @@ def _windows(
     """NER examples of a too-long document, made from sentence windows that each fit ``max_length``."""
 
     def ner_instances(window: KBRecord) -> list[Any]:
-        return [i for i in instances(window, info, decompose=options.decompose) if i.family in WINDOWED_FAMILIES]
+        return [i for i in instances(window, info, decompose=options.decompose) if _windowed(i.family)]
 
     def fits(window: KBRecord) -> bool:
         # judged on the longest rendering (by characters) with each family's longest template; the finished

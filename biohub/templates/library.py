@@ -7,6 +7,21 @@
     kind: spans_by_type              # answer kind (see answers.py)
     prefix: ""                       # "result" | "answer" | "score" | "" : the keyword before the value
     placeholders: [text, types]      # exactly the placeholders every template of the family uses
+    label_names: entity_types        # label group of labels/<dataset>.yaml naming the answer's labels ("" none)
+    instruct:                        # optional; each key defaults to off
+      windowed: true                 # a too-long document is split into sentence windows (others are dropped)
+      decompose_into: ner_single     # with `decompose`, also one example per label, of this family
+      pass_through: false            # the templates are system prompts before the record's own turns
+    hub: {stage: 1, task_category: token-classification, choice_export: false}
+      # stage 1: in mix_stage1 (the default `mixing.stage1` of recipes) and mix_stage2; stage 2: mix_stage2 only;
+      # task_category: the Hugging Face task category on the card; choice_export: also an lm-eval loglik task
+    eval:
+      scorer: ner                    # scorer by name (registered by biohub.eval.score; see templates/registry.py)
+      metrics: [f1_mention, ...]     # every metric the scorer computes for the family (registry.METRICS)
+      headline: f1_mention           # the default headline of the `all` suite's rows
+      headline_by_official: {}       # optional: catalog official metric -> headline (e.g. {macro_f1: macro_f1})
+      group: NER                     # report group (registry.GROUPS)
+      max_new_tokens: 384            # greedy generation budget of one answer
     format_hints:                    # appended to the instruction: how to write the answer, per format + language
       lines: {en: "...", zh: "..."}  # placeholders as in the templates, plus {example}
       json: {en: "...", zh: "..."}
@@ -18,24 +33,34 @@
 
 ``templates/data/labels/<dataset>.yaml`` maps a dataset's label codes to display names per language
 (``entity_types`` / ``relation_types`` / ``classes`` -> code -> {en, zh}); labels without an entry are shown
-as their code. Unknown keys, missing languages, fewer than ``MIN_TEMPLATES`` templates per language, a
-template that does not use exactly the family's placeholders, and values of the wrong type are errors.
+as their code. Unknown keys, unknown kind, metric, group or category names, missing languages, fewer than
+``MIN_TEMPLATES`` templates per language, a template that does not use exactly the family's placeholders, and
+values of the wrong type are errors.
+
+Families beyond the shipped ones: every ``*.yaml`` in the folders named by the environment variable
+``BIOHUB_FAMILIES`` (separated by ``os.pathsep``) is loaded as well; a name already taken is an error.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import string
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 
 from biohub.errors import BiohubError
 from biohub.templates.answers import KINDS, Punctuation
+from biohub.templates.registry import GROUPS, METRICS, TASK_CATEGORIES, RegistryError, check_name
+from biohub.typed import from_mapping
+
+EXTRA_FAMILIES_ENV = "BIOHUB_FAMILIES"
+LabelGroup = Literal["", "entity_types", "relation_types", "classes"]
 
 LANGUAGES = ("en", "zh")
 PREFIXES = ("", "result", "answer", "score")
@@ -63,6 +88,44 @@ class Template:
 
 
 @dataclass(frozen=True, slots=True)
+class InstructRules:
+    """How ``biohub instruct`` treats the family's examples (see the module doc)."""
+
+    windowed: bool = False
+    decompose_into: str = ""
+    pass_through: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class HubFacts:
+    """What ``biohub build`` and ``biohub export`` need: stage, card task category, multiple-choice export."""
+
+    stage: Literal[1, 2]
+    task_category: str
+    choice_export: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class EvalFacts:
+    """How the family is scored: scorer name, the metrics it computes, the default headline, report group, budget."""
+
+    scorer: str
+    metrics: tuple[str, ...]
+    headline: str
+    group: str
+    max_new_tokens: int
+    headline_by_official: dict[str, str] = field(default_factory=dict)
+
+    def computes(self, metric: str) -> bool:
+        """Whether ``metric`` is one of the family's metrics (a per-type ``name[type]`` counts as ``name``)."""
+        return metric.split("[", 1)[0] in self.metrics
+
+    def headline_for(self, official: str) -> str:
+        """The headline of a row whose dataset's official (catalog) metric is ``official``."""
+        return self.headline_by_official.get(official, self.headline)
+
+
+@dataclass(frozen=True, slots=True)
 class Family:
     name: str
     version: int
@@ -71,6 +134,11 @@ class Family:
     placeholders: tuple[str, ...]
     hints: dict[str, dict[str, str]]  # format -> language -> hint
     templates: dict[str, tuple[Template, ...]]  # language -> templates
+    label_names: str  # label group naming the answer's labels ("" none)
+    instruct: InstructRules
+    hub: HubFacts
+    eval: EvalFacts
+    path: str  # the family file (for error messages)
 
 
 def data_dir() -> Path:
@@ -111,12 +179,17 @@ def load_family(path: Path) -> Family:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise TemplateError(f"{where}: invalid YAML: {exc}") from None
-    keys = {"family", "version", "kind", "prefix", "placeholders", "format_hints", "templates"}
-    _strict_keys(data, keys, keys, where)
+    facts = {"label_names", "instruct", "hub", "eval"}
+    keys = {"family", "version", "kind", "prefix", "placeholders", "format_hints", "templates"} | facts
+    _strict_keys(data, keys, keys - {"instruct"}, where)
     if data["family"] != path.stem:
         raise TemplateError(f"{where}: family {data['family']!r} must equal the file name")
-    if data["kind"] not in KINDS or data["prefix"] not in PREFIXES:
-        raise TemplateError(f"{where}: kind must be one of {KINDS}, prefix one of {PREFIXES}")
+    try:
+        check_name("answer kind", data["kind"], KINDS, f"{where}.kind")
+    except RegistryError as exc:
+        raise TemplateError(str(exc)) from None
+    if data["prefix"] not in PREFIXES:
+        raise TemplateError(f"{where}: prefix must be one of {PREFIXES}")
     if not isinstance(data["version"], int) or isinstance(data["version"], bool) or data["version"] < 1:
         raise TemplateError(f"{where}.version: expected a positive integer")
     declared = data["placeholders"]
@@ -134,7 +207,41 @@ def load_family(path: Path) -> Family:
     templates = {
         language: _templates(data, language, set(declared), f"{where}.templates.{language}") for language in LANGUAGES
     }
-    return Family(data["family"], data["version"], data["kind"], data["prefix"], tuple(declared), hints, templates)
+    label_names, instruct, hub, evaluation = _facts(data, where)
+    return Family(
+        data["family"], data["version"], data["kind"], data["prefix"], tuple(declared), hints, templates,
+        label_names, instruct, hub, evaluation, where,
+    )
+
+
+def _facts(data: dict[str, Any], where: str) -> tuple[str, InstructRules, HubFacts, EvalFacts]:
+    """The family's label group, instruct rules, hub facts and eval facts, checked against the registry's names."""
+    try:
+        label_names = from_mapping(_LabelNames, {"label_names": data["label_names"]}, where).label_names
+        instruct = from_mapping(InstructRules, data.get("instruct", {}), f"{where}.instruct")
+        hub = from_mapping(HubFacts, data["hub"], f"{where}.hub")
+        evaluation = from_mapping(EvalFacts, data["eval"], f"{where}.eval")
+        check_name("task category", hub.task_category, TASK_CATEGORIES, f"{where}.hub.task_category")
+        check_name("report group", evaluation.group, GROUPS, f"{where}.eval.group")
+        for index, metric in enumerate(evaluation.metrics):
+            check_name("metric", metric, METRICS, f"{where}.eval.metrics[{index}]")
+    except (TypeError, RegistryError) as exc:
+        raise TemplateError(str(exc)) from None
+    if not evaluation.metrics or len(set(evaluation.metrics)) != len(evaluation.metrics):
+        raise TemplateError(f"{where}.eval.metrics: expected a non-empty list of distinct metric names")
+    for key, headline in {"headline": evaluation.headline, **evaluation.headline_by_official}.items():
+        if headline not in evaluation.metrics:
+            here = "headline" if key == "headline" else f"headline_by_official.{key}"
+            known = ", ".join(evaluation.metrics)
+            raise TemplateError(f"{where}.eval.{here}: {headline!r} is not one of the family's metrics ({known})")
+    if evaluation.max_new_tokens < 1:
+        raise TemplateError(f"{where}.eval.max_new_tokens: must be positive")
+    return label_names, instruct, hub, evaluation
+
+
+@dataclass(frozen=True, slots=True)
+class _LabelNames:
+    label_names: LabelGroup
 
 
 def _templates(data: dict[str, Any], language: str, declared: set[str], where: str) -> tuple[Template, ...]:
@@ -157,11 +264,49 @@ def _templates(data: dict[str, Any], language: str, declared: set[str], where: s
     return tuple(built)
 
 
+def family_folders() -> list[Path]:
+    """The shipped family folder, then the folders of ``BIOHUB_FAMILIES`` (if set)."""
+    extra = [Path(part) for part in os.environ.get(EXTRA_FAMILIES_ENV, "").split(os.pathsep) if part]
+    for folder in extra:
+        if not folder.is_dir():
+            raise TemplateError(f"{EXTRA_FAMILIES_ENV}: {folder} is not a folder")
+    return [data_dir() / "families", *extra]
+
+
 @cache
 def families() -> dict[str, Family]:
-    """Every task family of the library, by name."""
-    folder = data_dir() / "families"
-    return {family.name: family for family in map(load_family, sorted(folder.glob("*.yaml")))}
+    """Every task family of the library (and of ``BIOHUB_FAMILIES``), by name."""
+    found: dict[str, Family] = {}
+    for folder in family_folders():
+        for family in map(load_family, sorted(folder.glob("*.yaml"))):
+            if family.name in found:
+                raise TemplateError(f"{family.path}: family {family.name!r} is already defined in {found[family.name].path}")
+            found[family.name] = family
+    for family in found.values():
+        target = family.instruct.decompose_into
+        if target and target not in found:
+            raise TemplateError(f"{family.path}.instruct.decompose_into: {check_message('family', target, found)}")
+    return dict(sorted(found.items()))
+
+
+def check_message(what: str, name: str, known: Any) -> str:
+    """The "unknown ... did you mean" text for ``name``."""
+    try:
+        check_name(what, name, known)
+    except RegistryError as exc:
+        return str(exc)
+    return ""
+
+
+def family_order(names: Any) -> tuple[str, ...]:
+    """Family names in the library's order: by report group (registry.GROUPS), then by name."""
+    library = families()
+    return tuple(sorted(names, key=lambda name: (GROUPS.index(library[name].eval.group), name)))
+
+
+def stage1_families() -> tuple[str, ...]:
+    """The families of training stage 1 (``hub.stage: 1``), in library order: the default ``stage1`` of recipes."""
+    return family_order(name for name, family in families().items() if family.hub.stage == 1)
 
 
 @cache

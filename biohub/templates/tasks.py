@@ -4,7 +4,8 @@ A dataset's tasks come from its ``info.json`` (written by the converters): ``ner
 (and, with ``decompose``, one example per entity type), ``re`` a triple-extraction example,
 ``relation_classification`` on text records a yes/no example (GAD, EU-ADR), ``classification`` /
 ``multilabel_classification`` / ``pair_classification`` / ``sts`` one example each, QA records one example of the
-family of their question type, dialogues and Alpaca-style instructions one pass-through example. Only labelled
+family of their question type (an open-ended type ``T`` the family ``qa_T`` when the library holds one; else
+``qa_open_context`` / ``qa_open``), dialogues and Alpaca-style instructions one pass-through example. Only labelled
 records yield examples (unlabelled test files have no target).
 """
 
@@ -58,11 +59,13 @@ class DatasetInfo:
         )
 
 
-def _spec(info: DatasetInfo, family: str, language: str, group: str, codes: tuple[str, ...]) -> AnswerSpec:
+def _spec(info: DatasetInfo, family: str, language: str, codes: tuple[str, ...]) -> AnswerSpec:
+    """The answer spec of ``family``: its kind and prefix, labels ``codes`` shown by the family's ``label_names``."""
     punct = punctuation()[language]
-    prefix = {"result": punct.result, "answer": punct.answer, "score": punct.score, "": ""}[families()[family].prefix]
-    display = display_names(info.name, group, codes, language) if group else {}
-    return AnswerSpec(families()[family].kind, punct, codes, display, prefix)
+    facts = families()[family]
+    prefix = {"result": punct.result, "answer": punct.answer, "score": punct.score, "": ""}[facts.prefix]
+    display = display_names(info.name, facts.label_names, codes, language) if facts.label_names else {}
+    return AnswerSpec(facts.kind, punct, codes, display, prefix)
 
 
 def _names(spec: AnswerSpec, codes: tuple[str, ...]) -> str:
@@ -102,17 +105,18 @@ def _kb(record: KBRecord, info: DatasetInfo, decompose: bool) -> list[Instance]:
         by_type: dict[str, list[str]] = {code: [] for code in info.entity_types}
         for entity in record.entities:
             by_type.setdefault(entity.type, []).append(mention_text(entity.text))
-        spec = _spec(info, "ner", record.language, "entity_types", info.entity_types)
+        spec = _spec(info, "ner", record.language, info.entity_types)
         out.append(Instance("ner", "", {"text": text, "types": _names(spec, info.entity_types)}, spec, by_type))
-        if decompose:
+        single_family = families()["ner"].instruct.decompose_into
+        if decompose and single_family:
             for code in info.entity_types:
-                single = _spec(info, "ner_single", record.language, "entity_types", (code,))
+                single = _spec(info, single_family, record.language, (code,))
                 fields = {"text": text, "type": single.name(code)}
-                out.append(Instance("ner_single", f".{code}", fields, single, by_type[code]))
+                out.append(Instance(single_family, f".{code}", fields, single, by_type[code]))
     if "re" in info.tasks and info.relation_types:
         names = {entity.id: mention_text(entity.text) for entity in record.entities}
         triples = [[r.type, names[r.arg1_id], names[r.arg2_id]] for r in record.relations]
-        spec = _spec(info, "re", record.language, "relation_types", info.relation_types)
+        spec = _spec(info, "re", record.language, info.relation_types)
         out.append(Instance("re", "", {"text": text, "relations": _names(spec, info.relation_types)}, spec, triples))
     return out
 
@@ -123,7 +127,7 @@ def _text(record: TextRecord, info: DatasetInfo) -> Instance:
         family = "re_binary"
     else:
         family = "multilabel_classification" if info.multi_label else "classification"
-    spec = _spec(info, family, record.language, "classes", info.classes)
+    spec = _spec(info, family, record.language, info.classes)
     target: Any = list(record.labels) if family == "multilabel_classification" else record.labels[0]
     return Instance(family, "", {"text": record.text, "labels": _names(spec, info.classes)}, spec, target)
 
@@ -131,8 +135,8 @@ def _text(record: TextRecord, info: DatasetInfo) -> Instance:
 def _pair(record: PairsRecord, info: DatasetInfo) -> Instance:
     fields = {"text_1": record.text_1, "text_2": record.text_2}
     if record.score is not None and not record.label:
-        return Instance("sts", "", fields, _spec(info, "sts", record.language, "", ()), record.score)
-    spec = _spec(info, "pair_classification", record.language, "classes", info.classes)
+        return Instance("sts", "", fields, _spec(info, "sts", record.language, ()), record.score)
+    spec = _spec(info, "pair_classification", record.language, info.classes)
     return Instance("pair_classification", "", {**fields, "labels": _names(spec, info.classes)}, spec, record.label)
 
 
@@ -140,18 +144,18 @@ def _pair(record: PairsRecord, info: DatasetInfo) -> Instance:
 def _qa(record: QARecord, info: DatasetInfo) -> Instance:
     if record.type == "multiple_choice":
         letters = tuple(LETTERS[: len(record.choices)])
-        spec = _spec(info, "qa_multiple_choice", record.language, "", letters)
+        spec = _spec(info, "qa_multiple_choice", record.language, letters)
         options = "\n".join(f"{letter}. {choice}" for letter, choice in zip(letters, record.choices))
         target = [letters[record.choices.index(answer)] for answer in record.answer]
         return Instance("qa_multiple_choice", "", {"question": record.question, "options": options}, spec, target, choices=list(record.choices))
     if record.type == "yesno":
         codes = tuple(record.choices)
-        spec = _spec(info, "qa_yesno", record.language, "classes", codes)
+        spec = _spec(info, "qa_yesno", record.language, codes)
         fields = {"question": record.question, "context": record.context, "options": _names(spec, codes)}
         return Instance("qa_yesno", "", fields, spec, record.answer[0])
     if record.type in ("factoid", "list"):
         family = f"qa_{record.type}"
-        spec = _spec(info, family, record.language, "", ())
+        spec = _spec(info, family, record.language, ())
         groups = json.loads(record.meta).get("exact_answer")
         if groups and all(isinstance(group, list) and group for group in groups):
             target = [group[0] for group in groups]  # one name per answer entity; synonyms stay in gold
@@ -161,19 +165,29 @@ def _qa(record: QARecord, info: DatasetInfo) -> Instance:
             target = target[:1]
         extra = {"synonyms": groups} if groups else {}
         return Instance(family, "", {"question": record.question, "context": record.context}, spec, target, gold_extra=extra)
-    family = "qa_open_context" if record.context.strip() else "qa_open"
-    fields = {"question": record.question, **({"context": record.context} if family == "qa_open_context" else {})}
-    return Instance(family, "", fields, _spec(info, family, record.language, "", ()), record.answer[0])
+    fields = {"question": record.question, **({"context": record.context} if record.context.strip() else {})}
+    family = _open_family(record.type, fields)
+    return Instance(family, "", fields, _spec(info, family, record.language, ()), record.answer[0])
+
+
+def _open_family(question_type: str, fields: dict[str, str]) -> str:
+    """The family of an open-ended question (``summary``, ``open``): ``qa_<type>`` when the library holds a free-text
+    family of that name whose placeholders are the question's fields (a family file is enough, e.g. ``qa_summary``),
+    else ``qa_open_context`` (with a context) or ``qa_open``."""
+    own = families().get(f"qa_{question_type}")
+    if own is not None and own.kind == "text" and set(own.placeholders) == set(fields):
+        return own.name
+    return "qa_open_context" if "context" in fields else "qa_open"
 
 
 # --------------------------------------------------------------------------------------------- pass-through
 def _dialogue(record: DialogueRecord, info: DatasetInfo) -> Instance:
     turns = [Message(turn.role, turn.content) for turn in record.turns]
-    spec = _spec(info, "dialogue", record.language, "", ())
+    spec = _spec(info, "dialogue", record.language, ())
     return Instance("dialogue", "", {}, spec, turns[-1].content, conversation=turns[:-1])
 
 
 def _instruction(record: InstructionRecord, info: DatasetInfo) -> Instance:
     user = record.instruction if not record.input.strip() else f"{record.instruction}\n\n{record.input}"
-    spec = _spec(info, "instruction", record.language, "", ())
+    spec = _spec(info, "instruction", record.language, ())
     return Instance("instruction", "", {}, spec, record.output, conversation=[Message("user", user)])

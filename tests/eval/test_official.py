@@ -9,21 +9,20 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 
+from biohub.converters.catalog import MetricName
 from biohub.eval import metrics
 from biohub.eval.run import EvalError, score_outputs
 from biohub.eval.score import compute, judge
 from biohub.eval.suite import (
-    FAMILY_KIND,
-    FAMILY_METRICS,
-    HEADLINES,
     Entry,
     SuiteError,
     headline_for,
     headline_overrides,
+    headlines,
     load_suite,
 )
 from biohub.schema import Entity, KBRecord, Normalization, Passage, Relation
@@ -31,6 +30,8 @@ from biohub.templates.answers import render
 from biohub.templates.example import Message, spec_from_meta
 from biohub.templates.instruct import InstructOptions, build_split, make_examples, read_records
 from biohub.templates.length import TokenCounter
+from biohub.templates.library import families
+from biohub.templates.registry import METRICS
 from biohub.templates.tasks import DatasetInfo
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -263,14 +264,14 @@ def test_a_headline_the_family_never_computes_fails_when_the_suite_loads(tmp_pat
 
 
 def test_shipped_headlines_are_computed_by_their_families() -> None:
-    assert set(FAMILY_METRICS) == set(FAMILY_KIND)
     for entry in load_suite("taiyi_style").entries:
-        assert all(entry.headline in FAMILY_METRICS[task] for task in entry.tasks), entry.name
+        assert all(entry.headline in families()[task].eval.metrics for task in entry.tasks), entry.name
     for dataset, by_family in headline_overrides().items():
         for family, headline in by_family.items():
             assert headline_for("micro_f1", family, dataset) == headline
-    for family in FAMILY_KIND:
-        assert headline_for("micro_f1", family) in FAMILY_METRICS[family]
+    for family in families():
+        for official in get_args(MetricName):
+            assert headline_for(official, family) in families()[family].eval.metrics, (family, official)
     assert headline_for("micro_f1", "ner") == "f1_mention" and headline_for("micro_f1", "re", "bc5cdr") == "f1_concept_pair"
     assert headline_for("micro_f1", "re", "cmeie") == "f1_text_set"
 
@@ -279,7 +280,8 @@ def test_readme_metric_table_defines_every_metric_name() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     rows = [line.split("|")[1] for line in readme.splitlines() if line.startswith("| `")]
     table = {name for cell in rows for name in re.findall(r"`([^`]+)`", cell)}
-    assert set(HEADLINES) <= table, sorted(set(HEADLINES) - table)
+    assert set(headlines()) <= table, sorted(set(headlines()) - table)
+    assert METRICS <= table, sorted(METRICS - table)  # every name a family file may list
 
 
 # ------------------------------------------------------------------------------------------ real corpora

@@ -43,7 +43,7 @@ def test_perfect_predictions_score_one_everywhere(demo_hub: Path, tmp_path: Path
         assert entry["parse_failures"] == 0, entry["name"]
         assert entry["value"] == pytest.approx(1.0), (entry["name"], entry["metrics"])
         unlisted = [name for name in entry["metrics"] if not any(computes(task, name) for task in entry["tasks"])]
-        assert not unlisted, (entry["name"], unlisted)  # FAMILY_METRICS names everything the scorer computes
+        assert not unlisted, (entry["name"], unlisted)  # eval.metrics of the family file names everything the scorer computes
     if suite == "taiyi_style":
         assert [e["name"] for e in document["entries"]] == [e.name for e in load_suite(suite).entries]
     for name in ("results.json", "generations.jsonl", "report.md", "report.html", "report.png"):

@@ -465,7 +465,6 @@ def test_lm_eval_loads_with_task_manager(exported, monkeypatch: pytest.MonkeyPat
     from lm_eval.tasks import TaskManager
 
     from biohub.eval.run import max_new_tokens
-    from biohub.eval.suite import FAMILY_KIND
 
     monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", tmp_path)
     out, summary = exported("lm-eval")
@@ -481,7 +480,7 @@ def test_lm_eval_loads_with_task_manager(exported, monkeypatch: pytest.MonkeyPat
         doc = docs[0]
         assert task.doc_to_text(doc) == doc["prompt"] and task.doc_to_target(doc) == doc["target"]
         assert task.config.description == "system" and task.OUTPUT_TYPE == "generate_until"
-        budget = max_new_tokens()[FAMILY_KIND[summary["tasks"][name]["family"]]]  # biohub eval's, per answer kind
+        budget = max_new_tokens()[summary["tasks"][name]["family"]]  # biohub eval's, per family
         assert task.config.generation_kwargs == {"until": [], "max_gen_toks": budget, "do_sample": False}
         metrics = list(task.aggregation())
         assert (

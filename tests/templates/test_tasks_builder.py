@@ -28,7 +28,7 @@ from biohub.schema import (
     validate,
 )
 from biohub.templates.answers import canonical, parse, render
-from biohub.templates.builder import PASS_THROUGH, build_example, choose, format_for
+from biohub.templates.builder import build_example, choose, format_for
 from biohub.templates.example import Instance, Message
 from biohub.templates.instruct import InstructOptions, build_split
 from biohub.templates.library import families
@@ -504,7 +504,7 @@ def test_message_roles() -> None:
     assert [m.role for m in instruction.messages] == ["system", "user", "assistant"]
     assert instruction.messages[0].content in {t.text for t in families()["instruction"].templates["zh"]}
     assert instruction.messages[1].content == "总结。\n\n一段文字。" and instruction.target == "摘要。"
-    assert set(PASS_THROUGH) == {"dialogue", "instruction"}
+    assert {name for name, family in families().items() if family.instruct.pass_through} == {"dialogue", "instruction"}
 
 
 def test_dialogue_with_its_own_system_turn_has_one_system_message_first() -> None:

@@ -1,0 +1,102 @@
+"""Registries by name, as lm-evaluation-harness keeps its: answer kinds -> parsers, scorer names -> scorers, and the
+closed vocabularies a task-family file may name (report groups, metrics, Hugging Face task categories).
+
+A family file (``templates/data/families/<family>.yaml``) names its ``kind`` (the answer layout; its line parser is
+registered here by :mod:`biohub.templates.answers`) and its ``eval.scorer`` (registered here by
+:mod:`biohub.eval.score`, which this module never imports: the pipeline points one way). A new family of an existing
+kind and scorer is one YAML file; a new kind or scorer registers one function under its name. An unknown name is an
+error that says "did you mean ...?".
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Iterable
+from typing import Any, Generic, TypeVar
+
+T = TypeVar("T")
+
+
+class RegistryError(ValueError):
+    """A name that no registry entry or vocabulary holds; the message suggests the closest known names."""
+
+
+def unknown_name(what: str, name: str, known: Iterable[str], where: str = "") -> RegistryError:
+    """The error for an unknown ``name``: what was asked for, where, the closest known names and every known one."""
+    names = sorted(known)
+    close = difflib.get_close_matches(name, names, n=3)
+    hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
+    prefix = f"{where}: " if where else ""
+    return RegistryError(f"{prefix}unknown {what} {name!r}{hint} (known: {', '.join(names)})")
+
+
+def check_name(what: str, name: str, known: Iterable[str], where: str = "") -> str:
+    """``name`` when ``known`` holds it, else a :class:`RegistryError` (for closed vocabularies)."""
+    known = tuple(known)
+    if name not in known:
+        raise unknown_name(what, name, known, where)
+    return name
+
+
+class Registry(Generic[T]):
+    """Objects registered by name (``@REGISTRY.register("name")``); :meth:`get` fails with "did you mean ...?"."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+        self._entries: dict[str, T] = {}
+
+    def register(self, name: str) -> Callable[[T], T]:
+        """A decorator registering its argument under ``name`` (registering a name twice is an error)."""
+
+        def add(entry: T) -> T:
+            if name in self._entries and self._entries[name] is not entry:
+                raise RegistryError(f"{self.what} {name!r} is registered twice")
+            self._entries[name] = entry
+            return entry
+
+        return add
+
+    def get(self, name: str, where: str = "") -> T:
+        """The entry registered under ``name``; ``where`` (a file, a row) prefixes the error."""
+        if name not in self._entries:
+            raise unknown_name(self.what, name, self._entries, where)
+        return self._entries[name]
+
+    def names(self) -> tuple[str, ...]:
+        """Every registered name, in registration order."""
+        return tuple(self._entries)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._entries
+
+
+# answer kind -> line parser ``(spec, text, strict, warnings, choices) -> value`` (registered by templates.answers)
+PARSERS: Registry[Callable[..., Any]] = Registry("answer kind")
+# scorer name -> ``(entry, judged, tokens) -> {metric: value}`` (registered by eval.score)
+SCORERS: Registry[Callable[..., dict[str, float]]] = Registry("scorer")
+
+# Report groups, in the order reports list them (and default family order: group, then name).
+GROUPS: tuple[str, ...] = ("NER", "RE", "TC", "PAIR", "QA", "GEN")
+
+# Every metric name a scorer may report (each defined in the README's metric table). *_mention: mention-level
+# (occurrence) P/R/F1; *_text_set: the set of distinct texts per example; *_concept_pair: document-level concept-id
+# pairs (BC5CDR CID); tp/fp/fn: the counts behind them. A per-type NER value ``f1_mention[Chemical]`` counts as its name.
+_PRF = ("precision", "recall", "f1", "tp", "fp", "fn")
+METRICS: frozenset[str] = frozenset(
+    {f"{name}_{suffix}" for name in _PRF for suffix in ("mention", "text_set", "concept_pair")}
+    | {"seqeval_precision", "seqeval_recall", "seqeval_f1", "accuracy", "micro_f1", "macro_f1", "f1_positive"}
+    | {"exact_match", "pearson", "precision", "recall", "f1", "strict_accuracy", "lenient_accuracy", "mrr"}
+    | {"rouge1", "rouge2", "rougeL", "bleu"}
+)
+
+# Hugging Face dataset-card task categories a family may name (``task_category``).
+TASK_CATEGORIES: tuple[str, ...] = (
+    "token-classification",
+    "text-classification",
+    "sentence-similarity",
+    "multiple-choice",
+    "question-answering",
+    "text-generation",
+    "summarization",
+    "translation",
+)
