@@ -9,13 +9,13 @@ from pathlib import Path
 import biohub
 from biohub.errors import BiohubError
 
-INTERNAL = {"RecordProblem"}  # control flow inside a reader, turned into a Rejection; never reaches a user
+INTERNAL = {"RecordRejected"}  # control flow inside a reader, turned into a Rejection; never reaches a user
 
 
 def _error_classes() -> dict[str, type]:
     found = {}
     root = Path(biohub.__file__).parent
-    for path in sorted(root.rglob("*.py")):  # not pkgutil: converters/ is a namespace package
+    for path in sorted(root.rglob("*.py")):  # every module file
         name = ".".join(("biohub", *path.relative_to(root).with_suffix("").parts)).removesuffix(".__init__")
         if name == "biohub.cli":
             continue

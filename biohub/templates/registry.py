@@ -14,10 +14,12 @@ import difflib
 from collections.abc import Callable, Iterable
 from typing import Any, Generic, TypeVar
 
+from biohub.errors import BiohubError
+
 T = TypeVar("T")
 
 
-class RegistryError(ValueError):
+class RegistryError(BiohubError, ValueError):
     """A name that no registry entry or vocabulary holds; the message suggests the closest known names."""
 
 
