@@ -20,7 +20,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from biohub.eval.metrics import chinese_words
+from biohub.text import chinese_words
 
 
 def tokens(text: str, language: str) -> list[str]:
