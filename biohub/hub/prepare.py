@@ -23,10 +23,11 @@ from biohub.hub.mix import cap
 from biohub.hub.recipe import DatasetPlan, Recipe
 from biohub.hub.shards import write_shards
 from biohub.io import write_json, write_parquet
+from biohub.models import load_tokenizer
 from biohub.schema import Record, features_for, to_row
 from biohub.templates.example import EXAMPLE_FEATURES, InstructionExample
 from biohub.templates.instruct import InstructOptions, Made, SplitStats, apply_length_policy, make_examples
-from biohub.templates.length import TokenCounter, load_tokenizer
+from biohub.templates.length import TokenCounter
 from biohub.templates.tasks import DatasetInfo
 from biohub.text import seeded_digest, seeded_fraction
 

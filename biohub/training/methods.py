@@ -17,7 +17,7 @@ from peft import LoraConfig, PeftModel, get_peft_model, prepare_model_for_kbit_t
 from transformers import PreTrainedModel
 
 from biohub.io import write_text
-from biohub.training.models import load_model
+from biohub.models import load_model
 from biohub.training.recipe import TrainRecipe
 
 

@@ -8,8 +8,7 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM
 
-from biohub.templates.length import load_tokenizer
-from biohub.training.models import auto_dtype_and_attention, load_model, plain_copy, tiny_model
+from biohub.models import auto_dtype_and_attention, load_model, load_tokenizer, plain_copy, tiny_model
 
 
 def test_dtype_and_attention_are_chosen_by_device(monkeypatch: pytest.MonkeyPatch) -> None:
