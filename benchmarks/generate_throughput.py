@@ -22,8 +22,7 @@ import torch
 from biohub.eval.generate import Request, generate, read_done
 from biohub.eval.run import max_new_tokens, select
 from biohub.eval.suite import load_suite, resolve
-from biohub.templates.length import load_tokenizer
-from biohub.training.models import default_device, load_model, tiny_model
+from biohub.models import default_device, load_model, load_tokenizer, tiny_model
 
 ROOT = Path(__file__).resolve().parents[1]
 

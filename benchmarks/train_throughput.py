@@ -40,8 +40,8 @@ import torch
 import yaml
 
 from biohub.io import read_hub_split, write_parquet, write_text
+from biohub.models import load_tokenizer
 from biohub.templates.example import EXAMPLE_FEATURES
-from biohub.templates.length import load_tokenizer
 from biohub.training.data import Schedule, prepare_stage
 from biohub.training.recipe import TrainRecipe, load_train_recipe
 

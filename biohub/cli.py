@@ -202,9 +202,9 @@ def instruct_command(
     datasets: Annotated[str | None, typer.Option(help="Comma-separated subset of the converted datasets.")] = None,
 ) -> None:
     """Turn unified records into instruction examples (EN + ZH templates, seeded)."""
+    from biohub.models import load_tokenizer
     from biohub.templates.answers import FORMATS
     from biohub.templates.instruct import InstructOptions, instruct
-    from biohub.templates.length import load_tokenizer
 
     chosen = tuple(f.strip() for f in formats.split(",") if f.strip())
     if not chosen or any(f not in FORMATS for f in chosen):

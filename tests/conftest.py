@@ -46,8 +46,7 @@ def unified(mirror: Path, tmp_path_factory: pytest.TempPathFactory):
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 2-layer LLaMA model (hidden 64) with SmolLM2's tokenizer, saved as a model folder."""
-    from biohub.templates.length import load_tokenizer
-    from biohub.training.models import tiny_model
+    from biohub.models import load_tokenizer, tiny_model
 
     folder = tmp_path_factory.mktemp("tiny-model")
     tokenizer = load_tokenizer("default")

@@ -116,8 +116,7 @@ def test_offline_hub_ids_come_from_the_local_cache_or_are_refused(tmp_path: Path
 def test_model_and_tokenizer_loaders_name_what_they_tried(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tiny_model_dir: Path
 ) -> None:
-    from biohub.templates.length import load_tokenizer
-    from biohub.training.models import load_model
+    from biohub.models import load_model, load_tokenizer
 
     with pytest.raises(InputError, match=f"^no such folder {re.escape(str(tmp_path / 'tok'))} "):
         load_tokenizer(str(tmp_path / "tok"))

@@ -9,7 +9,6 @@ per-split counts into ``OUT/ledger.json``.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections.abc import Callable, Iterable, Sequence
@@ -27,6 +26,7 @@ from biohub.converters.registry import get_reader
 from biohub.errors import ConfigError
 from biohub.io import write_json, write_jsonl, write_parquet
 from biohub.schema import KBRecord, LabelSet, Record, features_for, to_row, validate
+from biohub.text import seeded_fraction
 
 
 @dataclass
@@ -67,8 +67,7 @@ def _split_assigner(dataset: str, derive: DeriveSplits, mirror: Path) -> Callabl
         bounds.append((total, split))
 
     def by_hash(document_id: str) -> str:
-        digest = hashlib.sha256(f"{dataset}\x00{document_id}".encode()).digest()
-        position = int.from_bytes(digest[:8], "big") / 2**64
+        position = seeded_fraction(dataset, document_id)
         return next(split for bound, split in bounds if position < bound or bound == bounds[-1][0])
 
     return by_hash

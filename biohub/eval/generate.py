@@ -16,6 +16,7 @@ import torch
 from tqdm.auto import tqdm
 
 from biohub.io import append_jsonl, read_jsonl_rows
+from biohub.models import left_padded, pad_id, prompt_ids
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,19 +31,6 @@ def read_done(path: Path) -> dict[str, dict[str, Any]]:
     return {row["id"]: row for row in read_jsonl_rows(path)}
 
 
-def left_padded(sequences: Sequence[Sequence[int]], pad_id: int, device: Any) -> tuple[torch.Tensor, torch.Tensor]:
-    """Input ids and attention mask of a batch padded on the left (so every prompt ends where generation starts)."""
-    width = max(len(ids) for ids in sequences)
-    input_ids = torch.tensor([[pad_id] * (width - len(ids)) + list(ids) for ids in sequences], device=device)
-    attention = torch.tensor([[0] * (width - len(ids)) + [1] * len(ids) for ids in sequences], device=device)
-    return input_ids, attention
-
-
-def prompt_ids(tokenizer: Any, messages: Sequence[dict[str, str]]) -> list[int]:
-    text = tokenizer.apply_chat_template(list(messages), tokenize=False, add_generation_prompt=True)
-    return list(tokenizer(text, add_special_tokens=False)["input_ids"])
-
-
 def generate(
     model: Any, tokenizer: Any, requests: Sequence[Request], out: Path, *, batch_size: int = 16, show_progress: bool = True, max_prompt_tokens: int | None = None
 ) -> dict[str, Any]:
@@ -53,7 +41,7 @@ def generate(
     if max_prompt_tokens is not None:
         encoded = {key: ids[-max_prompt_tokens:] for key, ids in encoded.items()}
     todo.sort(key=lambda r: (-len(encoded[r.id]), r.id))
-    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    pad = pad_id(tokenizer)
     eos_ids = _eos_ids(model, tokenizer)
     device = next(model.parameters()).device
     model.eval()
@@ -62,11 +50,11 @@ def generate(
     bar = tqdm(total=len(todo), desc="generate", unit="ex", disable=not show_progress)
     for start in range(0, len(todo), batch_size):
         batch = todo[start : start + batch_size]
-        input_ids, attention = left_padded([encoded[r.id] for r in batch], pad_id, device)
+        input_ids, attention = left_padded([encoded[r.id] for r in batch], pad, device)
         with torch.inference_mode():
             generated = model.generate(
                 input_ids=input_ids, attention_mask=attention, max_new_tokens=max(r.max_new_tokens for r in batch), do_sample=False,
-                num_beams=1, eos_token_id=eos_ids, pad_token_id=pad_id, temperature=None, top_p=None, top_k=None,
+                num_beams=1, eos_token_id=eos_ids, pad_token_id=pad, temperature=None, top_p=None, top_k=None,
             )  # fmt: skip
         rows = []
         for row, request in zip(generated[:, input_ids.shape[1] :].tolist(), batch):

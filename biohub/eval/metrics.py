@@ -45,6 +45,8 @@ from typing import Any
 
 import numpy as np
 
+from biohub.text import chinese_words
+
 Items = set[tuple[str, ...]]
 UNPARSED = "\x00unparsed"
 
@@ -221,16 +223,6 @@ def factoid_scores(synonyms: Sequence[Sequence[Sequence[str]]], predicted: Seque
             reciprocal += 1 / ranks[0]
     n = max(len(synonyms), 1)
     return {"strict_accuracy": strict / n, "lenient_accuracy": lenient / n, "mrr": reciprocal / n}
-
-
-def chinese_words(text: str) -> list[str]:
-    """jieba words of ``text`` that hold a letter or digit (punctuation and spaces dropped)."""
-    import logging
-
-    import jieba
-
-    jieba.setLogLevel(logging.WARNING)
-    return [word for word in jieba.lcut(text) if word.strip() and any(ch.isalnum() for ch in word)]
 
 
 class _JiebaTokenizer:

@@ -171,7 +171,7 @@ def evaluate(
 ) -> dict[str, Any]:
     """Generate for every selected example (reusing ``raw_outputs.jsonl``), then score and write the outputs.
     ``max_new_tokens_cap`` lowers every per-kind budget (quick CPU runs; long answers may then be cut)."""
-    from biohub.training.models import default_device, load_model
+    from biohub.models import default_device, load_model
 
     adapter_source = pretrained_source(adapter, "adapter") if adapter else None  # a missing folder fails before any work
     entries = resolve(suite, data)
@@ -188,11 +188,7 @@ def evaluate(
     if (out / "raw_outputs.jsonl").is_file() and stamp.is_file() and json.loads(stamp.read_text(encoding="utf-8")) != settings:
         raise EvalError(f"{out}: holds outputs generated with other settings ({stamp}); give a new --out to evaluate this model")
     write_json(stamp, settings)
-    model, tokenizer = load_model(model_spec, device=default_device())
-    if adapter:
-        from peft import PeftModel
-
-        model = PeftModel.from_pretrained(model, adapter_source)
+    model, tokenizer = load_model(model_spec, device=default_device(), adapter=adapter_source)
     raw = out / "raw_outputs.jsonl"
     timing = generate(model, tokenizer, list(requests.values()), raw, batch_size=batch_size, show_progress=show_progress)
     outputs = {key: row["output"] for key, row in read_done(raw).items()}

@@ -43,10 +43,10 @@ from biohub.schema import (
     TextRecord,
     document_text,
 )
+from biohub.text import cjk_count
 
 COMMON_NGRAM_DOCS = 50
-_NON_WORD = re.compile(r"[^\w\u4e00-\u9fff]+")
-_CJK = re.compile(r"[\u4e00-\u9fff]")
+_NON_WORD = re.compile(r"\W+")  # CJK ideographs are word characters
 
 
 def input_text(record: Record) -> str:
@@ -73,7 +73,7 @@ def normalize(text: str) -> str:
 
 def is_cjk(normalized: str) -> bool:
     """Whether a normalised text is mostly Chinese (then compared by characters, spaces removed)."""
-    return len(_CJK.findall(normalized)) * 3 > len(normalized)
+    return cjk_count(normalized) * 3 > len(normalized)
 
 
 def ngrams(normalized: str, settings: Decontamination) -> set[int]:

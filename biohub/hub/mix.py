@@ -11,22 +11,18 @@ seeded sample; copies get ids ``<id>#<k>``) and down-samples large ones.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import math
 from collections.abc import Sequence
 
 from biohub.templates.example import InstructionExample
-
-
-def _rank(seed: int, salt: str, key: str) -> bytes:
-    return hashlib.sha256(f"{seed}\x00{salt}\x00{key}".encode()).digest()
+from biohub.text import seeded_digest
 
 
 def cap(examples: Sequence[InstructionExample], limit: int | None, seed: int, salt: str) -> list[InstructionExample]:
     """At most ``limit`` examples: a seeded sample, kept in their original order."""
     if limit is None or len(examples) <= limit:
         return list(examples)
-    chosen = set(sorted(range(len(examples)), key=lambda i: _rank(seed, salt, examples[i].id))[:limit])
+    chosen = set(sorted(range(len(examples)), key=lambda i: seeded_digest(seed, salt, examples[i].id))[:limit])
     return [example for index, example in enumerate(examples) if index in chosen]
 
 
@@ -54,6 +50,6 @@ def mix(groups: dict[str, Sequence[InstructionExample]], temperature: float, see
         copies, rest = divmod(want, len(group)) if group else (0, 0)
         for copy in range(copies):
             mixed.extend(group if copy == 0 else [dataclasses.replace(e, id=f"{e.id}#{copy}") for e in group])
-        sample = sorted(group, key=lambda e: _rank(seed, f"{salt}\x00{name}", e.id))[:rest]
+        sample = sorted(group, key=lambda e: seeded_digest(seed, f"{salt}\x00{name}", e.id))[:rest]
         mixed.extend(sample if copies == 0 else [dataclasses.replace(e, id=f"{e.id}#{copies}") for e in sample])
-    return sorted(mixed, key=lambda e: _rank(seed, f"{salt}\x00order", e.id))
+    return sorted(mixed, key=lambda e: seeded_digest(seed, f"{salt}\x00order", e.id))

@@ -9,7 +9,6 @@ folder and returns a small JSON-able summary, so nothing but file paths and coun
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import replace
 from pathlib import Path
@@ -25,11 +24,13 @@ from biohub.hub.mix import cap
 from biohub.hub.recipe import DatasetPlan, Recipe
 from biohub.hub.shards import write_shards
 from biohub.io import write_json, write_parquet
+from biohub.models import load_tokenizer
 from biohub.schema import Record, features_for, to_row
 from biohub.templates.example import EXAMPLE_FEATURES, InstructionExample
 from biohub.templates.instruct import InstructOptions, Made, SplitStats, apply_length_policy, make_examples
-from biohub.templates.length import TokenCounter, load_tokenizer
+from biohub.templates.length import TokenCounter
 from biohub.templates.tasks import DatasetInfo
+from biohub.text import seeded_digest, seeded_fraction
 
 _TOKENIZERS: dict[str, Any] = {}
 EVAL_LENGTH_SAMPLE = 2000  # eval examples measured per split for the length statistics (seeded sample)
@@ -42,8 +43,7 @@ def _counter(name: str) -> TokenCounter:
 
 
 def _held_out(document_id: str, dataset: str, fraction: float) -> bool:
-    digest = hashlib.sha256(f"{dataset}\x00holdout\x00{document_id}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") / 2**64 < fraction
+    return seeded_fraction(dataset, "holdout", document_id) < fraction
 
 
 def partition(
@@ -81,7 +81,7 @@ def capped_examples(
     position = {record.id: index for index, record in enumerate(records)}
     collected: list[Made] = []
     used = 0
-    for record in sorted(records, key=lambda r: hashlib.sha256(f"{seed}\x00{dataset}\x00{r.id}".encode()).digest()):
+    for record in sorted(records, key=lambda r: seeded_digest(seed, dataset, r.id)):
         if len(collected) >= plan.cap:
             break
         collected.extend(wanted(record))

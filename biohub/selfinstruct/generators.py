@@ -67,23 +67,22 @@ class LocalGenerator:
     def complete(self, prompts: Sequence[str]) -> list[str]:
         import torch
 
-        from biohub.eval.generate import left_padded, prompt_ids
-        from biohub.training.models import default_device, load_model
+        from biohub.models import default_device, left_padded, load_model, pad_id, prompt_ids
 
         if self._loaded is None:
             self._loaded = load_model(self.spec, device=default_device())
             torch.manual_seed(self.seed)
         model, tokenizer = self._loaded
-        pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+        pad = pad_id(tokenizer)
         device = next(model.parameters()).device
         texts = []
         for start in range(0, len(prompts), self.batch_size):
             encoded = [prompt_ids(tokenizer, [{"role": "user", "content": p}]) for p in prompts[start : start + self.batch_size]]
-            input_ids, attention = left_padded(encoded, pad_id, device)
+            input_ids, attention = left_padded(encoded, pad, device)
             with torch.inference_mode():
                 out = model.generate(
                     input_ids=input_ids, attention_mask=attention, max_new_tokens=self.max_new_tokens, do_sample=True,
-                    temperature=self.temperature, top_p=self.top_p, pad_token_id=pad_id,
+                    temperature=self.temperature, top_p=self.top_p, pad_token_id=pad,
                 )  # fmt: skip
             texts.extend(tokenizer.decode(row, skip_special_tokens=True) for row in out[:, input_ids.shape[1] :].tolist())
         return texts

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from biohub.eval.metrics import chinese_words
+from biohub.text import chinese_words
 
 
 def tokens(text: str, language: str) -> list[str]:

@@ -19,6 +19,7 @@ import yaml
 
 from biohub.errors import BiohubError
 from biohub.selfinstruct.similarity import SimilarityIndex, tokens
+from biohub.text import has_cjk
 
 DATA = Path(__file__).parent / "data"
 CATEGORIES = ("qa", "ie", "generation", "other")
@@ -49,9 +50,9 @@ def _yaml(name: str) -> Any:
 
 
 def language_of(text: str) -> str:
-    """``zh`` when at least a fifth of the letters are CJK ideographs, else ``en``."""
+    """``zh`` when at least a fifth of the letters are CJK characters (:mod:`biohub.text`), else ``en``."""
     letters = [ch for ch in text if ch.isalpha()]
-    cjk = sum(1 for ch in letters if "\u4e00" <= ch <= "\u9fff")
+    cjk = sum(1 for ch in letters if has_cjk(ch))
     return "zh" if letters and cjk / len(letters) >= 0.2 else "en"
 
 

@@ -38,6 +38,7 @@ from typing import Any, Literal
 
 from biohub.templates.escape import escape, is_reserved, split_unescaped, strip_unescaped, unescape
 from biohub.templates.registry import PARSERS
+from biohub.text import CJK_CHARACTERS, has_cjk
 
 Kind = Literal["spans_by_type", "spans", "triples", "label", "labels", "choices", "score", "text"]
 AnswerFormat = Literal["lines", "json"]
@@ -443,7 +444,7 @@ def _match_label(spec: AnswerSpec, value: str, strict: bool) -> str | None:
 def _starts_with(text: str, name: str) -> bool:
     if not name:
         return False
-    if re.search(r"[\u4e00-\u9fff]", name):
+    if has_cjk(name):
         return text.startswith(name)
     return re.match(rf"{re.escape(name)}(?![\w])", text, re.IGNORECASE) is not None
 
@@ -452,7 +453,7 @@ def _mention_spans(text: str, name: str) -> list[tuple[int, int]]:
     """Where ``text`` names ``name``, not negated ("不是", "非阳性", "not positive" do not name 是 / 阳性 / positive)."""
     if not name:
         return []
-    if re.search(r"[\u4e00-\u9fff]", name):
+    if has_cjk(name):
         pattern = rf"(?<![不非没未无]){re.escape(name)}"
     else:
         pattern = rf"(?<![\w])(?<!\bnot )(?<!\bnon-)(?<!\bnon ){re.escape(name)}(?![\w])"
@@ -493,7 +494,7 @@ _LETTER_JOIN = re.compile(r"\s*(?:[,，、/&+]|and|和|及|与)?\s*", re.IGNOREC
 # a copula or "and"/"both", so acronyms ("ACE-inhibitors", "CD4 count", "ACE inhibitors") are not answer letters
 _LETTER_BLOCK = re.compile(
     r"[(（\[]?([A-Z]{2,})[)）\]]?+"
-    r"(?=$|\s++(?![a-z])|\s+(?:is|are|was|were|and|both)\b|[.。,，;；:：)）、]|[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff])"
+    r"(?=$|\s++(?![a-z])|\s+(?:is|are|was|were|and|both)\b|[.。,，;；:：)）、]|[" + CJK_CHARACTERS + "])"
 )
 _FULL_WIDTH_LETTERS = str.maketrans({chr(0xFF21 + i): letter for i, letter in enumerate(LETTERS)})
 

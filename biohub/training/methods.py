@@ -18,7 +18,7 @@ from transformers import PreTrainedModel
 
 from biohub.errors import BiohubError
 from biohub.io import write_text
-from biohub.training.models import load_model
+from biohub.models import load_model
 from biohub.training.recipe import TrainRecipe
 
 
@@ -86,8 +86,8 @@ def save_stage(model: torch.nn.Module, tokenizer: Any, folder: Path, recipe: Tra
     model.save_pretrained(str(folder), state_dict=state_dict)
     tokenizer.save_pretrained(str(folder))
     if recipe.merge and isinstance(model, PeftModel):
-        base, _ = load_model(recipe.model, device="cpu", dtype=torch.float32)
-        merged = PeftModel.from_pretrained(base, str(folder)).merge_and_unload()
+        with_adapter, _ = load_model(recipe.model, device="cpu", dtype=torch.float32, adapter=str(folder))
+        merged = with_adapter.merge_and_unload()
         assert isinstance(merged, PreTrainedModel)
         merged.save_pretrained(str(folder / "merged"))
         tokenizer.save_pretrained(str(folder / "merged"))

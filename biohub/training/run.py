@@ -21,6 +21,7 @@ from transformers import set_seed
 
 from biohub.errors import BiohubError
 from biohub.io import write_json, write_text
+from biohub.models import pad_id
 from biohub.training.checkpoint import checkpoint_dirs
 from biohub.training.data import prepare_stage
 from biohub.training.loop import StepHook, run_stage
@@ -92,7 +93,7 @@ def train(
             continue
         set_seed(recipe.seed + index)
         model, tokenizer = prepare_model(recipe, device, start_from=previous)
-        pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+        pad = pad_id(tokenizer)
         stage_data = prepare_stage(data, stage.data, tokenizer, max_length=recipe.max_length, packing=recipe.packing, show_progress=show_progress and accelerator.is_main_process)
         if accelerator.is_main_process:  # rows after the checkpoint a stage resumes from are logged again
             found = checkpoint_dirs(stage_dir) if resume else []
@@ -104,7 +105,7 @@ def train(
             with (out / METRICS).open("a", encoding="utf-8") as handle:
                 handle.write(json.dumps(row, sort_keys=True) + "\n")
 
-        outcome = run_stage(accelerator, model, pad_id, recipe, stage, index, stage_data, stage_dir, log, resume=resume, show_progress=show_progress, on_step=on_step)
+        outcome = run_stage(accelerator, model, pad, recipe, stage, index, stage_data, stage_dir, log, resume=resume, show_progress=show_progress, on_step=on_step)
         unwrapped = accelerator.unwrap_model(model)
         state_dict = accelerator.get_state_dict(model) if sharded else None
         trainable, total = parameter_counts(unwrapped)

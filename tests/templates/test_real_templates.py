@@ -11,9 +11,9 @@ from typer.testing import CliRunner
 
 from biohub.cli import app
 from biohub.converters.catalog import load_catalog
+from biohub.models import load_tokenizer
 from biohub.templates.check import check_dataset
 from biohub.templates.instruct import InstructOptions, instruct
-from biohub.templates.length import load_tokenizer
 
 pytestmark = pytest.mark.real_corpora
 CATALOG = sorted(load_catalog())

@@ -28,11 +28,12 @@ from biohub.schema import (
     validate,
 )
 from biohub.templates.answers import canonical, parse, render
-from biohub.templates.builder import build_example, choose, format_for
+from biohub.templates.builder import build_example, format_for
 from biohub.templates.example import Instance, Message
 from biohub.templates.instruct import InstructOptions, build_split
 from biohub.templates.library import families
 from biohub.templates.tasks import DatasetInfo, instances, mention_text
+from biohub.text import seeded_choice
 
 COMMON = {"dataset": "toy", "split": "train"}
 
@@ -400,7 +401,7 @@ def test_template_choice_depends_only_on_seed_and_example_id() -> None:
     # and the choice is the hash of (seed, example id)
     options_en = families()["classification"].templates["en"]
     for example in forward:
-        assert example.template_id == options_en[choose(7, example.id, len(options_en))].id
+        assert example.template_id == options_en[seeded_choice(len(options_en), 7, example.id)].id
 
 
 def test_different_seeds_choose_differently_for_some_examples() -> None:
@@ -413,9 +414,9 @@ def test_different_seeds_choose_differently_for_some_examples() -> None:
 
 
 def test_choose_is_in_range_and_deterministic() -> None:
-    picks = [choose(3, f"key{index}", 10) for index in range(200)]
+    picks = [seeded_choice(10, 3, f"key{index}") for index in range(200)]
     assert all(0 <= pick < 10 for pick in picks) and len(set(picks)) == 10
-    assert picks == [choose(3, f"key{index}", 10) for index in range(200)]
+    assert picks == [seeded_choice(10, 3, f"key{index}") for index in range(200)]
 
 
 def test_template_id_and_version_are_recorded() -> None:

@@ -8,8 +8,7 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM
 
-from biohub.templates.length import load_tokenizer
-from biohub.training.models import auto_dtype_and_attention, load_model, plain_copy, tiny_model
+from biohub.models import auto_dtype_and_attention, load_model, load_tokenizer, plain_copy, tiny_model
 
 
 def test_dtype_and_attention_are_chosen_by_device(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -53,3 +52,37 @@ def test_tiny_model_uses_the_tokenizer_vocabulary() -> None:
     model = tiny_model(tokenizer)
     assert model.config.vocab_size == len(tokenizer) and model.config.num_hidden_layers == 2
     assert sum(p.numel() for p in model.parameters()) < 5_000_000
+
+
+def _trained_adapter(tiny_model_dir: Path, folder: Path) -> torch.nn.Module:
+    """A LoRA adapter on the tiny model with non-zero weights (a fresh one is the identity), saved to ``folder``."""
+    from peft import LoraConfig, get_peft_model
+
+    model, _ = load_model(str(tiny_model_dir), dtype=torch.float32)
+    peft_model = get_peft_model(model, LoraConfig(r=2, lora_alpha=4, target_modules=["q_proj", "v_proj"], task_type="CAUSAL_LM"))
+    torch.manual_seed(1)
+    with torch.no_grad():
+        for name, parameter in peft_model.named_parameters():
+            if "lora_B" in name:
+                parameter.normal_(std=0.5)
+    peft_model.save_pretrained(folder)
+    return peft_model.eval()
+
+
+def test_an_adapter_loads_on_top_of_its_base_and_merges_to_the_same_logits(tmp_path: Path, tiny_model_dir: Path) -> None:
+    from biohub.training.methods import save_stage
+    from biohub.training.recipe import TrainRecipe
+
+    trained = _trained_adapter(tiny_model_dir, tmp_path / "adapter")
+    ids = torch.tensor([[1, 5, 9, 42, 7]])
+    with torch.no_grad():
+        expected = trained(ids).logits
+        loaded, _ = load_model(str(tiny_model_dir), dtype=torch.float32, adapter=str(tmp_path / "adapter"))
+        assert torch.allclose(loaded.eval()(ids).logits, expected, atol=1e-5)
+        base, tokenizer = load_model(str(tiny_model_dir), dtype=torch.float32)
+        assert not torch.allclose(base(ids).logits, expected, atol=1e-3)  # the adapter does change the outputs
+    recipe = TrainRecipe(name="tiny", stages=(), model=str(tiny_model_dir), merge=True)
+    save_stage(trained, tokenizer, tmp_path / "stage", recipe)
+    merged = AutoModelForCausalLM.from_pretrained(tmp_path / "stage" / "merged").eval()
+    with torch.no_grad():
+        assert torch.allclose(merged(ids).logits, expected, atol=1e-4)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from biohub.templates.length import load_tokenizer
-from biohub.training.tokenize import CHATML_FALLBACK, IGNORE_INDEX, assistant_spans, ensure_chat_template, tokenize_conversation
+from biohub.models import CHATML_FALLBACK, ensure_chat_template, load_tokenizer
+from biohub.training.tokenize import IGNORE_INDEX, assistant_spans, tokenize_conversation
 
 CONVERSATION = [
     {"role": "system", "content": "You are a careful clinical assistant."},
