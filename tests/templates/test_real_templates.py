@@ -15,7 +15,7 @@ from biohub.templates.check import check_dataset
 from biohub.templates.instruct import InstructOptions, instruct
 from biohub.templates.length import load_tokenizer
 
-pytestmark = pytest.mark.real_corpora
+pytestmark = [pytest.mark.real_corpora, pytest.mark.slow]  # instructs whole real corpora
 CATALOG = sorted(load_catalog())
 
 
