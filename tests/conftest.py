@@ -1,4 +1,6 @@
-"""Shared fixtures: the local mirror of real corpora (../shared/corpora), and a tiny config-built model folder."""
+"""Shared fixtures: the local mirror of real corpora (../shared/corpora), a tiny config-built model folder, and the two
+Hub folders built from the shipped example corpora (once per test process): ``demo_hub``, what ``biohub build
+recipes/demo.yaml`` writes, and ``hub``, a small hand-assembled one (tests/hub/test_export.py's ``make_hub``)."""
 
 from __future__ import annotations
 
@@ -53,3 +55,24 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     tiny_model(tokenizer).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
+
+
+@pytest.fixture(scope="session")
+def demo_hub(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo recipe built from the example corpora (``examples/mirror``), as ``make demo`` builds it. Read-only:
+    a test that changes a Hub folder copies it first."""
+    from biohub.hub.build import build
+    from biohub.hub.recipe import load_recipe
+
+    out = tmp_path_factory.mktemp("demo") / "hub"
+    build(load_recipe(ROOT / "recipes" / "demo.yaml"), ROOT / "examples" / "mirror", out, verify=False, progress=False, workers=1)
+    return out
+
+
+@pytest.fixture(scope="session")
+def hub(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small Hub folder: six example corpora's instruction configs, ``mix_stage1``/``mix_stage2`` (a multi-turn row
+    in stage 2), one ``*_unified`` config and ``build_info.json`` (tests/hub/test_export.py's ``make_hub``). Read-only."""
+    from tests.hub.test_export import make_hub
+
+    return make_hub(tmp_path_factory.mktemp("hub"))

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.slow  # builds a wheel and a virtualenv, then runs a command of each stage from it
 COMMANDS = [
     (["datasets"], "ncbi_disease"),
     (["formats"], "conll"),

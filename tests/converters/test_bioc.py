@@ -311,6 +311,7 @@ def test_entity_declarations_are_refused(tmp_path: Path) -> None:
 
 
 @pytest.mark.real_corpora
+@pytest.mark.slow
 def test_bc5cdr_bioc_converts_every_cid_relation_with_the_default_options(mirror: Path, tmp_path: Path) -> None:
     """`biohub convert --format bioc` on BC5CDR's BioC files, no options: SOURCE.md's 1,038 / 1,012 / 1,066 CID
     relations and 9,570 / 9,773 / 9,928 annotations are all read and accounted for (the only drops are the four

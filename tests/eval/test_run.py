@@ -14,17 +14,6 @@ from biohub.eval.generate import Request, generate, read_done
 from biohub.eval.report import write_report
 from biohub.eval.run import EvalError, score_file, select
 from biohub.eval.suite import SuiteError, computes, load_suite, resolve
-from biohub.hub.build import build
-from biohub.hub.recipe import load_recipe
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def demo_hub(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("eval") / "hub"
-    build(load_recipe(ROOT / "recipes" / "demo.yaml"), ROOT / "examples" / "mirror", out, verify=False, progress=False, workers=1)
-    return out
 
 
 def perfect_predictions(hub: Path, suite: str, path: Path, limit: int | None = None) -> Path:

@@ -276,6 +276,7 @@ def test_stage1_mix_holds_only_stage1_families(demo_build: tuple[Path, dict]) ->
 
 
 @pytest.mark.real_corpora
+@pytest.mark.slow
 def test_full_taiyi_style_build_on_the_mirror(mirror: Path, tmp_path: Path) -> None:
     info = build(load_recipe(ROOT / "recipes" / "taiyi_style.yaml"), mirror, tmp_path / "repo", progress=False)
     repo = tmp_path / "repo"

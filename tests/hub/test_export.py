@@ -98,11 +98,6 @@ def make_hub(root: Path, datasets: list[str] = DATASETS) -> Path:
 
 
 @pytest.fixture(scope="module")
-def hub(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_hub(tmp_path_factory.mktemp("export"))
-
-
-@pytest.fixture(scope="module")
 def exported(hub: Path, tmp_path_factory: pytest.TempPathFactory):
     """``exported(fmt)``: the export of the fixture Hub in ``fmt`` (once per format) and its summary."""
     done: dict[str, tuple[Path, dict]] = {}

@@ -130,6 +130,7 @@ def test_scripted_model_scores_equal_biohub_score_on_every_task(lm_eval_export, 
     assert 0 < failures < summary["rows"]
 
 
+@pytest.mark.slow
 def test_tiny_model_through_lm_evals_hf_backend_scores_equal_biohub_score(
     lm_eval_export, tiny_model_dir: Path, tmp_path: Path
 ) -> None:
@@ -170,6 +171,7 @@ def argmax(values: list[float]) -> int:
     return max(range(len(values)), key=values.__getitem__)
 
 
+@pytest.mark.slow
 def test_tiny_model_loglik_tasks_score_options_as_transformers_does(lm_eval_export, tiny_model_dir: Path) -> None:
     from lm_eval.models.huggingface import HFLM
     from transformers import AutoModelForCausalLM, AutoTokenizer

@@ -13,7 +13,7 @@ import pytest
 from biohub.hub.chat_template import DEFAULT_MODEL_CHAT_TEMPLATE_SHA256, TRAINING_CHAT_TEMPLATE
 from biohub.hub.export import export
 from biohub.training.tokenize import IGNORE_INDEX, tokenize_conversation
-from tests.hub.test_export import _message_lines, make_hub
+from tests.hub.test_export import _message_lines
 
 HANDMADE = [
     [
@@ -39,10 +39,9 @@ def tokenizer() -> Any:
 
 
 @pytest.fixture(scope="module")
-def messages_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("trl")
-    out = root / "out"
-    export(make_hub(root), "messages", out)
+def messages_export(hub: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("trl") / "out"
+    export(hub, "messages", out)
     return out
 
 

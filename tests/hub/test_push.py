@@ -35,6 +35,7 @@ from tests.hub.fake_hub import FakeHub
 TOKEN = "hf_biohubFAKEtoken7c1e9a4d0b2f55aa"  # distinctive, so any leak is found by a plain substring search
 REPO = "biohub-test/bio-instructions"
 DATASETS = ("medqa_usmle", "ncbi_disease", "pubmedqa")
+pytestmark = pytest.mark.slow  # a Hub server on 127.0.0.1 for every test, olah and load_dataset
 
 
 # --- a small HUBDIR, shaped like the output of `biohub build` ------------------------------------------------------

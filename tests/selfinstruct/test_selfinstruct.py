@@ -311,6 +311,7 @@ def test_selfinstruct_command_with_an_http_generator(endpoint, tmp_path: Path, m
     assert KEY not in result.output
 
 
+@pytest.mark.slow
 def test_a_short_real_run_with_the_tiny_local_model(tiny_model_dir: Path, tmp_path: Path) -> None:
     texts = LocalGenerator(str(tiny_model_dir), max_new_tokens=5, batch_size=2).complete(["Write a task.", "写一个任务。", "Another"])
     assert len(texts) == 3 and all(isinstance(t, str) for t in texts)

@@ -15,7 +15,7 @@ from biohub.models import load_tokenizer
 from biohub.templates.check import check_dataset
 from biohub.templates.instruct import InstructOptions, instruct
 
-pytestmark = pytest.mark.real_corpora
+pytestmark = [pytest.mark.real_corpora, pytest.mark.slow]  # instructs whole real corpora
 CATALOG = sorted(load_catalog())
 
 

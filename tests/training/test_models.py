@@ -21,6 +21,7 @@ def test_dtype_and_attention_are_chosen_by_device(monkeypatch: pytest.MonkeyPatc
     assert auto_dtype_and_attention("cuda") == (torch.bfloat16, "sdpa")
 
 
+@pytest.mark.slow
 def test_default_model_loads_offline_and_its_weights_save(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     model, tokenizer = load_model("default")

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import matplotlib.colors
+import matplotlib.image
+import matplotlib.pyplot
 import pytest
+from matplotlib.figure import Figure
 
 from biohub.training.plot import MetricsError, moving_average, plot_losses, window_weights
+
+CLOSE = matplotlib.pyplot.close  # plot_losses's call is replaced by one that keeps the figure for the test
 
 
 def test_moving_average_weighs_by_target_tokens() -> None:
@@ -44,14 +50,69 @@ def test_rows_that_cannot_be_weighted_fail_clearly() -> None:
         window_weights([{"stage": "s", "step": 1, "supervised_tokens": 9}, {"stage": "s", "step": 2, "supervised_tokens": 3}])
 
 
-def test_plot_losses_writes_one_png_for_two_stages(tmp_path: Path) -> None:
+def _kept_figures(monkeypatch: pytest.MonkeyPatch) -> list[Figure]:
+    """The figures ``plot_losses`` closes, kept open for the test to read what they show."""
+    from biohub.training import plot
+
+    kept: list[Figure] = []
+    monkeypatch.setattr(plot.plt, "close", kept.append)
+    return kept
+
+
+def _close(figures: list[Figure]) -> None:
+    for figure in figures:
+        CLOSE(figure)
+
+
+def test_plot_losses_draws_each_stage_its_own_losses_and_average(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One panel per stage, in order, holding that stage's steps and losses and the token-weighted moving average;
+    the PNG is the figure's size and shows the lines (not a blank canvas)."""
+    losses = {"stage1": [3.0 / step for step in range(1, 13)], "stage2": [1.0 + (step % 3) for step in range(1, 13)]}
     rows = [
-        {"stage": stage, "step": step, "loss": 1.0 / step, "supervised_tokens": 10 * step, "window_supervised_tokens": 10}
+        {
+            "stage": stage,
+            "step": step,
+            "loss": losses[stage][step - 1],
+            "supervised_tokens": 10 * step,
+            "window_supervised_tokens": 10 + step,
+        }
         for stage in ("stage1", "stage2")
         for step in range(1, 13)
     ]
+    kept = _kept_figures(monkeypatch)
     plot_losses(rows, tmp_path / "loss.png", "two stages")
-    assert (tmp_path / "loss.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    (figure,) = kept
+    assert figure.get_suptitle() == "two stages"
+    assert [axis.get_title() for axis in figure.axes] == ["stage1", "stage2"]
+    for axis, stage in zip(figure.axes, ("stage1", "stage2")):
+        raw, average = axis.get_lines()
+        assert list(raw.get_xdata()) == list(range(1, 13)) and list(raw.get_ydata()) == losses[stage]
+        weights = [10.0 + step for step in range(1, 13)]
+        assert list(average.get_xdata()) == list(range(1, 13))
+        assert list(average.get_ydata()) == pytest.approx(moving_average(losses[stage], weights, 5))
+        assert [text.get_text() for text in axis.get_legend().get_texts()] == ["per step", "moving average"]
+        assert (axis.get_xlabel(), axis.get_ylabel()) == ("optimizer step", "training loss (per target token)")
+    png = (tmp_path / "loss.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and png[12:16] == b"IHDR"
+    assert (int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")) == (990, 374)  # 9 x 3.4 in at 110 dpi
+    pixels = matplotlib.image.imread(tmp_path / "loss.png")[..., :3]
+    average_colour = matplotlib.colors.to_rgb(figure.axes[0].get_lines()[1].get_color())  # opaque, 2 pt wide
+    assert (abs(pixels - average_colour).max(axis=-1) < 0.05).sum() > 500
+    _close(kept)
+
+
+def test_a_short_stage_has_no_moving_average(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under 10 logged points the raw line alone is drawn, with markers, and no legend."""
+    kept = _kept_figures(monkeypatch)
+    plot_losses(
+        [{"stage": "only", "step": s, "loss": 2.0 - s / 10, "window_supervised_tokens": 4} for s in (1, 2, 3)],
+        tmp_path / "l.png",
+        "t",
+    )
+    (axis,) = kept[0].axes
+    (line,) = axis.get_lines()
+    assert list(line.get_ydata()) == [1.9, 1.8, 1.7] and line.get_marker() == "o" and axis.get_legend() is None
+    _close(kept)
 
 
 def test_the_plotted_average_uses_the_window_counts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -105,6 +105,7 @@ train(load_train_recipe(Path(sys.argv[1]), ["max_steps=10"]), sys.argv[2], Path(
 
 
 @pytest.mark.parametrize("kill_at", [("stage1", 7), ("stage2", 6)])
+@pytest.mark.slow
 def test_resume_after_a_kill_is_exact(tmp_path: Path, tiny_hub: Path, tiny_model_dir: Path, kill_at: tuple[str, int]) -> None:
     """10 steps per stage straight vs killed mid-stage then resumed from the step-5 checkpoint: same losses, same
     weights (dropout on, shuffled data: RNG, optimizer, scheduler and data position must all be restored)."""
@@ -268,6 +269,7 @@ train(load_train_recipe(Path(sys.argv[1]), ["max_steps=4", "stages=[{name: only,
 """
 
 
+@pytest.mark.slow
 def test_ddp_on_two_cpu_processes(tmp_path: Path, tiny_hub: Path, tiny_model_dir: Path) -> None:
     """``accelerate launch`` with the shipped DDP config, 2 processes on CPU (gloo): the ranks train on different
     rows in every step and end with identical weights, which differ from where they started."""
@@ -298,6 +300,7 @@ def test_ddp_on_two_cpu_processes(tmp_path: Path, tiny_hub: Path, tiny_model_dir
     assert summary["processes"] == 2 and summary["steps"] == 4
 
 
+@pytest.mark.slow
 def test_demo_recipe_trains_the_default_model_in_two_stages(tmp_path: Path, tiny_hub: Path) -> None:
     """The shipped CPU recipe on the real default model (SmolLM2-135M-Instruct, offline GGUF), one step a stage."""
     recipe = load_train_recipe(ROOT / "recipes" / "two_stage_demo.yaml", ["max_steps=1", "batch_size=1", "max_length=512", "lora.r=2"])
