@@ -11,8 +11,8 @@ import pytest
 import torch
 import yaml
 
+from biohub.models import load_model
 from biohub.training.loop import StepInfo
-from biohub.training.models import load_model
 from biohub.training.packing import collate_padded
 from biohub.training.recipe import load_train_recipe
 from biohub.training.run import read_metrics, train
