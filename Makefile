@@ -35,9 +35,9 @@ test: setup
 ## EVAL_LIMIT: examples per report row; EVAL_TOKENS: cap on generated tokens per answer.
 ## Mirror runs (RESULTS.md): MIRROR_RECIPE, the build recipe (taiyi_style_cpu: the taiyi_style corpora at CPU-sized
 ## caps); MIRROR_CAP, an optional lower cap for every corpus; TRAIN_ARGS, the training budget (one epoch of stage 1 at
-## lr 1e-3, a third of one of stage 2 at 2e-4); eval sets stay whole and are sampled by EVAL_LIMIT (100 per row:
-## at 20 a weak row is one or two answers, and run 7's KUAKE-QIC read 5 vs 5 at 20 and 27 vs 5 at 100); REFERENCE, the
-## published results CSV of the report's reference columns (Taiyi's and ChatGPT's figures; mirror runs only).
+## lr 1e-3, a third of one of stage 2 at 2e-4); eval sets stay whole and are sampled by EVAL_LIMIT (100 per row; why
+## not 20: RESULTS.md); REFERENCE, the published results CSV of the report's reference columns (Taiyi's and ChatGPT's
+## figures; mirror runs only).
 ifeq ($(MIRROR),)
 OUT           ?= build/demo
 DEMO_TITLE    ?= biohub demo (example corpora): base vs stage 1 vs stage 2
