@@ -29,6 +29,7 @@ class JsonItem:
 
     @property
     def locator(self) -> str:
+        """The rejection locator: ``record 3`` for an element of a JSON array, the line number for JSON Lines."""
         return f"record {self.position}" if self.array else str(self.position)
 
     def where(self) -> str:
@@ -60,7 +61,9 @@ def is_json_array(path: Path) -> bool:
     return False
 
 
-def json_items(paths: list[Path], ctx: ReadContext, *, id_field: str = "id", suffix: str = ".json") -> Iterator[JsonItem | Rejection]:
+def json_items(
+    paths: list[Path], ctx: ReadContext, *, id_field: str = "id", suffix: str = ".json"
+) -> Iterator[JsonItem | Rejection]:
     """Every object of every file (folders expanded to their ``*suffix`` files), keyed, or a rejection.
 
     Non-objects are rejected (``not a JSON object``); a key seen twice is rejected (``duplicate id``).
