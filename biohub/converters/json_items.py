@@ -1,7 +1,8 @@
 """Keyed objects of JSON array / JSON Lines files, and small field accessors that reject with file + record.
 
 Shared by the JSON-based readers (CBLUE, PromptCBLUE, Taiyi, Alpaca): :func:`convert_items` is their reject loop;
-the field accessors raise :class:`~biohub.converters.problems.RecordRejected`.
+the field accessors raise :class:`~biohub.converters.problems.RecordRejected`. The dialogue-json reader uses
+:func:`is_json_array` to name its locators.
 """
 
 from __future__ import annotations
