@@ -76,4 +76,5 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
+    """The module's names and its lazily imported public API, for ``dir()`` and tab completion."""
     return sorted(set(globals()) | set(__all__))

@@ -72,7 +72,8 @@ def convert_files(
     all_options = dict(options or {})
     if fields:
         if "fields" not in {f for f in reader_type.Options.__dataclass_fields__}:
-            raise ConfigError(f"format {format_name!r} has no field mapping; its options: {', '.join(reader_type.Options.__dataclass_fields__)}")
+            known = ", ".join(reader_type.Options.__dataclass_fields__)
+            raise ConfigError(f"format {format_name!r} has no field mapping; its options: {known}")
         all_options["fields"] = {**all_options.get("fields", {}), **fields}
     splits: dict[str, list[SourceFile]] = {}
     for path in inputs:
@@ -85,7 +86,11 @@ def convert_files(
     source = Source(format=format_name, splits={k: tuple(v) for k, v in splits.items()}, options=all_options)
     # Validation accepts any number of labels per record here; whether the corpus is multi-label is read off the data.
     given = tuple(labels or ())
-    check = LabelSet(classes=given, entity_types=given, relation_types=given, multi_label=True) if given else LabelSet(multi_label=True)
+    check = (
+        LabelSet(classes=given, entity_types=given, relation_types=given, multi_label=True)
+        if given
+        else LabelSet(multi_label=True)
+    )
     result = convert_source(name, source, Path(), language=language, labels=check, progress=progress)
     result.labels = infer_labels(result)
     if given:  # the declared list replaces the inferred one of the group this schema labels

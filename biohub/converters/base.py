@@ -44,7 +44,7 @@ from biohub.typed import coerce
 class ConvertError(BiohubError):
     """A source cannot be read at all; the message names the file, the line/record and the reason."""
 
-    def __init__(self, path: Path | str, reason: str, line: int | None = None, record: str | None = None):
+    def __init__(self, path: Path | str, reason: str, line: int | None = None, record: str | None = None) -> None:
         self.path = str(path)
         self.line = line
         self.record = record
@@ -136,6 +136,7 @@ class ReadContext:
             self.raw_sink[record_id] = raw()
 
     def split_for(self, document_id: str | None) -> str:
+        """The split a record of ``document_id`` belongs to: its derived split when the corpus has none, else the source's."""
         if self.split_of is not None and document_id is not None:
             return self.split_of(document_id)
         return self.split
@@ -200,7 +201,7 @@ class Reader(ABC):
     description: ClassVar[str]
     Options: ClassVar[type] = NoOptions
 
-    def __init__(self, options: Any | None = None):
+    def __init__(self, options: Any | None = None) -> None:
         self.options = options if options is not None else self.Options()
 
     @classmethod

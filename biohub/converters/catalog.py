@@ -1,10 +1,11 @@
 """The corpus catalog: one YAML file per dataset, validated on load.
 
-The entries live in ``converters/corpora/<name>.yaml``. An entry names the dataset (= its folder in the mirror), says what it is (languages, tasks, schema,
-license, homepage, citation, labels, official metric) and where its data are: a *reference* source (format,
-reader options, files per split relative to the mirror root, each with its sha256) and optional
-``more_sources`` whose records join the reference's (a corpus shipped in two
-parts of different formats, e.g. CMB-Exam + CMB-Clin), and optional *alternate* sources in other formats, which tests convert and compare with the reference. ``expected``
+The entries live in ``converters/corpora/<name>.yaml``. An entry names the dataset (= its folder in the mirror),
+says what it is (languages, tasks, schema, license, homepage, citation, labels, official metric) and where its data
+are: a *reference* source (format, reader options, files per split relative to the mirror root, each with its
+sha256) and optional ``more_sources`` whose records join the reference's (a corpus shipped in two parts of different
+formats, e.g. CMB-Exam + CMB-Clin), and optional *alternate* sources in other formats, which tests convert and
+compare with the reference. ``expected``
 holds the counts stated in the corpus' SOURCE.md; ``known_rejections`` / ``known_defects`` list upstream
 defects with exact counts.
 
@@ -101,13 +102,17 @@ class Alternate:
 
 @dataclass(frozen=True, slots=True)
 class License:
+    """The corpus' licence as cards and ``biohub info`` show it; ``non_commercial`` flags research-only terms."""
+
     name: str
     non_commercial: bool
     url: str = ""
     note: str = ""
 
 
-MetricName = Literal["micro_f1", "macro_f1", "accuracy", "f1", "pearson", "rouge_l", "task_average", "per_type", "none", "human_evaluation"]
+MetricName = Literal[
+    "micro_f1", "macro_f1", "accuracy", "f1", "pearson", "rouge_l", "task_average", "per_type", "none", "human_evaluation"
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +125,8 @@ class Metric:
 
 @dataclass(frozen=True, slots=True)
 class CatalogEntry:
+    """One validated catalog file: what the dataset is, where its sources lie and the counts it must convert to."""
+
     name: str
     display_name: str
     languages: tuple[str, ...]
@@ -149,6 +156,7 @@ class CatalogEntry:
         return names
 
     def alternate(self, name: str) -> Alternate:
+        """The alternate source called ``name``; an unknown name is an :class:`~biohub.errors.UnknownNameError`."""
         for alt in self.alternates:
             if alt.name == name:
                 return alt

@@ -46,10 +46,12 @@ class ConversionResult:
     declared_splits: list[str] = field(default_factory=list)
 
     def split_ledger(self, split: str) -> SplitLedger:
+        """The ledger of ``split``, created empty on first use."""
         return self.ledger.setdefault(split, SplitLedger())
 
     @property
     def rejected(self) -> int:
+        """Source records rejected over all splits."""
         return sum(ledger.rejected for ledger in self.ledger.values())
 
 
@@ -133,7 +135,9 @@ def convert_source(
     readers = [get_reader(s.format).from_mapping(s.options, f"options of {dataset}") for s in sources]
     produced = {reader.output_schema() for reader in readers}
     if len(produced) != 1 or (schema is not None and produced != {schema}):
-        raise ConfigError(f"{dataset}: formats {[s.format for s in sources]} produce {sorted(produced)} records, catalog says {schema!r}")
+        raise ConfigError(
+            f"{dataset}: formats {[s.format for s in sources]} produce {sorted(produced)} records, catalog says {schema!r}"
+        )
     result = ConversionResult(dataset, produced.pop(), "+".join(s.format for s in sources), _options(sources), labels=labels)
     seen_ids: set[str] = set()
     bar = tqdm(desc=dataset, unit="rec", disable=not progress or None, leave=False)

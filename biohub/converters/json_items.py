@@ -1,7 +1,8 @@
 """Keyed objects of JSON array / JSON Lines files, and small field accessors that reject with file + record.
 
 Shared by the JSON-based readers (CBLUE, PromptCBLUE, Taiyi, Alpaca): :func:`convert_items` is their reject loop;
-the field accessors raise :class:`~biohub.converters.problems.RecordRejected`.
+the field accessors raise :class:`~biohub.converters.problems.RecordRejected`. The dialogue-json reader uses
+:func:`is_json_array` to name its locators.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ class JsonItem:
 
     @property
     def locator(self) -> str:
+        """The rejection locator: ``record 3`` for an element of a JSON array, the line number for JSON Lines."""
         return f"record {self.position}" if self.array else str(self.position)
 
     def where(self) -> str:
@@ -60,7 +62,9 @@ def is_json_array(path: Path) -> bool:
     return False
 
 
-def json_items(paths: list[Path], ctx: ReadContext, *, id_field: str = "id", suffix: str = ".json") -> Iterator[JsonItem | Rejection]:
+def json_items(
+    paths: list[Path], ctx: ReadContext, *, id_field: str = "id", suffix: str = ".json"
+) -> Iterator[JsonItem | Rejection]:
     """Every object of every file (folders expanded to their ``*suffix`` files), keyed, or a rejection.
 
     Non-objects are rejected (``not a JSON object``); a key seen twice is rejected (``duplicate id``).

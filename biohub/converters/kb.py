@@ -1,4 +1,4 @@
-"""Helpers that build knowledge-base records, shared by the formats that need them (PubTator, BioC, ...).
+"""Helpers that build knowledge-base records, shared by the formats that need them (PubTator, BioC).
 
 Concept ids and their normalisations, the check of a mention's stated text against the document text at its
 offsets, the entity arguments of a concept-level relation, and the document text of passages laid out at their

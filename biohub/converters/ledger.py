@@ -31,16 +31,20 @@ class SplitLedger:
 
     @property
     def rejected(self) -> int:
+        """Source records rejected, whatever the reason."""
         return sum(self.reasons.values())
 
     @property
     def read(self) -> int:
+        """Source records read: every one was either converted or rejected."""
         return self.converted + self.rejected
 
     def add_rejection(self, rejection: Rejection) -> None:
+        """Count one rejected source record under its reason."""
         self.reasons[rejection.reason] += 1
 
     def add_defect(self, defect: Defect) -> None:
+        """Count one defect under its reason; a dropped one also counts towards ``dropped`` and its unit's dropped annotations."""
         self.defects[defect.reason] += 1
         if defect.dropped:
             self.dropped += 1
@@ -83,6 +87,7 @@ class SplitLedger:
         ]
 
     def to_json(self) -> dict[str, Any]:
+        """The split's counts as the ledger file writes them (reasons and defects sorted; annotations when counted)."""
         data: dict[str, Any] = {
             "read": self.read,
             "converted": self.converted,

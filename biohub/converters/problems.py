@@ -158,7 +158,9 @@ class RecordRejected(Exception):
     ``detail`` says exactly what is wrong; ``locator`` and ``document_id``, when given, replace the ones the reject
     loop knows (a line inside a multi-line record; a key read from the record itself)."""
 
-    def __init__(self, reason: Reason | str, detail: str, locator: object | None = None, document_id: str | None = None):
+    def __init__(
+        self, reason: Reason | str, detail: str, locator: object | None = None, document_id: str | None = None
+    ) -> None:
         super().__init__(detail)
         self.reason = reason_of(reason)
         self.detail = detail

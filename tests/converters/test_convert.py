@@ -241,6 +241,14 @@ def test_converters_package_exports_its_public_api() -> None:
         converters.convert_everything  # noqa: B018
 
 
+def test_formats_package_lists_every_format_module() -> None:
+    import pkgutil
+
+    from biohub.converters import formats
+
+    assert sorted(formats.__all__) == sorted(module.name for module in pkgutil.iter_modules(formats.__path__))
+
+
 def test_read_context_keeps_the_keys_read_for_duplicate_checks() -> None:
     from biohub.converters.base import ReadContext
 

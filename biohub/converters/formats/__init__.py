@@ -1,1 +1,26 @@
-"""Format readers, one module per source format. Every module here is imported by the registry."""
+"""Format readers, one module per source format, each registering its :class:`~biohub.converters.base.Reader`
+subclass with ``@register``. Nothing is imported here: :mod:`biohub.converters.registry` imports every module of
+this package on first look-up, so a new format is one new module."""
+
+__all__ = [
+    "alpaca",
+    "bioasq",
+    "bioc",
+    "biosses_docx",
+    "brat",
+    "cblue",
+    "chemprot_tsv",
+    "cmb_clin",
+    "conll",
+    "csv_table",
+    "ddi_xml",
+    "dialogue_json",
+    "hoc",
+    "marked_re",
+    "mcqa_jsonl",
+    "promptcblue",
+    "pubmedqa",
+    "pubtator",
+    "squad",
+    "taiyi_jsonl",
+]

@@ -41,12 +41,15 @@ class AlpacaOptions:
 
 @register
 class AlpacaReader(Reader):
+    """Reads Alpaca-style instruction/input/output objects (JSON array or JSON Lines) into ``instruction`` records."""
+
     name = "alpaca"
     schema = "instruction"
     description = "Alpaca instruction JSON / JSON Lines (instruction, input, output); field names configurable"
     Options = AlpacaOptions
 
     def read(self, paths: list[Path], ctx: ReadContext) -> Iterator[Item]:
+        """One ``instruction`` record or rejection per object of every file (folders expanded to their ``*.json``)."""
         yield from convert_items(paths, ctx, partial(self._convert, ctx=ctx), id_field=self.options.fields["id"])
 
     def _convert(self, item: JsonItem, ctx: ReadContext) -> Item:
@@ -67,7 +70,10 @@ class AlpacaReader(Reader):
             raise RecordRejected("empty output", detail)
         meta = {"source": item.source(), **item.extras(set(names.values()))}
         record = InstructionRecord(
-            **ctx.common(item.key, labeled=labeled, meta=meta), instruction=instruction, input=values["input"], output=values["output"]
+            **ctx.common(item.key, labeled=labeled, meta=meta),
+            instruction=instruction,
+            input=values["input"],
+            output=values["output"],
         )
         ctx.keep_raw(record.id, lambda: json.dumps(item.data, ensure_ascii=False))
         return record

@@ -59,12 +59,15 @@ class BioASQOptions:
 
 @register
 class BioASQReader(Reader):
+    """Reads BioASQ Task B golden files into ``qa`` records over the questions' snippets, one per question."""
+
     name = "bioasq"
     schema = "qa"
     description = "BioASQ Task B golden JSON ({questions: [...]}): yesno / factoid / list / summary QA over snippets"
     Options = BioASQOptions
 
     def read(self, paths: list[Path], ctx: ReadContext) -> Iterator[Item]:
+        """One ``qa`` record or rejection per question (plus its answer defects) of every golden file, in file order."""
         for path in expand_paths(paths, ".json"):
             data = load_json(path)
             if not isinstance(data, dict) or not isinstance(data.get("questions"), list):

@@ -133,12 +133,15 @@ class _Conversion:
 
 @register
 class BiocReader(Reader):
+    """Reads BioC XML collections into ``kb`` records: passages at their offsets, mentions, normalisations, relations."""
+
     name = "bioc"
     schema = "kb"
     description = "BioC XML collection (passages with offsets, annotations with locations, relations)"
     Options = BiocOptions
 
     def read(self, paths: list[Path], ctx: ReadContext) -> Iterator[Item]:
+        """One ``kb`` record (plus its defects) or rejection per ``<document>`` of every collection file."""
         for path in expand_paths(paths, self.options.suffix):
             root = parse_xml(path)
             if root.tag != "collection":

@@ -54,12 +54,18 @@ class _Row:
 
 @register
 class BiossesDocxReader(Reader):
+    """Reads BIOSSES from its two Word tables, joining sentence pairs and annotator scores by pair number."""
+
     name = "biosses-docx"
     schema = "pairs"
-    description = "BIOSSES Word tables: Annotation-Pairs.docx (No, Sentence 1, Sentence 2) + Annotator-Scores.docx (A..E)"
+    description = (
+        "BIOSSES Word tables: Annotation-Pairs.docx (No, Sentence 1, Sentence 2) + Annotator-Scores.docx (A..E)"
+    )
     Options = BiossesDocxOptions
 
     def read(self, paths: list[Path], ctx: ReadContext) -> Iterator[Item]:
+        """One ``pairs`` record (mean score) per pair number found in both tables, after the rejections of bad rows;
+        a missing or second table of either kind is a :class:`ConvertError`."""
         pairs: dict[int, _Row] | None = None
         scores: dict[int, _Row] | None = None
         annotators: list[str] = []
@@ -73,19 +79,23 @@ class BiossesDocxReader(Reader):
             if kind == "scores":
                 annotators = header[1:]
                 if self.options.annotators and len(annotators) != self.options.annotators:
-                    raise ConvertError(path, f"{len(annotators)} annotator columns, expected {self.options.annotators}", record="header")
+                    reason = f"{len(annotators)} annotator columns, expected {self.options.annotators}"
+                    raise ConvertError(path, reason, record="header")
             numbered: dict[int, _Row] = {}
             for row in rows:
                 number = row.cells[0].strip()
                 if len(row.cells) != width:
-                    problems.append(ctx.reject(path, f"row {row.row}", "wrong column count", f"row {row.row}: {len(row.cells)} cells, expected {width}", document_id=number))
+                    detail = f"row {row.row}: {len(row.cells)} cells, expected {width}"
+                    problems.append(ctx.reject(path, f"row {row.row}", "wrong column count", detail, document_id=number))
                 elif not _NUMBER.match(number):
-                    problems.append(ctx.reject(path, f"row {row.row}", "bad pair number", f"row {row.row}: number cell {number!r}", document_id=number or None))
+                    detail = f"row {row.row}: number cell {number!r}"
+                    problems.append(ctx.reject(path, f"row {row.row}", "bad pair number", detail, document_id=number or None))
                 elif int(number) in numbered:
                     # compared as numbers: "01" and "1" are the same pair
                     first = numbered[int(number)]
                     detail = f"row {row.row}: pair {number!r} already in row {first.row} (as {first.cells[0].strip()!r})"
-                    problems.append(ctx.reject(path, str(int(number)), "duplicate pair number", detail, document_id=str(int(number))))
+                    key = str(int(number))
+                    problems.append(ctx.reject(path, key, "duplicate pair number", detail, document_id=key))
                 else:
                     numbered[int(number)] = row
             if kind == "pairs":
@@ -117,18 +127,23 @@ class BiossesDocxReader(Reader):
         rows = [[self._clean(text) for text in raw] for raw in raw_rows]
         if not rows:
             raise ConvertError(path, "the table is empty")
-        return rows[0], [_Row(path, n, cells, raw) for n, (cells, raw) in enumerate(zip(rows[1:], raw_rows[1:]), start=2) if any(cells)]
+        numbered = enumerate(zip(rows[1:], raw_rows[1:]), start=2)
+        return rows[0], [_Row(path, n, cells, raw) for n, (cells, raw) in numbered if any(cells)]
 
     def _clean(self, text: str) -> str:
         return _BLANKS.sub(" ", text).strip() if self.options.collapse_whitespace else text.strip()
 
-    def _pair(self, number: str, pair: _Row | None, score_row: _Row | None, annotators: list[str], ctx: ReadContext) -> Iterator[Item]:
+    def _pair(
+        self, number: str, pair: _Row | None, score_row: _Row | None, annotators: list[str], ctx: ReadContext
+    ) -> Iterator[Item]:
         if pair is None:
             assert score_row is not None
-            yield ctx.reject(score_row.path, number, "scores without pair", f"row {score_row.row}: scores for pair {number}, which is not in the pairs table", document_id=number)
+            detail = f"row {score_row.row}: scores for pair {number}, which is not in the pairs table"
+            yield ctx.reject(score_row.path, number, "scores without pair", detail, document_id=number)
             return
         if score_row is None:
-            yield ctx.reject(pair.path, number, "pair without scores", f"row {pair.row}: pair {number} has no row in the scores table", document_id=number)
+            detail = f"row {pair.row}: pair {number} has no row in the scores table"
+            yield ctx.reject(pair.path, number, "pair without scores", detail, document_id=number)
             return
         low, high = self.options.score_range
         values: list[float] = []
@@ -138,19 +153,22 @@ class BiossesDocxReader(Reader):
             except ValueError:
                 value = float("nan")
             if not low <= value <= high:
-                yield ctx.reject(score_row.path, number, "bad score", f"row {score_row.row}: {name} score {raw!r} not a number in [{low:g}, {high:g}]", document_id=number)
+                detail = f"row {score_row.row}: {name} score {raw!r} not a number in [{low:g}, {high:g}]"
+                yield ctx.reject(score_row.path, number, "bad score", detail, document_id=number)
                 return
             values.append(value)
         text_1, text_2 = pair.cells[1], pair.cells[2]
         if not text_1 or not text_2:
-            yield ctx.reject(pair.path, number, "empty sentence", f"row {pair.row}: pair {number} has an empty sentence", document_id=number)
+            detail = f"row {pair.row}: pair {number} has an empty sentence"
+            yield ctx.reject(pair.path, number, "empty sentence", detail, document_id=number)
             return
         meta: dict[str, Any] = {
             "source": {"path": pair.path.name, "record": number},
             "scores": [int(v) if v.is_integer() else v for v in values],
             "annotators": annotators,
         }
-        record = PairsRecord(**ctx.common(number, meta=meta), text_1=text_1, text_2=text_2, label="", score=sum(values) / len(values))
+        score = sum(values) / len(values)
+        record = PairsRecord(**ctx.common(number, meta=meta), text_1=text_1, text_2=text_2, label="", score=score)
         ctx.keep_raw(record.id, lambda: "\t".join([*pair.raw, *score_row.raw[1:]]))
         yield record
 
@@ -161,4 +179,5 @@ def _kind(path: Path, header: list[str]) -> str:
         return "pairs"
     if len(lowered) >= 2 and "no" in lowered[0] and all(cell.startswith("annotator") for cell in lowered[1:]):
         return "scores"
-    raise ConvertError(path, f"header {header} is neither No | Sentence 1 | Sentence 2 nor Sentence No | Annotator ...", line=1)
+    reason = f"header {header} is neither No | Sentence 1 | Sentence 2 nor Sentence No | Annotator ..."
+    raise ConvertError(path, reason, line=1)

@@ -110,12 +110,15 @@ def _malformed(number: int, detail: str) -> RecordRejected:
 
 @register
 class BratReader(Reader):
+    """Reads BRAT standoff ``.txt``/``.ann`` pairs into ``kb`` records: entities, relations, events, norms, coreference."""
+
     name = "brat"
     schema = "kb"
     description = "BRAT standoff folders (NAME.txt + NAME.ann: T, R, E, N, *, A/M, # lines)"
     Options = BratOptions
 
     def read(self, paths: list[Path], ctx: ReadContext) -> Iterator[Item]:
+        """One ``kb`` record (plus its defects) or rejection per document key, sorted; then the duplicate keys' rejections."""
         pairs, duplicates = self._pairs(paths)
         for pair in pairs:
             text_path, ann_path = pair.files.get(".txt"), pair.files.get(".ann")

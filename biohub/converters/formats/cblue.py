@@ -66,12 +66,15 @@ class CblueNerOptions:
 
 @register
 class CblueNerReader(Reader):
+    """Reads CBLUE NER objects (CMeEE) into one-passage ``kb`` records, nested mentions kept, bad mentions as defects."""
+
     name = "cblue-ner"
     schema = "kb"
     description = "CBLUE NER JSON (CMeEE): text + entities with inclusive start_idx/end_idx; nested mentions"
     Options = CblueNerOptions
 
     def read(self, paths: list[Path], ctx: ReadContext) -> Iterator[Item]:
+        """One ``kb`` record (plus its mention defects) or rejection per object of every file."""
         yield from convert_items(paths, ctx, partial(self._convert, ctx=ctx))
 
     def _convert(self, item: JsonItem, ctx: ReadContext) -> Iterator[Item]:
@@ -110,13 +113,15 @@ class CblueNerReader(Reader):
         if not isinstance(mention, dict):
             return "malformed mention", f"not an object: {mention!r}"
         start, last, label = mention.get("start_idx"), mention.get("end_idx"), mention.get("type")
-        if not all(isinstance(x, int) and not isinstance(x, bool) for x in (start, last)) or not isinstance(label, str) or not label:
+        integers = all(isinstance(x, int) and not isinstance(x, bool) for x in (start, last))
+        if not integers or not isinstance(label, str) or not label:
             return "malformed mention", f"needs integer start_idx/end_idx and a type, got {mention!r}"
         if not 0 <= start <= last < len(text):
             return "offsets out of range", f"[{start}, {last}] (inclusive) outside the {len(text)}-character text"
         stated = mention.get("entity")
         if stated is not None and stated != text[start : last + 1]:
-            return "mention text disagrees with its offsets", f"entity {stated!r} but the text at [{start}, {last}] is {text[start : last + 1]!r}"
+            detail = f"entity {stated!r} but the text at [{start}, {last}] is {text[start : last + 1]!r}"
+            return "mention text disagrees with its offsets", detail
         if (start, last + 1, label) in seen:
             return "duplicate mention", f"{label} [{start}, {last}] {text[start : last + 1]!r} given twice"
         return None
@@ -156,16 +161,21 @@ class _Triple:
 
 @register
 class CblueReReader(Reader):
+    """Reads CBLUE relation triples (CMeIE) into ``kb`` records, placing each argument string at its first occurrence."""
+
     name = "cblue-re"
     schema = "kb"
     description = "CBLUE relation JSON Lines (CMeIE): text + spo_list strings, placed at their first occurrence"
     Options = CblueReOptions
 
     def read(self, paths: list[Path], ctx: ReadContext) -> Iterator[Item]:
+        """One ``kb`` record (plus its triple defects) or rejection per object of every data file; the ``schemas`` table,
+        given or found beside the data, is read as the schema check, never as records."""
         schema_name = self.options.schemas
         listed = [p for p in paths if schema_name and p.name == schema_name]
         # a folder input would otherwise read the schema table beside the data as records
-        data = [p for p in expand_paths([p for p in paths if p not in listed], ".json") if not schema_name or p.name != schema_name]
+        expanded = expand_paths([p for p in paths if p not in listed], ".json")
+        data = [p for p in expanded if not schema_name or p.name != schema_name]
         tables: dict[Path, set[tuple[str, str, str]]] = {p: self._schemas(p) for p in listed}
         for item in json_items(data, ctx):
             if not isinstance(item, JsonItem):
@@ -186,9 +196,11 @@ class CblueReReader(Reader):
             raise ConvertError(path, "schema file not found")
         table = set()
         for position, obj in iter_json_records(path):
-            parts = tuple(_value(obj.get(k)) if isinstance(obj, dict) else None for k in ("subject_type", "predicate", "object_type"))
+            keys = ("subject_type", "predicate", "object_type")
+            parts = tuple(_value(obj.get(k)) if isinstance(obj, dict) else None for k in keys)
             if not all(isinstance(x, str) and x for x in parts):
-                raise ConvertError(path, f"schema entry needs subject_type, predicate and object_type strings, got {obj!r}", line=position)
+                reason = f"schema entry needs subject_type, predicate and object_type strings, got {obj!r}"
+                raise ConvertError(path, reason, line=position)
             table.add(parts)  # type: ignore[arg-type]
         return table
 
@@ -249,7 +261,8 @@ class CblueReReader(Reader):
         )
         strings = (triple.subject, triple.subject_type, triple.predicate, triple.object, triple.object_type)
         if not all(isinstance(x, str) and x for x in strings):
-            return None, ("malformed triple", f"needs subject, subject_type, predicate, object and object_type strings, got {raw!r}")
+            detail = f"needs subject, subject_type, predicate, object and object_type strings, got {raw!r}"
+            return None, ("malformed triple", detail)
         if table is not None and (triple.subject_type, triple.predicate, triple.object_type) not in table:
             return None, ("triple not in the schemas", f"({triple.subject_type}, {triple.predicate}, {triple.object_type})")
         for role, string in (("subject", triple.subject), ("object", triple.object)):
@@ -277,12 +290,15 @@ class CblueClsOptions:
 
 @register
 class CblueClsReader(Reader):
+    """Reads CBLUE classification objects (CHIP-CTC, KUAKE-QIC) into ``text`` records, single- or multi-label."""
+
     name = "cblue-cls"
     schema = "text"
     description = "CBLUE classification JSON (CHIP-CTC, KUAKE-QIC): id + text + label; field names configurable"
     Options = CblueClsOptions
 
     def read(self, paths: list[Path], ctx: ReadContext) -> Iterator[Item]:
+        """One ``text`` record or rejection per object of every file, keyed by the mapped ``id`` field or position."""
         yield from convert_items(paths, ctx, partial(self._convert, ctx=ctx), id_field=self.options.fields["id"])
 
     def _convert(self, item: JsonItem, ctx: ReadContext) -> Item:
@@ -325,12 +341,15 @@ class CbluePairsOptions:
 
 @register
 class CbluePairsReader(Reader):
+    """Reads CBLUE sentence-pair objects (CHIP-STS, KUAKE-QQR) into ``pairs`` records, their other fields kept in ``meta``."""
+
     name = "cblue-pairs"
     schema = "pairs"
     description = "CBLUE sentence-pair JSON (CHIP-STS, KUAKE-QQR): id + two texts + label; field names configurable"
     Options = CbluePairsOptions
 
     def read(self, paths: list[Path], ctx: ReadContext) -> Iterator[Item]:
+        """One ``pairs`` record or rejection per object of every file, keyed by the mapped ``id`` field or position."""
         yield from convert_items(paths, ctx, partial(self._convert, ctx=ctx), id_field=self.options.fields["id"])
 
     def _convert(self, item: JsonItem, ctx: ReadContext) -> Item:

@@ -75,12 +75,15 @@ class _Annotations:
 
 @register
 class ChemprotTsvReader(Reader):
+    """Reads one split's ChemProt abstracts, entities and relations TSVs into two-passage ``kb`` records, one per PMID."""
+
     name = "chemprot-tsv"
     schema = "kb"
     description = "BioCreative VI ChemProt abstracts/entities/relations TSVs (one set per split)"
     Options = ChemprotTsvOptions
 
     def read(self, paths: list[Path], ctx: ReadContext) -> Iterator[Item]:
+        """One ``kb`` record (plus its annotation defects) or rejection per abstract line, in file order."""
         files = expand_paths(paths, ".tsv")
         _check_roles(files)
         abstracts = _role(files, "abstracts", required=True)
@@ -92,7 +95,8 @@ class ChemprotTsvReader(Reader):
             fields = raw.split("\t")
             pmid = fields[0].strip()
             if len(fields) != 3:
-                yield ctx.reject(abstracts, line, "wrong column count", f"line {line}: {len(fields)} columns, expected 3", document_id=pmid or None)
+                detail = f"line {line}: {len(fields)} columns, expected 3"
+                yield ctx.reject(abstracts, line, "wrong column count", detail, document_id=pmid or None)
                 continue
             if ctx.read_before(pmid) is not None:
                 yield ctx.reject(abstracts, line, "duplicate PMID", f"line {line}: PMID {pmid} already read", document_id=pmid)
@@ -152,11 +156,13 @@ class ChemprotTsvReader(Reader):
         for eline, (_, tid, etype, start, end, mention) in self._rows(entities, pmid):
             where = f"{entities.path.name if entities.path else ''}:{eline}"
             if not (start.isdigit() and end.isdigit()) or not 0 <= int(start) < int(end) <= len(text):
-                defects.append(ctx.defect(entities.path or path, eline, "offsets out of range", f"{where}: {tid} {start}-{end}", document_id=pmid))
+                detail = f"{where}: {tid} {start}-{end}"
+                defects.append(ctx.defect(entities.path or path, eline, "offsets out of range", detail, document_id=pmid))
                 continue
             if text[int(start) : int(end)] != mention:
                 detail = f"{where}: {tid} {mention!r} != {text[int(start):int(end)]!r}"
-                defects.append(ctx.defect(entities.path or path, eline, "mention text disagrees with its offsets", detail, document_id=pmid))
+                reason = "mention text disagrees with its offsets"
+                defects.append(ctx.defect(entities.path or path, eline, reason, detail, document_id=pmid))
                 continue
             kept[tid] = f"{record_id}.e{len(entity_list)}"
             entity_list.append(Entity(kept[tid], etype, [mention], [(int(start), int(end))]))
@@ -223,7 +229,8 @@ class ChemprotTsvReader(Reader):
             if rgroup.last:
                 raise RecordRejected("relations possibly truncated", "last PMID of the cut-off relation file")
             listed = {parts[1] for _, parts in group.rows}
-            absent = sorted({m.group(1) for _, parts in rgroup.rows for arg in parts[4:6] if (m := _ARG.match(arg)) and m.group(1) not in listed})
+            named = {m.group(1) for _, parts in rgroup.rows for arg in parts[4:6] if (m := _ARG.match(arg))}
+            absent = sorted(named - listed)
             if absent:
                 more = " ..." if len(absent) > 5 else ""
                 raise RecordRejected(

@@ -29,11 +29,14 @@ from biohub.schema import QARecord
 
 @register
 class CmbClinReader(Reader):
+    """Reads CMB-Clin clinical cases into open ``qa`` records, one per QA pair, with the case's earlier pairs as history."""
+
     name = "cmb-clin"
     schema = "qa"
     description = "CMB-Clin JSON array of clinical cases (description + QA_pairs): one open QA record per pair"
 
     def read(self, paths: list[Path], ctx: ReadContext) -> Iterator[Item]:
+        """The ``qa`` records and rejections of every case of every file, cases and pairs in file order."""
         for path in expand_paths(paths, ".json"):
             data = load_json(path)
             if not isinstance(data, list):

@@ -60,12 +60,15 @@ class _Sentence:
 
 @register
 class ConllReader(Reader):
+    """Reads CoNLL/BIO token-per-line files into one-sentence ``kb`` records, one entity per B-/I- chunk."""
+
     name = "conll"
     schema = "kb"
     description = "CoNLL/BIO TSV (token<TAB>tag, blank line between sentences); typed or untyped tags"
     Options = ConllOptions
 
     def read(self, paths: list[Path], ctx: ReadContext) -> Iterator[Item]:
+        """One ``kb`` record (plus its repair defects) or rejection per sentence of every ``*.tsv`` file."""
         for path in expand_paths(paths, ".tsv"):
             for number, sentence in enumerate(self._sentences(path, ctx), start=1):
                 if isinstance(sentence, _Sentence):

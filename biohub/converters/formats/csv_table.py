@@ -93,7 +93,8 @@ class CsvOptions:
         required, optional = _FIELDS[self.schema]
         unknown = sorted(set(self.fields) - set(required) - set(optional))
         if unknown:
-            raise ValueError(f"fields: {', '.join(unknown)} not fields of schema {self.schema!r} ({', '.join(required + optional)})")
+            known = ", ".join(required + optional)
+            raise ValueError(f"fields: {', '.join(unknown)} not fields of schema {self.schema!r} ({known})")
         missing = [name for name in required if name not in self.fields]
         if missing:
             raise ValueError(f"fields: schema {self.schema!r} needs a column for {', '.join(missing)}")
@@ -126,15 +127,19 @@ class CsvOptions:
 
 @register
 class CsvReader(Reader):
+    """Reads CSV/TSV tables, one row per record, into the flat schema its options choose, columns mapped by ``fields``."""
+
     name = "csv"
     schema = "text"
     description = "delimited text (CSV/TSV, Python csv module) mapped to the text, pairs, qa, instruction or dialogue schema"
     Options = CsvOptions
 
     def output_schema(self) -> str:
+        """The ``schema`` option: this reader produces whichever flat schema it is configured for."""
         return self.options.schema
 
     def read(self, paths: list[Path], ctx: ReadContext) -> Iterator[Item]:
+        """One record or rejection per data row of every file (folders: ``*.tsv`` for a tab delimiter, else ``*.csv``)."""
         suffix = ".tsv" if self.options.delimiter == "\t" else ".csv"
         for path in expand_paths(paths, suffix):
             yield from self._file(path, ctx)
@@ -165,7 +170,7 @@ class CsvReader(Reader):
                     names = self._header(path, line, row, names)
                     header_pending = False
                     continue
-                raw = lambda first=line, last=reader.line_num: source_lines(first, last)  # the row's lines, bound now
+                raw = partial(source_lines, line, reader.line_num)  # the row's lines, bound now
                 convert = partial(self._row, path, line, f"{prefix}-{index}", row, names, ctx, raw)
                 yield from self.rejecting(ctx, path, line, convert)
                 index += 1
@@ -196,11 +201,13 @@ class CsvReader(Reader):
         required, _ = _FIELDS[opts.schema]
         empty = [f"{name} ({opts.fields[name]})" for name in required if not values[name].strip()]
         if empty:
-            raise RecordRejected("empty required field", f"line {line}: empty {', '.join(empty)}", locator=line, document_id=key)
+            detail = f"line {line}: empty {', '.join(empty)}"
+            raise RecordRejected("empty required field", detail, locator=line, document_id=key)
         meta: dict[str, Any] = {"source": {"path": path.name, "line": line}}
         if opts.extra_to_meta:
             mapped = set(opts.fields.values())
-            meta.update({(name if name != "source" else "source_column"): value for name, value in cells.items() if name not in mapped})
+            extras = {name: value for name, value in cells.items() if name not in mapped}
+            meta.update({(name if name != "source" else "source_column"): value for name, value in extras.items()})
         try:
             record = self._record(values, ctx.common(key, meta=meta))
         except ValueError as exc:
@@ -227,7 +234,9 @@ class CsvReader(Reader):
                 raise ValueError(f"score {raw_score!r} is not a number") from None
             if score is not None and not math.isfinite(score):
                 raise ValueError(f"score {raw_score!r} is not a finite number")
-            return PairsRecord(**{**common, "labeled": labeled}, text_1=values["text_1"], text_2=values["text_2"], label=label, score=score)
+            return PairsRecord(
+                **{**common, "labeled": labeled}, text_1=values["text_1"], text_2=values["text_2"], label=label, score=score
+            )
         if opts.schema == "qa":
             labeled = "answer" in values
             answers = _split(values.get("answer", ""), opts.answer_separator)
@@ -243,7 +252,12 @@ class CsvReader(Reader):
             )
         if opts.schema == "instruction":
             labeled = "output" in values
-            return InstructionRecord(**{**common, "labeled": labeled}, instruction=values["instruction"], input=values.get("input", ""), output=values.get("output", ""))
+            return InstructionRecord(
+                **{**common, "labeled": labeled},
+                instruction=values["instruction"],
+                input=values.get("input", ""),
+                output=values.get("output", ""),
+            )
         turns = [Turn("system", values["system"])] if values.get("system") else []
         turns.append(Turn("user", values["user"]))
         labeled = "assistant" in values

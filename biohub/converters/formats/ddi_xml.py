@@ -65,12 +65,15 @@ class _Doc:
 
 @register
 class DdiXmlReader(Reader):
+    """Reads DDI 2013 XML documents into ``kb`` records of sentence passages, drug mentions and typed ddi relations."""
+
     name = "ddi-xml"
     schema = "kb"
     description = "DDI corpus 2013 XML (one document per file; sentence-relative inclusive charOffsets; ddi pairs)"
     Options = DdiXmlOptions
 
     def read(self, paths: list[Path], ctx: ReadContext) -> Iterator[Item]:
+        """One ``kb`` record (plus its defects and repairs) or rejection per ``*.xml`` file, keyed by the file stem."""
         for path in expand_paths(paths, ".xml"):
             yield from self.rejecting(ctx, path, path.stem, partial(self._document, path, ctx))
 
@@ -110,7 +113,8 @@ class DdiXmlReader(Reader):
     def _sentence(self, path: Path, key: str, sentence: ET.Element, doc: _Doc, ctx: ReadContext) -> None:
         text = sentence.get("text", "")
         start = doc.position
-        doc.passages.append(Passage(f"{doc.record_id}.p{len(doc.passages)}", self.options.passage_type, [text], [(start, start + len(text))]))
+        passage_id = f"{doc.record_id}.p{len(doc.passages)}"
+        doc.passages.append(Passage(passage_id, self.options.passage_type, [text], [(start, start + len(text))]))
         doc.position = start + len(text) + 1
         sentence_id = sentence.get("id", f"{key}.s{len(doc.passages) - 1}")
         for element in sentence.findall("entity"):
@@ -119,12 +123,15 @@ class DdiXmlReader(Reader):
             self._pair(path, key, sentence_id, pair, doc, ctx)
 
     # ----------------------------------------------------------------------------------- entities
-    def _entity(self, path: Path, key: str, sentence_id: str, element: ET.Element, text: str, base: int, doc: _Doc, ctx: ReadContext) -> None:
+    def _entity(
+        self, path: Path, key: str, sentence_id: str, element: ET.Element, text: str, base: int, doc: _Doc, ctx: ReadContext
+    ) -> None:
         source_id = element.get("id", "")
         where = source_id or sentence_id
         etype, raw, expected = element.get("type"), element.get("charOffset"), element.get("text")
         if not source_id or not etype or raw is None or expected is None:
-            doc.items.append(ctx.defect(path, where, "entity missing attribute", f"entity in {sentence_id} lacks id, type, charOffset or text", document_id=key))
+            detail = f"entity in {sentence_id} lacks id, type, charOffset or text"
+            doc.items.append(ctx.defect(path, where, "entity missing attribute", detail, document_id=key))
             return
         spans = _spans(raw)
         if spans is None:
@@ -133,9 +140,8 @@ class DdiXmlReader(Reader):
         fixed = self._locate(spans, text, expected)
         if fixed is None:
             pieces = [text[s:e] for s, e in spans]
-            doc.items.append(
-                ctx.defect(path, where, "mention text disagrees with its offsets", f"{source_id}: {raw} gives {pieces!r}, text is {expected!r}", document_id=key)
-            )
+            detail = f"{source_id}: {raw} gives {pieces!r}, text is {expected!r}"
+            doc.items.append(ctx.defect(path, where, "mention text disagrees with its offsets", detail, document_id=key))
             return
         if fixed != spans:
             doc.items.append(
@@ -180,7 +186,8 @@ class DdiXmlReader(Reader):
         rtype = pair.get("type") or ""
         if not rtype:
             if not self.options.untyped_ddi_type:
-                doc.items.append(ctx.defect(path, pair_id, "ddi pair without type (dropped)", f"{pair_id}: ddi=true, no type", document_id=key))
+                detail = f"{pair_id}: ddi=true, no type"
+                doc.items.append(ctx.defect(path, pair_id, "ddi pair without type (dropped)", detail, document_id=key))
                 return
             rtype = self.options.untyped_ddi_type
             detail = f"{pair_id}: ddi=true without type, kept as {rtype!r}"

@@ -63,12 +63,15 @@ class DialogueOptions:
 
 @register
 class DialogueJsonReader(Reader):
+    """Reads dialogue objects (JSON array or JSON Lines) into ``dialogue`` records, turns from role fields or a turn list."""
+
     name = "dialogue-json"
     schema = "dialogue"
     description = "JSON array / JSON Lines of dialogues: role -> field mapping or a list of role/content turns"
     Options = DialogueOptions
 
     def read(self, paths: list[Path], ctx: ReadContext) -> Iterator[Item]:
+        """One ``dialogue`` record or rejection per object of every file, in file order."""
         for path in expand_paths(paths, ".json"):
             array = is_json_array(path)
             for locator, obj in iter_json_records(path):

@@ -61,21 +61,26 @@ def _is_txt(path: Path) -> bool:
 
 @register
 class HocReader(Reader):
+    """Reads the Hallmarks of Cancer text/labels folders into ``text`` records per abstract or per sentence."""
+
     name = "hoc"
     schema = "text"
     description = "Hallmarks of Cancer: text/PMID.txt sentences + labels/PMID.txt '<'-segmented hallmark labels"
     Options = HocOptions
 
     def read(self, paths: list[Path], ctx: ReadContext) -> Iterator[Item]:
+        """The records of every PMID (by ``level``) or its rejection, PMIDs in numeric order."""
         text_dir, labels_dir = self._folders(paths)
         texts = {p.stem: p for p in folder_files(text_dir, _is_txt, recursive=False)}
         labels = {p.stem: p for p in folder_files(labels_dir, _is_txt, recursive=False)}
         for pmid in sorted(set(texts) | set(labels), key=_pmid_order):
             if pmid not in labels:
-                yield ctx.reject(texts[pmid], pmid, "labels file missing", f"{texts[pmid].name} has no {labels_dir.name}/{pmid}.txt", document_id=pmid)
+                detail = f"{texts[pmid].name} has no {labels_dir.name}/{pmid}.txt"
+                yield ctx.reject(texts[pmid], pmid, "labels file missing", detail, document_id=pmid)
                 continue
             if pmid not in texts:
-                yield ctx.reject(labels[pmid], pmid, "text file missing", f"{labels[pmid].name} has no {text_dir.name}/{pmid}.txt", document_id=pmid)
+                detail = f"{labels[pmid].name} has no {text_dir.name}/{pmid}.txt"
+                yield ctx.reject(labels[pmid], pmid, "text file missing", detail, document_id=pmid)
                 continue
             yield from self._abstract(pmid, texts[pmid], labels[pmid], ctx)
 
@@ -88,9 +93,11 @@ class HocReader(Reader):
             text_dir, labels_dir = paths[0] / opts.text_dir, paths[0] / opts.labels_dir
         else:
             named = {p.name: p for p in paths}
-            text_dir, labels_dir = named.get(opts.text_dir, Path(opts.text_dir)), named.get(opts.labels_dir, Path(opts.labels_dir))
+            text_dir = named.get(opts.text_dir, Path(opts.text_dir))
+            labels_dir = named.get(opts.labels_dir, Path(opts.labels_dir))
             if len(paths) != 2 or opts.text_dir not in named or opts.labels_dir not in named:
-                raise ConvertError(paths[0], f"expected one corpus folder, or the two folders {opts.text_dir}/ and {opts.labels_dir}/")
+                reason = f"expected one corpus folder, or the two folders {opts.text_dir}/ and {opts.labels_dir}/"
+                raise ConvertError(paths[0], reason)
         for folder in (text_dir, labels_dir):
             if not is_present(folder) or not folder.is_dir():
                 raise ConvertError(folder, "folder not found")
@@ -104,7 +111,8 @@ class HocReader(Reader):
         sentences = [line.strip() for line in lines]
         raw = labels_content.strip("\r\n")
         if not raw.lstrip().startswith("<"):
-            yield ctx.reject(labels_path, pmid, "malformed labels", f"{labels_path.name}: does not start with a '<' marker: {raw[:40]!r}", document_id=pmid)
+            detail = f"{labels_path.name}: does not start with a '<' marker: {raw[:40]!r}"
+            yield ctx.reject(labels_path, pmid, "malformed labels", detail, document_id=pmid)
             return
         segments = raw.lstrip().split("<")[1:]
         if len(segments) != len(sentences):
@@ -118,14 +126,18 @@ class HocReader(Reader):
         source = {"path": text_path.name, "record": pmid}
         if opts.level == "document":
             meta = {"source": source, "sentence_labels": full, "sentences": len(sentences)}
-            record = TextRecord(**ctx.common(pmid, meta=meta), text=" ".join(sentences), labels=self._classes([x for labels in full for x in labels]))
+            classes = self._classes([x for labels in full for x in labels])
+            record = TextRecord(**ctx.common(pmid, meta=meta), text=" ".join(sentences), labels=classes)
             ctx.keep_raw(record.id, lambda: text_content + RAW_SEPARATOR + labels_content)
             yield record
             return
         for index, (sentence, labels) in enumerate(zip(sentences, full)):
             meta = {"source": {**source, "sentence": index}, "full_labels": labels}
-            record = TextRecord(**ctx.common(f"{pmid}-{index}", document_id=pmid, meta=meta), text=sentence, labels=self._classes(labels))
-            ctx.keep_raw(record.id, lambda line=lines[index], segment=segments[index]: line + RAW_SEPARATOR + "<" + segment)
+            common = ctx.common(f"{pmid}-{index}", document_id=pmid, meta=meta)
+            record = TextRecord(**common, text=sentence, labels=self._classes(labels))
+            ctx.keep_raw(
+                record.id, lambda line=lines[index], segment=segments[index]: line + RAW_SEPARATOR + "<" + segment
+            )
             yield record
 
     def _labels(self, segment: str) -> list[str]:

@@ -77,12 +77,15 @@ class _Mark:
 
 @register
 class MarkedReReader(Reader):
+    """Reads marker-annotated relation sentences into ``kb`` records: clean text, two argument entities, one relation."""
+
     name = "marked-re"
     schema = "kb"
     description = "JSON Lines sentences with two marked arguments (<< >> / [[ ]]) and a relation label (SciBERT ChemProt)"
     Options = MarkedReOptions
 
     def read(self, paths: list[Path], ctx: ReadContext) -> Iterator[Item]:
+        """One ``kb`` record (plus any overlap-repair defect) or rejection per JSON line of every ``*.txt`` file."""
         for path in expand_paths(paths, ".txt"):
             for line, obj in iter_json_records(path):
                 key = f"{path.stem}-{line}"
@@ -139,7 +142,8 @@ class MarkedReReader(Reader):
     def _unmark(self, marked: str) -> tuple[str, list[tuple[int, int]], str]:
         """Clean text, the two argument spans in it, and a description of any overlap repair."""
         marks = [self._find(marked, marker) for marker in self.options.markers]
-        strings = sorted((pos, pos + length) for m in marks for pos, length in ((m.open_at, m.open_len), (m.close_at, m.close_len)))
+        markers = [(pos, length) for m in marks for pos, length in ((m.open_at, m.open_len), (m.close_at, m.close_len))]
+        strings = sorted((pos, pos + length) for pos, length in markers)
         if any(a[1] > b[0] for a, b in pairwise(strings)):
             raise RecordRejected("crossing markers", "two marker strings share characters")
         first, second = sorted(marks, key=lambda m: m.open_at)
@@ -149,7 +153,7 @@ class MarkedReReader(Reader):
             repaired = self._overlap(marked, first, second, marks)
             if repaired is not None:
                 return repaired
-        deletions = sorted((pos, length) for m in marks for pos, length in ((m.open_at, m.open_len), (m.close_at, m.close_len)))
+        deletions = sorted(markers)
         pieces, previous = [], 0
         for pos, length in deletions:
             pieces.append(marked[previous:pos])
@@ -162,7 +166,9 @@ class MarkedReReader(Reader):
         spans = [(clean(m.inner[0]), clean(m.inner[1])) for m in marks]
         return "".join(pieces), spans, ""
 
-    def _overlap(self, marked: str, first: _Mark, second: _Mark, marks: list[_Mark]) -> tuple[str, list[tuple[int, int]], str] | None:
+    def _overlap(
+        self, marked: str, first: _Mark, second: _Mark, marks: list[_Mark]
+    ) -> tuple[str, list[tuple[int, int]], str] | None:
         x = marked[first.inner[0] : first.inner[1]]
         rest = marked[second.inner[0] :]
         rest = rest[: second.close_at - second.inner[0]] + rest[second.close_at - second.inner[0] + second.close_len :]

@@ -63,12 +63,17 @@ class McqaOptions:
 
 @register
 class McqaJsonlReader(Reader):
+    """Reads multiple-choice exam questions (Apollo style) into ``multiple_choice`` ``qa`` records with lettered choices."""
+
     name = "mcqa-jsonl"
     schema = "qa"
-    description = "multiple-choice QA JSON Lines ({question, option: '(A) ...\\n(B) ...', anwer: '(B)'}), e.g. Apollo exams"
+    description = (
+        "multiple-choice QA JSON Lines ({question, option: '(A) ...\\n(B) ...', anwer: '(B)'}), e.g. Apollo exams"
+    )
     Options = McqaOptions
 
     def read(self, paths: list[Path], ctx: ReadContext) -> Iterator[Item]:
+        """One ``qa`` record (plus its option repairs) or rejection per object of every ``*.jsonl`` file."""
         for path in expand_paths(paths, ".jsonl"):
             for line, obj in iter_json_records(path):
                 key = f"{path.stem}-{line}"

@@ -35,12 +35,15 @@ class PromptCblueOptions:
 
 @register
 class PromptCblueReader(Reader):
+    """Reads PromptCBLUE prompt/target lines into ``instruction`` records, the task fields kept in ``meta``."""
+
     name = "promptcblue"
     schema = "instruction"
     description = "PromptCBLUE JSON Lines (input/target/answer_choices/task_type/task_dataset/sample_id)"
     Options = PromptCblueOptions
 
     def read(self, paths: list[Path], ctx: ReadContext) -> Iterator[Item]:
+        """One ``instruction`` record or rejection per object of every file, keyed by ``sample_id``."""
         yield from convert_items(paths, ctx, partial(self._convert, ctx=ctx), id_field="sample_id")
 
     def _convert(self, item: JsonItem, ctx: ReadContext) -> Item:

@@ -44,12 +44,15 @@ class PubMedQAOptions:
 
 @register
 class PubMedQAReader(Reader):
+    """Reads PubMedQA's PMID-keyed entries into yes/no/maybe ``qa`` records over the abstract without its conclusion."""
+
     name = "pubmedqa"
     schema = "qa"
     description = "PubMedQA ori_pqal.json (PMID -> QUESTION/CONTEXTS/LABELS/final_decision/LONG_ANSWER): yes/no/maybe QA"
     Options = PubMedQAOptions
 
     def read(self, paths: list[Path], ctx: ReadContext) -> Iterator[Item]:
+        """One ``qa`` record or rejection per PMID entry of every file, in file order."""
         for path in expand_paths(paths, ".json"):
             data = load_json(path)
             if not isinstance(data, dict):

@@ -98,12 +98,15 @@ class _Conversion:
 
 @register
 class PubtatorReader(Reader):
+    """Reads PubTator documents into title/abstract ``kb`` records with normalised mentions and concept relations."""
+
     name = "pubtator"
     schema = "kb"
     description = "PubTator text (PMID|t|, PMID|a|, tab-separated mentions and concept-level relations)"
     Options = PubtatorOptions
 
     def read(self, paths: list[Path], ctx: ReadContext) -> Iterator[Item]:
+        """One ``kb`` record (plus its defects) or rejection per document of every file; a repeated PMID is rejected."""
         for path in expand_paths(paths, self.options.suffix):
             for document in self._documents(path):
                 where = f"{path.name}:{document.first_line}"

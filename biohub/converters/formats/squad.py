@@ -43,12 +43,15 @@ class SquadOptions:
 
 @register
 class SquadReader(Reader):
+    """Reads SQuAD v1-style JSON into ``factoid`` ``qa`` records, one per question and its paragraph context."""
+
     name = "squad"
     schema = "qa"
     description = "SQuAD v1-style JSON (data/paragraphs/qas): one factoid record per question-context pair"
     Options = SquadOptions
 
     def read(self, paths: list[Path], ctx: ReadContext) -> Iterator[Item]:
+        """One ``qa`` record (plus its answer-start defects) or rejection per question of every file, in file order."""
         suffix = re.compile(self.options.group_suffix) if self.options.group_suffix else None
         for path in expand_paths(paths, ".json"):
             data = load_json(path)
@@ -64,7 +67,7 @@ class SquadReader(Reader):
                         raise ConvertError(path, f'{where} has no "qas" list')
                     context = paragraph.get("context")
                     for n, qa in enumerate(paragraph["qas"]):
-                        raw = lambda paragraph=paragraph, qa=qa: _paragraph_of(paragraph, qa)  # bound to this qa now
+                        raw = partial(_paragraph_of, paragraph, qa)  # bound to this qa now
                         convert = partial(self._convert, path, f"{where}.qas[{n}]", context, qa, ctx, suffix, raw)
                         yield from self.rejecting(ctx, path, f"{where}.qas[{n}]", convert)
 

@@ -41,12 +41,15 @@ class TaiyiJsonlOptions:
 
 @register
 class TaiyiJsonlReader(Reader):
+    """Reads Taiyi conversation lines into ``dialogue`` records in the human turn's language (``en``/``zh``)."""
+
     name = "taiyi-jsonl"
     schema = "dialogue"
     description = "Taiyi conversation JSON Lines: conversation [{human, assistant}] + language/dataset/category"
     Options = TaiyiJsonlOptions
 
     def read(self, paths: list[Path], ctx: ReadContext) -> Iterator[Item]:
+        """One ``dialogue`` record or rejection per object of every ``*.jsonl`` file, keyed by ``conversation_id``."""
         yield from convert_items(paths, ctx, partial(self._convert, ctx=ctx), id_field="conversation_id", suffix=".jsonl")
 
     def _convert(self, item: JsonItem, ctx: ReadContext) -> Item:
