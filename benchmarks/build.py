@@ -66,7 +66,9 @@ def main() -> int:
     rows = sum(sum(splits.values()) for splits in info["configs"].values())
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"recipe {recipe.name}: {len(recipe.datasets)} datasets, {len(info['configs'])} configs, {rows:,} rows written")
-    print(f"mix_stage1 {info['configs']['mix_stage1']['train']:,} / mix_stage2 {info['configs']['mix_stage2']['train']:,} examples")
+    print(
+        f"mix_stage1 {info['configs']['mix_stage1']['train']:,} / mix_stage2 {info['configs']['mix_stage2']['train']:,} examples"
+    )
     print(f"wall time: {wall:.1f} s with {args.workers} worker(s)")
     print(f"peak RSS, process tree (sampled): {peak.peak / 2**20:.0f} MiB; main process: {own:.0f} MiB")
     return 0

@@ -60,7 +60,10 @@ def main() -> int:
     records = sum(r[1] for r in rows)
     full_total = sum(r[3] for r in rows)
     parse_total = sum(r[2] for r in rows)
-    print(f"{'TOTAL':<26}{records:>9}{parse_total:>9.2f}{full_total:>9.2f}{records / full_total:>10.0f}{full_total / parse_total:>11.2f}")
+    print(
+        f"{'TOTAL':<26}{records:>9}{parse_total:>9.2f}{full_total:>9.2f}"
+        f"{records / full_total:>10.0f}{full_total / parse_total:>11.2f}"
+    )
     print(f"conversion wall time (full runs only): {full_total:.1f} s; whole benchmark incl. baselines: {wall:.1f} s")
     print(f"peak RSS: {peak_mib:.0f} MiB")
     return 0

@@ -56,7 +56,10 @@ def main() -> int:
         for label, size in (("one at a time", 1), (f"batched x{args.batch_size}", args.batch_size)):
             out = Path(tmp) / f"{size}.jsonl"
             timing = generate(model, tokenizer, requests, out, batch_size=size, show_progress=True)
-            results[label] = timing | {"tokens_per_s": timing["new_tokens"] / timing["seconds"], "outputs": {k: v["output"] for k, v in read_done(out).items()}}
+            results[label] = timing | {
+                "tokens_per_s": timing["new_tokens"] / timing["seconds"],
+                "outputs": {k: v["output"] for k, v in read_done(out).items()},
+            }
     single, batched = results.values()
     same = sum(single["outputs"][k] == batched["outputs"][k] for k in single["outputs"])
     device_name = torch.cuda.get_device_name() if device == "cuda" else f"CPU ({torch.get_num_threads()} threads)"
@@ -66,7 +69,12 @@ def main() -> int:
         print(f"{label:18} {r['new_tokens']:>10,} {r['seconds']:>8.1f} {r['tokens_per_s']:>9.1f}")
     speedup = batched["tokens_per_s"] / single["tokens_per_s"]
     print(f"speed-up: {speedup:.2f}x (target >= 3x on CPU, >= 10x on GPU); identical outputs: {same}/{len(requests)}")
-    print(json.dumps({label: {k: v for k, v in r.items() if k != "outputs"} for label, r in results.items()} | {"speedup": speedup, "identical": same}))
+    print(
+        json.dumps(
+            {label: {k: v for k, v in r.items() if k != "outputs"} for label, r in results.items()}
+            | {"speedup": speedup, "identical": same}
+        )
+    )
     return 0
 
 

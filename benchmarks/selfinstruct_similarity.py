@@ -23,13 +23,24 @@ from biohub.selfinstruct.similarity import SimilarityIndex, rouge_l, tokens
 from biohub.selfinstruct.tasks import language_of
 
 ROOT = Path(__file__).resolve().parents[1]
-VERBS = ["List", "Explain", "Summarize", "Extract", "Identify", "Describe", "Classify", "Compare", "Write", "Determine", "Calculate", "Name"]
-OBJECTS = ["the adverse effects of", "the mechanism of", "the dosing of", "the contraindications of", "the first-line therapy for", "the risk factors of", "the diagnostic criteria of", "the genes associated with"]
-QUALIFIERS = ["in elderly patients", "in pregnancy", "for a patient leaflet", "in one sentence", "with renal impairment", "in children", "as a bulleted list", "based on the abstract below"]
+VERBS = [
+    "List", "Explain", "Summarize", "Extract", "Identify", "Describe", "Classify", "Compare", "Write", "Determine",
+    "Calculate", "Name",
+]
+OBJECTS = [
+    "the adverse effects of", "the mechanism of", "the dosing of", "the contraindications of",
+    "the first-line therapy for", "the risk factors of", "the diagnostic criteria of", "the genes associated with",
+]
+QUALIFIERS = [
+    "in elderly patients", "in pregnancy", "for a patient leaflet", "in one sentence", "with renal impairment",
+    "in children", "as a bulleted list", "based on the abstract below",
+]
 
 
 def synthetic(rng: random.Random, terms: list[str]) -> str:
-    return f"{rng.choice(VERBS)} {rng.choice(OBJECTS)} {rng.choice(terms)} {rng.choice(QUALIFIERS)}" + (f" and {rng.choice(terms)}" if rng.random() < 0.5 else "")
+    return f"{rng.choice(VERBS)} {rng.choice(OBJECTS)} {rng.choice(terms)} {rng.choice(QUALIFIERS)}" + (
+        f" and {rng.choice(terms)}" if rng.random() < 0.5 else ""
+    )
 
 
 def real_instructions(mirror: Path | None) -> list[str]:
@@ -38,7 +49,11 @@ def real_instructions(mirror: Path | None) -> list[str]:
         return found
     for path in sorted(mirror.glob("huatuo_bentsao/**/*.json")) + sorted(mirror.glob("taiyi_examples/**/*.json*")):
         text = path.read_text(encoding="utf-8", errors="replace")
-        rows = [json.loads(line) for line in text.splitlines() if line.strip().startswith("{")] if path.suffix == ".jsonl" or not text.lstrip().startswith("[") else json.loads(text)
+        rows = (
+            [json.loads(line) for line in text.splitlines() if line.strip().startswith("{")]
+            if path.suffix == ".jsonl" or not text.lstrip().startswith("[")
+            else json.loads(text)
+        )
         for row in rows:
             if isinstance(row, dict) and isinstance(row.get("instruction"), str):
                 found.append(row["instruction"].strip())
@@ -53,15 +68,23 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     rng = random.Random(args.seed)
-    terms = [f"{rng.choice(['anti', 'hyper', 'neuro', 'cardio', 'hepato', 'nephro'])}{rng.choice(['mab', 'pril', 'statin', 'itis', 'oma', 'pathy'])}{i}" for i in range(2000)]
+    prefixes = ["anti", "hyper", "neuro", "cardio", "hepato", "nephro"]
+    suffixes = ["mab", "pril", "statin", "itis", "oma", "pathy"]
+    terms = [f"{rng.choice(prefixes)}{rng.choice(suffixes)}{i}" for i in range(2000)]
     real = real_instructions(args.mirror)
     sizes = [int(s) for s in args.sizes.split(",")]
     texts = real[: max(sizes) + args.candidates]
     while len(texts) < max(sizes) + args.candidates:
         texts.append(synthetic(rng, terms))
     rng.shuffle(texts)
-    print(f"texts: {len(real):,} real instructions from {args.mirror} + {len(texts) - min(len(real), len(texts)):,} synthetic; {args.candidates:,} candidates per size")
-    print(f"{'pool':>7} {'build s':>8} {'s / 1,000 candidates':>21} {'similar':>8} {'brute force s / 1,000 (est.)':>29} {'speed-up':>9}")
+    print(
+        f"texts: {len(real):,} real instructions from {args.mirror} + {len(texts) - min(len(real), len(texts)):,} synthetic; "
+        f"{args.candidates:,} candidates per size"
+    )
+    print(
+        f"{'pool':>7} {'build s':>8} {'s / 1,000 candidates':>21} {'similar':>8} "
+        f"{'brute force s / 1,000 (est.)':>29} {'speed-up':>9}"
+    )
     for size in sizes:
         pool = [(t, language_of(t)) for t in texts[:size]]
         index = {"en": SimilarityIndex(0.7), "zh": SimilarityIndex(0.7)}

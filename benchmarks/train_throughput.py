@@ -61,8 +61,8 @@ def config_model(shape: str, folder: Path) -> Path:
     layers, hidden, heads, kv, intermediate = SHAPES[shape]
     torch.manual_seed(0)
     config = LlamaConfig(
-        vocab_size=len(tokenizer), hidden_size=hidden, intermediate_size=intermediate, num_hidden_layers=layers, num_attention_heads=heads,
-        num_key_value_heads=kv, max_position_embeddings=4096, tie_word_embeddings=True,
+        vocab_size=len(tokenizer), hidden_size=hidden, intermediate_size=intermediate, num_hidden_layers=layers,
+        num_attention_heads=heads, num_key_value_heads=kv, max_position_embeddings=4096, tie_word_embeddings=True,
         bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
     )  # fmt: skip
     LlamaForCausalLM(config).save_pretrained(folder)
@@ -74,13 +74,18 @@ def sample_hub(data: str, config: str, count: int, seed: int, folder: Path) -> P
     rows = read_hub_split(data, config, "train")
     picked = sorted(random.Random(seed).sample(range(len(rows)), min(count, len(rows)))) if count else list(range(len(rows)))
     write_parquet(folder / "data" / "sample" / "train-00000-of-00001.parquet", [rows[i] for i in picked], EXAMPLE_FEATURES)
-    write_text(folder / "README.md", "---\nconfigs:\n- config_name: sample\n  data_files:\n  - split: train\n    path: data/sample/train-*.parquet\n---\n")
+    write_text(
+        folder / "README.md",
+        "---\nconfigs:\n- config_name: sample\n  data_files:\n  - split: train\n    path: data/sample/train-*.parquet\n---\n",
+    )
     return folder
 
 
 def positions(recipe: TrainRecipe, hub: Path, tokenizer: Any) -> dict[str, int]:
     """Positions computed (tokens + padding) over one epoch in the batches the loop will form."""
-    stage = prepare_stage(str(hub), ["sample"], tokenizer, max_length=recipe.max_length, packing=recipe.packing, show_progress=False)
+    stage = prepare_stage(
+        str(hub), ["sample"], tokenizer, max_length=recipe.max_length, packing=recipe.packing, show_progress=False
+    )
     schedule = Schedule(len(stage.rows), recipe.batch_size, recipe.gradient_accumulation, 1, recipe.seed)
     total = 0
     for step in range(schedule.steps_per_epoch):
@@ -102,8 +107,13 @@ def child(recipe_path: str, overrides: list[str], undo: tuple[str, ...], hub: st
         usage = resource.getrusage(resource.RUSAGE_SELF)
         cpu_after_step.append(usage.ru_utime + usage.ru_stime)
 
-    summary = run.train(load_train_recipe(Path(recipe_path), overrides), hub, Path(out), show_progress=True, on_step=cpu_clock)["stages"]["only"]
-    summary["peak_bytes"] = torch.cuda.max_memory_allocated() if torch.cuda.is_available() else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    recipe = load_train_recipe(Path(recipe_path), overrides)
+    summary = run.train(recipe, hub, Path(out), show_progress=True, on_step=cpu_clock)["stages"]["only"]
+    summary["peak_bytes"] = (
+        torch.cuda.max_memory_allocated()
+        if torch.cuda.is_available()
+        else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    )
     # CPU seconds per step after the first (warm-up) step: on a shared machine steadier than wall time
     later = len(cpu_after_step) - 1
     summary["cpu_s_per_step"] = (cpu_after_step[-1] - cpu_after_step[0]) / later if later else None
@@ -134,9 +144,9 @@ def write_recipe(args: argparse.Namespace, model: str, path: Path) -> None:
         data = yaml.safe_load(Path(args.recipe).read_text(encoding="utf-8"))
         data |= {"stages": stage, "checkpoint": {"every": 0, "keep": 1}, "max_steps": args.max_steps}
     else:
-        data = {"name": "throughput", "model": model, "method": args.method, "max_length": args.max_length, "warmup_ratio": 0.0,
-                "learning_rate": 1e-4, "logging_every": 10, "checkpoint": {"every": 0, "keep": 1}, "seed": args.seed, "stages": stage,
-                "max_steps": args.max_steps}  # fmt: skip
+        data = {"name": "throughput", "model": model, "method": args.method, "max_length": args.max_length,
+                "warmup_ratio": 0.0, "learning_rate": 1e-4, "logging_every": 10, "checkpoint": {"every": 0, "keep": 1},
+                "seed": args.seed, "stages": stage, "max_steps": args.max_steps}  # fmt: skip
     path.write_text(json.dumps(data), encoding="utf-8")
 
 
@@ -204,22 +214,31 @@ def main() -> int:
     what = f"recipe {args.recipe}" if args.recipe else f"{args.method}"
     sample = f"{args.examples or 'all'} examples of {args.config} from {args.data}"
     print(f"model {shown} ({first['parameters']:,} parameters, {what}), {sample}, {device}")
-    header = f"{'mode':16} {'tokens/s':>10} {'superv. tok/s':>14} {'padding':>8} {'steps':>6} {'seconds':>8} {'CPU s/step':>10} {'peak MiB':>9}"
+    header = (
+        f"{'mode':16} {'tokens/s':>10} {'superv. tok/s':>14} {'padding':>8} {'steps':>6} {'seconds':>8} "
+        f"{'CPU s/step':>10} {'peak MiB':>9}"
+    )
     print(header + ("   MFU" if args.mfu else ""))
     for mode, r in results.items():
         mfu = f" {r['mfu']:6.1%}" if args.mfu else ""
         padding = "-" if r["padding_fraction"] is None else f"{r['padding_fraction']:.1%}"
         cpu = "-" if r["cpu_s_per_step"] is None else f"{r['cpu_s_per_step']:.1f}"
         print(
-            f"{mode:16} {r['tokens_per_s']:>10,.0f} {r['supervised_tokens_per_s']:>14,.0f} {padding:>8} {r['steps']:>6} {r['seconds']:>8.1f} {cpu:>10} "
-            f"{r['peak_mib']:>9,}{mfu}"
+            f"{mode:16} {r['tokens_per_s']:>10,.0f} {r['supervised_tokens_per_s']:>14,.0f} {padding:>8} {r['steps']:>6} "
+            f"{r['seconds']:>8.1f} {cpu:>10} {r['peak_mib']:>9,}{mfu}"
         )
     if {"packed", "padded"} <= results.keys() and not args.max_steps:
         ratio = results["packed"]["tokens_per_s"] / results["padded"]["tokens_per_s"]
-        print(f"packed / padded useful tokens/s: {ratio:.2f}x (target >= 1.5x); packed padding {results['packed']['padding_fraction']:.1%} (target <= 5%)")
+        print(
+            f"packed / padded useful tokens/s: {ratio:.2f}x (target >= 1.5x); "
+            f"packed padding {results['packed']['padding_fraction']:.1%} (target <= 5%)"
+        )
     if {"packed", "packed+all"} <= results.keys():
         head = results["packed"]["tokens_per_s"] / results["packed+all"]["tokens_per_s"]
-        print(f"logits at supervised positions / at every position (both packed): {head:.2f}x tokens/s, peak {results['packed']['peak_mib']:,} vs {results['packed+all']['peak_mib']:,} MiB")
+        print(
+            f"logits at supervised positions / at every position (both packed): {head:.2f}x tokens/s, "
+            f"peak {results['packed']['peak_mib']:,} vs {results['packed+all']['peak_mib']:,} MiB"
+        )
     print(json.dumps(results, sort_keys=True))
     return 0
 

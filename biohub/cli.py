@@ -17,7 +17,9 @@ from rich.table import Table
 
 from biohub.errors import BiohubError
 
-app = typer.Typer(help="biohub: bilingual biomedical instruction tuning, from original corpora to reports.", no_args_is_help=True)
+app = typer.Typer(
+    help="biohub: bilingual biomedical instruction tuning, from original corpora to reports.", no_args_is_help=True
+)
 P = ParamSpec("P")
 R = TypeVar("R")
 _debug = {"traceback": False}  # set by --debug (the app's callback runs before every command)
@@ -37,6 +39,7 @@ def console() -> Console:
 
 
 def err() -> Console:
+    """A console on stderr, for errors and warnings that must not mix with a command's table on stdout."""
     return Console(stderr=True)
 
 
@@ -92,7 +95,10 @@ def datasets_command(
     for entry in load_catalog(catalog).values():
         license_text = entry.license.name + (" [red](non-commercial)[/red]" if entry.license.non_commercial else "")
         splits = ("derived: " if entry.source.derive_splits else "") + ", ".join(entry.splits)
-        table.add_row(entry.name, entry.display_name, "/".join(entry.languages), ", ".join(entry.tasks), entry.schema, splits, license_text, entry.metric.name)
+        table.add_row(
+            entry.name, entry.display_name, "/".join(entry.languages), ", ".join(entry.tasks), entry.schema, splits,
+            license_text, entry.metric.name,
+        )
     console().print(table)
 
 
@@ -122,8 +128,12 @@ def convert_command(
     all_: Annotated[bool, typer.Option("--all", help="Convert every catalog entry.")] = False,
     datasets: Annotated[str | None, typer.Option(help="Comma-separated catalog names to convert.")] = None,
     catalog: Annotated[Path | None, typer.Option(help="Catalog folder (default: the built-in catalog).")] = None,
-    format_: Annotated[str | None, typer.Option("--format", help="Format of an uncatalogued corpus (see `biohub formats`).")] = None,
-    input_: Annotated[list[Path] | None, typer.Option("--input", help="Input file/folder of an uncatalogued corpus (repeatable).")] = None,
+    format_: Annotated[
+        str | None, typer.Option("--format", help="Format of an uncatalogued corpus (see `biohub formats`).")
+    ] = None,
+    input_: Annotated[
+        list[Path] | None, typer.Option("--input", help="Input file/folder of an uncatalogued corpus (repeatable).")
+    ] = None,
     name: Annotated[str | None, typer.Option(help="Dataset name for an uncatalogued corpus.")] = None,
     lang: Annotated[str | None, typer.Option(help="Language (en/zh) of an uncatalogued corpus.")] = None,
     split: Annotated[str | None, typer.Option(help="Split of the inputs (default: from the file names).")] = None,
@@ -131,7 +141,9 @@ def convert_command(
     option: Annotated[list[str] | None, typer.Option(help="Reader option key=value (YAML value; repeatable).")] = None,
     labels: Annotated[str | None, typer.Option(help="Comma-separated label set (default: inferred).")] = None,
     strict: Annotated[bool, typer.Option(help="Exit non-zero if any record is rejected or any annotation dropped.")] = False,
-    no_verify: Annotated[bool, typer.Option("--no-verify", help="Skip the sha256 check of catalogued source files.")] = False,
+    no_verify: Annotated[
+        bool, typer.Option("--no-verify", help="Skip the sha256 check of catalogued source files.")
+    ] = False,
 ) -> None:
     """Convert corpora in their original formats into the unified schema."""
     from rich.markup import escape
@@ -192,13 +204,26 @@ app.add_typer(templates_app, name="templates")
 @app.command("instruct")
 @reports_errors
 def instruct_command(
-    unified: Annotated[Path, typer.Option(help="Folder written by `biohub convert` (<dataset>/<split>.parquet + info.json).")],
-    out: Annotated[Path, typer.Option(help="Output folder: OUT/<dataset>/<split>.parquet, ledger.json, length_stats.json.")],
+    unified: Annotated[
+        Path, typer.Option(help="Folder written by `biohub convert` (<dataset>/<split>.parquet + info.json).")
+    ],
+    out: Annotated[
+        Path, typer.Option(help="Output folder: OUT/<dataset>/<split>.parquet, ledger.json, length_stats.json.")
+    ],
     seed: Annotated[int, typer.Option(help="Seed of the template (and format) choice.")] = 0,
-    formats: Annotated[str, typer.Option(help="Answer format(s): lines, json, or lines,json (seeded choice per example).")] = "lines",
-    decompose: Annotated[bool, typer.Option(help="Also make one NER example per entity type (Taiyi's decomposed NER).")] = False,
-    max_length: Annotated[int, typer.Option(help="Token limit per example; longer NER documents are split, others dropped (0: no limit).")] = 1024,
-    tokenizer: Annotated[str, typer.Option(help="Tokenizer for lengths: 'default' (the default model's), a folder or a Hub id.")] = "default",
+    formats: Annotated[
+        str, typer.Option(help="Answer format(s): lines, json, or lines,json (seeded choice per example).")
+    ] = "lines",
+    decompose: Annotated[
+        bool, typer.Option(help="Also make one NER example per entity type (Taiyi's decomposed NER).")
+    ] = False,
+    max_length: Annotated[
+        int,
+        typer.Option(help="Token limit per example; longer NER documents are split, others dropped (0: no limit)."),
+    ] = 1024,
+    tokenizer: Annotated[
+        str, typer.Option(help="Tokenizer for lengths: 'default' (the default model's), a folder or a Hub id.")
+    ] = "default",
     datasets: Annotated[str | None, typer.Option(help="Comma-separated subset of the converted datasets.")] = None,
 ) -> None:
     """Turn unified records into instruction examples (EN + ZH templates, seeded)."""
@@ -271,16 +296,25 @@ def build_command(
     mirror: Annotated[Path, typer.Option(help="Local mirror of the corpora.")],
     out: Annotated[Path, typer.Option(help="The Hub dataset repository folder to write (replaced when complete).")],
     workers: Annotated[int, typer.Option(help="Worker processes (datasets in parallel).")] = 2,
-    no_verify: Annotated[bool, typer.Option("--no-verify", help="Skip the sha256 check of catalogued source files.")] = False,
+    no_verify: Annotated[
+        bool, typer.Option("--no-verify", help="Skip the sha256 check of catalogued source files.")
+    ] = False,
     catalog: Annotated[Path | None, typer.Option(help="Catalog folder to use instead of the built-in one.")] = None,
-    cap: Annotated[int | None, typer.Option(help="Cap every dataset's training examples at N (a lower cap in the recipe is kept); eval sets stay whole.")] = None,
+    cap: Annotated[
+        int | None,
+        typer.Option(
+            help="Cap every dataset's training examples at N (a lower cap in the recipe is kept); eval sets stay whole."
+        ),
+    ] = None,
 ) -> None:
     """Build a Hugging Face dataset repository folder (configs, card, decontamination report) from a recipe."""
     from biohub.hub.build import build
     from biohub.hub.recipe import load_recipe, with_cap
 
     plan = load_recipe(recipe)  # a worker's error is raised as itself
-    info = build(plan if cap is None else with_cap(plan, cap), mirror, out, workers=workers, verify=not no_verify, catalog=catalog)
+    info = build(
+        plan if cap is None else with_cap(plan, cap), mirror, out, workers=workers, verify=not no_verify, catalog=catalog
+    )
     table = Table(title=f"{out} ({len(info['configs'])} configs)")
     for column in ("config", "splits"):
         table.add_column(column)
@@ -295,9 +329,15 @@ def build_command(
 def push_command(
     hubdir: Annotated[Path, typer.Argument(help="The Hub dataset repository folder written by `biohub build`.")],
     repo_id: Annotated[str, typer.Option("--repo-id", help="Dataset repository ORG/NAME (created when missing).")],
-    private: Annotated[bool, typer.Option("--private", help="Create the repository as private (refused if it exists and is public).")] = False,
-    revision: Annotated[str | None, typer.Option(help="Branch to commit to; a new one starts from main (default: main).")] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="List the operations (add/update/delete with sizes); change nothing.")] = False,
+    private: Annotated[
+        bool, typer.Option("--private", help="Create the repository as private (refused if it exists and is public).")
+    ] = False,
+    revision: Annotated[
+        str | None, typer.Option(help="Branch to commit to; a new one starts from main (default: main).")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="List the operations (add/update/delete with sizes); change nothing.")
+    ] = False,
 ) -> None:
     """Publish HUBDIR as one commit (none when nothing changed); the token comes from HF_TOKEN or `hf auth login`."""
     from rich.markup import escape
@@ -313,7 +353,8 @@ def push_command(
         for change in result.changes:
             table.add_row(change.kind, escape(change.path), f"{change.size:,}")
         console().print(table)
-    created = ", ".join(what for what, new in (("new repository", result.new_repo), ("new branch", result.new_branch)) if new)
+    novelties = (("new repository", result.new_repo), ("new branch", result.new_branch))
+    created = ", ".join(what for what, new in novelties if new)
     summary = f"{result_counts(result.changes)}, {result.unchanged} unchanged" + (f" ({created})" if created else "")
     if dry_run:
         console().print(f"dry run: {summary}; nothing was changed on {where}")
@@ -329,8 +370,13 @@ def train_command(
     recipe: Annotated[Path, typer.Argument(help="Training recipe YAML (e.g. recipes/two_stage_demo.yaml).")],
     data: Annotated[str, typer.Option(help="A folder written by `biohub build`, or a Hub dataset id (ORG/NAME).")],
     out: Annotated[Path, typer.Option(help="Run folder: <stage>/ outputs, metrics.jsonl, loss.png.")],
-    max_steps: Annotated[int | None, typer.Option("--max-steps", help="Cap the optimizer steps of every stage (smoke runs).")] = None,
-    set_: Annotated[list[str] | None, typer.Option("--set", help="Override a recipe key: key.path=value (value read as YAML); repeatable.")] = None,
+    max_steps: Annotated[
+        int | None, typer.Option("--max-steps", help="Cap the optimizer steps of every stage (smoke runs).")
+    ] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Override a recipe key: key.path=value (value read as YAML); repeatable."),
+    ] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the run in OUT from its newest checkpoint.")] = False,
 ) -> None:
     """Run a (two-stage) supervised fine-tune; works alone or under `accelerate launch`."""
@@ -350,7 +396,10 @@ def train_command(
     for column in ("stage", "examples", "steps", "epochs", "tokens", "final loss", "seconds"):
         table.add_column(column, justify="left" if column == "stage" else "right")
     for name, stage in summary["stages"].items():
-        table.add_row(name, f"{stage['examples']:,}", f"{stage['steps']:,}", f"{stage['epochs']:.3g}", f"{stage['tokens']:,}", f"{stage['final_loss']:.4f}", f"{stage['seconds']:.0f}")
+        table.add_row(
+            name, f"{stage['examples']:,}", f"{stage['steps']:,}", f"{stage['epochs']:.3g}", f"{stage['tokens']:,}",
+            f"{stage['final_loss']:.4f}", f"{stage['seconds']:.0f}",
+        )
     console().print(table)
     console().print(f"metrics: {out / 'metrics.jsonl'}; loss curves: {out / 'loss.png'}")
 
@@ -361,18 +410,27 @@ def eval_command(
     model: Annotated[str, typer.Option(help="`default`, a .gguf file, a model folder, or a Hub id.")],
     suite: Annotated[str, typer.Option(help="Suite name (taiyi_style, all) or a suite YAML file.")],
     data: Annotated[str, typer.Option(help="A folder written by `biohub build`, or a Hub dataset id.")],
-    out: Annotated[Path, typer.Option(help="Output folder (generations.jsonl, results.json, report.*); reused on restart.")],
+    out: Annotated[
+        Path, typer.Option(help="Output folder (generations.jsonl, results.json, report.*); reused on restart.")
+    ],
     adapter: Annotated[str | None, typer.Option(help="A LoRA adapter folder (e.g. a `biohub train` stage).")] = None,
-    limit: Annotated[int | None, typer.Option(help="Seeded sample of at most N examples per row (the same for every model).")] = None,
+    limit: Annotated[
+        int | None, typer.Option(help="Seeded sample of at most N examples per row (the same for every model).")
+    ] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Generation batch size.")] = 16,
     seed: Annotated[int, typer.Option(help="Seed of the --limit sample.")] = 0,
-    max_new_tokens: Annotated[int | None, typer.Option("--max-new-tokens", help="Cap every per-task token budget (quick CPU runs).")] = None,
+    max_new_tokens: Annotated[
+        int | None, typer.Option("--max-new-tokens", help="Cap every per-task token budget (quick CPU runs).")
+    ] = None,
 ) -> None:
     """Generate for every example of a suite, parse, score, and write the results and a report."""
     from biohub.eval.run import evaluate
     from biohub.eval.suite import load_suite
 
-    document = evaluate(model, load_suite(suite), data, out, adapter=adapter, limit=limit, seed=seed, batch_size=batch_size, max_new_tokens_cap=max_new_tokens)
+    document = evaluate(
+        model, load_suite(suite), data, out, adapter=adapter, limit=limit, seed=seed, batch_size=batch_size,
+        max_new_tokens_cap=max_new_tokens,
+    )
     _print_results(document, out)
 
 
@@ -383,7 +441,9 @@ def score_command(
     data: Annotated[str, typer.Option(help="The hub folder (or Hub id) the example ids come from.")],
     out: Annotated[Path, typer.Option(help="Output folder (results.json, generations.jsonl, report.*).")],
     suite: Annotated[str, typer.Option(help="Suite name or YAML file.")] = "all",
-    limit: Annotated[int | None, typer.Option(help="The --limit the predictions were made with (same seeded sample).")] = None,
+    limit: Annotated[
+        int | None, typer.Option(help="The --limit the predictions were made with (same seeded sample).")
+    ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the --limit sample.")] = 0,
 ) -> None:
     """Score predictions made anywhere (another framework, an API model) with biohub's parsers and metrics."""
@@ -397,10 +457,14 @@ def score_command(
 @app.command("report")
 @reports_errors
 def report_command(
-    runs: Annotated[list[Path], typer.Argument(help="Result folders of `biohub eval`/`score`; the first is the baseline.")],
+    runs: Annotated[
+        list[Path], typer.Argument(help="Result folders of `biohub eval`/`score`; the first is the baseline.")
+    ],
     out: Annotated[Path, typer.Option(help="Report folder (report.md, report.html, report.png).")],
     title: Annotated[str, typer.Option(help="Report title.")] = "biohub evaluation",
-    reference: Annotated[Path | None, typer.Option(help="Published results CSV for reference columns (none by default).")] = None,
+    reference: Annotated[
+        Path | None, typer.Option(help="Published results CSV for reference columns (none by default).")
+    ] = None,
 ) -> None:
     """One table in the Taiyi layout over several runs, with deltas against the first, and a grouped bar chart."""
     from biohub.eval.report import write_report
@@ -410,11 +474,14 @@ def report_command(
 
 
 def _print_results(document: dict, out: Path) -> None:
+    """Print a results document as one row per suite entry (headline value, n, parse failures) and where its report is."""
     table = Table(title=f"{out} ({document['suite']})")
     for column in ("row", "metric", "value", "n", "parse failures"):
         table.add_column(column, justify="left" if column in ("row", "metric") else "right")
     for entry in document["entries"]:
-        table.add_row(entry["name"], entry["headline"], f"{100 * entry['value']:.1f}", f"{entry['n']:,}", f"{entry['parse_failures']:,}")
+        table.add_row(
+            entry["name"], entry["headline"], f"{100 * entry['value']:.1f}", f"{entry['n']:,}", f"{entry['parse_failures']:,}"
+        )
     console().print(table)
     console().print(f"report: {out / 'report.md'}")
 
@@ -422,18 +489,33 @@ def _print_results(document: dict, out: Path) -> None:
 @app.command("selfinstruct")
 @reports_errors
 def selfinstruct_command(
-    generator: Annotated[str, typer.Option(help="local:default | local:PATH_OR_HUB_ID | openai:MODEL@BASE_URL (key from $BIOHUB_GENERATOR_KEY or $OPENAI_API_KEY).")],
+    generator: Annotated[
+        str,
+        typer.Option(
+            help="local:default | local:PATH_OR_HUB_ID | openai:MODEL@BASE_URL "
+            "(key from $BIOHUB_GENERATOR_KEY or $OPENAI_API_KEY)."
+        ),
+    ],
     target: Annotated[int, typer.Option(help="Number of tasks to accept.")],
-    out: Annotated[Path, typer.Option(help="Output folder (instructions.json, ledger.json, README.md, categories.png, state/).")],
-    seeds: Annotated[Path | None, typer.Option(help="Seed tasks, Alpaca-shaped JSONL (default: biohub's own EN + ZH seeds).")] = None,
+    out: Annotated[
+        Path, typer.Option(help="Output folder (instructions.json, ledger.json, README.md, categories.png, state/).")
+    ],
+    seeds: Annotated[
+        Path | None, typer.Option(help="Seed tasks, Alpaca-shaped JSONL (default: biohub's own EN + ZH seeds).")
+    ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the example draws (and of local sampling).")] = 0,
     k: Annotated[int, typer.Option(help="Examples shown per request.")] = 3,
     batch: Annotated[int, typer.Option(help="Requests per round.")] = 8,
-    max_requests: Annotated[int | None, typer.Option("--max-requests", help="Request budget (all rounds, retries of HTTP requests included).")] = None,
+    max_requests: Annotated[
+        int | None,
+        typer.Option("--max-requests", help="Request budget (all rounds, retries of HTTP requests included)."),
+    ] = None,
     concurrency: Annotated[int, typer.Option(help="Parallel HTTP requests (openai generators).")] = 4,
     categorize: Annotated[str, typer.Option(help="rules | generator: who assigns QA / IE / generation / other.")] = "rules",
     resume: Annotated[bool, typer.Option("--resume", help="Continue the run in OUT.")] = False,
-    name: Annotated[str, typer.Option(help="Dataset name of the catalog entry and build recipe written to OUT.")] = "selfinstruct",
+    name: Annotated[
+        str, typer.Option(help="Dataset name of the catalog entry and build recipe written to OUT.")
+    ] = "selfinstruct",
 ) -> None:
     """Grow a seed set into new biomedical instructions (Self-Instruct / BioInstruct style), filtered and categorised."""
     from biohub.io import InputError
@@ -445,15 +527,16 @@ def selfinstruct_command(
         raise typer.BadParameter("rules or generator", param_hint="--categorize")
     seeds_file = seeds or DATA / "seeds.jsonl"
     if not seeds_file.is_file():
-        raise InputError(f"no such file {seeds_file} ({'--seeds' if seeds else 'the default seeds: biohub is incomplete'})")
+        which = "--seeds" if seeds else "the default seeds: biohub is incomplete"
+        raise InputError(f"no such file {seeds_file} ({which})")
     tasks = load_seeds(seeds_file)
     engine = make_generator(generator, seed=seed, budget=max_requests, concurrency=concurrency)
     options = Options(target, seed, k, batch, max_requests, categorize == "generator", name)
     ledger = selfinstruct(tasks, engine, out, options, resume=resume)
     console().print(f"{ledger['accepted']:,} accepted of {ledger['requests']:,} requests; removed: "
                     + ", ".join(f"{reason} {n:,}" for reason, n in ledger["rejected"].items() if n))
-    console().print(f"{out / 'instructions.json'} (Alpaca JSON), {out / 'README.md'}, {out / 'ledger.json'}; build it with "
-                    f"biohub build {out / 'recipe.yaml'} --mirror {out} --catalog {out / 'catalog'} --out HUBDIR")
+    console().print(f"{out / 'instructions.json'} (Alpaca JSON), {out / 'README.md'}, {out / 'ledger.json'}; "
+                    f"build it with biohub build {out / 'recipe.yaml'} --mirror {out} --catalog {out / 'catalog'} --out HUBDIR")
 
 
 @app.command("export")
@@ -462,7 +545,9 @@ def export_command(
     hubdir: Annotated[Path, typer.Argument(help="A folder written by `biohub build`.")],
     format_: Annotated[str, typer.Option("--format", help="alpaca | sharegpt | messages | lm-eval")],
     out: Annotated[Path, typer.Option(help="Output folder (new or empty).")],
-    configs: Annotated[str | None, typer.Option(help="Comma-separated configs (default: the mixes and every *_instructions).")] = None,
+    configs: Annotated[
+        str | None, typer.Option(help="Comma-separated configs (default: the mixes and every *_instructions).")
+    ] = None,
 ) -> None:
     """Export instruction configs for other trainers (LLaMA-Factory, TRL/OpenAI) or lm-evaluation-harness."""
     from biohub.hub.export import export
@@ -473,6 +558,7 @@ def export_command(
 
 
 def main() -> None:
+    """The ``biohub`` console script: run the typer app on the process's arguments."""
     app()
 
 

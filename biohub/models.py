@@ -182,7 +182,9 @@ def load_model(
     from transformers import AutoModelForCausalLM
 
     auto_dtype, auto_attention = auto_dtype_and_attention(device)
-    options: dict[str, Any] = {"dtype": dtype or auto_dtype, "attn_implementation": attention or auto_attention, "trust_remote_code": False}
+    options: dict[str, Any] = {
+        "dtype": dtype or auto_dtype, "attn_implementation": attention or auto_attention, "trust_remote_code": False
+    }
     if quantization_config is not None:
         options |= {"quantization_config": quantization_config, "device_map": {"": device}}
     gguf = _gguf_location(spec)

@@ -86,12 +86,17 @@ class Relation:
 
 @dataclass(slots=True)
 class EventArgument:
+    """One argument of an event: its role (e.g. ``Theme``) and the id of the entity or event that fills it."""
+
     role: str
     ref_id: str
 
 
 @dataclass(slots=True)
 class Trigger:
+    """The words that signal an event, as a (possibly discontinuous) span: ``text[i]`` is the document text at
+    ``offsets[i]``."""
+
     text: list[str]
     offsets: list[Span]
 
@@ -109,6 +114,8 @@ class Event:
 
 @dataclass(slots=True)
 class Coreference:
+    """A coreference chain: the ids of the entities of this record that name the same thing."""
+
     id: str
     entity_ids: list[str]
 
@@ -139,6 +146,8 @@ class RecordBase:
 
 @dataclass(slots=True, kw_only=True)
 class KBRecord(RecordBase):
+    """A document (its passages) with its annotations: entities, relations, events and coreference chains."""
+
     passages: list[Passage]
     entities: list[Entity] = field(default_factory=list)
     relations: list[Relation] = field(default_factory=list)
@@ -149,6 +158,9 @@ class KBRecord(RecordBase):
 
 @dataclass(slots=True, kw_only=True)
 class QARecord(RecordBase):
+    """A question of one of the :data:`QA_TYPES`, with its choices (multiple choice / yes-no), optional context and
+    gold answer(s)."""
+
     question: str
     type: str
     choices: list[str] = field(default_factory=list)
@@ -159,6 +171,8 @@ class QARecord(RecordBase):
 
 @dataclass(slots=True, kw_only=True)
 class TextRecord(RecordBase):
+    """A text with its class labels (one for single-label corpora, any number for multi-label ones)."""
+
     text: str
     labels: list[str] = field(default_factory=list)
     schema: ClassVar[str] = "text"
@@ -166,6 +180,8 @@ class TextRecord(RecordBase):
 
 @dataclass(slots=True, kw_only=True)
 class PairsRecord(RecordBase):
+    """A sentence pair with a class label (e.g. entailment), a numeric similarity score, or both."""
+
     text_1: str
     text_2: str
     label: str = ""
@@ -175,6 +191,8 @@ class PairsRecord(RecordBase):
 
 @dataclass(slots=True, kw_only=True)
 class T2TRecord(RecordBase):
+    """A text-to-text example (summary, translation, ...): the source ``text_1`` and the target ``text_2``."""
+
     text_1: str
     text_2: str
     text_1_name: str = ""
@@ -184,12 +202,16 @@ class T2TRecord(RecordBase):
 
 @dataclass(slots=True, kw_only=True)
 class DialogueRecord(RecordBase):
+    """A conversation as ordered turns; a labelled one ends with the assistant's (doctor's) turn."""
+
     turns: list[Turn]
     schema: ClassVar[str] = "dialogue"
 
 
 @dataclass(slots=True, kw_only=True)
 class InstructionRecord(RecordBase):
+    """An Alpaca-shaped instruction example: the instruction, an optional input and the expected output."""
+
     instruction: str
     input: str = ""
     output: str = ""

@@ -87,7 +87,10 @@ def from_mapping(cls: type, data: Any, where: str, convert: dict[str, Callable[[
     unknown = sorted(set(data) - set(fields))
     if unknown:
         raise TypeError(f"{where}: unknown key(s) {', '.join(map(str, unknown))}; allowed: {', '.join(fields)}")
-    missing = [name for name, f in fields.items() if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING and name not in data]
+    missing = [
+        name for name, f in fields.items()
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING and name not in data
+    ]
     if missing:
         raise TypeError(f"{where}: missing key(s) {', '.join(missing)}")
     hints = get_type_hints(cls)

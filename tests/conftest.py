@@ -22,7 +22,9 @@ def mirror() -> Path:
     path = mirror_path()
     if not path.is_dir():
         if os.environ.get("CI"):
-            pytest.fail(f"the real-corpus mirror {path} is missing in CI; set BIOHUB_MIRROR or place ../shared beside the project")
+            pytest.fail(
+                f"the real-corpus mirror {path} is missing in CI; set BIOHUB_MIRROR or place ../shared beside the project"
+            )
         pytest.skip(f"no real-corpus mirror at {path}")
     return path
 

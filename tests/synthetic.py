@@ -33,26 +33,36 @@ def synthetic_examples(seed: int) -> tuple[list[dict], list[dict]]:
     """(stage 1 rows, stage 2 rows): NER and classification; plus QA and multi-turn dialogue for stage 2."""
     rng = random.Random(seed)
     stage1 = []
+    words = ["patients", "treated", "with", "showed", "reduced", "symptoms", "of", "daily"]
     for i in range(40):
         drug, disease = rng.choice(DRUGS), rng.choice(DISEASES)
-        filler = " ".join(rng.choice(["patients", "treated", "with", "showed", "reduced", "symptoms", "of", "daily"]) for _ in range(rng.randint(3, 30)))
+        filler = " ".join(rng.choice(words) for _ in range(rng.randint(3, 30)))
         if i % 2:
-            stage1.append(_row(f"s1-{i}", "ner", "en", [("user", f"Find chemicals and diseases.\nText: {filler} {drug} for {disease}."), ("assistant", f"chemical: {drug}\ndisease: {disease}")]))
+            messages = [
+                ("user", f"Find chemicals and diseases.\nText: {filler} {drug} for {disease}."),
+                ("assistant", f"chemical: {drug}\ndisease: {disease}"),
+            ]
+            stage1.append(_row(f"s1-{i}", "ner", "en", messages))
         else:
             zh_drug, zh_disease = rng.choice(ZH_DRUGS), rng.choice(ZH_DISEASES)
-            stage1.append(_row(f"s1-{i}", "ner", "zh", [("user", f"找出药物和疾病。\n文本：患者服用{zh_drug}治疗{zh_disease}。"), ("assistant", f"药物：{zh_drug}\n疾病：{zh_disease}")]))
+            messages = [
+                ("user", f"找出药物和疾病。\n文本：患者服用{zh_drug}治疗{zh_disease}。"),
+                ("assistant", f"药物：{zh_drug}\n疾病：{zh_disease}"),
+            ]
+            stage1.append(_row(f"s1-{i}", "ner", "zh", messages))
     stage2 = list(stage1)
     for i in range(20):
         drug, disease = rng.choice(DRUGS), rng.choice(DISEASES)
-        stage2.append(_row(f"s2-qa-{i}", "qa", "en", [("user", f"Is {drug} used for {disease}? Answer yes or no."), ("assistant", rng.choice(["yes", "no"]))]))
-        stage2.append(
-            _row(
-                f"s2-dialogue-{i}",
-                "dialogue",
-                "zh",
-                [("system", "你是一名医生。"), ("user", f"我有{rng.choice(ZH_DISEASES)}，怎么办？"), ("assistant", "请先去医院检查。"), ("user", "需要吃药吗？"), ("assistant", f"可以考虑{rng.choice(ZH_DRUGS)}，遵医嘱。")],
-            )
-        )
+        question = [("user", f"Is {drug} used for {disease}? Answer yes or no."), ("assistant", rng.choice(["yes", "no"]))]
+        stage2.append(_row(f"s2-qa-{i}", "qa", "en", question))
+        dialogue = [
+            ("system", "你是一名医生。"),
+            ("user", f"我有{rng.choice(ZH_DISEASES)}，怎么办？"),
+            ("assistant", "请先去医院检查。"),
+            ("user", "需要吃药吗？"),
+            ("assistant", f"可以考虑{rng.choice(ZH_DRUGS)}，遵医嘱。"),
+        ]
+        stage2.append(_row(f"s2-dialogue-{i}", "dialogue", "zh", dialogue))
     return stage1, stage2
 
 
@@ -62,5 +72,8 @@ def write_hub(folder: Path, seed: int = 0) -> Path:
     for name, rows in (("mix_stage1", stage1), ("mix_stage2", stage2)):
         write_parquet(folder / "data" / name / "train-00000-of-00001.parquet", rows, EXAMPLE_FEATURES)
         configs.append(f"- config_name: {name}\n  data_files:\n  - split: train\n    path: data/{name}/train-*.parquet")
-    write_text(folder / "README.md", "---\nconfigs:\n" + "\n".join(configs) + "\n---\n\nSynthetic training examples for biohub's tests.\n")
+    write_text(
+        folder / "README.md",
+        "---\nconfigs:\n" + "\n".join(configs) + "\n---\n\nSynthetic training examples for biohub's tests.\n",
+    )
     return folder

@@ -48,7 +48,10 @@ def test_a_new_bio_tsv_corpus_converts_with_no_code(tmp_path: Path) -> None:
 
 def test_strict_turns_rejections_into_a_failing_exit(tmp_path: Path) -> None:
     (tmp_path / "train.tsv").write_text("x\tO\ny\tI-Drug\n\n", encoding="utf-8")
-    args = ["convert", "--format", "conll", "--input", str(tmp_path / "train.tsv"), "--name", "bad", "--lang", "en", "--out", str(tmp_path / "o")]
+    args = [
+        "convert", "--format", "conll", "--input", str(tmp_path / "train.tsv"), "--name", "bad", "--lang", "en",
+        "--out", str(tmp_path / "o"),
+    ]
     assert runner.invoke(app, args).exit_code == 0
     strict = runner.invoke(app, [*args, "--strict"])
     assert strict.exit_code == 1 and "1 record(s) rejected" in strict.output
@@ -59,7 +62,9 @@ def test_bad_invocations_exit_2_with_a_reason(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "--format needs --input, --name and --lang" in result.output
     result = runner.invoke(app, ["convert", "--out", str(tmp_path), "--mirror", str(tmp_path), "--datasets", "nope"])
     assert result.exit_code == 2 and "unknown dataset(s) nope" in result.output
-    result = runner.invoke(app, ["convert", "--format", "conl", "--input", "x.tsv", "--name", "n", "--lang", "en", "--out", str(tmp_path)])
+    result = runner.invoke(
+        app, ["convert", "--format", "conl", "--input", "x.tsv", "--name", "n", "--lang", "en", "--out", str(tmp_path)]
+    )
     assert result.exit_code == 2 and "Did you mean conll" in result.output
 
 
@@ -81,7 +86,11 @@ def test_a_biohub_error_is_one_line_and_its_traceback_only_with_debug(tmp_path: 
     assert isinstance(crashed.exception, ZeroDivisionError), "only biohub errors are turned into a message"
 
 
-REQUIRED_FORMATS = ["conll", "pubtator", "bioc", "brat", "ddi-xml", "cblue-ner", "cblue-re", "cblue-cls", "cblue-pairs", "pubmedqa", "bioasq", "squad", "mcqa-jsonl", "hoc", "biosses-docx", "csv", "dialogue-json", "alpaca", "promptcblue", "taiyi-jsonl"]
+REQUIRED_FORMATS = [
+    "conll", "pubtator", "bioc", "brat", "ddi-xml", "cblue-ner", "cblue-re", "cblue-cls", "cblue-pairs", "pubmedqa",
+    "bioasq", "squad", "mcqa-jsonl", "hoc", "biosses-docx", "csv", "dialogue-json", "alpaca", "promptcblue",
+    "taiyi-jsonl",
+]
 
 
 def test_every_format_the_issue_names_is_registered_with_documented_options() -> None:

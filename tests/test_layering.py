@@ -2,10 +2,10 @@
 
 The stages run converters -> templates -> hub, and hub's folders feed training and eval side by side; selfinstruct is
 a side tool that only needs a model. Below every stage sit the shared modules: ``errors`` (BiohubError), ``schema``
-(records), ``io`` (files, local path or Hub id), ``typed`` (YAML to dataclasses), ``models`` (model and tokenizer loading, chat template,
-prompt padding) and ``text`` (CJK rule, Chinese words, seeded hash choice). Each part may import the shared modules,
-the parts listed for it below (all earlier in the pipeline) and itself; nothing imports training, eval,
-selfinstruct or cli except cli, the command-line layer over everything.
+(records), ``io`` (files, local path or Hub id), ``typed`` (YAML to dataclasses), ``models`` (model and tokenizer
+loading, chat template, prompt padding) and ``text`` (CJK rule, Chinese words, seeded hash choice). Each part may
+import the shared modules, the parts listed for it below (all earlier in the pipeline) and itself; nothing imports
+training, eval, selfinstruct or cli except cli, the command-line layer over everything.
 """
 
 from __future__ import annotations

@@ -64,7 +64,14 @@ def test_valid_kb_record_has_no_problems_and_round_trips() -> None:
         ({"entities": [Entity("p0", "Chemical", ["Aspirin"], [(0, 7)])], "relations": []}, "duplicate id p0"),
         ({"entities": [Entity("e0", "Gene", ["Aspirin"], [(0, 7)])], "relations": []}, "not in the declared entity types"),
         ({"passages": [Passage("p0", "title", ["Aspirin"], [(0, 9)])], "entities": [], "relations": []}, "do not span"),
-        ({"passages": [Passage("p0", "t", ["Hello world"], [(0, 11)]), Passage("p1", "a", ["XXXXX"], [(6, 11)])], "entities": [], "relations": []}, "overlap"),
+        (
+            {
+                "passages": [Passage("p0", "t", ["Hello world"], [(0, 11)]), Passage("p1", "a", ["XXXXX"], [(6, 11)])],
+                "entities": [],
+                "relations": [],
+            },
+            "overlap",
+        ),
     ],
 )
 def test_kb_invariants_fail(changes: dict, problem: str) -> None:
@@ -92,7 +99,9 @@ def test_single_label_needs_exactly_one_label_and_declared_classes() -> None:
 
 def test_pairs_need_label_or_score() -> None:
     assert validate(PairsRecord(id="p", **COMMON, text_1="a", text_2="b", score=2.5)) == []
-    assert any("not a finite number" in p for p in validate(PairsRecord(id="p", **COMMON, text_1="a", text_2="b", score=float("nan"))))
+    assert any(
+        "not a finite number" in p for p in validate(PairsRecord(id="p", **COMMON, text_1="a", text_2="b", score=float("nan")))
+    )
     assert "labeled pair has neither a label nor a score" in validate(PairsRecord(id="p", **COMMON, text_1="a", text_2="b"))
 
 

@@ -55,6 +55,7 @@ def checkpoint_dirs(stage_dir: Path) -> list[Path]:
 
 
 def rng_state() -> dict[str, Any]:
+    """This process's Python, NumPy, torch and CUDA random states as JSON-ready lists (saved per rank)."""
     numpy_state = np.random.get_state()
     return {
         "python": _lists(random.getstate()),
@@ -65,6 +66,7 @@ def rng_state() -> dict[str, Any]:
 
 
 def set_rng_state(state: dict[str, Any]) -> None:
+    """Restore the random states :func:`rng_state` captured, so a resumed run draws what the uninterrupted one would."""
     random.setstate(_tuples(state["python"]))
     kind, keys, *rest = state["numpy"]
     np.random.set_state((kind, np.array(keys, dtype=np.uint32), *rest))
@@ -82,11 +84,18 @@ def _tuples(value: Any) -> Any:
 
 
 def trainable_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """CPU copies of the parameters that train (the LoRA adapter, or every weight for full fine-tuning), by name."""
     return {name: p.detach().to("cpu").contiguous().clone() for name, p in model.named_parameters() if p.requires_grad}
 
 
 def save_checkpoint(
-    accelerator: Accelerator, stage_dir: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any, progress: Progress, keep: int
+    accelerator: Accelerator,
+    stage_dir: Path,
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scheduler: Any,
+    progress: Progress,
+    keep: int,
 ) -> Path | None:
     """Write a checkpoint of ``progress.step`` atomically (all ranks call this) and drop the oldest beyond ``keep``."""
     folder = stage_dir / "checkpoints"
@@ -116,11 +125,16 @@ def save_checkpoint(
     return final
 
 
-def load_checkpoint(accelerator: Accelerator, folder: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any) -> Progress:
+def load_checkpoint(
+    accelerator: Accelerator, folder: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any
+) -> Progress:
     """Restore everything ``save_checkpoint`` wrote (same world size required, since RNG states are per rank)."""
     progress = Progress(**json.loads((folder / "progress.json").read_text(encoding="utf-8")))
     if progress.world_size != accelerator.num_processes:
-        raise ValueError(f"{folder}: written by {progress.world_size} process(es), resumed with {accelerator.num_processes}; resume with the same number")
+        raise ValueError(
+            f"{folder}: written by {progress.world_size} process(es), resumed with {accelerator.num_processes}; "
+            "resume with the same number"
+        )
     if accelerator.distributed_type in SHARDED:
         accelerator.load_state(str(folder / "engine"))
     else:
@@ -128,7 +142,9 @@ def load_checkpoint(accelerator: Accelerator, folder: Path, model: torch.nn.Modu
         unwrapped = accelerator.unwrap_model(model)
         parameters = {name: p for name, p in unwrapped.named_parameters() if p.requires_grad}
         if set(saved) != set(parameters):
-            raise ValueError(f"{folder}: its trainable weights do not match the model's (was the recipe's method or LoRA shape changed?)")
+            raise ValueError(
+                f"{folder}: its trainable weights do not match the model's (was the recipe's method or LoRA shape changed?)"
+            )
         with torch.no_grad():
             for name, parameter in parameters.items():
                 parameter.copy_(saved[name].to(parameter.device, parameter.dtype))

@@ -29,6 +29,8 @@ class TrainDataError(BiohubError, ValueError):
 
 @dataclass(frozen=True, slots=True)
 class StageData:
+    """What one stage trains on: its rows (packed or single examples) and the counts the run summary reports."""
+
     rows: list[Row]
     examples: int  # tokenized examples used
     too_long: list[str]  # ids of examples longer than max_length (left out, listed in the run summary)
@@ -51,7 +53,9 @@ def load_conversations(data: str, configs: Sequence[str]) -> list[tuple[str, lis
     return conversations
 
 
-def prepare_stage(data: str, configs: Sequence[str], tokenizer: object, *, max_length: int, packing: bool, show_progress: bool = True) -> StageData:
+def prepare_stage(
+    data: str, configs: Sequence[str], tokenizer: object, *, max_length: int, packing: bool, show_progress: bool = True
+) -> StageData:
     """Tokenize every example of ``configs`` (loss on assistant tokens only) and build the rows of the stage."""
     conversations = load_conversations(data, configs)
     if not conversations:
@@ -94,10 +98,12 @@ class Schedule:
 
     @property
     def rows_per_step(self) -> int:
+        """Rows consumed by one optimizer step over all ranks (batch size x accumulation x world size)."""
         return self.batch_size * self.accumulation * self.world
 
     @property
     def steps_per_epoch(self) -> int:
+        """Optimizer steps that see every row once (at least one; the last step wraps around to the first rows)."""
         return max(1, -(-self.rows // self.rows_per_step))
 
     def micro_batches(self, step: int, rank: int) -> list[list[int]]:

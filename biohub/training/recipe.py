@@ -67,6 +67,9 @@ class Checkpointing:
 
 @dataclass(frozen=True, slots=True)
 class TrainRecipe:
+    """A whole training run as validated data: the base model, the method, the stages in order and the
+    hyper-parameters they share (a stage may override the learning rate)."""
+
     name: str
     stages: tuple[Stage, ...]
     description: str = ""
@@ -96,9 +99,11 @@ class TrainRecipe:
     checkpoint: Checkpointing = field(default_factory=Checkpointing)
 
     def to_json(self) -> dict[str, Any]:
+        """The recipe as plain JSON data (nested dicts and lists), as written to ``recipe.json``."""
         return dataclasses.asdict(self)
 
     def sha256(self) -> str:
+        """A fingerprint of every setting (sha256 of the key-sorted JSON): a resumed run must present the same one."""
         return hashlib.sha256(json.dumps(self.to_json(), sort_keys=True).encode()).hexdigest()
 
 

@@ -39,6 +39,7 @@ class RunError(BiohubError, RuntimeError):
 
 
 def read_metrics(out: Path) -> list[dict[str, Any]]:
+    """The logged metrics rows of the run in ``out`` (``metrics.jsonl``), in order; none when nothing was logged."""
     path = out / METRICS
     if not path.is_file():
         return []
@@ -59,7 +60,9 @@ def _check_output(out: Path, recipe: TrainRecipe, data: str, resume: bool) -> No
         raise RunError(f"{out}: nothing to resume (no recipe.json)")
     previous = json.loads(saved.read_text(encoding="utf-8"))
     if previous["sha256"] != recipe.sha256() or previous["data"] != data:
-        raise RunError(f"{out}: was started with another recipe or data; resume with the same recipe, --set values and --data")
+        raise RunError(
+            f"{out}: was started with another recipe or data; resume with the same recipe, --set values and --data"
+        )
 
 
 def train(
@@ -94,18 +97,25 @@ def train(
         set_seed(recipe.seed + index)
         model, tokenizer = prepare_model(recipe, device, start_from=previous)
         pad = pad_id(tokenizer)
-        stage_data = prepare_stage(data, stage.data, tokenizer, max_length=recipe.max_length, packing=recipe.packing, show_progress=show_progress and accelerator.is_main_process)
+        stage_data = prepare_stage(
+            data, stage.data, tokenizer, max_length=recipe.max_length, packing=recipe.packing,
+            show_progress=show_progress and accelerator.is_main_process,
+        )
         if accelerator.is_main_process:  # rows after the checkpoint a stage resumes from are logged again
             found = checkpoint_dirs(stage_dir) if resume else []
             resumed = int(json.loads((found[-1] / "progress.json").read_text(encoding="utf-8"))["step"]) if found else 0
             rows = read_metrics(out)
-            _keep_metrics(out, [r for r in rows if r["stage"] in summaries or (r["stage"] == stage.name and r["step"] <= resumed)])
+            kept = [r for r in rows if r["stage"] in summaries or (r["stage"] == stage.name and r["step"] <= resumed)]
+            _keep_metrics(out, kept)
 
         def log(row: dict[str, Any]) -> None:
             with (out / METRICS).open("a", encoding="utf-8") as handle:
                 handle.write(json.dumps(row, sort_keys=True) + "\n")
 
-        outcome = run_stage(accelerator, model, pad, recipe, stage, index, stage_data, stage_dir, log, resume=resume, show_progress=show_progress, on_step=on_step)
+        outcome = run_stage(
+            accelerator, model, pad, recipe, stage, index, stage_data, stage_dir, log,
+            resume=resume, show_progress=show_progress, on_step=on_step,
+        )
         unwrapped = accelerator.unwrap_model(model)
         state_dict = accelerator.get_state_dict(model) if sharded else None
         trainable, total = parameter_counts(unwrapped)

@@ -20,11 +20,15 @@ IGNORE_INDEX = -100
 
 @dataclass(frozen=True, slots=True)
 class Tokenized:
+    """One tokenized conversation: its token ids and, aligned with them, the label of each (its id on assistant
+    tokens, ``IGNORE_INDEX`` elsewhere)."""
+
     input_ids: list[int]
     labels: list[int]
 
     @property
     def supervised(self) -> int:
+        """How many tokens carry a label, i.e. count in the loss."""
         return sum(label != IGNORE_INDEX for label in self.labels)
 
 

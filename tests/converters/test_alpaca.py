@@ -43,7 +43,10 @@ def test_json_lines_records(tmp_path: Path) -> None:
 def test_json_array_records_and_ids(tmp_path: Path) -> None:
     rows = [{**ROWS[0], "id": "q-1", "topic": "儿科"}, {k: v for k, v in ROWS[1].items() if k != "input"}]
     first, second = read(write(tmp_path, rows, lines=False))
-    assert (first.id, json.loads(first.meta)) == ("toy.train.q-1", {"source": {"path": "data.json", "record": 0}, "topic": "儿科"})
+    assert (first.id, json.loads(first.meta)) == (
+        "toy.train.q-1",
+        {"source": {"path": "data.json", "record": 0}, "topic": "儿科"},
+    )
     assert (second.id, second.input) == ("toy.train.1", "")
 
 
@@ -59,7 +62,10 @@ def test_empty_output_is_rejected_with_a_reason(tmp_path: Path) -> None:
     rows = [ROWS[0], {**ROWS[1], "output": " "}, {"instruction": "无答案"}]
     items = read(write(tmp_path, rows))
     assert [type(i).__name__ for i in items] == ["InstructionRecord", "Rejection", "Rejection"]
-    assert [(Path(i.path).name, i.locator, i.reason) for i in items[1:]] == [("data.json", "2", "empty output"), ("data.json", "3", "empty output")]
+    assert [(Path(i.path).name, i.locator, i.reason) for i in items[1:]] == [
+        ("data.json", "2", "empty output"),
+        ("data.json", "3", "empty output"),
+    ]
     assert "data.json:2: 'output' is missing or blank" in items[1].detail
 
 

@@ -18,7 +18,10 @@ ABSTRACT = "Chest and abdominal pain followed cocaine use."
 
 def annotation(ann_id: str, kind: str, mesh: str, locations: list[tuple[int, int]], text: str, extra: str = "") -> str:
     locs = "".join(f"<location offset='{o}' length='{n}'/>" for o, n in locations)
-    return f"<annotation id='{ann_id}'><infon key='type'>{kind}</infon>{extra}<infon key='MESH'>{mesh}</infon>{locs}<text>{text}</text></annotation>"
+    return (
+        f"<annotation id='{ann_id}'><infon key='type'>{kind}</infon>{extra}<infon key='MESH'>{mesh}</infon>{locs}"
+        f"<text>{text}</text></annotation>"
+    )
 
 
 def passage(kind: str, offset: int, text: str, annotations: str = "") -> str:
@@ -52,7 +55,8 @@ DOC_1 = (
         + annotation("3", "Disease", "D002637", [(27, 5), (47, 4)], "Chest pain", INDIVIDUAL)
         + annotation("4", "Chemical", "-1", [(61, 7)], "cocaine"),
     )
-    + "<relation id='R0'><infon key='relation'>CID</infon><infon key='Chemical'>D003042</infon><infon key='Disease'>D015746</infon></relation>"
+    + "<relation id='R0'><infon key='relation'>CID</infon>"
+    "<infon key='Chemical'>D003042</infon><infon key='Disease'>D015746</infon></relation>"
     + "</document>"
 )
 DOC_2 = (

@@ -28,7 +28,10 @@ def table(path: Path, rows: list[list[str]]) -> Path:
 
 
 def files(tmp_path: Path, pairs: list[list[str]], scores: list[list[str]]) -> list[Path]:
-    return [table(tmp_path / "Annotation-Pairs.docx", [PAIRS_HEADER, *pairs]), table(tmp_path / "Annotator-Scores.docx", [SCORES_HEADER, *scores])]
+    return [
+        table(tmp_path / "Annotation-Pairs.docx", [PAIRS_HEADER, *pairs]),
+        table(tmp_path / "Annotator-Scores.docx", [SCORES_HEADER, *scores]),
+    ]
 
 
 def read(paths: list[Path], **options) -> list:
@@ -62,8 +65,16 @@ def test_unpaired_numbers_are_rejected_with_their_number(tmp_path: Path) -> None
     paths = files(tmp_path, [PAIR_1, PAIR_2], [["1", "4", "4", "3", "4", "4"], ["3", "1", "1", "1", "1", "1"]])
     record, missing_scores, missing_pair = read(paths)
     assert isinstance(record, PairsRecord)
-    assert (Path(missing_scores.path).name, missing_scores.locator, missing_scores.reason) == ("Annotation-Pairs.docx", "2", "pair without scores")
-    assert (Path(missing_pair.path).name, missing_pair.locator, missing_pair.reason) == ("Annotator-Scores.docx", "3", "scores without pair")
+    assert (Path(missing_scores.path).name, missing_scores.locator, missing_scores.reason) == (
+        "Annotation-Pairs.docx",
+        "2",
+        "pair without scores",
+    )
+    assert (Path(missing_pair.path).name, missing_pair.locator, missing_pair.reason) == (
+        "Annotator-Scores.docx",
+        "3",
+        "scores without pair",
+    )
     assert missing_scores.detail == "row 3: pair 2 has no row in the scores table"
 
 

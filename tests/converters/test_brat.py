@@ -123,7 +123,8 @@ def test_annotation_problems_are_counted_defects(tmp_path: Path) -> None:
     ann = write(
         tmp_path,
         "d.ann",
-        "T1\tDisease 0 4\tGout\nT2\tDisease 9 40\tfever.\nT3\tDisease 9 14\tfevers\nR1\tX Arg1:T1 Arg2:T3\nN1\tReference T9 MeSH:D1\nX1\tfoo\n",
+        "T1\tDisease 0 4\tGout\nT2\tDisease 9 40\tfever.\nT3\tDisease 9 14\tfevers\n"
+        "R1\tX Arg1:T1 Arg2:T3\nN1\tReference T9 MeSH:D1\nX1\tfoo\n",
     )
     *defects, record = read(tmp_path)
     assert all(isinstance(d, Defect) and d.path == str(ann) for d in defects)

@@ -70,7 +70,9 @@ def test_ner_inclusive_end_idx_and_nested_mentions(tmp_path: Path) -> None:
     first, second = ner(tmp_path, NER, passage_type="sentence")
     assert isinstance(first, KBRecord) and isinstance(second, KBRecord)
     assert (first.id, first.document_id, first.split, first.labeled) == ("toy.validation.0", "0", "validation", True)
-    assert [(p.id, p.type, p.text, p.offsets) for p in first.passages] == [("toy.validation.0.p0", "sentence", ["患儿发热三天伴咳嗽。"], [(0, 10)])]
+    assert [(p.id, p.type, p.text, p.offsets) for p in first.passages] == [
+        ("toy.validation.0.p0", "sentence", ["患儿发热三天伴咳嗽。"], [(0, 10)])
+    ]
     assert [(e.id, e.type, e.text, e.offsets) for e in first.entities] == [
         ("toy.validation.0.e0", "sym", ["发热"], [(2, 4)]),
         ("toy.validation.0.e1", "sym", ["咳嗽"], [(7, 9)]),
@@ -103,10 +105,20 @@ def test_ner_record_without_entities_outside_the_test_split_is_rejected(tmp_path
 
 
 def test_ner_end_idx_out_of_range_drops_the_mention(tmp_path: Path) -> None:
-    data = [{"text": "发热。", "entities": [{"start_idx": 0, "end_idx": 1, "type": "sym", "entity": "发热"}, {"start_idx": 1, "end_idx": 3, "type": "sym", "entity": "热。x"}]}]
+    data = [
+        {
+            "text": "发热。",
+            "entities": [
+                {"start_idx": 0, "end_idx": 1, "type": "sym", "entity": "发热"},
+                {"start_idx": 1, "end_idx": 3, "type": "sym", "entity": "热。x"},
+            ],
+        }
+    ]
     defect, record = ner(tmp_path, data)
     assert isinstance(defect, Defect) and isinstance(record, KBRecord)
-    assert (Path(defect.path).name, defect.locator, defect.reason, defect.split) == ("CMeEE_dev.json", "record 0", "offsets out of range", "validation")
+    assert (Path(defect.path).name, defect.locator, defect.reason, defect.split) == (
+        "CMeEE_dev.json", "record 0", "offsets out of range", "validation",
+    )
     assert "mention 1: [1, 3] (inclusive) outside the 3-character text" in defect.detail
     assert [e.id for e in record.entities] == ["toy.validation.0.e0"]
 
@@ -202,7 +214,9 @@ SCHEMAS = [
 ]
 
 
-def spo(subject: str, predicate: str, obj: str, subject_type: str = "疾病", object_type: str = "症状", combined: bool = False) -> dict:
+def spo(
+    subject: str, predicate: str, obj: str, subject_type: str = "疾病", object_type: str = "症状", combined: bool = False
+) -> dict:
     return {
         "Combined": combined,
         "predicate": predicate,
@@ -257,7 +271,10 @@ def test_re_one_entity_per_span_and_type(tmp_path: Path) -> None:
     ]}]
     (record,) = re_read(tmp_path, data)
     assert [(e.type, e.offsets) for e in record.entities] == [("疾病", [(0, 3)]), ("疾病", [(5, 15)])]
-    assert [(r.arg1_id, r.arg2_id) for r in record.relations] == [("toy.validation.1.e0", "toy.validation.1.e1"), ("toy.validation.1.e0", "toy.validation.1.e0")]
+    assert [(r.arg1_id, r.arg2_id) for r in record.relations] == [
+        ("toy.validation.1.e0", "toy.validation.1.e1"),
+        ("toy.validation.1.e0", "toy.validation.1.e0"),
+    ]
 
 
 def test_re_schema_file_is_found_beside_the_data(tmp_path: Path) -> None:
@@ -336,7 +353,9 @@ def cls(tmp_path: Path, data: Any, split: str = "train", name: str = "CHIP-CTC_t
 def test_cls_records_keep_text_label_and_extras(tmp_path: Path) -> None:
     first, second = cls(tmp_path, CLS)
     assert isinstance(first, TextRecord)
-    assert (first.id, first.document_id, first.text, first.labels, first.labeled) == ("toy.train.s1", "s1", " 年龄18~65岁；", ["Age"], True)
+    assert (first.id, first.document_id, first.text, first.labels, first.labeled) == (
+        "toy.train.s1", "s1", " 年龄18~65岁；", ["Age"], True,
+    )
     assert json.loads(second.meta) == {"note": "x", "source": {"path": "CHIP-CTC_train.json", "record": 1}}
     assert validate(first, LabelSet(classes=("Age", "Consent"))) == []
 
@@ -359,10 +378,17 @@ def test_cls_unlabelled_test_split(tmp_path: Path) -> None:
 
 
 def test_cls_bad_labels_are_rejected(tmp_path: Path) -> None:
-    data = [{"id": "s1", "text": "甲"}, {"id": "s2", "text": "乙", "label": ""}, {"id": "s3", "text": "丙", "label": {"x": 1}}, {"id": "s4", "text": "丁", "label": 3}]
+    data = [
+        {"id": "s1", "text": "甲"}, {"id": "s2", "text": "乙", "label": ""}, {"id": "s3", "text": "丙", "label": {"x": 1}},
+        {"id": "s4", "text": "丁", "label": 3},
+    ]
     items = cls(tmp_path, data)
     assert kinds(items) == ["Rejection", "Rejection", "Rejection", "TextRecord"]
-    assert [(i.locator, i.reason) for i in items[:3]] == [("record 0", "missing labels"), ("record 1", "empty label"), ("record 2", "bad label")]
+    assert [(i.locator, i.reason) for i in items[:3]] == [
+        ("record 0", "missing labels"),
+        ("record 1", "empty label"),
+        ("record 2", "bad label"),
+    ]
     assert items[3].labels == ["3"]
 
 
@@ -373,7 +399,11 @@ def test_cls_list_label_is_multi_label(tmp_path: Path) -> None:
 
 def test_cls_missing_text_is_rejected(tmp_path: Path) -> None:
     (rejection,) = cls(tmp_path, [{"id": "s9", "query": "头疼", "label": "其他"}])
-    assert (Path(rejection.path).name, rejection.locator, rejection.reason) == ("CHIP-CTC_train.json", "record 0", "missing field")
+    assert (Path(rejection.path).name, rejection.locator, rejection.reason) == (
+        "CHIP-CTC_train.json",
+        "record 0",
+        "missing field",
+    )
     assert "no 'text' field" in rejection.detail
 
 
@@ -420,7 +450,11 @@ def test_pairs_field_mapping_and_unlabelled_test(tmp_path: Path) -> None:
 
 
 def test_pairs_missing_second_text_and_odd_labels(tmp_path: Path) -> None:
-    data = [{"id": "1", "text1": "甲"}, {"id": "2", "text1": "甲", "text2": "乙", "label": None}, {"id": "3", "text1": "甲", "text2": "乙", "label": "NA"}]
+    data = [
+        {"id": "1", "text1": "甲"},
+        {"id": "2", "text1": "甲", "text2": "乙", "label": None},
+        {"id": "3", "text1": "甲", "text2": "乙", "label": "NA"},
+    ]
     items = read(CbluePairsReader(), [write(tmp_path, "CHIP-STS_dev.json", data)])
     assert [(i.locator, i.reason) for i in items[:2]] == [("record 0", "missing field"), ("record 1", "missing labels")]
     assert "no 'text2' field" in items[0].detail
@@ -484,7 +518,8 @@ def test_cmeie_relations_agree_with_the_source_triples(mirror: Path) -> None:
     lines = (mirror / "cmeie" / "CMeIE_dev.json").read_text(encoding="utf-8").splitlines()
     for number, line in enumerate(lines, start=1):
         for t in json.loads(line)["spo_list"]:
-            source[(str(number), t["subject"], t["subject_type"], t["predicate"], t["object"]["@value"], t["object_type"]["@value"])] += 1
+            triple = (t["subject"], t["subject_type"], t["predicate"], t["object"]["@value"], t["object_type"]["@value"])
+            source[(str(number), *triple)] += 1
     dropped = sum(result.ledger["validation"].defects.values())
     assert sum(converted.values()) + dropped == 10626 and dropped == 0
     assert converted == source
@@ -495,8 +530,14 @@ def test_cmeie_relations_agree_with_the_source_triples(mirror: Path) -> None:
 def test_cmeee_mentions_agree_with_the_source(mirror: Path) -> None:
     result = convert_entry(load_catalog()["cmeee"], mirror, progress=False)
     data = json.loads((mirror / "cmeee" / "CMeEE_dev.json").read_text(encoding="utf-8"))
-    got = Counter((r.document_id, e.offsets[0][0], e.offsets[0][1] - 1, e.type, e.text[0]) for r in result.records["validation"] for e in r.entities)
-    want = Counter((str(i), m["start_idx"], m["end_idx"], m["type"], m["entity"]) for i, d in enumerate(data) for m in d["entities"])
+    got = Counter(
+        (r.document_id, e.offsets[0][0], e.offsets[0][1] - 1, e.type, e.text[0])
+        for r in result.records["validation"]
+        for e in r.entities
+    )
+    want = Counter(
+        (str(i), m["start_idx"], m["end_idx"], m["type"], m["entity"]) for i, d in enumerate(data) for m in d["entities"]
+    )
     assert got == want and sum(got.values()) == 20300
     assert not any(r.labeled for r in result.records["test"])
 

@@ -55,7 +55,9 @@ def test_abstract_becomes_a_record_with_title_and_abstract_passages(tmp_path: Pa
     ]
     assert [(r.type, r.arg1_id, r.arg2_id) for r in record.relations] == [("INHIBITOR", "toy.train.111.e1", "toy.train.111.e2")]
     meta = json.loads(record.meta)
-    assert meta["unevaluated_relations"] == [{"group": "CPR:2", "label": "REGULATOR", "arg1_id": "toy.train.111.e1", "arg2_id": "toy.train.111.e3"}]
+    assert meta["unevaluated_relations"] == [
+        {"group": "CPR:2", "label": "REGULATOR", "arg1_id": "toy.train.111.e1", "arg2_id": "toy.train.111.e3"}
+    ]
     assert meta["source"] == {"path": "toy_abstracts.tsv", "line": 1}
     assert validate(record) == []
 
@@ -165,7 +167,11 @@ def test_scibert_pairs_agree_with_the_original_tsvs(mirror: Path) -> None:
     original = convert_entry(entry, mirror, alternate="original_tsv", progress=False)
     prefix = {"train": "training", "validation": "development"}
     for split in ("train", "validation"):
-        lines = (mirror / f"chemprot/original_partial/chemprot_{prefix[split]}_abstracts.tsv").read_text(encoding="utf-8").splitlines()
+        lines = (
+            (mirror / f"chemprot/original_partial/chemprot_{prefix[split]}_abstracts.tsv")
+            .read_text(encoding="utf-8")
+            .splitlines()
+        )
         every_abstract = "\n".join(" ".join(line.split("\t")[1:]) for line in lines)
         sentences = [r.passages[0].text[0] for r in reference.records[split]]
         assert all(sentence in every_abstract for sentence in sentences), split
@@ -173,7 +179,9 @@ def test_scibert_pairs_agree_with_the_original_tsvs(mirror: Path) -> None:
         gold, found = set(), set()
         for record in original.records[split]:
             by_id = {e.id: e for e in record.entities}
-            gold |= {(record.document_id, by_id[r.arg1_id].offsets[0], by_id[r.arg2_id].offsets[0], r.type) for r in record.relations}
+            gold |= {
+                (record.document_id, by_id[r.arg1_id].offsets[0], by_id[r.arg2_id].offsets[0], r.type) for r in record.relations
+            }
         for record in reference.records[split]:
             sentence = record.passages[0].text[0]
             for pmid, text in texts.items():

@@ -54,10 +54,13 @@ def test_ledger_accounts_for_every_record(tmp_path: Path) -> None:
 
 
 def test_records_breaking_invariants_are_rejected_with_their_place(tmp_path: Path) -> None:
-    result = convert_source("toy", source(tmp_path), tmp_path, language="en", labels=LabelSet(entity_types=("Chemical",)), progress=False)
+    result = convert_source(
+        "toy", source(tmp_path), tmp_path, language="en", labels=LabelSet(entity_types=("Chemical",)), progress=False
+    )
     assert result.ledger["train"].reasons == {"I- tag does not continue a chunk": 1, "invalid record": 1}
     invalid = next(p for p in result.problems if p.reason == "invalid record")
-    assert (invalid.path, invalid.locator) == ("train.tsv", "1") and "'Disease' not in the declared entity types" in invalid.detail
+    assert (invalid.path, invalid.locator) == ("train.tsv", "1")
+    assert "'Disease' not in the declared entity types" in invalid.detail
 
 
 def test_outputs_are_byte_identical_across_runs(tmp_path: Path) -> None:
@@ -66,7 +69,9 @@ def test_outputs_are_byte_identical_across_runs(tmp_path: Path) -> None:
         result = convert_source("toy", source(tmp_path), tmp_path, language="en", labels=LabelSet(), progress=False)
         write_result(result, tmp_path / run, tmp_path)
         update_ledger(tmp_path / run, [result])
-        outputs.append({p.relative_to(tmp_path / run): p.read_bytes() for p in sorted((tmp_path / run).rglob("*")) if p.is_file()})
+        outputs.append(
+            {p.relative_to(tmp_path / run): p.read_bytes() for p in sorted((tmp_path / run).rglob("*")) if p.is_file()}
+        )
     assert outputs[0] == outputs[1] and len(outputs[0]) == 4
 
 
@@ -83,7 +88,12 @@ def test_derived_splits_by_id_file_and_by_hash(tmp_path: Path) -> None:
     (tmp_path / "ids.json").write_text(json.dumps({"train-2": "x"}))
     derive = DeriveSplits(method="id_file", file=SourceFile("ids.json"), in_split="test", rest="train")
     result = convert_source(
-        "toy", source(tmp_path, text="a\tO\n\nb\tO\n\nc\tO\n", derive_splits=derive), tmp_path, language="en", labels=LabelSet(), progress=False
+        "toy",
+        source(tmp_path, text="a\tO\n\nb\tO\n\nc\tO\n", derive_splits=derive),
+        tmp_path,
+        language="en",
+        labels=LabelSet(),
+        progress=False,
     )
     assert {split: [r.id for r in records] for split, records in result.records.items()} == {
         "train": ["toy.train.train-1", "toy.train.train-3"],
@@ -92,7 +102,9 @@ def test_derived_splits_by_id_file_and_by_hash(tmp_path: Path) -> None:
     text = "".join(f"w{i}\tO\n\n" for i in range(400))
     hashed = DeriveSplits(method="hash", ratios={"train": 0.5, "test": 0.5})
     runs = [
-        convert_source("toy", source(tmp_path, text=text, derive_splits=hashed), tmp_path, language="en", labels=LabelSet(), progress=False)
+        convert_source(
+            "toy", source(tmp_path, text=text, derive_splits=hashed), tmp_path, language="en", labels=LabelSet(), progress=False
+        )
         for _ in range(2)
     ]
     sizes = {split: len(records) for split, records in runs[0].records.items()}
@@ -115,7 +127,9 @@ def test_unknown_format_suggests_a_close_name() -> None:
 
 def test_unknown_reader_option_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="unknown option.*tag_col"):
-        convert_source("toy", source(tmp_path, options={"tag_col": 1}), tmp_path, language="en", labels=LabelSet(), progress=False)
+        convert_source(
+            "toy", source(tmp_path, options={"tag_col": 1}), tmp_path, language="en", labels=LabelSet(), progress=False
+        )
 
 
 def test_tree_sha256_of_a_folder_depends_on_names_and_contents(tmp_path: Path) -> None:
@@ -211,7 +225,7 @@ def test_every_catalog_reason_is_in_the_vocabulary_and_spelled_once() -> None:
 
 
 def test_reader_base_turns_record_rejected_into_one_rejection() -> None:
-    from biohub.converters.base import Reader, ReadContext, Rejection
+    from biohub.converters.base import ReadContext, Reader, Rejection
     from biohub.converters.problems import RecordRejected
 
     ctx = ReadContext("toy", "train", "en")

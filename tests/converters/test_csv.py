@@ -14,7 +14,10 @@ from biohub.converters.formats.csv_table import CsvOptions, CsvReader
 from biohub.schema import DialogueRecord, InstructionRecord, LabelSet, PairsRecord, QARecord, TextRecord, validate
 from tests.converters.conftest import read_items, write_text
 
-TSV_NO_HEADER = {"delimiter": "\t", "header": False, "columns": ["sentence", "label"], "fields": {"text": "sentence", "label": "label"}}
+TSV_NO_HEADER = {
+    "delimiter": "\t", "header": False, "columns": ["sentence", "label"],
+    "fields": {"text": "sentence", "label": "label"},
+}
 
 
 def write(tmp_path: Path, text: str, name: str = "train.tsv", encoding: str = "utf-8") -> Path:
@@ -29,7 +32,9 @@ def test_text_schema_without_header(tmp_path: Path) -> None:
     path = write(tmp_path, "@GENE$ variants raise @DISEASE$ risk.\t1\nNo link of @GENE$ with @DISEASE$.\t0\n")
     first, second = read(path, **TSV_NO_HEADER)
     assert isinstance(first, TextRecord)
-    assert (first.id, first.text, first.labels, first.labeled) == ("toy.train.train-0", "@GENE$ variants raise @DISEASE$ risk.", ["1"], True)
+    assert (first.id, first.text, first.labels, first.labeled) == (
+        "toy.train.train-0", "@GENE$ variants raise @DISEASE$ risk.", ["1"], True,
+    )
     assert json.loads(first.meta) == {"source": {"path": "train.tsv", "line": 1}}
     assert (second.id, second.labels) == ("toy.train.train-1", ["0"])
     assert validate(first, LabelSet(classes=("0", "1"))) == []
@@ -39,7 +44,10 @@ def test_header_row_extra_columns_go_to_meta(tmp_path: Path) -> None:
     path = write(tmp_path, "index\tsentence\tlabel\n0\tA @GENE$ allele in @DISEASE$.\t1\n", "test.tsv")
     options = {**TSV_NO_HEADER, "header": True, "columns": ["index", "sentence", "label"]}
     (record,) = read(path, **options)
-    assert record.id == "toy.train.test-0" and json.loads(record.meta) == {"index": "0", "source": {"path": "test.tsv", "line": 2}}
+    assert record.id == "toy.train.test-0" and json.loads(record.meta) == {
+        "index": "0",
+        "source": {"path": "test.tsv", "line": 2},
+    }
 
 
 def test_bare_quotes_need_quoting_none(tmp_path: Path) -> None:
@@ -49,7 +57,10 @@ def test_bare_quotes_need_quoting_none(tmp_path: Path) -> None:
 
 
 def test_qa_schema_from_gb18030_csv_with_quoted_commas_and_newlines(tmp_path: Path) -> None:
-    text = 'department,title,ask,answer\n消化科,胃痛怎么办,"饭后胃痛，偶尔反酸, 怎么办？","建议少食多餐。\n必要时就医。"\n内科,头晕,头晕乏力,注意休息\n'
+    text = (
+        'department,title,ask,answer\n消化科,胃痛怎么办,"饭后胃痛，偶尔反酸, 怎么办？","建议少食多餐。\n必要时就医。"\n'
+        "内科,头晕,头晕乏力,注意休息\n"
+    )
     path = write(tmp_path, text, "样例.csv", encoding="gb18030")
     options = {"encoding": "gb18030", "schema": "qa", "fields": {"question": "ask", "answer": "answer"}, "key_prefix": "neike"}
     first, second = read(path, language="zh", **options)
@@ -69,13 +80,18 @@ def test_qa_schema_from_gb18030_csv_with_quoted_commas_and_newlines(tmp_path: Pa
 def test_pairs_instruction_and_dialogue_schemas(tmp_path: Path) -> None:
     path = write(tmp_path, "a,b,s\nfirst sentence,second sentence,3.5\n", "p.csv")
     (pair,) = read(path, schema="pairs", fields={"text_1": "a", "text_2": "b", "score": "s"})
-    assert isinstance(pair, PairsRecord) and (pair.text_1, pair.text_2, pair.score, pair.label) == ("first sentence", "second sentence", 3.5, "")
+    assert isinstance(pair, PairsRecord) and (pair.text_1, pair.text_2, pair.score, pair.label) == (
+        "first sentence", "second sentence", 3.5, "",
+    )
     path = write(tmp_path, "q,i,o\nTranslate,发热,fever\n", "i.csv")
     (instruction,) = read(path, schema="instruction", fields={"instruction": "q", "input": "i", "output": "o"})
     assert isinstance(instruction, InstructionRecord) and (instruction.input, instruction.output) == ("发热", "fever")
     path = write(tmp_path, "u,d\nI cough.,Drink water.\n", "d.csv")
     (dialogue,) = read(path, schema="dialogue", fields={"user": "u", "assistant": "d"})
-    assert isinstance(dialogue, DialogueRecord) and [(t.role, t.content) for t in dialogue.turns] == [("user", "I cough."), ("assistant", "Drink water.")]
+    assert isinstance(dialogue, DialogueRecord) and [(t.role, t.content) for t in dialogue.turns] == [
+        ("user", "I cough."),
+        ("assistant", "Drink water."),
+    ]
     assert validate(dialogue) == [] and validate(instruction) == [] and validate(pair) == []
 
 
@@ -102,11 +118,19 @@ def test_empty_required_cell_and_bad_score_are_rejected(tmp_path: Path) -> None:
     assert (rejection.locator, rejection.reason) == ("2", "empty required field") and "text (sentence)" in rejection.detail
     path = write(tmp_path, "ok\t1\n\t\n\n   \nlast\t0\n")
     items = read(path, **TSV_NO_HEADER)
-    assert [(type(i).__name__, getattr(i, "locator", None)) for i in items] == [("TextRecord", None), ("Rejection", "2"), ("TextRecord", None)]
+    assert [(type(i).__name__, getattr(i, "locator", None)) for i in items] == [
+        ("TextRecord", None),
+        ("Rejection", "2"),
+        ("TextRecord", None),
+    ]
     assert items[2].id == "toy.train.train-2"  # blank lines 3-4 are skipped, the empty-celled row 2 is not
     path = write(tmp_path, "a,b,s\nx,y,high\n", "p.csv")
     (rejection,) = read(path, schema="pairs", fields={"text_1": "a", "text_2": "b", "score": "s"})
-    assert isinstance(rejection, Rejection) and (rejection.locator, rejection.reason) == ("2", "bad value") and "'high'" in rejection.detail
+    assert (
+        isinstance(rejection, Rejection)
+        and (rejection.locator, rejection.reason) == ("2", "bad value")
+        and "'high'" in rejection.detail
+    )
 
 
 def test_wrong_encoding_names_file_and_line(tmp_path: Path) -> None:
@@ -148,12 +172,27 @@ def test_field_mapped_to_an_unknown_column_is_an_option_error() -> None:
     ("options", "message"),
     [
         ({"fields": {"text": "t", "label": "l"}, "qa_type": "factoid"}, r"qa_type: only read by schema qa; schema 'text'"),
-        ({"schema": "qa", "fields": {"question": "q"}, "label_map": {"1": "yes"}}, r"label_map: only read by schema text / pairs"),
-        ({"fields": {"text": "t"}, "label_map": {"1": "yes"}}, r"label_map: applies to the label field, which fields does not map"),
+        (
+            {"schema": "qa", "fields": {"question": "q"}, "label_map": {"1": "yes"}},
+            r"label_map: only read by schema text / pairs",
+        ),
+        (
+            {"fields": {"text": "t"}, "label_map": {"1": "yes"}},
+            r"label_map: applies to the label field, which fields does not map",
+        ),
         ({"fields": {"text": "t"}, "label_separator": "|"}, r"label_separator: applies to the label field"),
-        ({"schema": "pairs", "fields": {"text_1": "a", "text_2": "b", "label": "l"}, "label_separator": "|"}, "label_separator: only"),
-        ({"schema": "qa", "fields": {"question": "q"}, "answer_separator": "|"}, r"answer_separator: applies to the answer field"),
-        ({"schema": "qa", "fields": {"question": "q", "answer": "a"}, "choice_separator": "|"}, r"choice_separator: applies to the choices"),
+        (
+            {"schema": "pairs", "fields": {"text_1": "a", "text_2": "b", "label": "l"}, "label_separator": "|"},
+            "label_separator: only",
+        ),
+        (
+            {"schema": "qa", "fields": {"question": "q"}, "answer_separator": "|"},
+            r"answer_separator: applies to the answer field",
+        ),
+        (
+            {"schema": "qa", "fields": {"question": "q", "answer": "a"}, "choice_separator": "|"},
+            r"choice_separator: applies to the choices",
+        ),
     ],
 )
 def test_options_the_schema_would_ignore_are_errors(options: dict, message: str) -> None:
@@ -162,7 +201,10 @@ def test_options_the_schema_would_ignore_are_errors(options: dict, message: str)
 
 
 def test_options_the_schema_reads_are_accepted() -> None:
-    CsvOptions(schema="qa", fields={"question": "q", "answer": "a", "choices": "c"}, answer_separator="|", choice_separator=";", qa_type="list")
+    CsvOptions(
+        schema="qa", fields={"question": "q", "answer": "a", "choices": "c"}, answer_separator="|",
+        choice_separator=";", qa_type="list",
+    )
     CsvOptions(schema="pairs", fields={"text_1": "a", "text_2": "b", "label": "l"}, label_map={"0": "no"})
     CsvOptions(fields={"text": "t", "label": "l"}, label_map={"0": "no"}, label_separator="|")
 

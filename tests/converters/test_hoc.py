@@ -14,7 +14,9 @@ from biohub.converters.formats.hoc import HocOptions, HocReader
 from biohub.schema import LabelSet, TextRecord, validate
 from tests.converters.conftest import read_items
 
-HALLMARKS = LabelSet(classes=("Resisting cell death", "Sustaining proliferative signaling", "Inducing angiogenesis"), multi_label=True)
+HALLMARKS = LabelSet(
+    classes=("Resisting cell death", "Sustaining proliferative signaling", "Inducing angiogenesis"), multi_label=True
+)
 
 
 def corpus(tmp_path: Path, docs: dict[str, tuple[str | None, str | None]]) -> Path:
@@ -34,7 +36,10 @@ def read(paths: list[Path], **options) -> list:
 
 
 TEXT = "Velkin blocks apoptosis in tumour cells .\nIt also drives proliferation .\nMethods are described .\n"
-LABELS = "<Resisting cell death--Apoptosis AND Sustaining proliferative signaling--< Sustaining proliferative signaling--Cell cycle< NULL"
+LABELS = (
+    "<Resisting cell death--Apoptosis AND Sustaining proliferative signaling--"
+    "< Sustaining proliferative signaling--Cell cycle< NULL"
+)
 
 
 def test_document_record_unions_top_level_labels(tmp_path: Path) -> None:
@@ -68,7 +73,9 @@ def test_sentence_level_records_share_the_document_id(tmp_path: Path) -> None:
 
 
 def test_unpaired_files_and_count_mismatch_are_rejected(tmp_path: Path) -> None:
-    root = corpus(tmp_path, {"1": (TEXT, None), "2": (None, "< "), "3": (TEXT, "<a< b"), "4": (TEXT, "no marker"), "5": ("\n", "")})
+    root = corpus(
+        tmp_path, {"1": (TEXT, None), "2": (None, "< "), "3": (TEXT, "<a< b"), "4": (TEXT, "no marker"), "5": ("\n", "")}
+    )
     items = read([root])
     assert all(isinstance(i, Rejection) for i in items)
     assert [(Path(i.path).parent.name, i.locator, i.reason) for i in items] == [

@@ -52,7 +52,9 @@ FORMATS: dict[str, tuple[str, list[str], Callable[[Path], None]]] = {
         "pairs.docx",
         ["--option", "annotators=1"],
         lambda folder: _docx_tables(
-            folder, [["No", "Sentence 1", "Sentence 2"], ["1", "A cat.", "A dog."], ["x", "B.", "C."]], [["Sentence No", "Annotator A"], ["1", "2"]]
+            folder,
+            [["No", "Sentence 1", "Sentence 2"], ["1", "A cat.", "A dog."], ["x", "B.", "C."]],
+            [["Sentence No", "Annotator A"], ["1", "2"]],
         ),
     ),
     "brat": ("train.txt", [], _write("train.txt", "A text without its .ann file.")),
@@ -165,8 +167,14 @@ def test_folder_files_follow_links_and_name_broken_ones(tmp_path: Path) -> None:
     (tmp_path / "corpus" / "a.json").write_text("[]", encoding="utf-8")
     (tmp_path / "corpus" / "linked").symlink_to(tmp_path / "store")  # a linked sub-folder is read, not skipped
     (tmp_path / "corpus" / "readme").symlink_to("nowhere")  # a broken link the reader would not read anyway
-    wanted = lambda p: p.suffix == ".json"
-    assert folder_files(tmp_path / "corpus", wanted) == [tmp_path / "corpus" / "a.json", tmp_path / "corpus" / "linked" / "b.json"]
+
+    def wanted(path: Path) -> bool:
+        return path.suffix == ".json"
+
+    assert folder_files(tmp_path / "corpus", wanted) == [
+        tmp_path / "corpus" / "a.json",
+        tmp_path / "corpus" / "linked" / "b.json",
+    ]
     (tmp_path / "corpus" / "c.json").symlink_to("missing.json")
     with pytest.raises(ConvertError, match="c.json: broken symbolic link"):
         folder_files(tmp_path / "corpus", wanted)
@@ -191,7 +199,9 @@ DEPTH = 100_000
 def test_json_nested_too_deeply_is_a_one_line_error(tmp_path: Path, format_name: str, shape: str, text: str) -> None:
     path = tmp_path / f"train{Path(FORMATS[format_name][0]).suffix}"
     path.write_text(text, encoding="utf-8")
-    assert_one_line_error(convert(format_name, [path], tmp_path / "out"), f"error: {path}:1: JSON nested too deeply", f"{DEPTH} levels")
+    assert_one_line_error(
+        convert(format_name, [path], tmp_path / "out"), f"error: {path}:1: JSON nested too deeply", f"{DEPTH} levels"
+    )
 
 
 @pytest.mark.parametrize("format_name", JSON_FORMATS)
@@ -254,7 +264,9 @@ def test_xml_doctype_without_entities_still_parses(tmp_path: Path, format_name: 
 # --------------------------------------------------------------------------------------------- paths as given
 @pytest.mark.parametrize("relative", [False, True], ids=["absolute", "relative"])
 @pytest.mark.parametrize("format_name", sorted(FORMATS))
-def test_rejections_name_the_input_as_given(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, format_name: str, relative: bool) -> None:
+def test_rejections_name_the_input_as_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, format_name: str, relative: bool
+) -> None:
     """The input lies in ``origin-data``, a linked folder whose target is named differently (``store/tmp``):
     every rejection names ``origin-data/...`` exactly as given, not the link's target or a path cut at '/'."""
     store = tmp_path / "store" / "tmp"
@@ -281,8 +293,10 @@ BIOC_DOC = (
     "<text>Cocaine</text></annotation>"
     "<annotation id='1'><infon key='type'>Disease</infon><infon key='MESH'>D010146</infon><location offset='15' length='4'/>"
     "<text>pain</text></annotation></passage>"
-    "<relation id='R0'><infon key='relation'>CID</infon><infon key='Chemical'>D003042</infon><infon key='Disease'>D010146</infon></relation>"
-    "<relation id='R1'><infon key='relation'>CID</infon><infon key='Chemical'>D003042</infon><infon key='Disease'>D999999</infon></relation>"
+    "<relation id='R0'><infon key='relation'>CID</infon>"
+    "<infon key='Chemical'>D003042</infon><infon key='Disease'>D010146</infon></relation>"
+    "<relation id='R1'><infon key='relation'>CID</infon>"
+    "<infon key='Chemical'>D003042</infon><infon key='Disease'>D999999</infon></relation>"
     "<relation id='R2'><infon key='relation'>CID</infon><node refid='0' role='a'/><node refid='9' role='b'/></relation>"
     "</document></collection>"
 )
@@ -358,7 +372,10 @@ def test_strict_passes_repairs_that_keep_the_annotation(tmp_path: Path) -> None:
 
 
 def test_bioasq_answer_values_that_are_not_strings_are_listed_drops(tmp_path: Path) -> None:
-    question = {"id": "q1", "type": "list", "body": "Which?", "exact_answer": [["a"], 5, [None, "b"]], "ideal_answer": ["Both.", ""]}
+    question = {
+        "id": "q1", "type": "list", "body": "Which?", "exact_answer": [["a"], 5, [None, "b"]],
+        "ideal_answer": ["Both.", ""],
+    }
     path = tmp_path / "train.json"
     path.write_text(json.dumps({"questions": [question]}), encoding="utf-8")
     assert convert("bioasq", [path], tmp_path / "out").exit_code == 0

@@ -38,7 +38,9 @@ def test_markers_are_removed_and_arguments_located(tmp_path: Path) -> None:
     assert record.passages[0].text == ["Velkinase 3 is blocked by torvamib in vitro."]
     assert spans(record) == [("A", "Velkinase 3", [(0, 11)]), ("B", "torvamib", [(26, 34)])]
     (relation,) = record.relations
-    assert (relation.id, relation.type, relation.arg1_id, relation.arg2_id) == ("toy.train.train-1.r0", "INHIBITOR", "toy.train.train-1.e0", "toy.train.train-1.e1")
+    assert (relation.id, relation.type, relation.arg1_id, relation.arg2_id) == (
+        "toy.train.train-1.r0", "INHIBITOR", "toy.train.train-1.e0", "toy.train.train-1.e1",
+    )
     assert json.loads(record.meta) == {"source": {"path": "train.txt", "line": 1}}
     assert validate(record, LabelSet(entity_types=("A", "B"), relation_types=("INHIBITOR",))) == []
 
@@ -68,10 +70,17 @@ def test_overlap_duplication_is_repaired_only_when_asked(tmp_path: Path) -> None
     (kept,) = read(path)
     assert kept.passages[0].text == ["High sodium channelsodium channel activity."]
     defect, record = read(path, repair_overlaps=True)
-    assert isinstance(defect, Defect) and (defect.locator, defect.reason) == ("1", "overlapping arguments (duplicated text repaired)")
+    assert isinstance(defect, Defect) and (defect.locator, defect.reason) == (
+        "1",
+        "overlapping arguments (duplicated text repaired)",
+    )
     assert record.passages[0].text == ["High sodium channel activity."]
     assert spans(record) == [("A", "sodium channel", [(5, 19)]), ("B", "sodium", [(5, 11)])]
-    (partial,) = [r for r in read(write(tmp_path, [pair("A << GST-4 >>[[ 4-HNE ]] assay.")], "b.txt"), repair_overlaps=True) if isinstance(r, KBRecord)]
+    (partial,) = [
+        r
+        for r in read(write(tmp_path, [pair("A << GST-4 >>[[ 4-HNE ]] assay.")], "b.txt"), repair_overlaps=True)
+        if isinstance(r, KBRecord)
+    ]
     assert partial.passages[0].text == ["A GST-4-HNE assay."]
     assert spans(partial) == [("A", "GST-4", [(2, 7)]), ("B", "4-HNE", [(6, 11)])]
 

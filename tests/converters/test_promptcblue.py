@@ -13,10 +13,14 @@ from biohub.schema import InstructionRecord, validate
 from tests.converters.conftest import json_text, read_items, write_text
 
 ROWS = [
-    {"input": "判断下面句子的意图类别：\n感冒吃什么药\n选项：治疗方案，病因分析", "target": "治疗方案", "answer_choices": ["治疗方案", "病因分析"],
-     "task_type": "cls", "task_dataset": "KUAKE-QIC", "sample_id": "train-1"},
-    {"input": "找出句子中的疾病：\n小儿肺炎多见发热。", "target": "疾病：小儿肺炎", "answer_choices": None,
-     "task_type": "ner", "task_dataset": "CMeEE-V2", "sample_id": "train-2"},
+    {
+        "input": "判断下面句子的意图类别：\n感冒吃什么药\n选项：治疗方案，病因分析", "target": "治疗方案",
+        "answer_choices": ["治疗方案", "病因分析"], "task_type": "cls", "task_dataset": "KUAKE-QIC", "sample_id": "train-1",
+    },
+    {
+        "input": "找出句子中的疾病：\n小儿肺炎多见发热。", "target": "疾病：小儿肺炎", "answer_choices": None, "task_type": "ner",
+        "task_dataset": "CMeEE-V2", "sample_id": "train-2",
+    },
 ]
 
 
@@ -93,7 +97,10 @@ def test_missing_file(tmp_path: Path) -> None:
 def test_test_predictions_file_is_only_the_test_records_again(mirror: Path) -> None:
     """Why test_predictions.json is not read: the same sample ids and prompts as test.json, targets empty."""
     folder = mirror / "promptcblue" / "toy_examples"
-    load = lambda name: [json.loads(x) for x in (folder / name).read_text(encoding="utf-8").splitlines() if x.strip()]
+
+    def load(name: str) -> list[dict]:
+        return [json.loads(x) for x in (folder / name).read_text(encoding="utf-8").splitlines() if x.strip()]
+
     test, predictions = load("test.json"), load("test_predictions.json")
     assert [(r["sample_id"], r["input"]) for r in test] == [(r["sample_id"], r["input"]) for r in predictions]
     assert not any(r["target"] for r in predictions)

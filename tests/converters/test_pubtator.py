@@ -184,7 +184,11 @@ def test_shared_mention_check_and_concept_arguments() -> None:
     assert mention_problem("fever", "fever") is None
     assert mention_problem(" fever  ", "fever") == MENTION_PADDED
     assert mention_problem("fevers", "fever") == MENTION_DISAGREES
-    entities = [Entity("e0", "Chemical", ["a"], [(0, 1)]), Entity("e1", "Disease", ["b"], [(2, 3)]), Entity("e2", "Disease", ["c"], [(4, 5)])]
+    entities = [
+        Entity("e0", "Chemical", ["a"], [(0, 1)]),
+        Entity("e1", "Disease", ["b"], [(2, 3)]),
+        Entity("e2", "Disease", ["c"], [(4, 5)]),
+    ]
     concepts_of = [["C1"], ["D1", "D2"], ["D2"]]
     assert concept_arguments(entities, concepts_of, ["C1", "D2"]) == (["e0", "e1"], [])  # the first mention of each
     assert concept_arguments(entities, concepts_of, ["C9", "D1"]) == (["e1"], ["C9"])

@@ -286,7 +286,10 @@ def test_bioc_raw_text_is_the_document_element(tmp_path: Path) -> None:
         for key, text in (("11", "Gout flares."), ("12", "Acne vulgaris."))
     ]
     path = tmp_path / "train.xml"
-    path.write_text(f"<?xml version='1.0' encoding='UTF-8'?><collection><source>toy</source>{''.join(documents)}</collection>", encoding="utf-8")
+    path.write_text(
+        f"<?xml version='1.0' encoding='UTF-8'?><collection><source>toy</source>{''.join(documents)}</collection>",
+        encoding="utf-8",
+    )
     kept, sink = read_with_sink(BiocReader(), [path])
     assert [record.id for record in kept] == ["toy.train.11", "toy.train.12"]
     for record, document in zip(kept, documents):

@@ -84,10 +84,16 @@ def check_expected(result: ConversionResult, expected: dict[str, dict[str, Any]]
             assert got.get(key) == _total(value), f"{result.dataset}/{split}: {key} = {got.get(key)!r}, SOURCE.md says {value!r}"
 
 
-def check_allow_lists(result: ConversionResult, rejections: dict[str, dict[str, int]], defects: dict[str, dict[str, int]]) -> None:
+def check_allow_lists(
+    result: ConversionResult, rejections: dict[str, dict[str, int]], defects: dict[str, dict[str, int]]
+) -> None:
     for split, ledger in result.ledger.items():
-        assert dict(ledger.reasons) == rejections.get(split, {}), f"{result.dataset}/{split}: rejections changed: {dict(ledger.reasons)}"
-        assert dict(ledger.defects) == defects.get(split, {}), f"{result.dataset}/{split}: defects changed: {dict(ledger.defects)}"
+        assert dict(ledger.reasons) == rejections.get(split, {}), (
+            f"{result.dataset}/{split}: rejections changed: {dict(ledger.reasons)}"
+        )
+        assert dict(ledger.defects) == defects.get(split, {}), (
+            f"{result.dataset}/{split}: defects changed: {dict(ledger.defects)}"
+        )
     unknown = set(rejections) | set(defects)
     assert unknown <= set(result.ledger), f"allow-list names splits that were not produced: {unknown - set(result.ledger)}"
 

@@ -16,12 +16,21 @@ from biohub.schema import DialogueRecord, Turn, validate
 from tests.converters.conftest import json_text, read_items, write_text
 
 ROWS = [
-    {"conversation_id": 7, "dataset": "toy_mt", "category": "MT-en2zh", "language": "en-zh",
-     "conversation": [{"human": "Translate into Chinese: The patient has a fever.", "assistant": "患者发热。"}]},
-    {"conversation_id": 8, "dataset": "toy_ner", "category": "NER", "language": "zh",
-     "conversation": [{"human": "识别实体：患儿咳嗽三天。", "assistant": "症状：咳嗽"}, {"human": "还有别的吗？", "assistant": "没有了。"}]},
-    {"conversation_id": 9, "dataset": "toy_mt", "category": "MT-zh2en", "language": "zh-en",
-     "conversation": [{"human": "翻译成英文：头痛。", "assistant": "Headache."}]},
+    {
+        "conversation_id": 7, "dataset": "toy_mt", "category": "MT-en2zh", "language": "en-zh",
+        "conversation": [{"human": "Translate into Chinese: The patient has a fever.", "assistant": "患者发热。"}],
+    },
+    {
+        "conversation_id": 8, "dataset": "toy_ner", "category": "NER", "language": "zh",
+        "conversation": [
+            {"human": "识别实体：患儿咳嗽三天。", "assistant": "症状：咳嗽"},
+            {"human": "还有别的吗？", "assistant": "没有了。"},
+        ],
+    },
+    {
+        "conversation_id": 9, "dataset": "toy_mt", "category": "MT-zh2en", "language": "zh-en",
+        "conversation": [{"human": "翻译成英文：头痛。", "assistant": "Headache."}],
+    },
 ]
 
 

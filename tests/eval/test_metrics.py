@@ -17,7 +17,11 @@ def test_set_prf_by_hand() -> None:
     predicted = {("aspirin", "Chemical"), ("asthma", "Chemical"), ("gout", "Disease")}
     values = metrics.set_prf([(gold, predicted), (set(), set())])
     assert (values["tp"], values["fp"], values["fn"]) == (1, 2, 1)
-    assert values["precision"] == pytest.approx(1 / 3) and values["recall"] == pytest.approx(1 / 2) and values["f1"] == pytest.approx(0.4)
+    assert (
+        values["precision"] == pytest.approx(1 / 3)
+        and values["recall"] == pytest.approx(1 / 2)
+        and values["f1"] == pytest.approx(0.4)
+    )
     assert metrics.set_prf([(set(), set())]) == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "tp": 0, "fp": 0, "fn": 0}
 
 
@@ -77,13 +81,17 @@ def test_binary_and_multilabel_by_hand() -> None:
     assert metrics.binary_f1(["1", "1", "0", "0"], ["1", "0", "1", None], "1")["f1_positive"] == pytest.approx(0.5)
     values = metrics.multilabel_scores([["a", "b"], ["c"]], [["a"], None], ["a", "b", "c"])
     # TP 1 (a), FP 0, FN 2 (b, c) -> micro P 1, R 1/3 -> 0.5; macro over a, b, c = (1 + 0 + 0) / 3
-    assert values["micro_f1"] == pytest.approx(0.5) and values["macro_f1"] == pytest.approx(1 / 3) and values["exact_match"] == 0.0
+    assert (
+        values["micro_f1"] == pytest.approx(0.5) and values["macro_f1"] == pytest.approx(1 / 3) and values["exact_match"] == 0.0
+    )
 
 
 def test_pearson_against_numpy_and_the_fill_for_unparsed() -> None:
     gold, predicted = [0.0, 1.0, 2.5, 4.0, 3.0], [0.5, 1.0, 2.0, 3.5, 3.5]
     assert metrics.pearson(gold, predicted, 2.0)["pearson"] == pytest.approx(np.corrcoef(gold, predicted)[0, 1])
-    assert metrics.pearson(gold, [0.5, None, 2.0, 3.5, 3.5], 2.0)["pearson"] == pytest.approx(np.corrcoef(gold, [0.5, 2.0, 2.0, 3.5, 3.5])[0, 1])
+    assert metrics.pearson(gold, [0.5, None, 2.0, 3.5, 3.5], 2.0)["pearson"] == pytest.approx(
+        np.corrcoef(gold, [0.5, 2.0, 2.0, 3.5, 3.5])[0, 1]
+    )
 
 
 def test_choices_and_factoid_by_hand() -> None:
@@ -91,7 +99,11 @@ def test_choices_and_factoid_by_hand() -> None:
     synonyms = [[["BRCA1", "breast cancer 1"]], [["TP53"]], [["EGFR"]]]
     predicted = [["brca1"], ["MDM2", "tp53"], ["KRAS"]]
     values = metrics.factoid_scores(synonyms, predicted)
-    assert values == {"strict_accuracy": pytest.approx(1 / 3), "lenient_accuracy": pytest.approx(2 / 3), "mrr": pytest.approx((1 + 0.5) / 3)}
+    assert values == {
+        "strict_accuracy": pytest.approx(1 / 3),
+        "lenient_accuracy": pytest.approx(2 / 3),
+        "mrr": pytest.approx((1 + 0.5) / 3),
+    }
 
 
 def test_rouge_and_bleu() -> None:

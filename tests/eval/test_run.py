@@ -18,7 +18,11 @@ from biohub.eval.suite import SuiteError, computes, load_suite, resolve
 
 def perfect_predictions(hub: Path, suite: str, path: Path, limit: int | None = None) -> Path:
     rows = select(str(hub), resolve(load_suite(suite), str(hub)), limit, 0)
-    lines = {r["id"]: json.dumps({"id": r["id"], "output": r["messages"][-1]["content"]}, ensure_ascii=False) for rs in rows.values() for r in rs}
+    lines = {
+        r["id"]: json.dumps({"id": r["id"], "output": r["messages"][-1]["content"]}, ensure_ascii=False)
+        for rs in rows.values()
+        for r in rs
+    }
     path.write_text("\n".join(lines.values()) + "\n", encoding="utf-8")
     return path
 
@@ -46,7 +50,10 @@ def test_noisy_wrong_and_missing_outputs_are_scored_and_counted(demo_hub: Path, 
     wrong_letter = next(letter for letter in "ABCD" if letter != gold_letter)
     outputs = [
         {"id": medqa[0]["id"], "output": f"The answer is ({gold_letter})."},  # lenient parse of a chatty answer
-        {"id": medqa[1]["id"], "output": f"Answer: {wrong_letter}" if json.loads(medqa[1]["gold"])["value"] != [wrong_letter] else "Answer: E"},
+        {
+            "id": medqa[1]["id"],
+            "output": f"Answer: {wrong_letter}" if json.loads(medqa[1]["gold"])["value"] != [wrong_letter] else "Answer: E",
+        },
         {"id": medqa[2]["id"], "output": "I am not sure."},  # unparseable = wrong, counted
     ]  # the rest of the rows have no output: missing = unparsed = wrong
     path = tmp_path / "predictions.jsonl"
@@ -100,16 +107,43 @@ def test_batched_generation_equals_one_by_one_and_resumes(demo_hub: Path, tmp_pa
 def test_eval_command_and_report(demo_hub: Path, tmp_path: Path, tiny_model_dir: Path) -> None:
     runner = CliRunner()
     base = tmp_path / "base"
-    result = runner.invoke(app, ["eval", "--model", str(tiny_model_dir), "--suite", "taiyi_style", "--data", str(demo_hub), "--out", str(base), "--limit", "2", "--batch-size", "8"])
+    result = runner.invoke(
+        app,
+        [
+            "eval", "--model", str(tiny_model_dir), "--suite", "taiyi_style", "--data", str(demo_hub), "--out",
+            str(base), "--limit", "2", "--batch-size", "8",
+        ],
+    )
     assert result.exit_code == 0, result.output
     document = json.loads((base / "results.json").read_text())
     assert document["model"] == str(tiny_model_dir) and document["limit"] == 2 and document["versions"]["torch"]
     assert all(e["n"] <= 2 for e in document["entries"]) and len(document["entries"]) == 10
     assert len((base / "generations.jsonl").read_text().splitlines()) == len(read_done(base / "raw_outputs.jsonl"))
-    other = runner.invoke(app, ["eval", "--model", str(tiny_model_dir), "--suite", "taiyi_style", "--data", str(demo_hub), "--out", str(base), "--limit", "2", "--max-new-tokens", "4"])
+    other = runner.invoke(
+        app,
+        [
+            "eval", "--model", str(tiny_model_dir), "--suite", "taiyi_style", "--data", str(demo_hub), "--out",
+            str(base), "--limit", "2", "--max-new-tokens", "4",
+        ],
+    )
     assert other.exit_code == 2 and "other settings" in " ".join(other.output.split())
     perfect = tmp_path / "perfect"
-    result = runner.invoke(app, ["score", "--predictions", str(perfect_predictions(demo_hub, "taiyi_style", tmp_path / "p.jsonl", 2)), "--data", str(demo_hub), "--out", str(perfect), "--suite", "taiyi_style", "--limit", "2"])
+    result = runner.invoke(
+        app,
+        [
+            "score",
+            "--predictions",
+            str(perfect_predictions(demo_hub, "taiyi_style", tmp_path / "p.jsonl", 2)),
+            "--data",
+            str(demo_hub),
+            "--out",
+            str(perfect),
+            "--suite",
+            "taiyi_style",
+            "--limit",
+            "2",
+        ],
+    )
     assert result.exit_code == 0, result.output
     report = tmp_path / "report"
     published = tmp_path / "published.csv"  # reference columns come only from a CSV given with --reference

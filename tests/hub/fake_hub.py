@@ -132,7 +132,9 @@ class GitRepo:
 
     def entries(self, commit: str) -> dict[str, Entry]:
         """Every file and directory of ``commit`` by path, LFS pointers read as their files."""
-        listing = [item.split("\t", 1) for item in self.git("ls-tree", "-r", "-t", "-l", "-z", commit).decode().split("\0") if item]
+        listing = [
+            item.split("\t", 1) for item in self.git("ls-tree", "-r", "-t", "-l", "-z", commit).decode().split("\0") if item
+        ]
         small = [meta.split()[2] for meta, _ in listing if meta.split()[1] == "blob" and int(meta.split()[3]) < 200]
         contents = self.blobs(small)
         found = {}
@@ -347,7 +349,9 @@ def validate_yaml(hub: FakeHub, *, body: bytes, **_: Any) -> dict[str, Any]:
     return {"errors": [], "warnings": []}
 
 
-def repo_info(hub: FakeHub, *, headers: dict[str, str], type: str, org: str, name: str, rev: str = "main", **_: Any) -> dict[str, Any]:
+def repo_info(
+    hub: FakeHub, *, headers: dict[str, str], type: str, org: str, name: str, rev: str = "main", **_: Any
+) -> dict[str, Any]:
     repo = hub._open(type, org, name, headers)
     commit = hub._commit_of(repo, rev)
     files = sorted(path for path, entry in repo.entries(commit).items() if entry.kind == "file")
@@ -365,7 +369,9 @@ def list_refs(hub: FakeHub, *, headers: dict[str, str], type: str, org: str, nam
     return {"branches": refs("refs/heads/"), "tags": refs("refs/tags/"), "converts": [], "pullRequests": []}
 
 
-def create_branch(hub: FakeHub, *, headers: dict[str, str], body: bytes, type: str, org: str, name: str, branch: str, **_: Any) -> dict[str, Any]:
+def create_branch(
+    hub: FakeHub, *, headers: dict[str, str], body: bytes, type: str, org: str, name: str, branch: str, **_: Any
+) -> dict[str, Any]:
     hub._require_write(headers)
     repo = hub._open(type, org, name, headers)
     start = json.loads(body or b"{}").get("startingPoint") or "main"
@@ -397,7 +403,9 @@ def tree(hub: FakeHub, *, headers: dict[str, str], query: dict[str, str], type: 
     return [_with_last_commit(repo, commit, e) if expand else e.to_json() for e in chosen]
 
 
-def paths_info(hub: FakeHub, *, headers: dict[str, str], body: bytes, type: str, org: str, name: str, rev: str, **_: Any) -> list[dict[str, Any]]:
+def paths_info(
+    hub: FakeHub, *, headers: dict[str, str], body: bytes, type: str, org: str, name: str, rev: str, **_: Any
+) -> list[dict[str, Any]]:
     repo = hub._open(type, org, name, headers)
     commit = hub._commit_of(repo, rev)
     form = parse_qs(body.decode(), keep_blank_values=True)
@@ -413,7 +421,9 @@ def _lfs_patterns(repo: GitRepo, commit: str) -> list[str]:
     return [line.split()[0] for line in text.splitlines() if "filter=lfs" in line.split()[1:]]
 
 
-def preupload(hub: FakeHub, *, headers: dict[str, str], body: bytes, type: str, org: str, name: str, rev: str, **_: Any) -> dict[str, Any]:
+def preupload(
+    hub: FakeHub, *, headers: dict[str, str], body: bytes, type: str, org: str, name: str, rev: str, **_: Any
+) -> dict[str, Any]:
     hub._require_write(headers)
     repo = hub._open(type, org, name, headers)
     hub._maybe_fail("preupload")
@@ -434,7 +444,9 @@ def _signature(hub: FakeHub, key: str, oid: str, size: int) -> str:
     return hmac.new(hub._secret.encode(), f"{key}:{oid}:{size}".encode(), "sha256").hexdigest()
 
 
-def lfs_batch(hub: FakeHub, *, headers: dict[str, str], body: bytes, org: str, name: str, type: str = "models", **_: Any) -> dict[str, Any]:
+def lfs_batch(
+    hub: FakeHub, *, headers: dict[str, str], body: bytes, org: str, name: str, type: str = "models", **_: Any
+) -> dict[str, Any]:
     hub._require_write(headers)
     repo = hub._open(type, org, name, headers)
     hub._maybe_fail("lfs_batch")
@@ -456,7 +468,9 @@ def lfs_batch(hub: FakeHub, *, headers: dict[str, str], body: bytes, org: str, n
     return {"transfer": "basic", "objects": objects, "hash_algo": "sha256"}
 
 
-def lfs_upload(hub: FakeHub, *, query: dict[str, str], body: bytes, type: str, org: str, name: str, oid: str, **_: Any) -> dict[str, Any]:
+def lfs_upload(
+    hub: FakeHub, *, query: dict[str, str], body: bytes, type: str, org: str, name: str, oid: str, **_: Any
+) -> dict[str, Any]:
     key, size = f"{type}/{org}/{name}", int(query.get("size", "-1"))
     if not hmac.compare_digest(query.get("sig", ""), _signature(hub, key, oid, size)):
         raise HubError(403, "bad upload signature")
@@ -622,7 +636,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self) -> None:
         try:
             body = self._body()
-            status, extra, payload = self.server.hub.handle(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+            status, extra, payload = self.server.hub.handle(
+                self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body
+            )
         except HubError as exc:
             status, extra, payload = exc.status, {"X-Error-Message": exc.message}, json.dumps({"error": exc.message}).encode()
             self.close_connection = True

@@ -30,7 +30,10 @@ EXAMPLES = ROOT / "examples" / "mirror"
 
 
 def example(i: int, dataset: str = "d") -> InstructionExample:
-    return InstructionExample(f"{dataset}.{i}:t", f"{dataset}.{i}", dataset, "train", "t", "en", "t.en.01", [Message("user", "u"), Message("assistant", "a")], "{}")
+    return InstructionExample(
+        f"{dataset}.{i}:t", f"{dataset}.{i}", dataset, "train", "t", "en", "t.en.01",
+        [Message("user", "u"), Message("assistant", "a")], "{}",
+    )
 
 
 # --------------------------------------------------------------------------------------------- recipes
@@ -70,7 +73,9 @@ def test_cpu_recipe_is_taiyi_style_with_smaller_caps() -> None:
     full, cpu = (load_recipe(ROOT / "recipes" / f"{name}.yaml") for name in ("taiyi_style", "taiyi_style_cpu"))
     strip = lambda r: {n: (p.train, p.eval, p.holdout, p.families) for n, p in r.datasets.items()}  # noqa: E731
     assert strip(cpu) == strip(full)
-    assert (cpu.seed, cpu.tokenizer, cpu.mixing, cpu.decontamination) == (full.seed, full.tokenizer, full.mixing, full.decontamination)
+    assert (cpu.seed, cpu.tokenizer, cpu.mixing, cpu.decontamination) == (
+        full.seed, full.tokenizer, full.mixing, full.decontamination,
+    )
     assert cpu.instructions == dataclasses.replace(full.instructions, decompose=False)
     assert all(plan.cap is not None and plan.cap <= 400 for plan in cpu.datasets.values() if plan.train or plan.holdout)
 
@@ -93,7 +98,9 @@ def test_with_cap_lowers_every_training_cap_and_keeps_the_rest() -> None:
     }
     strip = lambda r: {n: (p.train, p.eval, p.holdout, p.families) for n, p in r.datasets.items()}  # noqa: E731
     assert strip(small) == strip(recipe) and small.mixing == recipe.mixing and small.sha256() != recipe.sha256()
-    assert small.description.startswith(recipe.description.strip()) and small.description.endswith("at most 50 training examples per corpus.")
+    assert small.description.startswith(recipe.description.strip()) and small.description.endswith(
+        "at most 50 training examples per corpus."
+    )
     with pytest.raises(RecipeError, match="cap: must be positive"):
         with_cap(recipe, 0)
 
@@ -194,7 +201,10 @@ def _remaining_leaks(repo: Path) -> list[dict]:
 
 
 def _schema_of(row: dict) -> str:
-    for schema, column in (("kb", "passages"), ("qa", "question"), ("text", "labels"), ("pairs", "text_1"), ("dialogue", "turns"), ("instruction", "instruction")):
+    for schema, column in (
+        ("kb", "passages"), ("qa", "question"), ("text", "labels"), ("pairs", "text_1"), ("dialogue", "turns"),
+        ("instruction", "instruction"),
+    ):
         if column in row:
             return schema
     raise AssertionError(row.keys())
@@ -209,7 +219,10 @@ def demo_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
     ncbi_test = (mirror / "ncbi_disease/original-data/test/NCBItestset_corpus.txt").read_text(encoding="utf-8")
     title, abstract = (line.split("|", 2)[2] for line in ncbi_test.splitlines()[:2])
     bc5cdr_train = mirror / "bc5cdr/original-data/CDR_TrainingSet.PubTator.txt"
-    bc5cdr_train.write_text(bc5cdr_train.read_text(encoding="utf-8").rstrip("\n") + f"\n\n99999999|t|{title}\n99999999|a|{abstract}\n\n", encoding="utf-8")
+    bc5cdr_train.write_text(
+        bc5cdr_train.read_text(encoding="utf-8").rstrip("\n") + f"\n\n99999999|t|{title}\n99999999|a|{abstract}\n\n",
+        encoding="utf-8",
+    )
     recipe = load_recipe(ROOT / "recipes" / "demo.yaml")
     info = build(recipe, mirror, root / "repo", verify=False, progress=False)
     build(recipe, mirror, root / "again", verify=False, progress=False, workers=1)
@@ -288,7 +301,11 @@ def test_full_taiyi_style_build_on_the_mirror(mirror: Path, tmp_path: Path) -> N
         predictions = perfect_predictions(repo, suite, tmp_path / f"{suite}.jsonl", limit=300)
         document = score_file(predictions, load_suite(suite), str(repo), tmp_path / suite, limit=300)
         assert len(document["entries"]) >= (10 if suite == "taiyi_style" else 30)
-        assert [(e["name"], e["value"], e["parse_failures"]) for e in document["entries"] if e["value"] != pytest.approx(1.0) or e["parse_failures"]] == []
+        assert [
+            (e["name"], e["value"], e["parse_failures"])
+            for e in document["entries"]
+            if e["value"] != pytest.approx(1.0) or e["parse_failures"]
+        ] == []
 
 
 # --------------------------------------------------------------------------------------------- errors across the pool

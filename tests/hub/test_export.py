@@ -137,7 +137,8 @@ LLAMAFACTORY_ENTRY_KEYS = {
     "folder", "num_samples", "columns", "tags",
 }  # fmt: skip
 LLAMAFACTORY_COLUMNS = {
-    "alpaca": {"prompt", "query", "response", "history", "system", "tools", "images", "videos", "audios", "chosen", "rejected", "kto_tag"},
+    "alpaca": {"prompt", "query", "response", "history", "system", "tools", "images", "videos", "audios", "chosen", "rejected",
+               "kto_tag"},
     "sharegpt": {"messages", "system", "tools", "images", "videos", "audios", "chosen", "rejected", "kto_tag"},
 }  # fmt: skip
 LLAMAFACTORY_TAGS = {"role_tag", "content_tag", "user_tag", "assistant_tag", "observation_tag", "function_tag", "system_tag"}

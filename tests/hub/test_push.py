@@ -47,7 +47,9 @@ def hub_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     work = tmp_path_factory.mktemp("hub_source")
     unified, instructions, repo = work / "unified", work / "instructions", work / "repo"
-    convert_catalogued(Path(__file__).resolve().parents[2] / "examples" / "mirror", unified, list(DATASETS), verify=False, progress=False)
+    convert_catalogued(
+        Path(__file__).resolve().parents[2] / "examples" / "mirror", unified, list(DATASETS), verify=False, progress=False
+    )
     instruct(unified, instructions, InstructOptions(max_length=0), progress=False)
     configs: dict[str, list[str]] = {}
     sources = [(instructions / name, f"{name}_instructions") for name in DATASETS] + [(unified / "pubmedqa", "pubmedqa_unified")]
@@ -180,7 +182,9 @@ def test_a_failed_push_leaves_the_previous_commit(hub: FakeHub, hubdir: Path, st
     shrink(hubdir / "data" / "pubmedqa_instructions" / "train-00000-of-00001.parquet")
     (hubdir / "README.md").write_text((hubdir / "README.md").read_text() + "\nChanged.\n")
     hub.fail_next(stage, status)
-    with pytest.raises(PushError, match=rf"push failed while committing to {REPO}@main \(the branch stays at {first.commit_oid}\)"):
+    with pytest.raises(
+        PushError, match=rf"push failed while committing to {REPO}@main \(the branch stays at {first.commit_oid}\)"
+    ):
         push(hubdir, REPO, endpoint=hub.url)
     assert hub.head(REPO) == first.commit_oid and hub.files(REPO) == before
     retried = push(hubdir, REPO, endpoint=hub.url)  # the next push completes with one commit
@@ -189,7 +193,8 @@ def test_a_failed_push_leaves_the_previous_commit(hub: FakeHub, hubdir: Path, st
 
 
 def test_the_token_never_reaches_logs_or_output(
-    hub: FakeHub, hubdir: Path, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    hub: FakeHub, hubdir: Path, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(hf_constants, "HF_DEBUG", True)  # huggingface_hub also logs every request as a curl command
     caplog.set_level(logging.DEBUG, logger="huggingface_hub")
@@ -251,8 +256,12 @@ def test_the_folder_is_checked_before_any_request(hub: FakeHub, hubdir: Path, br
     assert hub.requests == []
 
 
-@pytest.mark.parametrize(("repo_id", "revision", "message"), [("no-org", None, "expected ORG/NAME"), (REPO, "a b", "expected a branch")])
-def test_names_are_checked_before_any_request(hub: FakeHub, hubdir: Path, repo_id: str, revision: str | None, message: str) -> None:
+@pytest.mark.parametrize(
+    ("repo_id", "revision", "message"), [("no-org", None, "expected ORG/NAME"), (REPO, "a b", "expected a branch")]
+)
+def test_names_are_checked_before_any_request(
+    hub: FakeHub, hubdir: Path, repo_id: str, revision: str | None, message: str
+) -> None:
     with pytest.raises(PushError, match=message):
         push(hubdir, repo_id, revision=revision, endpoint=hub.url)
     assert hub.requests == []
@@ -267,7 +276,9 @@ def test_the_fake_hub_applies_a_commit_whole_or_not_at_all(hub: FakeHub, hubdir:
         HfApi(endpoint=hub.url, token=TOKEN).create_commit(REPO, operations, commit_message="bad", repo_type="dataset")
     assert hub.head(REPO) == first.commit_oid and "new.txt" not in hub.files(REPO)
     with pytest.raises(Exception, match="401"):
-        HfApi(endpoint=hub.url, token="hf_wrong").create_commit(REPO, [CommitOperationAdd("x.txt", b"x")], commit_message="x", repo_type="dataset")
+        HfApi(endpoint=hub.url, token="hf_wrong").create_commit(
+            REPO, [CommitOperationAdd("x.txt", b"x")], commit_message="x", repo_type="dataset"
+        )
     assert hub.head(REPO) == first.commit_oid
 
 
@@ -365,7 +376,9 @@ def test_load_dataset_reads_the_pushed_repository(hub: FakeHub, hubdir: Path, tm
         assert done.returncode == 0, done.stderr[-4000:]
     loaded = json.loads(out.read_text(encoding="utf-8"))
     for config in configs:
-        expected = {p.name.split("-")[0]: pq.read_table(p).to_pylist() for p in sorted((hubdir / "data" / config).glob("*.parquet"))}
+        expected = {
+            p.name.split("-")[0]: pq.read_table(p).to_pylist() for p in sorted((hubdir / "data" / config).glob("*.parquet"))
+        }
         assert loaded[config] == json.loads(json.dumps(expected, ensure_ascii=False)), config
 
 
@@ -379,17 +392,27 @@ def test_training_reads_a_hub_dataset_id(hub: FakeHub, hubdir: Path, tmp_path: P
     recipe = tmp_path / "recipe.yaml"
     recipe.write_text(
         f"name: from_hub\nmodel: {tiny_model_dir}\nlora: {{r: 2, alpha: 4}}\nbatch_size: 1\nmax_length: 1024\nlogging_every: 1\n"
-        "stages:\n- {name: stage1, data: [ncbi_disease_instructions]}\n- {name: stage2, data: [ncbi_disease_instructions, pubmedqa_instructions]}\n",
+        "stages:\n- {name: stage1, data: [ncbi_disease_instructions]}\n"
+        "- {name: stage2, data: [ncbi_disease_instructions, pubmedqa_instructions]}\n",
         encoding="utf-8",
     )
     work = tmp_path / "olah"
     work.mkdir()
     with olah_mirror(hub.root, work) as url:
         env = {key: value for key, value in os.environ.items() if not key.startswith("HF_")}
-        env.update(HF_ENDPOINT=url, HF_HOME=str(tmp_path / "hf_home"), HF_HUB_OFFLINE="0", HF_HUB_DISABLE_TELEMETRY="1", NO_PROXY="127.0.0.1,localhost")
-        command = [sys.executable, "-m", "biohub.cli", "train", str(recipe), "--data", REPO, "--out", str(tmp_path / "run"), "--max-steps", "1"]
+        env.update(
+            HF_ENDPOINT=url, HF_HOME=str(tmp_path / "hf_home"), HF_HUB_OFFLINE="0", HF_HUB_DISABLE_TELEMETRY="1",
+            NO_PROXY="127.0.0.1,localhost",
+        )
+        command = [
+            sys.executable, "-m", "biohub.cli", "train", str(recipe), "--data", REPO, "--out", str(tmp_path / "run"),
+            "--max-steps", "1",
+        ]
         done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300, check=False)
         assert done.returncode == 0, done.stderr[-4000:]
     summary = json.loads((tmp_path / "run" / "stage2" / "training_summary.json").read_text())
-    local = sum(pq.read_metadata(hubdir / "data" / c / "train-00000-of-00001.parquet").num_rows for c in ("ncbi_disease_instructions", "pubmedqa_instructions"))
+    local = sum(
+        pq.read_metadata(hubdir / "data" / c / "train-00000-of-00001.parquet").num_rows
+        for c in ("ncbi_disease_instructions", "pubmedqa_instructions")
+    )
     assert summary["examples"] + summary["too_long"] == local and summary["steps"] == 1

@@ -43,11 +43,19 @@ KEY = "sk-test-secret-0123456789"
 def test_similarity_index_decides_exactly_as_brute_force(language: str) -> None:
     rng = random.Random(7)
     if language == "en":
-        vocabulary = ["patient", "drug", "dose", "the", "of", "renal", "hepatic", "risk", "list", "explain"] + [f"term{i}" for i in range(200)]
-        make = lambda: " ".join(rng.choice(vocabulary) for _ in range(rng.randint(3, 25)))
+        vocabulary = ["patient", "drug", "dose", "the", "of", "renal", "hepatic", "risk", "list", "explain"] + [
+            f"term{i}" for i in range(200)
+        ]
+        joiner, most = " ", 25
     else:
-        vocabulary = ["患者", "药物", "剂量", "肾功能", "肝功能", "风险", "列出", "解释", "的", "和"] + [f"词{i}" for i in range(100)]
-        make = lambda: "".join(rng.choice(vocabulary) for _ in range(rng.randint(3, 20)))
+        vocabulary = ["患者", "药物", "剂量", "肾功能", "肝功能", "风险", "列出", "解释", "的", "和"] + [
+            f"词{i}" for i in range(100)
+        ]
+        joiner, most = "", 20
+
+    def make() -> str:
+        return joiner.join(rng.choice(vocabulary) for _ in range(rng.randint(3, most)))
+
     pool = [tokens(make(), language) for _ in range(400)]
     index = SimilarityIndex(0.7)
     for words in pool:
@@ -87,7 +95,9 @@ def test_rouge_l_known_values(a: list[str], b: list[str], expected: float) -> No
 
 
 def test_parse_generation() -> None:
-    task = parse_generation(" Summarize the note.\nInput: <noinput>\nOutput: A short summary.\n\nTask 5\nInstruction: another", "en")
+    task = parse_generation(
+        " Summarize the note.\nInput: <noinput>\nOutput: A short summary.\n\nTask 5\nInstruction: another", "en"
+    )
     assert task is not None and (task.instruction, task.input, task.output) == ("Summarize the note.", "", "A short summary.")
     zh = parse_generation("根据病历列出诊断。\n输入：患者男，60岁，胸痛2小时。\n输出：疑似急性冠脉综合征。", "zh")
     assert zh is not None and zh.input.startswith("患者") and zh.output == "疑似急性冠脉综合征。"
@@ -103,7 +113,9 @@ def test_filters_and_categories() -> None:
     cases = {
         "length": Task("Go.", "", "ok", "en"),
         "keyword": Task("Describe the image of the chest X-ray below", "", "A normal film.", "en"),
-        "output_equals_input": Task("Repeat the following sentence exactly", "Aspirin inhibits COX.", "Aspirin inhibits COX.", "en"),
+        "output_equals_input": Task(
+            "Repeat the following sentence exactly", "Aspirin inhibits COX.", "Aspirin inhibits COX.", "en"
+        ),
         "similar": Task("List the adverse effects of warfarin therapy in elderly patient", "", "Bleeding.", "en"),
         None: Task("Explain why metformin is avoided in severe renal failure", "", "Lactic acidosis risk.", "en"),
     }
@@ -162,8 +174,10 @@ SCRIPT = [
     " Explain how beta blockers lower blood pressure!\nInput: <noinput>\nOutput: Duplicate.",  # similar
     "根据下面的图片判断骨折类型。\n输入：<无输入>\n输出：无法判断。",  # keyword
     " nonsense without fields",  # malformed
-    "从以下病历中抽取所有检验指标及其数值。\n输入：血红蛋白 98 g/L，白细胞 12×10^9/L。\n输出：血红蛋白：98 g/L；白细胞：12×10^9/L。",
-    " Extract every drug and dose from the prescription.\nInput: Amoxicillin 500 mg three times daily.\nOutput: Amoxicillin: 500 mg TID.",
+    "从以下病历中抽取所有检验指标及其数值。\n输入：血红蛋白 98 g/L，白细胞 12×10^9/L。\n"
+    "输出：血红蛋白：98 g/L；白细胞：12×10^9/L。",
+    " Extract every drug and dose from the prescription.\nInput: Amoxicillin 500 mg three times daily.\n"
+    "Output: Amoxicillin: 500 mg TID.",
     "写一段给高血压患者的低盐饮食建议。\n输入：<无输入>\n输出：每日食盐不超过5克，少吃腌制食品。",
     " What is the antidote for heparin overdose?\nInput: <noinput>\nOutput: Protamine sulfate.",
     "一句话\n输入：同一句话\n输出：同一句话",  # output equals input
@@ -178,11 +192,15 @@ def test_the_loop_filters_counts_and_resumes_exactly(tmp_path: Path) -> None:
     assert straight["accepted"] == 6 and straight["requests"] == 12
     # requests 0-11 alternate en/zh and cycle through SCRIPT: 2 similar to 0, 3 keyword, 4 malformed, 9 output = input,
     # 10 length, 11 = SCRIPT[0] again but asked in Chinese (no 输入/输出 fields: malformed); accepted: 0, 1, 5, 6, 7, 8
-    assert straight["rejected"] == {"malformed": 2, "length": 1, "keyword": 1, "output_equals_input": 1, "similar": 1, "over_target": 0}
+    assert straight["rejected"] == {
+        "malformed": 2, "length": 1, "keyword": 1, "output_equals_input": 1, "similar": 1, "over_target": 0,
+    }
     assert straight["rejected_examples"]["keyword"][0]["instruction"].startswith("根据下面的图片")
     tasks = json.loads((tmp_path / "straight" / "instructions.json").read_text())
     assert {t["category"] for t in tasks} <= {"qa", "ie", "generation", "other"} and len({t["instruction"] for t in tasks}) == 6
-    assert (tmp_path / "straight" / "categories.png").is_file() and "BioInstruct" in (tmp_path / "straight" / "README.md").read_text()
+    assert (tmp_path / "straight" / "categories.png").is_file() and "BioInstruct" in (
+        tmp_path / "straight" / "README.md"
+    ).read_text()
 
     crashed = Scripted(SCRIPT, fail_after=5)
     with pytest.raises(RuntimeError):
@@ -194,7 +212,10 @@ def test_the_loop_filters_counts_and_resumes_exactly(tmp_path: Path) -> None:
     with pytest.raises(FileExistsError):
         selfinstruct(seeds, Scripted(SCRIPT), tmp_path / "straight", options, show_progress=False)
 
-    result = convert_files("alpaca", [tmp_path / "straight" / "instructions.json"], "generated", "en", tmp_path / "converted", split="train", progress=False)
+    result = convert_files(
+        "alpaca", [tmp_path / "straight" / "instructions.json"], "generated", "en", tmp_path / "converted",
+        split="train", progress=False,
+    )
     assert sum(len(records) for records in result.records.values()) == 6 and not result.problems
     run = tmp_path / "straight"
     info = build(load_recipe(run / "recipe.yaml"), run, tmp_path / "hub", catalog=run / "catalog", progress=False, workers=1)
@@ -255,7 +276,9 @@ def endpoint() -> Iterator[tuple[str, Endpoint]]:
     server.shutdown()
 
 
-def test_openai_generator_retries_limits_and_never_shows_the_key(endpoint, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+def test_openai_generator_retries_limits_and_never_shows_the_key(
+    endpoint, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     url, state = endpoint
     monkeypatch.setenv("BIOHUB_GENERATOR_KEY", KEY)
     caplog.set_level(logging.DEBUG)
@@ -304,7 +327,13 @@ def test_openai_generator_backs_off_exponentially_with_jitter(endpoint, monkeypa
 def test_selfinstruct_command_with_an_http_generator(endpoint, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     url, _ = endpoint
     monkeypatch.setenv("BIOHUB_GENERATOR_KEY", KEY)
-    result = CliRunner().invoke(app, ["selfinstruct", "--generator", f"openai:m@{url}", "--target", "5", "--out", str(tmp_path / "out"), "--max-requests", "6", "--batch", "3"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "selfinstruct", "--generator", f"openai:m@{url}", "--target", "5", "--out", str(tmp_path / "out"),
+            "--max-requests", "6", "--batch", "3",
+        ],
+    )
     assert result.exit_code == 0, result.output
     ledger = json.loads((tmp_path / "out" / "ledger.json").read_text())
     assert ledger["requests"] == 6 and ledger["accepted"] == 0 and ledger["rejected"]["malformed"] == 6  # echoes are not tasks
@@ -313,9 +342,14 @@ def test_selfinstruct_command_with_an_http_generator(endpoint, tmp_path: Path, m
 
 @pytest.mark.slow
 def test_a_short_real_run_with_the_tiny_local_model(tiny_model_dir: Path, tmp_path: Path) -> None:
-    texts = LocalGenerator(str(tiny_model_dir), max_new_tokens=5, batch_size=2).complete(["Write a task.", "写一个任务。", "Another"])
+    texts = LocalGenerator(str(tiny_model_dir), max_new_tokens=5, batch_size=2).complete(
+        ["Write a task.", "写一个任务。", "Another"]
+    )
     assert len(texts) == 3 and all(isinstance(t, str) for t in texts)
     generator = LocalGenerator(str(tiny_model_dir), max_new_tokens=24, batch_size=2)
-    ledger = selfinstruct(load_seeds(DATA / "seeds.jsonl"), generator, tmp_path / "run", Options(target=2, batch=2, max_requests=4), show_progress=False)
-    assert ledger["requests"] == 4 and ledger["accepted"] + sum(ledger["rejected"].values()) == 4  
+    ledger = selfinstruct(
+        load_seeds(DATA / "seeds.jsonl"), generator, tmp_path / "run", Options(target=2, batch=2, max_requests=4),
+        show_progress=False,
+    )
+    assert ledger["requests"] == 4 and ledger["accepted"] + sum(ledger["rejected"].values()) == 4
     assert len(json.loads((tmp_path / "run" / "instructions.json").read_text())) == ledger["accepted"]

@@ -17,7 +17,9 @@ SAME, REJECT = "same", "reject"
 EN, ZH = punctuation()["en"], punctuation()["zh"]
 
 SPECS = {
-    "ner.en": AnswerSpec("spans_by_type", EN, labels=("Disease", "Chemical"), display={"Disease": "Disease", "Chemical": "Chemical"}),
+    "ner.en": AnswerSpec(
+        "spans_by_type", EN, labels=("Disease", "Chemical"), display={"Disease": "Disease", "Chemical": "Chemical"}
+    ),
     "ner.zh": AnswerSpec("spans_by_type", ZH, labels=("Disease", "Chemical"), display={"Disease": "疾病", "Chemical": "药物"}),
     "spans.en": AnswerSpec("spans", EN, labels=("Chemical",), display={"Chemical": "Chemical"}),
     "spans.zh": AnswerSpec("spans", ZH, labels=("Chemical",), display={"Chemical": "药物"}),
@@ -80,7 +82,10 @@ CASES = [
     row("ner.en", "* Disease: asthma\n• Chemical: none", ner(["asthma"], []), id="ner-en-star-dot-bullets"),
     row("ner.en", "1. Disease: asthma\n2) Chemical: aspirin", ner(["asthma"], ["aspirin"]), id="ner-en-numbering"),
     row("ner.en", "DISEASE: Asthma\nchemical: None", ner(["Asthma"], []), id="ner-en-type-case"),
-    row("ner.en", "Disease: asthma; asthma; diabetes; asthma\nChemical: None", ner(["asthma", "diabetes"], []), id="ner-en-duplicates"),
+    row(
+        "ner.en", "Disease: asthma; asthma; diabetes; asthma\nChemical: None", ner(["asthma", "diabetes"], []),
+        id="ner-en-duplicates",
+    ),
     row("ner.en", "Chemical: aspirin\nDisease: None", ner([], ["aspirin"]), id="ner-en-types-swapped"),
     row("ner.en", "Disease: asthma\nChemical: N/A\n\nExplanation: asthma is a chronic airway disease.", ner(["asthma"], []),
         id="ner-en-trailing-explanation"),
@@ -109,17 +114,34 @@ CASES = [
         id="spans-en-keyword-case-explanation"),
     row("spans.en.answer", "Answer: aspirin；ibuprofen", ["aspirin", "ibuprofen"], id="spans-en-keyword-fullwidth"),
     # ---------------------------------------------------------------- relation triples
-    row("re.en", "treats: [aspirin, headache]; [ibuprofen, fever]",
-        [["treats", "aspirin", "headache"], ["treats", "ibuprofen", "fever"]], SAME, id="re-en-exact"),
-    row("re.en", "Treats： 【aspirin，headache】； (ibuprofen, fever)",
-        [["treats", "aspirin", "headache"], ["treats", "ibuprofen", "fever"]], id="re-en-bracket-variants"),
-    row("re.en", "- treats: [aspirin, headache]\n- causes: None", [["treats", "aspirin", "headache"]], id="re-en-bullets-none-pair"),
+    row(
+        "re.en",
+        "treats: [aspirin, headache]; [ibuprofen, fever]",
+        [["treats", "aspirin", "headache"], ["treats", "ibuprofen", "fever"]],
+        SAME,
+        id="re-en-exact",
+    ),
+    row(
+        "re.en",
+        "Treats： 【aspirin，headache】； (ibuprofen, fever)",
+        [["treats", "aspirin", "headache"], ["treats", "ibuprofen", "fever"]],
+        id="re-en-bracket-variants",
+    ),
+    row(
+        "re.en", "- treats: [aspirin, headache]\n- causes: None", [["treats", "aspirin", "headache"]],
+        id="re-en-bullets-none-pair",
+    ),
     row("re.en", "treats: [aspirin, headache]; [aspirin, headache]", [["treats", "aspirin", "headache"]], id="re-en-duplicates"),
     row("re.en", "None", [], SAME, id="re-en-none"),
     row("re.en", "I am not sure what the relation is.", FAIL, id="re-en-unparseable"),
-    row("re.zh", "治疗：[阿司匹林，头痛]；[布洛芬，发热]",
-        [["treats", "阿司匹林", "头痛"], ["treats", "布洛芬", "发热"]], SAME, id="re-zh-exact"),
-    row("re.zh", "导致: [吸烟, 肺癌]\n\n说明：吸烟是肺癌的危险因素。", [["causes", "吸烟", "肺癌"]], id="re-zh-halfwidth-explanation"),
+    row(
+        "re.zh", "治疗：[阿司匹林，头痛]；[布洛芬，发热]", [["treats", "阿司匹林", "头痛"], ["treats", "布洛芬", "发热"]], SAME,
+        id="re-zh-exact",
+    ),
+    row(
+        "re.zh", "导致: [吸烟, 肺癌]\n\n说明：吸烟是肺癌的危险因素。", [["causes", "吸烟", "肺癌"]],
+        id="re-zh-halfwidth-explanation",
+    ),
     row("re.zh", "无", [], SAME, id="re-zh-none"),
     # ---------------------------------------------------------------- yes / no
     row("yn.en", "Answer: Yes", "yes", SAME, id="yn-en-exact"),

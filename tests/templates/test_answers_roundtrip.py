@@ -75,7 +75,10 @@ NASTY_ATOMS = [
 ]
 WORDS = st.sampled_from(NASTY_ATOMS) | st.text(alphabet="abcXYZ 肝癌蛋白αβ-_/0123456789", min_size=1, max_size=6)
 EMPTY_LOOKING = st.sampled_from(
-    [" ", "  ", "\t", "\n", "\\", "\\\\", "\u3000", "None", "none", "无", "N/A", "没有", "None.", "无。", "none;", "-", "1.", "```", "`"]
+    [
+        " ", "  ", "\t", "\n", "\\", "\\\\", "\u3000", "None", "none", "无", "N/A", "没有", "None.", "无。", "none;", "-",
+        "1.", "```", "`",
+    ]
 )
 MENTION = (
     st.lists(WORDS, min_size=1, max_size=6).map("".join)

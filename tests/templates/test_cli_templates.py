@@ -30,7 +30,9 @@ def test_check_exits_1_when_a_round_trip_fails(unified_examples: Path, monkeypat
     from biohub.templates import check
 
     real = check.check_instance
-    monkeypatch.setattr(check, "check_instance", lambda record, instance: "broken" if instance.family == "ner" else real(record, instance))
+    monkeypatch.setattr(
+        check, "check_instance", lambda record, instance: "broken" if instance.family == "ner" else real(record, instance)
+    )
     result = CliRunner().invoke(app, ["templates", "check", "--unified", str(unified_examples)], env={"COLUMNS": "200"})
     assert result.exit_code == 1
     assert "ncbi_disease" in result.output and "broken" in result.output and "100.00%" in result.output  # kuake_qic still passes

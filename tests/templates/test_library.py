@@ -80,7 +80,10 @@ def toy_family(count: int = MIN_TEMPLATES) -> dict[str, Any]:
         "placeholders": ["text", "labels"],
         "label_names": "classes",
         "hub": {"stage": 1, "task_category": "text-classification"},
-        "eval": {"scorer": "label", "metrics": ["accuracy", "macro_f1"], "headline": "accuracy", "group": "TC", "max_new_tokens": 16},
+        "eval": {
+            "scorer": "label", "metrics": ["accuracy", "macro_f1"], "headline": "accuracy", "group": "TC",
+            "max_new_tokens": 16,
+        },
         "format_hints": {
             "lines": {"en": "Answer as:\n{example}", "zh": "格式：\n{example}"},
             "json": {"en": "Reply with JSON like {example} (labels: {labels})", "zh": "输出JSON，例如 {example}"},
@@ -239,10 +242,22 @@ ERRORS: dict[str, tuple[Mutation, str, str]] = {
     "unknown key in eval": (_add_key("eval", key="scorers", value=["label"]), ".eval", "unknown key(s) scorers"),
     "missing key in hub": (lambda data: data["hub"].pop("stage"), ".hub", "missing key(s) stage"),
     "stage 3": (lambda data: data["hub"].update(stage=3), ".hub.stage", "is not one of 1, 2"),
-    "unknown task category": (lambda data: data["hub"].update(task_category="tabular"), ".hub.task_category", "unknown task category"),
-    "unknown metric": (lambda data: data["eval"].update(metrics=["accuracy", "macro_f2"]), ".eval.metrics[1]", "did you mean 'macro_f1'"),
+    "unknown task category": (
+        lambda data: data["hub"].update(task_category="tabular"),
+        ".hub.task_category",
+        "unknown task category",
+    ),
+    "unknown metric": (
+        lambda data: data["eval"].update(metrics=["accuracy", "macro_f2"]),
+        ".eval.metrics[1]",
+        "did you mean 'macro_f1'",
+    ),
     "unknown report group": (lambda data: data["eval"].update(group="CLS"), ".eval.group", "unknown report group 'CLS'"),
-    "headline not computed": (lambda data: data["eval"].update(headline="micro_f1"), ".eval.headline", "not one of the family's metrics"),
+    "headline not computed": (
+        lambda data: data["eval"].update(headline="micro_f1"),
+        ".eval.headline",
+        "not one of the family's metrics",
+    ),
     "official headline not computed": (
         lambda data: data["eval"].update(headline_by_official={"f1": "f1_positive"}),
         ".eval.headline_by_official.f1",

@@ -42,7 +42,14 @@ def test_instruct_is_byte_identical_for_the_same_seed(unified, tmp_path: Path) -
         instruct(source, tmp_path / run, options, tokenizer=tokenizer, tokenizer_name="default", datasets=names, progress=False)
     first, second = _files(tmp_path / "a"), _files(tmp_path / "b")
     assert first == second and len(first) == 2 + 3 + 3 + 2 + 2
-    instruct(source, tmp_path / "c", InstructOptions(seed=8, formats=("lines", "json"), decompose=True), tokenizer=tokenizer, datasets=names, progress=False)
+    instruct(
+        source,
+        tmp_path / "c",
+        InstructOptions(seed=8, formats=("lines", "json"), decompose=True),
+        tokenizer=tokenizer,
+        datasets=names,
+        progress=False,
+    )
     assert _files(tmp_path / "c")["ncbi_disease/test.parquet"] != first["ncbi_disease/test.parquet"]
     ledger = json.loads((tmp_path / "a" / "ledger.json").read_text())
     assert ledger["settings"] == {"decompose": True, "formats": ["lines", "json"], "max_length": 1024, "seed": 7}

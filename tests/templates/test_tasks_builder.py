@@ -458,7 +458,9 @@ def _layout_line(example: Any, family: str, answer_format: str, language: str) -
         ("pairs", "pair_classification", ("entailment", "contradiction"), False),
     ],
 )
-def test_format_hint_layout_names_no_real_label(schema: str, task: str, classes: tuple[str, ...], multi: bool, answer_format: str, language: str) -> None:
+def test_format_hint_layout_names_no_real_label(
+    schema: str, task: str, classes: tuple[str, ...], multi: bool, answer_format: str, language: str
+) -> None:
     """The layout line shows placeholders: a model that copies it (as untuned base models do) answers no label."""
     if schema == "text":
         record: Any = TextRecord(id="r", document_id="r", language=language, text="x", labels=[classes[0]], **COMMON)
@@ -473,7 +475,9 @@ def test_format_hint_layout_names_no_real_label(schema: str, task: str, classes:
 
 @pytest.mark.parametrize("answer_format", ["lines", "json"])
 @pytest.mark.parametrize("relation_types", [("CID", "treats"), ("CID",)])
-def test_relation_layout_names_a_real_relation_only_when_there_is_one(answer_format: str, relation_types: tuple[str, ...]) -> None:
+def test_relation_layout_names_a_real_relation_only_when_there_is_one(
+    answer_format: str, relation_types: tuple[str, ...]
+) -> None:
     """Several relations: placeholder relations (copying the layout must not pick a real one); one: its name."""
     dataset_info = dataclasses.replace(KB_INFO, relation_types=relation_types)
     re_instance = next(i for i in instances(_kb_example(), dataset_info) if i.family == "re")

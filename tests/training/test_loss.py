@@ -23,7 +23,9 @@ def _grads(model: torch.nn.Module) -> dict[str, torch.Tensor]:
 def test_supervised_loss_matches_the_full_loss(layout: str, lora: bool) -> None:
     reference = tiny_llama()
     if lora:
-        reference = get_peft_model(reference, LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"], init_lora_weights=False))
+        reference = get_peft_model(
+            reference, LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"], init_lora_weights=False)
+        )
     sparse = copy.deepcopy(reference)
     assert accepts_logits_to_keep(reference) and accepts_logits_to_keep(sparse)
     examples = random_examples(6)

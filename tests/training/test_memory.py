@@ -64,5 +64,7 @@ def test_training_returns_freed_memory_when_the_recipe_asks(
     calls: list[bool] = []
     monkeypatch.setattr(run, "return_freed_memory", lambda: calls.append(True) or True)
     overrides = ["max_steps=1", "stages=[{name: only, data: [mix_stage1]}]", f"return_freed_memory={str(wanted).lower()}"]
-    run.train(load_train_recipe(write_recipe(tmp_path, tiny_model_dir), overrides), str(tiny_hub), tmp_path / "run", show_progress=False)
+    run.train(
+        load_train_recipe(write_recipe(tmp_path, tiny_model_dir), overrides), str(tiny_hub), tmp_path / "run", show_progress=False
+    )
     assert calls == ([True] if wanted else [])

@@ -27,7 +27,9 @@ def test_default_model_loads_offline_and_its_weights_save(tmp_path: Path, monkey
     model, tokenizer = load_model("default")
     assert model.dtype == torch.float32 and model.config._attn_implementation == "sdpa"
     assert not hasattr(model.config, "quantization_config")
-    ids = tokenizer.apply_chat_template([{"role": "user", "content": "What is aspirin?"}], add_generation_prompt=True, return_tensors="pt")
+    ids = tokenizer.apply_chat_template(
+        [{"role": "user", "content": "What is aspirin?"}], add_generation_prompt=True, return_tensors="pt"
+    )
     ids = ids["input_ids"] if not torch.is_tensor(ids) else ids
     with torch.no_grad():
         logits = model(ids).logits

@@ -34,7 +34,10 @@ def test_positions_restart_and_the_mask_is_block_diagonal() -> None:
 def tiny_llama(attention: str = "sdpa") -> LlamaForCausalLM:
     """A 2-layer LLaMA with a 128-token vocabulary, seeded (shared by the packing and loss tests)."""
     torch.manual_seed(0)
-    config = LlamaConfig(vocab_size=128, hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=128)
+    config = LlamaConfig(
+        vocab_size=128, hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
+        num_key_value_heads=2, max_position_embeddings=128,
+    )
     config._attn_implementation = attention
     return LlamaForCausalLM(config).eval()
 
@@ -55,7 +58,9 @@ def _loss_sum(model: LlamaForCausalLM, batch: dict[str, torch.Tensor]) -> tuple[
     labels = batch.pop("labels")
     logits = model(**batch).logits[:, :-1]
     targets = labels[:, 1:]
-    loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=IGNORE_INDEX, reduction="sum")
+    loss = torch.nn.functional.cross_entropy(
+        logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=IGNORE_INDEX, reduction="sum"
+    )
     return loss.item(), int((targets != IGNORE_INDEX).sum())
 
 

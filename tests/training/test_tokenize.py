@@ -29,7 +29,10 @@ def test_only_assistant_turns_are_supervised_in_a_multi_turn_chat(tokenizer) -> 
     tokenized = tokenize_conversation(tokenizer, CONVERSATION)
     assert len(tokenized.input_ids) == len(tokenized.labels)
     supervised = _supervised_text(tokenizer, tokenized)
-    assert supervised == "建议先测量血压；如持续头痛请就医。<|im_end|>\nAnswer: sudden severe onset; fever; neck stiffness<|im_end|>\n"
+    assert (
+        supervised
+        == "建议先测量血压；如持续头痛请就医。<|im_end|>\nAnswer: sudden severe onset; fever; neck stiffness<|im_end|>\n"
+    )
     text, spans = assistant_spans(tokenizer, CONVERSATION)
     encoding = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
     for label, token, (start, _) in zip(tokenized.labels, encoding["input_ids"], encoding["offset_mapping"]):

@@ -38,7 +38,10 @@ def write_recipe(folder: Path, model: Path, **changes: object) -> Path:
         "max_length": 256,
         "logging_every": 1,
         "checkpoint": {"every": 5, "keep": 2},
-        "stages": [{"name": "stage1", "data": ["mix_stage1"], "epochs": 4}, {"name": "stage2", "data": ["mix_stage2"], "epochs": 2}],
+        "stages": [
+            {"name": "stage1", "data": ["mix_stage1"], "epochs": 4},
+            {"name": "stage2", "data": ["mix_stage2"], "epochs": 2},
+        ],
     }
     recipe.update(changes)
     path = folder / "recipe.yaml"
@@ -52,7 +55,10 @@ def test_two_stage_run_writes_every_output(tmp_path: Path, tiny_hub: Path, tiny_
     summary = train(recipe, str(tiny_hub), out, show_progress=False)
     for stage in ("stage1", "stage2"):
         folder = out / stage
-        for name in ("adapter_model.safetensors", "adapter_config.json", "tokenizer.json", "README.md", "training_summary.json", "loss.png"):
+        for name in (
+            "adapter_model.safetensors", "adapter_config.json", "tokenizer.json", "README.md", "training_summary.json",
+            "loss.png",
+        ):
             assert (folder / name).is_file(), f"{stage}/{name}"
         assert (folder / "loss.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert summary["stages"][stage]["steps"] == 3
@@ -60,7 +66,9 @@ def test_two_stage_run_writes_every_output(tmp_path: Path, tiny_hub: Path, tiny_
     assert summary["stages"]["stage1"]["examples"] == 40 and summary["stages"]["stage2"]["examples"] == 80
     assert summary["stages"]["stage2"]["started_from"] == str(out / "stage1")
     rows = read_metrics(out)
-    assert [(r["stage"], r["step"]) for r in rows] == [("stage1", 1), ("stage1", 2), ("stage1", 3), ("stage2", 1), ("stage2", 2), ("stage2", 3)]
+    assert [(r["stage"], r["step"]) for r in rows] == [
+        ("stage1", 1), ("stage1", 2), ("stage1", 3), ("stage2", 1), ("stage2", 2), ("stage2", 3),
+    ]
     assert all(r["loss"] > 0 and r["tokens_per_s"] > 0 and r["supervised_tokens"] <= r["tokens"] for r in rows)
     for stage in ("stage1", "stage2"):  # each row's window counts add up to the stage's running totals
         mine = [r for r in rows if r["stage"] == stage]
@@ -78,7 +86,9 @@ def test_two_stage_run_writes_every_output(tmp_path: Path, tiny_hub: Path, tiny_
 @pytest.mark.parametrize("method", ["lora", "full"])
 def test_stage_two_starts_from_stage_one(tmp_path: Path, tiny_hub: Path, tiny_model_dir: Path, method: str) -> None:
     """With a zero learning rate in stage 2, its result must be exactly stage 1's (nothing re-initialised)."""
-    recipe = load_train_recipe(write_recipe(tmp_path, tiny_model_dir, method=method), ["max_steps=2", "stages.stage2.learning_rate=0"])
+    recipe = load_train_recipe(
+        write_recipe(tmp_path, tiny_model_dir, method=method), ["max_steps=2", "stages.stage2.learning_rate=0"]
+    )
     out = tmp_path / "run"
     train(recipe, str(tiny_hub), out, show_progress=False)
     weights = "adapter_model.safetensors" if method == "lora" else "model.safetensors"
@@ -116,7 +126,12 @@ def test_resume_after_a_kill_is_exact(tmp_path: Path, tiny_hub: Path, tiny_model
 
     script = tmp_path / "killer.py"
     script.write_text(KILLER, encoding="utf-8")
-    process = subprocess.run([sys.executable, str(script), str(path), str(tiny_hub), str(resumed), *map(str, kill_at)], capture_output=True, text=True, check=False)
+    process = subprocess.run(
+        [sys.executable, str(script), str(path), str(tiny_hub), str(resumed), *map(str, kill_at)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert process.returncode == -signal.SIGKILL, process.stderr[-2000:]
     stage, step = kill_at
     assert [int(p.name.split("-")[1]) for p in (resumed / stage / "checkpoints").iterdir()] == [5]
@@ -137,31 +152,48 @@ def test_resume_after_a_kill_is_exact(tmp_path: Path, tiny_hub: Path, tiny_model
 
 
 def test_checkpoints_keep_the_last_k_and_leave_no_partial_folder(tmp_path: Path, tiny_hub: Path, tiny_model_dir: Path) -> None:
-    recipe = load_train_recipe(write_recipe(tmp_path, tiny_model_dir, checkpoint={"every": 2, "keep": 2}), ["max_steps=9", "stages=[{name: only, data: [mix_stage1], epochs: 50}]"])
+    recipe = load_train_recipe(
+        write_recipe(tmp_path, tiny_model_dir, checkpoint={"every": 2, "keep": 2}),
+        ["max_steps=9", "stages=[{name: only, data: [mix_stage1], epochs: 50}]"],
+    )
     out = tmp_path / "run"
     train(recipe, str(tiny_hub), out, show_progress=False)
     assert sorted(p.name for p in (out / "only" / "checkpoints").iterdir()) == ["step-000006", "step-000008"]
     checkpoint = out / "only" / "checkpoints" / "step-000008"
-    assert sorted(p.name for p in checkpoint.iterdir()) == ["optimizer.pt", "progress.json", "rng-rank0.json", "scheduler.json", "trainable.safetensors"]
+    assert sorted(p.name for p in checkpoint.iterdir()) == [
+        "optimizer.pt", "progress.json", "rng-rank0.json", "scheduler.json", "trainable.safetensors",
+    ]
     assert json.loads((checkpoint / "progress.json").read_text())["step"] == 8
 
 
 def test_padding_instead_of_packing_trains_on_the_same_examples(tmp_path: Path, tiny_hub: Path, tiny_model_dir: Path) -> None:
-    recipe = load_train_recipe(write_recipe(tmp_path, tiny_model_dir), ["max_steps=2", "packing=false", "stages=[{name: only, data: [mix_stage1]}]"])
+    recipe = load_train_recipe(
+        write_recipe(tmp_path, tiny_model_dir), ["max_steps=2", "packing=false", "stages=[{name: only, data: [mix_stage1]}]"]
+    )
     summary = train(recipe, str(tiny_hub), tmp_path / "run", show_progress=False)["stages"]["only"]
     assert summary["rows"] == summary["examples"] == 40 and summary["packing"] is False
 
 
 @pytest.mark.parametrize("method", ["lora", "full"])
-def test_logits_at_supervised_positions_train_like_logits_everywhere(tmp_path: Path, tiny_hub: Path, tiny_model_dir: Path, method: str) -> None:
+def test_logits_at_supervised_positions_train_like_logits_everywhere(
+    tmp_path: Path, tiny_hub: Path, tiny_model_dir: Path, method: str
+) -> None:
     base = ["max_steps=4", "lora.dropout=0.0", f"method={method}", "stages=[{name: only, data: [mix_stage2]}]"]
     runs = {}
     for logits in ("supervised", "all"):
         folder = tmp_path / logits
         folder.mkdir()
-        train(load_train_recipe(write_recipe(folder, tiny_model_dir), [*base, f"logits={logits}"]), str(tiny_hub), folder / "run", show_progress=False)
+        train(
+            load_train_recipe(write_recipe(folder, tiny_model_dir), [*base, f"logits={logits}"]),
+            str(tiny_hub),
+            folder / "run",
+            show_progress=False,
+        )
         weights = "adapter_model.safetensors" if method == "lora" else "model.safetensors"
-        runs[logits] = ([(r["loss"], r["supervised_tokens"]) for r in read_metrics(folder / "run")], load_file(str(folder / "run" / "only" / weights)))
+        runs[logits] = (
+            [(r["loss"], r["supervised_tokens"]) for r in read_metrics(folder / "run")],
+            load_file(str(folder / "run" / "only" / weights)),
+        )
     (losses, weights), (expected_losses, expected_weights) = runs["supervised"], runs["all"]
     assert [n for _, n in losses] == [n for _, n in expected_losses] and len(losses) == 4
     assert [loss for loss, _ in losses] == pytest.approx([loss for loss, _ in expected_losses], rel=1e-4)
@@ -200,9 +232,16 @@ def test_qlora_needs_cuda_and_bitsandbytes(tmp_path: Path, tiny_model_dir: Path,
 def test_recipes_validate_and_overrides_apply(tmp_path: Path, tiny_model_dir: Path) -> None:
     taiyi = load_train_recipe(ROOT / "recipes" / "two_stage_taiyi.yaml")
     assert (taiyi.method, taiyi.lora.r, taiyi.lora.alpha, taiyi.lora.dropout) == ("qlora", 64, 16, 0.05)
-    assert (taiyi.learning_rate, taiyi.scheduler, taiyi.warmup_ratio, taiyi.max_length) == (2e-4, "constant_with_warmup", 0.1, 1024)
-    assert [(s.name, s.data, s.epochs) for s in taiyi.stages] == [("stage1", ("mix_stage1",), 5.0), ("stage2", ("mix_stage2",), 3.0)]
-    demo = load_train_recipe(ROOT / "recipes" / "two_stage_demo.yaml", ["stages.stage2.epochs=0.5", "lora.r=8", "stages.0.learning_rate=1e-4"])
+    assert (taiyi.learning_rate, taiyi.scheduler, taiyi.warmup_ratio, taiyi.max_length) == (
+        2e-4, "constant_with_warmup", 0.1, 1024,
+    )
+    assert [(s.name, s.data, s.epochs) for s in taiyi.stages] == [
+        ("stage1", ("mix_stage1",), 5.0),
+        ("stage2", ("mix_stage2",), 3.0),
+    ]
+    demo = load_train_recipe(
+        ROOT / "recipes" / "two_stage_demo.yaml", ["stages.stage2.epochs=0.5", "lora.r=8", "stages.0.learning_rate=1e-4"]
+    )
     assert demo.model == "default" and demo.lora.r == 8 and demo.stages[1].epochs == 0.5 and demo.stages[0].learning_rate == 1e-4
     path = write_recipe(tmp_path, tiny_model_dir)
     for overrides, message in (
@@ -224,7 +263,10 @@ def test_accelerate_configs_parse() -> None:
     for name in ("ddp", "fsdp", "zero2", "zero3"):
         config = load_config_from_file(str(ROOT / "recipes" / "accelerate" / f"{name}.yaml"))
         kinds[name] = str(config.distributed_type)
-    assert kinds == {"ddp": "DistributedType.MULTI_GPU", "fsdp": "DistributedType.FSDP", "zero2": "DistributedType.DEEPSPEED", "zero3": "DistributedType.DEEPSPEED"}
+    assert kinds == {
+        "ddp": "DistributedType.MULTI_GPU", "fsdp": "DistributedType.FSDP", "zero2": "DistributedType.DEEPSPEED",
+        "zero3": "DistributedType.DEEPSPEED",
+    }
 
 
 def flat(text: str) -> str:
@@ -235,15 +277,21 @@ def test_train_command(tmp_path: Path, tiny_hub: Path, tiny_model_dir: Path) -> 
     path = write_recipe(tmp_path, tiny_model_dir)
     out = tmp_path / "run"
     runner = CliRunner()
-    result = runner.invoke(app, ["train", str(path), "--data", str(tiny_hub), "--out", str(out), "--max-steps", "2", "--set", "lora.r=2"])
+    result = runner.invoke(
+        app, ["train", str(path), "--data", str(tiny_hub), "--out", str(out), "--max-steps", "2", "--set", "lora.r=2"]
+    )
     assert result.exit_code == 0, result.output
     assert "stage2" in result.output and (out / "stage2" / "adapter_model.safetensors").is_file()
     assert json.loads((out / "stage2" / "adapter_config.json").read_text())["r"] == 2
     again = runner.invoke(app, ["train", str(path), "--data", str(tiny_hub), "--out", str(out), "--max-steps", "2"])
     assert again.exit_code == 2 and "not empty" in flat(again.output)
-    resumed = runner.invoke(app, ["train", str(path), "--data", str(tiny_hub), "--out", str(out), "--max-steps", "3", "--set", "lora.r=2", "--resume"])
+    resumed = runner.invoke(
+        app, ["train", str(path), "--data", str(tiny_hub), "--out", str(out), "--max-steps", "3", "--set", "lora.r=2", "--resume"]
+    )
     assert resumed.exit_code == 2 and "another recipe" in flat(resumed.output)
-    missing = runner.invoke(app, ["train", str(path), "--data", str(tiny_hub), "--out", str(tmp_path / "x"), "--set", "stages.stage1.data=[nope]"])
+    missing = runner.invoke(
+        app, ["train", str(path), "--data", str(tiny_hub), "--out", str(tmp_path / "x"), "--set", "stages.stage1.data=[nope]"]
+    )
     assert missing.exit_code == 2 and "cannot load config 'nope'" in flat(missing.output)
 
 
@@ -264,7 +312,8 @@ def hook(info):
         unwrapped = info.model.module if hasattr(info.model, "module") else info.model
         save_file(trainable_state(unwrapped), str(out.parent / f"weights-rank{rank}.safetensors"))
 
-train(load_train_recipe(Path(sys.argv[1]), ["max_steps=4", "stages=[{name: only, data: [mix_stage2]}]"]), sys.argv[2], out, show_progress=False, on_step=hook)
+recipe = load_train_recipe(Path(sys.argv[1]), ["max_steps=4", "stages=[{name: only, data: [mix_stage2]}]"])
+train(recipe, sys.argv[2], out, show_progress=False, on_step=hook)
 (out.parent / f"seen-rank{rank}.json").write_text(json.dumps(seen))
 """
 
@@ -303,7 +352,9 @@ def test_ddp_on_two_cpu_processes(tmp_path: Path, tiny_hub: Path, tiny_model_dir
 @pytest.mark.slow
 def test_demo_recipe_trains_the_default_model_in_two_stages(tmp_path: Path, tiny_hub: Path) -> None:
     """The shipped CPU recipe on the real default model (SmolLM2-135M-Instruct, offline GGUF), one step a stage."""
-    recipe = load_train_recipe(ROOT / "recipes" / "two_stage_demo.yaml", ["max_steps=1", "batch_size=1", "max_length=512", "lora.r=2"])
+    recipe = load_train_recipe(
+        ROOT / "recipes" / "two_stage_demo.yaml", ["max_steps=1", "batch_size=1", "max_length=512", "lora.r=2"]
+    )
     out = tmp_path / "run"
     summary = train(recipe, str(tiny_hub), out, show_progress=False)
     assert [s["steps"] for s in summary["stages"].values()] == [1, 1]
