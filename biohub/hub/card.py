@@ -169,8 +169,8 @@ def write_card(
         "",
         "## Licences",
         "",
-        "Every source keeps its own licence; **non-commercial sources are flagged**. "
-        "Using this dataset means following each.",
+        ("Every source keeps its own licence; **non-commercial sources are flagged**. "
+        "Using this dataset means following each."),
         "",
         *_licences(info, catalog_dir),
         "## Provenance",
