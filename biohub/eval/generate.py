@@ -21,6 +21,8 @@ from biohub.models import left_padded, pad_id, prompt_ids
 
 @dataclass(frozen=True, slots=True)
 class Request:
+    """One example to answer: its id (the key of its output line), the prompt conversation and its token budget."""
+
     id: str
     messages: list[dict[str, str]]  # the conversation up to (not including) the answer
     max_new_tokens: int
@@ -32,7 +34,14 @@ def read_done(path: Path) -> dict[str, dict[str, Any]]:
 
 
 def generate(
-    model: Any, tokenizer: Any, requests: Sequence[Request], out: Path, *, batch_size: int = 16, show_progress: bool = True, max_prompt_tokens: int | None = None
+    model: Any,
+    tokenizer: Any,
+    requests: Sequence[Request],
+    out: Path,
+    *,
+    batch_size: int = 16,
+    show_progress: bool = True,
+    max_prompt_tokens: int | None = None,
 ) -> dict[str, Any]:
     """Generate every request not yet in ``out``; returns counts and timing (new tokens, seconds)."""
     done = read_done(out)
@@ -53,18 +62,21 @@ def generate(
         input_ids, attention = left_padded([encoded[r.id] for r in batch], pad, device)
         with torch.inference_mode():
             generated = model.generate(
-                input_ids=input_ids, attention_mask=attention, max_new_tokens=max(r.max_new_tokens for r in batch), do_sample=False,
-                num_beams=1, eos_token_id=eos_ids, pad_token_id=pad, temperature=None, top_p=None, top_k=None,
+                input_ids=input_ids, attention_mask=attention, max_new_tokens=max(r.max_new_tokens for r in batch),
+                do_sample=False, num_beams=1, eos_token_id=eos_ids, pad_token_id=pad, temperature=None, top_p=None,
+                top_k=None,
             )  # fmt: skip
         rows = []
         for row, request in zip(generated[:, input_ids.shape[1] :].tolist(), batch):
             tokens = _until_eos(row, eos_ids)[: request.max_new_tokens]
             new_tokens += len(tokens)
-            rows.append({"id": request.id, "output": tokenizer.decode(tokens, skip_special_tokens=True), "new_tokens": len(tokens)})
+            output = tokenizer.decode(tokens, skip_special_tokens=True)
+            rows.append({"id": request.id, "output": output, "new_tokens": len(tokens)})
         append_jsonl(out, rows)
         bar.update(len(batch))
     bar.close()
-    return {"generated": len(todo), "reused": len(requests) - len(todo), "new_tokens": new_tokens, "seconds": time.perf_counter() - started}
+    seconds = time.perf_counter() - started
+    return {"generated": len(todo), "reused": len(requests) - len(todo), "new_tokens": new_tokens, "seconds": seconds}
 
 
 def _eos_ids(model: Any, tokenizer: Any) -> list[int]:

@@ -52,6 +52,7 @@ UNPARSED = "\x00unparsed"
 
 
 def prf(tp: int, fp: int, fn: int) -> dict[str, float]:
+    """Precision, recall and F1 from true-positive, false-positive and false-negative counts (0.0 when undefined)."""
     precision = tp / (tp + fp) if tp + fp else 0.0
     recall = tp / (tp + fn) if tp + fn else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
@@ -150,6 +151,7 @@ def project_bio(tokens: Sequence[str], mentions: Iterable[tuple[str, str]]) -> l
 
 
 def seqeval_scores(gold_tags: list[list[str]], predicted_tags: list[list[str]]) -> dict[str, float]:
+    """Entity-level P/R/F1 of BIO tag sequences (``seqeval``, IOB2, strict mode, 0 when undefined)."""
     from seqeval.metrics import f1_score, precision_score, recall_score
     from seqeval.scheme import IOB2
 
@@ -161,7 +163,9 @@ def seqeval_scores(gold_tags: list[list[str]], predicted_tags: list[list[str]]) 
     }
 
 
-def classification_scores(gold: Sequence[str], predicted: Sequence[str | None], labels: Sequence[str]) -> dict[str, float]:
+def classification_scores(
+    gold: Sequence[str], predicted: Sequence[str | None], labels: Sequence[str]
+) -> dict[str, float]:
     """Accuracy, micro-F1 and macro-F1 over ``labels`` (an unparseable prediction is a wrong extra class)."""
     from sklearn.metrics import accuracy_score, f1_score
 
@@ -170,18 +174,25 @@ def classification_scores(gold: Sequence[str], predicted: Sequence[str | None], 
     return {
         "accuracy": float(accuracy_score(gold, guesses)),
         "micro_f1": float(f1_score(gold, guesses, labels=known, average="micro", zero_division=0)),
-        "macro_f1": float(f1_score(gold, guesses, labels=sorted(set(gold) | (set(guesses) - {UNPARSED})), average="macro", zero_division=0)),
+        "macro_f1": float(
+            f1_score(gold, guesses, labels=sorted(set(gold) | (set(guesses) - {UNPARSED})), average="macro", zero_division=0)
+        ),
     }
 
 
 def binary_f1(gold: Sequence[str], predicted: Sequence[str | None], positive: str) -> dict[str, float]:
+    """F1 of the ``positive`` label (yes/no relation detection; an unparseable answer is neither label)."""
     from sklearn.metrics import f1_score
 
     guesses = [p if p is not None else UNPARSED for p in predicted]
     return {"f1_positive": float(f1_score(gold, guesses, labels=[positive], average="micro", zero_division=0))}
 
 
-def multilabel_scores(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str] | None], labels: Sequence[str]) -> dict[str, float]:
+def multilabel_scores(
+    gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str] | None], labels: Sequence[str]
+) -> dict[str, float]:
+    """Micro-F1, macro-F1 (over labels that occur in gold) and exact-match accuracy of label sets; labels outside
+    ``labels`` are ignored and an unparseable answer is the empty set."""
     from sklearn.metrics import f1_score
     from sklearn.preprocessing import MultiLabelBinarizer
 
@@ -192,12 +203,16 @@ def multilabel_scores(gold: Sequence[Sequence[str]], predicted: Sequence[Sequenc
     present = [i for i in range(len(labels)) if y_true[:, i].any()]
     return {
         "micro_f1": float(f1_score(y_true, y_pred, average="micro", zero_division=0)),
-        "macro_f1": float(f1_score(y_true[:, present], y_pred[:, present], average="macro", zero_division=0)) if present else 0.0,
+        "macro_f1": (
+            float(f1_score(y_true[:, present], y_pred[:, present], average="macro", zero_division=0)) if present else 0.0
+        ),
         "exact_match": float(np.mean([set(g) == set(p or []) for g, p in zip(gold, predicted)])) if gold else 0.0,
     }
 
 
 def pearson(gold: Sequence[float], predicted: Sequence[float | None], fill: float) -> dict[str, float]:
+    """Pearson correlation of predicted and gold scores (an unparseable or non-finite score becomes ``fill``; 0.0
+    when either side is constant or there are fewer than two pairs)."""
     from scipy.stats import pearsonr
 
     guesses = [p if p is not None and math.isfinite(p) else fill for p in predicted]
@@ -207,11 +222,14 @@ def pearson(gold: Sequence[float], predicted: Sequence[float | None], fill: floa
 
 
 def choice_accuracy(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str] | None]) -> dict[str, float]:
+    """Multiple-choice or yes/no accuracy: the predicted set of letters (or labels) equals the gold set."""
     correct = [p is not None and sorted(set(p)) == sorted(set(g)) for g, p in zip(gold, predicted)]
     return {"accuracy": float(np.mean(correct)) if correct else 0.0}
 
 
-def factoid_scores(synonyms: Sequence[Sequence[Sequence[str]]], predicted: Sequence[Sequence[str] | None]) -> dict[str, float]:
+def factoid_scores(
+    synonyms: Sequence[Sequence[Sequence[str]]], predicted: Sequence[Sequence[str] | None]
+) -> dict[str, float]:
     """BioASQ factoid strict/lenient accuracy and MRR over the first five answers (case-insensitive)."""
     strict = lenient = reciprocal = 0.0
     for gold_entities, answers in zip(synonyms, predicted):
@@ -236,7 +254,8 @@ def rouge_scores(references: Sequence[str], predictions: Sequence[str | None], l
     """Mean ROUGE-1/2/L F-measure (rouge-score; jieba words for Chinese)."""
     from rouge_score import rouge_scorer
 
-    scorer = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL"], use_stemmer=language == "en", tokenizer=_JiebaTokenizer() if language == "zh" else None)
+    tokenizer = _JiebaTokenizer() if language == "zh" else None
+    scorer = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL"], use_stemmer=language == "en", tokenizer=tokenizer)
     totals = {"rouge1": 0.0, "rouge2": 0.0, "rougeL": 0.0}
     for reference, prediction in zip(references, predictions):
         scores = scorer.score(reference, prediction or "")

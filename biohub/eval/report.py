@@ -13,7 +13,14 @@ from biohub.errors import ConfigError, MissingFileError
 from biohub.io import atomic_path, write_text
 
 GROUP_ORDER = ("NER", "RE", "TC", "PAIR", "QA", "GEN")
-GROUP_NAMES = {"NER": "Named entity recognition", "RE": "Relation extraction", "TC": "Text classification", "PAIR": "Sentence pairs", "QA": "Question answering", "GEN": "Generation"}
+GROUP_NAMES = {
+    "NER": "Named entity recognition",
+    "RE": "Relation extraction",
+    "TC": "Text classification",
+    "PAIR": "Sentence pairs",
+    "QA": "Question answering",
+    "GEN": "Generation",
+}
 REFERENCE_COLUMNS = {"taiyi1_qwen7b": "Taiyi (Qwen-7B)", "chatgpt35": "ChatGPT-3.5"}
 
 
@@ -77,8 +84,20 @@ def table(folders: list[Path], reference: Path | None = None) -> dict[str, Any]:
         deltas = [None if v is None or first is None else v - first for v in values]
         ref_row = published.get(info[name].get("reference") or "", {})
         references = {label: float(ref_row[key]) for key, label in REFERENCE_COLUMNS.items() if ref_row.get(key)}
-        rows.append({"name": name, "group": info[name]["group"], "metric": info[name]["headline"], "values": values, "deltas": deltas, "parse_failures": failures, "n": sizes, "reference": references})
-    return {"runs": [label for label, _ in runs], "rows": rows, "reference_columns": list(REFERENCE_COLUMNS.values()) if published else []}
+        rows.append(
+            {
+                "name": name,
+                "group": info[name]["group"],
+                "metric": info[name]["headline"],
+                "values": values,
+                "deltas": deltas,
+                "parse_failures": failures,
+                "n": sizes,
+                "reference": references,
+            }
+        )
+    reference_columns = list(REFERENCE_COLUMNS.values()) if published else []
+    return {"runs": [label for label, _ in runs], "rows": rows, "reference_columns": reference_columns}
 
 
 def _fmt(value: float | None, delta: bool = False) -> str:
@@ -89,7 +108,15 @@ def _fmt(value: float | None, delta: bool = False) -> str:
 
 def _header(data: dict[str, Any]) -> list[str]:
     runs = data["runs"]
-    return ["task", "dataset", "metric", *runs, *(f"Δ {r}" for r in runs[1:]), *data["reference_columns"], *(f"parse fail {r}" for r in runs)]
+    return [
+        "task",
+        "dataset",
+        "metric",
+        *runs,
+        *(f"Δ {r}" for r in runs[1:]),
+        *data["reference_columns"],
+        *(f"parse fail {r}" for r in runs),
+    ]
 
 
 def _cells(row: dict[str, Any], data: dict[str, Any], task: str) -> list[str]:
@@ -100,8 +127,17 @@ def _cells(row: dict[str, Any], data: dict[str, Any], task: str) -> list[str]:
 
 
 def markdown(data: dict[str, Any], title: str) -> str:
+    """The report of :func:`table` as Markdown: one table row per suite row (the group named once), then each
+    run's average over its rows and, with reference columns, a note on how they compare."""
     header = _header(data)
-    lines = [f"# {title}", "", "Headline metric x 100 (definitions: README, Evaluation). Δ: difference to the first run.", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines = [
+        f"# {title}",
+        "",
+        "Headline metric x 100 (definitions: README, Evaluation). Δ: difference to the first run.",
+        "",
+        "| " + " | ".join(header) + " |",
+        "|" + "---|" * len(header),
+    ]
     group = None
     for row in data["rows"]:
         lines.append("| " + " | ".join(_cells(row, data, row["group"] if row["group"] != group else "")) + " |")
@@ -111,18 +147,26 @@ def markdown(data: dict[str, Any], title: str) -> str:
         if present:
             lines.append(f"\nAverage of {run} over its {len(present)} rows: {sum(present) / len(present):.1f}")
     if data["reference_columns"]:
-        lines.append("\nReference columns: published results of the Taiyi paper (arXiv 2311.11608) on the official test sets; the rows here may be sampled (`--limit`) and use biohub's exact matching rules, so they compare in spirit only.")
+        lines.append(
+            "\nReference columns: published results of the Taiyi paper (arXiv 2311.11608) on the official test sets; "
+            "the rows here may be sampled (`--limit`) and use biohub's exact matching rules, so they compare in spirit "
+            "only."
+        )
     return "\n".join(lines) + "\n"
 
 
 def html_report(data: dict[str, Any], title: str, image: str) -> str:
+    """The report of :func:`table` as one HTML page (every group named in full on its rows) showing ``image``."""
     body = [
-        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in _cells(row, data, GROUP_NAMES.get(row["group"], row["group"]))) + "</tr>"
+        "<tr>"
+        + "".join(f"<td>{html.escape(c)}</td>" for c in _cells(row, data, GROUP_NAMES.get(row["group"], row["group"])))
+        + "</tr>"
         for row in data["rows"]
     ]
     return (
         "<!DOCTYPE html><html><head><meta charset='utf-8'><title>" + html.escape(title) + "</title>"
-        "<style>body{font-family:sans-serif}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}"
+        "<style>body{font-family:sans-serif}table{border-collapse:collapse}"
+        "td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}"
         "td:nth-child(-n+3){text-align:left}</style></head><body>"
         f"<h1>{html.escape(title)}</h1><p>Headline metric x 100; Δ: difference to the first run.</p><table><tr>"
         + "".join(f"<th>{html.escape(h)}</th>" for h in _header(data)) + "</tr>" + "".join(body) + "</table>"
@@ -131,6 +175,7 @@ def html_report(data: dict[str, Any], title: str, image: str) -> str:
 
 
 def bar_chart(data: dict[str, Any], path: Path, title: str) -> None:
+    """Write a PNG of grouped bars: one group per suite row, one bar per run (headline x 100)."""
     import matplotlib
 
     matplotlib.use("Agg")

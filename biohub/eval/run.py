@@ -45,10 +45,13 @@ def select(data: str, entries: Sequence[Entry], limit: int | None, seed: int) ->
             splits[key] = read_hub_split(data, entry.config, entry.split).to_list()
         rows = [row for row in splits[key] if row["task"] in entry.tasks]
         if limit is not None and len(rows) > limit:
-            picked = sorted(random.Random(f"{seed}:{entry.dataset}:{entry.split}:{','.join(entry.tasks)}").sample(range(len(rows)), limit))
+            rng = random.Random(f"{seed}:{entry.dataset}:{entry.split}:{','.join(entry.tasks)}")
+            picked = sorted(rng.sample(range(len(rows)), limit))
             rows = [rows[i] for i in picked]
         if not rows:
-            raise EvalError(f"{data}: {entry.config}/{entry.split} has no examples of task(s) {', '.join(entry.tasks)} (row {entry.name})")
+            raise EvalError(
+                f"{data}: {entry.config}/{entry.split} has no examples of task(s) {', '.join(entry.tasks)} (row {entry.name})"
+            )
         chosen[entry.name] = rows
     return chosen
 
@@ -101,17 +104,20 @@ def _gold_tags(tokens: list[str], record: dict[str, Any]) -> list[str]:
 
 def _git_hash() -> str | None:
     try:
-        found = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True, cwd=Path(__file__).parent)
+        command = ["git", "rev-parse", "HEAD"]
+        found = subprocess.run(command, capture_output=True, text=True, check=True, cwd=Path(__file__).parent)
     except (OSError, subprocess.CalledProcessError):
         return None
     return found.stdout.strip() or None
 
 
 def versions() -> dict[str, str]:
+    """The installed versions of biohub and the libraries that shape its results (those not installed are left out)."""
     from importlib import metadata
 
     found = {}
-    for package in ("biohub", "torch", "transformers", "peft", "datasets", "scikit-learn", "seqeval", "rouge-score", "sacrebleu"):
+    packages = ("biohub", "torch", "transformers", "peft", "datasets", "scikit-learn", "seqeval", "rouge-score", "sacrebleu")
+    for package in packages:
         try:
             found[package] = metadata.version(package)
         except metadata.PackageNotFoundError:
@@ -138,18 +144,48 @@ def score_outputs(
         failures = sum(1 for j in judged if not j.parse_ok)
         missing = sum(1 for j in judged if j.output is None)
         results.append(
-            EntryResult(entry.name, entry.dataset, entry.split, entry.group, list(entry.tasks), entry.headline, values.get(entry.headline, 0.0), len(judged), failures, missing, values, entry.reference)
+            EntryResult(
+                entry.name,
+                entry.dataset,
+                entry.split,
+                entry.group,
+                list(entry.tasks),
+                entry.headline,
+                values.get(entry.headline, 0.0),
+                len(judged),
+                failures,
+                missing,
+                values,
+                entry.reference,
+            )
         )
         for row, j in zip(rows[entry.name], judged):
             if j.id in seen:
                 continue
             seen.add(j.id)
-            generations.append({"id": j.id, "dataset": entry.dataset, "task": j.task, "prompt": row["messages"][:-1], "output": j.output, "parsed": j.parsed, "gold": j.gold, "parse_ok": j.parse_ok, "error": j.error})
+            generations.append(
+                {
+                    "id": j.id,
+                    "dataset": entry.dataset,
+                    "task": j.task,
+                    "prompt": row["messages"][:-1],
+                    "output": j.output,
+                    "parsed": j.parsed,
+                    "gold": j.gold,
+                    "parse_ok": j.parse_ok,
+                    "error": j.error,
+                }
+            )
     return results, generations
 
 
-def write_results(out: Path, results: list[EntryResult], generations: list[dict[str, Any]], meta: dict[str, Any]) -> dict[str, Any]:
-    document = {**meta, "versions": versions(), "git": _git_hash(), "entries": [asdict(r) | {"parse_failure_rate": r.parse_failure_rate} for r in results]}
+def write_results(
+    out: Path, results: list[EntryResult], generations: list[dict[str, Any]], meta: dict[str, Any]
+) -> dict[str, Any]:
+    """Write ``generations.jsonl``, ``results.json`` (``meta`` plus versions, git hash and the scored rows) and the
+    one-run report into ``out``; returns the results document."""
+    entries = [asdict(r) | {"parse_failure_rate": r.parse_failure_rate} for r in results]
+    document = {**meta, "versions": versions(), "git": _git_hash(), "entries": entries}
     write_jsonl(out / "generations.jsonl", generations)
     write_json(out / "results.json", document)
     write_report([out], out, title=f"{meta.get('name', out.name)}: {meta['suite']}")
@@ -186,18 +222,31 @@ def evaluate(
     settings = {"model": model_spec, "adapter": adapter, "max_new_tokens_cap": max_new_tokens_cap, "budgets": max_new_tokens()}
     stamp = out / "generation_settings.json"
     if (out / "raw_outputs.jsonl").is_file() and stamp.is_file() and json.loads(stamp.read_text(encoding="utf-8")) != settings:
-        raise EvalError(f"{out}: holds outputs generated with other settings ({stamp}); give a new --out to evaluate this model")
+        raise EvalError(
+            f"{out}: holds outputs generated with other settings ({stamp}); give a new --out to evaluate this model"
+        )
     write_json(stamp, settings)
     model, tokenizer = load_model(model_spec, device=default_device(), adapter=adapter_source)
     raw = out / "raw_outputs.jsonl"
     timing = generate(model, tokenizer, list(requests.values()), raw, batch_size=batch_size, show_progress=show_progress)
     outputs = {key: row["output"] for key, row in read_done(raw).items()}
     results, generations = score_outputs(entries, rows, outputs, data)
-    meta = {"name": out.name, "model": model_spec, "adapter": adapter, "suite": suite.name, "data": data, "limit": limit, "seed": seed, "generation": timing | {"batch_size": batch_size, "greedy": True, "max_new_tokens_cap": max_new_tokens_cap}}
+    meta = {
+        "name": out.name,
+        "model": model_spec,
+        "adapter": adapter,
+        "suite": suite.name,
+        "data": data,
+        "limit": limit,
+        "seed": seed,
+        "generation": timing | {"batch_size": batch_size, "greedy": True, "max_new_tokens_cap": max_new_tokens_cap},
+    }
     return write_results(out, results, generations, meta)
 
 
-def score_file(predictions: Path, suite: Suite, data: str, out: Path, *, limit: int | None = None, seed: int = 0) -> dict[str, Any]:
+def score_file(
+    predictions: Path, suite: Suite, data: str, out: Path, *, limit: int | None = None, seed: int = 0
+) -> dict[str, Any]:
     """Score outputs produced elsewhere: JSONL of ``{"id", "output"}`` (instruction example ids)."""
     entries = resolve(suite, data)
     rows = select(data, entries, limit, seed)
@@ -215,9 +264,21 @@ def score_file(predictions: Path, suite: Suite, data: str, out: Path, *, limit: 
     known = {row["id"] for entry_rows in rows.values() for row in entry_rows}
     unknown = sorted(set(outputs) - known)
     if unknown and not (set(outputs) & known):
-        raise EvalError(f"{predictions}: none of its {len(outputs)} ids is an example of suite {suite.name} in {data} (first: {unknown[0]})")
+        raise EvalError(
+            f"{predictions}: none of its {len(outputs)} ids is an example of suite {suite.name} in {data} "
+            f"(first: {unknown[0]})"
+        )
     out.mkdir(parents=True, exist_ok=True)
     results, generations = score_outputs(entries, rows, outputs, data)
-    meta = {"name": out.name, "model": None, "predictions": str(predictions), "suite": suite.name, "data": data, "limit": limit, "seed": seed, "ignored_ids": len(unknown)}
+    meta = {
+        "name": out.name,
+        "model": None,
+        "predictions": str(predictions),
+        "suite": suite.name,
+        "data": data,
+        "limit": limit,
+        "seed": seed,
+        "ignored_ids": len(unknown),
+    }
     return write_results(out, results, generations, meta)
 

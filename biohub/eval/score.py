@@ -47,6 +47,9 @@ class Judged:
 
 @dataclass(slots=True)
 class EntryResult:
+    """The score of one suite row, as written to ``results.json``: where it came from, its headline value, every
+    metric computed, the number of examples, parse failures and examples without an output."""
+
     name: str
     dataset: str
     split: str
@@ -62,10 +65,12 @@ class EntryResult:
 
     @property
     def parse_failure_rate(self) -> float:
+        """The share of the row's examples whose output did not parse (0.0 for an empty row)."""
         return self.parse_failures / self.n if self.n else 0.0
 
 
 def judge(row: dict[str, Any], output: str | None) -> Judged:
+    """Parse one model output (None: no output) with the parser stored in the example row's ``meta``, leniently."""
     meta = json.loads(row["meta"])
     spec, answer_format, choices = spec_from_meta(meta)
     gold = json.loads(row["gold"])
@@ -250,7 +255,9 @@ def _positive(labels: Sequence[str]) -> str:
     return next((label for label in ("1", "yes", "true", "positive") if label in labels), labels[-1])
 
 
-def _seqeval(judged: Sequence[Judged], preds: Sequence[Any], tokens: TokensLookup, types: list[str] | None, collapse: bool) -> dict[str, float]:
+def _seqeval(
+    judged: Sequence[Judged], preds: Sequence[Any], tokens: TokensLookup, types: list[str] | None, collapse: bool
+) -> dict[str, float]:
     gold_tags, predicted_tags = [], []
     for example, predicted in zip(judged, preds):
         found = tokens(example.source_id)

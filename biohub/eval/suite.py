@@ -45,6 +45,9 @@ class SuiteError(BiohubError, ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Entry:
+    """One row of a report: the examples it scores (dataset, split, task families, optional entity-type filter or
+    collapse), its headline metric, report group and the row of the reference table it compares with."""
+
     name: str
     dataset: str
     split: str
@@ -57,11 +60,14 @@ class Entry:
 
     @property
     def config(self) -> str:
+        """The hub config holding the row's examples (``<dataset>_instructions``)."""
         return f"{self.dataset}_instructions"
 
 
 @dataclass(frozen=True, slots=True)
 class Suite:
+    """A suite as loaded from its YAML file: its rows, or ``auto`` for every eval split of the hub folder."""
+
     name: str
     description: str = ""
     entries: tuple[Entry, ...] = ()

@@ -34,7 +34,14 @@ from biohub.templates.example import EXAMPLE_FEATURES, InstructionExample
 
 
 def build(
-    recipe: Recipe, mirror: Path, out: Path, *, workers: int | None = None, verify: bool = True, progress: bool = True, catalog: Path | None = None
+    recipe: Recipe,
+    mirror: Path,
+    out: Path,
+    *,
+    workers: int | None = None,
+    verify: bool = True,
+    progress: bool = True,
+    catalog: Path | None = None,
 ) -> dict[str, Any]:
     """Build the repository folder ``out`` from ``recipe`` and the corpora in ``mirror``; returns build info.
 
@@ -47,7 +54,8 @@ def build(
     work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
         repo, staging = work / "repo", work / "staging"
-        summaries = _prepare_all(recipe, mirror, repo / "data", staging, workers or min(2, os.cpu_count() or 1), verify, progress, catalog)
+        workers = workers or min(2, os.cpu_count() or 1)
+        summaries = _prepare_all(recipe, mirror, repo / "data", staging, workers, verify, progress, catalog)
         report, train = _decontaminate(recipe, staging)
         configs = _write_instruction_configs(recipe, staging, repo / "data", train)
         configs.update(_write_mixes(recipe, repo / "data", train))
@@ -60,7 +68,8 @@ def build(
         }
         write_json(repo / "decontamination.json", report.to_json())
         write_json(repo / "build_info.json", info)
-        write_card(repo, recipe, info, report, {name: read_json(staging / name / "lengths.json") for name in recipe.datasets}, catalog)
+        lengths = {name: read_json(staging / name / "lengths.json") for name in recipe.datasets}
+        write_card(repo, recipe, info, report, lengths, catalog)
         if out.exists():
             shutil.rmtree(out)
         os.replace(repo, out)
@@ -79,12 +88,23 @@ def check_paths(recipe: Recipe, mirror: Path, out: Path) -> None:
         if place.exists() and not place.is_dir():
             raise InputError(f"{place}: is a file; --out must be a folder" + ("" if place == out else f" (not {out})"))
     if out.is_dir() and any(out.iterdir()) and not (out / "build_info.json").is_file():
-        raise InputError(f"{out}: a non-empty folder not written by `biohub build` (no build_info.json); give a new or empty one")
+        raise InputError(
+            f"{out}: a non-empty folder not written by `biohub build` (no build_info.json); give a new or empty one"
+        )
     if recipe.instructions.max_length and recipe.tokenizer != "default":
         pretrained_source(recipe.tokenizer, "tokenizer")
 
 
-def _prepare_all(recipe: Recipe, mirror: Path, data: Path, staging: Path, workers: int, verify: bool, progress: bool, catalog: Path | None) -> dict[str, Any]:
+def _prepare_all(
+    recipe: Recipe,
+    mirror: Path,
+    data: Path,
+    staging: Path,
+    workers: int,
+    verify: bool,
+    progress: bool,
+    catalog: Path | None,
+) -> dict[str, Any]:
     names = list(recipe.datasets)
     bar = tqdm(total=len(names), desc="build", unit="dataset", disable=not progress or None)
     summaries: dict[str, Any] = {}
@@ -95,7 +115,10 @@ def _prepare_all(recipe: Recipe, mirror: Path, data: Path, staging: Path, worker
     else:
         with ProcessPoolExecutor(max_workers=workers) as pool:
             # biggest corpora first, so the workers finish together; results are still read in recipe order
-            futures = {name: pool.submit(prepare_dataset, name, recipe, mirror, data, staging, verify, catalog) for name in _by_size(names, mirror, catalog)}
+            futures = {
+                name: pool.submit(prepare_dataset, name, recipe, mirror, data, staging, verify, catalog)
+                for name in _by_size(names, mirror, catalog)
+            }
             try:
                 for name in names:  # a worker's error is raised here as itself (errors pickle), the first in recipe order
                     summaries[name] = futures[name].result()
@@ -112,8 +135,13 @@ def _by_size(names: list[str], mirror: Path, catalog_dir: Path | None) -> list[s
     catalog = load_catalog(catalog_dir)
 
     def size(name: str) -> int:
-        paths = [mirror / f.path for source in (catalog[name].source, *catalog[name].more_sources) for files in source.splits.values() for f in files]
-        return sum(p.stat().st_size if p.is_file() else sum(q.stat().st_size for q in p.rglob("*") if q.is_file()) for p in paths if p.exists())
+        sources = (catalog[name].source, *catalog[name].more_sources)
+        paths = [mirror / f.path for source in sources for files in source.splits.values() for f in files]
+        return sum(
+            p.stat().st_size if p.is_file() else sum(q.stat().st_size for q in p.rglob("*") if q.is_file())
+            for p in paths
+            if p.exists()
+        )
 
     return sorted(names, key=lambda name: (-size(name), name))
 

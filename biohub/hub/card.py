@@ -18,6 +18,7 @@ HISTOGRAM = "length_histogram.png"
 
 
 def size_category(rows: int) -> str:
+    """The Hugging Face ``size_categories`` value for a repository of ``rows`` rows in all."""
     for bound, label in ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M")):
         if rows < bound:
             return label
@@ -25,6 +26,8 @@ def size_category(rows: int) -> str:
 
 
 def front_matter(configs: dict[str, dict[str, int]], tasks: set[str], rows: int, recipe: Recipe) -> dict[str, Any]:
+    """The card's Hub metadata: every config with its data files (mixes first, ``mix_stage2`` the default), licence,
+    languages, the task categories of the families present, size category, name and tags."""
     entries = []
     for config in sorted(configs, key=lambda c: (not c.startswith("mix_"), c)):
         files = [{"split": split, "path": f"data/{config}/{split}-*.parquet"} for split in sorted(configs[config])]
@@ -82,14 +85,20 @@ def write_histogram(path: Path, lengths: dict[str, dict[str, list[list[Any]]]], 
 
 def _dataset_rows(info: dict[str, Any], catalog_dir: Path | None = None) -> list[str]:
     catalog = load_catalog(catalog_dir)
-    lines = ["| dataset | language | tasks | unified records per split | training examples | eval examples |", "| --- | --- | --- | --- | --- | --- |"]
+    lines = [
+        "| dataset | language | tasks | unified records per split | training examples | eval examples |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
     configs = info["configs"]
     for name in info["recipe"]["datasets"]:
         entry = catalog[name]
         unified = ", ".join(f"{split} {n:,}" for split, n in sorted(configs.get(f"{name}_unified", {}).items()))
         instructions = configs.get(f"{name}_instructions", {})
         evals = ", ".join(f"{split} {n:,}" for split, n in sorted(instructions.items()) if split != "train") or "-"
-        lines.append(f"| {entry.display_name} (`{name}`) | {'/'.join(entry.languages)} | {', '.join(entry.tasks)} | {unified} | {instructions.get('train', 0):,} | {evals} |")
+        lines.append(
+            f"| {entry.display_name} (`{name}`) | {'/'.join(entry.languages)} | {', '.join(entry.tasks)} | {unified} "
+            f"| {instructions.get('train', 0):,} | {evals} |"
+        )
     return lines
 
 
@@ -105,7 +114,11 @@ def _licences(info: dict[str, Any], catalog_dir: Path | None = None) -> list[str
     return [*lines, "", "### Citations", "", *citations]
 
 
-def write_card(repo: Path, recipe: Recipe, info: dict[str, Any], report: Report, lengths: dict[str, Any], catalog_dir: Path | None = None) -> None:
+def write_card(
+    repo: Path, recipe: Recipe, info: dict[str, Any], report: Report, lengths: dict[str, Any], catalog_dir: Path | None = None
+) -> None:
+    """Write the repository's ``README.md`` (front matter and body: datasets, mixes, token lengths, decontamination,
+    licences, citations, provenance), ``LICENSE.md`` and the token-length histogram into ``repo``."""
     configs = info["configs"]
     tasks = {task for per in lengths.values() for pairs in per.values() for task, _ in pairs}
     rows = sum(sum(splits.values()) for splits in configs.values())
@@ -135,7 +148,10 @@ def write_card(repo: Path, recipe: Recipe, info: dict[str, Any], report: Report,
         "## Mixes",
         "",
         (f"Temperature {recipe.mixing.temperature:g}; "
-        + "; ".join(f"`{mix}`: {configs[mix]['train']:,} examples" if mix in configs else f"`{mix}`: none (no task of that stage)" for mix in ("mix_stage1", "mix_stage2"))
+        + "; ".join(
+            f"`{mix}`: {configs[mix]['train']:,} examples" if mix in configs else f"`{mix}`: none (no task of that stage)"
+            for mix in ("mix_stage1", "mix_stage2")
+        )
         + ". Caps per dataset are in the recipe below."),
         "",
         "## Token lengths",
@@ -144,8 +160,8 @@ def write_card(repo: Path, recipe: Recipe, info: dict[str, Any], report: Report,
         "",
         "## Decontamination",
         "",
-        (f"{decontam['eval_records']:,} eval records were checked against {decontam['train_records']:,} training records of "
-        f"all datasets (normalised exact match, n-gram overlap, and short texts contained whole in the other). "
+        (f"{decontam['eval_records']:,} eval records were checked against {decontam['train_records']:,} training "
+        f"records of all datasets (normalised exact match, n-gram overlap, and short texts contained whole in the other). "
         f"Contaminated training records dropped: {decontam['contaminated_train_records']:,} "
         f"({', '.join(f'{reason}: {count:,}' for reason, count in decontam['contaminated_by_reason'].items()) or 'none'}); "
         f"duplicate training examples dropped: "
@@ -153,7 +169,8 @@ def write_card(repo: Path, recipe: Recipe, info: dict[str, Any], report: Report,
         "",
         "## Licences",
         "",
-        "Every source keeps its own licence; **non-commercial sources are flagged**. Using this dataset means following each.",
+        ("Every source keeps its own licence; **non-commercial sources are flagged**. "
+        "Using this dataset means following each."),
         "",
         *_licences(info, catalog_dir),
         "## Provenance",
@@ -170,4 +187,5 @@ def write_card(repo: Path, recipe: Recipe, info: dict[str, Any], report: Report,
         "",
     ]
     write_text(repo / "README.md", card_text(front_matter(configs, tasks, rows, recipe), "\n".join(body)))
-    write_text(repo / "LICENSE.md", "# Licences\n\n" + "\n".join(_licences(info, catalog_dir)[: 2 + len(info["recipe"]["datasets"])]) + "\n")
+    licence_table = _licences(info, catalog_dir)[: 2 + len(info["recipe"]["datasets"])]
+    write_text(repo / "LICENSE.md", "# Licences\n\n" + "\n".join(licence_table) + "\n")

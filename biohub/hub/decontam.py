@@ -67,6 +67,7 @@ def input_text(record: Record) -> str:
 
 
 def normalize(text: str) -> str:
+    """The text as decontamination compares it: NFKC, case-folded, every run of non-word characters one space."""
     text = unicodedata.normalize("NFKC", text).casefold()
     return " ".join(_NON_WORD.sub(" ", text).split())
 
@@ -99,12 +100,17 @@ class TextItem:
 
 @dataclass
 class Report:
+    """What decontamination found: the contaminated training records (with the eval record each matches), the
+    duplicate training examples dropped per dataset, and how many eval and training records were compared."""
+
     contaminated: list[dict[str, Any]] = field(default_factory=list)
     duplicates: Counter[str] = field(default_factory=Counter)
     eval_records: int = 0
     train_records: int = 0
 
     def to_json(self) -> dict[str, Any]:
+        """The report as ``decontamination.json`` holds it: the method, counts by dataset pair and reason, and every
+        contaminated record."""
         by_pair = Counter(f"{c['train_dataset']} <- {c['eval_dataset']}" for c in self.contaminated)
         return {
             "method": "normalised exact hash + n-gram overlap + whole short texts contained (see biohub/hub/decontam.py)",
@@ -118,7 +124,9 @@ class Report:
         }
 
 
-def find_contaminated(train: Sequence[TextItem], evals: Sequence[TextItem], settings: Decontamination) -> list[dict[str, Any]]:
+def find_contaminated(
+    train: Sequence[TextItem], evals: Sequence[TextItem], settings: Decontamination
+) -> list[dict[str, Any]]:
     """Every training record whose text is (largely) an eval record's, with the eval record it matches."""
     exact: dict[str, int] = {}
     index: dict[int, list[int]] = defaultdict(list)
@@ -161,7 +169,9 @@ def find_contaminated(train: Sequence[TextItem], evals: Sequence[TextItem], sett
     return found
 
 
-def _best_overlap(grams: set[int], eval_grams: list[set[int]], index: dict[int, list[int]], threshold: float) -> tuple[int | None, float]:
+def _best_overlap(
+    grams: set[int], eval_grams: list[set[int]], index: dict[int, list[int]], threshold: float
+) -> tuple[int | None, float]:
     hits: Counter[int] = Counter()
     for gram in grams:
         hits.update(index.get(gram, ()))
@@ -185,7 +195,10 @@ class ShortTexts:
         for position, text in enumerate(texts):
             cjk = is_cjk(text)
             key = _key(text, cjk)
-            size, floor, n = (len(key), settings.min_contained_zh, settings.ngram_zh) if cjk else (len(text.split()), settings.min_contained, settings.ngram)
+            if cjk:
+                size, floor, n = len(key), settings.min_contained_zh, settings.ngram_zh
+            else:
+                size, floor, n = len(text.split()), settings.min_contained, settings.ngram
             if floor <= size < n:
                 positions[cjk][key].append(position)
         self.automata: list[tuple[bool, ahocorasick.Automaton]] = []

@@ -181,12 +181,15 @@ def _system_and_pairs(messages: list[dict[str, str]]) -> tuple[str, list[tuple[s
 
 
 def alpaca_row(messages: list[dict[str, str]]) -> dict[str, Any]:
+    """One conversation as an Alpaca row (LLaMA-Factory): the last user/assistant pair as instruction and output,
+    earlier pairs as ``history``, the system prompt (if any) as ``system``."""
     system, pairs = _system_and_pairs(messages)
     instruction, output = pairs[-1]
     return {"instruction": instruction, "input": "", "output": output, "system": system, "history": [list(p) for p in pairs[:-1]]}
 
 
 def sharegpt_row(messages: list[dict[str, str]]) -> dict[str, Any]:
+    """One conversation as a ShareGPT row: alternating ``human``/``gpt`` turns, the system prompt apart."""
     system, pairs = _system_and_pairs(messages)
     conversations = []
     for user, assistant in pairs:
@@ -195,6 +198,7 @@ def sharegpt_row(messages: list[dict[str, str]]) -> dict[str, Any]:
 
 
 def messages_row(messages: list[dict[str, str]]) -> dict[str, Any]:
+    """One conversation as an OpenAI-style ``messages`` row (role and content only)."""
     return {"messages": [{"role": m["role"], "content": m["content"]} for m in messages]}
 
 
@@ -212,6 +216,7 @@ def write_lines(path: Path, head: str, lines: Iterable[str], separator: str, tai
 
 
 def dump(row: dict[str, Any], sort_keys: bool = False) -> str:
+    """One row as a JSON line of an export (UTF-8 text kept as is, not escaped)."""
     return json.dumps(row, ensure_ascii=False, sort_keys=sort_keys)
 
 

@@ -306,6 +306,7 @@ def task_yaml(name: str, data_file: Path, task: dict[str, Any]) -> dict[str, Any
 
 
 def group_yaml(tasks: list[str]) -> dict[str, Any]:
+    """The lm-eval group of the generation tasks: the mean of their headlines, every task weighted alike."""
     return {
         "group": LM_EVAL_GROUP,
         "task": tasks,
@@ -344,6 +345,7 @@ def loglik_task_yaml(name: str, data_file: Path, task: dict[str, Any]) -> dict[s
 
 
 def loglik_group_yaml(tasks: list[str]) -> dict[str, Any]:
+    """The lm-eval group of the log-likelihood tasks: the mean of each of their metrics, every task weighted alike."""
     return {
         "group": LOGLIK_GROUP,
         "task": tasks,
@@ -355,6 +357,7 @@ def loglik_group_yaml(tasks: list[str]) -> dict[str, Any]:
 
 
 def write_yaml(path: Path, data: dict[str, Any]) -> None:
+    """Write an lm-eval YAML file (keys in the given order, ``!function`` tags for hook names, no line wrapping)."""
     write_text(path, yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=1000))
 
 

@@ -92,7 +92,15 @@ def capped_examples(
     return kept, used
 
 
-def prepare_dataset(name: str, recipe: Recipe, mirror: Path, data_dir: Path, staging: Path, verify: bool = True, catalog: Path | None = None) -> dict[str, Any]:
+def prepare_dataset(
+    name: str,
+    recipe: Recipe,
+    mirror: Path,
+    data_dir: Path,
+    staging: Path,
+    verify: bool = True,
+    catalog: Path | None = None,
+) -> dict[str, Any]:
     """Convert ``name``, write ``data/<name>_unified``, stage its examples and texts; return its summary."""
     plan = recipe.datasets[name]
     entry = load_catalog(catalog)[name]
@@ -107,8 +115,10 @@ def prepare_dataset(name: str, recipe: Recipe, mirror: Path, data_dir: Path, sta
         name, result.schema, entry.tasks, tuple(observed["entity_types"]), tuple(observed["relation_types"]),
         entry.labels.classes or tuple(observed["classes"]), entry.labels.multi_label,
     )
-    train_records, eval_records = partition(result.records, plan, name, sorted(set(result.declared_splits) | set(result.records)))
-    train_options = InstructOptions(recipe.seed, recipe.instructions.formats, recipe.instructions.decompose, recipe.instructions.max_length)
+    splits = sorted(set(result.declared_splits) | set(result.records))
+    train_records, eval_records = partition(result.records, plan, name, splits)
+    settings = recipe.instructions
+    train_options = InstructOptions(recipe.seed, settings.formats, settings.decompose, settings.max_length)
     eval_options = replace(train_options, decompose=False)
     counter = _counter(recipe.tokenizer) if recipe.instructions.max_length else None
     folder = staging / name
@@ -121,9 +131,12 @@ def prepare_dataset(name: str, recipe: Recipe, mirror: Path, data_dir: Path, sta
     ledger = {"train": {**stats.to_json(), "records_used": used}}
 
     for split, records in eval_records.items():
-        examples = [m[2] for m in make_examples(records, info, eval_options) if not plan.families or m[1].family in plan.families]
+        examples = [
+            m[2] for m in make_examples(records, info, eval_options) if not plan.families or m[1].family in plan.families
+        ]
         write_parquet(folder / f"eval-{split}.parquet", [e.to_row() for e in examples], EXAMPLE_FEATURES)
-        measured = cap(examples, EVAL_LENGTH_SAMPLE, recipe.seed, f"{name}\x00lengths")  # statistics only: eval rows are never dropped
+        # statistics only: eval rows are never dropped
+        measured = cap(examples, EVAL_LENGTH_SAMPLE, recipe.seed, f"{name}\x00lengths")
         counts = counter([e.messages for e in measured]) if counter else []
         lengths[split] = [(e.task, n) for e, n in zip(measured, counts)]
         ledger[split] = {
@@ -134,10 +147,14 @@ def prepare_dataset(name: str, recipe: Recipe, mirror: Path, data_dir: Path, sta
         }
 
     used_ids = {example.source_id for example, _ in kept}  # records past the cap made no example: nothing to check
-    texts = [(r, "train") for r in train_records if r.id in used_ids] + [(r, "eval") for rows in eval_records.values() for r in rows]
+    texts = [(r, "train") for r in train_records if r.id in used_ids]
+    texts += [(r, "eval") for rows in eval_records.values() for r in rows]
     write_parquet(
         folder / "texts.parquet",
-        [{"record_id": r.id, "dataset": name, "split": r.split, "role": role, "text": normalize(input_text(r))} for r, role in texts],
+        [
+            {"record_id": r.id, "dataset": name, "split": r.split, "role": role, "text": normalize(input_text(r))}
+            for r, role in texts
+        ],
         TEXT_FEATURES,
     )
     write_json(folder / "lengths.json", lengths)
@@ -165,6 +182,7 @@ def source_row(record: Record, raw: dict[str, str]) -> dict[str, str]:
 
 
 def load_examples(path: Path) -> list[InstructionExample]:
+    """The instruction examples of one staged parquet file, in file order."""
     return [InstructionExample.from_row(row) for row in pq.read_table(path).to_pylist()]
 
 
@@ -179,4 +197,5 @@ SOURCE_FEATURES = _string_features("id", "document_id", "split", "source_file", 
 
 
 def read_json(path: Path) -> Any:
+    """The parsed content of a UTF-8 JSON file (a staged ``lengths.json``, say)."""
     return json.loads(path.read_text(encoding="utf-8"))

@@ -138,10 +138,14 @@ def _planned(local: dict[str, Path], info: dict[str, Any], state: RemoteState, p
              repo_id: str, branch: str, dry_run: bool) -> PushResult:
     """Check the visibility, compare, and describe the commit that would make the remote equal the folder."""
     if private and state.exists and state.private is False:
-        raise PushError(f"{repo_id} exists and is public, but --private was asked: make it private on the Hub first, or push without --private")
+        raise PushError(
+            f"{repo_id} exists and is public, but --private was asked: make it private on the Hub first, "
+            "or push without --private"
+        )
     changes, unchanged = plan(local, state.files)
+    new_branch = not state.branch_exists and (state.exists or branch != DEFAULT_BRANCH)
     result = PushResult(repo_id, branch, changes, unchanged, dry_run, None, None, commit_message(info, changes)[0],
-                        new_repo=not state.exists, new_branch=not state.branch_exists and (state.exists or branch != DEFAULT_BRANCH))
+                        new_repo=not state.exists, new_branch=new_branch)
     where = f"{repo_id}@{branch}"
     logger.info("%s%s (%s): %s, %d unchanged", "dry run: " if dry_run else "", where,
                 f"at {state.head}" if state.exists else "new repository", result_counts(changes), unchanged)
@@ -245,6 +249,7 @@ def commit_message(info: dict[str, Any], changes: tuple[FileChange, ...]) -> tup
 
 
 def result_counts(changes: tuple[FileChange, ...]) -> str:
+    """How many files the changes add, update and delete, as one phrase ("2 added, 1 updated, 0 deleted")."""
     kinds = {"add": "added", "update": "updated", "delete": "deleted"}
     return ", ".join(f"{sum(c.kind == kind for c in changes)} {word}" for kind, word in kinds.items())
 

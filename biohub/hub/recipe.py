@@ -59,6 +59,9 @@ class DatasetPlan:
 
 @dataclass(frozen=True, slots=True)
 class Instructions:
+    """The recipe's ``instructions`` section: the answer formats to draw from, whether NER is also decomposed into
+    one example per entity type, and the token limit of an example (0: none)."""
+
     formats: tuple[str, ...] = ("lines",)
     decompose: bool = False
     max_length: int = 1024
@@ -91,6 +94,9 @@ class Decontamination:
 
 @dataclass(frozen=True, slots=True)
 class Recipe:
+    """A build recipe as loaded from its YAML file: the datasets with their plans, the seed, the tokenizer that
+    measures lengths, and the instructions, mixing and decontamination settings."""
+
     name: str
     datasets: dict[str, DatasetPlan]
     description: str = ""
@@ -101,6 +107,7 @@ class Recipe:
     decontamination: Decontamination = field(default_factory=Decontamination)
 
     def to_json(self) -> dict[str, Any]:
+        """The recipe as plain data (recorded in ``build_info.json`` and on the card)."""
         return dataclasses.asdict(self)
 
     def sha256(self) -> str:
@@ -138,6 +145,9 @@ def with_cap(recipe: Recipe, cap: int) -> Recipe:
     the same datasets, splits and eval sets at a smaller training budget (e.g. a CPU-sized run)."""
     if cap < 1:
         raise RecipeError(f"cap: must be positive, got {cap}")
-    plans = {name: dataclasses.replace(plan, cap=cap if plan.cap is None else min(plan.cap, cap)) for name, plan in recipe.datasets.items()}
+    plans = {
+        name: dataclasses.replace(plan, cap=cap if plan.cap is None else min(plan.cap, cap))
+        for name, plan in recipe.datasets.items()
+    }
     note = f"Built with `--cap {cap}`: at most {cap:,} training examples per corpus."
     return dataclasses.replace(recipe, datasets=plans, description=f"{recipe.description.rstrip()} {note}".strip())

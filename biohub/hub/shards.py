@@ -12,7 +12,9 @@ from biohub.io import write_parquet
 MAX_ROWS_PER_SHARD = 100_000
 
 
-def write_shards(folder: Path, split: str, rows: list[dict[str, Any]], features: Features, max_rows: int = MAX_ROWS_PER_SHARD) -> list[Path]:
+def write_shards(
+    folder: Path, split: str, rows: list[dict[str, Any]], features: Features, max_rows: int = MAX_ROWS_PER_SHARD
+) -> list[Path]:
     """Write ``rows`` as ``folder/<split>-00000-of-0000N.parquet`` shards. An empty split writes nothing: the Hub
     layout has no way to say "empty split" (and ``datasets`` cannot read a zero-row parquet file), so it is left out
     of the repository and its card, and the build info records it as empty."""

@@ -31,9 +31,13 @@ RETRY_STATUS = {408, 409, 429, 500, 502, 503, 504}
 
 
 class Generator(Protocol):
+    """What the self-instruct pipeline needs of a model: a name to record, and answers to a batch of prompts."""
+
     name: str
 
-    def complete(self, prompts: Sequence[str]) -> list[str]: ...
+    def complete(self, prompts: Sequence[str]) -> list[str]:
+        """One answer per prompt, in prompt order (each prompt sent as a single user turn)."""
+        ...
 
 
 class GeneratorError(BiohubError, RuntimeError):
@@ -65,6 +69,7 @@ class LocalGenerator:
         self.name = f"local:{self.spec}"
 
     def complete(self, prompts: Sequence[str]) -> list[str]:
+        """Sampled answers (``temperature``, ``top_p``, seeded once at load), generated in batches of ``batch_size``."""
         import torch
 
         from biohub.models import default_device, left_padded, load_model, pad_id, prompt_ids
@@ -77,7 +82,8 @@ class LocalGenerator:
         device = next(model.parameters()).device
         texts = []
         for start in range(0, len(prompts), self.batch_size):
-            encoded = [prompt_ids(tokenizer, [{"role": "user", "content": p}]) for p in prompts[start : start + self.batch_size]]
+            batch = prompts[start : start + self.batch_size]
+            encoded = [prompt_ids(tokenizer, [{"role": "user", "content": p}]) for p in batch]
             input_ids, attention = left_padded(encoded, pad, device)
             with torch.inference_mode():
                 out = model.generate(
@@ -121,7 +127,12 @@ class OpenAIGenerator:
 
     def _one(self, client: httpx.Client, prompt: str) -> str:
         """One prompt's answer: tenacity retries a network error or a RETRY_STATUS answer, each attempt spends budget."""
-        body = {"model": self.model, "messages": [{"role": "user", "content": prompt}], "temperature": self.temperature, "max_tokens": self.max_tokens}
+        body = {
+            "model": self.model,
+            "messages": [{"role": "user", "content": prompt}],
+            "temperature": self.temperature,
+            "max_tokens": self.max_tokens,
+        }
         headers = {"Authorization": f"Bearer {self._key}"} if self._key else {}
         retrying = Retrying(stop=stop_after_attempt(self.retries + 1), wait=self.delay, retry=retry_if_exception_type(_Retryable),
                             sleep=time.sleep, reraise=True)
@@ -134,7 +145,8 @@ class OpenAIGenerator:
         """One request: the answer's text, a GeneratorError for good, or ``_Retryable`` saying why it is worth a retry."""
         self._spend()
         try:
-            answer = client.post(f"{self.base_url.rstrip('/')}/chat/completions", json=body, headers=headers, timeout=self.timeout)
+            url = f"{self.base_url.rstrip('/')}/chat/completions"
+            answer = client.post(url, json=body, headers=headers, timeout=self.timeout)
         except httpx.HTTPError as exc:
             raise _Retryable(f"network error ({type(exc).__name__})") from None
         if answer.status_code == 200:
@@ -147,6 +159,8 @@ class OpenAIGenerator:
         raise _Retryable(f"HTTP {answer.status_code}")
 
     def complete(self, prompts: Sequence[str]) -> list[str]:
+        """Answers from ``concurrency`` parallel requests, in prompt order; the first request that fails for good
+        raises :class:`GeneratorError` (or :class:`BudgetExhausted`)."""
         with httpx.Client(trust_env=False) as client, ThreadPoolExecutor(max_workers=self.concurrency) as pool:
             return list(pool.map(lambda prompt: self._one(client, prompt), prompts))
 

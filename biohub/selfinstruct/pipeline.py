@@ -45,6 +45,9 @@ REASONS = ("malformed", "length", "keyword", "output_equals_input", "similar")
 
 @dataclass(frozen=True, slots=True)
 class Options:
+    """The settings of one self-instruct run: how many tasks to accept, the seed, in-context examples per request,
+    requests per round, a request cap, whether the generator also names each task's category, and the dataset name."""
+
     target: int
     seed: int = 0
     k: int = 3
@@ -54,7 +57,15 @@ class Options:
     name: str = "selfinstruct"  # dataset name of the catalog entry and build recipe written beside the data
 
 
-def selfinstruct(seeds: list[Task], generator: Generator, out: Path, options: Options, *, resume: bool = False, show_progress: bool = True) -> dict[str, Any]:
+def selfinstruct(
+    seeds: list[Task],
+    generator: Generator,
+    out: Path,
+    options: Options,
+    *,
+    resume: bool = False,
+    show_progress: bool = True,
+) -> dict[str, Any]:
     """Grow ``seeds`` into ``options.target`` accepted tasks; returns the ledger."""
     state = out / "state"
     if not resume and out.exists() and any(out.iterdir()):
@@ -72,7 +83,8 @@ def selfinstruct(seeds: list[Task], generator: Generator, out: Path, options: Op
         pool.append(task)
         indexes[task.language].add(tokens(task.instruction, task.language))
     languages = sorted({s.language for s in seeds})
-    bar = tqdm(total=options.target, initial=min(len(pool), options.target), desc="accepted", unit="task", disable=not show_progress)
+    initial = min(len(pool), options.target)
+    bar = tqdm(total=options.target, initial=initial, desc="accepted", unit="task", disable=not show_progress)
     exhausted = False
     while len(pool) < options.target and not exhausted:
         room = options.batch if options.max_requests is None else min(options.batch, options.max_requests - requests)
@@ -94,7 +106,8 @@ def selfinstruct(seeds: list[Task], generator: Generator, out: Path, options: Op
                 continue
             reason, details = check(task, indexes[language])
             if reason is not None:
-                new_rejected.append({"request": request_id, "reason": reason, "details": details, "task": {"instruction": task.instruction, "input": task.input, "output": task.output}})
+                found = {"instruction": task.instruction, "input": task.input, "output": task.output}
+                new_rejected.append({"request": request_id, "reason": reason, "details": details, "task": found})
                 continue
             if len(pool) >= options.target:
                 new_rejected.append({"request": request_id, "reason": "over_target", "task": {"instruction": task.instruction}})
@@ -120,7 +133,18 @@ def _ask_category(generator: Generator, task: Task) -> str:
     return next((c for c in CATEGORIES if answer.startswith(c)), categorize(task))
 
 
-def write_outputs(out: Path, seeds: list[Task], pool: list[Task], rejected: list[dict[str, Any]], requests: int, generator: str, options: Options) -> dict[str, Any]:
+def write_outputs(
+    out: Path,
+    seeds: list[Task],
+    pool: list[Task],
+    rejected: list[dict[str, Any]],
+    requests: int,
+    generator: str,
+    options: Options,
+) -> dict[str, Any]:
+    """Write ``instructions.json`` (Alpaca), ``ledger.json``, a catalog entry and build recipe, the category chart and
+    ``README.md`` for the accepted ``pool``; returns the ledger (counts per filter and category, up to three examples of
+    what each filter removed)."""
     reasons = Counter(row["reason"] for row in rejected)
     examples: dict[str, list[Any]] = {}
     for row in rejected:
@@ -167,15 +191,29 @@ def _catalog_files(out: Path, name: str, pool: list[Task], generator: str, seed:
         "languages": languages,
         "tasks": ["instruction"],
         "schema": "instruction",
-        "license": {"name": "generated; check the generator's terms of use", "non_commercial": False, "url": "", "note": f"made by biohub selfinstruct with {generator}, seed {seed}; unverified model output"},
+        "license": {
+            "name": "generated; check the generator's terms of use",
+            "non_commercial": False,
+            "url": "",
+            "note": f"made by biohub selfinstruct with {generator}, seed {seed}; unverified model output",
+        },
         "homepage": "",
         "citation": "",
         "metric": {"name": "none", "note": "no reference answers to score against (model-generated)"},
-        "source": {"format": "alpaca", "options": {}, "splits": {"train": [{"path": "instructions.json", "sha256": _sha256(out / "instructions.json")}]}},
+        "source": {
+            "format": "alpaca",
+            "options": {},
+            "splits": {"train": [{"path": "instructions.json", "sha256": _sha256(out / "instructions.json")}]},
+        },
         "expected": {"train": {"records": len(pool), "labeled": len(pool)}},
         "notes": "Written by `biohub selfinstruct`; ledger.json lists every filtered generation.",
     }
-    recipe = {"name": f"{name}_build", "description": f"The generated instructions of {out.name} as a hub dataset.", "seed": seed, "datasets": {name: {"train": ["train"]}}}
+    recipe = {
+        "name": f"{name}_build",
+        "description": f"The generated instructions of {out.name} as a hub dataset.",
+        "seed": seed,
+        "datasets": {name: {"train": ["train"]}},
+    }
     write_text(out / "catalog" / f"{name}.yaml", yaml.safe_dump(entry, allow_unicode=True, sort_keys=False))
     write_text(out / "recipe.yaml", yaml.safe_dump(recipe, allow_unicode=True, sort_keys=False))
 
@@ -214,7 +252,8 @@ def _card(ledger: dict[str, Any]) -> str:
         "| --- | ---: | ---: | ---: |",
     ]
     for c in CATEGORIES:
-        lines.append(f"| {c} | {ledger['categories'][c]:,} | {100 * ledger['category_shares'][c]:.1f}% | {100 * ledger['reference_shares'][c]:.1f}% |")
+        share, reference = ledger["category_shares"][c], ledger["reference_shares"][c]
+        lines.append(f"| {c} | {ledger['categories'][c]:,} | {100 * share:.1f}% | {100 * reference:.1f}% |")
     lines += ["", "| filter | removed |", "| --- | ---: |"]
     lines += [f"| {reason} | {count:,} |" for reason, count in ledger["rejected"].items()]
     lines += ["", "Examples of what each filter removed are in `ledger.json`.", ""]

@@ -73,6 +73,7 @@ class SimilarityIndex:
         return len(self.texts)
 
     def add(self, words: Sequence[str]) -> None:
+        """Add one accepted instruction (its tokens) to the pool and to the token index that prunes comparisons."""
         index = len(self.texts)
         self.texts.append(list(words))
         self.lengths.append(len(words))
@@ -118,5 +119,6 @@ class SimilarityIndex:
         return best, where
 
     def too_similar(self, words: Sequence[str]) -> tuple[bool, float, int | None]:
+        """Whether the candidate's best ROUGE-L reaches the threshold, with that score and the pool index it came from."""
         score, index = self.most_similar(words)
         return score >= self.threshold, score, index

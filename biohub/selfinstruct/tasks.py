@@ -28,6 +28,9 @@ LANGUAGES = ("en", "zh")
 
 @dataclass(slots=True)
 class Task:
+    """One instruction task, seed or generated: instruction, optional input, output, language, category, id and
+    where it came from."""
+
     instruction: str
     input: str
     output: str
@@ -37,7 +40,15 @@ class Task:
     origin: str = "seed"  # seed | generated
 
     def to_alpaca(self) -> dict[str, str]:
-        return {"id": self.id, "instruction": self.instruction, "input": self.input, "output": self.output, "category": self.category, "language": self.language}
+        """The task as a row of ``instructions.json`` (Alpaca fields plus id, category and language)."""
+        return {
+            "id": self.id,
+            "instruction": self.instruction,
+            "input": self.input,
+            "output": self.output,
+            "category": self.category,
+            "language": self.language,
+        }
 
 
 class SeedError(BiohubError, ValueError):
@@ -72,7 +83,16 @@ def load_seeds(path: Path) -> list[Task]:
         if category and category not in CATEGORIES:
             raise SeedError(f"{path}:{number}: category {category!r} is not one of {', '.join(CATEGORIES)}")
         language = row.get("language") or language_of(row["instruction"])
-        seeds.append(Task(row["instruction"].strip(), str(row.get("input", "")).strip(), row["output"].strip(), language, category, str(row.get("id", f"seed-{number}"))))
+        seeds.append(
+            Task(
+                row["instruction"].strip(),
+                str(row.get("input", "")).strip(),
+                row["output"].strip(),
+                language,
+                category,
+                str(row.get("id", f"seed-{number}")),
+            )
+        )
     if not seeds:
         raise SeedError(f"{path}: no seed tasks")
     return seeds
@@ -82,7 +102,10 @@ def build_prompt(examples: Sequence[Task], language: str) -> str:
     """The request: header, the k example tasks numbered 1..k, and the opening of task k + 1."""
     prompts = _yaml("prompts.yaml")[language]
     no_input = _yaml("filters.yaml")["no_input"][language][0]
-    blocks = [prompts["task"].format(number=i, instruction=t.instruction, input=t.input or no_input, output=t.output) for i, t in enumerate(examples, start=1)]
+    blocks = [
+        prompts["task"].format(number=i, instruction=t.instruction, input=t.input or no_input, output=t.output)
+        for i, t in enumerate(examples, start=1)
+    ]
     return "\n\n".join([prompts["header"], *blocks, prompts["next"].format(number=len(examples) + 1)])
 
 
@@ -157,5 +180,6 @@ def categorize(task: Task) -> str:
 
 
 def reference_shares() -> dict[str, float]:
+    """The share of each category in BioInstruct (``categories.yaml``), the reference the ledger compares with."""
     return {str(k): float(v) for k, v in _yaml("categories.yaml")["reference_shares"].items()}
 

@@ -1,1 +1,18 @@
-"""Instruction templates (data files), task instances, rendering and parsing of answers, and the instruct step."""
+"""Instruction templates: task families as data, task instances, answer rendering and parsing, and the instruct step.
+
+Everything biohub knows about a task family lives in its file ``data/families/<family>.yaml`` (templates per
+language, answer kind and format hints, instruct rules, hub stage and card category, scorer, metrics, headline,
+report group and generation budget), loaded and checked by :mod:`~biohub.templates.library`; label display names
+live in ``data/labels/<dataset>.yaml``. The submodules:
+
+* :mod:`~biohub.templates.registry`: answer kinds, scorers and the closed vocabularies a family file may name;
+* :mod:`~biohub.templates.answers` / :mod:`~biohub.templates.escape`: rendering and parsing answers per format;
+* :mod:`~biohub.templates.tasks`: the task instances of a unified record;
+* :mod:`~biohub.templates.example` / :mod:`~biohub.templates.builder`: the chat example made from an instance;
+* :mod:`~biohub.templates.instruct` / :mod:`~biohub.templates.length`: ``biohub instruct`` and its length policy;
+* :mod:`~biohub.templates.check`: ``biohub templates check`` (every template filled, every answer parsed back).
+
+Nothing is imported here, so importing one submodule does not load the others.
+"""
+
+__all__ = ["answers", "builder", "check", "escape", "example", "instruct", "length", "library", "registry", "tasks"]

@@ -78,6 +78,7 @@ class AnswerSpec:
     prefix: str = ""  # keyword before the value on "label"/"labels"/"choices"/"score"/"spans" lines ("" = none)
 
     def name(self, label: str) -> str:
+        """The display name of a label code (the code itself when the spec names none)."""
         return self.display.get(label, label)
 
 
@@ -217,7 +218,9 @@ def _render_json(spec: AnswerSpec, value: Any) -> str:
 
 
 # --------------------------------------------------------------------------------------------- parsing
-def parse(spec: AnswerSpec, text: str, answer_format: str = "lines", *, strict: bool = False, choices: list[str] | None = None) -> ParseResult:
+def parse(
+    spec: AnswerSpec, text: str, answer_format: str = "lines", *, strict: bool = False, choices: list[str] | None = None
+) -> ParseResult:
     """Parse a model's answer text into the structure of ``spec`` (see the module doc for the modes).
 
     ``choices`` are the option texts of a multiple-choice question (lenient mode maps option text to its letter).
@@ -430,7 +433,10 @@ def _match_label(spec: AnswerSpec, value: str, strict: bool) -> str | None:
     if label is not None:
         return label
     # a sentence that starts with a label name ("Yes, because ..."): the longest such name
-    leading = sorted(((len(name), lab) for lab in spec.labels for name in {spec.name(lab), lab} if _starts_with(cleaned, name)), reverse=True)
+    leading = sorted(
+        ((len(name), lab) for lab in spec.labels for name in {spec.name(lab), lab} if _starts_with(cleaned, name)),
+        reverse=True,
+    )
     if leading:
         return leading[0][1]
     # a label name inside a longer sentence: the longest match wins (a name inside a longer label's match, e.g.

@@ -17,7 +17,14 @@ from biohub.templates.library import Template, families
 from biohub.text import seeded_choice
 
 _PLACEHOLDER_WORDS = {
-    "en": {"mention": "mention ", "answer": "answer ", "label": "label ", "relation": "relation ", "head": "head", "tail": "tail"},
+    "en": {
+        "mention": "mention ",
+        "answer": "answer ",
+        "label": "label ",
+        "relation": "relation ",
+        "head": "head",
+        "tail": "tail",
+    },
     "zh": {"mention": "实体", "answer": "答案", "label": "标签", "relation": "关系", "head": "头实体", "tail": "尾实体"},
 }
 
@@ -86,7 +93,13 @@ def format_for(instance: Instance, example_id: str, seed: int, formats: tuple[st
 
 
 def build_example(
-    record: Record, instance: Instance, *, seed: int, formats: tuple[str, ...], source_id: str | None = None, extra_meta: dict[str, Any] | None = None
+    record: Record,
+    instance: Instance,
+    *,
+    seed: int,
+    formats: tuple[str, ...],
+    source_id: str | None = None,
+    extra_meta: dict[str, Any] | None = None,
 ) -> InstructionExample:
     """One example from one instance of ``record`` (a window of a long record keeps the original's ``source_id``)."""
     family = families()[instance.family]

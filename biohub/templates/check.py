@@ -24,6 +24,9 @@ from biohub.templates.tasks import DatasetInfo, instances
 
 @dataclass
 class CheckResult:
+    """The round-trip tally of one unified dataset: labelled records and task instances seen, instances that
+    round-tripped, and the first 20 failures (each a one-line description)."""
+
     dataset: str
     records: int = 0
     instances: int = 0
@@ -32,6 +35,7 @@ class CheckResult:
 
     @property
     def rate(self) -> float:
+        """The share of instances that round-tripped (1.0 when there were none)."""
         return self.round_trips / self.instances if self.instances else 1.0
 
 
@@ -53,15 +57,18 @@ def check_instance(record: Record, instance: Instance) -> str | None:
             value = result.value if strict or instance.spec.kind != "text" else text
             if not result.ok or value != expected:
                 mode = "strict" if strict else "lenient"
-                return f"{record.id} {instance.family} {answer_format}/{mode}: {result.error or result.value!r} != {expected!r}"
+                got = result.error or result.value
+                return f"{record.id} {instance.family} {answer_format}/{mode}: {got!r} != {expected!r}"
     return None
 
 
 def check_dataset(folder: Path, progress: bool = False) -> CheckResult:
+    """Check every task instance of every labelled record of one unified dataset folder (its parquet splits)."""
     info = DatasetInfo.load(folder)
     result = CheckResult(info.name)
     for path in sorted(folder.glob("*.parquet")):
-        for record in tqdm(read_records(path, info.schema), desc=f"{info.name}/{path.stem}", disable=not progress or None, leave=False):
+        records = read_records(path, info.schema)
+        for record in tqdm(records, desc=f"{info.name}/{path.stem}", disable=not progress or None, leave=False):
             if not record.labeled:
                 continue
             result.records += 1
@@ -76,4 +83,5 @@ def check_dataset(folder: Path, progress: bool = False) -> CheckResult:
 
 
 def check_unified(unified: Path, progress: bool = True) -> list[CheckResult]:
+    """Check every dataset folder (one with an ``info.json``) under a unified tree, in name order."""
     return [check_dataset(p.parent, progress) for p in sorted(unified.glob("*/info.json"))]

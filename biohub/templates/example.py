@@ -21,12 +21,17 @@ from biohub.templates.answers import AnswerSpec, Punctuation
 
 @dataclass(slots=True)
 class Message:
+    """One chat turn: who speaks (system, user or assistant) and what they say."""
+
     role: str  # system | user | assistant
     content: str
 
 
 @dataclass(slots=True)
 class InstructionExample:
+    """One chat-formatted example as stored in a hub dataset row: its ids and provenance, the template used, the
+    conversation, the gold answer (JSON) and the parser metadata (JSON)."""
+
     id: str
     source_id: str
     dataset: str
@@ -39,12 +44,14 @@ class InstructionExample:
     meta: str = "{}"
 
     def to_row(self) -> dict[str, Any]:
+        """The example as a row of :data:`EXAMPLE_FEATURES` (messages as role/content dicts)."""
         row = {name: getattr(self, name) for name in EXAMPLE_FEATURES}
         row["messages"] = [{"role": m.role, "content": m.content} for m in self.messages]
         return row
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> InstructionExample:
+        """Rebuild an example from a row of :data:`EXAMPLE_FEATURES` (the inverse of :meth:`to_row`)."""
         fields = {name: row[name] for name in EXAMPLE_FEATURES if name != "messages"}
         return cls(**fields, messages=[Message(m["role"], m["content"]) for m in row["messages"]])
 
@@ -95,8 +102,10 @@ def _punctuation(language: str) -> Punctuation:
 
 
 def spec_from_meta(meta: dict[str, Any]) -> tuple[AnswerSpec, str, list[str]]:
+    """The answer spec, answer format and option texts stored by :func:`spec_meta` (the inverse of it)."""
     answer = meta["answer"]
-    spec = AnswerSpec(answer["kind"], _punctuation(answer["language"]), tuple(answer["labels"]), dict(answer["display"]), answer["prefix"])
+    punctuation = _punctuation(answer["language"])
+    spec = AnswerSpec(answer["kind"], punctuation, tuple(answer["labels"]), dict(answer["display"]), answer["prefix"])
     return spec, answer["format"], list(answer["choices"])
 
 

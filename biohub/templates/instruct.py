@@ -42,6 +42,9 @@ class InstructOptions:
 
 @dataclass
 class SplitStats:
+    """The ledger counts of one split: records, unlabelled records, and per task the examples kept, the
+    documents split into windows and the examples dropped as too long."""
+
     records: int = 0
     unlabeled: int = 0
     examples: Counter[str] = field(default_factory=Counter)
@@ -49,6 +52,7 @@ class SplitStats:
     dropped_too_long: Counter[str] = field(default_factory=Counter)
 
     def to_json(self) -> dict[str, Any]:
+        """The counts as they appear in ``ledger.json`` (keys sorted, so the same counts give the same bytes)."""
         return {
             "records": self.records,
             "unlabeled_records": self.unlabeled,
@@ -59,6 +63,7 @@ class SplitStats:
 
 
 def read_records(path: Path, schema: str) -> list[Record]:
+    """Every record of one unified parquet split, as records of the dataset's schema."""
     return [from_row(schema, row) for row in pq.read_table(path).to_pylist()]
 
 
@@ -88,7 +93,9 @@ def gold_kb_meta(record: Record, instance: Instance) -> dict[str, Any]:
             key = (entity.type, mention_text(entity.text))
             occurrences[key] += 1
             concepts[key].update(_concepts(entity.normalized))
-    entities = [[kind, text, count, sorted(concepts[kind, text])] for (kind, text), count in sorted(occurrences.items())]
+    entities = [
+        [kind, text, count, sorted(concepts[kind, text])] for (kind, text), count in sorted(occurrences.items())
+    ]
     gold: dict[str, Any] = {"entities": entities}
     if instance.family == "re":
         by_id = {entity.id: entity for entity in record.entities}
@@ -103,7 +110,9 @@ def gold_kb_meta(record: Record, instance: Instance) -> dict[str, Any]:
     return {"gold_kb": gold}
 
 
-def make_examples(records: Sequence[Record], info: DatasetInfo, options: InstructOptions, stats: SplitStats | None = None) -> list[Made]:
+def make_examples(
+    records: Sequence[Record], info: DatasetInfo, options: InstructOptions, stats: SplitStats | None = None
+) -> list[Made]:
     """Every example of every labelled record (no length policy yet), with the record and instance it came from."""
     made = []
     for record in records:
@@ -127,7 +136,11 @@ def apply_length_policy(
         stats.examples.update(example.task for example, _ in kept)
         return kept
     lengths = counter([example.messages for _, _, example in made])
-    too_long = {record.id for (record, instance, _), n in zip(made, lengths) if n > options.max_length and _windowed(instance.family)}
+    too_long = {
+        record.id
+        for (record, instance, _), n in zip(made, lengths)
+        if n > options.max_length and _windowed(instance.family)
+    }
     kept = []
     windowed: set[str] = set()
     for (record, instance, example), length in zip(made, lengths):
@@ -255,7 +268,12 @@ def instruct(
             all_lengths.extend(split_lengths)
         if counter is not None:
             lengths[info.name] = length_summary(all_lengths)
-    settings = {"seed": options.seed, "formats": list(options.formats), "decompose": options.decompose, "max_length": options.max_length}
+    settings = {
+        "seed": options.seed,
+        "formats": list(options.formats),
+        "decompose": options.decompose,
+        "max_length": options.max_length,
+    }
     write_json(out / "ledger.json", {"settings": settings, "datasets": ledger})
     if counter is not None:
         write_json(out / "length_stats.json", {"tokenizer": tokenizer_name, "datasets": lengths})

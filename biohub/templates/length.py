@@ -24,10 +24,11 @@ _SENTENCE_END = re.compile(r"(?<=[.!?。！？;；])\s*")
 class TokenCounter:
     """Counts the tokens of chat examples with a tokenizer's chat template (batched)."""
 
-    def __init__(self, tokenizer: Any):
+    def __init__(self, tokenizer: Any) -> None:
         self.tokenizer = tokenizer
 
     def __call__(self, conversations: Sequence[list[Message]]) -> list[int]:
+        """The token count of each conversation, chat template included (no extra special tokens added)."""
         if not conversations:
             return []
         texts = [
@@ -84,7 +85,11 @@ def window_record(record: KBRecord, start: int, end: int, index: int) -> KBRecor
         Entity(e.id, e.type, list(e.text), [(s - start, t - start) for s, t in e.offsets], list(e.normalized)) for e in inside
     ]
     kept = {e.id for e in inside}
-    relations = [Relation(r.id, r.type, r.arg1_id, r.arg2_id, list(r.normalized)) for r in record.relations if {r.arg1_id, r.arg2_id} <= kept]
+    relations = [
+        Relation(r.id, r.type, r.arg1_id, r.arg2_id, list(r.normalized))
+        for r in record.relations
+        if {r.arg1_id, r.arg2_id} <= kept
+    ]
     return KBRecord(
         id=window_id,
         document_id=record.document_id,

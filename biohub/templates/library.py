@@ -77,6 +77,9 @@ class TemplateError(BiohubError, ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Template:
+    """One instruction text of a family in one language: its id (``<family>.<language>.<nn>``), the family's
+    version, and the text with ``{placeholders}``."""
+
     id: str
     family: str
     version: int
@@ -84,6 +87,7 @@ class Template:
     text: str
 
     def fill(self, **values: str) -> str:
+        """The instruction with every placeholder replaced (a missing value raises ``KeyError``)."""
         return self.text.format(**values)
 
 
@@ -127,6 +131,10 @@ class EvalFacts:
 
 @dataclass(frozen=True, slots=True)
 class Family:
+    """Everything biohub knows about one task family, as loaded and checked from its YAML file: answer kind and
+    prefix, placeholders, format hints and templates per language, label display group, and the instruct, hub
+    and eval facts."""
+
     name: str
     version: int
     kind: str
@@ -142,6 +150,7 @@ class Family:
 
 
 def data_dir() -> Path:
+    """The folder of the shipped template data (``families/``, ``labels/``, ``languages.yaml``)."""
     return Path(str(resources.files("biohub.templates") / "data"))
 
 

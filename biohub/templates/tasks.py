@@ -45,6 +45,8 @@ class DatasetInfo:
 
     @classmethod
     def load(cls, folder: Path) -> DatasetInfo:
+        """Read ``info.json`` of a converted dataset folder: observed entity and relation types, and the declared
+        classes (the observed ones when none are declared)."""
         info = json.loads((folder / "info.json").read_text(encoding="utf-8"))
         observed = info["observed_labels"]
         declared = info["labels"]
@@ -147,7 +149,8 @@ def _qa(record: QARecord, info: DatasetInfo) -> Instance:
         spec = _spec(info, "qa_multiple_choice", record.language, letters)
         options = "\n".join(f"{letter}. {choice}" for letter, choice in zip(letters, record.choices))
         target = [letters[record.choices.index(answer)] for answer in record.answer]
-        return Instance("qa_multiple_choice", "", {"question": record.question, "options": options}, spec, target, choices=list(record.choices))
+        fields = {"question": record.question, "options": options}
+        return Instance("qa_multiple_choice", "", fields, spec, target, choices=list(record.choices))
     if record.type == "yesno":
         codes = tuple(record.choices)
         spec = _spec(info, "qa_yesno", record.language, codes)
