@@ -94,7 +94,10 @@ def convert_files(
     result = convert_source(name, source, Path(), language=language, labels=check, progress=progress)
     result.labels = infer_labels(result)
     if given:  # the declared list replaces the inferred one of the group this schema labels
-        result.labels = dataclasses.replace(result.labels, **{"entity_types" if result.schema == "kb" else "classes": given})
+        if result.schema == "kb":
+            result.labels = dataclasses.replace(result.labels, entity_types=given)
+        else:
+            result.labels = dataclasses.replace(result.labels, classes=given)
     result.tasks = infer_tasks(result)
     write_result(result, out, None)
     update_ledger(out, [result])

@@ -30,7 +30,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, get_type_hints
+from typing import TYPE_CHECKING, Any, ClassVar, cast, get_type_hints
 
 from defusedxml import DefusedXmlException, EntitiesForbidden
 from defusedxml.ElementTree import DefusedXMLParser
@@ -39,6 +39,9 @@ from biohub.converters.problems import Reason, RecordRejected, reason_of
 from biohub.errors import BiohubError, ConfigError
 from biohub.schema import LabelSet, Record, dump_meta
 from biohub.typed import coerce
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 
 class ConvertError(BiohubError):
@@ -199,10 +202,10 @@ class Reader(ABC):
     name: ClassVar[str]
     schema: ClassVar[str]
     description: ClassVar[str]
-    Options: ClassVar[type] = NoOptions
+    Options: ClassVar[type[DataclassInstance]] = NoOptions
 
     def __init__(self, options: Any | None = None) -> None:
-        self.options = options if options is not None else self.Options()
+        self.options: Any = options if options is not None else self.Options()
 
     @classmethod
     def from_mapping(cls, mapping: dict[str, Any] | None, source: str = "options") -> Reader:
@@ -425,7 +428,7 @@ def parse_xml(path: Path) -> ET.Element:
     parser = DefusedXMLParser(forbid_dtd=False, forbid_entities=True, forbid_external=True)
     try:
         parser.feed(raw)
-        return parser.close()
+        return cast(ET.Element, parser.close())  # defusedxml is untyped; its parser is an ET.XMLParser
     except EntitiesForbidden:
         reason = "XML entity declarations are not allowed (possible entity-expansion attack)"
         raise ConvertError(path, reason, line=parser.parser.CurrentLineNumber) from None

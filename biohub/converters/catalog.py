@@ -19,7 +19,7 @@ import stat
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any, Literal, TypeVar, cast, get_args
 
 from biohub.converters.base import ConvertError, check_path, folder_files, os_reason
 from biohub.converters.problems import reason_of
@@ -164,10 +164,13 @@ class CatalogEntry:
 
 
 # --------------------------------------------------------------------------------------------- loading
-def _build(cls: type, data: Any, where: str, convert: dict[str, Any] | None = None) -> Any:
+_Built = TypeVar("_Built")
+
+
+def _build(cls: type[_Built], data: Any, where: str, convert: dict[str, Any] | None = None) -> _Built:
     """Instantiate dataclass ``cls`` from ``data`` strictly (unknown or missing keys are errors)."""
     try:
-        return from_mapping(cls, data, where, convert)
+        return cast(_Built, from_mapping(cls, data, where, convert))  # from_mapping returns a ``cls`` or raises
     except TypeError as exc:
         raise CatalogError(str(exc) if str(exc).startswith(where) else f"{where}: {exc}") from None
 

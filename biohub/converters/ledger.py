@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from biohub.converters.base import Defect, Rejection
-from biohub.schema import KBRecord, Record
+from biohub.schema import DialogueRecord, KBRecord, PairsRecord, QARecord, Record, TextRecord
 
 
 @dataclass
@@ -121,18 +121,18 @@ def record_counts(records: list[Record]) -> dict[str, Any]:
         counts["coreferences"] = sum(len(r.coreferences) for r in kb)
         counts["entity_types"] = _sorted(Counter(e.type for r in kb for e in r.entities))
         counts["relation_types"] = _sorted(Counter(x.type for r in kb for x in r.relations))
-    elif first.schema == "qa":
-        counts["qa_types"] = _sorted(Counter(r.type for r in records))  # type: ignore[union-attr]
-        counts["answers"] = _sorted(
-            Counter(a for r in records if r.type == "yesno" for a in r.answer)  # type: ignore[union-attr]
-        )
-    elif first.schema == "text":
-        counts["labels"] = _sorted(Counter(label for r in records for label in r.labels))  # type: ignore[union-attr]
-    elif first.schema == "pairs":
-        counts["labels"] = _sorted(Counter(r.label for r in records if r.label))  # type: ignore[union-attr]
-        counts["scored"] = sum(r.score is not None for r in records)  # type: ignore[union-attr]
-    elif first.schema == "dialogue":
-        counts["turns"] = sum(len(r.turns) for r in records)  # type: ignore[union-attr]
+    elif isinstance(first, QARecord):
+        qa = [r for r in records if isinstance(r, QARecord)]
+        counts["qa_types"] = _sorted(Counter(r.type for r in qa))
+        counts["answers"] = _sorted(Counter(a for r in qa if r.type == "yesno" for a in r.answer))
+    elif isinstance(first, TextRecord):
+        counts["labels"] = _sorted(Counter(label for r in records if isinstance(r, TextRecord) for label in r.labels))
+    elif isinstance(first, PairsRecord):
+        pairs = [r for r in records if isinstance(r, PairsRecord)]
+        counts["labels"] = _sorted(Counter(r.label for r in pairs if r.label))
+        counts["scored"] = sum(1 for r in pairs if r.score is not None)
+    elif isinstance(first, DialogueRecord):
+        counts["turns"] = sum(len(r.turns) for r in records if isinstance(r, DialogueRecord))
     return counts
 
 
