@@ -29,7 +29,7 @@ ensure_ascii=False)`` (keys in file order).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -144,7 +144,7 @@ class BioASQReader(Reader):
         ctx.keep_raw(record.id, lambda: json.dumps(q, ensure_ascii=False))
         yield record
 
-    def _yesno(self, path: Path, qid: str, value: Any, ctx: ReadContext) -> Iterator[Item]:
+    def _yesno(self, path: Path, qid: str, value: Any, ctx: ReadContext) -> Generator[Item, None, list[str]]:
         if isinstance(value, list) and len(value) == 1:
             value = value[0]
         if not isinstance(value, str):
@@ -157,7 +157,7 @@ class BioASQReader(Reader):
             yield ctx.defect(path, qid, "yes/no answer normalised", detail, document_id=qid, dropped=False, annotation="answers")
         return [clean]
 
-    def _groups(self, path: Path, qid: str, value: Any, ctx: ReadContext) -> Iterator[Item]:
+    def _groups(self, path: Path, qid: str, value: Any, ctx: ReadContext) -> Generator[Item, None, list[list[str]]]:
         """The answer groups of an exact answer (not a list: none, and the question is rejected for want of an
         answer); every value in it that is not a non-blank string is a listed drop."""
         groups: list[list[str]] = []
@@ -186,7 +186,7 @@ class BioASQReader(Reader):
                 groups.append(clean)
         return groups
 
-    def _flatten(self, path: Path, qid: str, groups: list[list[str]], ctx: ReadContext) -> Iterator[Item]:
+    def _flatten(self, path: Path, qid: str, groups: list[list[str]], ctx: ReadContext) -> Generator[Item, None, list[str]]:
         answer: list[str] = []
         for synonym in (s for group in groups for s in group):
             if synonym in answer:

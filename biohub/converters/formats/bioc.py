@@ -49,6 +49,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from biohub.converters.base import ConvertError, Item, ReadContext, Reader, expand_paths, parse_xml
 from biohub.converters.kb import (
@@ -165,7 +166,7 @@ class BiocReader(Reader):
         doc = _Conversion(path, key, ctx.record_id(key, key), ctx)
         passages = self._passages(doc, document)
         doc.text = document_text_of(passages)
-        meta: dict = {"source": {"path": path.name, "record": key}}
+        meta: dict[str, Any] = {"source": {"path": path.name, "record": key}}
         if infons := doc.infons(document, "document infons"):
             meta["infons"] = infons
         annotations, relations = list(document.iter("annotation")), list(document.iter("relation"))

@@ -106,8 +106,8 @@ class BiossesDocxReader(Reader):
             missing = "pairs (No, Sentence 1, Sentence 2)" if pairs is None else "scores (Sentence No, Annotator ...)"
             raise ConvertError(paths[0] if paths else ".", f"no {missing} table among the given files")
         yield from problems
-        for number in sorted(set(pairs) | set(scores)):
-            yield from self._pair(str(number), pairs.get(number), scores.get(number), annotators, ctx)
+        for pair_number in sorted(set(pairs) | set(scores)):
+            yield from self._pair(str(pair_number), pairs.get(pair_number), scores.get(pair_number), annotators, ctx)
 
     def _table(self, path: Path) -> tuple[list[str], list[_Row]]:
         import docx  # python-docx; imported here so that the other readers do not pay for it

@@ -38,6 +38,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from biohub.converters.base import ConvertError, Item, ReadContext, Reader, check_path, folder_files, is_present, read_text
 from biohub.converters.problems import RecordRejected
@@ -194,7 +195,7 @@ class BratReader(Reader):
         relations = self._relations(parsed, entity_ids, doc)
         events = self._events(parsed, entity_ids, doc)
         coreferences = self._coreferences(parsed, entity_ids, doc)
-        meta: dict = {"source": {"path": ann_path.name, "record": key}}
+        meta: dict[str, Any] = {"source": {"path": ann_path.name, "record": key}}
         if parsed.attributes:
             meta["attributes"] = parsed.attributes
         if parsed.notes:
@@ -336,7 +337,7 @@ class BratReader(Reader):
 
     @staticmethod
     def _coreferences(parsed: _Annotations, entity_ids: dict[str, str], doc: _Conversion) -> list[Coreference]:
-        coreferences = []
+        coreferences: list[Coreference] = []
         for number, members in parsed.equivs:
             if all(member in entity_ids for member in members):
                 coreferences.append(Coreference(f"{doc.record_id}.c{len(coreferences)}", [entity_ids[m] for m in members]))

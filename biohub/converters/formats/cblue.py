@@ -37,7 +37,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from biohub.converters.base import ConvertError, Item, ReadContext, Reader, expand_paths, is_present, iter_json_records
 from biohub.converters.json_items import (
@@ -113,8 +113,7 @@ class CblueNerReader(Reader):
         if not isinstance(mention, dict):
             return "malformed mention", f"not an object: {mention!r}"
         start, last, label = mention.get("start_idx"), mention.get("end_idx"), mention.get("type")
-        integers = all(isinstance(x, int) and not isinstance(x, bool) for x in (start, last))
-        if not integers or not isinstance(label, str) or not label:
+        if not (_is_integer(start) and _is_integer(last)) or not isinstance(label, str) or not label:
             return "malformed mention", f"needs integer start_idx/end_idx and a type, got {mention!r}"
         if not 0 <= start <= last < len(text):
             return "offsets out of range", f"[{start}, {last}] (inclusive) outside the {len(text)}-character text"
@@ -130,6 +129,16 @@ class CblueNerReader(Reader):
 def _dumps(item: JsonItem) -> str:
     """The raw source text of a record: its object as JSON, keys in file order, non-ASCII kept."""
     return json.dumps(item.data, ensure_ascii=False)
+
+
+def _is_integer(value: Any) -> TypeGuard[int]:
+    """Whether ``value`` is a JSON integer (a bool is not one)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_filled(value: Any) -> TypeGuard[str]:
+    """Whether ``value`` is a non-empty string."""
+    return isinstance(value, str) and bool(value)
 
 
 def _value(raw: Any) -> Any:
@@ -194,14 +203,14 @@ class CblueReReader(Reader):
     def _schemas(path: Path) -> set[tuple[str, str, str]]:
         if not is_present(path):
             raise ConvertError(path, "schema file not found")
-        table = set()
+        table: set[tuple[str, str, str]] = set()
         for position, obj in iter_json_records(path):
             keys = ("subject_type", "predicate", "object_type")
-            parts = tuple(_value(obj.get(k)) if isinstance(obj, dict) else None for k in keys)
-            if not all(isinstance(x, str) and x for x in parts):
+            subject_type, predicate, object_type = (_value(obj.get(k)) if isinstance(obj, dict) else None for k in keys)
+            if not (_is_filled(subject_type) and _is_filled(predicate) and _is_filled(object_type)):
                 reason = f"schema entry needs subject_type, predicate and object_type strings, got {obj!r}"
                 raise ConvertError(path, reason, line=position)
-            table.add(parts)  # type: ignore[arg-type]
+            table.add((subject_type, predicate, object_type))
         return table
 
     def _convert(self, item: JsonItem, ctx: ReadContext, table: set[tuple[str, str, str]] | None) -> Iterator[Item]:
@@ -255,14 +264,15 @@ class CblueReReader(Reader):
     def _triple(raw: Any, text: str, table: set[tuple[str, str, str]] | None) -> tuple[_Triple | None, tuple[str, str] | None]:
         if not isinstance(raw, dict):
             return None, ("malformed triple", f"not an object: {raw!r}")
-        triple = _Triple(
-            raw.get("subject"), raw.get("subject_type"), raw.get("predicate"),
-            _value(raw.get("object")), _value(raw.get("object_type")), raw.get("Combined"),
-        )
-        strings = (triple.subject, triple.subject_type, triple.predicate, triple.object, triple.object_type)
-        if not all(isinstance(x, str) and x for x in strings):
+        subject, subject_type, predicate = raw.get("subject"), raw.get("subject_type"), raw.get("predicate")
+        obj, object_type = _value(raw.get("object")), _value(raw.get("object_type"))
+        if not (
+            _is_filled(subject) and _is_filled(subject_type) and _is_filled(predicate)
+            and _is_filled(obj) and _is_filled(object_type)
+        ):
             detail = f"needs subject, subject_type, predicate, object and object_type strings, got {raw!r}"
             return None, ("malformed triple", detail)
+        triple = _Triple(subject, subject_type, predicate, obj, object_type, raw.get("Combined"))
         if table is not None and (triple.subject_type, triple.predicate, triple.object_type) not in table:
             return None, ("triple not in the schemas", f"({triple.subject_type}, {triple.predicate}, {triple.object_type})")
         for role, string in (("subject", triple.subject), ("object", triple.object)):

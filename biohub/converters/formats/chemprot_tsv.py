@@ -31,7 +31,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 from biohub.converters.base import ConvertError, Item, ReadContext, Reader, expand_paths, read_lines
 from biohub.converters.problems import RecordRejected
@@ -152,7 +152,7 @@ class ChemprotTsvReader(Reader):
         text = f"{title} {abstract}"
         defects: list[Item] = []
         kept: dict[str, str] = {}
-        entity_list = []
+        entity_list: list[Entity] = []
         for eline, (_, tid, etype, start, end, mention) in self._rows(entities, pmid):
             where = f"{entities.path.name if entities.path else ''}:{eline}"
             if not (start.isdigit() and end.isdigit()) or not 0 <= int(start) < int(end) <= len(text):
@@ -166,7 +166,8 @@ class ChemprotTsvReader(Reader):
                 continue
             kept[tid] = f"{record_id}.e{len(entity_list)}"
             entity_list.append(Entity(kept[tid], etype, [mention], [(int(start), int(end))]))
-        relation_list, unevaluated = [], []
+        relation_list: list[Relation] = []
+        unevaluated: list[dict[str, str]] = []
         for rline, (_, group, evaluated, label, arg1, arg2) in self._rows(relations, pmid):
             a1, a2 = _ARG.match(arg1), _ARG.match(arg2)
             ids = (kept.get(a1.group(1)) if a1 else None, kept.get(a2.group(1)) if a2 else None)
@@ -246,6 +247,14 @@ def _check_roles(files: list[Path]) -> None:
         if len(roles) != 1:
             found = f"it names {' and '.join(roles)}" if roles else "its name contains none of them"
             raise ConvertError(path, f"not recognised as one of the {', '.join(_ROLES)} files: {found}")
+
+
+@overload
+def _role(files: list[Path], role: str, required: Literal[True]) -> Path: ...
+
+
+@overload
+def _role(files: list[Path], role: str, required: bool) -> Path | None: ...
 
 
 def _role(files: list[Path], role: str, required: bool) -> Path | None:

@@ -19,7 +19,7 @@ import json
 from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from biohub.converters.base import ConvertError, Item, ReadContext, Reader, expand_paths, load_json
 from biohub.converters.problems import RecordRejected
@@ -89,5 +89,5 @@ class CmbClinReader(Reader):
             history.append({"question": question, "answer": answer})
 
 
-def _text(value: Any) -> bool:
+def _text(value: Any) -> TypeGuard[str]:
     return isinstance(value, str) and bool(value.strip())

@@ -113,7 +113,7 @@ class CsvOptions:
     def _check_used(self) -> None:
         """An option set away from its default that the chosen schema and fields would ignore is an error."""
         defaults = {
-            f.name: f.default_factory() if f.default is dataclasses.MISSING else f.default  # type: ignore[misc]
+            f.name: f.default if f.default_factory is dataclasses.MISSING else f.default_factory()
             for f in dataclasses.fields(self)
         }
         for option, (schemas, mapped) in _USED_BY.items():
@@ -133,6 +133,7 @@ class CsvReader(Reader):
     schema = "text"
     description = "delimited text (CSV/TSV, Python csv module) mapped to the text, pairs, qa, instruction or dialogue schema"
     Options = CsvOptions
+    options: CsvOptions
 
     def output_schema(self) -> str:
         """The ``schema`` option: this reader produces whichever flat schema it is configured for."""
@@ -148,8 +149,12 @@ class CsvReader(Reader):
         opts = self.options
         text = read_text(path, opts.encoding)
         csv.field_size_limit(2**31 - 1)  # a cell may hold a whole document; the module default is 128 KiB
-        quoting = csv.QUOTE_NONE if opts.quoting == "none" else csv.QUOTE_MINIMAL
-        reader = csv.reader(io.StringIO(text, newline=""), delimiter=opts.delimiter, quoting=quoting, strict=True)
+        reader = csv.reader(
+            io.StringIO(text, newline=""),
+            delimiter=opts.delimiter,
+            quoting=csv.QUOTE_NONE if opts.quoting == "none" else csv.QUOTE_MINIMAL,
+            strict=True,
+        )
         names = list(opts.columns)
         header_pending = opts.header
         prefix = opts.key_prefix or path.stem

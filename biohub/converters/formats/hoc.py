@@ -28,6 +28,7 @@ from __future__ import annotations
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from biohub.converters.base import ConvertError, Item, ReadContext, Reader, check_path, folder_files, is_present, read_text
@@ -135,9 +136,7 @@ class HocReader(Reader):
             meta = {"source": {**source, "sentence": index}, "full_labels": labels}
             common = ctx.common(f"{pmid}-{index}", document_id=pmid, meta=meta)
             record = TextRecord(**common, text=sentence, labels=self._classes(labels))
-            ctx.keep_raw(
-                record.id, lambda line=lines[index], segment=segments[index]: line + RAW_SEPARATOR + "<" + segment
-            )
+            ctx.keep_raw(record.id, partial(_raw_sentence, lines[index], segments[index]))
             yield record
 
     def _labels(self, segment: str) -> list[str]:
@@ -152,6 +151,11 @@ class HocReader(Reader):
     def _classes(self, labels: list[str]) -> list[str]:
         chosen = [label.split("--")[0] for label in labels] if self.options.top_level else labels
         return sorted(set(chosen))
+
+
+def _raw_sentence(line: str, segment: str) -> str:
+    """The raw source text of one sentence record: its text line, then its label segment."""
+    return line + RAW_SEPARATOR + "<" + segment
 
 
 def _pmid_order(pmid: str) -> tuple[int, str]:

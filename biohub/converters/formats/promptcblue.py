@@ -52,7 +52,8 @@ class PromptCblueReader(Reader):
         if target is not None and not isinstance(target, str):
             detail = f"{item.where()}: 'target' is a {type(target).__name__}, expected a string"
             raise RecordRejected("bad field type", detail)
-        labeled = bool(target and target.strip())
+        target = target or ""
+        labeled = bool(target.strip())
         if not labeled and ctx.split_for(item.key) not in tuple(self.options.unlabelled_splits):
             detail = f"{item.where()}: empty 'target' in split {ctx.split_for(item.key)!r}"
             raise RecordRejected("empty target", detail)

@@ -37,6 +37,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from biohub.converters.base import Item, ReadContext, Reader, expand_paths, read_lines
 from biohub.converters.kb import (
@@ -161,7 +162,7 @@ class PubtatorReader(Reader):
             self._mention(doc, number, parts)
         for number, parts in relation_lines:
             self._relation(doc, number, parts)
-        meta: dict = {"source": {"path": path.name, "line": document.first_line}}
+        meta: dict[str, Any] = {"source": {"path": path.name, "line": document.first_line}}
         if doc.individual:
             meta["individual_mentions"] = doc.individual
         if doc.raw_ids:

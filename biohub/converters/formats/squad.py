@@ -78,7 +78,7 @@ class SquadReader(Reader):
         context: Any,
         qa: Any,
         ctx: ReadContext,
-        suffix: re.Pattern | None,
+        suffix: re.Pattern[str] | None,
         raw: Callable[[], str],
     ) -> Iterator[Item]:
         if not isinstance(qa, dict):
