@@ -20,7 +20,7 @@ from biohub.converters.convert import (
 )
 from biohub.converters.registry import get_reader
 from biohub.errors import ConfigError, UnknownNameError
-from biohub.schema import KBRecord, LabelSet
+from biohub.schema import KBRecord, LabelSet, PairsRecord, QARecord, TextRecord
 
 
 def convert_catalogued(
@@ -115,11 +115,11 @@ def infer_labels(result: ConversionResult) -> LabelSet:
             if isinstance(record, KBRecord):
                 entity_types.update(e.type for e in record.entities)
                 relation_types.update(r.type for r in record.relations)
-            elif record.schema == "text":
-                classes.update(record.labels)  # type: ignore[union-attr]
-                multi = multi or len(record.labels) > 1  # type: ignore[union-attr]
-            elif record.schema == "pairs" and record.label:  # type: ignore[union-attr]
-                classes[record.label] += 1  # type: ignore[union-attr]
+            elif isinstance(record, TextRecord):
+                classes.update(record.labels)
+                multi = multi or len(record.labels) > 1
+            elif isinstance(record, PairsRecord) and record.label:
+                classes[record.label] += 1
     return LabelSet(tuple(sorted(entity_types)), tuple(sorted(relation_types)), (), tuple(sorted(classes)), multi)
 
 
@@ -127,12 +127,14 @@ def infer_tasks(result: ConversionResult) -> tuple[str, ...]:
     """Task types of an uncatalogued corpus, from what its records hold."""
     records = [record for split in result.records.values() for record in split]
     if result.schema == "kb":
-        tasks = ["ner"] if any(r.entities for r in records) else []  # type: ignore[union-attr]
-        return tuple(tasks + (["re"] if any(r.relations for r in records) else []))  # type: ignore[union-attr]
+        kb = [r for r in records if isinstance(r, KBRecord)]
+        tasks = ["ner"] if any(r.entities for r in kb) else []
+        return tuple(tasks + (["re"] if any(r.relations for r in kb) else []))
     if result.schema == "text":
         return ("multilabel_classification",) if result.labels.multi_label else ("classification",)
     if result.schema == "pairs":
-        return ("sts",) if any(r.score is not None for r in records) else ("pair_classification",)  # type: ignore[union-attr]
+        scored = any(isinstance(r, PairsRecord) and r.score is not None for r in records)
+        return ("sts",) if scored else ("pair_classification",)
     if result.schema == "qa":
-        return tuple(sorted({f"qa_{r.type}" for r in records}))  # type: ignore[union-attr]
+        return tuple(sorted({f"qa_{r.type}" for r in records if isinstance(r, QARecord)}))
     return {"dialogue": ("dialogue",), "instruction": ("instruction",), "t2t": ("translation",)}.get(result.schema, ())

@@ -25,7 +25,7 @@ from biohub.converters.ledger import SplitLedger, record_counts
 from biohub.converters.registry import get_reader
 from biohub.errors import ConfigError
 from biohub.io import write_json, write_jsonl, write_parquet
-from biohub.schema import KBRecord, LabelSet, Record, features_for, to_row, validate
+from biohub.schema import KBRecord, LabelSet, PairsRecord, Record, TextRecord, features_for, to_row, validate
 from biohub.text import seeded_fraction
 
 
@@ -300,10 +300,10 @@ def observed_labels(result: ConversionResult) -> dict[str, list[str]]:
             if isinstance(record, KBRecord):
                 seen["entity_types"].update(dict.fromkeys(e.type for e in record.entities))
                 seen["relation_types"].update(dict.fromkeys(r.type for r in record.relations))
-            elif record.schema == "text":
-                seen["classes"].update(dict.fromkeys(record.labels))  # type: ignore[union-attr]
-            elif record.schema == "pairs" and record.label:  # type: ignore[union-attr]
-                seen["classes"][record.label] = None  # type: ignore[union-attr]
+            elif isinstance(record, TextRecord):
+                seen["classes"].update(dict.fromkeys(record.labels))
+            elif isinstance(record, PairsRecord) and record.label:
+                seen["classes"][record.label] = None
     declared = asdict(result.labels)
     ordered = {}
     for group, found in seen.items():
