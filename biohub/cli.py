@@ -8,7 +8,7 @@ import sys
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, NoReturn, ParamSpec, TypeVar
+from typing import Annotated, Any, NoReturn, ParamSpec, TypeVar
 
 import typer
 import yaml
@@ -102,6 +102,15 @@ def datasets_command(
     console().print(table)
 
 
+def _option_default(option: dataclasses.Field[Any]) -> str:
+    """``name=default`` of a reader option for ``biohub formats``, a default factory's value in parentheses."""
+    if option.default is not dataclasses.MISSING:
+        return f"{option.name}={option.default!r}"
+    if option.default_factory is not dataclasses.MISSING:
+        return f"{option.name}=({option.default_factory()!r})"
+    return f"{option.name}=(required)"
+
+
 @app.command("formats")
 @reports_errors
 def formats_command() -> None:
@@ -112,10 +121,7 @@ def formats_command() -> None:
     for column in ("format", "schema", "description", "options (default)"):
         table.add_column(column, overflow="fold")
     for name, reader in all_readers().items():
-        options = ", ".join(
-            f"{f.name}={f.default!r}" if f.default is not dataclasses.MISSING else f"{f.name}=({f.default_factory()!r})"  # type: ignore[misc]
-            for f in dataclasses.fields(reader.Options)
-        )
+        options = ", ".join(_option_default(f) for f in dataclasses.fields(reader.Options))
         table.add_row(name, reader.schema, reader.description, options or "-")
     console().print(table)
 
@@ -473,7 +479,7 @@ def report_command(
     console().print(f"report: {out / 'report.md'}, {out / 'report.html'}, {out / 'report.png'}")
 
 
-def _print_results(document: dict, out: Path) -> None:
+def _print_results(document: dict[str, Any], out: Path) -> None:
     """Print a results document as one row per suite entry (headline value, n, parse failures) and where its report is."""
     table = Table(title=f"{out} ({document['suite']})")
     for column in ("row", "metric", "value", "n", "parse failures"):
@@ -563,4 +569,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -35,7 +35,8 @@ def hub_offline() -> bool:
 def is_hub_id(name: str) -> bool:
     """Whether ``name`` is an explicit Hub id ``ORG/NAME``: exactly one slash, valid repository characters, no path
     syntax (``./``, ``../``, ``~``, an absolute path, a backslash) and ``ORG`` not an existing local folder."""
-    from huggingface_hub.utils import HFValidationError, validate_repo_id
+    from huggingface_hub.errors import HFValidationError
+    from huggingface_hub.utils import validate_repo_id  # type: ignore[attr-defined]  # exported lazily, mypy cannot see it
 
     org, slash, repo = name.partition("/")
     if not slash or not org or not repo or "/" in repo or "\\" in name or name.startswith(("~", ".")):

@@ -139,7 +139,9 @@ def plain_copy(model: PreTrainedModel) -> PreTrainedModel:
         delattr(config, "quantization_config")
     plain = type(model)(config)
     plain.load_state_dict(model.state_dict())
-    return plain.to(model.dtype)
+    # transformers decorates PreTrainedModel.to with functools.wraps, whose typeshed type does not bind ``self`` and
+    # returns the undecorated function's Any: a third-party typing gap (``to`` returns the module itself)
+    return plain.to(model.dtype)  # type: ignore[arg-type, no-any-return]
 
 
 def _from_pretrained(spec: str, options: dict[str, Any]) -> tuple[PreTrainedModel, Any]:
@@ -198,11 +200,11 @@ def load_model(
         model = AutoModelForCausalLM.from_pretrained(cached, **options)
         tokenizer = load_tokenizer("default") if spec == "default" else load_tokenizer(str(folder))
     if quantization_config is None:
-        model = model.to(device)
+        model = model.to(device)  # type: ignore[arg-type]  # functools.wraps on PreTrainedModel.to, see plain_copy
     if adapter is not None:
         from peft import PeftModel
 
-        model = PeftModel.from_pretrained(model, adapter)
+        return PeftModel.from_pretrained(model, adapter), ensure_chat_template(tokenizer)
     return model, ensure_chat_template(tokenizer)
 
 

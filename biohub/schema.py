@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from functools import cache
 from itertools import pairwise
@@ -220,7 +221,7 @@ class InstructionRecord(RecordBase):
 
 Record = KBRecord | QARecord | TextRecord | PairsRecord | T2TRecord | DialogueRecord | InstructionRecord
 
-RECORD_TYPES: dict[str, type] = {
+RECORD_TYPES: dict[str, type[Record]] = {
     "kb": KBRecord,
     "qa": QARecord,
     "text": TextRecord,
@@ -330,7 +331,8 @@ def _plain(value: Any) -> Any:
         return value
     if isinstance(value, (list, tuple)):
         return [_plain(item) for item in value]
-    return {name: _plain(getattr(value, name)) for name in _field_names(type(value))}
+    cls: type = type(value)
+    return {name: _plain(getattr(value, name)) for name in _field_names(cls)}
 
 
 def to_row(record: Record) -> dict[str, Any]:
@@ -576,7 +578,8 @@ def _check_instruction(record: InstructionRecord, labels: LabelSet) -> list[str]
     return problems
 
 
-_CHECKERS = {
+# each checker takes the record class of its schema (validate dispatches on ``record.schema``)
+_CHECKERS: dict[str, Callable[[Any, LabelSet], list[str]]] = {
     "kb": _check_kb,
     "qa": _check_qa,
     "text": _check_text,

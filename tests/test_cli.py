@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from biohub.cli import app
+from biohub.cli import _option_default, app
 from tests.synthetic import write_hub
 
 runner = CliRunner()
@@ -28,6 +29,17 @@ def test_formats_lists_readers_with_options() -> None:
     result = runner.invoke(app, ["formats"], env={"COLUMNS": "250"})
     assert result.exit_code == 0, result.output
     assert "conll" in result.output and "default_type" in result.output
+
+
+def test_format_options_show_defaults_factories_and_required_fields() -> None:
+    @dataclasses.dataclass
+    class Options:
+        needed: str
+        tag: str = "O"
+        types: list[str] = dataclasses.field(default_factory=lambda: ["Gene"])
+
+    shown = [_option_default(f) for f in dataclasses.fields(Options)]
+    assert shown == ["needed=(required)", "tag='O'", "types=(['Gene'])"]
 
 
 def test_a_new_bio_tsv_corpus_converts_with_no_code(tmp_path: Path) -> None:

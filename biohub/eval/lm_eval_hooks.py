@@ -118,11 +118,15 @@ def _docs(config: dict[str, Any]) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-class BiohubTask(ConfigurableTask):
+class BiohubTask(ConfigurableTask):  # type: ignore[misc]  # lm_eval ships no type information: its base class is Any
     """An exported biohub task: the YAML's data fields plus biohub's generation settings and metrics (above)."""
 
     def __init__(
-        self, data_dir: str | None = None, cache_dir: str | None = None, download_mode: Any = None, config: dict | None = None
+        self,
+        data_dir: str | None = None,
+        cache_dir: str | None = None,
+        download_mode: Any = None,
+        config: dict[str, Any] | None = None,
     ) -> None:
         config = {key: value for key, value in (config or {}).items() if key != "class"}
         family = config["metadata"]["biohub_family"]

@@ -47,7 +47,8 @@ import numpy as np
 
 from biohub.text import chinese_words
 
-Items = set[tuple[str, ...]]
+Item = tuple[str, ...]  # one scored item: (mention, type), (head, relation, tail) or (relation, concept, concept)
+Items = set[Item]
 UNPARSED = "\x00unparsed"
 
 
@@ -70,17 +71,17 @@ def set_prf(pairs: Iterable[tuple[Items, Items]]) -> dict[str, float]:
 
 def mention_counts(
     entities: Sequence[Sequence[Any]], types: Sequence[str] | None = None, collapse: bool = False
-) -> Counter[tuple[str, str]]:
+) -> Counter[Item]:
     """Gold (mention text, type) occurrences of an example from ``meta.gold_kb.entities`` ([type, text, count,
     concept ids] rows), restricted to ``types``; ``collapse``: one type for all (counts add up)."""
-    counts: Counter[tuple[str, str]] = Counter()
+    counts: Counter[Item] = Counter()
     for label, text, count, *_ in entities:
         if types is None or label in types:
             counts[(str(text).strip(), "*" if collapse else label)] += int(count)
     return counts
 
 
-def mention_prf(pairs: Iterable[tuple[Counter[tuple[str, str]], Items]]) -> dict[str, float]:
+def mention_prf(pairs: Iterable[tuple[Counter[Item], Items]]) -> dict[str, float]:
     """Mention-level micro P/R/F1 over (gold occurrence counts, predicted items) per example: a predicted gold item
     counts for all its occurrences, a predicted non-gold item is one false positive."""
     tp = fp = fn = 0
@@ -97,7 +98,7 @@ def concept_pair_items(relations: KbRows, entities: KbRows, predicted: list[list
     """(gold, predicted) (relation, concept, concept) items of one document (see the module doc, concept pairs):
     ``relations`` are [type, arg1 ids, arg2 ids], ``entities`` [type, text, count, ids], ``predicted`` the
     parsed [relation, head, tail] triples."""
-    gold = {(str(kind), a, b) for kind, ids1, ids2 in relations for a in ids1 for b in ids2}
+    gold: Items = {(str(kind), a, b) for kind, ids1, ids2 in relations for a in ids1 for b in ids2}
     index: dict[str, set[str]] = {}
     for _, text, _, ids, *_ in entities:
         index.setdefault(str(text).strip().casefold(), set()).update(ids)
@@ -133,7 +134,7 @@ def triple_items(value: list[list[str]] | None) -> Items:
     return {(head.strip(), relation, tail.strip()) for relation, head, tail in (value or [])}
 
 
-def project_bio(tokens: Sequence[str], mentions: Iterable[tuple[str, str]]) -> list[str]:
+def project_bio(tokens: Sequence[str], mentions: Iterable[Item]) -> list[str]:
     """IOB2 tags for ``tokens`` from (mention, type) strings: each occurrence of the mention's tokens (split on
     whitespace) is tagged, longer mentions first, never over an already tagged token."""
     tags = ["O"] * len(tokens)
@@ -267,7 +268,7 @@ def rouge_scores(references: Sequence[str], predictions: Sequence[str | None], l
 
 def bleu(references: Sequence[str], predictions: Sequence[str | None], language: str) -> dict[str, float]:
     """Corpus BLEU (sacrebleu) on a 0-1 scale."""
-    from sacrebleu.metrics import BLEU
+    from sacrebleu import BLEU
 
     metric = BLEU(tokenize="zh" if language == "zh" else "13a")
     return {"bleu": metric.corpus_score([p or "" for p in predictions], [list(references)]).score / 100}

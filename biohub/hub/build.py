@@ -147,7 +147,9 @@ def _by_size(names: list[str], mirror: Path, catalog_dir: Path | None) -> list[s
 
 
 def _texts(staging: Path, names: list[str]) -> tuple[list[TextItem], list[TextItem], dict[str, str]]:
-    train, evals, by_id = [], [], {}
+    train: list[TextItem] = []
+    evals: list[TextItem] = []
+    by_id: dict[str, str] = {}
     for name in names:
         for row in pq.read_table(staging / name / "texts.parquet").to_pylist():
             item = TextItem(row["record_id"], row["dataset"], row["split"], row["text"])

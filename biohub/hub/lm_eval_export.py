@@ -93,7 +93,7 @@ class Function(str):
     """A YAML scalar written with lm-eval's ``!function`` tag (a callable in the export's ``utils.py``)."""
 
 
-class _Dumper(yaml.SafeDumper):
+class _Dumper(yaml.SafeDumper):  # type: ignore[misc]  # PyYAML ships no type stubs: SafeDumper is Any here
     """SafeDumper that writes :class:`Function` values as ``!function NAME``."""
 
 

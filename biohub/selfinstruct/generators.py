@@ -80,7 +80,7 @@ class LocalGenerator:
         model, tokenizer = self._loaded
         pad = pad_id(tokenizer)
         device = next(model.parameters()).device
-        texts = []
+        texts: list[str] = []
         for start in range(0, len(prompts), self.batch_size):
             batch = prompts[start : start + self.batch_size]
             encoded = [prompt_ids(tokenizer, [{"role": "user", "content": p}]) for p in batch]
@@ -123,7 +123,7 @@ class OpenAIGenerator:
 
     def delay(self, retry_state: RetryCallState) -> float:
         """Seconds before the next attempt: ``backoff`` doubled per attempt made, capped at 60, times a jitter in [0.5, 1)."""
-        return min(60.0, self.backoff * 2 ** (retry_state.attempt_number - 1)) * (0.5 + random.random() / 2)
+        return min(60.0, self.backoff * 2.0 ** (retry_state.attempt_number - 1)) * (0.5 + random.random() / 2)
 
     def _one(self, client: httpx.Client, prompt: str) -> str:
         """One prompt's answer: tenacity retries a network error or a RETRY_STATUS answer, each attempt spends budget."""

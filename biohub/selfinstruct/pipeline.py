@@ -79,9 +79,9 @@ def selfinstruct(
         indexes[seed_task.language].add(tokens(seed_task.instruction, seed_task.language))
     pool: list[Task] = []
     for row in accepted_rows:
-        task = Task(**row["task"])
-        pool.append(task)
-        indexes[task.language].add(tokens(task.instruction, task.language))
+        accepted_task = Task(**row["task"])
+        pool.append(accepted_task)
+        indexes[accepted_task.language].add(tokens(accepted_task.instruction, accepted_task.language))
     languages = sorted({s.language for s in seeds})
     initial = min(len(pool), options.target)
     bar = tqdm(total=options.target, initial=initial, desc="accepted", unit="task", disable=not show_progress)

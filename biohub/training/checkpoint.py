@@ -15,12 +15,13 @@ import random
 import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
 from accelerate import Accelerator
 from accelerate.utils import DistributedType
+from numpy.typing import NDArray
 from safetensors.torch import load_file, save_file
 
 from biohub.io import write_json
@@ -56,7 +57,9 @@ def checkpoint_dirs(stage_dir: Path) -> list[Path]:
 
 def rng_state() -> dict[str, Any]:
     """This process's Python, NumPy, torch and CUDA random states as JSON-ready lists (saved per rank)."""
-    numpy_state = np.random.get_state()
+    # the global generator is an MT19937, so the legacy state is always its tuple (numpy's stubs type the no-argument
+    # call as the dict form, which is wrong, and the explicit legacy=True one as the union)
+    numpy_state = cast(tuple[str, NDArray[np.uint32], int, int, float], np.random.get_state(legacy=True))
     return {
         "python": _lists(random.getstate()),
         "numpy": [numpy_state[0], numpy_state[1].tolist(), *numpy_state[2:]],

@@ -42,7 +42,7 @@ def quantization_config(recipe: TrainRecipe) -> Any:
         )
     from transformers import BitsAndBytesConfig
 
-    return BitsAndBytesConfig(
+    return BitsAndBytesConfig(  # type: ignore[no-untyped-call]  # transformers leaves its __init__ unannotated
         load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True, bnb_4bit_compute_dtype=torch.bfloat16
     )
 
@@ -56,7 +56,10 @@ def prepare_model(recipe: TrainRecipe, device: str, start_from: Path | None = No
     else:
         model, tokenizer = load_model(recipe.model, device=device, quantization_config=quantization)
         if quantization is not None:
-            model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=recipe.gradient_checkpointing)
+            # peft leaves prepare_model_for_kbit_training unannotated
+            model = prepare_model_for_kbit_training(  # type: ignore[no-untyped-call]
+                model, use_gradient_checkpointing=recipe.gradient_checkpointing
+            )
         if start_from is not None:
             model = PeftModel.from_pretrained(model, str(start_from), is_trainable=True)
         else:
@@ -83,7 +86,11 @@ def parameter_counts(model: torch.nn.Module) -> tuple[int, int]:
 
 
 def save_stage(
-    model: torch.nn.Module, tokenizer: Any, folder: Path, recipe: TrainRecipe, state_dict: dict[str, torch.Tensor] | None = None
+    model: PreTrainedModel | PeftModel,
+    tokenizer: Any,
+    folder: Path,
+    recipe: TrainRecipe,
+    state_dict: dict[str, torch.Tensor] | None = None,
 ) -> None:
     """Adapter (LoRA/QLoRA) or weights (full) + tokenizer into ``folder``; ``merge``: also ``folder/merged``."""
     folder.mkdir(parents=True, exist_ok=True)
