@@ -25,9 +25,10 @@ $(VENV)/.installed: pyproject.toml
 
 setup: $(VENV)/.installed
 
-## make test: set up, check the style (ruff; rules in pyproject.toml), then run the whole test suite (real-corpus tests read ../shared/corpora or $BIOHUB_MIRROR)
+## make test: set up, check the style and types (ruff, mypy --strict; pyproject.toml), then run the whole test suite (real-corpus tests read ../shared/corpora or $BIOHUB_MIRROR)
 test: setup
 	$(BIN)/ruff check biohub tests benchmarks
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
 ## make demo [MIRROR=../shared/corpora]: set up, then the whole pipeline on the shipped example corpora (or a real
