@@ -140,6 +140,13 @@ def one_line_error(result, *fragments: str) -> str:
     return lines[0]
 
 
+def test_a_reader_option_its_own_check_refuses_is_a_one_line_error(tmp_path: Path) -> None:
+    (tmp_path / "x.conll").write_text("a O\n", encoding="utf-8")
+    args = ["convert", "--format", "conll", "--input", str(tmp_path / "x.conll"), "--split", "train", "--name", "x"]
+    result = runner.invoke(app, [*args, "--lang", "en", "--option", "columns=1", "--out", str(tmp_path / "out")])
+    one_line_error(result, "columns: expected 0 (any >= 2) or a count >= 2, got 1")
+
+
 def small_recipe(tmp_path: Path, text: str = SMALL_RECIPE) -> Path:
     path = tmp_path / "recipe.yaml"
     path.write_text(text, encoding="utf-8")

@@ -259,7 +259,10 @@ def parse_options(options_type: type, mapping: dict[str, Any], where: str) -> An
         values = {key: coerce(value, hints[key], f"{where}: option {key!r}") for key, value in mapping.items()}
     except TypeError as exc:
         raise ConfigError(str(exc)) from None
-    return options_type(**values)
+    try:
+        return options_type(**values)
+    except ValueError as exc:  # an option's own check (__post_init__): one value out of range, two that exclude each other
+        raise ConfigError(str(exc)) from None
 
 
 # --------------------------------------------------------------------------------------------- file helpers
