@@ -33,7 +33,7 @@ test: setup
 
 ## make demo [MIRROR=../shared/corpora]: set up, then the whole pipeline on the shipped example corpora (or a real
 ## mirror): convert -> templates check -> instruct -> build -> two-stage train -> eval (base and tuned) -> report
-## DEMO_STEPS: optimizer steps per training stage of the example demo (about 24 s each on 2 CPU cores);
+## DEMO_STEPS: optimizer steps per training stage of the example demo (about 80 s each on 2 CPU cores, BENCHMARKS.md);
 ## EVAL_LIMIT: examples per report row; EVAL_TOKENS: cap on generated tokens per answer.
 ## Mirror runs (RESULTS.md): MIRROR_RECIPE, the build recipe (taiyi_style_cpu: the taiyi_style corpora at CPU-sized
 ## caps); MIRROR_CAP, an optional lower cap for every corpus; TRAIN_ARGS, the training budget (one epoch of stage 1 at
