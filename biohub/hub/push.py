@@ -320,6 +320,6 @@ def _scrub(text: str, token: str | None) -> str:
     secrets = {token}
     with suppress(Exception):  # an unreadable login leaves only the explicit token to scrub
         secrets.add(get_token())
-    for secret in secrets - {None, ""}:
-        text = text.replace(secret, "<token>")  # type: ignore[arg-type]
+    for secret in [secret for secret in secrets if secret]:
+        text = text.replace(secret, "<token>")
     return text
