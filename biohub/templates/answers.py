@@ -315,7 +315,7 @@ def _parse_spans_by_type(spec: AnswerSpec, text: str, strict: bool, warnings: li
     for line in _lines(text, strict):
         pair = _key_value(line, spec, strict)
         label = _label_of(spec, pair[0], strict) if pair else None
-        if label is None:
+        if pair is None or label is None:
             if strict:
                 raise _Fail(f"line {line!r} is not '<type>{spec.punct.kv} <mentions>' for a declared type")
             warnings.append(f"ignored line {line[:60]!r}")
@@ -323,7 +323,7 @@ def _parse_spans_by_type(spec: AnswerSpec, text: str, strict: bool, warnings: li
         if label in seen and strict:
             raise _Fail(f"type {spec.name(label)!r} given twice")
         seen.add(label)
-        found[label].extend(_split_items(spec.punct, pair[1], strict))  # type: ignore[index]
+        found[label].extend(_split_items(spec.punct, pair[1], strict))
     missing = [spec.name(label) for label in spec.labels if label not in seen]
     if missing and strict:
         raise _Fail(f"missing type line(s): {', '.join(missing)}")
@@ -385,13 +385,13 @@ def _parse_triples(spec: AnswerSpec, text: str, strict: bool, warnings: list[str
     for line in _lines(text, strict):
         pair = _key_value(line, spec, strict)
         label = _label_of(spec, pair[0], strict) if pair else None
-        if label is None:
+        if pair is None or label is None:
             if strict:
                 raise _Fail(f"line {line!r} is not '<relation>{spec.punct.kv} [head, tail]; ...'")
             warnings.append(f"ignored line {line[:60]!r}")
             continue
         recognized = True
-        raws = _split_strict(pair[1], spec.punct.list_sep, spec.punct.gap) if strict else split_unescaped(pair[1], ";；")  # type: ignore[index]
+        raws = _split_strict(pair[1], spec.punct.list_sep, spec.punct.gap) if strict else split_unescaped(pair[1], ";；")
         for raw in raws:
             triple = _parse_pair(spec, raw, strict)
             if triple is None:
