@@ -165,20 +165,60 @@ def _placeholders(text: str, where: str) -> set[str]:
     return names
 
 
-def _strict_keys(data: Any, allowed: set[str], required: set[str], where: str) -> None:
-    if not isinstance(data, dict):
-        raise TemplateError(f"{where}: expected a mapping")
-    unknown, missing = set(data) - allowed, required - set(data)
-    if unknown:
-        raise TemplateError(f"{where}: unknown key(s) {sorted(unknown)}")
-    if missing:
-        raise TemplateError(f"{where}: missing key(s) {sorted(missing)}")
+@dataclass(frozen=True, slots=True)
+class _ByLanguage:
+    en: str
+    zh: str
 
 
-def _text(value: Any, where: str) -> str:
-    if not isinstance(value, str):
-        raise TemplateError(f"{where}: expected a string, got {type(value).__name__}")
-    return value
+@dataclass(frozen=True, slots=True)
+class _Hints:
+    lines: _ByLanguage
+    json: _ByLanguage
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    id: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Entries:
+    en: list[_Entry]
+    zh: list[_Entry]
+
+
+@dataclass(frozen=True, slots=True)
+class _FamilyFile:
+    """The shape of a family file; its values are checked further by :func:`load_family`."""
+
+    family: str
+    version: int
+    kind: str
+    prefix: str
+    placeholders: list[str]
+    label_names: LabelGroup
+    format_hints: _Hints
+    templates: _Entries
+    hub: HubFacts
+    eval: EvalFacts
+    instruct: InstructRules = InstructRules()
+
+
+@dataclass(frozen=True, slots=True)
+class _LabelFile:
+    entity_types: dict[str, _ByLanguage] = field(default_factory=dict)
+    relation_types: dict[str, _ByLanguage] = field(default_factory=dict)
+    classes: dict[str, _ByLanguage] = field(default_factory=dict)
+
+
+def _shaped(cls: type, data: Any, where: str) -> Any:
+    """``from_mapping`` (the one YAML-to-dataclass validator) with its TypeError as a TemplateError."""
+    try:
+        return from_mapping(cls, data, where)
+    except TypeError as exc:
+        raise TemplateError(str(exc)) from None
 
 
 def load_family(path: Path) -> Family:
@@ -188,53 +228,49 @@ def load_family(path: Path) -> Family:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise TemplateError(f"{where}: invalid YAML: {exc}") from None
-    facts = {"label_names", "instruct", "hub", "eval"}
-    keys = {"family", "version", "kind", "prefix", "placeholders", "format_hints", "templates"} | facts
-    _strict_keys(data, keys, keys - {"instruct"}, where)
-    if data["family"] != path.stem:
-        raise TemplateError(f"{where}: family {data['family']!r} must equal the file name")
+    shape: _FamilyFile = _shaped(_FamilyFile, data, where)
+    if shape.family != path.stem:
+        raise TemplateError(f"{where}: family {shape.family!r} must equal the file name")
     try:
-        check_name("answer kind", data["kind"], KINDS, f"{where}.kind")
+        check_name("answer kind", shape.kind, KINDS, f"{where}.kind")
     except RegistryError as exc:
         raise TemplateError(str(exc)) from None
-    if data["prefix"] not in PREFIXES:
+    if shape.prefix not in PREFIXES:
         raise TemplateError(f"{where}: prefix must be one of {PREFIXES}")
-    if not isinstance(data["version"], int) or isinstance(data["version"], bool) or data["version"] < 1:
+    if shape.version < 1:
         raise TemplateError(f"{where}.version: expected a positive integer")
-    declared = data["placeholders"]
-    if not isinstance(declared, list) or not set(map(str, declared)) <= PLACEHOLDERS:
+    declared = shape.placeholders
+    if not set(declared) <= PLACEHOLDERS:
         raise TemplateError(f"{where}.placeholders: expected a list of names from {sorted(PLACEHOLDERS)}")
-    hints = data["format_hints"]
-    _strict_keys(hints, {"lines", "json"}, {"lines", "json"}, f"{where}.format_hints")
+    hints = {
+        answer_format: {language: getattr(getattr(shape.format_hints, answer_format), language) for language in LANGUAGES}
+        for answer_format in ("lines", "json")
+    }
     for answer_format, by_language in hints.items():
-        _strict_keys(by_language, set(LANGUAGES), set(LANGUAGES), f"{where}.format_hints.{answer_format}")
         for language, hint in by_language.items():
             here = f"{where}.format_hints.{answer_format}.{language}"
-            if not _placeholders(_text(hint, here), here) <= set(declared) | {"example"}:
+            if not _placeholders(hint, here) <= set(declared) | {"example"}:
                 raise TemplateError(f"{here}: a hint may use only {{example}} and the family's placeholders")
-    _strict_keys(data["templates"], set(LANGUAGES), set(LANGUAGES), f"{where}.templates")
     templates = {
-        language: _templates(data, language, set(declared), f"{where}.templates.{language}") for language in LANGUAGES
+        language: _templates(shape, getattr(shape.templates, language), language, f"{where}.templates.{language}")
+        for language in LANGUAGES
     }
-    label_names, instruct, hub, evaluation = _facts(data, where)
+    _check_facts(shape, where)
     return Family(
-        data["family"], data["version"], data["kind"], data["prefix"], tuple(declared), hints, templates,
-        label_names, instruct, hub, evaluation, where,
+        shape.family, shape.version, shape.kind, shape.prefix, tuple(declared), hints, templates,
+        shape.label_names, shape.instruct, shape.hub, shape.eval, where,
     )
 
 
-def _facts(data: dict[str, Any], where: str) -> tuple[str, InstructRules, HubFacts, EvalFacts]:
-    """The family's label group, instruct rules, hub facts and eval facts, checked against the registry's names."""
+def _check_facts(shape: _FamilyFile, where: str) -> None:
+    """The family's hub and eval facts, checked against the registry's names and the family's own metrics."""
+    hub, evaluation = shape.hub, shape.eval
     try:
-        label_names = from_mapping(_LabelNames, {"label_names": data["label_names"]}, where).label_names
-        instruct = from_mapping(InstructRules, data.get("instruct", {}), f"{where}.instruct")
-        hub = from_mapping(HubFacts, data["hub"], f"{where}.hub")
-        evaluation = from_mapping(EvalFacts, data["eval"], f"{where}.eval")
         check_name("task category", hub.task_category, TASK_CATEGORIES, f"{where}.hub.task_category")
         check_name("report group", evaluation.group, GROUPS, f"{where}.eval.group")
         for index, metric in enumerate(evaluation.metrics):
             check_name("metric", metric, METRICS, f"{where}.eval.metrics[{index}]")
-    except (TypeError, RegistryError) as exc:
+    except RegistryError as exc:
         raise TemplateError(str(exc)) from None
     if not evaluation.metrics or len(set(evaluation.metrics)) != len(evaluation.metrics):
         raise TemplateError(f"{where}.eval.metrics: expected a non-empty list of distinct metric names")
@@ -245,29 +281,21 @@ def _facts(data: dict[str, Any], where: str) -> tuple[str, InstructRules, HubFac
             raise TemplateError(f"{where}.eval.{here}: {headline!r} is not one of the family's metrics ({known})")
     if evaluation.max_new_tokens < 1:
         raise TemplateError(f"{where}.eval.max_new_tokens: must be positive")
-    return label_names, instruct, hub, evaluation
 
 
-@dataclass(frozen=True, slots=True)
-class _LabelNames:
-    label_names: LabelGroup
-
-
-def _templates(data: dict[str, Any], language: str, declared: set[str], where: str) -> tuple[Template, ...]:
-    entries = data["templates"][language]
-    if not isinstance(entries, list) or len(entries) < MIN_TEMPLATES:
+def _templates(shape: _FamilyFile, entries: list[_Entry], language: str, where: str) -> tuple[Template, ...]:
+    if len(entries) < MIN_TEMPLATES:
         raise TemplateError(f"{where}: expected a list of at least {MIN_TEMPLATES} templates")
+    declared = set(shape.placeholders)
     built = []
     for index, entry in enumerate(entries):
         here = f"{where}[{index}]"
-        _strict_keys(entry, {"id", "text"}, {"id", "text"}, here)
-        template_id, text = _text(entry["id"], f"{here}.id"), _text(entry["text"], f"{here}.text")
-        if not _ID.match(template_id) or not template_id.startswith(f"{data['family']}.{language}."):
-            raise TemplateError(f"{here}: id {template_id!r} must look like {data['family']}.{language}.NN")
-        used = _placeholders(text, here)
+        if not _ID.match(entry.id) or not entry.id.startswith(f"{shape.family}.{language}."):
+            raise TemplateError(f"{here}: id {entry.id!r} must look like {shape.family}.{language}.NN")
+        used = _placeholders(entry.text, here)
         if used != declared:
             raise TemplateError(f"{here}: uses placeholders {sorted(used)}, the family declares {sorted(declared)}")
-        built.append(Template(template_id, data["family"], data["version"], language, text))
+        built.append(Template(entry.id, shape.family, shape.version, language, entry.text))
     if len({t.id for t in built}) != len(built) or len({t.text for t in built}) != len(built):
         raise TemplateError(f"{where}: ids and texts must be distinct")
     return tuple(built)
@@ -332,11 +360,7 @@ def label_names(dataset: str) -> dict[str, dict[str, dict[str, str]]]:
     if not path.exists():
         return {}
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    groups = {"entity_types", "relation_types", "classes"}
-    _strict_keys(data, groups, set(), str(path))
-    for group, codes in data.items():
-        for code, names in codes.items():
-            _strict_keys(names, set(LANGUAGES), set(LANGUAGES), f"{path}.{group}.{code}")
+    _shaped(_LabelFile, data, str(path))
     return data
 
 

@@ -8,11 +8,13 @@ group and language, also after the lenient parser's normalisation) and free of t
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
 from biohub.converters.catalog import load_catalog
-from biohub.templates.library import LANGUAGES, data_dir, label_names, punctuation
+from biohub.templates import library
+from biohub.templates.library import LANGUAGES, TemplateError, data_dir, label_names, punctuation
 
 GROUPS = ("entity_types", "relation_types", "classes")
 # Separators of the line/json answer formats (and the escape character); "、" because lenient multi-label parsing
@@ -81,3 +83,28 @@ def test_names_are_clean_and_unambiguous(dataset: str) -> None:
             for code in codes:
                 other = seen.get(_norm(code))
                 assert other in (None, code), f"{dataset}.{group}.{language}: code {code!r} reads as the name of {other!r}"
+
+
+@pytest.mark.parametrize(
+    ("content", "where", "reason"),
+    [
+        ("colours: {red: {en: Red, zh: 红}}\n", "", "unknown key(s) colours"),
+        ("classes: {pos: {en: Positive}}\n", ".classes.pos", "missing key(s) zh"),
+        ("classes: {pos: {en: Positive, zh: 阳性, fr: Positif}}\n", ".classes.pos", "unknown key(s) fr"),
+        ("classes: {pos: {en: 1, zh: 阳性}}\n", ".classes.pos.en", "expected a string"),
+    ],
+)
+def test_a_malformed_label_file_is_an_error_naming_the_entry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, content: str, where: str, reason: str
+) -> None:
+    (tmp_path / "labels").mkdir()
+    path = tmp_path / "labels" / "toy.yaml"
+    path.write_text(content, encoding="utf-8")
+    monkeypatch.setattr(library, "data_dir", lambda: tmp_path)
+    label_names.cache_clear()
+    try:
+        with pytest.raises(TemplateError) as caught:
+            label_names("toy")
+    finally:
+        label_names.cache_clear()
+    assert str(caught.value).startswith(f"{path}{where}:") and reason in str(caught.value), str(caught.value)
