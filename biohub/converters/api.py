@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from biohub.converters.convert import (
     ConversionResult,
     convert_entry,
     convert_source,
+    observed_labels,
     split_from_filename,
     update_ledger,
     write_result,
@@ -105,22 +105,12 @@ def convert_files(
 
 
 def infer_labels(result: ConversionResult) -> LabelSet:
-    """The label set the converted records use (for corpora without a declared one)."""
-    entity_types: Counter[str] = Counter()
-    relation_types: Counter[str] = Counter()
-    classes: Counter[str] = Counter()
-    multi = False
-    for records in result.records.values():
-        for record in records:
-            if isinstance(record, KBRecord):
-                entity_types.update(e.type for e in record.entities)
-                relation_types.update(r.type for r in record.relations)
-            elif isinstance(record, TextRecord):
-                classes.update(record.labels)
-                multi = multi or len(record.labels) > 1
-            elif isinstance(record, PairsRecord) and record.label:
-                classes[record.label] += 1
-    return LabelSet(tuple(sorted(entity_types)), tuple(sorted(relation_types)), (), tuple(sorted(classes)), multi)
+    """The label set the converted records use (for corpora without a declared one), sorted; multi-label when a
+    text record has more than one label."""
+    used = {group: tuple(sorted(labels)) for group, labels in observed_labels(result).items()}
+    records = (record for split in result.records.values() for record in split)
+    multi = any(isinstance(record, TextRecord) and len(record.labels) > 1 for record in records)
+    return LabelSet(used["entity_types"], used["relation_types"], (), used["classes"], multi)
 
 
 def infer_tasks(result: ConversionResult) -> tuple[str, ...]:

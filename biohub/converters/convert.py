@@ -277,7 +277,14 @@ def write_result(result: ConversionResult, out: Path, mirror: Path | None) -> No
         row["path"] = _relative(item.path, mirror)
         problems.append(row)
     write_jsonl(folder / "rejections.jsonl", problems)
-    info = {
+    write_json(folder / "info.json", conversion_info(result))
+
+
+def conversion_info(result: ConversionResult) -> dict[str, Any]:
+    """The content of a converted dataset's ``info.json``: format, options, source files with their sha256s, declared
+    and observed labels, tasks and splits. ``biohub instruct`` reads it back from the file and ``biohub build`` takes
+    it from the conversion it ran, both through ``biohub.templates.tasks.DatasetInfo.from_info``."""
+    return {
         "dataset": result.dataset,
         "schema": result.schema,
         "format": result.format,
@@ -289,11 +296,12 @@ def write_result(result: ConversionResult, out: Path, mirror: Path | None) -> No
         "splits": sorted(set(result.declared_splits) | set(result.records)),
         "biohub_version": biohub.__version__,
     }
-    write_json(folder / "info.json", info)
 
 
 def observed_labels(result: ConversionResult) -> dict[str, list[str]]:
-    """The labels the converted records actually use, in declared order (then first-seen order)."""
+    """The labels the converted records actually use, in declared order (then first-seen order): the one place the
+    labels in use are read off the records (``info.json``, the datasets' info, and labels inferred for uncatalogued
+    corpora all come from here)."""
     seen: dict[str, dict[str, None]] = {"entity_types": {}, "relation_types": {}, "classes": {}}
     for split in sorted(result.records):
         for record in result.records[split]:

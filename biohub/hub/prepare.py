@@ -17,7 +17,7 @@ from typing import Any
 import pyarrow.parquet as pq
 
 from biohub.converters.catalog import load_catalog
-from biohub.converters.convert import convert_entry, observed_labels
+from biohub.converters.convert import conversion_info, convert_entry
 from biohub.errors import ConfigError
 from biohub.hub.decontam import input_text, normalize
 from biohub.hub.mix import cap
@@ -64,6 +64,11 @@ def partition(
     return train, evals
 
 
+def planned_examples(records: list[Record], info: DatasetInfo, options: InstructOptions, plan: DatasetPlan) -> list[Made]:
+    """The examples ``biohub instruct`` makes of ``records`` (:func:`make_examples`), of the plan's families only."""
+    return [m for m in make_examples(records, info, options) if not plan.families or m[1].family in plan.families]
+
+
 def capped_examples(
     records: list[Record], info: DatasetInfo, options: InstructOptions, plan: DatasetPlan, seed: int, dataset: str
 ) -> tuple[list[Made], int]:
@@ -74,7 +79,7 @@ def capped_examples(
     and returned in the records' original order. Records beyond the cap are never templated."""
 
     def wanted(record: Record) -> list[Made]:
-        return [m for m in make_examples([record], info, options) if not plan.families or m[1].family in plan.families]
+        return planned_examples([record], info, options, plan)
 
     if plan.cap is None:
         return [m for record in records for m in wanted(record)], len(records)
@@ -110,17 +115,12 @@ def prepare_dataset(
     for split, records in sorted(result.records.items()):
         write_shards(data_dir / f"{name}_unified", split, [to_row(r) for r in records], features)
         write_shards(data_dir / f"{name}_source", split, [source_row(r, raw) for r in records], SOURCE_FEATURES)
-    observed = observed_labels(result)
-    info = DatasetInfo(
-        name, result.schema, entry.tasks, tuple(observed["entity_types"]), tuple(observed["relation_types"]),
-        entry.labels.classes or tuple(observed["classes"]), entry.labels.multi_label,
-    )
-    splits = sorted(set(result.declared_splits) | set(result.records))
-    train_records, eval_records = partition(result.records, plan, name, splits)
-    settings = recipe.instructions
-    train_options = InstructOptions(recipe.seed, settings.formats, settings.decompose, settings.max_length)
+    conversion = conversion_info(result)  # what `biohub convert` writes as info.json, and `biohub instruct` reads
+    info = DatasetInfo.from_info(conversion)
+    train_records, eval_records = partition(result.records, plan, name, conversion["splits"])
+    train_options = recipe.instructions
     eval_options = replace(train_options, decompose=False)
-    counter = _counter(recipe.tokenizer) if recipe.instructions.max_length else None
+    counter = _counter(recipe.tokenizer) if train_options.max_length else None
     folder = staging / name
 
     stats = SplitStats(records=len(train_records), unlabeled=sum(not r.labeled for r in train_records))
@@ -131,9 +131,7 @@ def prepare_dataset(
     ledger = {"train": {**stats.to_json(), "records_used": used}}
 
     for split, records in eval_records.items():
-        examples = [
-            m[2] for m in make_examples(records, info, eval_options) if not plan.families or m[1].family in plan.families
-        ]
+        examples = [example for _, _, example in planned_examples(records, info, eval_options, plan)]
         write_parquet(folder / f"eval-{split}.parquet", [e.to_row() for e in examples], EXAMPLE_FEATURES)
         # statistics only: eval rows are never dropped
         measured = cap(examples, EVAL_LENGTH_SAMPLE, recipe.seed, f"{name}\x00lengths")

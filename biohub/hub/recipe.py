@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from biohub.errors import BiohubError
+from biohub.templates.instruct import InstructOptions
 from biohub.templates.library import stage1_families
 from biohub.typed import from_mapping, read_yaml
 
@@ -58,16 +59,6 @@ class DatasetPlan:
 
 
 @dataclass(frozen=True, slots=True)
-class Instructions:
-    """The recipe's ``instructions`` section: the answer formats to draw from, whether NER is also decomposed into
-    one example per entity type, and the token limit of an example (0: none)."""
-
-    formats: tuple[str, ...] = ("lines",)
-    decompose: bool = False
-    max_length: int = 1024
-
-
-@dataclass(frozen=True, slots=True)
 class Mixing:
     """Sampling weight of dataset i is proportional to n_i ** (1 / temperature): 1 keeps the capped sizes,
     larger values flatten the mix towards uniform. ``stage1``: the families of the first stage (default: the
@@ -95,20 +86,29 @@ class Decontamination:
 @dataclass(frozen=True, slots=True)
 class Recipe:
     """A build recipe as loaded from its YAML file: the datasets with their plans, the seed, the tokenizer that
-    measures lengths, and the instructions, mixing and decontamination settings."""
+    measures lengths, and the instructions, mixing and decontamination settings. ``instructions`` (the answer
+    formats to draw from, whether NER is also decomposed into one example per entity type, the token limit of an
+    example, 0: none) are the options of ``biohub instruct``, with the recipe's seed."""
 
     name: str
     datasets: dict[str, DatasetPlan]
     description: str = ""
     seed: int = 0
     tokenizer: str = "default"
-    instructions: Instructions = field(default_factory=Instructions)
+    instructions: InstructOptions = field(default_factory=InstructOptions)
     mixing: Mixing = field(default_factory=Mixing)
     decontamination: Decontamination = field(default_factory=Decontamination)
 
+    def __post_init__(self) -> None:
+        # ``instructions`` are the options ``biohub instruct`` takes; their seed is always the recipe's own
+        object.__setattr__(self, "instructions", dataclasses.replace(self.instructions, seed=self.seed))
+
     def to_json(self) -> dict[str, Any]:
-        """The recipe as plain data (recorded in ``build_info.json`` and on the card)."""
-        return dataclasses.asdict(self)
+        """The recipe as plain data (recorded in ``build_info.json`` and on the card); the seed appears once, at the
+        top, as in the recipe file."""
+        data = dataclasses.asdict(self)
+        del data["instructions"]["seed"]
+        return data
 
     def sha256(self) -> str:
         """A hash of the recipe's content (not of its file's formatting)."""
@@ -123,7 +123,7 @@ def load_recipe(path: Path) -> Recipe:
     if isinstance(data, dict) and isinstance(data.get("datasets"), dict):  # ``name:`` alone = a plan of defaults
         data["datasets"] = {name: {} if plan is None else plan for name, plan in data["datasets"].items()}
     try:
-        recipe: Recipe = from_mapping(Recipe, data, str(path))
+        recipe: Recipe = from_mapping(Recipe, data, str(path), {"instructions": _instruct_options})
     except TypeError as exc:
         raise RecipeError(str(exc)) from None
     if not recipe.datasets:
@@ -138,6 +138,17 @@ def load_recipe(path: Path) -> Recipe:
     if recipe.mixing.temperature <= 0:
         raise RecipeError(f"{path}.mixing.temperature: must be positive")
     return recipe
+
+
+def _instruct_options(section: Any, where: str) -> InstructOptions:
+    """The recipe's ``instructions`` section as ``biohub instruct``'s options; the seed is the recipe's own ``seed``."""
+    keys = [name for name in InstructOptions.__dataclass_fields__ if name != "seed"]
+    unknown = sorted(set(section) - set(keys)) if isinstance(section, dict) else []
+    if unknown:
+        allowed = f"{', '.join(keys)} (the seed is the recipe's top-level `seed`)"
+        raise TypeError(f"{where}: unknown key(s) {', '.join(map(str, unknown))}; allowed: {allowed}")
+    options: InstructOptions = from_mapping(InstructOptions, section, where)
+    return options
 
 
 def with_cap(recipe: Recipe, cap: int) -> Recipe:

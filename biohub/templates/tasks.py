@@ -12,6 +12,7 @@ records yield examples (unlabelled test files have no target).
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,7 @@ from biohub.templates.library import display_names, families, punctuation
 
 @dataclass(frozen=True, slots=True)
 class DatasetInfo:
-    """What the templates need to know about a converted dataset (from ``<unified>/<dataset>/info.json``)."""
+    """What the templates need to know about a converted dataset (its ``info.json``; see :meth:`from_info`)."""
 
     name: str
     schema: str
@@ -44,10 +45,10 @@ class DatasetInfo:
     multi_label: bool
 
     @classmethod
-    def load(cls, folder: Path) -> DatasetInfo:
-        """Read ``info.json`` of a converted dataset folder: observed entity and relation types, and the declared
-        classes (the observed ones when none are declared)."""
-        info = json.loads((folder / "info.json").read_text(encoding="utf-8"))
+    def from_info(cls, info: Mapping[str, Any]) -> DatasetInfo:
+        """The dataset info of a conversion's ``info.json`` content (``biohub.converters.convert.conversion_info``):
+        the observed entity and relation types, and the declared classes (the observed ones when none are declared).
+        ``biohub instruct`` reads it from the file, ``biohub build`` takes it from the conversion it just ran."""
         observed = info["observed_labels"]
         declared = info["labels"]
         return cls(
@@ -59,6 +60,11 @@ class DatasetInfo:
             classes=tuple(declared["classes"]) or tuple(observed["classes"]),
             multi_label=bool(declared["multi_label"]),
         )
+
+    @classmethod
+    def load(cls, folder: Path) -> DatasetInfo:
+        """Read ``info.json`` of a converted dataset folder (see :meth:`from_info`)."""
+        return cls.from_info(json.loads((folder / "info.json").read_text(encoding="utf-8")))
 
 
 def _spec(info: DatasetInfo, family: str, language: str, codes: tuple[str, ...]) -> AnswerSpec:
