@@ -234,18 +234,30 @@ class Reader(ABC):
         a record and its defects), or, when it raises :class:`RecordRejected`, the record's one rejection.
 
         The rejection names ``path`` and ``locator`` (or the locator the exception carries) and belongs to
-        ``document_id`` (or the exception's); its detail is ``prefix`` followed by the exception's detail. Items
-        are passed on as ``convert`` produces them (a generator's defects yielded before it raises stay counted)."""
+        ``document_id`` (or the exception's); its detail is ``prefix`` followed by the exception's detail. Defects
+        ``convert`` produced before it raised stay counted. A kept record that lost annotations (dropped defects)
+        says so in ``meta.dropped_annotations`` (unit -> count, see :func:`mark_dropped`)."""
+        produced: list[Item] = []
         try:
-            produced = convert()
-            if isinstance(produced, (Rejection, Defect)) or isinstance(produced, Record):
-                yield produced
-            else:
-                yield from produced
+            made = convert()
+            produced.extend([made] if isinstance(made, (Rejection, Defect)) or isinstance(made, Record) else made)
         except RecordRejected as problem:
             where = locator if problem.locator is None else problem.locator
             owner = document_id if problem.document_id is None else problem.document_id
+            yield from produced
             yield ctx.reject(path, where, problem.reason, prefix + problem.detail, document_id=owner)
+            return
+        lost = Counter(item.annotation or "annotations" for item in produced if isinstance(item, Defect) and item.dropped)
+        for item in produced:
+            yield mark_dropped(item, lost) if lost and isinstance(item, Record) else item
+
+
+def mark_dropped(record: Record, lost: Counter[str]) -> Record:
+    """``record`` with ``meta.dropped_annotations`` (unit -> count) added: it is kept, but not fully labelled as
+    its source was (an annotation the reader could not place was dropped; ``rejections.jsonl`` lists which)."""
+    meta = json.loads(record.meta)
+    meta["dropped_annotations"] = dict(sorted(lost.items()))
+    return dataclasses.replace(record, meta=dump_meta(meta))
 
 
 def parse_options(options_type: type, mapping: dict[str, Any], where: str) -> Any:
