@@ -401,12 +401,19 @@ def _too_deep(path: Path, text: str, line_offset: int = 0, what: str = "JSON") -
     return ConvertError(path, reason, line=line + line_offset)
 
 
-def parse_json(path: Path, text: str, line_offset: int = 0, what: str = "invalid JSON") -> Any:
+def parse_json(
+    path: Path,
+    text: str,
+    line_offset: int = 0,
+    what: str = "invalid JSON",
+    object_pairs_hook: Callable[[list[tuple[str, Any]]], Any] | None = None,
+) -> Any:
     """``json.loads`` with every failure a :class:`ConvertError` naming the file and line: syntax errors and
     documents nested too deeply for the parser (``RecursionError``). ``line_offset`` is added to line numbers
-    (the text's first line is line ``line_offset + 1`` of the file)."""
+    (the text's first line is line ``line_offset + 1`` of the file); ``object_pairs_hook`` as for ``json.loads``
+    (it sees a repeated key, which a plain parse would resolve silently to its last value)."""
     try:
-        return json.loads(text)
+        return json.loads(text, object_pairs_hook=object_pairs_hook)
     except json.JSONDecodeError as exc:
         raise ConvertError(path, f"{what}: {exc.msg} (column {exc.colno})", line=exc.lineno + line_offset) from None
     except RecursionError:
@@ -453,6 +460,24 @@ def parse_xml(path: Path) -> ET.Element:
         line, column = exc.position
         reason = str(exc).split(":")[0]
         raise ConvertError(path, f"invalid XML: {reason} (column {column}); truncated or malformed file?", line=line) from None
+
+
+def file_stems(files: Iterable[Path]) -> dict[Path, str]:
+    """The name each file's record keys start with: its stem, or, where two files share a stem (``a/train.tsv``,
+    ``b/train.tsv``), its path without suffix from the nearest folder that tells them apart (``a/train``,
+    ``b/train``), so record keys stay unique while a file with a stem of its own keeps the stem as before."""
+    groups: dict[str, list[Path]] = {}
+    for path in files:
+        groups.setdefault(path.stem, []).append(path)
+    names: dict[Path, str] = {}
+    for stem, group in groups.items():
+        depth = 1
+        while len(group) > 1 and depth < max(len(p.parts) for p in group):
+            if len({p.with_suffix("").parts[-depth:] for p in group}) == len(set(group)):
+                break
+            depth += 1
+        names.update({p: "/".join(p.with_suffix("").parts[-depth:]) if len(group) > 1 else stem for p in group})
+    return names
 
 
 def expand_paths(paths: Iterable[Path], suffix: str) -> list[Path]:
