@@ -233,7 +233,7 @@ class Reader(ABC):
         """The reject loop's body for one source record: the items ``convert()`` returns (one item, or several:
         a record and its defects), or, when it raises :class:`RecordRejected`, the record's one rejection.
 
-        The rejection names ``path`` and ``locator`` (or the locator the exception carries) and belongs to
+        The rejection names ``path`` and ``locator`` (or the path and locator the exception carries) and belongs to
         ``document_id`` (or the exception's); its detail is ``prefix`` followed by the exception's detail. Defects
         ``convert`` produced before it raised stay counted. A kept record that lost annotations (dropped defects)
         says so in ``meta.dropped_annotations`` (unit -> count, see :func:`mark_dropped`)."""
@@ -245,7 +245,8 @@ class Reader(ABC):
             where = locator if problem.locator is None else problem.locator
             owner = document_id if problem.document_id is None else problem.document_id
             yield from produced
-            yield ctx.reject(path, where, problem.reason, prefix + problem.detail, document_id=owner)
+            at = path if problem.path is None else problem.path
+            yield ctx.reject(at, where, problem.reason, prefix + problem.detail, document_id=owner)
             return
         lost = Counter(item.annotation or "annotations" for item in produced if isinstance(item, Defect) and item.dropped)
         for item in produced:
