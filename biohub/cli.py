@@ -146,7 +146,9 @@ def convert_command(
     field: Annotated[list[str] | None, typer.Option(help="Field mapping key=value, e.g. text_1=query (repeatable).")] = None,
     option: Annotated[list[str] | None, typer.Option(help="Reader option key=value (YAML value; repeatable).")] = None,
     labels: Annotated[str | None, typer.Option(help="Comma-separated label set (default: inferred).")] = None,
-    strict: Annotated[bool, typer.Option(help="Exit non-zero if any record is rejected or any annotation dropped.")] = False,
+    strict: Annotated[
+        bool, typer.Option(help="Fail (exit 2, nothing written) if any record is rejected or any annotation dropped.")
+    ] = False,
     no_verify: Annotated[
         bool, typer.Option("--no-verify", help="Skip the sha256 check of catalogued source files.")
     ] = False,
@@ -167,40 +169,32 @@ def convert_command(
             results = [
                 convert_files(
                     format_, input_, name, lang, out, split=split, fields=_pairs(field, "--field"),  # type: ignore[arg-type]
-                    options=_pairs(option, "--option"), labels=labels.split(",") if labels else None,
+                    options=_pairs(option, "--option"), labels=labels.split(",") if labels else None, strict=strict,
                 )
             ]
         else:
             if mirror is None or all_ == bool(datasets):
                 raise typer.BadParameter("give --mirror and exactly one of --all / --datasets (or use --format)")
             names = None if all_ else [n.strip() for n in datasets.split(",") if n.strip()]  # type: ignore[union-attr]
-            results = convert_catalogued(mirror, out, names, catalog=catalog, verify=not no_verify)
+            results = convert_catalogued(mirror, out, names, catalog=catalog, verify=not no_verify, strict=strict)
     except OSError as exc:  # e.g. an output folder that is a symbolic link loop: named with the reason, in one line
         where = Path(exc.filename) if exc.filename else out
         raise InputError(f"{where}: {os_reason(exc, where)}") from None
     table = Table(title=f"converted into {out}")
     for column in ("dataset", "split", "read", "converted", "rejected", "defects", "dropped", "unaccounted"):
         table.add_column(column, justify="right" if column not in ("dataset", "split") else "left")
-    rejected = dropped = unaccounted = 0
     gaps: list[str] = []  # one phrase per split and unit whose annotation counts do not add up
     for result in results:
         for split_name, ledger in sorted(result.ledger.items()):
             missing = ledger.unaccounted_total()  # by absolute value: never cancels drops
             cells = (ledger.read, ledger.converted, ledger.rejected, sum(ledger.defects.values()), ledger.dropped, missing)
             table.add_row(escape(result.dataset), split_name, *map(str, cells))
-            rejected += ledger.rejected
-            dropped += ledger.dropped
-            unaccounted += missing
             gaps += ledger.unaccounted_lines(f"{result.dataset}/{split_name}")
     console().print(table)
     listed = f"{out}/<dataset>/rejections.jsonl"
     console().print(f"ledger: {out / 'ledger.json'}; rejected records and dropped annotations are listed in {listed}")
     if gaps:
         err().print(f"unaccounted annotations (a reader bug): {escape('; '.join(gaps))}", soft_wrap=True, highlight=False)
-    if strict and (rejected or dropped or unaccounted):
-        summary = f"{rejected} record(s) rejected, {dropped} annotation(s) dropped, {unaccounted} annotation(s) unaccounted"
-        err().print(f"[red]--strict: {escape(summary)}[/red]", soft_wrap=True, highlight=False)
-        raise typer.Exit(1)
 
 
 templates_app = typer.Typer(help="The instruction template library.", no_args_is_help=True)

@@ -66,7 +66,7 @@ def test_strict_turns_rejections_into_a_failing_exit(tmp_path: Path) -> None:
     ]
     assert runner.invoke(app, args).exit_code == 0
     strict = runner.invoke(app, [*args, "--strict"])
-    assert strict.exit_code == 1 and "1 record(s) rejected" in strict.output
+    assert strict.exit_code == 2 and "1 record(s) rejected" in strict.output
 
 
 def test_bad_invocations_exit_2_with_a_reason(tmp_path: Path) -> None:

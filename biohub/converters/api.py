@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from biohub.converters.base import check_path
+from biohub.converters.base import Rejection, check_path
 from biohub.converters.catalog import Source, SourceFile, load_catalog
 from biohub.converters.convert import (
     ConversionResult,
@@ -19,8 +19,33 @@ from biohub.converters.convert import (
     write_result,
 )
 from biohub.converters.registry import get_reader
-from biohub.errors import ConfigError, UnknownNameError
+from biohub.errors import BiohubError, ConfigError, UnknownNameError
 from biohub.schema import KBRecord, LabelSet, PairsRecord, QARecord, TextRecord
+
+
+class StrictError(BiohubError):
+    """``--strict`` found a rejected record, a dropped annotation or an unaccounted one; nothing was written."""
+
+
+def check_strict(results: Sequence[ConversionResult]) -> None:
+    """Raise :class:`StrictError` when any result rejected a record, dropped an annotation or left annotations
+    unaccounted for: one line with the counts and the first problem's file, line/record and reason."""
+    rejected = dropped = unaccounted = 0
+    firsts: list[str] = []  # the first problem of every result, then the unaccounted counts
+    gaps: list[str] = []
+    for result in results:
+        for split in sorted(result.ledger):
+            ledger = result.ledger[split]
+            rejected, dropped = rejected + ledger.rejected, dropped + ledger.dropped
+            unaccounted += ledger.unaccounted_total()
+            gaps += ledger.unaccounted_lines(f"{result.dataset}/{split}")
+        problem = next((p for p in result.problems if isinstance(p, Rejection) or p.dropped), None)
+        if problem is not None:
+            firsts.append(f"{problem.path}:{problem.locator}: {problem.reason} ({problem.detail})")
+    first = next(iter(firsts + gaps), "")
+    if rejected or dropped or unaccounted:
+        summary = f"{rejected} record(s) rejected, {dropped} annotation(s) dropped, {unaccounted} annotation(s) unaccounted"
+        raise StrictError(f"--strict: {summary}; nothing written; first: {first}")
 
 
 def convert_catalogued(
@@ -31,19 +56,21 @@ def convert_catalogued(
     catalog: Path | None = None,
     verify: bool = True,
     progress: bool = True,
+    strict: bool = False,
 ) -> list[ConversionResult]:
-    """Convert catalog entries (all when ``names`` is None) from ``mirror`` into ``out``."""
+    """Convert catalog entries (all when ``names`` is None) from ``mirror`` into ``out``; with ``strict``, any
+    rejected record or dropped annotation is a :class:`StrictError` and nothing is written."""
     check_path(mirror)  # a missing mirror or one that is a symbolic link loop: say so, not "missing source file"
     entries = load_catalog(catalog)
     selected = list(entries) if names is None else list(names)
     unknown = [name for name in selected if name not in entries]
     if unknown:
         raise UnknownNameError(f"unknown dataset(s) {', '.join(unknown)}; see `biohub datasets`")
-    results = []
-    for name in selected:
-        result = convert_entry(entries[name], mirror, verify=verify, progress=progress)
+    results = [convert_entry(entries[name], mirror, verify=verify, progress=progress) for name in selected]
+    if strict:
+        check_strict(results)
+    for result in results:
         write_result(result, out, mirror)
-        results.append(result)
     update_ledger(out, results)
     return results
 
@@ -60,13 +87,15 @@ def convert_files(
     options: dict[str, Any] | None = None,
     labels: Sequence[str] | None = None,
     progress: bool = True,
+    strict: bool = False,
 ) -> ConversionResult:
     """Convert an uncatalogued corpus of a supported format, with no code.
 
     Each input's split comes from ``split`` or its file name (train / dev|valid / test). ``fields`` maps the
     reader's field names to the file's (readers with a ``fields`` option); ``options`` are other reader
     options. Label sets are inferred from the data unless ``labels`` is given (then every label must be one of
-    them); whether a text corpus is multi-label is read off the data.
+    them); whether a text corpus is multi-label is read off the data. With ``strict``, any rejected record or
+    dropped annotation is a :class:`StrictError` and nothing is written.
     """
     reader_type = get_reader(format_name)
     all_options = dict(options or {})
@@ -99,6 +128,8 @@ def convert_files(
         else:
             result.labels = dataclasses.replace(result.labels, classes=given)
     result.tasks = infer_tasks(result)
+    if strict:
+        check_strict([result])
     write_result(result, out, None)
     update_ledger(out, [result])
     return result

@@ -233,19 +233,32 @@ class Reader(ABC):
         """The reject loop's body for one source record: the items ``convert()`` returns (one item, or several:
         a record and its defects), or, when it raises :class:`RecordRejected`, the record's one rejection.
 
-        The rejection names ``path`` and ``locator`` (or the locator the exception carries) and belongs to
-        ``document_id`` (or the exception's); its detail is ``prefix`` followed by the exception's detail. Items
-        are passed on as ``convert`` produces them (a generator's defects yielded before it raises stay counted)."""
+        The rejection names ``path`` and ``locator`` (or the path and locator the exception carries) and belongs to
+        ``document_id`` (or the exception's); its detail is ``prefix`` followed by the exception's detail. Defects
+        ``convert`` produced before it raised stay counted. A kept record that lost annotations (dropped defects)
+        says so in ``meta.dropped_annotations`` (unit -> count, see :func:`mark_dropped`)."""
+        produced: list[Item] = []
         try:
-            produced = convert()
-            if isinstance(produced, (Rejection, Defect)) or isinstance(produced, Record):
-                yield produced
-            else:
-                yield from produced
+            made = convert()
+            produced.extend([made] if isinstance(made, (Rejection, Defect)) or isinstance(made, Record) else made)
         except RecordRejected as problem:
             where = locator if problem.locator is None else problem.locator
             owner = document_id if problem.document_id is None else problem.document_id
-            yield ctx.reject(path, where, problem.reason, prefix + problem.detail, document_id=owner)
+            yield from produced
+            at = path if problem.path is None else problem.path
+            yield ctx.reject(at, where, problem.reason, prefix + problem.detail, document_id=owner)
+            return
+        lost = Counter(item.annotation or "annotations" for item in produced if isinstance(item, Defect) and item.dropped)
+        for item in produced:
+            yield mark_dropped(item, lost) if lost and isinstance(item, Record) else item
+
+
+def mark_dropped(record: Record, lost: Counter[str]) -> Record:
+    """``record`` with ``meta.dropped_annotations`` (unit -> count) added: it is kept, but not fully labelled as
+    its source was (an annotation the reader could not place was dropped; ``rejections.jsonl`` lists which)."""
+    meta = json.loads(record.meta)
+    meta["dropped_annotations"] = dict(sorted(lost.items()))
+    return dataclasses.replace(record, meta=dump_meta(meta))
 
 
 def parse_options(options_type: type, mapping: dict[str, Any], where: str) -> Any:
@@ -389,12 +402,19 @@ def _too_deep(path: Path, text: str, line_offset: int = 0, what: str = "JSON") -
     return ConvertError(path, reason, line=line + line_offset)
 
 
-def parse_json(path: Path, text: str, line_offset: int = 0, what: str = "invalid JSON") -> Any:
+def parse_json(
+    path: Path,
+    text: str,
+    line_offset: int = 0,
+    what: str = "invalid JSON",
+    object_pairs_hook: Callable[[list[tuple[str, Any]]], Any] | None = None,
+) -> Any:
     """``json.loads`` with every failure a :class:`ConvertError` naming the file and line: syntax errors and
     documents nested too deeply for the parser (``RecursionError``). ``line_offset`` is added to line numbers
-    (the text's first line is line ``line_offset + 1`` of the file)."""
+    (the text's first line is line ``line_offset + 1`` of the file); ``object_pairs_hook`` as for ``json.loads``
+    (it sees a repeated key, which a plain parse would resolve silently to its last value)."""
     try:
-        return json.loads(text)
+        return json.loads(text, object_pairs_hook=object_pairs_hook)
     except json.JSONDecodeError as exc:
         raise ConvertError(path, f"{what}: {exc.msg} (column {exc.colno})", line=exc.lineno + line_offset) from None
     except RecursionError:
@@ -441,6 +461,24 @@ def parse_xml(path: Path) -> ET.Element:
         line, column = exc.position
         reason = str(exc).split(":")[0]
         raise ConvertError(path, f"invalid XML: {reason} (column {column}); truncated or malformed file?", line=line) from None
+
+
+def file_stems(files: Iterable[Path]) -> dict[Path, str]:
+    """The name each file's record keys start with: its stem, or, where two files share a stem (``a/train.tsv``,
+    ``b/train.tsv``), its path without suffix from the nearest folder that tells them apart (``a/train``,
+    ``b/train``), so record keys stay unique while a file with a stem of its own keeps the stem as before."""
+    groups: dict[str, list[Path]] = {}
+    for path in files:
+        groups.setdefault(path.stem, []).append(path)
+    names: dict[Path, str] = {}
+    for stem, group in groups.items():
+        depth = 1
+        while len(group) > 1 and depth < max(len(p.parts) for p in group):
+            if len({p.with_suffix("").parts[-depth:] for p in group}) == len(set(group)):
+                break
+            depth += 1
+        names.update({p: "/".join(p.with_suffix("").parts[-depth:]) if len(group) > 1 else stem for p in group})
+    return names
 
 
 def expand_paths(paths: Iterable[Path], suffix: str) -> list[Path]:

@@ -13,7 +13,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from biohub.converters.base import Item, ReadContext, Reader, Rejection, expand_paths, iter_json_records
+from biohub.converters.base import Item, ReadContext, Reader, Rejection, expand_paths, file_stems, iter_json_records
 from biohub.converters.problems import RecordRejected
 from biohub.errors import ConfigError
 
@@ -70,6 +70,7 @@ def json_items(
     Non-objects are rejected (``not a JSON object``); a key seen twice is rejected (``duplicate id``).
     """
     files = expand_paths(paths, suffix)
+    stems = file_stems(files)
     for path in files:
         array = is_json_array(path)
         for position, obj in iter_json_records(path):
@@ -80,7 +81,7 @@ def json_items(
             raw_id = obj.get(id_field) if id_field else None
             key = str(raw_id) if raw_id not in (None, "") else str(position)
             if len(files) > 1:
-                key = f"{path.stem}-{key}"
+                key = f"{stems[path]}-{key}"
             if ctx.read_before(key) is not None:
                 yield ctx.reject(path, locator, "duplicate id", f"{locator}: record key {key!r} seen before", document_id=key)
                 continue

@@ -155,14 +155,21 @@ def reason_of(value: Reason | str) -> Reason:
 class RecordRejected(Exception):
     """Raised by a reader while converting one source record: the record is rejected under ``reason``.
 
-    ``detail`` says exactly what is wrong; ``locator`` and ``document_id``, when given, replace the ones the reject
-    loop knows (a line inside a multi-line record; a key read from the record itself)."""
+    ``detail`` says exactly what is wrong; ``locator``, ``document_id`` and ``path``, when given, replace the ones the
+    reject loop knows (a line inside a multi-line record; a key read from the record itself; the one file of a
+    record read from several that is at fault)."""
 
     def __init__(
-        self, reason: Reason | str, detail: str, locator: object | None = None, document_id: str | None = None
+        self,
+        reason: Reason | str,
+        detail: str,
+        locator: object | None = None,
+        document_id: str | None = None,
+        path: object | None = None,
     ) -> None:
         super().__init__(detail)
         self.reason = reason_of(reason)
         self.detail = detail
         self.locator = None if locator is None else str(locator)
         self.document_id = document_id
+        self.path = None if path is None else str(path)

@@ -348,4 +348,4 @@ def test_bc5cdr_bioc_converts_every_cid_relation_with_the_default_options(mirror
     rows = [json.loads(line) for line in (tmp_path / "cdr" / "rejections.jsonl").read_text(encoding="utf-8").splitlines()]
     assert len(rows) == 4 and {row["path"] for row in rows} == {str(folder / names[0]), str(folder / names[1])}
     strict = CliRunner().invoke(app, [*args, "--strict"])
-    assert strict.exit_code == 1 and "0 record(s) rejected, 4 annotation(s) dropped" in strict.output
+    assert strict.exit_code == 2 and "0 record(s) rejected, 4 annotation(s) dropped" in strict.output

@@ -393,7 +393,7 @@ def test_cls_bad_labels_are_rejected(tmp_path: Path) -> None:
 
 
 def test_cls_list_label_is_multi_label(tmp_path: Path) -> None:
-    (record,) = cls(tmp_path, [{"id": "s1", "text": "甲", "label": ["Age", "Gender"]}])
+    (record,) = cls(tmp_path, [{"id": "s1", "text": "甲", "label": ["Age", "Gender"]}], multi_label=True)
     assert record.labels == ["Age", "Gender"] and validate(record, LabelSet(multi_label=True)) == []
 
 

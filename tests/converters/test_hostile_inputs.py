@@ -14,6 +14,7 @@ import inspect
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner, Result
@@ -321,7 +322,7 @@ def test_dropped_annotations_are_listed_counted_and_fail_strict(tmp_path: Path) 
     ]
     assert "D999999" in rows[0]["detail"] and "'9'" in rows[1]["detail"]
     strict = convert("bioc", [path], tmp_path / "out", "--strict")
-    assert strict.exit_code == 1 and "0 record(s) rejected, 2 annotation(s) dropped" in strict.output
+    assert strict.exit_code == 2 and "0 record(s) rejected, 2 annotation(s) dropped" in strict.output
 
 
 
@@ -330,21 +331,21 @@ def test_strict_fails_when_extra_annotations_cancel_dropped_ones(tmp_path: Path,
     cancel real drops: `--strict` fails on the 2 dropped relations and on the unaccounted entities, naming both."""
     from biohub.converters import api
 
-    real = api.convert_files
+    real = api.convert_source
 
-    def miscounting(*args: object, **kwargs: object) -> object:
+    def miscounting(*args: Any, **kwargs: Any) -> Any:
         result = real(*args, **kwargs)
         result.ledger["train"].annotations_read["entities"] -= 2  # 2 read, 2 converted -> reads 0, converts 2
         return result
 
-    monkeypatch.setattr(api, "convert_files", miscounting)
+    monkeypatch.setattr(api, "convert_source", miscounting)
     path = tmp_path / "train.xml"
     path.write_text(BIOC_DOC, encoding="utf-8")
     result = convert("bioc", [path], tmp_path / "out")
     assert result.exit_code == 0, result.output
     assert "unaccounted" in result.output and "toy/train entities: 2 more converted than read" in result.output
     strict = convert("bioc", [path], tmp_path / "out", "--strict")
-    assert strict.exit_code == 1, strict.output
+    assert strict.exit_code == 2, strict.output
     assert "0 record(s) rejected, 2 annotation(s) dropped, 2 annotation(s) unaccounted" in strict.output.replace("\n", " ")
 
 

@@ -1,8 +1,11 @@
 """BRAT standoff: a folder of ``NAME.txt`` (the document) + ``NAME.ann`` (its annotations) pairs.
 
 Each pair becomes one ``kb`` record keyed by NAME (its path relative to the folder, without suffix), with
-one ``document`` passage holding the whole ``.txt`` text. A ``.txt`` without its ``.ann`` or an ``.ann``
-without its ``.txt`` is rejected, naming the file. Annotation lines (tab-separated):
+one ``document`` passage holding the whole ``.txt`` text. The text is read as brat itself reads it, with
+universal newlines (brat's ``open_textfile``): a CRLF or lone CR line end is one ``\n`` character, so offsets
+count characters of that text and a CRLF copy of a document (e.g. a Windows checkout) keeps its annotations.
+A ``.txt`` without its ``.ann`` or an ``.ann`` without its ``.txt`` is rejected, naming the file.
+Annotation lines (tab-separated):
 
 * ``T1<TAB>Type s e[;s e...]<TAB>text``: a text-bound annotation (``;`` = discontinuous fragments, whose
   texts brat joins with one space). It becomes an entity, or the trigger of the events that use it.
@@ -179,7 +182,8 @@ class BratReader(Reader):
 
     # ----------------------------------------------------------------------------------------- conversion
     def _convert(self, key: str, text_path: Path, ann_path: Path, ctx: ReadContext) -> Iterator[Item]:
-        text = read_text(text_path, self.options.encoding)
+        source_text = read_text(text_path, self.options.encoding)
+        text = source_text.replace("\r\n", "\n").replace("\r", "\n")  # universal newlines, as brat reads a .txt
         ann = read_text(ann_path, self.options.encoding)
         lines = ann.splitlines()
         doc = _Conversion(ann_path, key, ctx.record_id(key, key), ctx)
@@ -209,7 +213,7 @@ class BratReader(Reader):
             events=events,
             coreferences=coreferences,
         )
-        ctx.keep_raw(record.id, lambda: text + RAW_SEPARATOR + ann)
+        ctx.keep_raw(record.id, lambda: source_text + RAW_SEPARATOR + ann)
         yield record
 
     # ----------------------------------------------------------------------------------------- parsing

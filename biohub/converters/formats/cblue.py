@@ -19,7 +19,8 @@ kept labelled.
   verbatim drops the relation (defect ``argument not found in text``); with ``schemas`` set, a
   (subject_type, predicate, object_type) triple missing from that schema table drops it too. The
   ``Combined`` flags are kept in ``meta.combined`` (relation id -> flag).
-* ``cblue-cls`` (CHIP-CTC, KUAKE-QIC): ``{"id", "text", "label"}`` -> ``text``; field names via ``fields``.
+* ``cblue-cls`` (CHIP-CTC, KUAKE-QIC): ``{"id", "text", "label"}`` -> ``text``; field names via ``fields``;
+  a list label only with ``multi_label``.
 * ``cblue-pairs`` (CHIP-STS, KUAKE-QQR): ``{"id", "text1", "text2", "label", ...}`` -> ``pairs``; field
   names via ``fields``; other fields (e.g. ``category``) go to ``meta``.
 
@@ -288,10 +289,12 @@ _CLS_FIELDS = {"text": "text", "label": "label", "id": "id"}
 @dataclass(slots=True)
 class CblueClsOptions:
     """``fields``: the file's names for ``text``, ``label`` and ``id`` (KUAKE-QIC: ``text: query``); names not
-    given keep their defaults; an empty ``id`` name keys records by position. A list label is read as a
-    multi-label record. ``unlabelled_splits``: splits whose records may lack the label."""
+    given keep their defaults; an empty ``id`` name keys records by position. ``multi_label``: a list label is
+    read as a multi-label record; when False (single-label corpora such as CHIP-CTC and KUAKE-QIC) a list label
+    is rejected (``bad label``). ``unlabelled_splits``: splits whose records may lack the label."""
 
     fields: dict[str, str] = field(default_factory=lambda: dict(_CLS_FIELDS))
+    multi_label: bool = False
     unlabelled_splits: tuple[str, ...] = ("test",)
 
     def __post_init__(self) -> None:
@@ -319,6 +322,9 @@ class CblueClsReader(Reader):
         if raw is None:
             require_unlabelled_split(item, names["label"], ctx, self.options.unlabelled_splits)
         elif isinstance(raw, list):
+            if not self.options.multi_label:
+                detail = f"{item.where()}: {names['label']!r} is the list {raw!r} in a single-label corpus (option multi_label)"
+                raise RecordRejected("bad label", detail)
             if not raw or not all(isinstance(x, str) and x.strip() for x in raw):
                 raise RecordRejected(
                     "bad label", f"{item.where()}: {names['label']!r} is {raw!r}, expected non-empty label strings"

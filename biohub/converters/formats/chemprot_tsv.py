@@ -18,7 +18,8 @@ each file may be incomplete, and an abstract absent from a file may have lost it
 rejected, with the reason, when its entities or relations are absent or possibly cut, or when its entity list
 is visibly incomplete (ids not T1..Tn, or a relation naming an entity that is not listed). Without it, an
 abstract absent from the annotation files simply has no annotations, and a relation naming an unknown entity is
-a dropped annotation (defect).
+a dropped annotation (defect). An entity line repeating an entity id of its PMID is dropped (defect ``duplicate
+annotation id``); the first line with that id is kept.
 
 The raw source text of a record (``ReadContext.keep_raw``) is the abstract's line, then its entity lines, then its
 relation lines, each as written, joined by ``\n``.
@@ -153,8 +154,14 @@ class ChemprotTsvReader(Reader):
         defects: list[Item] = []
         kept: dict[str, str] = {}
         entity_list: list[Entity] = []
+        read_ids: set[str] = set()
         for eline, (_, tid, etype, start, end, mention) in self._rows(entities, pmid):
             where = f"{entities.path.name if entities.path else ''}:{eline}"
+            if tid in read_ids:
+                detail = f"{where}: entity id {tid} of PMID {pmid} given again"
+                defects.append(ctx.defect(entities.path or path, eline, "duplicate annotation id", detail, document_id=pmid))
+                continue
+            read_ids.add(tid)
             if not (start.isdigit() and end.isdigit()) or not 0 <= int(start) < int(end) <= len(text):
                 detail = f"{where}: {tid} {start}-{end}"
                 defects.append(ctx.defect(entities.path or path, eline, "offsets out of range", detail, document_id=pmid))

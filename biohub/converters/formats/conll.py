@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-from biohub.converters.base import Item, ReadContext, Reader, expand_paths, read_lines
+from biohub.converters.base import Item, ReadContext, Reader, expand_paths, file_stems, read_lines
 from biohub.converters.problems import RecordRejected
 from biohub.converters.registry import register
 from biohub.schema import Entity, KBRecord, Passage
@@ -69,10 +69,13 @@ class ConllReader(Reader):
 
     def read(self, paths: list[Path], ctx: ReadContext) -> Iterator[Item]:
         """One ``kb`` record (plus its repair defects) or rejection per sentence of every ``*.tsv`` file."""
-        for path in expand_paths(paths, ".tsv"):
+        files = expand_paths(paths, ".tsv")
+        stems = file_stems(files)
+        for path in files:
             for number, sentence in enumerate(self._sentences(path, ctx), start=1):
                 if isinstance(sentence, _Sentence):
-                    yield from self.rejecting(ctx, path, number, partial(self._convert, path, number, sentence, ctx))
+                    convert = partial(self._convert, path, stems[path], number, sentence, ctx)
+                    yield from self.rejecting(ctx, path, number, convert)
                 else:
                     yield sentence
 
@@ -104,8 +107,8 @@ class ConllReader(Reader):
         if current is not None:
             yield ctx.reject(path, broken[0], "wrong column count", broken[1]) if broken else current
 
-    def _convert(self, path: Path, number: int, sentence: _Sentence, ctx: ReadContext) -> Iterator[Item]:
-        key = f"{path.stem}-{number}"
+    def _convert(self, path: Path, stem: str, number: int, sentence: _Sentence, ctx: ReadContext) -> Iterator[Item]:
+        key = f"{stem}-{number}"
         record_id = ctx.record_id(key)
         for token, line in zip(sentence.tokens, sentence.lines):
             if not token or any(ch.isspace() for ch in token):

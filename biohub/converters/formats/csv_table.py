@@ -37,7 +37,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from biohub.converters.base import ConvertError, Item, ReadContext, Reader, expand_paths, read_text
+from biohub.converters.base import ConvertError, Item, ReadContext, Reader, expand_paths, file_stems, read_text
 from biohub.converters.problems import RecordRejected
 from biohub.converters.registry import register
 from biohub.schema import DialogueRecord, InstructionRecord, PairsRecord, QARecord, TextRecord, Turn
@@ -142,10 +142,12 @@ class CsvReader(Reader):
     def read(self, paths: list[Path], ctx: ReadContext) -> Iterator[Item]:
         """One record or rejection per data row of every file (folders: ``*.tsv`` for a tab delimiter, else ``*.csv``)."""
         suffix = ".tsv" if self.options.delimiter == "\t" else ".csv"
-        for path in expand_paths(paths, suffix):
-            yield from self._file(path, ctx)
+        files = expand_paths(paths, suffix)
+        stems = file_stems(files)
+        for path in files:
+            yield from self._file(path, stems[path], ctx)
 
-    def _file(self, path: Path, ctx: ReadContext) -> Iterator[Item]:
+    def _file(self, path: Path, stem: str, ctx: ReadContext) -> Iterator[Item]:
         opts = self.options
         text = read_text(path, opts.encoding)
         csv.field_size_limit(2**31 - 1)  # a cell may hold a whole document; the module default is 128 KiB
@@ -157,7 +159,7 @@ class CsvReader(Reader):
         )
         names = list(opts.columns)
         header_pending = opts.header
-        prefix = opts.key_prefix or path.stem
+        prefix = opts.key_prefix or stem
         index, next_line = 0, 1
         physical: list[str] = []  # the file's physical lines, split only when a raw source text is asked for
 

@@ -14,7 +14,7 @@ continuous mention must spell its ``text`` exactly; the ``text`` attribute of a 
 its pieces without a fixed separator, so it is compared with the pieces ignoring whitespace. A ``ddi="true"``
 pair without a ``type`` is kept with ``untyped_ddi_type`` (DDI's generic "interaction" type) and counted as a
 defect, or dropped when that option is empty. Files are parsed with :func:`biohub.converters.base.parse_xml`
-(entity declarations refused).
+(entity declarations refused). A document giving one sentence id twice is rejected (``duplicate id``).
 
 The raw source text of a record (``ReadContext.keep_raw``) is its ``<document>`` element (the file's root)
 re-serialised, ``ET.tostring(document, encoding="unicode")``.
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import partial
@@ -91,6 +92,11 @@ class DdiXmlReader(Reader):
             raise RecordRejected(
                 "missing attribute", f"sentence(s) without a text attribute: {', '.join(missing)}", locator=key, document_id=key
             )
+        given = Counter(s.get("id", "") for s in sentences if s.get("id"))
+        repeated = sorted(sentence_id for sentence_id, count in given.items() if count > 1)
+        if repeated:
+            detail = f"document {key}: sentence id(s) given more than once: {', '.join(repeated)}"
+            raise RecordRejected("duplicate id", detail, locator=key, document_id=key)
         doc = _Doc(ctx.record_id(key))
         for sentence in sentences:
             self._sentence(path, key, sentence, doc, ctx)

@@ -32,6 +32,7 @@ from functools import partial
 from pathlib import Path
 
 from biohub.converters.base import ConvertError, Item, ReadContext, Reader, check_path, folder_files, is_present, read_text
+from biohub.converters.problems import RecordRejected
 from biohub.converters.registry import register
 from biohub.schema import TextRecord
 
@@ -83,7 +84,8 @@ class HocReader(Reader):
                 detail = f"{labels[pmid].name} has no {text_dir.name}/{pmid}.txt"
                 yield ctx.reject(labels[pmid], pmid, "text file missing", detail, document_id=pmid)
                 continue
-            yield from self._abstract(pmid, texts[pmid], labels[pmid], ctx)
+            convert = partial(self._abstract, pmid, texts[pmid], labels[pmid], ctx)
+            yield from self.rejecting(ctx, labels[pmid], pmid, convert, document_id=pmid)
 
     def _folders(self, paths: list[Path]) -> tuple[Path, Path]:
         opts = self.options
@@ -112,17 +114,13 @@ class HocReader(Reader):
         sentences = [line.strip() for line in lines]
         raw = labels_content.strip("\r\n")
         if not raw.lstrip().startswith("<"):
-            detail = f"{labels_path.name}: does not start with a '<' marker: {raw[:40]!r}"
-            yield ctx.reject(labels_path, pmid, "malformed labels", detail, document_id=pmid)
-            return
+            raise RecordRejected("malformed labels", f"{labels_path.name}: does not start with a '<' marker: {raw[:40]!r}")
         segments = raw.lstrip().split("<")[1:]
         if len(segments) != len(sentences):
             detail = f"{labels_path.name}: {len(segments)} '<' segments for {len(sentences)} sentences in {text_path.name}"
-            yield ctx.reject(labels_path, pmid, "sentence/label count mismatch", detail, document_id=pmid)
-            return
+            raise RecordRejected("sentence/label count mismatch", detail)
         if not sentences:
-            yield ctx.reject(text_path, pmid, "empty text", f"{text_path.name} holds no sentence", document_id=pmid)
-            return
+            raise RecordRejected("empty text", f"{text_path.name} holds no sentence", path=text_path)
         full = [self._labels(segment) for segment in segments]
         source = {"path": text_path.name, "record": pmid}
         if opts.level == "document":

@@ -28,7 +28,7 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
-from biohub.converters.base import Item, ReadContext, Reader, expand_paths, iter_json_records
+from biohub.converters.base import Item, ReadContext, Reader, expand_paths, file_stems, iter_json_records
 from biohub.converters.problems import RecordRejected
 from biohub.converters.registry import register
 from biohub.schema import Entity, KBRecord, Passage, Relation
@@ -86,9 +86,11 @@ class MarkedReReader(Reader):
 
     def read(self, paths: list[Path], ctx: ReadContext) -> Iterator[Item]:
         """One ``kb`` record (plus any overlap-repair defect) or rejection per JSON line of every ``*.txt`` file."""
-        for path in expand_paths(paths, ".txt"):
+        files = expand_paths(paths, ".txt")
+        stems = file_stems(files)
+        for path in files:
             for line, obj in iter_json_records(path):
-                key = f"{path.stem}-{line}"
+                key = f"{stems[path]}-{line}"
                 convert = partial(self._record, path, line, key, obj, ctx)
                 yield from self.rejecting(ctx, path, line, convert, document_id=key, prefix=f"line {line}: ")
 

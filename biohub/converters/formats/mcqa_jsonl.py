@@ -35,7 +35,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from biohub.converters.base import Item, ReadContext, Reader, expand_paths, iter_json_records
+from biohub.converters.base import Item, ReadContext, Reader, expand_paths, file_stems, iter_json_records
 from biohub.converters.problems import RecordRejected
 from biohub.converters.registry import register
 from biohub.schema import QARecord
@@ -74,9 +74,11 @@ class McqaJsonlReader(Reader):
 
     def read(self, paths: list[Path], ctx: ReadContext) -> Iterator[Item]:
         """One ``qa`` record (plus its option repairs) or rejection per object of every ``*.jsonl`` file."""
-        for path in expand_paths(paths, ".jsonl"):
+        files = expand_paths(paths, ".jsonl")
+        stems = file_stems(files)
+        for path in files:
             for line, obj in iter_json_records(path):
-                key = f"{path.stem}-{line}"
+                key = f"{stems[path]}-{line}"
                 convert = partial(self._convert, path, line, key, obj, ctx)
                 yield from self.rejecting(ctx, path, line, convert, document_id=key, prefix=f"line {line}: ")
 

@@ -9,8 +9,9 @@ section names (LABELS, parallel to CONTEXTS) stay in ``meta.context_labels`` unl
 for ``"LABEL: text"`` paragraphs. The conclusion (LONG_ANSWER), MeSH terms, year and the two automatic
 predictions of the PQA-L release are kept in ``meta``.
 
-An entry without a question, a list of contexts, parallel labels or a final decision in the choices is
-rejected with its PMID; a file that is not a JSON object keyed by PMID is a :class:`ConvertError`.
+A PMID given twice is read once: the later entry is rejected (``duplicate PMID``). An entry without a
+question, a list of contexts, parallel labels or a final decision in the choices is rejected with its PMID;
+a file that is not a JSON object keyed by PMID is a :class:`ConvertError`.
 
 The raw source text of a record (``ReadContext.keep_raw``) is its PMID's entry as a one-key object,
 ``json.dumps({PMID: entry}, ensure_ascii=False)`` (keys in file order).
@@ -25,7 +26,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from biohub.converters.base import ConvertError, Item, ReadContext, Reader, expand_paths, load_json
+from biohub.converters.base import ConvertError, Item, ReadContext, Reader, expand_paths, parse_json, read_text
 from biohub.converters.problems import RecordRejected
 from biohub.converters.registry import register
 from biohub.schema import QARecord
@@ -42,6 +43,21 @@ class PubMedQAOptions:
     label_prefixes: bool = False
 
 
+
+def _entries(path: Path) -> list[tuple[str, Any]]:
+    """The file's (PMID, entry) pairs in file order, a repeated PMID included (a plain JSON parse would keep only
+    its last entry, silently); a file that is not a JSON object is a :class:`ConvertError`."""
+    objects: list[list[tuple[str, Any]]] = []  # every object's pairs, innermost first: the file's own object is last
+
+    def keep(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        objects.append(pairs)
+        return dict(pairs)
+
+    data = parse_json(path, read_text(path), object_pairs_hook=keep)
+    if not isinstance(data, dict):
+        raise ConvertError(path, f"expected a JSON object keyed by PMID, found a {type(data).__name__}")
+    return objects[-1]
+
 @register
 class PubMedQAReader(Reader):
     """Reads PubMedQA's PMID-keyed entries into yes/no/maybe ``qa`` records over the abstract without its conclusion."""
@@ -54,11 +70,13 @@ class PubMedQAReader(Reader):
     def read(self, paths: list[Path], ctx: ReadContext) -> Iterator[Item]:
         """One ``qa`` record or rejection per PMID entry of every file, in file order."""
         for path in expand_paths(paths, ".json"):
-            data = load_json(path)
-            if not isinstance(data, dict):
-                raise ConvertError(path, f"expected a JSON object keyed by PMID, found a {type(data).__name__}")
-            for pmid, entry in data.items():
-                yield from self.rejecting(ctx, path, pmid, partial(self._convert, path, str(pmid), entry, ctx))
+            for pmid, entry in _entries(path):
+                if ctx.read_before(pmid) is not None:
+                    detail = f"PMID {pmid} given again (first read at {ctx.read_before(pmid)}); the later entry is not converted"
+                    yield ctx.reject(path, pmid, "duplicate PMID", detail, document_id=pmid)
+                    continue
+                ctx.note_read(pmid, f"{path.name} PMID {pmid}")
+                yield from self.rejecting(ctx, path, pmid, partial(self._convert, path, pmid, entry, ctx))
 
     def _convert(self, path: Path, pmid: str, entry: Any, ctx: ReadContext) -> Item:
         if not isinstance(entry, dict):

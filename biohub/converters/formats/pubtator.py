@@ -2,7 +2,9 @@
 
 A mention line is ``PMID<TAB>start<TAB>end<TAB>text<TAB>type<TAB>concept ids[<TAB>individual mentions]``;
 a relation line is ``PMID<TAB>TYPE<TAB>concept id 1<TAB>concept id 2`` (e.g. BC5CDR's chemical-induced
-disease ``CID``). Documents are separated by a blank line (a new ``|t|`` line also starts one).
+disease ``CID``). Documents are separated by a blank line (a new ``|t|`` line also starts one). A file that ends inside a
+title or abstract line (no line end: cut off) rejects that last document (``entities missing (file
+truncated)``): its annotations are missing, not absent.
 
 Each document becomes one ``kb`` record keyed by its PMID, with a ``title`` passage at ``[0, len(title))``
 and an ``abstract`` passage at ``len(title) + 1``. A PMID seen twice in one split is not converted twice:
@@ -14,7 +16,7 @@ mention denoting a combination of concepts); each id becomes a normalisation, it
 id column of composite/combined mentions is kept in ``meta.concept_ids`` (entity id -> raw string) so the
 ``|`` / ``+`` distinction is not lost, and the optional 7th column (the texts of the individual mentions
 a composite mention stands for, ``|``-separated; BC5CDR) in ``meta.individual_mentions`` (entity id ->
-list of texts; PubTator gives no offsets for them). A mention whose offsets fall outside the document or
+list of texts; PubTator gives no offsets for them). A mention with an empty type, whose offsets fall outside the document or
 whose text differs from the document text at its offsets is dropped as a defect; if the only difference is
 whitespace padding around the mention text, the mention is kept (offsets are authoritative) and the repair
 is counted as a defect (not a drop).
@@ -39,7 +41,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from biohub.converters.base import Item, ReadContext, Reader, expand_paths, read_lines
+from biohub.converters.base import Item, ReadContext, Reader, expand_paths, read_text
 from biohub.converters.kb import (
     CONCEPT_SEPARATORS,
     MENTION_PADDED,
@@ -73,6 +75,7 @@ class _Document:
     texts: list[tuple[int, str, str]] = field(default_factory=list)  # (line, kind, text)
     annotations: list[tuple[int, str]] = field(default_factory=list)  # (line, raw line)
     raw: list[str] = field(default_factory=list)  # every line of the document, verbatim
+    cut_at: int | None = None  # the line the file ends in, unfinished, when it is one of this document's text lines
 
 
 @dataclass(slots=True)
@@ -121,13 +124,20 @@ class PubtatorReader(Reader):
                     )
                     continue
                 ctx.note_read(document.pmid, where)
+                if document.cut_at is not None:
+                    detail = f"PMID {document.pmid}: the file ends inside line {document.cut_at}, before its annotations"
+                    reason = "entities missing (file truncated)"
+                    yield ctx.reject(path, document.first_line, reason, detail, document_id=document.pmid)
+                    continue
                 convert = partial(self._convert, path, document, ctx)
                 yield from self.rejecting(ctx, path, document.first_line, convert, document_id=document.pmid)
 
     # ----------------------------------------------------------------------------------------- grouping
     def _documents(self, path: Path) -> Iterator[_Document]:
         current: _Document | None = None
-        for number, line in enumerate(read_lines(path, self.options.encoding), start=1):
+        content = read_text(path, self.options.encoding)
+        lines = content.splitlines()
+        for number, line in enumerate(lines, start=1):
             if not line.strip():
                 if current is not None:
                     yield current
@@ -149,6 +159,8 @@ class PubtatorReader(Reader):
             current.annotations.append((number, line))
             current.raw.append(line)
         if current is not None:
+            if not content.endswith(("\n", "\r")) and current.texts and current.texts[-1][0] == len(lines):
+                current.cut_at = len(lines)  # a title/abstract line cut off: its annotations are missing, not absent
             yield current
 
     # ----------------------------------------------------------------------------------------- conversion
@@ -211,6 +223,10 @@ class PubtatorReader(Reader):
         start, end = self._offsets(number, parts)
         mention, label, id_column = parts[3], parts[4], parts[5]
         text = doc.text
+        if not label.strip():
+            detail = f"line {number}: mention {mention!r} has an empty type"
+            doc.defect(number, "annotation without type", detail, annotation="entities")
+            return
         if not 0 <= start < end <= len(text):
             detail = f"line {number}: [{start}, {end}) outside 0..{len(text)}"
             doc.defect(number, "mention offsets out of range", detail, annotation="entities")
