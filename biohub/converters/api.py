@@ -20,6 +20,7 @@ from biohub.converters.convert import (
 )
 from biohub.converters.registry import get_reader
 from biohub.errors import ConfigError, UnknownNameError
+from biohub.outputs import CONVERT, check_name, replacing
 from biohub.schema import KBRecord, LabelSet, PairsRecord, QARecord, TextRecord
 
 
@@ -40,11 +41,12 @@ def convert_catalogued(
     if unknown:
         raise UnknownNameError(f"unknown dataset(s) {', '.join(unknown)}; see `biohub datasets`")
     results = []
-    for name in selected:
-        result = convert_entry(entries[name], mirror, verify=verify, progress=progress)
-        write_result(result, out, mirror)
-        results.append(result)
-    update_ledger(out, results)
+    with replacing(out, CONVERT, merge=True) as work:  # nothing appears in ``out`` before every dataset is converted
+        for name in selected:
+            result = convert_entry(entries[name], mirror, verify=verify, progress=progress)
+            write_result(result, work, mirror)
+            results.append(result)
+        update_ledger(work, results, previous=out)
     return results
 
 
@@ -76,8 +78,9 @@ def convert_files(
             raise ConfigError(f"format {format_name!r} has no field mapping; its options: {known}")
         all_options["fields"] = {**all_options.get("fields", {}), **fields}
     splits: dict[str, list[SourceFile]] = {}
+    check_name(name, "--name")
     for path in inputs:
-        chosen = split or split_from_filename(path)
+        chosen = check_name(split, "--split") if split else split_from_filename(path)
         if chosen is None:
             raise ConfigError(f"{path}: cannot tell the split from the file name; pass --split")
         # the path exactly as given (never resolved: resolving follows symbolic links, and rejections, errors and
@@ -99,8 +102,9 @@ def convert_files(
         else:
             result.labels = dataclasses.replace(result.labels, classes=given)
     result.tasks = infer_tasks(result)
-    write_result(result, out, None)
-    update_ledger(out, [result])
+    with replacing(out, CONVERT, merge=True) as work:
+        write_result(result, work, None)
+        update_ledger(work, [result], previous=out)
     return result
 
 
