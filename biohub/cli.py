@@ -195,6 +195,8 @@ def convert_command(
             names = None if all_ else [n.strip() for n in datasets.split(",") if n.strip()]  # type: ignore[union-attr]
             results = convert_catalogued(mirror, out, names, catalog=catalog, verify=not no_verify)
     except OSError as exc:  # e.g. an output folder that is a symbolic link loop: named with the reason, in one line
+        if isinstance(exc, BiohubError):  # an output folder refused (OutputExistsError) says why itself
+            raise
         where = Path(exc.filename) if exc.filename else out
         raise InputError(f"{where}: {os_reason(exc, where)}") from None
     table = Table(title=f"converted into {out}")
