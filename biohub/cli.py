@@ -54,9 +54,24 @@ def fail(exc: BaseException, code: int = 2) -> NoReturn:
     raise typer.Exit(code)
 
 
+KEPT_WHEN_INTERRUPTED = {  # what an interrupted command leaves in OUT, for those that keep finished work
+    "train_command": "the checkpoints written so far are kept in {out}; continue with --resume",
+    "eval_command": "the answers generated so far are kept in {out} and reused by the same command",
+    "selfinstruct_command": "the finished rounds are kept in {out}; continue with --resume",
+}
+
+
+def interrupted(command: str, out: object) -> NoReturn:
+    """End a command stopped by Ctrl-C (SIGINT) with one line saying what was kept, and exit code 130."""
+    kept = KEPT_WHEN_INTERRUPTED.get(command, "nothing was written to {out}" if out is not None else "")
+    err().print("interrupted" + (f"; {kept.format(out=out)}" if kept else ""), soft_wrap=True, highlight=False, markup=False)
+    raise typer.Exit(130)
+
+
 def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
     """Run a command so that a :class:`BiohubError` ends it with a one-line message on stderr and the error's exit code
-    (2: bad input); the traceback is printed only with ``biohub --debug``. Any other exception is a bug and propagates."""
+    (2: bad input); the traceback is printed only with ``biohub --debug``. Ctrl-C ends it with one line saying what
+    was kept (:func:`interrupted`) and exit code 130. Any other exception is a bug and propagates."""
 
     @functools.wraps(command)
     def run(*args: P.args, **kwargs: P.kwargs) -> R:
@@ -66,6 +81,10 @@ def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
             if _debug["traceback"]:
                 traceback.print_exc(file=sys.stderr)
             fail(exc, exc.exit_code)
+        except KeyboardInterrupt:
+            if _debug["traceback"]:
+                traceback.print_exc(file=sys.stderr)
+            interrupted(command.__name__, kwargs.get("out"))
 
     return run
 
@@ -178,6 +197,8 @@ def convert_command(
             names = None if all_ else [n.strip() for n in datasets.split(",") if n.strip()]  # type: ignore[union-attr]
             results = convert_catalogued(mirror, out, names, catalog=catalog, verify=not no_verify, strict=strict)
     except OSError as exc:  # e.g. an output folder that is a symbolic link loop: named with the reason, in one line
+        if isinstance(exc, BiohubError):  # an output folder refused (OutputExistsError) says why itself
+            raise
         where = Path(exc.filename) if exc.filename else out
         raise InputError(f"{where}: {os_reason(exc, where)}") from None
     table = Table(title=f"converted into {out}")
@@ -225,6 +246,9 @@ def instruct_command(
         str, typer.Option(help="Tokenizer for lengths: 'default' (the default model's), a folder or a Hub id.")
     ] = "default",
     datasets: Annotated[str | None, typer.Option(help="Comma-separated subset of the converted datasets.")] = None,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace OUT if it holds an earlier output of this command.")
+    ] = False,
 ) -> None:
     """Turn unified records into instruction examples (EN + ZH templates, seeded)."""
     from biohub.models import load_tokenizer
@@ -237,7 +261,9 @@ def instruct_command(
     options = InstructOptions(seed=seed, formats=chosen, decompose=decompose, max_length=max_length)
     names = [n.strip() for n in datasets.split(",")] if datasets else None
     loaded = load_tokenizer(tokenizer) if max_length else None
-    ledger = instruct(unified, out, options, tokenizer=loaded, tokenizer_name=tokenizer, datasets=names)
+    ledger = instruct(
+        unified, out, options, tokenizer=loaded, tokenizer_name=tokenizer, datasets=names, overwrite=overwrite
+    )
     table = Table(title=f"instruction examples in {out}")
     for column in ("dataset", "split", "records", "examples", "windowed", "dropped (too long)"):
         table.add_column(column)
@@ -306,6 +332,9 @@ def build_command(
             help="Cap every dataset's training examples at N (a lower cap in the recipe is kept); eval sets stay whole."
         ),
     ] = None,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace OUT if it holds an earlier output of this command.")
+    ] = False,
 ) -> None:
     """Build a Hugging Face dataset repository folder (configs, card, decontamination report) from a recipe."""
     from biohub.hub.build import build
@@ -313,7 +342,8 @@ def build_command(
 
     plan = load_recipe(recipe)  # a worker's error is raised as itself
     info = build(
-        plan if cap is None else with_cap(plan, cap), mirror, out, workers=workers, verify=not no_verify, catalog=catalog
+        plan if cap is None else with_cap(plan, cap), mirror, out, workers=workers, verify=not no_verify, catalog=catalog,
+        overwrite=overwrite,
     )
     table = Table(title=f"{out} ({len(info['configs'])} configs)")
     for column in ("config", "splits"):
@@ -465,11 +495,14 @@ def report_command(
     reference: Annotated[
         Path | None, typer.Option(help="Published results CSV for reference columns (none by default).")
     ] = None,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace OUT if it holds an earlier output of this command.")
+    ] = False,
 ) -> None:
     """One table in the Taiyi layout over several runs, with deltas against the first, and a grouped bar chart."""
-    from biohub.eval.report import write_report
+    from biohub.eval.report import write_report_folder
 
-    write_report(runs, out, title, reference)
+    write_report_folder(runs, out, title, reference, overwrite=overwrite)
     console().print(f"report: {out / 'report.md'}, {out / 'report.html'}, {out / 'report.png'}")
 
 
@@ -544,16 +577,19 @@ def selfinstruct_command(
 def export_command(
     hubdir: Annotated[Path, typer.Argument(help="A folder written by `biohub build`.")],
     format_: Annotated[str, typer.Option("--format", help="alpaca | sharegpt | messages | lm-eval")],
-    out: Annotated[Path, typer.Option(help="Output folder (new or empty).")],
+    out: Annotated[Path, typer.Option(help="Output folder (new, empty, or an earlier export with --overwrite).")],
     configs: Annotated[
         str | None, typer.Option(help="Comma-separated configs (default: the mixes and every *_instructions).")
     ] = None,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace OUT if it holds an earlier output of this command.")
+    ] = False,
 ) -> None:
     """Export instruction configs for other trainers (LLaMA-Factory, TRL/OpenAI) or lm-evaluation-harness."""
     from biohub.hub.export import export
 
     chosen = [c.strip() for c in configs.split(",") if c.strip()] if configs else None
-    summary = export(hubdir, format_, out, chosen)
+    summary = export(hubdir, format_, out, chosen, overwrite=overwrite)
     console().print(summary)
 
 

@@ -90,11 +90,30 @@ def first_line(exc: BaseException) -> str:
     return lines[0] if lines else type(exc).__name__
 
 
+def _umask() -> int:
+    """The process's umask (read by setting it and putting it back: there is no other portable way)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def file_mode() -> int:
+    """The mode a plain ``open(path, "w")`` gives a new file: 0666 less the umask (``mkstemp`` would give 0600)."""
+    return 0o666 & ~_umask()
+
+
+def folder_mode() -> int:
+    """The mode a plain ``mkdir`` gives a new folder: 0777 less the umask (``mkdtemp`` would give 0700)."""
+    return 0o777 & ~_umask()
+
+
 @contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; on success it replaces ``path`` in one rename."""
+    """Yield a temporary path beside ``path``; on success it replaces ``path`` in one rename. The file gets the mode
+    a plain ``open()`` would give it (:func:`file_mode`), not ``mkstemp``'s private 0600."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.fchmod(handle, file_mode())
     os.close(handle)
     try:
         yield Path(tmp)

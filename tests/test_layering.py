@@ -23,6 +23,7 @@ SHARED: dict[str, set[str]] = {
     "text": set(),
     "io": {"errors"},
     "models": {"errors", "io"},
+    "outputs": {"errors", "io"},
 }
 
 # The stages: the stages each may import, besides itself and the shared modules.

@@ -20,6 +20,7 @@ from biohub.converters.convert import (
 )
 from biohub.converters.registry import get_reader
 from biohub.errors import BiohubError, ConfigError, UnknownNameError
+from biohub.outputs import CONVERT, check_name, replacing
 from biohub.schema import KBRecord, LabelSet, PairsRecord, QARecord, TextRecord
 
 
@@ -69,9 +70,10 @@ def convert_catalogued(
     results = [convert_entry(entries[name], mirror, verify=verify, progress=progress) for name in selected]
     if strict:
         check_strict(results)
-    for result in results:
-        write_result(result, out, mirror)
-    update_ledger(out, results)
+    with replacing(out, CONVERT, merge=True) as work:  # nothing appears in ``out`` before every dataset is converted
+        for result in results:
+            write_result(result, work, mirror)
+        update_ledger(work, results, previous=out)
     return results
 
 
@@ -105,8 +107,9 @@ def convert_files(
             raise ConfigError(f"format {format_name!r} has no field mapping; its options: {known}")
         all_options["fields"] = {**all_options.get("fields", {}), **fields}
     splits: dict[str, list[SourceFile]] = {}
+    check_name(name, "--name")
     for path in inputs:
-        chosen = split or split_from_filename(path)
+        chosen = check_name(split, "--split") if split else split_from_filename(path)
         if chosen is None:
             raise ConfigError(f"{path}: cannot tell the split from the file name; pass --split")
         # the path exactly as given (never resolved: resolving follows symbolic links, and rejections, errors and
@@ -130,8 +133,9 @@ def convert_files(
     result.tasks = infer_tasks(result)
     if strict:
         check_strict([result])
-    write_result(result, out, None)
-    update_ledger(out, [result])
+    with replacing(out, CONVERT, merge=True) as work:
+        write_result(result, work, None)
+        update_ledger(work, [result], previous=out)
     return result
 
 

@@ -25,6 +25,7 @@ from biohub.converters.ledger import SplitLedger, record_counts
 from biohub.converters.registry import get_reader
 from biohub.errors import ConfigError
 from biohub.io import write_json, write_jsonl, write_parquet
+from biohub.outputs import inside
 from biohub.schema import KBRecord, LabelSet, PairsRecord, Record, TextRecord, features_for, to_row, validate
 from biohub.text import seeded_fraction
 
@@ -263,13 +264,13 @@ def _relative(path: str, mirror: Path | None) -> str:
 def write_result(result: ConversionResult, out: Path, mirror: Path | None) -> None:
     """Write ``OUT/<dataset>/{<split>.parquet, rejections.jsonl, info.json}`` atomically. Problems name their
     file relative to ``mirror`` (catalogued corpora), or as the reader was given it (``mirror=None``)."""
-    folder = out / result.dataset
+    folder = inside(out, out / result.dataset)
     features = features_for(result.schema)
     # Every declared split gets a file (empty if all its records were rejected); a source group of a corpus with
     # derived splits appears in the ledger only when it holds rejections that belong to no document, and gets none.
     for split in sorted(set(result.declared_splits) | set(result.records)):
         rows = [to_row(record) for record in result.records.get(split, [])]
-        write_parquet(folder / f"{split}.parquet", rows, features)
+        write_parquet(inside(folder, folder / f"{split}.parquet"), rows, features)
     problems = []
     for item in result.problems:
         row = asdict(item)
@@ -320,10 +321,13 @@ def observed_labels(result: ConversionResult) -> dict[str, list[str]]:
     return ordered
 
 
-def update_ledger(out: Path, results: Iterable[ConversionResult]) -> dict[str, Any]:
-    """Merge these results into ``OUT/ledger.json`` (other datasets already there are kept)."""
+def update_ledger(out: Path, results: Iterable[ConversionResult], previous: Path | None = None) -> dict[str, Any]:
+    """Merge these results into ``OUT/ledger.json`` (other datasets already there, or in ``PREVIOUS/ledger.json``
+    when the output is staged beside its folder, are kept). The ledger is the conversion's completion record: it is
+    written last, and consumers (``instruct``) refuse a folder without it."""
     path = out / "ledger.json"
-    ledger: dict[str, Any] = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    old = (previous or out) / "ledger.json"
+    ledger: dict[str, Any] = json.loads(old.read_text(encoding="utf-8")) if old.exists() else {}
     for result in results:
         ledger[result.dataset] = {split: result.ledger[split].to_json() for split in sorted(result.ledger)}
     write_json(path, ledger)

@@ -11,6 +11,7 @@ from typing import Any
 
 from biohub.errors import ConfigError, MissingFileError
 from biohub.io import atomic_path, write_text
+from biohub.outputs import REPORT, replacing
 
 GROUP_ORDER = ("NER", "RE", "TC", "PAIR", "QA", "GEN")
 GROUP_NAMES = {
@@ -199,6 +200,15 @@ def bar_chart(data: dict[str, Any], path: Path, title: str) -> None:
     with atomic_path(path) as tmp:
         figure.savefig(tmp, format="png", dpi=110, metadata={"Software": None})
     plt.close(figure)
+
+
+def write_report_folder(
+    folders: list[Path], out: Path, title: str, reference: Path | None = None, *, overwrite: bool = False
+) -> dict[str, Any]:
+    """``biohub report``: :func:`write_report` into a new folder that takes the place of ``out`` when complete; an
+    earlier report there is replaced only with ``overwrite``, any other non-empty folder is refused."""
+    with replacing(out, REPORT, overwrite=overwrite) as work:
+        return write_report(folders, work, title, reference)
 
 
 def write_report(

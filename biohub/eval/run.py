@@ -23,6 +23,7 @@ from biohub.eval.report import write_report
 from biohub.eval.score import EntryResult, Judged, TokensLookup, compute, judge
 from biohub.eval.suite import Entry, Suite, resolve
 from biohub.io import pretrained_source, read_hub_split, write_json, write_jsonl
+from biohub.outputs import EVAL, claim
 from biohub.templates.library import families
 
 
@@ -213,6 +214,7 @@ def evaluate(
     entries = resolve(suite, data)
     rows = select(data, entries, limit, seed)
     score_outputs(entries, rows, {}, data)  # a headline these examples cannot give fails now, not after generating
+    claim(out, EVAL, reuse=True)  # an earlier eval's answers are reused; any other non-empty folder is refused
     out.mkdir(parents=True, exist_ok=True)
     requests: dict[str, Request] = {}
     for entry in entries:
@@ -268,6 +270,7 @@ def score_file(
             f"{predictions}: none of its {len(outputs)} ids is an example of suite {suite.name} in {data} "
             f"(first: {unknown[0]})"
         )
+    claim(out, EVAL, reuse=True)  # an earlier eval/score's results are replaced; any other non-empty folder is refused
     out.mkdir(parents=True, exist_ok=True)
     results, generations = score_outputs(entries, rows, outputs, data)
     meta = {

@@ -11,7 +11,6 @@ built beside ``HUBDIR`` and moved into place at the end, so a failed build never
 from __future__ import annotations
 
 import os
-import shutil
 import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -30,6 +29,7 @@ from biohub.hub.prepare import load_examples, prepare_dataset, read_json
 from biohub.hub.recipe import Recipe
 from biohub.hub.shards import write_shards
 from biohub.io import InputError, pretrained_source, write_json
+from biohub.outputs import BUILD, claim, replacing
 from biohub.templates.example import EXAMPLE_FEATURES, InstructionExample
 
 
@@ -42,18 +42,20 @@ def build(
     verify: bool = True,
     progress: bool = True,
     catalog: Path | None = None,
+    overwrite: bool = False,
 ) -> dict[str, Any]:
     """Build the repository folder ``out`` from ``recipe`` and the corpora in ``mirror``; returns build info.
 
     ``verify=False`` skips the catalog's sha256 check of source files (for other copies, e.g. the example mirror);
     ``catalog``: a catalog folder to use instead of the built-in one (e.g. the entry ``biohub selfinstruct`` writes).
-    Unusable paths (see :func:`check_paths`) are InputErrors before any work starts."""
+    ``overwrite``: an earlier build in ``out`` may be replaced (:mod:`biohub.outputs`: any other non-empty folder is
+    refused). Unusable paths (see :func:`check_paths`) are InputErrors before any work starts."""
     out = out.resolve()
-    check_paths(recipe, mirror, out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
-        repo, staging = work / "repo", work / "staging"
+    check_paths(recipe, mirror, out, overwrite)
+    with replacing(out, BUILD, overwrite=overwrite) as repo, tempfile.TemporaryDirectory(
+        prefix=f".{out.name}.", suffix=".staging", dir=out.parent
+    ) as scratch:
+        staging = Path(scratch)
         workers = workers or min(2, os.cpu_count() or 1)
         summaries = _prepare_all(recipe, mirror, repo / "data", staging, workers, verify, progress, catalog)
         report, train = _decontaminate(recipe, staging)
@@ -70,27 +72,17 @@ def build(
         write_json(repo / "build_info.json", info)
         lengths = {name: read_json(staging / name / "lengths.json") for name in recipe.datasets}
         write_card(repo, recipe, info, report, lengths, catalog)
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(repo, out)
-        return info
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    return info
 
 
-def check_paths(recipe: Recipe, mirror: Path, out: Path) -> None:
-    """Refuse, before any work, what would fail late or destroy data: a missing mirror folder; an ``out`` that is a
-    file, lies under a file, or is a non-empty folder not written by ``biohub build`` (it is replaced at the end);
-    a recipe tokenizer that is a missing folder or an uncached Hub id while offline."""
+def check_paths(recipe: Recipe, mirror: Path, out: Path, overwrite: bool = False) -> None:
+    """Refuse, before any work, what would fail late or destroy data: a missing mirror folder; an ``out`` that
+    :func:`biohub.outputs.claim` refuses (a file, a folder under a file, a non-empty folder that is not an earlier
+    build, or an earlier build without ``overwrite``); a recipe tokenizer that is a missing folder or an uncached Hub
+    id while offline."""
     if not mirror.is_dir():
         raise InputError(f"no such folder {mirror} (--mirror: the local mirror of the corpora)")
-    for place in (out, *out.parents):
-        if place.exists() and not place.is_dir():
-            raise InputError(f"{place}: is a file; --out must be a folder" + ("" if place == out else f" (not {out})"))
-    if out.is_dir() and any(out.iterdir()) and not (out / "build_info.json").is_file():
-        raise InputError(
-            f"{out}: a non-empty folder not written by `biohub build` (no build_info.json); give a new or empty one"
-        )
+    claim(out, BUILD, overwrite=overwrite)
     if recipe.instructions.max_length and recipe.tokenizer != "default":
         pretrained_source(recipe.tokenizer, "tokenizer")
 

@@ -46,9 +46,6 @@ Formats
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, Literal, get_args
@@ -56,9 +53,10 @@ from typing import Any, Literal, get_args
 import pyarrow.parquet as pq
 import yaml
 
-from biohub.errors import ConfigError, MissingFileError, OutputExistsError, UnknownNameError
+from biohub.errors import ConfigError, MissingFileError, UnknownNameError
 from biohub.hub.chat_template import TRAINING_CHAT_TEMPLATE, TRAINING_CHAT_TEMPLATE_FILE
 from biohub.io import atomic_path, write_json, write_text
+from biohub.outputs import EXPORT, claim, replacing
 from biohub.templates.example import EXAMPLE_FEATURES
 
 Format = Literal["alpaca", "sharegpt", "messages", "lm-eval"]
@@ -349,24 +347,23 @@ def _trl_notes() -> list[str]:
 
 
 # --------------------------------------------------------------------------------------------- entry point
-def export(hubdir: Path, fmt: str, out: Path, configs: list[str] | None = None) -> dict[str, Any]:
-    """Export the instruction configs of ``hubdir`` in format ``fmt`` into the empty (or new) folder ``out``.
+def export(hubdir: Path, fmt: str, out: Path, configs: list[str] | None = None, *, overwrite: bool = False) -> dict[str, Any]:
+    """Export the instruction configs of ``hubdir`` in format ``fmt`` into the empty (or new) folder ``out``
+    (an earlier export there is replaced only with ``overwrite``; any other non-empty folder is refused).
 
     The files are written into a temporary folder beside ``out`` that replaces it at the end, so a failed
-    export leaves nothing behind. Returns a summary: format, configs, and per format the files written with
-    their row counts (``files``, ``empty`` splits, the ``registered`` training entries) or, for lm-eval, the tasks,
-    the group and the rows left out per split and reason, and the same for the log-likelihood tasks under ``loglik``.
+    export leaves nothing behind and the previous one intact. Returns a summary: format, configs, and per format the
+    files written with their row counts (``files``, ``empty`` splits, the ``registered`` training entries) or, for
+    lm-eval, the tasks, the group and the rows left out per split and reason, and the same for the log-likelihood
+    tasks under ``loglik``.
     """
     if fmt not in FORMATS:
         raise ConfigError(f"unknown export format {fmt!r}; expected one of {', '.join(FORMATS)}")
     out = out.resolve()
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise OutputExistsError(f"{out}: export folder exists and is not empty; name a new or empty folder")
+    claim(out, EXPORT, overwrite=overwrite)
     available = card_configs(hubdir)
     chosen = select_configs(available, configs)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
-    try:
+    with replacing(out, EXPORT, overwrite=overwrite) as work:
         summary: dict[str, Any] = {"format": fmt, "configs": chosen}
         if fmt == "lm-eval":
             from biohub.hub.lm_eval_export import export_lm_eval  # it builds on this module's readers and writers
@@ -374,9 +371,4 @@ def export(hubdir: Path, fmt: str, out: Path, configs: list[str] | None = None) 
             summary.update(export_lm_eval(available, chosen, work, out))
         else:
             summary.update(_export_rows(available, chosen, fmt, work))
-        work.chmod(0o755)  # mkdtemp makes it private; the export is an ordinary folder
-        os.replace(work, out)
-    finally:
-        if work.exists():
-            shutil.rmtree(work)
     return summary

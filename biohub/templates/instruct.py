@@ -21,6 +21,7 @@ from tqdm.auto import tqdm
 
 from biohub.errors import UnknownNameError
 from biohub.io import write_json, write_parquet
+from biohub.outputs import CONVERT, INSTRUCT, replacing, require_complete
 from biohub.schema import KBRecord, Record, from_row
 from biohub.templates.builder import build_example, longest_template, messages_for
 from biohub.templates.example import EXAMPLE_FEATURES, Instance, InstructionExample, Message
@@ -245,8 +246,28 @@ def instruct(
     datasets: Sequence[str] | None = None,
     progress: bool = True,
     on_dataset: Callable[[str], None] | None = None,
+    overwrite: bool = False,
 ) -> dict[str, Any]:
-    """Build instruction examples for every dataset folder of ``unified`` (or the named ones) into ``out``."""
+    """Build instruction examples for every dataset folder of ``unified`` (or the named ones) into ``out``.
+
+    ``unified`` must be a complete ``biohub convert`` output (its ``ledger.json`` written last); ``out`` is written
+    beside its place and renamed into it at the end (:func:`biohub.outputs.replacing`; an earlier ``instruct`` output
+    is replaced only with ``overwrite``)."""
+    require_complete(unified, CONVERT, "--unified")
+    with replacing(out, INSTRUCT, overwrite=overwrite) as work:
+        return _instruct(unified, work, options, tokenizer, tokenizer_name, datasets, progress, on_dataset)
+
+
+def _instruct(
+    unified: Path,
+    out: Path,
+    options: InstructOptions,
+    tokenizer: Any,
+    tokenizer_name: str,
+    datasets: Sequence[str] | None,
+    progress: bool,
+    on_dataset: Callable[[str], None] | None,
+) -> dict[str, Any]:
     folders = sorted(p.parent for p in unified.glob("*/info.json"))
     if datasets is not None:
         missing = sorted(set(datasets) - {folder.name for folder in folders})

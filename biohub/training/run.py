@@ -22,6 +22,7 @@ from transformers import set_seed
 from biohub.errors import BiohubError
 from biohub.io import write_json, write_text
 from biohub.models import pad_id
+from biohub.outputs import TRAIN, claim
 from biohub.training.checkpoint import checkpoint_dirs
 from biohub.training.data import prepare_stage
 from biohub.training.loop import StepHook, run_stage
@@ -53,8 +54,9 @@ def _keep_metrics(out: Path, keep: list[dict[str, Any]]) -> None:
 def _check_output(out: Path, recipe: TrainRecipe, data: str, resume: bool) -> None:
     saved = out / "recipe.json"
     if not resume:
+        claim(out, TRAIN, reuse=True)  # a file, or a non-empty folder that holds no run: refused and left untouched
         if out.exists() and any(out.iterdir()):
-            raise RunError(f"{out}: exists and is not empty; give a new folder or --resume")
+            raise RunError(f"{out}: exists and is not empty (an earlier run); give a new folder or --resume")
         return
     if not saved.is_file():
         raise RunError(f"{out}: nothing to resume (no recipe.json)")
