@@ -188,6 +188,9 @@ def convert_command(
     no_verify: Annotated[
         bool, typer.Option("--no-verify", help="Skip the sha256 check of catalogued source files.")
     ] = False,
+    allow_empty: Annotated[
+        bool, typer.Option("--allow-empty", help="Write a corpus even when no record converted (else an error).")
+    ] = False,
 ) -> None:
     """Convert corpora in their original formats into the unified schema."""
     from rich.markup import escape
@@ -205,14 +208,14 @@ def convert_command(
             results = [
                 convert_files(
                     format_, input_, name, lang, out, split=split, fields=_pairs(field, "--field"),  # type: ignore[arg-type]
-                    options=_pairs(option, "--option"), labels=_names(labels) or None,
+                    options=_pairs(option, "--option"), labels=_names(labels) or None, allow_empty=allow_empty,
                 )
             ]
         else:
             if mirror is None or all_ == bool(_names(datasets)):
                 raise typer.BadParameter("give --mirror and exactly one of --all / --datasets (or use --format)")
             names = None if all_ else _names(datasets)
-            results = convert_catalogued(mirror, out, names, catalog=catalog, verify=not no_verify)
+            results = convert_catalogued(mirror, out, names, catalog=catalog, verify=not no_verify, allow_empty=allow_empty)
     except OSError as exc:  # e.g. an output folder that is a symbolic link loop: named with the reason, in one line
         where = Path(exc.filename) if exc.filename else out
         raise InputError(f"{where}: {os_reason(exc, where)}") from None
@@ -272,8 +275,12 @@ def instruct_command(
     datasets: Annotated[
         list[str] | None, typer.Option(help="Subset of the converted datasets, comma-separated and/or repeated.")
     ] = None,
+    allow_empty: Annotated[
+        bool, typer.Option("--allow-empty", help="Exit 0 even when no example was made (else an error).")
+    ] = False,
 ) -> None:
     """Turn unified records into instruction examples (EN + ZH templates, seeded)."""
+    from biohub.io import InputError
     from biohub.models import load_tokenizer
     from biohub.templates.answers import FORMATS
     from biohub.templates.instruct import InstructOptions, instruct
@@ -283,7 +290,11 @@ def instruct_command(
         raise typer.BadParameter(f"formats must be among {', '.join(FORMATS)}", param_hint="--formats")
     options = InstructOptions(seed=seed, formats=chosen, decompose=decompose, max_length=max_length)
     names = _names(datasets)
+    if not unified.is_dir():
+        raise InputError(f"{unified}: no such folder (--unified: a folder written by `biohub convert`)")
     loaded = load_tokenizer(tokenizer) if max_length else None
+    if not allow_empty and not any(unified.glob("*/info.json")):
+        raise InputError(f"{unified}: holds no converted dataset (no <dataset>/info.json); nothing written")
     ledger = instruct(unified, out, options, tokenizer=loaded, tokenizer_name=tokenizer, datasets=names)
     table = Table(title=f"instruction examples in {out}")
     for column in ("dataset", "split", "records", "examples", "windowed", "dropped (too long)"):
@@ -295,6 +306,10 @@ def instruct_command(
                 str(sum(stats["windowed_records"].values())), str(sum(stats["dropped_too_long"].values())),
             )
     console().print(table)
+    made = sum(sum(stats["examples"].values()) for splits in ledger.values() for stats in splits.values())
+    if not made and not allow_empty:
+        raise InputError(f"no instruction example made from {unified} (see the table; {out} holds none); "
+                         "pass --allow-empty to accept an empty output")
 
 
 @templates_app.command("list")
@@ -567,6 +582,9 @@ def selfinstruct_command(
     name: Annotated[
         str, typer.Option(help="Dataset name of the catalog entry and build recipe written to OUT.")
     ] = "selfinstruct",
+    allow_empty: Annotated[
+        bool, typer.Option("--allow-empty", help="Write the outputs even when no task was accepted (else an error).")
+    ] = False,
 ) -> None:
     """Grow a seed set into new biomedical instructions (Self-Instruct / BioInstruct style), filtered and categorised."""
     from biohub.io import InputError
@@ -582,7 +600,7 @@ def selfinstruct_command(
         raise InputError(f"no such file {seeds_file} ({which})")
     tasks = load_seeds(seeds_file)
     engine = make_generator(generator, seed=seed, budget=max_requests, concurrency=concurrency)
-    options = Options(target, seed, k, batch, max_requests, categorize == "generator", name)
+    options = Options(target, seed, k, batch, max_requests, categorize == "generator", name, allow_empty)
     ledger = selfinstruct(tasks, engine, out, options, resume=resume)
     console().print(f"{ledger['accepted']:,} accepted of {ledger['requests']:,} requests; removed: "
                     + ", ".join(f"{reason} {n:,}" for reason, n in ledger["rejected"].items() if n))

@@ -14,6 +14,7 @@ from biohub.converters.convert import (
     ConversionResult,
     convert_entry,
     convert_source,
+    refuse_empty,
     split_from_filename,
     update_ledger,
     write_result,
@@ -31,8 +32,10 @@ def convert_catalogued(
     catalog: Path | None = None,
     verify: bool = True,
     progress: bool = True,
+    allow_empty: bool = False,
 ) -> list[ConversionResult]:
-    """Convert catalog entries (all when ``names`` is None) from ``mirror`` into ``out``."""
+    """Convert catalog entries (all when ``names`` is None) from ``mirror`` into ``out``; a corpus with no record
+    converted is an error (nothing of it written) unless ``allow_empty``."""
     check_path(mirror)  # a missing mirror or one that is a symbolic link loop: say so, not "missing source file"
     entries = load_catalog(catalog)
     selected = list(entries) if names is None else list(names)
@@ -42,6 +45,8 @@ def convert_catalogued(
     results = []
     for name in selected:
         result = convert_entry(entries[name], mirror, verify=verify, progress=progress)
+        if not allow_empty:
+            refuse_empty(result, mirror)
         write_result(result, out, mirror)
         results.append(result)
     update_ledger(out, results)
@@ -60,13 +65,15 @@ def convert_files(
     options: dict[str, Any] | None = None,
     labels: Sequence[str] | None = None,
     progress: bool = True,
+    allow_empty: bool = False,
 ) -> ConversionResult:
     """Convert an uncatalogued corpus of a supported format, with no code.
 
     Each input's split comes from ``split`` or its file name (train / dev|valid / test). ``fields`` maps the
     reader's field names to the file's (readers with a ``fields`` option); ``options`` are other reader
     options. Label sets are inferred from the data unless ``labels`` is given (then every label must be one of
-    them); whether a text corpus is multi-label is read off the data.
+    them); whether a text corpus is multi-label is read off the data. Inputs with no record converted (empty, or
+    every record rejected) are an error, nothing written, unless ``allow_empty``.
     """
     reader_type = get_reader(format_name)
     all_options = dict(options or {})
@@ -77,6 +84,7 @@ def convert_files(
         all_options["fields"] = {**all_options.get("fields", {}), **fields}
     splits: dict[str, list[SourceFile]] = {}
     for path in inputs:
+        check_path(path)  # a mistyped --input: "file not found", naming it (not "is the mirror complete?")
         chosen = split or split_from_filename(path)
         if chosen is None:
             raise ConfigError(f"{path}: cannot tell the split from the file name; pass --split")
@@ -99,6 +107,8 @@ def convert_files(
         else:
             result.labels = dataclasses.replace(result.labels, classes=given)
     result.tasks = infer_tasks(result)
+    if not allow_empty:
+        refuse_empty(result)
     write_result(result, out, None)
     update_ledger(out, [result])
     return result
