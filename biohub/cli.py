@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import json
 import sys
 import traceback
 from collections.abc import Callable
@@ -25,9 +26,21 @@ R = TypeVar("R")
 _debug = {"traceback": False}  # set by --debug (the app's callback runs before every command)
 
 
+def _print_version(asked: bool) -> None:
+    """Print ``biohub <version>`` and stop (the eager ``--version`` option)."""
+    if asked:
+        from biohub import __version__
+
+        typer.echo(f"biohub {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def options(
     debug: Annotated[bool, typer.Option("--debug", help="Show the traceback of an error, not just its message.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Print biohub's version and exit.")
+    ] = False,
 ) -> None:
     """biohub: bilingual biomedical instruction tuning, from original corpora to reports."""
     _debug["traceback"] = debug
@@ -89,6 +102,15 @@ def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
     return run
 
 
+def _names(values: list[str] | None) -> list[str] | None:
+    """The names of a list option, repeated and/or comma-separated (``--datasets a --datasets b,c`` is a, b, c), in
+    order, each once; None when the option was not given. Every list option of the CLI reads its values this way."""
+    if values is None:
+        return None
+    names = [name.strip() for value in values for name in value.split(",") if name.strip()]
+    return list(dict.fromkeys(names))
+
+
 def _pairs(values: list[str] | None, flag: str) -> dict[str, object]:
     """Parse repeated ``key=value`` flags; values are read as YAML scalars/lists (safe_load)."""
     parsed: dict[str, object] = {}
@@ -105,20 +127,32 @@ def _pairs(values: list[str] | None, flag: str) -> dict[str, object]:
 def datasets_command(
     catalog: Annotated[Path | None, typer.Option(help="Catalog folder (default: the built-in catalog).")] = None,
 ) -> None:
-    """Print the corpus catalog as a table."""
+    """Print the corpus catalog as a table; narrower than 160 columns, only name, languages, tasks, splits and licence
+    (cut short, ``NC`` marking a non-commercial one), so that each corpus stays readable at 80 columns."""
+    from rich.markup import escape
+
     from biohub.converters.catalog import load_catalog
 
+    shown = console()
+    wide = shown.width >= 160
+    columns = ("name", "display name", "lang", "tasks", "schema", "splits", "license", "metric")
     table = Table(title="biohub catalog")
-    for column in ("name", "display name", "lang", "tasks", "schema", "splits", "license", "metric"):
-        table.add_column(column, overflow="fold")
+    chosen = columns if wide else ("name", "lang", "tasks", "splits", "license")
+    for column in chosen:
+        cut = not wide and column == "license"
+        table.add_column(column, no_wrap=column in ("name", "lang") or cut, overflow="ellipsis" if cut else "fold",
+                         max_width=14 if cut else None)
     for entry in load_catalog(catalog).values():
-        license_text = entry.license.name + (" [red](non-commercial)[/red]" if entry.license.non_commercial else "")
+        license_text = escape(entry.license.name)
+        if entry.license.non_commercial:
+            license_text = f"{license_text} [red](non-commercial)[/red]" if wide else f"[red]NC[/red] {license_text}"
         splits = ("derived: " if entry.source.derive_splits else "") + ", ".join(entry.splits)
-        table.add_row(
-            entry.name, entry.display_name, "/".join(entry.languages), ", ".join(entry.tasks), entry.schema, splits,
-            license_text, entry.metric.name,
-        )
-    console().print(table)
+        cells = dict(zip(columns, (entry.name, entry.display_name, "/".join(entry.languages), ", ".join(entry.tasks),
+                                   entry.schema, splits, license_text, entry.metric.name)))
+        table.add_row(*(cells[column] for column in chosen))
+    shown.print(table)
+    if not wide:
+        shown.print("display name, schema and metric: shown at 160 columns or more (e.g. COLUMNS=200 biohub datasets)")
 
 
 def _option_default(option: dataclasses.Field[Any]) -> str:
@@ -151,7 +185,9 @@ def convert_command(
     out: Annotated[Path, typer.Option(help="Output folder: OUT/<dataset>/<split>.parquet and OUT/ledger.json.")],
     mirror: Annotated[Path | None, typer.Option(help="Local mirror holding the catalogued corpora (one folder each).")] = None,
     all_: Annotated[bool, typer.Option("--all", help="Convert every catalog entry.")] = False,
-    datasets: Annotated[str | None, typer.Option(help="Comma-separated catalog names to convert.")] = None,
+    datasets: Annotated[
+        list[str] | None, typer.Option(help="Catalog names to convert, comma-separated and/or repeated.")
+    ] = None,
     catalog: Annotated[Path | None, typer.Option(help="Catalog folder (default: the built-in catalog).")] = None,
     format_: Annotated[
         str | None, typer.Option("--format", help="Format of an uncatalogued corpus (see `biohub formats`).")
@@ -164,12 +200,17 @@ def convert_command(
     split: Annotated[str | None, typer.Option(help="Split of the inputs (default: from the file names).")] = None,
     field: Annotated[list[str] | None, typer.Option(help="Field mapping key=value, e.g. text_1=query (repeatable).")] = None,
     option: Annotated[list[str] | None, typer.Option(help="Reader option key=value (YAML value; repeatable).")] = None,
-    labels: Annotated[str | None, typer.Option(help="Comma-separated label set (default: inferred).")] = None,
+    labels: Annotated[
+        list[str] | None, typer.Option(help="Label set, comma-separated and/or repeated (default: inferred).")
+    ] = None,
     strict: Annotated[
         bool, typer.Option(help="Fail (exit 2, nothing written) if any record is rejected or any annotation dropped.")
     ] = False,
     no_verify: Annotated[
         bool, typer.Option("--no-verify", help="Skip the sha256 check of catalogued source files.")
+    ] = False,
+    allow_empty: Annotated[
+        bool, typer.Option("--allow-empty", help="Write a corpus even when no record converted (else an error).")
     ] = False,
 ) -> None:
     """Convert corpora in their original formats into the unified schema."""
@@ -188,14 +229,17 @@ def convert_command(
             results = [
                 convert_files(
                     format_, input_, name, lang, out, split=split, fields=_pairs(field, "--field"),  # type: ignore[arg-type]
-                    options=_pairs(option, "--option"), labels=labels.split(",") if labels else None, strict=strict,
+                    options=_pairs(option, "--option"), labels=_names(labels) or None, strict=strict,
+                    allow_empty=allow_empty,
                 )
             ]
         else:
-            if mirror is None or all_ == bool(datasets):
+            if mirror is None or all_ == bool(_names(datasets)):
                 raise typer.BadParameter("give --mirror and exactly one of --all / --datasets (or use --format)")
-            names = None if all_ else [n.strip() for n in datasets.split(",") if n.strip()]  # type: ignore[union-attr]
-            results = convert_catalogued(mirror, out, names, catalog=catalog, verify=not no_verify, strict=strict)
+            names = None if all_ else _names(datasets)
+            results = convert_catalogued(
+                mirror, out, names, catalog=catalog, verify=not no_verify, strict=strict, allow_empty=allow_empty
+            )
     except OSError as exc:  # e.g. an output folder that is a symbolic link loop: named with the reason, in one line
         if isinstance(exc, BiohubError):  # an output folder refused (OutputExistsError) says why itself
             raise
@@ -233,8 +277,9 @@ def instruct_command(
     ],
     seed: Annotated[int, typer.Option(help="Seed of the template (and format) choice.")] = 0,
     formats: Annotated[
-        str, typer.Option(help="Answer format(s): lines, json, or lines,json (seeded choice per example).")
-    ] = "lines",
+        list[str] | None,
+        typer.Option(help="Answer format(s): lines, json, or lines,json (seeded choice per example); repeatable."),
+    ] = None,
     decompose: Annotated[
         bool, typer.Option(help="Also make one NER example per entity type (Taiyi's decomposed NER).")
     ] = False,
@@ -245,22 +290,32 @@ def instruct_command(
     tokenizer: Annotated[
         str, typer.Option(help="Tokenizer for lengths: 'default' (the default model's), a folder or a Hub id.")
     ] = "default",
-    datasets: Annotated[str | None, typer.Option(help="Comma-separated subset of the converted datasets.")] = None,
+    datasets: Annotated[
+        list[str] | None, typer.Option(help="Subset of the converted datasets, comma-separated and/or repeated.")
+    ] = None,
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace OUT if it holds an earlier output of this command.")
     ] = False,
+    allow_empty: Annotated[
+        bool, typer.Option("--allow-empty", help="Exit 0 even when no example was made (else an error).")
+    ] = False,
 ) -> None:
     """Turn unified records into instruction examples (EN + ZH templates, seeded)."""
+    from biohub.io import InputError
     from biohub.models import load_tokenizer
     from biohub.templates.answers import FORMATS
     from biohub.templates.instruct import InstructOptions, instruct
 
-    chosen = tuple(f.strip() for f in formats.split(",") if f.strip())
+    chosen = tuple(_names(formats) or []) if formats is not None else ("lines",)
     if not chosen or any(f not in FORMATS for f in chosen):
         raise typer.BadParameter(f"formats must be among {', '.join(FORMATS)}", param_hint="--formats")
     options = InstructOptions(seed=seed, formats=chosen, decompose=decompose, max_length=max_length)
-    names = [n.strip() for n in datasets.split(",")] if datasets else None
+    names = _names(datasets)
+    if not unified.is_dir():
+        raise InputError(f"{unified}: no such folder (--unified: a folder written by `biohub convert`)")
     loaded = load_tokenizer(tokenizer) if max_length else None
+    if not allow_empty and not any(unified.glob("*/info.json")):
+        raise InputError(f"{unified}: holds no converted dataset (no <dataset>/info.json); nothing written")
     ledger = instruct(
         unified, out, options, tokenizer=loaded, tokenizer_name=tokenizer, datasets=names, overwrite=overwrite
     )
@@ -274,6 +329,10 @@ def instruct_command(
                 str(sum(stats["windowed_records"].values())), str(sum(stats["dropped_too_long"].values())),
             )
     console().print(table)
+    made = sum(sum(stats["examples"].values()) for splits in ledger.values() for stats in splits.values())
+    if not made and not allow_empty:
+        raise InputError(f"no instruction example made from {unified} (see the table; {out} holds none); "
+                         "pass --allow-empty to accept an empty output")
 
 
 @templates_app.command("list")
@@ -386,7 +445,11 @@ def push_command(
     novelties = (("new repository", result.new_repo), ("new branch", result.new_branch))
     created = ", ".join(what for what, new in novelties if new)
     summary = f"{result_counts(result.changes)}, {result.unchanged} unchanged" + (f" ({created})" if created else "")
-    if dry_run:
+    if dry_run and result.not_compared:
+        console().print(f"dry run: could not compare with {where}, so every file is listed as an add; whether the "
+                        f"repository exists, what it holds and its visibility are unknown ({result.not_compared}); "
+                        f"nothing was changed on {where}", soft_wrap=True, highlight=False, markup=False)
+    elif dry_run:
         console().print(f"dry run: {summary}; nothing was changed on {where}")
     elif result.commit_oid is None:
         console().print(f"{where} already matches {hubdir}: no commit ({result.unchanged} files unchanged)")
@@ -549,6 +612,9 @@ def selfinstruct_command(
     name: Annotated[
         str, typer.Option(help="Dataset name of the catalog entry and build recipe written to OUT.")
     ] = "selfinstruct",
+    allow_empty: Annotated[
+        bool, typer.Option("--allow-empty", help="Write the outputs even when no task was accepted (else an error).")
+    ] = False,
 ) -> None:
     """Grow a seed set into new biomedical instructions (Self-Instruct / BioInstruct style), filtered and categorised."""
     from biohub.io import InputError
@@ -564,7 +630,7 @@ def selfinstruct_command(
         raise InputError(f"no such file {seeds_file} ({which})")
     tasks = load_seeds(seeds_file)
     engine = make_generator(generator, seed=seed, budget=max_requests, concurrency=concurrency)
-    options = Options(target, seed, k, batch, max_requests, categorize == "generator", name)
+    options = Options(target, seed, k, batch, max_requests, categorize == "generator", name, allow_empty)
     ledger = selfinstruct(tasks, engine, out, options, resume=resume)
     console().print(f"{ledger['accepted']:,} accepted of {ledger['requests']:,} requests; removed: "
                     + ", ".join(f"{reason} {n:,}" for reason, n in ledger["rejected"].items() if n))
@@ -579,18 +645,54 @@ def export_command(
     format_: Annotated[str, typer.Option("--format", help="alpaca | sharegpt | messages | lm-eval")],
     out: Annotated[Path, typer.Option(help="Output folder (new, empty, or an earlier export with --overwrite).")],
     configs: Annotated[
-        str | None, typer.Option(help="Comma-separated configs (default: the mixes and every *_instructions).")
+        list[str] | None,
+        typer.Option(help="Configs, comma-separated and/or repeated (default: the mixes and every *_instructions)."),
     ] = None,
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace OUT if it holds an earlier output of this command.")
     ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON instead of a table.")] = False,
 ) -> None:
     """Export instruction configs for other trainers (LLaMA-Factory, TRL/OpenAI) or lm-evaluation-harness."""
     from biohub.hub.export import export
 
-    chosen = [c.strip() for c in configs.split(",") if c.strip()] if configs else None
+    chosen = _names(configs) or None
     summary = export(hubdir, format_, out, chosen, overwrite=overwrite)
-    console().print(summary)
+    if as_json:
+        typer.echo(json.dumps(summary, indent=2, ensure_ascii=False, default=str))
+        return
+    _print_export(summary, out)
+
+
+def _print_export(summary: dict[str, Any], out: Path) -> None:
+    """An export summary as a table: one row per entry of the summary (files written, rows left out), then its
+    scalar fields (format, configs) as the title."""
+    from rich.markup import escape
+
+    table = Table(title=escape(f"{summary.get('format')} export of {', '.join(map(str, summary.get('configs') or []))}"))
+    for column in ("item", "value"):
+        table.add_column(column, overflow="fold")
+    for key, value in summary.items():
+        if key in ("format", "configs"):
+            continue
+        if isinstance(value, dict) and value:
+            for name, item in value.items():
+                table.add_row(escape(f"{key}: {name}"), escape(_plain(item)))
+        else:
+            table.add_row(escape(str(key)), escape(_plain(value)))
+    console().print(table)
+    console().print(f"written to {out} (README.md there says how to use it); --json prints this summary as JSON")
+
+
+def _plain(value: object) -> str:
+    """A summary value as text: a list comma-separated, a mapping as ``key value`` pairs, numbers with thousands."""
+    if isinstance(value, dict):
+        return ", ".join(f"{key} {_plain(item)}" for key, item in value.items()) or "-"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(map(_plain, value)) or "-"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return str(value)
 
 
 def main() -> None:

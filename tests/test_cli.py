@@ -59,7 +59,7 @@ def test_a_new_bio_tsv_corpus_converts_with_no_code(tmp_path: Path) -> None:
 
 
 def test_strict_turns_rejections_into_a_failing_exit(tmp_path: Path) -> None:
-    (tmp_path / "train.tsv").write_text("x\tO\ny\tI-Drug\n\n", encoding="utf-8")
+    (tmp_path / "train.tsv").write_text("a\tO\n\nx\tO\ny\tI-Drug\n\n", encoding="utf-8")  # one good, one rejected
     args = [
         "convert", "--format", "conll", "--input", str(tmp_path / "train.tsv"), "--name", "bad", "--lang", "en",
         "--out", str(tmp_path / "o"),

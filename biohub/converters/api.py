@@ -14,6 +14,7 @@ from biohub.converters.convert import (
     convert_entry,
     convert_source,
     observed_labels,
+    refuse_empty,
     split_from_filename,
     update_ledger,
     write_result,
@@ -58,9 +59,11 @@ def convert_catalogued(
     verify: bool = True,
     progress: bool = True,
     strict: bool = False,
+    allow_empty: bool = False,
 ) -> list[ConversionResult]:
     """Convert catalog entries (all when ``names`` is None) from ``mirror`` into ``out``; with ``strict``, any
-    rejected record or dropped annotation is a :class:`StrictError` and nothing is written."""
+    rejected record or dropped annotation is a :class:`StrictError` and nothing is written; a corpus with no record
+    converted is an error (nothing written) unless ``allow_empty``."""
     check_path(mirror)  # a missing mirror or one that is a symbolic link loop: say so, not "missing source file"
     entries = load_catalog(catalog)
     selected = list(entries) if names is None else list(names)
@@ -70,6 +73,9 @@ def convert_catalogued(
     results = [convert_entry(entries[name], mirror, verify=verify, progress=progress) for name in selected]
     if strict:
         check_strict(results)
+    if not allow_empty:
+        for result in results:
+            refuse_empty(result, mirror)
     with replacing(out, CONVERT, merge=True) as work:  # nothing appears in ``out`` before every dataset is converted
         for result in results:
             write_result(result, work, mirror)
@@ -90,6 +96,7 @@ def convert_files(
     labels: Sequence[str] | None = None,
     progress: bool = True,
     strict: bool = False,
+    allow_empty: bool = False,
 ) -> ConversionResult:
     """Convert an uncatalogued corpus of a supported format, with no code.
 
@@ -97,7 +104,8 @@ def convert_files(
     reader's field names to the file's (readers with a ``fields`` option); ``options`` are other reader
     options. Label sets are inferred from the data unless ``labels`` is given (then every label must be one of
     them); whether a text corpus is multi-label is read off the data. With ``strict``, any rejected record or
-    dropped annotation is a :class:`StrictError` and nothing is written.
+    dropped annotation is a :class:`StrictError` and nothing is written. Inputs with no record converted (empty, or
+    every record rejected) are an error, nothing written, unless ``allow_empty``.
     """
     reader_type = get_reader(format_name)
     all_options = dict(options or {})
@@ -109,6 +117,7 @@ def convert_files(
     splits: dict[str, list[SourceFile]] = {}
     check_name(name, "--name")
     for path in inputs:
+        check_path(path)  # a mistyped --input: "file not found", naming it (not "is the mirror complete?")
         chosen = check_name(split, "--split") if split else split_from_filename(path)
         if chosen is None:
             raise ConfigError(f"{path}: cannot tell the split from the file name; pass --split")
@@ -133,6 +142,8 @@ def convert_files(
     result.tasks = infer_tasks(result)
     if strict:
         check_strict([result])
+    if not allow_empty:
+        refuse_empty(result)
     with replacing(out, CONVERT, merge=True) as work:
         write_result(result, work, None)
         update_ledger(work, [result], previous=out)

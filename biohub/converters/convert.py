@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -24,7 +25,7 @@ from biohub.converters.catalog import CatalogEntry, DeriveSplits, Source, Source
 from biohub.converters.ledger import SplitLedger, record_counts
 from biohub.converters.registry import get_reader
 from biohub.errors import ConfigError
-from biohub.io import write_json, write_jsonl, write_parquet
+from biohub.io import InputError, write_json, write_jsonl, write_parquet
 from biohub.outputs import inside
 from biohub.schema import KBRecord, LabelSet, PairsRecord, Record, TextRecord, features_for, to_row, validate
 from biohub.text import seeded_fraction
@@ -156,11 +157,12 @@ def convert_source(
             if split_of is None:
                 result.split_ledger(split)
             last = ""
+            locate = _locator(paths)
             try:
                 for item in reader.read(paths, ctx):
                     bar.update(1)
                     last = _where(item)
-                    _account(result, item, labels, seen_ids)
+                    _account(result, item, labels, seen_ids, locate)
             except RecursionError:
                 # a source nested more deeply than Python's recursion limit that the reader's own checks let through
                 after = f" after {last}" if last else ""
@@ -172,6 +174,25 @@ def convert_source(
     for split, ledger in result.ledger.items():
         ledger.counts = record_counts(result.records.get(split, []))
     return result
+
+
+def refuse_empty(result: ConversionResult, mirror: Path | None = None) -> None:
+    """Raise an :class:`InputError` when not one record was converted (empty inputs, or every record rejected), naming
+    the inputs (under ``mirror`` for a catalogued corpus), the counts, the main rejection reasons and the first
+    rejection. Callers skip this check only when the user asked for empty output (``--allow-empty``)."""
+    if any(ledger.converted for ledger in result.ledger.values()):
+        return
+    files = ", ".join(str((mirror or Path()) / f["path"]) for files in result.files.values() for f in files) or "no files"
+    rejections = [item for item in result.problems if isinstance(item, Rejection)]
+    if not rejections:
+        what = f"{result.dataset}: no records in {files} (empty input)"
+    else:
+        reasons = Counter(item.reason for item in rejections).most_common(3)
+        first = rejections[0]
+        what = (f"{result.dataset}: every record of {files} was rejected ({len(rejections):,} rejected: "
+                f"{', '.join(f'{reason} {n:,}' for reason, n in reasons)}; the first: {first.path}:{first.locator} "
+                f"{first.detail or first.reason})")
+    raise InputError(f"{what}; nothing written; pass --allow-empty to write an empty dataset anyway")
 
 
 def _where(item: Record | Rejection | Defect) -> str:
@@ -188,7 +209,26 @@ def _options(sources: list[Source]) -> dict[str, Any]:
     return {s.format: dict(s.options) for s in sources}
 
 
-def _account(result: ConversionResult, item: Record | Rejection | Defect, labels: LabelSet, seen: set[str]) -> None:
+def _locator(inputs: Sequence[Path]) -> Callable[[str], str]:
+    """Map the file name a record notes in ``meta.source`` (a base name) back to the input it was read from, as given:
+    the input itself, or the file of that name under an input folder (the first in path order); else the name."""
+    found: dict[str, str] = {}
+
+    def locate(name: str) -> str:
+        if name not in found:
+            files = [path for path in inputs if path.name == name and not path.is_dir()]
+            for folder in (path for path in inputs if not files and path.is_dir()):
+                files += sorted(p for p in folder.rglob("*") if p.name == name)
+            found[name] = str(files[0]) if files else name
+        return found[name]
+
+    return locate
+
+
+def _account(
+    result: ConversionResult, item: Record | Rejection | Defect, labels: LabelSet, seen: set[str],
+    locate: Callable[[str], str] = str,
+) -> None:
     if isinstance(item, Defect):
         result.split_ledger(item.split).add_defect(item)
         result.problems.append(item)
@@ -202,7 +242,7 @@ def _account(result: ConversionResult, item: Record | Rejection | Defect, labels
         problems.append(f"duplicate id {item.id}")
     if problems:
         path, locator = _source_of(item)
-        rejection = Rejection(path, locator, "invalid record", "; ".join(problems[:5]), item.split)
+        rejection = Rejection(locate(path) if path else path, locator, "invalid record", "; ".join(problems[:5]), item.split)
         _account(result, rejection, labels, seen)
         if isinstance(item, KBRecord):
             rejected = result.split_ledger(item.split).annotations_rejected
@@ -270,7 +310,10 @@ def write_result(result: ConversionResult, out: Path, mirror: Path | None) -> No
     # derived splits appears in the ledger only when it holds rejections that belong to no document, and gets none.
     for split in sorted(set(result.declared_splits) | set(result.records)):
         rows = [to_row(record) for record in result.records.get(split, [])]
-        write_parquet(inside(folder, folder / f"{split}.parquet"), rows, features)
+        try:
+            write_parquet(inside(folder, folder / f"{split}.parquet"), rows, features)
+        except UnicodeEncodeError as exc:  # a lone surrogate (a JSON "\ud800" escape): name the record's file and line
+            raise _unencodable(result, split, rows, mirror, exc) from None
     problems = []
     for item in result.problems:
         row = asdict(item)
@@ -297,6 +340,28 @@ def conversion_info(result: ConversionResult) -> dict[str, Any]:
         "splits": sorted(set(result.declared_splits) | set(result.records)),
         "biohub_version": biohub.__version__,
     }
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _unencodable(result: ConversionResult, split: str, rows: list[dict[str, Any]], mirror: Path | None,
+                 exc: UnicodeEncodeError) -> ConvertError:
+    """The error for a split that UTF-8 cannot encode, naming the first record holding a lone surrogate: its input file
+    (as given, or under ``mirror``) and line or record."""
+    inputs = [(mirror or Path()) / f["path"] for f in result.files.get(split, [])]
+    for record, row in zip(result.records.get(split, []), rows):
+        if _SURROGATE.search(json.dumps(row, ensure_ascii=False)):
+            name, locator = _source_of(record)
+            where = _locator(inputs)(name) if name else " + ".join(map(str, inputs))
+            reason = f"record {record.id} holds a lone surrogate ({exc.reason}: {exc.object[exc.start:exc.end]!a}), "
+            return ConvertError(where, reason + "which UTF-8 cannot store; fix the source text", line=_line(locator))
+    return ConvertError(" + ".join(map(str, inputs)), f"text that UTF-8 cannot store ({exc.reason})")
+
+
+def _line(locator: str) -> int | None:
+    """A locator's line number (None for a record key)."""
+    return int(locator) if locator.isdigit() else None
 
 
 def observed_labels(result: ConversionResult) -> dict[str, list[str]]:
@@ -327,7 +392,7 @@ def update_ledger(out: Path, results: Iterable[ConversionResult], previous: Path
     written last, and consumers (``instruct``) refuse a folder without it."""
     path = out / "ledger.json"
     old = (previous or out) / "ledger.json"
-    ledger: dict[str, Any] = json.loads(old.read_text(encoding="utf-8")) if old.exists() else {}
+    ledger: dict[str, Any] = load_json(old) if old.exists() else {}  # a corrupt ledger: an error naming it and the line
     for result in results:
         ledger[result.dataset] = {split: result.ledger[split].to_json() for split in sorted(result.ledger)}
     write_json(path, ledger)

@@ -69,6 +69,7 @@ class PushResult:
     commit_message: str
     new_repo: bool  # the push created (dry run: would create) the repository
     new_branch: bool  # ... the branch, from main's head
+    not_compared: str | None = None  # dry run only: why the remote could not be read (every file is then listed as an add)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,11 +113,11 @@ def push(
         raise PushError("no Hugging Face token: set HF_TOKEN or log in with `hf auth login` (a token with write access)")
     api = HfApi(endpoint=endpoint, token=token, library_name="biohub", library_version=biohub.__version__)
     where = f"{repo_id}@{branch}"
+    if dry_run:
+        return _dry_run(api, local, info, private, repo_id, branch, token)
     with _remote_errors(f"reading {where}", token):
         state = remote_state(api, repo_id, branch)
     result = _planned(local, info, state, private, repo_id, branch, dry_run)
-    if dry_run:
-        return result
     if not state.exists or not state.branch_exists:
         state = _create(api, state, private, repo_id, branch, token)
         first, result = result, _planned(local, info, state, private, repo_id, branch, dry_run)
@@ -132,6 +133,24 @@ def push(
         )
     logger.info("committed %s to %s: %s", commit.oid, where, result_counts(result.changes))
     return replace(result, commit_oid=commit.oid, commit_url=str(commit.commit_url))
+
+
+def _dry_run(api: Any, local: dict[str, Path], info: dict[str, Any], private: bool, repo_id: str, branch: str,
+             token: str | None) -> PushResult:
+    """The plan of a push, changing nothing. A remote that cannot be read (offline: ``HF_HUB_OFFLINE=1``, no network,
+    no access) is not a failure here: every local file is listed as an add, and ``not_compared`` says why nothing could
+    be compared (whether the repository exists, which files it holds, its visibility)."""
+    where = f"{repo_id}@{branch}"
+    try:
+        with _remote_errors(f"reading {where}", token):
+            state = remote_state(api, repo_id, branch)
+    except PushError as exc:
+        if exc.__cause__ is None:  # biohub's own refusal (a tag for a branch), not a remote that could not be read
+            raise
+        unknown = RemoteState(False, None, False, None, {})
+        result = _planned(local, info, unknown, private, repo_id, branch, True)
+        return replace(result, new_repo=False, not_compared=str(exc).removeprefix("push failed while "))
+    return _planned(local, info, state, private, repo_id, branch, True)
 
 
 def _planned(local: dict[str, Path], info: dict[str, Any], state: RemoteState, private: bool,

@@ -25,7 +25,7 @@ import yaml
 from tqdm.auto import tqdm
 
 from biohub.errors import OutputExistsError
-from biohub.io import append_jsonl, atomic_path, read_jsonl_rows, write_json, write_text
+from biohub.io import InputError, append_jsonl, atomic_path, read_jsonl_rows, write_json, write_text
 from biohub.selfinstruct.generators import BudgetExhausted, Generator
 from biohub.selfinstruct.similarity import SimilarityIndex, tokens
 from biohub.selfinstruct.tasks import (
@@ -55,6 +55,7 @@ class Options:
     max_requests: int | None = None
     categorize_with_generator: bool = False
     name: str = "selfinstruct"  # dataset name of the catalog entry and build recipe written beside the data
+    allow_empty: bool = False  # write the outputs even when no task was accepted (else an InputError)
 
 
 def selfinstruct(
@@ -86,6 +87,7 @@ def selfinstruct(
     initial = min(len(pool), options.target)
     bar = tqdm(total=options.target, initial=initial, desc="accepted", unit="task", disable=not show_progress)
     exhausted = False
+    stopped = ""  # why the generator stopped answering, for the error of a run that accepted nothing
     while len(pool) < options.target and not exhausted:
         room = options.batch if options.max_requests is None else min(options.batch, options.max_requests - requests)
         if room <= 0:
@@ -95,7 +97,8 @@ def selfinstruct(
         prompts = [build_prompt(draw_examples(rng, seeds, pool, options.k, language), language) for language in plan]
         try:
             texts = generator.complete(prompts)
-        except BudgetExhausted:
+        except BudgetExhausted as exc:
+            stopped = f"; {exc}"
             break
         new_accepted, new_rejected = [], []
         for number, (language, text) in enumerate(zip(plan, texts)):
@@ -124,6 +127,14 @@ def selfinstruct(
         rejected_rows += new_rejected
         exhausted = options.max_requests is not None and requests >= options.max_requests
     bar.close()
+    if not pool and not options.allow_empty:
+        removed = Counter(str(row["reason"]) for row in rejected_rows)
+        why = ", ".join(f"{reason} {n:,}" for reason, n in removed.most_common()) or "none"
+        raise InputError(
+            f"{out}: no task accepted ({requests:,} request(s) answered, removed: {why}{stopped}); is the generator "
+            "reachable, with its key set? Nothing written but state/ (for --resume); pass --allow-empty to write an "
+            "empty dataset anyway"
+        )
     return write_outputs(out, seeds, pool, rejected_rows, requests, generator.name, options)
 
 

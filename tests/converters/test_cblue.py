@@ -189,7 +189,7 @@ def test_ner_type_not_in_the_declared_set_is_rejected_by_validation(tmp_path: Pa
     source = Source("cblue-ner", {"validation": (SourceFile("CMeEE_dev.json"),)})
     result = convert_source("toy", source, tmp_path, language="zh", labels=LabelSet(entity_types=("sym", "bod")), progress=False)
     (rejection,) = result.problems
-    assert (rejection.path, rejection.locator, rejection.reason) == ("CMeEE_dev.json", "1", "invalid record")
+    assert (rejection.path, rejection.locator, rejection.reason) == (str(tmp_path / "CMeEE_dev.json"), "1", "invalid record")
     assert "type 'pro' not in the declared entity types" in rejection.detail
     assert result.ledger["validation"].converted == 1
 
@@ -335,7 +335,7 @@ def test_re_predicate_not_declared_is_rejected_by_validation(tmp_path: Path) -> 
     labels = LabelSet(entity_types=("疾病", "症状", "药物"), relation_types=("临床表现",))
     result = convert_source("toy", source, tmp_path, language="zh", labels=labels, progress=False)
     (rejection,) = result.problems
-    assert (rejection.path, rejection.locator, rejection.reason) == ("CMeIE_dev.json", "1", "invalid record")
+    assert (rejection.path, rejection.locator, rejection.reason) == (str(tmp_path / "CMeIE_dev.json"), "1", "invalid record")
     assert "type '药物治疗' not in the declared relation types" in rejection.detail
 
 
@@ -412,7 +412,7 @@ def test_cls_label_not_in_the_declared_set_is_rejected_by_validation(tmp_path: P
     source = Source("cblue-cls", {"train": (SourceFile("CHIP-CTC_train.json"),)})
     result = convert_source("toy", source, tmp_path, language="zh", labels=LabelSet(classes=("Age",)), progress=False)
     (rejection,) = result.problems
-    assert (rejection.path, rejection.locator, rejection.reason) == ("CHIP-CTC_train.json", "1", "invalid record")
+    assert (rejection.path, rejection.locator, rejection.reason) == (str(tmp_path / "CHIP-CTC_train.json"), "1", "invalid record")
     assert "label 'Consent' not in the declared label set" in rejection.detail
 
 

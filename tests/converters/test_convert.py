@@ -59,7 +59,7 @@ def test_records_breaking_invariants_are_rejected_with_their_place(tmp_path: Pat
     )
     assert result.ledger["train"].reasons == {"I- tag does not continue a chunk": 1, "invalid record": 1}
     invalid = next(p for p in result.problems if p.reason == "invalid record")
-    assert (invalid.path, invalid.locator) == ("train.tsv", "1")
+    assert (invalid.path, invalid.locator) == (str(tmp_path / "train.tsv"), "1")  # the input as given, not its name
     assert "'Disease' not in the declared entity types" in invalid.detail
 
 

@@ -277,7 +277,7 @@ def test_rejections_name_the_input_as_given(
     monkeypatch.chdir(tmp_path)
     folder = Path("origin-data") if relative else tmp_path / "origin-data"
     given = [folder] if format_name in FOLDER_ONLY else [folder / p.name for p in sorted(store.iterdir())]
-    result = convert(format_name, given, tmp_path / "out")
+    result = convert(format_name, given, tmp_path / "out", "--allow-empty")  # every record of these inputs is rejected
     assert result.exit_code == 0, result.output
     rows = [json.loads(line) for line in (tmp_path / "out" / "toy" / "rejections.jsonl").read_text(encoding="utf-8").splitlines()]
     assert rows and all(row["kind"] == "rejection" for row in rows), rows
