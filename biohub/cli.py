@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn, ParamSpec, TypeVar
 
 import typer
-import yaml
 from rich.console import Console
 from rich.table import Table
 
 from biohub.errors import BiohubError
+from biohub.typed import load_yaml
 
 app = typer.Typer(
     help="biohub: bilingual biomedical instruction tuning, from original corpora to reports.", no_args_is_help=True
@@ -77,7 +77,7 @@ def _pairs(values: list[str] | None, flag: str) -> dict[str, object]:
         key, sep, value = item.partition("=")
         if not sep or not key:
             raise typer.BadParameter(f"expected key=value, got {item!r}", param_hint=flag)
-        parsed[key.strip()] = yaml.safe_load(value) if flag == "--option" else value
+        parsed[key.strip()] = load_yaml(value, f"{flag} {key.strip()}") if flag == "--option" else value
     return parsed
 
 

@@ -118,7 +118,7 @@ class Recipe:
 
 
 def load_recipe(path: Path) -> Recipe:
-    """Load and validate a recipe file (``yaml.safe_load``)."""
+    """Load and validate a recipe file (``load_yaml``: safe, no duplicate keys)."""
     data = read_yaml(path, RecipeError, "recipe")
     if isinstance(data, dict) and isinstance(data.get("datasets"), dict):  # ``name:`` alone = a plan of defaults
         data["datasets"] = {name: {} if plan is None else plan for name, plan in data["datasets"].items()}

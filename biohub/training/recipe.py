@@ -24,7 +24,7 @@ from typing import Any, Literal
 import yaml
 
 from biohub.errors import BiohubError
-from biohub.typed import from_mapping, read_yaml
+from biohub.typed import from_mapping, load_yaml, read_yaml
 
 Method = Literal["lora", "qlora", "full"]
 Scheduler = Literal["constant_with_warmup", "constant", "linear", "cosine"]
@@ -140,7 +140,7 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
         if not sep or not key:
             raise TrainRecipeError(f"--set {override!r}: expected key=value")
         try:
-            value = yaml.safe_load(raw) if raw else ""
+            value = load_yaml(raw, f"--set {key}") if raw else ""
         except yaml.YAMLError as exc:
             raise TrainRecipeError(f"--set {override!r}: invalid value: {exc}") from None
         _set(data, key.split("."), value, f"--set {key}")
@@ -148,7 +148,7 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
 
 
 def load_train_recipe(path: Path, overrides: list[str] | None = None) -> TrainRecipe:
-    """Load, override and validate a training recipe (``yaml.safe_load``)."""
+    """Load, override and validate a training recipe (``load_yaml``: safe, no duplicate keys)."""
     data = read_yaml(path, TrainRecipeError, "recipe")
     if not isinstance(data, dict):
         raise TrainRecipeError(f"{path}: expected a mapping")
