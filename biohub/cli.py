@@ -386,13 +386,15 @@ def train_command(
     resume: Annotated[bool, typer.Option("--resume", help="Continue the run in OUT from its newest checkpoint.")] = False,
 ) -> None:
     """Run a (two-stage) supervised fine-tune; works alone or under `accelerate launch`."""
-    from biohub.io import local_or_hub
     from biohub.training.recipe import load_train_recipe
-    from biohub.training.run import train
 
     overrides = list(set_ or []) + ([f"max_steps={max_steps}"] if max_steps is not None else [])
     loaded = load_train_recipe(recipe, overrides)
-    local_or_hub(data, "hub dataset")  # a mistyped --data fails now, not after the model has loaded
+    from biohub.training.preflight import check_run  # imports datasets (~3 s): after the recipe's own checks
+
+    check_run(loaded, data, out, resume=resume)  # data, model and --out fail now, before torch and the model load
+    from biohub.training.run import train
+
     summary = train(loaded, data, out, resume=resume)
     from accelerate import PartialState
 

@@ -19,7 +19,6 @@ from accelerate import Accelerator
 from accelerate.utils import DistributedType
 from transformers import set_seed
 
-from biohub.errors import BiohubError
 from biohub.io import write_json, write_text
 from biohub.models import pad_id
 from biohub.training.checkpoint import checkpoint_dirs
@@ -28,14 +27,12 @@ from biohub.training.loop import StepHook, run_stage
 from biohub.training.memory import return_freed_memory
 from biohub.training.methods import parameter_counts, prepare_model, save_stage, write_model_card
 from biohub.training.plot import plot_losses
+from biohub.training.preflight import SUMMARY, RunError, check_run
 from biohub.training.recipe import TrainRecipe
 
-SUMMARY = "training_summary.json"
+__all__ = ["METRICS", "SUMMARY", "RunError", "read_metrics", "train"]
+
 METRICS = "metrics.jsonl"
-
-
-class RunError(BiohubError, RuntimeError):
-    """The run cannot start or continue as asked (output folder in use, recipe changed since the checkpoint)."""
 
 
 def read_metrics(out: Path) -> list[dict[str, Any]]:
@@ -48,21 +45,6 @@ def read_metrics(out: Path) -> list[dict[str, Any]]:
 
 def _keep_metrics(out: Path, keep: list[dict[str, Any]]) -> None:
     write_text(out / METRICS, "".join(json.dumps(row, sort_keys=True) + "\n" for row in keep))
-
-
-def _check_output(out: Path, recipe: TrainRecipe, data: str, resume: bool) -> None:
-    saved = out / "recipe.json"
-    if not resume:
-        if out.exists() and any(out.iterdir()):
-            raise RunError(f"{out}: exists and is not empty; give a new folder or --resume")
-        return
-    if not saved.is_file():
-        raise RunError(f"{out}: nothing to resume (no recipe.json)")
-    previous = json.loads(saved.read_text(encoding="utf-8"))
-    if previous["sha256"] != recipe.sha256() or previous["data"] != data:
-        raise RunError(
-            f"{out}: was started with another recipe or data; resume with the same recipe, --set values and --data"
-        )
 
 
 def train(
@@ -79,7 +61,7 @@ def train(
         return_freed_memory()  # freed activations leave the process (glibc; biohub.training.memory)
     accelerator = Accelerator(cpu=not torch.cuda.is_available())
     if accelerator.is_main_process:
-        _check_output(out, recipe, data, resume)
+        check_run(recipe, data, out, resume=resume)  # the CLI ran it before loading; a library caller gets it here
         out.mkdir(parents=True, exist_ok=True)
         write_json(out / "recipe.json", {"recipe": recipe.to_json(), "data": data, "sha256": recipe.sha256()})
     accelerator.wait_for_everyone()

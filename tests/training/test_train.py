@@ -292,7 +292,7 @@ def test_train_command(tmp_path: Path, tiny_hub: Path, tiny_model_dir: Path) -> 
     missing = runner.invoke(
         app, ["train", str(path), "--data", str(tiny_hub), "--out", str(tmp_path / "x"), "--set", "stages.stage1.data=[nope]"]
     )
-    assert missing.exit_code == 2 and "cannot load config 'nope'" in flat(missing.output)
+    assert missing.exit_code == 2 and "config 'nope' is not in the hub folder" in flat(missing.output)
 
 
 DDP_SCRIPT = """
