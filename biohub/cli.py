@@ -235,7 +235,7 @@ def instruct_command(
     """Turn unified records into instruction examples (EN + ZH templates, seeded)."""
     from biohub.models import load_tokenizer
     from biohub.templates.answers import FORMATS
-    from biohub.templates.instruct import InstructOptions, instruct
+    from biohub.templates.instruct import InstructOptions, drop_lines, instruct
 
     chosen = tuple(f.strip() for f in formats.split(",") if f.strip())
     if not chosen or any(f not in FORMATS for f in chosen):
@@ -254,6 +254,8 @@ def instruct_command(
                 str(sum(stats["windowed_records"].values())), str(sum(stats["dropped_too_long"].values())),
             )
     console().print(table)
+    for line in drop_lines(ledger, max_length):  # every loss on screen, with its count and reason
+        console().print(line, markup=False)
 
 
 @templates_app.command("list")
