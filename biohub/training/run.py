@@ -10,6 +10,7 @@ unfinished one from its newest checkpoint. Runs the same way alone or under ``ac
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from transformers import set_seed
 from biohub.io import write_json, write_text
 from biohub.models import pad_id
 from biohub.training.checkpoint import checkpoint_dirs
-from biohub.training.data import prepare_stage
+from biohub.training.data import StageData, prepare_stage
 from biohub.training.loop import StepHook, run_stage
 from biohub.training.memory import return_freed_memory
 from biohub.training.methods import parameter_counts, prepare_model, save_stage, write_model_card
@@ -41,6 +42,15 @@ def read_metrics(out: Path) -> list[dict[str, Any]]:
     if not path.is_file():
         return []
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def skipped_line(stage: str, stage_data: StageData, max_length: int) -> str:
+    """The line a stage prints when it leaves examples out: how many of how many, and why."""
+    total = stage_data.examples + len(stage_data.too_long)
+    return (
+        f"{stage}: skipped {len(stage_data.too_long):,} of {total:,} examples longer than max_length {max_length} tokens "
+        f"(not truncated; their ids: {stage}/{SUMMARY}, too_long_ids)"
+    )
 
 
 def _keep_metrics(out: Path, keep: list[dict[str, Any]]) -> None:
@@ -83,6 +93,8 @@ def train(
             data, stage.data, tokenizer, max_length=recipe.max_length, packing=recipe.packing,
             show_progress=show_progress and accelerator.is_main_process,
         )
+        if accelerator.is_main_process and stage_data.too_long:  # every loss on screen (the ids: the stage summary)
+            print(skipped_line(stage.name, stage_data, recipe.max_length), file=sys.stderr, flush=True)
         if accelerator.is_main_process:  # rows after the checkpoint a stage resumes from are logged again
             found = checkpoint_dirs(stage_dir) if resume else []
             resumed = int(json.loads((found[-1] / "progress.json").read_text(encoding="utf-8"))["step"]) if found else 0

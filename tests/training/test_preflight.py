@@ -125,3 +125,15 @@ def test_a_run_that_saved_a_checkpoint_resumes_from_it_and_is_never_started_over
         train(changed, str(tiny_hub), out, resume=True, show_progress=False)
     summary = train(recipe, str(tiny_hub), out, resume=True, show_progress=False)
     assert summary["stages"]["stage1"]["resumed_from"] == 5 and summary["stages"]["stage2"]["steps"] == 6
+
+
+def test_examples_too_long_are_reported_on_screen_and_in_the_summary(
+    tmp_path: Path, tiny_hub: Path, tiny_model_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 25 item 11: a stage that leaves over-long examples out says so, with the count of all."""
+    recipe = load_train_recipe(
+        write_recipe(tmp_path, tiny_model_dir), ["max_steps=1", "max_length=100", "stages=[{name: only, data: [mix_stage1]}]"]
+    )
+    summary = train(recipe, str(tiny_hub), tmp_path / "run", show_progress=False)["stages"]["only"]
+    assert (summary["examples"], summary["too_long"], len(summary["too_long_ids"])) == (23, 17, 17)
+    assert "only: skipped 17 of 40 examples longer than max_length 100 tokens" in capsys.readouterr().err
