@@ -20,7 +20,7 @@ from typing import Any
 import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
-from biohub.errors import UnknownNameError
+from biohub.errors import ConfigError, UnknownNameError
 from biohub.io import write_json, write_parquet
 from biohub.schema import KBRecord, Record, from_row
 from biohub.templates.builder import build_example, longest_template, messages_for
@@ -280,6 +280,8 @@ def instruct(
     on_dataset: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Build instruction examples for every dataset folder of ``unified`` (or the named ones) into ``out``."""
+    if options.max_length < 0:  # a negative limit would drop every example
+        raise ConfigError(f"max_length (--max-length): must be at least 1, or 0 for no limit (got {options.max_length})")
     folders = sorted(p.parent for p in unified.glob("*/info.json"))
     if datasets is not None:
         missing = sorted(set(datasets) - {folder.name for folder in folders})

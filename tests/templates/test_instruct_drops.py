@@ -3,7 +3,12 @@ and task (issue 25 item 11): an over-long non-NER example, and an NER document w
 
 from __future__ import annotations
 
-from biohub.templates.instruct import DROP_REASONS, InstructOptions, SplitStats, build_split, drop_lines
+from pathlib import Path
+
+import pytest
+
+from biohub.errors import ConfigError
+from biohub.templates.instruct import DROP_REASONS, InstructOptions, SplitStats, build_split, drop_lines, instruct
 from tests.templates.test_length import KB_INFO, QA_INFO, CharCounter, _long_record, _qa, kb_record
 
 MAX = 800
@@ -28,3 +33,10 @@ def test_every_drop_is_counted_by_reason_and_task() -> None:
         f"qa test: dropped 1 qa_open_context example(s): {why['example_too_long']}",
     ]
     assert "no window of whole sentences fits" in lines[1]
+
+
+def test_a_negative_max_length_is_refused(tmp_path: Path) -> None:
+    """It used to drop every example (each is longer than -1 tokens) and exit 0."""
+    with pytest.raises(ConfigError, match=r"max_length \(--max-length\): must be at least 1, or 0 for no limit \(got -1\)"):
+        instruct(tmp_path, tmp_path / "out", InstructOptions(max_length=-1), tokenizer=object())
+    assert not (tmp_path / "out").exists()
