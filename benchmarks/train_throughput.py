@@ -37,13 +37,13 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import yaml
 
 from biohub.io import read_hub_split, write_parquet, write_text
 from biohub.models import load_tokenizer
 from biohub.templates.example import EXAMPLE_FEATURES
 from biohub.training.data import Schedule, prepare_stage
 from biohub.training.recipe import TrainRecipe, load_train_recipe
+from biohub.typed import load_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 H100_BF16_DENSE = 989e12
@@ -141,7 +141,7 @@ def write_recipe(args: argparse.Namespace, model: str, path: Path) -> None:
     """The benchmark's recipe: ``--recipe`` with one stage on the sample, or the throughput comparison's own."""
     stage = [{"name": "only", "data": ["sample"], "epochs": 1}]
     if args.recipe:
-        data = yaml.safe_load(Path(args.recipe).read_text(encoding="utf-8"))
+        data = load_yaml(Path(args.recipe).read_text(encoding="utf-8"), args.recipe)
         data |= {"stages": stage, "checkpoint": {"every": 0, "keep": 1}, "max_steps": args.max_steps}
     else:
         data = {"name": "throughput", "model": model, "method": args.method, "max_length": args.max_length,

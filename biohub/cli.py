@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn, ParamSpec, TypeVar
 
 import typer
-import yaml
 from rich.console import Console
 from rich.table import Table
 
 from biohub.errors import BiohubError
+from biohub.typed import load_yaml
 
 app = typer.Typer(
     help="biohub: bilingual biomedical instruction tuning, from original corpora to reports.", no_args_is_help=True
@@ -118,7 +118,7 @@ def _pairs(values: list[str] | None, flag: str) -> dict[str, object]:
         key, sep, value = item.partition("=")
         if not sep or not key:
             raise typer.BadParameter(f"expected key=value, got {item!r}", param_hint=flag)
-        parsed[key.strip()] = yaml.safe_load(value) if flag == "--option" else value
+        parsed[key.strip()] = load_yaml(value, f"{flag} {key.strip()}") if flag == "--option" else value
     return parsed
 
 
@@ -304,7 +304,7 @@ def instruct_command(
     from biohub.io import InputError
     from biohub.models import load_tokenizer
     from biohub.templates.answers import FORMATS
-    from biohub.templates.instruct import InstructOptions, instruct
+    from biohub.templates.instruct import InstructOptions, drop_lines, instruct
 
     chosen = tuple(_names(formats) or []) if formats is not None else ("lines",)
     if not chosen or any(f not in FORMATS for f in chosen):
@@ -329,6 +329,8 @@ def instruct_command(
                 str(sum(stats["windowed_records"].values())), str(sum(stats["dropped_too_long"].values())),
             )
     console().print(table)
+    for line in drop_lines(ledger, max_length):  # every loss on screen, with its count and reason
+        console().print(line, markup=False)
     made = sum(sum(stats["examples"].values()) for splits in ledger.values() for stats in splits.values())
     if not made and not allow_empty:
         raise InputError(f"no instruction example made from {unified} (see the table; {out} holds none); "
@@ -473,13 +475,15 @@ def train_command(
     resume: Annotated[bool, typer.Option("--resume", help="Continue the run in OUT from its newest checkpoint.")] = False,
 ) -> None:
     """Run a (two-stage) supervised fine-tune; works alone or under `accelerate launch`."""
-    from biohub.io import local_or_hub
     from biohub.training.recipe import load_train_recipe
-    from biohub.training.run import train
 
     overrides = list(set_ or []) + ([f"max_steps={max_steps}"] if max_steps is not None else [])
     loaded = load_train_recipe(recipe, overrides)
-    local_or_hub(data, "hub dataset")  # a mistyped --data fails now, not after the model has loaded
+    from biohub.training.preflight import check_run  # imports datasets (~3 s): after the recipe's own checks
+
+    check_run(loaded, data, out, resume=resume)  # data, model and --out fail now, before torch and the model load
+    from biohub.training.run import train
+
     summary = train(loaded, data, out, resume=resume)
     from accelerate import PartialState
 

@@ -16,6 +16,7 @@ import yaml
 from datasets import Dataset, Features, load_dataset
 
 from biohub.errors import BiohubError
+from biohub.typed import load_yaml
 
 OFFLINE_VALUES = {"1", "ON", "YES", "TRUE"}  # what huggingface_hub reads as true in HF_HUB_OFFLINE
 
@@ -164,7 +165,7 @@ def read_hub_split(data: str, config: str, split: str) -> Dataset:
     if not text.startswith("---"):
         raise InputError(f"{card}: no Hub card with a configs list (is {folder} a folder written by `biohub build`?)")
     try:
-        front = yaml.safe_load(text.split("---", 2)[1]) or {}
+        front = load_yaml(text.split("---", 2)[1], str(card)) or {}
         configs = {entry["config_name"]: entry for entry in front.get("configs", [])}
     except (yaml.YAMLError, KeyError, TypeError, AttributeError) as exc:
         raise InputError(f"{card}: the card's metadata has no readable configs list ({first_line(exc)})") from None

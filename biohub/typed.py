@@ -5,7 +5,10 @@ each value must be. ``coerce`` accepts exactly the declared type (a YAML list fo
 raises ``TypeError`` naming the key otherwise, so ``"no"`` never becomes a truthy flag and ``"2"`` never stands
 for a column count. The one string accepted for a number is scientific notation such as ``1e-4``, which YAML 1.1
 (PyYAML) reads as a string. ``from_mapping`` fills a (nested) dataclass from a mapping, refusing unknown and
-missing keys; ``read_yaml`` reads a configuration file (``yaml.safe_load``) with errors naming the file.
+missing keys; ``read_yaml`` reads a configuration file (``load_yaml``) with errors naming the file.
+
+Every YAML document biohub reads goes through ``load_yaml``: PyYAML's safe loader (no Python objects, ever) that
+also refuses a mapping key given twice, which ``yaml.safe_load`` silently resolves to the last value.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 import yaml
+
+from biohub.errors import ConfigError
 
 SCIENTIFIC = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+")
 
@@ -102,11 +107,52 @@ def from_mapping(cls: type, data: Any, where: str, convert: dict[str, Callable[[
     return cls(**values)
 
 
-def read_yaml(path: Path, error: type[Exception], what: str = "file") -> Any:
-    """The YAML document of ``path`` (``yaml.safe_load``); ``error`` naming the file when it is missing, a folder,
-    unreadable, not UTF-8 or invalid YAML."""
+class DuplicateKeyError(ConfigError, yaml.YAMLError):  # type: ignore[misc]  # PyYAML ships no type stubs: YAMLError is Any
+    """A YAML mapping gives the same key twice; the message names the source, the line and the key. A YAMLError (so
+    callers that catch invalid YAML catch it) and a ConfigError (so the command line reports it in one line)."""
+
+
+class UniqueKeySafeLoader(yaml.SafeLoader):  # type: ignore[misc]  # PyYAML ships no type stubs: SafeLoader is Any here
+    """``yaml.SafeLoader`` (plain data only) that refuses a mapping key given twice. Keys that a merge (``<<``)
+    brings in may be overridden, as YAML intends; two explicit ones may not."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        """The mapping of ``node``; DuplicateKeyError at the second occurrence of a key."""
+        first_line: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=True)
+            try:
+                seen = first_line.get(key)
+            except TypeError:  # an unhashable key: the base constructor refuses it with its own message
+                continue
+            if seen is not None:
+                mark = key_node.start_mark
+                raise DuplicateKeyError(
+                    f"{mark.name}:{mark.line + 1}: duplicate key {key!r} (first given at line {seen}); give each key once"
+                )
+            first_line[key] = key_node.start_mark.line + 1
+        mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)
+        return mapping
+
+
+def load_yaml(text: str, source: str) -> Any:
+    """The YAML document in ``text`` read as plain data (safe: no Python objects), refusing duplicate mapping keys;
+    ``source`` (a file name, or what the text is, e.g. ``--set lr``) names where errors are."""
+    loader = UniqueKeySafeLoader(text)
+    loader.name = source  # marks in every error name the source instead of "<unicode string>"
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
+
+
+def read_yaml(path: Path, error: type[Exception], what: str = "file") -> Any:
+    """The YAML document of ``path`` (``load_yaml``: safe, no duplicate keys); ``error`` naming the file when it is
+    missing, a folder, unreadable, not UTF-8, invalid YAML or gives a key twice."""
+    try:
+        return load_yaml(path.read_text(encoding="utf-8"), str(path))
     except FileNotFoundError:
         raise error(f"{path}: {what} not found") from None
     except IsADirectoryError:
@@ -115,5 +161,7 @@ def read_yaml(path: Path, error: type[Exception], what: str = "file") -> Any:
         raise error(f"{path}: cannot read the {what}: {exc.strerror or exc}") from None
     except UnicodeDecodeError as exc:
         raise error(f"{path}: the {what} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except DuplicateKeyError as exc:
+        raise error(str(exc)) from None
     except yaml.YAMLError as exc:
         raise error(f"{path}: invalid YAML: {exc}") from None

@@ -21,7 +21,7 @@ SHARED: dict[str, set[str]] = {
     "schema": {"errors"},
     "typed": {"errors"},
     "text": set(),
-    "io": {"errors"},
+    "io": {"errors", "typed"},  # load_yaml: the one safe YAML loader
     "models": {"errors", "io"},
     "outputs": {"errors", "io"},
 }

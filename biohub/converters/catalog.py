@@ -268,7 +268,7 @@ def _check_reasons(known: dict[str, dict[str, int]], where: str) -> None:
 
 
 def load_entry(path: Path) -> CatalogEntry:
-    """Load and validate one catalog YAML file (``yaml.safe_load`` only)."""
+    """Load and validate one catalog YAML file (``load_yaml``: safe, no duplicate keys)."""
     entry = parse_entry(read_yaml(path, CatalogError, "catalog entry"), str(path))
     if entry.name != path.stem:
         raise CatalogError(f"{path}: name {entry.name!r} must equal the file name {path.stem!r}")

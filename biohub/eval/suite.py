@@ -14,14 +14,12 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from biohub.converters.catalog import MetricName, load_catalog
 from biohub.errors import BiohubError
 from biohub.io import InputError, first_line, hub_offline, local_or_hub, read_hub_split
 from biohub.templates.library import families
 from biohub.templates.registry import unknown_name
-from biohub.typed import from_mapping, read_yaml
+from biohub.typed import from_mapping, load_yaml, read_yaml
 
 SUITES = Path(__file__).parent / "suites"
 
@@ -100,7 +98,7 @@ def load_suite(name_or_path: str) -> Suite:
 def headline_overrides(path: Path = HEADLINE_OVERRIDES) -> dict[str, dict[str, str]]:
     """``{dataset: {family: headline}}``: rows of the ``all`` suite whose official metric is not the family's default
     (``data/headlines.yaml``); every headline must be one its family computes."""
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    data = load_yaml(path.read_text(encoding="utf-8"), str(path)) or {}
     for dataset, by_family in data.items():
         for family, headline in by_family.items():
             if not computes(family, headline):

@@ -58,6 +58,7 @@ from biohub.hub.chat_template import TRAINING_CHAT_TEMPLATE, TRAINING_CHAT_TEMPL
 from biohub.io import atomic_path, write_json, write_text
 from biohub.outputs import EXPORT, claim, replacing
 from biohub.templates.example import EXAMPLE_FEATURES
+from biohub.typed import load_yaml
 
 Format = Literal["alpaca", "sharegpt", "messages", "lm-eval"]
 FORMATS: tuple[str, ...] = get_args(Format)
@@ -84,7 +85,7 @@ def card_configs(hubdir: Path) -> dict[str, Splits]:
     if not text.startswith("---\n") or len(parts) < 3:
         raise ConfigError(f"{card}: no YAML front matter between '---' lines")
     try:
-        front = yaml.safe_load(parts[1]) or {}
+        front = load_yaml(parts[1], str(card)) or {}
     except yaml.YAMLError as exc:
         raise ConfigError(f"{card}: front matter is not valid YAML ({exc})") from None
     entries = front.get("configs") if isinstance(front, dict) else None

@@ -23,13 +23,17 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from biohub.errors import BiohubError
+from biohub.templates.answers import FORMATS
 from biohub.templates.instruct import InstructOptions
-from biohub.templates.library import stage1_families
+from biohub.templates.library import families, stage1_families
+from biohub.templates.registry import unknown_name
 from biohub.typed import from_mapping, read_yaml
 
 
@@ -118,7 +122,7 @@ class Recipe:
 
 
 def load_recipe(path: Path) -> Recipe:
-    """Load and validate a recipe file (``yaml.safe_load``)."""
+    """Load and validate a recipe file (``load_yaml``: safe, no duplicate keys)."""
     data = read_yaml(path, RecipeError, "recipe")
     if isinstance(data, dict) and isinstance(data.get("datasets"), dict):  # ``name:`` alone = a plan of defaults
         data["datasets"] = {name: {} if plan is None else plan for name, plan in data["datasets"].items()}
@@ -126,17 +130,9 @@ def load_recipe(path: Path) -> Recipe:
         recipe: Recipe = from_mapping(Recipe, data, str(path), {"instructions": _instruct_options})
     except TypeError as exc:
         raise RecipeError(str(exc)) from None
-    if not recipe.datasets:
-        raise RecipeError(f"{path}.datasets: expected a non-empty mapping of dataset -> plan")
-    for name, plan in recipe.datasets.items():
-        if not plan.train and not plan.eval and plan.holdout is None:
-            raise RecipeError(f"{path}.datasets.{name}: names no train, eval or holdout split")
-        if plan.holdout and not 0 < plan.holdout.eval_fraction < 1:
-            raise RecipeError(f"{path}.datasets.{name}.holdout.eval_fraction: must be between 0 and 1")
-        if plan.cap is not None and plan.cap < 1:
-            raise RecipeError(f"{path}.datasets.{name}.cap: must be positive")
-    if recipe.mixing.temperature <= 0:
-        raise RecipeError(f"{path}.mixing.temperature: must be positive")
+    problems = recipe_problems(recipe)
+    if problems:
+        raise RecipeError(f"{path}: " + "; ".join(problems))
     return recipe
 
 
@@ -149,6 +145,50 @@ def _instruct_options(section: Any, where: str) -> InstructOptions:
         raise TypeError(f"{where}: unknown key(s) {', '.join(map(str, unknown))}; allowed: {allowed}")
     options: InstructOptions = from_mapping(InstructOptions, section, where)
     return options
+def _unknown(what: str, names: Iterable[str], known: Iterable[str], where: str) -> list[str]:
+    known = tuple(known)
+    return [str(unknown_name(what, name, known, where)) for name in names if name not in known]
+
+
+def recipe_problems(recipe: Recipe) -> list[str]:
+    """Every value of ``recipe`` outside its domain, as ``key: what it must be`` (empty when none). Cheap and run at
+    load, so a bad value is refused before any corpus is read."""
+    problems = []
+    if not recipe.datasets:
+        problems.append("datasets: expected a non-empty mapping of dataset -> plan")
+    known_families = tuple(families())
+    for name, plan in recipe.datasets.items():
+        where = f"datasets.{name}"
+        if not plan.train and not plan.eval and plan.holdout is None:
+            problems.append(f"{where}: names no train, eval or holdout split")
+        if plan.holdout and not 0 < plan.holdout.eval_fraction < 1:
+            problems.append(f"{where}.holdout.eval_fraction: must be between 0 and 1 (got {plan.holdout.eval_fraction})")
+        if plan.cap is not None and plan.cap < 1:
+            problems.append(f"{where}.cap: must be positive (got {plan.cap})")
+        problems += _unknown("task family", plan.families, known_families, f"{where}.families")
+    settings = recipe.instructions
+    if not settings.formats:
+        problems.append("instructions.formats: name at least one answer format")
+    problems += _unknown("answer format", settings.formats, FORMATS, "instructions.formats")
+    if settings.max_length < 0:
+        problems.append(f"instructions.max_length: must be at least 1, or 0 for no limit (got {settings.max_length})")
+    if not (math.isfinite(recipe.mixing.temperature) and recipe.mixing.temperature > 0):
+        problems.append(f"mixing.temperature: must be positive and finite (got {recipe.mixing.temperature})")
+    problems += _unknown("task family", recipe.mixing.stage1, known_families, "mixing.stage1")
+    if recipe.seed < 0:
+        problems.append(f"seed: must be >= 0 (got {recipe.seed})")
+    return problems + decontamination_problems(recipe.decontamination)
+
+
+def decontamination_problems(settings: Decontamination) -> list[str]:
+    """Decontamination settings outside their domain: an n-gram of 0 or a threshold above 1 would turn it off."""
+    problems = []
+    for key in ("ngram", "ngram_zh", "min_contained", "min_contained_zh"):
+        if getattr(settings, key) < 1:
+            problems.append(f"decontamination.{key}: must be at least 1 (got {getattr(settings, key)})")
+    if not 0 < settings.threshold <= 1:
+        problems.append(f"decontamination.threshold: must be a fraction in (0, 1] (got {settings.threshold})")
+    return problems
 
 
 def with_cap(recipe: Recipe, cap: int) -> Recipe:

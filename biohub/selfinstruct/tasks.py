@@ -15,11 +15,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from biohub.errors import BiohubError
 from biohub.selfinstruct.similarity import SimilarityIndex, tokens
 from biohub.text import has_cjk
+from biohub.typed import load_yaml
 
 DATA = Path(__file__).parent / "data"
 CATEGORIES = ("qa", "ie", "generation", "other")
@@ -57,7 +56,7 @@ class SeedError(BiohubError, ValueError):
 
 @cache
 def _yaml(name: str) -> Any:
-    return yaml.safe_load((DATA / name).read_text(encoding="utf-8"))
+    return load_yaml((DATA / name).read_text(encoding="utf-8"), str(DATA / name))
 
 
 def language_of(text: str) -> str:

@@ -2,7 +2,8 @@
 
 Writes ``OUT/<dataset>/<split>.parquet`` (rows of :data:`~biohub.templates.example.EXAMPLE_FEATURES`),
 ``OUT/ledger.json`` (per dataset, split and task: records, examples, split documents, windows, and examples
-dropped as too long) and ``OUT/length_stats.json`` (token-length statistics per dataset and task).
+dropped as too long, in total and by reason: :data:`DROP_REASONS`) and ``OUT/length_stats.json`` (token-length
+statistics per dataset and task).
 Same inputs + seed + options give byte-identical files.
 """
 
@@ -19,7 +20,7 @@ from typing import Any
 import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
-from biohub.errors import UnknownNameError
+from biohub.errors import ConfigError, UnknownNameError
 from biohub.io import write_json, write_parquet
 from biohub.outputs import CONVERT, INSTRUCT, replacing, require_complete
 from biohub.schema import KBRecord, Record, from_row
@@ -41,16 +42,30 @@ class InstructOptions:
     max_length: int = 1024
 
 
+# Why an example is dropped (the ledger's ``dropped`` keys; the command line prints one line per reason and task)
+DROP_REASONS: dict[str, str] = {
+    "example_too_long": "longer than max_length (only NER documents are split into windows; other tasks are dropped)",
+    "sentence_too_long": "NER document with a single sentence longer than max_length: no window of whole sentences fits",
+    "window_too_long": "NER window that fit by the longest template's estimate but measured longer than max_length",
+}
+
+
 @dataclass
 class SplitStats:
     """The ledger counts of one split: records, unlabelled records, and per task the examples kept, the
-    documents split into windows and the examples dropped as too long."""
+    documents split into windows and the examples dropped as too long (in total, and by reason and task)."""
 
     records: int = 0
     unlabeled: int = 0
     examples: Counter[str] = field(default_factory=Counter)
     windowed_records: Counter[str] = field(default_factory=Counter)
     dropped_too_long: Counter[str] = field(default_factory=Counter)
+    dropped: Counter[tuple[str, str]] = field(default_factory=Counter)  # (reason, task) -> examples
+
+    def drop(self, reason: str, task: str, count: int = 1) -> None:
+        """Count ``count`` examples of ``task`` dropped for ``reason`` (a key of :data:`DROP_REASONS`)."""
+        self.dropped_too_long[task] += count
+        self.dropped[reason, task] += count
 
     def to_json(self) -> dict[str, Any]:
         """The counts as they appear in ``ledger.json`` (keys sorted, so the same counts give the same bytes)."""
@@ -60,6 +75,10 @@ class SplitStats:
             "examples": dict(sorted(self.examples.items())),
             "windowed_records": dict(sorted(self.windowed_records.items())),
             "dropped_too_long": dict(sorted(self.dropped_too_long.items())),
+            "dropped": {
+                reason: {task: n for (why, task), n in sorted(self.dropped.items()) if why == reason}
+                for reason in sorted({reason for reason, _ in self.dropped})
+            },
         }
 
 
@@ -150,7 +169,7 @@ def apply_length_policy(
                 windowed.add(record.id)
                 kept.extend(_windows(record, info, options, counter, stats))  # type: ignore[arg-type]
         elif length > options.max_length:
-            stats.dropped_too_long[instance.family] += 1
+            stats.drop("example_too_long", instance.family)
         else:
             kept.append((example, length))
     stats.examples.update(example.task for example, _ in kept)
@@ -193,7 +212,8 @@ def _windows(
     windows = split_into_windows(record, fits)
     families = [i.family for i in ner_instances(record)]
     if windows is None:
-        stats.dropped_too_long.update(families)
+        for family in families:
+            stats.drop("sentence_too_long", family)
         return []
     stats.windowed_records.update(set(families))
     made = [
@@ -211,10 +231,23 @@ def _windows(
     out: list[tuple[InstructionExample, int | None]] = []
     for example, length in zip(made, counter([example.messages for example in made])):
         if length > options.max_length:  # fit was judged on the longest rendering; re-check every example in tokens
-            stats.dropped_too_long[example.task] += 1
+            stats.drop("window_too_long", example.task)
         else:
             out.append((example, length))
     return out
+
+
+def drop_lines(ledger: dict[str, Any], max_length: int) -> list[str]:
+    """One line per dataset, split, reason and task that lost examples, with the count and the reason (what
+    ``biohub instruct`` prints; the same counts are in ``ledger.json``)."""
+    lines = []
+    for dataset, splits in ledger.items():
+        for split, stats in splits.items():
+            for reason, by_task in stats["dropped"].items():
+                for task, count in by_task.items():
+                    why = DROP_REASONS[reason].replace("max_length", f"max_length {max_length}")
+                    lines.append(f"{dataset} {split}: dropped {count:,} {task} example(s): {why}")
+    return lines
 
 
 def length_summary(lengths: list[tuple[str, int]]) -> dict[str, dict[str, float]]:
@@ -268,6 +301,9 @@ def _instruct(
     progress: bool,
     on_dataset: Callable[[str], None] | None,
 ) -> dict[str, Any]:
+    """Build instruction examples for every dataset folder of ``unified`` (or the named ones) into ``out``."""
+    if options.max_length < 0:  # a negative limit would drop every example
+        raise ConfigError(f"max_length (--max-length): must be at least 1, or 0 for no limit (got {options.max_length})")
     folders = sorted(p.parent for p in unified.glob("*/info.json"))
     if datasets is not None:
         missing = sorted(set(datasets) - {folder.name for folder in folders})

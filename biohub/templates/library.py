@@ -57,7 +57,7 @@ import yaml
 from biohub.errors import BiohubError
 from biohub.templates.answers import KINDS, Punctuation
 from biohub.templates.registry import GROUPS, METRICS, TASK_CATEGORIES, RegistryError, check_name
-from biohub.typed import from_mapping
+from biohub.typed import from_mapping, load_yaml
 
 EXTRA_FAMILIES_ENV = "BIOHUB_FAMILIES"
 LabelGroup = Literal["", "entity_types", "relation_types", "classes"]
@@ -222,10 +222,10 @@ def _shaped(cls: type, data: Any, where: str) -> Any:
 
 
 def load_family(path: Path) -> Family:
-    """Load and validate one family file (``yaml.safe_load`` only)."""
+    """Load and validate one family file (``load_yaml``: safe, no duplicate keys)."""
     where = str(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_yaml(path.read_text(encoding="utf-8"), where)
     except yaml.YAMLError as exc:
         raise TemplateError(f"{where}: invalid YAML: {exc}") from None
     shape: _FamilyFile = _shaped(_FamilyFile, data, where)
@@ -349,7 +349,8 @@ def stage1_families() -> tuple[str, ...]:
 @cache
 def punctuation() -> dict[str, Punctuation]:
     """Separators and keywords per language."""
-    data = yaml.safe_load((data_dir() / "languages.yaml").read_text(encoding="utf-8"))
+    languages = data_dir() / "languages.yaml"
+    data = load_yaml(languages.read_text(encoding="utf-8"), str(languages))
     return {language: Punctuation(**{**values, "none_words": tuple(values["none_words"])}) for language, values in data.items()}
 
 
@@ -359,7 +360,7 @@ def label_names(dataset: str) -> dict[str, dict[str, dict[str, str]]]:
     path = data_dir() / "labels" / f"{dataset}.yaml"
     if not path.exists():
         return {}
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    data = load_yaml(path.read_text(encoding="utf-8"), str(path)) or {}
     _shaped(_LabelFile, data, str(path))
     return data
 

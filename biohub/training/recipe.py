@@ -17,6 +17,7 @@ import copy
 import dataclasses
 import hashlib
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -24,7 +25,7 @@ from typing import Any, Literal
 import yaml
 
 from biohub.errors import BiohubError
-from biohub.typed import from_mapping, read_yaml
+from biohub.typed import from_mapping, load_yaml, read_yaml
 
 Method = Literal["lora", "qlora", "full"]
 Scheduler = Literal["constant_with_warmup", "constant", "linear", "cosine"]
@@ -140,7 +141,7 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
         if not sep or not key:
             raise TrainRecipeError(f"--set {override!r}: expected key=value")
         try:
-            value = yaml.safe_load(raw) if raw else ""
+            value = load_yaml(raw, f"--set {key}") if raw else ""
         except yaml.YAMLError as exc:
             raise TrainRecipeError(f"--set {override!r}: invalid value: {exc}") from None
         _set(data, key.split("."), value, f"--set {key}")
@@ -148,7 +149,7 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
 
 
 def load_train_recipe(path: Path, overrides: list[str] | None = None) -> TrainRecipe:
-    """Load, override and validate a training recipe (``yaml.safe_load``)."""
+    """Load, override and validate a training recipe (``load_yaml``: safe, no duplicate keys)."""
     data = read_yaml(path, TrainRecipeError, "recipe")
     if not isinstance(data, dict):
         raise TrainRecipeError(f"{path}: expected a mapping")
@@ -157,6 +158,19 @@ def load_train_recipe(path: Path, overrides: list[str] | None = None) -> TrainRe
         recipe: TrainRecipe = from_mapping(TrainRecipe, data, str(path))
     except TypeError as exc:
         raise TrainRecipeError(str(exc)) from None
+    problems = recipe_problems(recipe)
+    if problems:
+        raise TrainRecipeError(f"{path}: " + "; ".join(problems))
+    return recipe
+
+
+def _positive(value: float) -> bool:
+    return math.isfinite(value) and value > 0
+
+
+def recipe_problems(recipe: TrainRecipe) -> list[str]:
+    """Every value of ``recipe`` outside its domain, as ``key: what it must be (got value)`` (empty when none).
+    Cheap and run at load, so a bad value is refused before any model or data is loaded."""
     problems = []
     if not recipe.stages:
         problems.append("stages: at least one stage")
@@ -166,23 +180,34 @@ def load_train_recipe(path: Path, overrides: list[str] | None = None) -> TrainRe
     for stage in recipe.stages:
         if not stage.data:
             problems.append(f"stages.{stage.name}.data: name at least one hub config")
-        if stage.epochs <= 0:
-            problems.append(f"stages.{stage.name}.epochs: must be positive")
+        if not _positive(stage.epochs):
+            problems.append(f"stages.{stage.name}.epochs: must be positive and finite (got {stage.epochs})")
+        if stage.learning_rate is not None and not _positive(stage.learning_rate):
+            problems.append(f"stages.{stage.name}.learning_rate: must be positive and finite (got {stage.learning_rate})")
         if not stage.name.replace("_", "").isalnum():
             problems.append(f"stages.{stage.name}: names are letters, digits and _ (they become folder names)")
+    for key in ("learning_rate", "max_grad_norm"):
+        if not _positive(getattr(recipe, key)):
+            problems.append(f"{key}: must be positive and finite (got {getattr(recipe, key)})")
+    if not (math.isfinite(recipe.weight_decay) and recipe.weight_decay >= 0):
+        problems.append(f"weight_decay: must be >= 0 and finite (got {recipe.weight_decay})")
     for key in ("batch_size", "gradient_accumulation", "max_length", "logging_every"):
         if getattr(recipe, key) < 1:
-            problems.append(f"{key}: must be at least 1")
+            problems.append(f"{key}: must be at least 1 (got {getattr(recipe, key)})")
     if recipe.max_steps is not None and recipe.max_steps < 1:
-        problems.append("max_steps: must be at least 1")
+        problems.append(f"max_steps: must be at least 1 (got {recipe.max_steps})")
+    if recipe.seed < 0:
+        problems.append(f"seed: must be >= 0 (got {recipe.seed})")
     if not 0 <= recipe.warmup_ratio < 1:
-        problems.append("warmup_ratio: must be in [0, 1)")
+        problems.append(f"warmup_ratio: must be in [0, 1) (got {recipe.warmup_ratio})")
     if recipe.checkpoint.every < 0 or recipe.checkpoint.keep < 1:
         problems.append("checkpoint: every >= 0 and keep >= 1")
     if recipe.lora.r < 1 or recipe.lora.alpha < 1 or not 0 <= recipe.lora.dropout < 1:
         problems.append("lora: r >= 1, alpha >= 1, 0 <= dropout < 1")
+    if not recipe.lora.target_modules and recipe.method != "full":
+        problems.append("lora.target_modules: name at least one module")
     if recipe.merge and recipe.method == "full":
         problems.append("merge: only for lora/qlora (full fine-tuning already saves weights)")
-    if problems:
-        raise TrainRecipeError(f"{path}: " + "; ".join(problems))
-    return recipe
+    if not recipe.model.strip():
+        problems.append("model: give 'default', a .gguf file, a model folder or a Hub id")
+    return problems

@@ -10,6 +10,7 @@ unfinished one from its newest checkpoint. Runs the same way alone or under ``ac
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -19,24 +20,20 @@ from accelerate import Accelerator
 from accelerate.utils import DistributedType
 from transformers import set_seed
 
-from biohub.errors import BiohubError
 from biohub.io import write_json, write_text
 from biohub.models import pad_id
-from biohub.outputs import TRAIN, claim
 from biohub.training.checkpoint import checkpoint_dirs
-from biohub.training.data import prepare_stage
+from biohub.training.data import StageData, prepare_stage
 from biohub.training.loop import StepHook, run_stage
 from biohub.training.memory import return_freed_memory
 from biohub.training.methods import parameter_counts, prepare_model, save_stage, write_model_card
 from biohub.training.plot import plot_losses
+from biohub.training.preflight import SUMMARY, RunError, check_run
 from biohub.training.recipe import TrainRecipe
 
-SUMMARY = "training_summary.json"
+__all__ = ["METRICS", "SUMMARY", "RunError", "read_metrics", "train"]
+
 METRICS = "metrics.jsonl"
-
-
-class RunError(BiohubError, RuntimeError):
-    """The run cannot start or continue as asked (output folder in use, recipe changed since the checkpoint)."""
 
 
 def read_metrics(out: Path) -> list[dict[str, Any]]:
@@ -47,24 +44,17 @@ def read_metrics(out: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
+def skipped_line(stage: str, stage_data: StageData, max_length: int) -> str:
+    """The line a stage prints when it leaves examples out: how many of how many, and why."""
+    total = stage_data.examples + len(stage_data.too_long)
+    return (
+        f"{stage}: skipped {len(stage_data.too_long):,} of {total:,} examples longer than max_length {max_length} tokens "
+        f"(not truncated; their ids: {stage}/{SUMMARY}, too_long_ids)"
+    )
+
+
 def _keep_metrics(out: Path, keep: list[dict[str, Any]]) -> None:
     write_text(out / METRICS, "".join(json.dumps(row, sort_keys=True) + "\n" for row in keep))
-
-
-def _check_output(out: Path, recipe: TrainRecipe, data: str, resume: bool) -> None:
-    saved = out / "recipe.json"
-    if not resume:
-        claim(out, TRAIN, reuse=True)  # a file, or a non-empty folder that holds no run: refused and left untouched
-        if out.exists() and any(out.iterdir()):
-            raise RunError(f"{out}: exists and is not empty (an earlier run); give a new folder or --resume")
-        return
-    if not saved.is_file():
-        raise RunError(f"{out}: nothing to resume (no recipe.json)")
-    previous = json.loads(saved.read_text(encoding="utf-8"))
-    if previous["sha256"] != recipe.sha256() or previous["data"] != data:
-        raise RunError(
-            f"{out}: was started with another recipe or data; resume with the same recipe, --set values and --data"
-        )
 
 
 def train(
@@ -81,7 +71,7 @@ def train(
         return_freed_memory()  # freed activations leave the process (glibc; biohub.training.memory)
     accelerator = Accelerator(cpu=not torch.cuda.is_available())
     if accelerator.is_main_process:
-        _check_output(out, recipe, data, resume)
+        check_run(recipe, data, out, resume=resume)  # the CLI ran it before loading; a library caller gets it here
         out.mkdir(parents=True, exist_ok=True)
         write_json(out / "recipe.json", {"recipe": recipe.to_json(), "data": data, "sha256": recipe.sha256()})
     accelerator.wait_for_everyone()
@@ -103,6 +93,8 @@ def train(
             data, stage.data, tokenizer, max_length=recipe.max_length, packing=recipe.packing,
             show_progress=show_progress and accelerator.is_main_process,
         )
+        if accelerator.is_main_process and stage_data.too_long:  # every loss on screen (the ids: the stage summary)
+            print(skipped_line(stage.name, stage_data, recipe.max_length), file=sys.stderr, flush=True)
         if accelerator.is_main_process:  # rows after the checkpoint a stage resumes from are logged again
             found = checkpoint_dirs(stage_dir) if resume else []
             resumed = int(json.loads((found[-1] / "progress.json").read_text(encoding="utf-8"))["step"]) if found else 0
