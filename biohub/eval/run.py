@@ -1,7 +1,7 @@
 """``biohub eval`` and ``biohub score``: select a suite's examples, generate (or take given outputs), score, write.
 
 Outputs under ``out``: ``generations.jsonl`` (per example: id, dataset, task, prompt, output, parsed, gold, parse_ok),
-``results.json`` (per row: metric values, headline, n, parse failures; run metadata: model, adapter, suite, data,
+``results.json`` (per row: metric values, headline, n, parse failures, missing outputs; run metadata: model, adapter, suite, data,
 limit, seed, versions, git hash), ``report.md``, ``report.html`` and ``report.png`` (the one-run report).
 The raw outputs are kept in ``raw_outputs.jsonl`` (appended as generated; a restart with the same model and
 settings, recorded in ``generation_settings.json``, reuses them; other settings are refused).
@@ -22,12 +22,12 @@ from biohub.eval.generate import Request, generate, read_done
 from biohub.eval.report import write_report
 from biohub.eval.score import EntryResult, Judged, TokensLookup, compute, judge
 from biohub.eval.suite import Entry, Suite, resolve
-from biohub.io import pretrained_source, read_hub_split, write_json, write_jsonl
+from biohub.io import InputError, pretrained_source, read_hub_split, write_json, write_jsonl
 from biohub.templates.library import families
 
 
 class EvalError(BiohubError, ValueError):
-    """The evaluation cannot run as asked (unknown ids in a predictions file, empty selection)."""
+    """The evaluation cannot run as asked (an empty selection, a headline the examples cannot give, other settings)."""
 
 
 def max_new_tokens() -> dict[str, int]:
@@ -141,8 +141,8 @@ def score_outputs(
                 "concept ids for *_concept_pair) that this biohub's instruct/build write: rebuild the hub folder; "
                 "seqeval_* needs a token (CoNLL) corpus"
             )
-        failures = sum(1 for j in judged if not j.parse_ok)
         missing = sum(1 for j in judged if j.output is None)
+        failures = sum(1 for j in judged if j.output is not None and not j.parse_ok)  # missing outputs are not parse failures
         results.append(
             EntryResult(
                 entry.name,
@@ -244,30 +244,46 @@ def evaluate(
     return write_results(out, results, generations, meta)
 
 
-def score_file(
-    predictions: Path, suite: Suite, data: str, out: Path, *, limit: int | None = None, seed: int = 0
-) -> dict[str, Any]:
-    """Score outputs produced elsewhere: JSONL of ``{"id", "output"}`` (instruction example ids)."""
-    entries = resolve(suite, data)
-    rows = select(data, entries, limit, seed)
-    if not predictions.is_file():
-        raise MissingFileError(f"{predictions}: no such predictions file (--predictions)")
+def read_predictions(path: Path, known: set[str], selection: str) -> dict[str, str]:
+    """Example id -> output text of a predictions file (JSONL of ``{"id", "output"}``, blank lines aside). Refused,
+    naming the file and line: a line that is not such an object, an id or output that is not a string (``null``, a
+    list), an id given twice, an id that is not among the ``known`` examples of the ``selection``, and a file without
+    any prediction. Examples without a prediction are allowed: they are counted as missing."""
+    if not path.is_file():
+        raise MissingFileError(f"{path}: no such predictions file (--predictions)")
     outputs: dict[str, str] = {}
-    for number, line in enumerate(predictions.read_text(encoding="utf-8").splitlines(), start=1):
+    lines: dict[str, int] = {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
             continue
         try:
             row = json.loads(line)
-            outputs[str(row["id"])] = str(row["output"])
+            key, output = row["id"], row["output"]
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
-            raise EvalError(f"{predictions}:{number}: expected a JSON object with 'id' and 'output' ({exc})") from None
+            raise InputError(f"{path}:{number}: expected a JSON object with 'id' and 'output' ({exc})") from None
+        for field, value in (("id", key), ("output", output)):
+            if not isinstance(value, str):
+                raise InputError(f"{path}:{number}: {field!r} must be a string, not {json.dumps(value, ensure_ascii=False)[:60]}")
+        if key in lines:
+            raise InputError(f"{path}:{number}: id {key!r} is given twice (first on line {lines[key]})")
+        if key not in known:
+            raise InputError(f"{path}:{number}: id {key!r} is not an example of {selection}")
+        outputs[key], lines[key] = output, number
+    if not outputs:
+        raise InputError(f"{path}: no predictions (the file is empty)")
+    return outputs
+
+
+def score_file(
+    predictions: Path, suite: Suite, data: str, out: Path, *, limit: int | None = None, seed: int = 0
+) -> dict[str, Any]:
+    """Score outputs produced elsewhere: JSONL of ``{"id", "output"}`` (instruction example ids; :func:`read_predictions`
+    says what is refused). Examples without a prediction count as missing (and wrong)."""
+    entries = resolve(suite, data)
+    rows = select(data, entries, limit, seed)
     known = {row["id"] for entry_rows in rows.values() for row in entry_rows}
-    unknown = sorted(set(outputs) - known)
-    if unknown and not (set(outputs) & known):
-        raise EvalError(
-            f"{predictions}: none of its {len(outputs)} ids is an example of suite {suite.name} in {data} "
-            f"(first: {unknown[0]})"
-        )
+    sample = "" if limit is None else f" (the --limit {limit} sample of seed {seed}: predictions must be made for it)"
+    outputs = read_predictions(predictions, known, f"suite {suite.name} in {data}{sample}")
     out.mkdir(parents=True, exist_ok=True)
     results, generations = score_outputs(entries, rows, outputs, data)
     meta = {
@@ -278,7 +294,5 @@ def score_file(
         "data": data,
         "limit": limit,
         "seed": seed,
-        "ignored_ids": len(unknown),
     }
     return write_results(out, results, generations, meta)
-
