@@ -1,14 +1,17 @@
 """``biohub eval`` and ``biohub score``: select a suite's examples, generate (or take given outputs), score, write.
 
 Outputs under ``out``: ``generations.jsonl`` (per example: id, dataset, task, prompt, output, parsed, gold, parse_ok),
-``results.json`` (per row: metric values, headline, n, parse failures, missing outputs; run metadata: model, adapter, suite, data,
-limit, seed, versions, git hash), ``report.md``, ``report.html`` and ``report.png`` (the one-run report).
-The raw outputs are kept in ``raw_outputs.jsonl`` (appended as generated; a restart with the same model and
-settings, recorded in ``generation_settings.json``, reuses them; other settings are refused).
+``results.json`` (per row: metric values, headline, n, parse failures, missing outputs; run metadata: model, adapter,
+their weights' sha256, suite, data, limit, seed, versions, git hash), ``report.md``, ``report.html`` and ``report.png``
+(the one-run report). The raw outputs are kept in ``raw_outputs.jsonl`` (appended as generated). A restart with the
+same settings, recorded in ``generation_settings.json``, reuses them only when the model and adapter weights have the
+same content (sha256 of their files, :func:`biohub.models.weights_digest`): outputs of other weights at the same paths
+are set aside as ``raw_outputs.<key>.jsonl`` and generated again; other settings are refused.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import subprocess
@@ -192,6 +195,18 @@ def write_results(
     return document
 
 
+def _set_aside(raw: Path, old_keys: dict[str, str | None] | None) -> str:
+    """Move raw outputs of other model or adapter weights (same paths, other content) to ``raw_outputs.<key>.jsonl``
+    beside them, so they are kept but never reused; returns the new file name."""
+    key = hashlib.sha256(json.dumps(old_keys, sort_keys=True).encode()).hexdigest()[:12] if old_keys else "unkeyed"
+    target, number = raw.with_name(f"raw_outputs.{key}.jsonl"), 1
+    while target.exists():
+        number += 1
+        target = raw.with_name(f"raw_outputs.{key}-{number}.jsonl")
+    raw.rename(target)
+    return target.name
+
+
 def evaluate(
     model_spec: str,
     suite: Suite,
@@ -207,7 +222,7 @@ def evaluate(
 ) -> dict[str, Any]:
     """Generate for every selected example (reusing ``raw_outputs.jsonl``), then score and write the outputs.
     ``max_new_tokens_cap`` lowers every per-kind budget (quick CPU runs; long answers may then be cut)."""
-    from biohub.models import default_device, load_model
+    from biohub.models import default_device, load_model, weights_digest
 
     adapter_source = pretrained_source(adapter, "adapter") if adapter else None  # a missing folder fails before any work
     entries = resolve(suite, data)
@@ -220,14 +235,17 @@ def evaluate(
             budget = min(max_new_tokens()[row["task"]], max_new_tokens_cap or 1 << 30)
             requests.setdefault(row["id"], Request(row["id"], [dict(m) for m in row["messages"][:-1]], budget))
     settings = {"model": model_spec, "adapter": adapter, "max_new_tokens_cap": max_new_tokens_cap, "budgets": max_new_tokens()}
-    stamp = out / "generation_settings.json"
-    if (out / "raw_outputs.jsonl").is_file() and stamp.is_file() and json.loads(stamp.read_text(encoding="utf-8")) != settings:
+    stamp, raw = out / "generation_settings.json", out / "raw_outputs.jsonl"
+    previous = json.loads(stamp.read_text(encoding="utf-8")) if raw.is_file() and stamp.is_file() else None
+    if previous is not None and {key: value for key, value in previous.items() if key != "weights"} != settings:
         raise EvalError(
             f"{out}: holds outputs generated with other settings ({stamp}); give a new --out to evaluate this model"
         )
-    write_json(stamp, settings)
     model, tokenizer = load_model(model_spec, device=default_device(), adapter=adapter_source)
-    raw = out / "raw_outputs.jsonl"
+    weights = {"model": weights_digest(model_spec), "adapter": weights_digest(adapter, "adapter") if adapter else None}
+    keys = {name: None if found is None else found["sha256"] for name, found in weights.items()}
+    replaced = _set_aside(raw, previous.get("weights")) if previous is not None and previous.get("weights") != keys else None
+    write_json(stamp, settings | {"weights": keys})
     timing = generate(model, tokenizer, list(requests.values()), raw, batch_size=batch_size, show_progress=show_progress)
     outputs = {key: row["output"] for key, row in read_done(raw).items()}
     results, generations = score_outputs(entries, rows, outputs, data)
@@ -235,6 +253,8 @@ def evaluate(
         "name": out.name,
         "model": model_spec,
         "adapter": adapter,
+        "weights": weights,
+        "replaced_outputs": replaced,
         "suite": suite.name,
         "data": data,
         "limit": limit,

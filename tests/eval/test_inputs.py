@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from biohub.cli import app
 from biohub.eval.report import write_report
-from biohub.eval.run import score_file, select
+from biohub.eval.run import evaluate, score_file, select
 from biohub.eval.suite import load_suite, resolve
 from biohub.io import InputError
 
@@ -108,3 +108,48 @@ def test_report_rows_show_n_missing_and_parse_failures_of_every_run(tmp_path: Pa
     page = (tmp_path / "report" / "report.html").read_text(encoding="utf-8")
     assert "<th>n tuned</th><th>missing tuned</th><th>parse fail tuned</th>" in page
     assert "<td>+100.0</td><td>1</td><td>0</td><td>1</td><td>1</td><td>0</td><td>0</td>" in page
+
+
+def _adapter(model_dir: Path, folder: Path, seed: int) -> Path:
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    torch.manual_seed(seed)
+    base = AutoModelForCausalLM.from_pretrained(model_dir)
+    config = LoraConfig(r=2, lora_alpha=4, target_modules=["q_proj", "v_proj"], init_lora_weights=False)
+    get_peft_model(base, config).save_pretrained(folder)
+    return folder
+
+
+def test_eval_reuses_outputs_only_for_the_same_adapter_content(
+    demo_hub: Path, tmp_path: Path, suite_file: Path, tiny_model_dir: Path
+) -> None:
+    adapter, out = _adapter(tiny_model_dir, tmp_path / "adapter", seed=1), tmp_path / "eval"
+    suite_file.write_text(MEDQA_SUITE.rsplit("\n  - ", 1)[0] + "\n", encoding="utf-8")  # the MedQA row only
+
+    def run() -> dict[str, Any]:
+        return evaluate(
+            str(tiny_model_dir), load_suite(str(suite_file)), str(demo_hub), out, adapter=str(adapter), limit=2,
+            max_new_tokens_cap=2, show_progress=False,
+        )  # fmt: skip
+
+    first = run()
+    requests = first["generation"]["generated"]
+    again = run()
+    assert requests > 0 and (again["generation"]["generated"], again["generation"]["reused"]) == (0, requests)
+    _adapter(tiny_model_dir, adapter, seed=2)  # other weights written in place, same path
+    changed = run()
+    assert (changed["generation"]["generated"], changed["generation"]["reused"]) == (requests, 0)
+    weights = first["weights"]
+    assert first["replaced_outputs"] is None and again["replaced_outputs"] is None
+    assert set(weights["adapter"]["files"]) == {"adapter_config.json", "adapter_model.safetensors"}
+    assert "model.safetensors" in weights["model"]["files"] and len(weights["model"]["sha256"]) == 64
+    assert changed["weights"]["adapter"]["sha256"] != weights["adapter"]["sha256"]
+    assert changed["weights"]["model"] == weights["model"]
+    kept = out / changed["replaced_outputs"]  # the previous outputs are set aside, not lost
+    assert kept.name.startswith("raw_outputs.") and len(kept.read_text(encoding="utf-8").splitlines()) == requests
+    stamp = json.loads((out / "generation_settings.json").read_text(encoding="utf-8"))
+    assert stamp["weights"] == {"model": weights["model"]["sha256"], "adapter": changed["weights"]["adapter"]["sha256"]}
+    saved = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    assert saved["weights"] == changed["weights"]
