@@ -574,14 +574,14 @@ def report_command(
 
 
 def _print_results(document: dict[str, Any], out: Path) -> None:
-    """Print a results document as one row per suite entry (headline value, n, parse failures) and where its report is."""
+    """Print a results document as one row per suite entry (headline value, n, missing outputs, parse failures) and
+    where its report is."""
     table = Table(title=f"{out} ({document['suite']})")
-    for column in ("row", "metric", "value", "n", "parse failures"):
+    for column in ("row", "metric", "value", "n", "missing", "parse failures"):
         table.add_column(column, justify="left" if column in ("row", "metric") else "right")
     for entry in document["entries"]:
-        table.add_row(
-            entry["name"], entry["headline"], f"{100 * entry['value']:.1f}", f"{entry['n']:,}", f"{entry['parse_failures']:,}"
-        )
+        counts = (f"{entry[key]:,}" for key in ("n", "missing", "parse_failures"))
+        table.add_row(entry["name"], entry["headline"], f"{100 * entry['value']:.1f}", *counts)
     console().print(table)
     console().print(f"report: {out / 'report.md'}")
 

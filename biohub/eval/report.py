@@ -1,5 +1,6 @@
 """Reports in the Taiyi layout: rows = suite rows grouped by task family, columns = runs (headline x 100), deltas
-against the first run, published reference columns, parse-failure rates; Markdown, HTML and a grouped bar PNG."""
+against the first run, published reference columns, and per run the row's number of examples (n), examples without
+an output (missing) and outputs that did not parse (parse fail); Markdown, HTML and a grouped bar PNG (n in its labels)."""
 
 from __future__ import annotations
 
@@ -59,8 +60,9 @@ def _runs(folders: list[Path]) -> list[tuple[str, dict[str, Any]]]:
 
 
 def table(folders: list[Path], reference: Path | None = None) -> dict[str, Any]:
-    """The report's data: ordered rows with per-run values, deltas, parse-failure rates and, when a ``reference``
-    CSV is given, its published figures."""
+    """The report's data: ordered rows with per-run values, deltas, counts (``n``, ``missing``, ``parse_failures``;
+    None where a run lacks the row or, for results of an older biohub, the count) and, when a ``reference`` CSV is
+    given, its published figures."""
     runs = _runs(folders)
     published = load_reference(reference)
     names: list[str] = []
@@ -75,12 +77,13 @@ def table(folders: list[Path], reference: Path | None = None) -> dict[str, Any]:
     names.sort(key=lambda name: (order.get(info[name]["group"], len(order)), first_seen[name]))
     rows = []
     for name in names:
-        values, failures, sizes = [], [], []
+        values: list[float | None] = []
+        counts: dict[str, list[int | None]] = {"n": [], "missing": [], "parse_failures": []}
         for _, document in runs:
             found = next((e for e in document["entries"] if e["name"] == name), None)
             values.append(None if found is None else 100 * found["value"])
-            failures.append(None if found is None else found["parse_failure_rate"])
-            sizes.append(None if found is None else found["n"])
+            for key, column in counts.items():
+                column.append(None if found is None else found.get(key))
         first = values[0]
         deltas = [None if v is None or first is None else v - first for v in values]
         ref_row = published.get(info[name].get("reference") or "", {})
@@ -92,8 +95,7 @@ def table(folders: list[Path], reference: Path | None = None) -> dict[str, Any]:
                 "metric": info[name]["headline"],
                 "values": values,
                 "deltas": deltas,
-                "parse_failures": failures,
-                "n": sizes,
+                **counts,
                 "reference": references,
             }
         )
@@ -116,15 +118,17 @@ def _header(data: dict[str, Any]) -> list[str]:
         *runs,
         *(f"Δ {r}" for r in runs[1:]),
         *data["reference_columns"],
-        *(f"parse fail {r}" for r in runs),
+        *(f"{count} {r}" for r in runs for count in ("n", "missing", "parse fail")),
     ]
 
 
 def _cells(row: dict[str, Any], data: dict[str, Any], task: str) -> list[str]:
-    """One table row: values, deltas to the first run, references and parse-failure rates (``task``: first cell)."""
+    """One table row: values, deltas to the first run, references, then n, missing and parse failures of each run
+    (``task``: first cell)."""
     cells = [task, row["name"], row["metric"], *(_fmt(v) for v in row["values"]), *(_fmt(d, True) for d in row["deltas"][1:])]
     cells += [_fmt(row["reference"].get(r)) for r in data["reference_columns"]]
-    return cells + ["–" if f is None else f"{100 * f:.1f}%" for f in row["parse_failures"]]
+    counts = zip(row["n"], row["missing"], row["parse_failures"])
+    return cells + ["–" if count is None else f"{count:,}" for run in counts for count in run]
 
 
 def markdown(data: dict[str, Any], title: str) -> str:
@@ -134,7 +138,8 @@ def markdown(data: dict[str, Any], title: str) -> str:
     lines = [
         f"# {title}",
         "",
-        "Headline metric x 100 (definitions: README, Evaluation). Δ: difference to the first run.",
+        "Headline metric x 100 (definitions: README, Evaluation). Δ: difference to the first run. n: the row's "
+        "examples; missing: examples without an output; parse fail: outputs that did not parse (both count as wrong).",
         "",
         "| " + " | ".join(header) + " |",
         "|" + "---|" * len(header),
@@ -169,7 +174,8 @@ def html_report(data: dict[str, Any], title: str, image: str) -> str:
         "<style>body{font-family:sans-serif}table{border-collapse:collapse}"
         "td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}"
         "td:nth-child(-n+3){text-align:left}</style></head><body>"
-        f"<h1>{html.escape(title)}</h1><p>Headline metric x 100; Δ: difference to the first run.</p><table><tr>"
+        f"<h1>{html.escape(title)}</h1><p>Headline metric x 100; Δ: difference to the first run; n: the row's examples; "
+        "missing: examples without an output; parse fail: outputs that did not parse (both count as wrong).</p><table><tr>"
         + "".join(f"<th>{html.escape(h)}</th>" for h in _header(data)) + "</tr>" + "".join(body) + "</table>"
         f"<p><img src='{html.escape(image)}' alt='grouped bar chart'></p></body></html>\n"
     )  # fmt: skip
@@ -190,7 +196,8 @@ def bar_chart(data: dict[str, Any], path: Path, title: str) -> None:
     for index, run in enumerate(runs):
         heights = [row["values"][index] or 0.0 for row in rows]
         axis.bar(positions + (index - (len(runs) - 1) / 2) * width, heights, width, label=run)
-    axis.set_xticks(positions, [f"{row['name']}\n({row['metric']})" for row in rows], rotation=45, ha="right", fontsize=7)
+    labels = [f"{row['name']}\n({row['metric']}, n={_sizes(row)})" for row in rows]
+    axis.set_xticks(positions, labels, rotation=45, ha="right", fontsize=7)
     axis.set_ylabel("headline metric x 100")
     axis.set_ylim(0, 100)
     axis.set_title(title)
@@ -209,6 +216,12 @@ def write_report_folder(
     earlier report there is replaced only with ``overwrite``, any other non-empty folder is refused."""
     with replacing(out, REPORT, overwrite=overwrite) as work:
         return write_report(folders, work, title, reference)
+
+
+def _sizes(row: dict[str, Any]) -> str:
+    """The row's n over the runs: one number when they agree, else each run's (``–``: not in that run)."""
+    sizes = list(dict.fromkeys("–" if n is None else f"{n:,}" for n in row["n"]))
+    return "/".join(sizes) if len(sizes) > 1 else sizes[0]
 
 
 def write_report(

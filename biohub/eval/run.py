@@ -1,14 +1,17 @@
 """``biohub eval`` and ``biohub score``: select a suite's examples, generate (or take given outputs), score, write.
 
 Outputs under ``out``: ``generations.jsonl`` (per example: id, dataset, task, prompt, output, parsed, gold, parse_ok),
-``results.json`` (per row: metric values, headline, n, parse failures; run metadata: model, adapter, suite, data,
-limit, seed, versions, git hash), ``report.md``, ``report.html`` and ``report.png`` (the one-run report).
-The raw outputs are kept in ``raw_outputs.jsonl`` (appended as generated; a restart with the same model and
-settings, recorded in ``generation_settings.json``, reuses them; other settings are refused).
+``results.json`` (per row: metric values, headline, n, parse failures, missing outputs; run metadata: model, adapter,
+their weights' sha256, suite, data, limit, seed, versions, git hash), ``report.md``, ``report.html`` and ``report.png``
+(the one-run report). The raw outputs are kept in ``raw_outputs.jsonl`` (appended as generated). A restart with the
+same settings, recorded in ``generation_settings.json``, reuses them only when the model and adapter weights have the
+same content (sha256 of their files, :func:`biohub.models.weights_digest`): outputs of other weights at the same paths
+are set aside as ``raw_outputs.<key>.jsonl`` and generated again; other settings are refused.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import subprocess
@@ -22,13 +25,13 @@ from biohub.eval.generate import Request, generate, read_done
 from biohub.eval.report import write_report
 from biohub.eval.score import EntryResult, Judged, TokensLookup, compute, judge
 from biohub.eval.suite import Entry, Suite, resolve
-from biohub.io import pretrained_source, read_hub_split, write_json, write_jsonl
+from biohub.io import InputError, pretrained_source, read_hub_split, write_json, write_jsonl
 from biohub.outputs import EVAL, claim
 from biohub.templates.library import families
 
 
 class EvalError(BiohubError, ValueError):
-    """The evaluation cannot run as asked (unknown ids in a predictions file, empty selection)."""
+    """The evaluation cannot run as asked (an empty selection, a headline the examples cannot give, other settings)."""
 
 
 def max_new_tokens() -> dict[str, int]:
@@ -142,8 +145,8 @@ def score_outputs(
                 "concept ids for *_concept_pair) that this biohub's instruct/build write: rebuild the hub folder; "
                 "seqeval_* needs a token (CoNLL) corpus"
             )
-        failures = sum(1 for j in judged if not j.parse_ok)
         missing = sum(1 for j in judged if j.output is None)
+        failures = sum(1 for j in judged if j.output is not None and not j.parse_ok)  # missing outputs are not parse failures
         results.append(
             EntryResult(
                 entry.name,
@@ -193,6 +196,18 @@ def write_results(
     return document
 
 
+def _set_aside(raw: Path, old_keys: dict[str, str | None] | None) -> str:
+    """Move raw outputs of other model or adapter weights (same paths, other content) to ``raw_outputs.<key>.jsonl``
+    beside them, so they are kept but never reused; returns the new file name."""
+    key = hashlib.sha256(json.dumps(old_keys, sort_keys=True).encode()).hexdigest()[:12] if old_keys else "unkeyed"
+    target, number = raw.with_name(f"raw_outputs.{key}.jsonl"), 1
+    while target.exists():
+        number += 1
+        target = raw.with_name(f"raw_outputs.{key}-{number}.jsonl")
+    raw.rename(target)
+    return target.name
+
+
 def evaluate(
     model_spec: str,
     suite: Suite,
@@ -208,7 +223,7 @@ def evaluate(
 ) -> dict[str, Any]:
     """Generate for every selected example (reusing ``raw_outputs.jsonl``), then score and write the outputs.
     ``max_new_tokens_cap`` lowers every per-kind budget (quick CPU runs; long answers may then be cut)."""
-    from biohub.models import default_device, load_model
+    from biohub.models import default_device, load_model, weights_digest
 
     adapter_source = pretrained_source(adapter, "adapter") if adapter else None  # a missing folder fails before any work
     entries = resolve(suite, data)
@@ -222,14 +237,17 @@ def evaluate(
             budget = min(max_new_tokens()[row["task"]], max_new_tokens_cap or 1 << 30)
             requests.setdefault(row["id"], Request(row["id"], [dict(m) for m in row["messages"][:-1]], budget))
     settings = {"model": model_spec, "adapter": adapter, "max_new_tokens_cap": max_new_tokens_cap, "budgets": max_new_tokens()}
-    stamp = out / "generation_settings.json"
-    if (out / "raw_outputs.jsonl").is_file() and stamp.is_file() and json.loads(stamp.read_text(encoding="utf-8")) != settings:
+    stamp, raw = out / "generation_settings.json", out / "raw_outputs.jsonl"
+    previous = json.loads(stamp.read_text(encoding="utf-8")) if raw.is_file() and stamp.is_file() else None
+    if previous is not None and {key: value for key, value in previous.items() if key != "weights"} != settings:
         raise EvalError(
             f"{out}: holds outputs generated with other settings ({stamp}); give a new --out to evaluate this model"
         )
-    write_json(stamp, settings)
     model, tokenizer = load_model(model_spec, device=default_device(), adapter=adapter_source)
-    raw = out / "raw_outputs.jsonl"
+    weights = {"model": weights_digest(model_spec), "adapter": weights_digest(adapter, "adapter") if adapter else None}
+    keys = {name: None if found is None else found["sha256"] for name, found in weights.items()}
+    replaced = _set_aside(raw, previous.get("weights")) if previous is not None and previous.get("weights") != keys else None
+    write_json(stamp, settings | {"weights": keys})
     timing = generate(model, tokenizer, list(requests.values()), raw, batch_size=batch_size, show_progress=show_progress)
     outputs = {key: row["output"] for key, row in read_done(raw).items()}
     results, generations = score_outputs(entries, rows, outputs, data)
@@ -237,6 +255,8 @@ def evaluate(
         "name": out.name,
         "model": model_spec,
         "adapter": adapter,
+        "weights": weights,
+        "replaced_outputs": replaced,
         "suite": suite.name,
         "data": data,
         "limit": limit,
@@ -246,30 +266,46 @@ def evaluate(
     return write_results(out, results, generations, meta)
 
 
-def score_file(
-    predictions: Path, suite: Suite, data: str, out: Path, *, limit: int | None = None, seed: int = 0
-) -> dict[str, Any]:
-    """Score outputs produced elsewhere: JSONL of ``{"id", "output"}`` (instruction example ids)."""
-    entries = resolve(suite, data)
-    rows = select(data, entries, limit, seed)
-    if not predictions.is_file():
-        raise MissingFileError(f"{predictions}: no such predictions file (--predictions)")
+def read_predictions(path: Path, known: set[str], selection: str) -> dict[str, str]:
+    """Example id -> output text of a predictions file (JSONL of ``{"id", "output"}``, blank lines aside). Refused,
+    naming the file and line: a line that is not such an object, an id or output that is not a string (``null``, a
+    list), an id given twice, an id that is not among the ``known`` examples of the ``selection``, and a file without
+    any prediction. Examples without a prediction are allowed: they are counted as missing."""
+    if not path.is_file():
+        raise MissingFileError(f"{path}: no such predictions file (--predictions)")
     outputs: dict[str, str] = {}
-    for number, line in enumerate(predictions.read_text(encoding="utf-8").splitlines(), start=1):
+    lines: dict[str, int] = {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
             continue
         try:
             row = json.loads(line)
-            outputs[str(row["id"])] = str(row["output"])
+            key, output = row["id"], row["output"]
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
-            raise EvalError(f"{predictions}:{number}: expected a JSON object with 'id' and 'output' ({exc})") from None
+            raise InputError(f"{path}:{number}: expected a JSON object with 'id' and 'output' ({exc})") from None
+        for field, value in (("id", key), ("output", output)):
+            if not isinstance(value, str):
+                raise InputError(f"{path}:{number}: {field!r} must be a string, not {json.dumps(value, ensure_ascii=False)[:60]}")
+        if key in lines:
+            raise InputError(f"{path}:{number}: id {key!r} is given twice (first on line {lines[key]})")
+        if key not in known:
+            raise InputError(f"{path}:{number}: id {key!r} is not an example of {selection}")
+        outputs[key], lines[key] = output, number
+    if not outputs:
+        raise InputError(f"{path}: no predictions (the file is empty)")
+    return outputs
+
+
+def score_file(
+    predictions: Path, suite: Suite, data: str, out: Path, *, limit: int | None = None, seed: int = 0
+) -> dict[str, Any]:
+    """Score outputs produced elsewhere: JSONL of ``{"id", "output"}`` (instruction example ids; :func:`read_predictions`
+    says what is refused). Examples without a prediction count as missing (and wrong)."""
+    entries = resolve(suite, data)
+    rows = select(data, entries, limit, seed)
     known = {row["id"] for entry_rows in rows.values() for row in entry_rows}
-    unknown = sorted(set(outputs) - known)
-    if unknown and not (set(outputs) & known):
-        raise EvalError(
-            f"{predictions}: none of its {len(outputs)} ids is an example of suite {suite.name} in {data} "
-            f"(first: {unknown[0]})"
-        )
+    sample = "" if limit is None else f" (the --limit {limit} sample of seed {seed}: predictions must be made for it)"
+    outputs = read_predictions(predictions, known, f"suite {suite.name} in {data}{sample}")
     claim(out, EVAL, reuse=True)  # an earlier eval/score's results are replaced; any other non-empty folder is refused
     out.mkdir(parents=True, exist_ok=True)
     results, generations = score_outputs(entries, rows, outputs, data)
@@ -281,7 +317,5 @@ def score_file(
         "data": data,
         "limit": limit,
         "seed": seed,
-        "ignored_ids": len(unknown),
     }
     return write_results(out, results, generations, meta)
-

@@ -5,7 +5,7 @@ structure (``gold``) and, for NER and RE, the gold annotations the official metr
 mention occurrences, concept ids; :func:`biohub.templates.instruct.gold_kb_meta`), so outputs produced
 anywhere — biohub's generator, another framework, an API model — are scored the same way. Parsing is lenient (the
 template library's lenient mode: full-width punctuation, bullets, option text for letters, ...); an output that
-still does not parse counts as wrong and is counted per row.
+still does not parse counts as wrong and is counted per row, apart from examples without an output (missing).
 
 Each family's file names its scorer (``eval.scorer``); the scorers below register themselves under those names in
 :data:`biohub.templates.registry.SCORERS`, so a new family of an existing kind needs no code here.
@@ -48,7 +48,8 @@ class Judged:
 @dataclass(slots=True)
 class EntryResult:
     """The score of one suite row, as written to ``results.json``: where it came from, its headline value, every
-    metric computed, the number of examples, parse failures and examples without an output."""
+    metric computed, the number of examples (``n``), outputs given that did not parse (``parse_failures``) and
+    examples without an output (``missing``; never counted as parse failures). Both count as wrong."""
 
     name: str
     dataset: str
@@ -65,12 +66,14 @@ class EntryResult:
 
     @property
     def parse_failure_rate(self) -> float:
-        """The share of the row's examples whose output did not parse (0.0 for an empty row)."""
+        """The share of the row's examples with an output that did not parse (0.0 for an empty row)."""
         return self.parse_failures / self.n if self.n else 0.0
 
 
 def judge(row: dict[str, Any], output: str | None) -> Judged:
     """Parse one model output (None: no output) with the parser stored in the example row's ``meta``, leniently."""
+    if output is not None and not isinstance(output, str):
+        raise TypeError(f"example {row['id']}: an output is a string or None, not {type(output).__name__}")
     meta = json.loads(row["meta"])
     spec, answer_format, choices = spec_from_meta(meta)
     gold = json.loads(row["gold"])

@@ -12,8 +12,9 @@ from typer.testing import CliRunner
 from biohub.cli import app
 from biohub.eval.generate import Request, generate, read_done
 from biohub.eval.report import write_report
-from biohub.eval.run import EvalError, score_file, select
+from biohub.eval.run import score_file, select
 from biohub.eval.suite import SuiteError, computes, load_suite, resolve
+from biohub.io import InputError
 
 
 def perfect_predictions(hub: Path, suite: str, path: Path, limit: int | None = None) -> Path:
@@ -61,18 +62,18 @@ def test_noisy_wrong_and_missing_outputs_are_scored_and_counted(demo_hub: Path, 
     document = score_file(path, load_suite("taiyi_style"), str(demo_hub), tmp_path / "out")
     entry = next(e for e in document["entries"] if e["name"] == "MedQA-USMLE")
     n = entry["n"]
-    assert entry["value"] == pytest.approx(1 / n) and entry["missing"] == n - 3 and entry["parse_failures"] >= n - 2
+    assert entry["value"] == pytest.approx(1 / n) and entry["missing"] == n - 3 and 1 <= entry["parse_failures"] <= 2
     generations = [json.loads(line) for line in (tmp_path / "out" / "generations.jsonl").read_text().splitlines()]
     first = next(g for g in generations if g["id"] == medqa[0]["id"])
     assert first["parse_ok"] and first["parsed"] == [gold_letter] and first["gold"]["value"] == [gold_letter]
     assert first["prompt"][-1]["role"] == "user"
     unknown = tmp_path / "unknown.jsonl"
     unknown.write_text('{"id": "nope", "output": "x"}\n', encoding="utf-8")
-    with pytest.raises(EvalError, match="none of its 1 ids"):
+    with pytest.raises(InputError, match="unknown.jsonl:1: id 'nope' is not an example of suite taiyi_style"):
         score_file(unknown, load_suite("taiyi_style"), str(demo_hub), tmp_path / "x")
     broken = tmp_path / "broken.jsonl"
     broken.write_text('{"id": "a"}\n', encoding="utf-8")
-    with pytest.raises(EvalError, match="broken.jsonl:1"):
+    with pytest.raises(InputError, match="broken.jsonl:1"):
         score_file(broken, load_suite("taiyi_style"), str(demo_hub), tmp_path / "x")
 
 
