@@ -12,6 +12,19 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def _cpu_share(workers: int) -> int:
+    """The CPUs one of ``workers`` test processes may use: its share of the CPUs this process may run on."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, cpus // workers)
+
+
+# torch (imported later, by the tests) starts one thread per core in every pytest-xdist worker; on 2 cores and -n 2
+# the workers' threads fight, and a step of the tiny model took about 3x the CPU. So a worker sets its share before
+# torch is imported (processes the tests start inherit it); an OMP_NUM_THREADS set by the caller wins.
+if "PYTEST_XDIST_WORKER_COUNT" in os.environ:
+    os.environ.setdefault("OMP_NUM_THREADS", str(_cpu_share(int(os.environ["PYTEST_XDIST_WORKER_COUNT"]))))
+
+
 def mirror_path() -> Path:
     """``$BIOHUB_MIRROR`` or ``../shared/corpora`` beside the project."""
     return Path(os.environ.get("BIOHUB_MIRROR", ROOT.parent / "shared" / "corpora"))
