@@ -1,13 +1,17 @@
 """Shared fixtures: the local mirror of real corpora (../shared/corpora), a tiny config-built model folder, and the two
-Hub folders built from the shipped example corpora (once per test process): ``demo_hub``, what ``biohub build
-recipes/demo.yaml`` writes, and ``hub``, a small hand-assembled one (tests/hub/test_export.py's ``make_hub``)."""
+Hub folders built from the shipped example corpora (once per test run, shared by the pytest-xdist workers):
+``demo_hub``, what ``biohub build recipes/demo.yaml`` writes, and ``hub``, a small hand-assembled one
+(tests/hub/test_export.py's ``make_hub``)."""
 
 from __future__ import annotations
 
 import os
+import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -60,28 +64,50 @@ def unified(mirror: Path, tmp_path_factory: pytest.TempPathFactory):
     return get
 
 
-@pytest.fixture(scope="session")
-def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A 2-layer LLaMA model (hidden 64) with SmolLM2's tokenizer, saved as a model folder."""
-    from biohub.models import load_tokenizer, tiny_model
-
-    folder = tmp_path_factory.mktemp("tiny-model")
-    tokenizer = load_tokenizer("default")
-    tiny_model(tokenizer).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
+def built_once(tmp_path_factory: pytest.TempPathFactory, name: str, make: Callable[[Path], object]) -> Path:
+    """The folder ``make(folder)`` writes, written once per test run however many pytest-xdist workers ask for it: the
+    first one builds it under a file lock in the folder the workers share, the others wait for it and reuse it."""
+    shared = tmp_path_factory.getbasetemp()
+    if "PYTEST_XDIST_WORKER" in os.environ:
+        shared = shared.parent  # pytest-of-USER/pytest-N, above every worker's popen-gwK
+    folder, done = shared / "built-once" / name, shared / "built-once" / f"{name}.done"
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(folder) + ".lock"):
+        if not done.is_file():
+            if folder.exists():  # left by a build that failed
+                shutil.rmtree(folder)
+            make(folder)
+            done.touch()
     return folder
 
 
 @pytest.fixture(scope="session")
-def demo_hub(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo recipe built from the example corpora (``examples/mirror``), as ``make demo`` builds it. Read-only:
-    a test that changes a Hub folder copies it first."""
-    from biohub.hub.build import build
-    from biohub.hub.recipe import load_recipe
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 2-layer LLaMA model (hidden 64) with SmolLM2's tokenizer, saved as a model folder."""
 
-    out = tmp_path_factory.mktemp("demo") / "hub"
-    build(load_recipe(ROOT / "recipes" / "demo.yaml"), ROOT / "examples" / "mirror", out, verify=False, progress=False, workers=1)
-    return out
+    def make(folder: Path) -> None:
+        from biohub.models import load_tokenizer, tiny_model
+
+        tokenizer = load_tokenizer("default")
+        tiny_model(tokenizer).save_pretrained(folder)
+        tokenizer.save_pretrained(folder)
+
+    return built_once(tmp_path_factory, "tiny-model", make)
+
+
+@pytest.fixture(scope="session")
+def demo_hub(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo recipe built from the example corpora (``examples/mirror``), as ``make demo`` builds it, with one
+    worker. Read-only: a test that changes a Hub folder copies it first."""
+
+    def make(folder: Path) -> None:
+        from biohub.hub.build import build
+        from biohub.hub.recipe import load_recipe
+
+        recipe = load_recipe(ROOT / "recipes" / "demo.yaml")
+        build(recipe, ROOT / "examples" / "mirror", folder, verify=False, progress=False, workers=1)
+
+    return built_once(tmp_path_factory, "demo-hub", make)
 
 
 @pytest.fixture(scope="session")
@@ -90,4 +116,4 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Path:
     in stage 2), one ``*_unified`` config and ``build_info.json`` (tests/hub/test_export.py's ``make_hub``). Read-only."""
     from tests.hub.test_export import make_hub
 
-    return make_hub(tmp_path_factory.mktemp("hub"))
+    return built_once(tmp_path_factory, "hub-work", make_hub) / "hub"
