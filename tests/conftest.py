@@ -6,12 +6,11 @@ Hub folders built from the shipped example corpora (once per test run, shared by
 from __future__ import annotations
 
 import os
-import shutil
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from filelock import FileLock
+
+from tests.built_once import built_once, small_hub
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -64,23 +63,6 @@ def unified(mirror: Path, tmp_path_factory: pytest.TempPathFactory):
     return get
 
 
-def built_once(tmp_path_factory: pytest.TempPathFactory, name: str, make: Callable[[Path], object]) -> Path:
-    """The folder ``make(folder)`` writes, written once per test run however many pytest-xdist workers ask for it: the
-    first one builds it under a file lock in the folder the workers share, the others wait for it and reuse it."""
-    shared = tmp_path_factory.getbasetemp()
-    if "PYTEST_XDIST_WORKER" in os.environ:
-        shared = shared.parent  # pytest-of-USER/pytest-N, above every worker's popen-gwK
-    folder, done = shared / "built-once" / name, shared / "built-once" / f"{name}.done"
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(folder) + ".lock"):
-        if not done.is_file():
-            if folder.exists():  # left by a build that failed
-                shutil.rmtree(folder)
-            make(folder)
-            done.touch()
-    return folder
-
-
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 2-layer LLaMA model (hidden 64) with SmolLM2's tokenizer, saved as a model folder."""
@@ -114,6 +96,4 @@ def demo_hub(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def hub(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small Hub folder: six example corpora's instruction configs, ``mix_stage1``/``mix_stage2`` (a multi-turn row
     in stage 2), one ``*_unified`` config and ``build_info.json`` (tests/hub/test_export.py's ``make_hub``). Read-only."""
-    from tests.hub.test_export import make_hub
-
-    return built_once(tmp_path_factory, "hub-work", make_hub) / "hub"
+    return small_hub(tmp_path_factory)
