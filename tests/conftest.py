@@ -5,6 +5,7 @@ Hub folders built from the shipped example corpora (once per test run, shared by
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -47,17 +48,25 @@ def mirror() -> Path:
 
 @pytest.fixture(scope="session")
 def unified(mirror: Path, tmp_path_factory: pytest.TempPathFactory):
-    """``unified(name)`` converts one catalogued corpus (once per test process) and returns the output folder."""
+    """``unified(*names)`` converts catalogued corpora (each once per test run, shared by the pytest-xdist workers) and
+    returns a folder holding them (links to the shared conversions) and their ``ledger.json``."""
     from biohub.converters.api import convert_catalogued
 
     root = tmp_path_factory.mktemp("unified")
-    done: set[str] = set()
+    ledger: dict[str, object] = {}
 
     def get(*names: str) -> Path:
-        todo = [name for name in names if name not in done]
+        todo = [name for name in names if name not in ledger]
+        for name in todo:
+
+            def convert(out: Path, name: str = name) -> None:
+                convert_catalogued(mirror, out, [name], progress=False)
+
+            shared = built_once(tmp_path_factory, f"unified-{name}", convert)
+            (root / name).symlink_to(shared / name, target_is_directory=True)
+            ledger[name] = json.loads((shared / "ledger.json").read_text(encoding="utf-8"))[name]
         if todo:
-            convert_catalogued(mirror, root, todo, progress=False)
-            done.update(todo)
+            (root / "ledger.json").write_text(json.dumps(ledger, sort_keys=True), encoding="utf-8")
         return root
 
     return get
