@@ -31,6 +31,7 @@ task (no declared type, relation, label, option or number) is a failure, never a
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass, field
@@ -260,6 +261,7 @@ def _lines(text: str, strict: bool) -> list[str]:
     return [line for line in lines if line and not set(line) <= set("`")]
 
 
+@functools.lru_cache(maxsize=65536)  # label names, normalised again for every answer parsed
 def _norm(name: str) -> str:
     return re.sub(r"[\s_\-]+", "", name).casefold()
 
@@ -452,18 +454,26 @@ def _starts_with(text: str, name: str) -> bool:
         return False
     if has_cjk(name):
         return text.startswith(name)
-    return re.match(rf"{re.escape(name)}(?![\w])", text, re.IGNORECASE) is not None
+    return _start_pattern(name).match(text) is not None
+
+
+@functools.lru_cache(maxsize=65536)  # one per label name, not one per answer parsed
+def _start_pattern(name: str) -> re.Pattern[str]:
+    return re.compile(rf"{re.escape(name)}(?![\w])", re.IGNORECASE)
 
 
 def _mention_spans(text: str, name: str) -> list[tuple[int, int]]:
     """Where ``text`` names ``name``, not negated ("不是", "非阳性", "not positive" do not name 是 / 阳性 / positive)."""
     if not name:
         return []
+    return [match.span() for match in _mention_pattern(name).finditer(text)]
+
+
+@functools.lru_cache(maxsize=65536)  # one per label name, not one per answer parsed
+def _mention_pattern(name: str) -> re.Pattern[str]:
     if has_cjk(name):
-        pattern = rf"(?<![不非没未无]){re.escape(name)}"
-    else:
-        pattern = rf"(?<![\w])(?<!\bnot )(?<!\bnon-)(?<!\bnon ){re.escape(name)}(?![\w])"
-    return [match.span() for match in re.finditer(pattern, text, re.IGNORECASE)]
+        return re.compile(rf"(?<![不非没未无]){re.escape(name)}", re.IGNORECASE)
+    return re.compile(rf"(?<![\w])(?<!\bnot )(?<!\bnon-)(?<!\bnon ){re.escape(name)}(?![\w])", re.IGNORECASE)
 
 
 def _parse_label(spec: AnswerSpec, text: str, strict: bool, warnings: list[str], choices: list[str]) -> Any:

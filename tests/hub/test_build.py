@@ -210,12 +210,24 @@ def _schema_of(row: dict) -> str:
     raise AssertionError(row.keys())
 
 
+PLANTED_RECIPE = """name: planted
+seed: 0
+tokenizer: default
+instructions: {formats: [lines], decompose: true, max_length: 1024}
+datasets:
+  ncbi_disease: {train: [train], eval: [test]}
+  bc5cdr: {train: [train], eval: [test]}
+"""
+
+
 @pytest.fixture(scope="module")
-def demo_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
-    """The demo recipe on a copy of the example corpora with one NCBI test abstract planted into BC5CDR train."""
-    root = tmp_path_factory.mktemp("demo")
+def planted_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo recipe's NCBI-disease and BC5CDR entries on a copy of their example corpora, with one NCBI test
+    abstract planted into BC5CDR train (the whole demo build is the session fixture ``demo_hub``)."""
+    root = tmp_path_factory.mktemp("planted")
     mirror = root / "mirror"
-    shutil.copytree(EXAMPLES, mirror)
+    for name in ("ncbi_disease", "bc5cdr"):
+        shutil.copytree(EXAMPLES / name, mirror / name)
     ncbi_test = (mirror / "ncbi_disease/original-data/test/NCBItestset_corpus.txt").read_text(encoding="utf-8")
     title, abstract = (line.split("|", 2)[2] for line in ncbi_test.splitlines()[:2])
     bc5cdr_train = mirror / "bc5cdr/original-data/CDR_TrainingSet.PubTator.txt"
@@ -223,29 +235,27 @@ def demo_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
         bc5cdr_train.read_text(encoding="utf-8").rstrip("\n") + f"\n\n99999999|t|{title}\n99999999|a|{abstract}\n\n",
         encoding="utf-8",
     )
-    recipe = load_recipe(ROOT / "recipes" / "demo.yaml")
-    info = build(recipe, mirror, root / "repo", verify=False, progress=False)
-    build(recipe, mirror, root / "again", verify=False, progress=False, workers=1)
-    return root, info
+    build(load_recipe(_recipe(root, PLANTED_RECIPE)), mirror, root / "repo", verify=False, progress=False)
+    return root / "repo"
 
 
-def test_planted_cross_corpus_duplicate_is_dropped_and_listed(demo_build: tuple[Path, dict]) -> None:
-    root, _ = demo_build
-    report = json.loads((root / "repo" / "decontamination.json").read_text())
+def test_planted_cross_corpus_duplicate_is_dropped_and_listed(planted_build: Path) -> None:
+    report = json.loads((planted_build / "decontamination.json").read_text())
     planted = [c for c in report["contaminated"] if c["train_id"] == "bc5cdr.train.99999999"]
     assert planted and planted[0]["eval_dataset"] == "ncbi_disease" and planted[0]["reason"] == "exact"
-    train = pq.read_table(root / "repo" / "data" / "bc5cdr_instructions" / "train-00000-of-00001.parquet").to_pylist()
+    train = pq.read_table(planted_build / "data" / "bc5cdr_instructions" / "train-00000-of-00001.parquet").to_pylist()
     assert train and not [row for row in train if row["source_id"] == "bc5cdr.train.99999999"]
-    assert _remaining_leaks(root / "repo") == []
+    assert _remaining_leaks(planted_build) == []
 
 
-def test_every_config_of_the_card_loads_and_equals_what_was_written(demo_build: tuple[Path, dict], tmp_path: Path) -> None:
-    root, info = demo_build
-    assert _load_all_configs(root / "repo", tmp_path / "cache") == len(info["configs"]) >= 3 * 27 + 2
+def test_every_config_of_the_card_loads_and_equals_what_was_written(demo_hub: Path, tmp_path: Path) -> None:
+    info = json.loads((demo_hub / "build_info.json").read_text())
+    assert _load_all_configs(demo_hub, tmp_path / "cache") == len(info["configs"]) >= 3 * 27 + 2
+    assert _remaining_leaks(demo_hub) == []
 
 
-def test_card_metadata_and_body(demo_build: tuple[Path, dict]) -> None:
-    repo = demo_build[0] / "repo"
+def test_card_metadata_and_body(demo_hub: Path) -> None:
+    repo = demo_hub
     meta = _front_matter(repo)
     assert meta["language"] == ["en", "zh"] and meta["license"] == "other" and meta["pretty_name"] == "biohub demo"
     assert [c["config_name"] for c in meta["configs"] if c.get("default")] == ["mix_stage2"]
@@ -259,17 +269,17 @@ def test_card_metadata_and_body(demo_build: tuple[Path, dict]) -> None:
     assert info["recipe_sha256"] in body and info["datasets"]["ncbi_disease"]["files"]["test"][0]["sha256"] in body
 
 
-def test_builds_are_byte_identical_whatever_the_worker_count(demo_build: tuple[Path, dict]) -> None:
-    root, _ = demo_build
+def test_builds_are_byte_identical_whatever_the_worker_count(demo_hub: Path, tmp_path: Path) -> None:
+    build(load_recipe(ROOT / "recipes" / "demo.yaml"), EXAMPLES, tmp_path / "repo", verify=False, progress=False, workers=2)
 
     def files(folder: Path) -> dict[str, bytes]:
         return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
-    assert files(root / "repo") == files(root / "again")
+    assert files(demo_hub) == files(tmp_path / "repo")  # demo_hub: one worker
 
 
-def test_source_configs_hold_every_unified_record_verbatim(demo_build: tuple[Path, dict]) -> None:
-    repo = demo_build[0] / "repo"
+def test_source_configs_hold_every_unified_record_verbatim(demo_hub: Path) -> None:
+    repo = demo_hub
     for unified in sorted((repo / "data").glob("*_unified/*.parquet")):
         source = repo / "data" / unified.parent.name.replace("_unified", "_source") / unified.name
         rows = pq.read_table(source).to_pylist()
@@ -280,8 +290,8 @@ def test_source_configs_hold_every_unified_record_verbatim(demo_build: tuple[Pat
     assert conll["source_file"] == "train.tsv" and mirror_file.startswith(conll["raw"])
 
 
-def test_stage1_mix_holds_only_stage1_families(demo_build: tuple[Path, dict]) -> None:
-    repo = demo_build[0] / "repo"
+def test_stage1_mix_holds_only_stage1_families(demo_hub: Path) -> None:
+    repo = demo_hub
     stage1 = {row["task"] for row in pq.read_table(repo / "data/mix_stage1/train-00000-of-00001.parquet").to_pylist()}
     stage2 = {row["task"] for row in pq.read_table(repo / "data/mix_stage2/train-00000-of-00001.parquet").to_pylist()}
     assert stage1 and stage1 <= set(load_recipe(ROOT / "recipes" / "demo.yaml").mixing.stage1)

@@ -29,7 +29,7 @@ from typer.testing import CliRunner
 
 import biohub
 from biohub.hub.push import FileChange, PushError, push
-from biohub.io import write_json, write_text
+from biohub.io import write_json
 from tests.hub.fake_hub import FakeHub
 
 TOKEN = "hf_biohubFAKEtoken7c1e9a4d0b2f55aa"  # distinctive, so any leak is found by a plain substring search
@@ -39,46 +39,23 @@ pytestmark = pytest.mark.slow  # a Hub server on 127.0.0.1 for every test, olah 
 
 
 # --- a small HUBDIR, shaped like the output of `biohub build` ------------------------------------------------------
-@pytest.fixture(scope="session")
-def hub_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Converted example corpora -> instruction examples -> data/<config>/<split>-00000-of-00001.parquet + card."""
-    from biohub.converters.api import convert_catalogued
-    from biohub.templates.instruct import InstructOptions, instruct
+@pytest.fixture
+def hubdir(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> Path:
+    """A copy of the session Hub folder (tests/conftest.py's ``hub``, shadowed here by the fake Hub) with the two
+    ``build_info.json`` fields a push names in its commit message and a ``decontamination.json``."""
+    from tests.built_once import small_hub
 
-    work = tmp_path_factory.mktemp("hub_source")
-    unified, instructions, repo = work / "unified", work / "instructions", work / "repo"
-    convert_catalogued(
-        Path(__file__).resolve().parents[2] / "examples" / "mirror", unified, list(DATASETS), verify=False, progress=False
-    )
-    instruct(unified, instructions, InstructOptions(max_length=0), progress=False)
-    configs: dict[str, list[str]] = {}
-    sources = [(instructions / name, f"{name}_instructions") for name in DATASETS] + [(unified / "pubmedqa", "pubmedqa_unified")]
-    for folder, config in sources:
-        for parquet in sorted(folder.glob("*.parquet")):
-            target = repo / "data" / config / f"{parquet.stem}-00000-of-00001.parquet"
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(parquet, target)
-            configs.setdefault(config, []).append(parquet.stem)
+    repo = Path(shutil.copytree(small_hub(tmp_path_factory), tmp_path / "hubdir"))
     recipe = {"name": "push-test", "datasets": list(DATASETS)}
     write_json(repo / "build_info.json", {
+        **json.loads((repo / "build_info.json").read_text(encoding="utf-8")),
         "recipe": recipe,
         "recipe_sha256": hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest(),
         "biohub_version": biohub.__version__,
         "sources": {},
     })
     write_json(repo / "decontamination.json", {"contaminated": 0})
-    entries = "".join(
-        f"- config_name: {config}\n  data_files:\n"
-        + "".join(f"  - split: {split}\n    path: data/{config}/{split}-*.parquet\n" for split in splits)
-        for config, splits in configs.items()
-    )
-    write_text(repo / "README.md", f"---\nconfigs:\n{entries}---\n# biohub push test\n")
     return repo
-
-
-@pytest.fixture
-def hubdir(hub_source: Path, tmp_path: Path) -> Path:
-    return Path(shutil.copytree(hub_source, tmp_path / "hubdir"))
 
 
 @pytest.fixture
@@ -290,7 +267,7 @@ def test_the_push_command(hub: FakeHub, hubdir: Path, monkeypatch: pytest.Monkey
     runner = CliRunner()
     dry = runner.invoke(app, ["push", str(hubdir), "--repo-id", REPO, "--dry-run"], env={"COLUMNS": "200"})
     assert dry.exit_code == 0, dry.output
-    assert "dry run" in dry.output and "data/pubmedqa_unified/train-00000-of-00001.parquet" in dry.output
+    assert "dry run" in dry.output and "data/pubmedqa_unified/test-00000-of-00001.parquet" in dry.output
     assert hub.repo(REPO) is None
     done = runner.invoke(app, ["push", str(hubdir), "--repo-id", REPO, "--private"], env={"COLUMNS": "200"})
     assert done.exit_code == 0, done.output

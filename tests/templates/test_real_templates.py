@@ -4,6 +4,7 @@ format; ``instruct`` is byte-identical for the same inputs and seed; the CLI rep
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -62,7 +63,12 @@ def test_cli_templates_list_and_check(unified, tmp_path: Path) -> None:
     runner = CliRunner()
     listed = runner.invoke(app, ["templates", "list"], env={"COLUMNS": "200"})
     assert listed.exit_code == 0 and "qa_multiple_choice" in listed.output
-    checked = runner.invoke(app, ["templates", "check", "--unified", str(unified("gad"))], env={"COLUMNS": "200"})
-    assert checked.exit_code == 0 and "100.00%" in checked.output
-    empty = runner.invoke(app, ["templates", "check", "--unified", str(tmp_path)])
+    few = tmp_path / "few"  # the per-corpus test above checks every corpus; the command is shown on two of them
+    for name in ("gad", "biosses"):
+        shutil.copytree(unified(name) / name, few / name)
+    checked = runner.invoke(app, ["templates", "check", "--unified", str(few)], env={"COLUMNS": "200"})
+    assert checked.exit_code == 0 and checked.output.count("100.00%") == 2, checked.output
+    assert "gad" in checked.output and "biosses" in checked.output
+    (tmp_path / "empty").mkdir()
+    empty = runner.invoke(app, ["templates", "check", "--unified", str(tmp_path / "empty")])
     assert empty.exit_code == 1 and "no converted datasets" in empty.output

@@ -112,20 +112,29 @@ def hook(info):
     if (info.stage, info.step) == (sys.argv[4], int(sys.argv[5])):
         os.kill(os.getpid(), signal.SIGKILL)  # a crash: no clean-up, no final save
 
-train(load_train_recipe(Path(sys.argv[1]), ["max_steps=10"]), sys.argv[2], Path(sys.argv[3]), show_progress=False, on_step=hook)
+train(load_train_recipe(Path(sys.argv[1])), sys.argv[2], Path(sys.argv[3]), show_progress=False, on_step=hook)
 """
 
 
-@pytest.mark.parametrize("kill_at", [("stage1", 7), ("stage2", 6)])
-@pytest.mark.slow
-def test_resume_after_a_kill_is_exact(tmp_path: Path, tiny_hub: Path, tiny_model_dir: Path, kill_at: tuple[str, int]) -> None:
-    """10 steps per stage straight vs killed mid-stage then resumed from the step-5 checkpoint: same losses, same
-    weights (dropout on, shuffled data: RNG, optimizer, scheduler and data position must all be restored)."""
-    path = write_recipe(tmp_path, tiny_model_dir)
-    recipe = load_train_recipe(path, ["max_steps=10"])
-    straight, resumed = tmp_path / "straight", tmp_path / "resumed"
-    train(recipe, str(tiny_hub), straight, show_progress=False)
+@pytest.fixture(scope="module")
+def straight_run(tmp_path_factory: pytest.TempPathFactory, tiny_hub: Path, tiny_model_dir: Path) -> tuple[Path, Path]:
+    """(recipe, output) of a run never stopped: 6 steps a stage, a checkpoint at step 3; what a resumed run must equal."""
+    folder = tmp_path_factory.mktemp("straight")
+    path = write_recipe(folder, tiny_model_dir, max_steps=6, checkpoint={"every": 3, "keep": 2})
+    train(load_train_recipe(path), str(tiny_hub), folder / "run", show_progress=False)
+    return path, folder / "run"
 
+
+@pytest.mark.parametrize("kill_at", [("stage1", 5), ("stage2", 4)])
+@pytest.mark.slow
+def test_resume_after_a_kill_is_exact(
+    tmp_path: Path, tiny_hub: Path, straight_run: tuple[Path, Path], kill_at: tuple[str, int]
+) -> None:
+    """6 steps per stage straight vs killed mid-stage then resumed from the step-3 checkpoint: same losses, same
+    weights (dropout on, shuffled data: RNG, optimizer, scheduler and data position must all be restored)."""
+    path, straight = straight_run
+    recipe = load_train_recipe(path)
+    resumed = tmp_path / "resumed"
     script = tmp_path / "killer.py"
     script.write_text(KILLER, encoding="utf-8")
     process = subprocess.run(
@@ -136,7 +145,7 @@ def test_resume_after_a_kill_is_exact(tmp_path: Path, tiny_hub: Path, tiny_model
     )
     assert process.returncode == -signal.SIGKILL, process.stderr[-2000:]
     stage, step = kill_at
-    assert [int(p.name.split("-")[1]) for p in (resumed / stage / "checkpoints").iterdir()] == [5]
+    assert [int(p.name.split("-")[1]) for p in (resumed / stage / "checkpoints").iterdir()] == [3]
     assert not (resumed / stage / "training_summary.json").exists()
     assert max(r["step"] for r in read_metrics(resumed) if r["stage"] == stage) == step
 
@@ -150,7 +159,7 @@ def test_resume_after_a_kill_is_exact(tmp_path: Path, tiny_hub: Path, tiny_model
         assert first.keys() == second.keys()
         assert max((first[k] - second[k]).abs().max().item() for k in first) < 1e-5
     summary = json.loads((resumed / stage / "training_summary.json").read_text())
-    assert summary["resumed_from"] == 5
+    assert summary["resumed_from"] == 3
 
 
 def test_checkpoints_keep_the_last_k_and_leave_no_partial_folder(tmp_path: Path, tiny_hub: Path, tiny_model_dir: Path) -> None:
