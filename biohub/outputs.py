@@ -62,6 +62,17 @@ def _json_object(path: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
+def _record_problem(path: Path) -> str:
+    """Why the completion record ``path`` (present) is not recognised: its JSON error with the line, or its layout."""
+    try:
+        json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        return f"{path}:{exc.lineno}: invalid JSON"
+    except (OSError, UnicodeDecodeError) as exc:
+        return f"{path}: unreadable ({exc})"
+    return f"{path} does not have the layout this command writes"
+
+
 def _is_build(folder: Path) -> bool:
     info = _json_object(folder / "build_info.json")
     return info is not None and {"configs", "recipe_sha256"} <= set(info) and (folder / "README.md").is_file()
@@ -144,6 +155,8 @@ def claim(out: Path, kind: OutputKind, *, overwrite: bool = False, reuse: bool =
     if not kind.recognise(out):
         other = written_by(out)
         mine = f"not written by `biohub {kind.command}` (no {kind.record})"
+        if (out / kind.record).is_file():
+            mine = f"not a complete `biohub {kind.command}` output ({_record_problem(out / kind.record)})"
         what = f"the output of `biohub {other.command}`" if other else mine
         raise OutputExistsError(f"{out}: exists and is not empty, and is {what}; left untouched: give a new or empty folder")
     if not (overwrite or reuse):

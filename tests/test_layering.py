@@ -5,7 +5,8 @@ a side tool that only needs a model. Below every stage sit the shared modules: `
 (records), ``io`` (files, local path or Hub id), ``typed`` (YAML to dataclasses), ``models`` (model and tokenizer
 loading, chat template, prompt padding) and ``text`` (CJK rule, Chinese words, seeded hash choice). Each part may
 import the shared modules, the parts listed for it below (all earlier in the pipeline) and itself; nothing imports
-training, eval, selfinstruct or cli except cli, the command-line layer over everything.
+training, eval, selfinstruct or cli except cli, the command-line layer over everything (and ``__main__``, which only
+runs cli).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ STAGES: dict[str, set[str]] = {
     "eval": {"converters", "templates"},  # the catalog (official metrics); the templates' answer parsers
     "selfinstruct": set(),  # a model writes Alpaca JSON: models and text are all it needs
     "cli": {"converters", "templates", "hub", "training", "eval", "selfinstruct"},
+    "__main__": {"cli"},  # `python -m biohub`: the command line, nothing else
 }
 
 

@@ -286,6 +286,8 @@ def instruct(
     ``unified`` must be a complete ``biohub convert`` output (its ``ledger.json`` written last); ``out`` is written
     beside its place and renamed into it at the end (:func:`biohub.outputs.replacing`; an earlier ``instruct`` output
     is replaced only with ``overwrite``)."""
+    if options.max_length < 0:  # a negative limit would drop every example
+        raise ConfigError(f"max_length (--max-length): must be at least 1, or 0 for no limit (got {options.max_length})")
     require_complete(unified, CONVERT, "--unified")
     with replacing(out, INSTRUCT, overwrite=overwrite) as work:
         return _instruct(unified, work, options, tokenizer, tokenizer_name, datasets, progress, on_dataset)
@@ -302,8 +304,6 @@ def _instruct(
     on_dataset: Callable[[str], None] | None,
 ) -> dict[str, Any]:
     """Build instruction examples for every dataset folder of ``unified`` (or the named ones) into ``out``."""
-    if options.max_length < 0:  # a negative limit would drop every example
-        raise ConfigError(f"max_length (--max-length): must be at least 1, or 0 for no limit (got {options.max_length})")
     folders = sorted(p.parent for p in unified.glob("*/info.json"))
     if datasets is not None:
         missing = sorted(set(datasets) - {folder.name for folder in folders})

@@ -235,5 +235,5 @@ def test_label_outside_the_declared_set_is_an_invalid_record(tmp_path: Path) -> 
     source = Source(format="csv", options=TSV_NO_HEADER, splits={"train": (SourceFile("train.tsv"),)})
     result = convert_source("toy", source, tmp_path, language="en", labels=LabelSet(classes=("0", "1")), progress=False)
     (problem,) = result.problems
-    assert (problem.path, problem.locator, problem.reason) == ("train.tsv", "2", "invalid record")
+    assert (problem.path, problem.locator, problem.reason) == (str(tmp_path / "train.tsv"), "2", "invalid record")
     assert "label '2' not in the declared label set" in problem.detail

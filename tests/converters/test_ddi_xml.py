@@ -160,7 +160,7 @@ def test_undeclared_entity_type_is_an_invalid_record(tmp_path: Path) -> None:
     source = Source(format="ddi-xml", splits={"train": (SourceFile("toy.xml"),)})
     result = convert_source("toy", source, tmp_path, language="en", labels=LABELS, progress=False)
     (problem,) = result.problems
-    assert (problem.path, problem.locator, problem.reason) == ("toy.xml", "DDI-Toy.d2", "invalid record")
+    assert (problem.path, problem.locator, problem.reason) == (str(tmp_path / "toy.xml"), "DDI-Toy.d2", "invalid record")
     assert "'herb' not in the declared entity types" in problem.detail
 
 
