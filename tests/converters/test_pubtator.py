@@ -177,7 +177,8 @@ def test_undeclared_type_is_rejected_by_the_converter_with_file_and_line(tmp_pat
     result = convert_source("toy", source, tmp_path, language="en", labels=LabelSet(entity_types=("Disease",)), progress=False)
     assert result.ledger["train"].converted == 1 and dict(result.ledger["train"].reasons) == {"invalid record": 1}
     (rejection,) = result.problems
-    assert (rejection.path, rejection.locator) == (str(tmp_path / "corpus.txt"), "3") and "'Symptom' not in the declared" in rejection.detail
+    assert (rejection.path, rejection.locator) == (str(tmp_path / "corpus.txt"), "3")
+    assert "'Symptom' not in the declared" in rejection.detail
 
 
 def test_shared_mention_check_and_concept_arguments() -> None:

@@ -348,8 +348,8 @@ def test_a_short_real_run_with_the_tiny_local_model(tiny_model_dir: Path, tmp_pa
     assert len(texts) == 3 and all(isinstance(t, str) for t in texts)
     generator = LocalGenerator(str(tiny_model_dir), max_new_tokens=24, batch_size=2)
     ledger = selfinstruct(
-        load_seeds(DATA / "seeds.jsonl"), generator, tmp_path / "run", Options(target=2, batch=2, max_requests=4, allow_empty=True),
-        show_progress=False,
+        load_seeds(DATA / "seeds.jsonl"), generator, tmp_path / "run",
+        Options(target=2, batch=2, max_requests=4, allow_empty=True), show_progress=False,
     )
     assert ledger["requests"] == 4 and ledger["accepted"] + sum(ledger["rejected"].values()) == 4
     assert len(json.loads((tmp_path / "run" / "instructions.json").read_text())) == ledger["accepted"]
