@@ -60,13 +60,13 @@ demo: setup
 ifeq ($(MIRROR),)
 	$(BIN)/biohub convert --mirror examples/mirror --all --no-verify --strict --out $(OUT)/unified
 	$(BIN)/biohub templates check --unified $(OUT)/unified
-	$(BIN)/biohub instruct --unified $(OUT)/unified --out $(OUT)/instructions --seed 0 --decompose
-	$(BIN)/biohub build recipes/demo.yaml --mirror examples/mirror --no-verify --out $(OUT)/hub
+	$(BIN)/biohub instruct --unified $(OUT)/unified --out $(OUT)/instructions --seed 0 --decompose --overwrite
+	$(BIN)/biohub build recipes/demo.yaml --mirror examples/mirror --no-verify --out $(OUT)/hub --overwrite
 else
 	$(BIN)/biohub convert --mirror $(MIRROR) --all --out $(OUT)/unified
 	$(BIN)/biohub templates check --unified $(OUT)/unified
-	$(BIN)/biohub instruct --unified $(OUT)/unified --out $(OUT)/instructions --seed 0 --decompose
-	$(BIN)/biohub build $(MIRROR_RECIPE) --mirror $(MIRROR) $(if $(MIRROR_CAP),--cap $(MIRROR_CAP)) --out $(OUT)/hub
+	$(BIN)/biohub instruct --unified $(OUT)/unified --out $(OUT)/instructions --seed 0 --decompose --overwrite
+	$(BIN)/biohub build $(MIRROR_RECIPE) --mirror $(MIRROR) $(if $(MIRROR_CAP),--cap $(MIRROR_CAP)) --out $(OUT)/hub --overwrite
 endif
 	rm -rf $(OUT)/train $(OUT)/eval $(OUT)/report
 	$(BIN)/biohub train recipes/two_stage_demo.yaml --data $(OUT)/hub --out $(OUT)/train $(TRAIN_ARGS)
