@@ -224,11 +224,12 @@ def convert_command(
         if format_:
             if mirror or all_ or datasets:
                 raise typer.BadParameter("--format converts --input files; do not combine it with --mirror/--all/--datasets")
-            if not (input_ and name and lang):
+            if not input_ or not name or not lang:
                 raise typer.BadParameter("--format needs --input, --name and --lang")
             results = [
                 convert_files(
-                    format_, input_, name, lang, out, split=split, fields=_pairs(field, "--field"),  # type: ignore[arg-type]
+                    format_, input_, name, lang, out, split=split,
+                    fields={key: str(value) for key, value in _pairs(field, "--field").items()},  # --field values: text
                     options=_pairs(option, "--option"), labels=_names(labels) or None, strict=strict,
                     allow_empty=allow_empty,
                 )

@@ -238,7 +238,8 @@ def _ner(entry: Entry, judged: Sequence[Judged], golds: list[Any], preds: list[A
         return metrics.set_prf(items)
 
     def mention(restrict: list[str] | None, merge: bool) -> dict[str, float]:
-        counted = [metrics.mention_counts(j.gold_kb["entities"], restrict, merge) for j in judged]  # type: ignore[index]
+        kbs = [j.gold_kb for j in judged if j.gold_kb is not None]  # all of them: called only when every example has one
+        counted = [metrics.mention_counts(kb["entities"], restrict, merge) for kb in kbs]
         return metrics.mention_prf(zip(counted, (metrics.ner_items(p, restrict, merge) for p in preds)))
 
     with_kb = all(j.gold_kb is not None and "entities" in j.gold_kb for j in judged)

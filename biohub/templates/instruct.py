@@ -164,10 +164,10 @@ def apply_length_policy(
     kept = []
     windowed: set[str] = set()
     for (record, instance, example), length in zip(made, lengths):
-        if record.id in too_long and _windowed(instance.family):
+        if record.id in too_long and _windowed(instance.family) and isinstance(record, KBRecord):
             if record.id not in windowed:
                 windowed.add(record.id)
-                kept.extend(_windows(record, info, options, counter, stats))  # type: ignore[arg-type]
+                kept.extend(_windows(record, info, options, counter, stats))
         elif length > options.max_length:
             stats.drop("example_too_long", instance.family)
         else:
