@@ -83,6 +83,8 @@ FORMATS: dict[str, tuple[str, list[str], Callable[[Path], None]]] = {
     ),
     "marked-re": ("train.txt", [], _write("train.txt", '{"text": "no markers here", "label": "X"}\n')),
     "mcqa-jsonl": ("train.jsonl", [], _write("train.jsonl", '{"question": ""}\n')),
+    "mediqa-qa-xml": ("train.xml", [], _write("train.xml", '<r><Question QID="1"><QuestionText>q</QuestionText></Question></r>')),
+    "mediqa-rqe-xml": ("train.xml", [], _write("train.xml", '<r><pair pid="1" value="no"><chq>a</chq><faq>b</faq></pair></r>')),
     "promptcblue": ("train.json", [], _write("train.json", "[1]")),
     "pubmedqa": ("train.json", [], _write("train.json", '{"1": 5}')),
     "pubtator": ("train.txt", [], _write("train.txt", "1|a|An abstract without a title.\n\n")),
@@ -219,7 +221,7 @@ def test_a_json_lines_record_nested_too_deeply_names_its_line(tmp_path: Path, fo
 
 
 # --------------------------------------------------------------------------------------------- XML entities
-XML_ROOTS = {"bioc": "collection", "ddi-xml": "document"}
+XML_ROOTS = {"bioc": "collection", "ddi-xml": "document", "mediqa-rqe-xml": "root", "mediqa-qa-xml": "root"}
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-16", "utf-16-le", "utf-16-be"])
