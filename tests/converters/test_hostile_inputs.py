@@ -81,6 +81,7 @@ FORMATS: dict[str, tuple[str, list[str], Callable[[Path], None]]] = {
         [],
         lambda folder: ((folder / "text").mkdir(), (folder / "labels").mkdir(), _write("text/1.txt", "A sentence.\n")(folder)),
     ),
+    "liveqa-xml": ("train.xml", [], _write("train.xml", '<r><NLM-QUESTION qid="TQ1"><NIST-PARAPHRASE/></NLM-QUESTION></r>')),
     "marked-re": ("train.txt", [], _write("train.txt", '{"text": "no markers here", "label": "X"}\n')),
     "mcqa-jsonl": ("train.jsonl", [], _write("train.jsonl", '{"question": ""}\n')),
     "mediqa-qa-xml": ("train.xml", [], _write("train.xml", '<r><Question QID="1"><QuestionText>q</QuestionText></Question></r>')),
@@ -221,7 +222,7 @@ def test_a_json_lines_record_nested_too_deeply_names_its_line(tmp_path: Path, fo
 
 
 # --------------------------------------------------------------------------------------------- XML entities
-XML_ROOTS = {"bioc": "collection", "ddi-xml": "document", "mediqa-rqe-xml": "root", "mediqa-qa-xml": "root"}
+XML_ROOTS = {"bioc": "collection", "ddi-xml": "document", "mediqa-rqe-xml": "root", "mediqa-qa-xml": "root", "liveqa-xml": "root"}
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-16", "utf-16-le", "utf-16-be"])
