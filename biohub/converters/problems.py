@@ -100,6 +100,7 @@ class Reason(StrEnum):
     DUPLICATE_QA_ID = "duplicate qa id"
     BAD_ANSWER_START = "bad answer start"
     LABEL_DISAGREES_WITH_GROUND_TRUTH = "label disagrees with ground truth"
+    TOKEN_VECTOR_LENGTH_MISMATCH = "token vector length mismatch"
     # defects
     YES_NO_ANSWER_NORMALISED = "yes/no answer normalised"
     EMPTY_IDEAL_ANSWER_DROPPED = "empty ideal answer dropped"
@@ -142,6 +143,7 @@ class Reason(StrEnum):
     STRAY_QUOTE_LINE_IN_OPTION = "stray quote line in option"
     ANSWER_START_DOES_NOT_MATCH_CONTEXT = "answer start does not match context"
     GROUND_TRUTH_ROW_WITHOUT_A_RECORD = "ground-truth row without a record"
+    ANNOTATION_FOR_AN_UNKNOWN_SENTENCE = "annotation for an unknown sentence"
 
 
 def reason_of(value: Reason | str) -> Reason:

@@ -91,6 +91,14 @@ FORMATS: dict[str, tuple[str, list[str], Callable[[Path], None]]] = {
     "pubtator": ("train.txt", [], _write("train.txt", "1|a|An abstract without a title.\n\n")),
     "squad": ("train.json", [], _write("train.json", '{"data": [{"paragraphs": [{"context": "c", "qas": [{"id": "q"}]}]}]}')),
     "taiyi-jsonl": ("train.jsonl", [], _write("train.jsonl", "1\n")),
+    "token-vectors": (
+        "sentences.json",
+        [],
+        lambda folder: (
+            _write("sentences.json", '{"1:0": "A b ."}')(folder),
+            _write("p.json", '{"1:0": {"annotations": [[1, 0]]}}')(folder),
+        ),
+    ),
 }
 FOLDER_ONLY = {"hoc"}  # formats whose input is a folder (the file name above is a path inside it)
 JSON_FORMATS = sorted(
@@ -214,7 +222,8 @@ def test_a_json_lines_record_nested_too_deeply_names_its_line(tmp_path: Path, fo
     lines = ['{"id": "1", "text": "a"}', "", '{"id": "2", "deep": ' + "[" * DEPTH + "]" * DEPTH + "}"]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     result = convert(format_name, [path], tmp_path / "out")
-    if format_name in ("bioasq", "cmb-clin", "pubmedqa", "squad"):  # whole-file JSON formats: the file is not JSON
+    whole_file_json = ("bioasq", "cmb-clin", "pubmedqa", "squad", "token-vectors")
+    if format_name in whole_file_json:  # whole-file JSON formats: the file is not JSON
         assert_one_line_error(result, f"error: {path}:")
     else:
         assert_one_line_error(result, f"error: {path}:3: JSON nested too deeply", f"{DEPTH + 1} levels")

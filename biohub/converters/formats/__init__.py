@@ -25,4 +25,5 @@ __all__ = [
     "pubtator",
     "squad",
     "taiyi_jsonl",
+    "token_vectors",
 ]
