@@ -144,6 +144,9 @@ class Reason(StrEnum):
     ANSWER_START_DOES_NOT_MATCH_CONTEXT = "answer start does not match context"
     GROUND_TRUTH_ROW_WITHOUT_A_RECORD = "ground-truth row without a record"
     ANNOTATION_FOR_AN_UNKNOWN_SENTENCE = "annotation for an unknown sentence"
+    ANNOTATORS_DISAGREE = "annotators disagree"
+    NO_VERIFIED_LABEL = "no verified label"
+    LABEL_SPELLING_NORMALISED = "label spelling normalised"
 
 
 def reason_of(value: Reason | str) -> Reason:

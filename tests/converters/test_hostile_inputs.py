@@ -76,6 +76,7 @@ FORMATS: dict[str, tuple[str, list[str], Callable[[Path], None]]] = {
     "csv": ("train.csv", ["--field", "text=text"], _write("train.csv", "text,label\n,a\n")),
     "ddi-xml": ("train.xml", [], _write("train.xml", "<document id='d1'></document>")),
     "dialogue-json": ("train.json", ["--option", "turns_field=turns"], _write("train.json", "[1]")),
+    "evidence-inference": ("prompts.csv", [], _write("prompts.csv", "PromptID,PMCID,Outcome,Intervention,Comparator\n1,7,,a,\n")),
     "hoc": (
         "text/1.txt",
         [],

@@ -15,6 +15,7 @@ __all__ = [
     "csv_table",
     "ddi_xml",
     "dialogue_json",
+    "evidence_inference",
     "hoc",
     "liveqa_xml",
     "marked_re",
