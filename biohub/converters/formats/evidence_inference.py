@@ -37,6 +37,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import stat
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -211,18 +212,20 @@ class EvidenceInferenceReader(Reader):
 
 
 def _sort_inputs(paths: list[Path]) -> _Inputs:
-    """The split's prompts rows, annotation rows by PromptID, articles by PMCID and chosen article ids."""
+    """The split's prompts rows, annotation rows by PromptID, articles by PMCID and chosen article ids (read first,
+    so that only the CSV rows of chosen articles are kept)."""
     inputs = _Inputs([], {}, {}, None)
+    tables = []
     for path in paths:
         if path.is_dir():
             for article in folder_files(path, lambda p: p.name.startswith("PMC") and p.suffix == ".txt"):
                 inputs.articles[article.stem.removeprefix("PMC")] = article
-            continue
-        check_path(path)
-        if path.suffix.lower() != ".csv":
+        elif stat.S_ISREG(check_path(path).st_mode) and path.suffix.lower() == ".csv":
+            tables.append(path)
+        else:
             inputs.chosen = (inputs.chosen or set()) | set(read_text(path).split())
-            continue
-        header, rows = _csv_rows(path)
+    for path in tables:
+        header, rows = _csv_rows(path, inputs.chosen)
         if set(PROMPT_COLUMNS) <= set(header):
             inputs.prompts.extend(rows)
         elif set(ANNOTATION_COLUMNS) <= set(header):
@@ -236,17 +239,21 @@ def _sort_inputs(paths: list[Path]) -> _Inputs:
     return inputs
 
 
-def _csv_rows(path: Path) -> tuple[list[str], list[_Row]]:
-    """The header and the rows of a CSV (a row with the wrong number of cells is a :class:`ConvertError`)."""
+def _csv_rows(path: Path, chosen: set[str] | None) -> tuple[list[str], list[_Row]]:
+    """The header and the rows of a CSV whose PMCID is among ``chosen`` (every row when None, or without a PMCID
+    column); a row with the wrong number of cells is a :class:`ConvertError`."""
     reader = csv.reader(io.StringIO(read_text(path), newline=""))
     header = next(reader, [])
+    wanted = chosen if "PMCID" in header else None
+    column = header.index("PMCID") if wanted is not None else -1
     rows = []
     for cells in reader:
         if not cells:
             continue
         if len(cells) != len(header):
             raise ConvertError(path, f"row has {len(cells)} cells, the header {len(header)}", line=reader.line_num)
-        rows.append(_Row(dict(zip(header, cells)), path, reader.line_num))
+        if wanted is None or cells[column].strip() in wanted:
+            rows.append(_Row(dict(zip(header, cells)), path, reader.line_num))
     return header, rows
 
 
