@@ -115,3 +115,8 @@ def test_unreadable_tables_are_refused_with_file_and_line(tmp_path: Path) -> Non
         read(tmp_path, "", prompts="id,text\n1,a\n")
     with pytest.raises(ConvertError, match="no prompts CSV"):
         read_items(EvidenceInferenceReader(), [write_text(tmp_path, "a.csv", HEADER)])
+
+
+def test_a_question_with_an_unknown_placeholder_is_refused_when_the_options_are_built() -> None:
+    with pytest.raises(ValueError, match=r"only \{outcome\}, \{intervention\} and \{comparator\} can be filled"):
+        EvidenceInferenceOptions(question="What about {outcomes}?")

@@ -67,6 +67,14 @@ class EvidenceInferenceOptions:
     context: Literal["evidence", "article", "none"] = "evidence"
     combine: Literal["verified", "all"] = "verified"
 
+    def __post_init__(self) -> None:
+        """A question naming a placeholder other than the three prompt fields is an error when the options are built."""
+        try:
+            self.question.format(outcome="", intervention="", comparator="")
+        except (KeyError, IndexError, ValueError) as exc:
+            fields = "{outcome}, {intervention} and {comparator}"
+            raise ValueError(f"question {self.question!r}: only {fields} can be filled ({exc!r})") from None
+
 
 @dataclass(slots=True)
 class _Row:
