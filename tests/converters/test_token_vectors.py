@@ -46,7 +46,8 @@ def test_majority_vote_makes_one_entity_per_run_of_voted_tokens(tmp_path: Path) 
     assert spans(first) == [("participant", "Forty  adults", (0, 13))]
     assert spans(second) == [("outcome", "Pain", (0, 4))]
     meta = json.loads(first.meta)
-    assert meta["annotators"]["participant"] == {"wids": [7, 8, 9], "vectors": PARTICIPANTS["1:0"]["annotations"]}
+    vectors = PARTICIPANTS["1:0"]["annotations"]
+    assert meta["annotators"]["participants"] == {"type": "participant", "wids": [7, 8, 9], "vectors": vectors}
     assert meta["vote"] == "majority"
 
 

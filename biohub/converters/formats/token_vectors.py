@@ -10,7 +10,7 @@ words of the text (offsets found in the text itself); a token is in a class when
 such tokens is one entity, its text the sentence from the run's first to its last character. The record key is the
 sentence id; its document id is the part before ``id_separator`` (the PMID of ``<PMID>:<index>``), so a derived
 split keeps an abstract's sentences together. Every annotator's vector and id stay in ``meta.annotators``
-(``{type: {"wids": [...], "vectors": [[...], ...]}}``), so another vote rule can be applied later.
+(``{<file stem>: {"type": ..., "wids": [...], "vectors": [[...], ...]}}``), so another vote rule can be applied later.
 
 A sentence whose text is empty, that a class file does not annotate, whose vector length differs from its token
 count, or whose vector holds a value other than 0/1 is rejected naming the file and sentence id. An annotation for
@@ -101,7 +101,7 @@ class TokenVectorReader(Reader):
         annotators: dict[str, dict[str, Any]] = {}
         for class_path, etype, entries in classes:
             vectors, wids = _vectors(class_path, key, entries.get(key), len(tokens))
-            annotators[etype] = {"wids": wids, "vectors": vectors}
+            annotators[class_path.stem] = {"type": etype, "wids": wids, "vectors": vectors}
             spans.extend((tokens[first][0], tokens[last][1], etype) for first, last in _runs(self._chosen(vectors)))
         entities = [
             Entity(f"{record_id}.e{i}", etype, [text[start:end]], [(start, end)])
