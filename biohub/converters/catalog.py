@@ -45,6 +45,7 @@ Task = Literal[
     "dialogue",
     "instruction",
     "translation",
+    "entailment",
 ]
 TASKS: tuple[str, ...] = get_args(Task)
 

@@ -99,6 +99,8 @@ class Reason(StrEnum):
     CONTEXTS_AND_LABELS_DISAGREE = "contexts and labels disagree"
     DUPLICATE_QA_ID = "duplicate qa id"
     BAD_ANSWER_START = "bad answer start"
+    LABEL_DISAGREES_WITH_GROUND_TRUTH = "label disagrees with ground truth"
+    TOKEN_VECTOR_LENGTH_MISMATCH = "token vector length mismatch"
     # defects
     YES_NO_ANSWER_NORMALISED = "yes/no answer normalised"
     EMPTY_IDEAL_ANSWER_DROPPED = "empty ideal answer dropped"
@@ -140,6 +142,11 @@ class Reason(StrEnum):
     EMPTY_LAST_OPTION_DROPPED = "empty last option dropped"
     STRAY_QUOTE_LINE_IN_OPTION = "stray quote line in option"
     ANSWER_START_DOES_NOT_MATCH_CONTEXT = "answer start does not match context"
+    GROUND_TRUTH_ROW_WITHOUT_A_RECORD = "ground-truth row without a record"
+    ANNOTATION_FOR_AN_UNKNOWN_SENTENCE = "annotation for an unknown sentence"
+    ANNOTATORS_DISAGREE = "annotators disagree"
+    NO_VERIFIED_LABEL = "no verified label"
+    LABEL_SPELLING_NORMALISED = "label spelling normalised"
 
 
 def reason_of(value: Reason | str) -> Reason:

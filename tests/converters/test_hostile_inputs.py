@@ -76,18 +76,30 @@ FORMATS: dict[str, tuple[str, list[str], Callable[[Path], None]]] = {
     "csv": ("train.csv", ["--field", "text=text"], _write("train.csv", "text,label\n,a\n")),
     "ddi-xml": ("train.xml", [], _write("train.xml", "<document id='d1'></document>")),
     "dialogue-json": ("train.json", ["--option", "turns_field=turns"], _write("train.json", "[1]")),
+    "evidence-inference": ("prompts.csv", [], _write("prompts.csv", "PromptID,PMCID,Outcome,Intervention,Comparator\n1,7,,a,\n")),
     "hoc": (
         "text/1.txt",
         [],
         lambda folder: ((folder / "text").mkdir(), (folder / "labels").mkdir(), _write("text/1.txt", "A sentence.\n")(folder)),
     ),
+    "liveqa-xml": ("train.xml", [], _write("train.xml", '<r><NLM-QUESTION qid="TQ1"><NIST-PARAPHRASE/></NLM-QUESTION></r>')),
     "marked-re": ("train.txt", [], _write("train.txt", '{"text": "no markers here", "label": "X"}\n')),
     "mcqa-jsonl": ("train.jsonl", [], _write("train.jsonl", '{"question": ""}\n')),
+    "mediqa-qa-xml": ("train.xml", [], _write("train.xml", '<r><Question QID="1"><QuestionText>q</QuestionText></Question></r>')),
+    "mediqa-rqe-xml": ("train.xml", [], _write("train.xml", '<r><pair pid="1" value="no"><chq>a</chq><faq>b</faq></pair></r>')),
     "promptcblue": ("train.json", [], _write("train.json", "[1]")),
     "pubmedqa": ("train.json", [], _write("train.json", '{"1": 5}')),
     "pubtator": ("train.txt", [], _write("train.txt", "1|a|An abstract without a title.\n\n")),
     "squad": ("train.json", [], _write("train.json", '{"data": [{"paragraphs": [{"context": "c", "qas": [{"id": "q"}]}]}]}')),
     "taiyi-jsonl": ("train.jsonl", [], _write("train.jsonl", "1\n")),
+    "token-vectors": (
+        "sentences.json",
+        [],
+        lambda folder: (
+            _write("sentences.json", '{"1:0": "A b ."}')(folder),
+            _write("p.json", '{"1:0": {"annotations": [[1, 0]]}}')(folder),
+        ),
+    ),
 }
 FOLDER_ONLY = {"hoc"}  # formats whose input is a folder (the file name above is a path inside it)
 JSON_FORMATS = sorted(
@@ -211,7 +223,8 @@ def test_a_json_lines_record_nested_too_deeply_names_its_line(tmp_path: Path, fo
     lines = ['{"id": "1", "text": "a"}', "", '{"id": "2", "deep": ' + "[" * DEPTH + "]" * DEPTH + "}"]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     result = convert(format_name, [path], tmp_path / "out")
-    if format_name in ("bioasq", "cmb-clin", "pubmedqa", "squad"):  # whole-file JSON formats: the file is not JSON
+    whole_file_json = ("bioasq", "cmb-clin", "pubmedqa", "squad", "token-vectors")
+    if format_name in whole_file_json:  # whole-file JSON formats: the file is not JSON
         assert_one_line_error(result, f"error: {path}:")
     else:
         assert_one_line_error(result, f"error: {path}:3: JSON nested too deeply", f"{DEPTH + 1} levels")
@@ -219,7 +232,7 @@ def test_a_json_lines_record_nested_too_deeply_names_its_line(tmp_path: Path, fo
 
 
 # --------------------------------------------------------------------------------------------- XML entities
-XML_ROOTS = {"bioc": "collection", "ddi-xml": "document"}
+XML_ROOTS = {"bioc": "collection", "ddi-xml": "document", "mediqa-rqe-xml": "root", "mediqa-qa-xml": "root", "liveqa-xml": "root"}
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-16", "utf-16-le", "utf-16-be"])
