@@ -45,6 +45,8 @@ Task = Literal[
     "dialogue",
     "instruction",
     "translation",
+    "events",
+    "coreference",
 ]
 TASKS: tuple[str, ...] = get_args(Task)
 

@@ -99,6 +99,8 @@ class Reason(StrEnum):
     CONTEXTS_AND_LABELS_DISAGREE = "contexts and labels disagree"
     DUPLICATE_QA_ID = "duplicate qa id"
     BAD_ANSWER_START = "bad answer start"
+    WRONG_ENCODING = "wrong encoding"
+    NESTED_EVENT_CYCLE = "nested event cycle"
     # defects
     YES_NO_ANSWER_NORMALISED = "yes/no answer normalised"
     EMPTY_IDEAL_ANSWER_DROPPED = "empty ideal answer dropped"
