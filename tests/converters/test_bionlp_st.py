@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from biohub.converters.base import ConvertError, Rejection
+from biohub.converters.base import ConvertError, ReadContext, Rejection
 from biohub.converters.formats.bionlp_st import BionlpStOptions, BionlpStReader
 from biohub.errors import ConfigError
 from biohub.schema import (
@@ -191,3 +191,17 @@ def test_a_document_key_read_twice_is_a_duplicate(tmp_path: Path) -> None:
     first, second = read(tmp_path / "a", tmp_path / "b")
     assert isinstance(first, KBRecord)
     assert isinstance(second, Rejection) and second.reason == "duplicate document"
+
+
+def test_brat_style_files_read_with_no_given_file_and_ann_as_the_task_file(tmp_path: Path) -> None:
+    ann = A1 + "T6\tBinding 49 54\tbinds\nE1\tBinding:T6 Theme:T3 Theme2:T5\n"
+    (record,) = read(document(tmp_path, a1=None, a2=ann, suffix=".ann"), given="", task=[".ann"])
+    assert isinstance(record, KBRecord) and record.labeled
+    assert len(record.entities) == 5 and [e.type for e in record.events] == ["Binding"]
+
+
+def test_the_raw_source_is_the_text_then_each_annotation_file(tmp_path: Path) -> None:
+    sink: dict[str, str] = {}
+    ctx = ReadContext("toy", "train", "en", raw_sink=sink)
+    list(BionlpStReader().read([document(tmp_path)], ctx))
+    assert sink == {"toy.train.D1": TEXT + "\n=== .a1 ===\n" + A1 + "\n=== .a2 ===\n" + A2}
