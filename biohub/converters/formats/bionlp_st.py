@@ -107,7 +107,7 @@ class _Line:
 
     def reject(self, reason: Reason, detail: str) -> RecordRejected:
         """The rejection of the document for this line (``file:line: detail``)."""
-        return RecordRejected(reason, f"{self.where}: {detail}", locator=f"{self.path.name}:{self.number}", path=self.path)
+        return RecordRejected(reason, f"{self.where}: {detail}", locator=self.where, path=self.path)
 
 
 @dataclass(slots=True)
