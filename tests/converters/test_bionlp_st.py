@@ -3,10 +3,14 @@ relations, the .rel variant, unlabelled test documents), and every bad input rej
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
+from typer.testing import CliRunner
 
+from biohub.cli import app
 from biohub.converters.base import ConvertError, ReadContext, Rejection
 from biohub.converters.formats.bionlp_st import BionlpStOptions, BionlpStReader
 from biohub.errors import ConfigError
@@ -205,3 +209,16 @@ def test_the_raw_source_is_the_text_then_each_annotation_file(tmp_path: Path) ->
     ctx = ReadContext("toy", "train", "en", raw_sink=sink)
     list(BionlpStReader().read([document(tmp_path)], ctx))
     assert sink == {"toy.train.D1": TEXT + "\n=== .a1 ===\n" + A1 + "\n=== .a2 ===\n" + A2}
+
+
+def test_a_new_corpus_of_the_format_converts_from_the_command_line_with_no_code(tmp_path: Path) -> None:
+    rel = "T6\tEntity 49 54\tbinds\nR1\tProtein-Component Arg1:T5 Arg2:T6\n"
+    document(tmp_path / "corpus" / "train", a2=rel, suffix=".rel")
+    args = ["convert", "--format", "bionlp-st", "--name", "mine", "--lang", "en", "--out", str(tmp_path / "out")]
+    args += ["--input", str(tmp_path / "corpus" / "train"), "--split", "train", "--option", "task=[.rel]"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    ledger = json.loads((tmp_path / "out" / "ledger.json").read_text(encoding="utf-8"))["mine"]["train"]
+    assert (ledger["converted"], ledger["counts"]["relations"], ledger["counts"]["entities"]) == (1, 1, 6)
+    (row,) = pq.read_table(tmp_path / "out" / "mine" / "train.parquet").to_pylist()
+    assert row["relations"][0]["type"] == "Protein-Component" and row["modifications"] == []
