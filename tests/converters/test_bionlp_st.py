@@ -222,3 +222,12 @@ def test_a_new_corpus_of_the_format_converts_from_the_command_line_with_no_code(
     assert (ledger["converted"], ledger["counts"]["relations"], ledger["counts"]["entities"]) == (1, 1, 6)
     (row,) = pq.read_table(tmp_path / "out" / "mine" / "train.parquet").to_pylist()
     assert row["relations"][0]["type"] == "Protein-Component" and row["modifications"] == []
+
+
+def test_an_annotation_file_without_its_text_is_a_rejection(tmp_path: Path) -> None:
+    document(tmp_path)
+    write_text(tmp_path, "D0.a2", "T1\tProtein 0 6\tZorbin\n")
+    record, orphan = read(tmp_path)
+    assert isinstance(record, KBRecord)
+    assert isinstance(orphan, Rejection) and (orphan.reason, orphan.locator) == ("missing partner file", "D0")
+    assert orphan.detail == "D0.a2 has no .txt file beside it"

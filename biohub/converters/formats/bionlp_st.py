@@ -10,7 +10,8 @@ in the file (offsets are 0-based, end-exclusive character offsets into it). Besi
 * the *task* files (option ``task``, ``[.a2]``; ``[.rel]`` for the REL task, ``[.ann]`` for brat-style samples): the
   gold annotations. A document with none of them is **unlabelled** (``labeled=False``: a test document whose gold was
   never released keeps its given entities as input and carries nothing else). Within one path argument either every
-  document has a task file or none has: a labelled folder with one document missing it rejects that document.
+  document has a task file or none has: a labelled folder with one document missing it rejects that document, and an
+  annotation file without its ``.txt`` is rejected too (``missing partner file``), never skipped.
 
 Annotation lines (TAB-separated), in either file:
 
@@ -136,9 +137,10 @@ class BionlpStReader(Reader):
     Options = BionlpStOptions
 
     def read(self, paths: list[Path], ctx: ReadContext) -> Iterator[Item]:
-        """One ``kb`` record or rejection per ``.txt`` document, path argument by path argument, sorted by key."""
+        """One ``kb`` record or rejection per ``.txt`` document, path argument by path argument, sorted by key; then
+        one rejection per annotation file that has no ``.txt`` beside it."""
         for path in paths:
-            documents = self._documents(path)
+            documents, orphans = self._documents(path)
             labelled = any(self._task_files(text_path) for _, text_path in documents)
             for key, text_path in documents:
                 if ctx.read_before(key) is not None:
@@ -149,18 +151,25 @@ class BionlpStReader(Reader):
                 yield from self.rejecting(
                     ctx, text_path, key, lambda: self._convert(key, text_path, labelled, ctx), document_id=key
                 )
+            for key, orphan in orphans:
+                detail = f"{orphan.name} has no .txt file beside it"
+                yield ctx.reject(orphan, key, Reason.MISSING_PARTNER_FILE, detail, document_id=key)
 
-    @staticmethod
-    def _documents(path: Path) -> list[tuple[str, Path]]:
-        """(key, .txt path) of every document under a path argument, sorted by key."""
-        if stat.S_ISDIR(check_path(path).st_mode):
-            files = folder_files(path, lambda p: p.suffix == ".txt")
-            if not files:
-                raise ConvertError(path, "folder holds no .txt documents")
-            return sorted((file.relative_to(path).with_suffix("").as_posix(), file) for file in files)
-        if path.suffix != ".txt":
-            raise ConvertError(path, "expected a folder of BioNLP ST documents or a .txt document")
-        return [(path.stem, path)]
+    def _documents(self, path: Path) -> tuple[list[tuple[str, Path]], list[tuple[str, Path]]]:
+        """(key, .txt path) of every document under a path argument, and (key, path) of every annotation file there
+        without its ``.txt``, both sorted by key."""
+        if not stat.S_ISDIR(check_path(path).st_mode):
+            if path.suffix != ".txt":
+                raise ConvertError(path, "expected a folder of BioNLP ST documents or a .txt document")
+            return [(path.stem, path)], []
+        suffixes = {".txt", self.options.given, *self.options.task} - {""}
+        files = folder_files(path, lambda p: p.suffix in suffixes)
+        keyed = sorted((file.relative_to(path).with_suffix("").as_posix(), file) for file in files)
+        documents = [(key, file) for key, file in keyed if file.suffix == ".txt"]
+        if not documents:
+            raise ConvertError(path, "folder holds no .txt documents")
+        texts = {key for key, _ in documents}
+        return documents, [(key, file) for key, file in keyed if file.suffix != ".txt" and key not in texts]
 
     def _task_files(self, text_path: Path) -> list[Path]:
         return [text_path.with_suffix(s) for s in self.options.task if is_present(text_path.with_suffix(s))]
