@@ -123,7 +123,7 @@ class _Parsed:
     norms: list[tuple[_Line, str, Normalization]] = field(default_factory=list)
     attributes: list[dict[str, str]] = field(default_factory=list)
     notes: list[dict[str, str]] = field(default_factory=list)
-    defined: dict[str, str] = field(default_factory=dict)  # id -> file:line
+    defined: dict[str, _Line] = field(default_factory=dict)  # id -> the line that defined it
 
 
 @register
@@ -233,8 +233,8 @@ class BionlpStReader(Reader):
         if not ANNOTATION_ID.match(ann_id):
             raise line.reject(Reason.UNKNOWN_ANNOTATION_LINE, f"unknown annotation line type {ann_id!r}")
         if ann_id in parsed.defined:
-            raise line.reject(Reason.DUPLICATE_ANNOTATION_ID, f"{ann_id} already defined at {parsed.defined[ann_id]}")
-        parsed.defined[ann_id] = line.where
+            raise line.reject(Reason.DUPLICATE_ANNOTATION_ID, f"{ann_id} already defined at {parsed.defined[ann_id].where}")
+        parsed.defined[ann_id] = line
         kind = ann_id[0]
         if kind == "T":
             parsed.bound[ann_id] = self._text_bound(line, body, text)
