@@ -1,7 +1,7 @@
 """The unified, BigBio-compatible record schema shared by every biohub stage.
 
 Seven schemas cover every corpus: ``kb`` (documents with passages, entities, relations, events,
-coreferences), ``qa``, ``text`` (single- and multi-label classification), ``pairs`` (sentence pairs with
+coreferences, modifications), ``qa``, ``text`` (single- and multi-label classification), ``pairs`` (sentence pairs with
 a label and/or a numeric score), ``t2t``, ``dialogue`` and ``instruction`` (Alpaca shape).
 
 Every record carries the same common fields: a globally unique ``id``, ``document_id``, ``dataset``,
@@ -122,6 +122,16 @@ class Coreference:
 
 
 @dataclass(slots=True)
+class Modification:
+    """A modification of an event or entity of the same record, e.g. BioNLP ST's ``M1<TAB>Negation E3``: its own id,
+    its type (``Negation``, ``Speculation``, ...) and the id of the event or entity it modifies (BigBio's ``ref_id``)."""
+
+    id: str
+    type: str
+    ref_id: str
+
+
+@dataclass(slots=True)
 class Turn:
     """One dialogue turn; ``role`` is ``user`` (patient/human), ``assistant`` (doctor/model) or ``system``."""
 
@@ -147,13 +157,16 @@ class RecordBase:
 
 @dataclass(slots=True, kw_only=True)
 class KBRecord(RecordBase):
-    """A document (its passages) with its annotations: entities, relations, events and coreference chains."""
+    """A document (its passages) with its annotations: entities, relations, events, coreference chains and the
+    modifications (negation, speculation, ...) of its events. ``modifications`` is the last column, added after the
+    others, so parquet files written before it existed still read (as records without modifications)."""
 
     passages: list[Passage]
     entities: list[Entity] = field(default_factory=list)
     relations: list[Relation] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
     coreferences: list[Coreference] = field(default_factory=list)
+    modifications: list[Modification] = field(default_factory=list)
     schema: ClassVar[str] = "kb"
 
 
@@ -281,6 +294,7 @@ _SCHEMA_FEATURES: dict[str, dict[str, Any]] = {
             }
         ),
         "coreferences": List({"id": Value("string"), "entity_ids": List(Value("string"))}),
+        "modifications": List({"id": Value("string"), "type": Value("string"), "ref_id": Value("string")}),
     },
     "qa": {
         "question": Value("string"),
@@ -368,6 +382,7 @@ def from_row(schema: str, row: dict[str, Any]) -> Record:
             for ev in row["events"]
         ]
         data["coreferences"] = [Coreference(c["id"], list(c["entity_ids"])) for c in row["coreferences"]]
+        data["modifications"] = [Modification(m["id"], m["type"], m["ref_id"]) for m in row.get("modifications") or []]
     elif schema == "dialogue":
         data["turns"] = [Turn(**t) for t in row["turns"]]
     return RECORD_TYPES[schema](**data)
@@ -450,7 +465,7 @@ def _check_spans(kind: str, item_id: str, texts: list[str], offsets: list[Span],
 def _check_kb(record: KBRecord, labels: LabelSet) -> list[str]:
     problems: list[str] = []
     ids = [p.id for p in record.passages] + [e.id for e in record.entities] + [r.id for r in record.relations]
-    ids += [ev.id for ev in record.events] + [c.id for c in record.coreferences]
+    ids += [ev.id for ev in record.events] + [c.id for c in record.coreferences] + [m.id for m in record.modifications]
     seen: set[str] = set()
     for item_id in ids:
         if item_id in seen:
@@ -471,32 +486,70 @@ def _check_kb(record: KBRecord, labels: LabelSet) -> list[str]:
         if start < end:
             problems.append(f"passages {first} and {second} overlap")
     doc = document_text(record)
-    entity_ids = {e.id for e in record.entities}
     for entity in record.entities:
         problems.extend(_check_spans("entity", entity.id, entity.text, entity.offsets, doc))
         if labels.entity_types and entity.type not in labels.entity_types:
             problems.append(f"entity {entity.id}: type {entity.type!r} not in the declared entity types")
+    problems.extend(_check_links(record, labels, doc))
+    if not record.labeled and (record.relations or record.events or record.coreferences or record.modifications):
+        # entities are allowed: a shared task's test documents come with their given entities (BioNLP ST .a1) as input
+        problems.append("unlabeled record carries annotations")
+    return problems
+
+
+def _check_links(record: KBRecord, labels: LabelSet, doc: str) -> list[str]:
+    """Relations, events, coreferences and modifications: every reference resolves, nested events are acyclic."""
+    problems: list[str] = []
+    entity_ids = {e.id for e in record.entities}
+    event_ids = {ev.id for ev in record.events}
     for relation in record.relations:
         for arg in (relation.arg1_id, relation.arg2_id):
-            if arg not in entity_ids:
-                problems.append(f"relation {relation.id}: argument {arg} is not an entity of this record")
+            if arg not in entity_ids and arg not in event_ids:
+                problems.append(f"relation {relation.id}: argument {arg} is not an entity of this record (nor an event)")
         if labels.relation_types and relation.type not in labels.relation_types:
             problems.append(f"relation {relation.id}: type {relation.type!r} not in the declared relation types")
-    event_ids = {ev.id for ev in record.events}
     for event in record.events:
         problems.extend(_check_spans("event trigger", event.id, event.trigger.text, event.trigger.offsets, doc))
         for argument in event.arguments:
-            if argument.ref_id not in entity_ids | event_ids:
+            if argument.ref_id not in entity_ids and argument.ref_id not in event_ids:
                 problems.append(f"event {event.id}: argument {argument.ref_id} does not exist")
         if labels.event_types and event.type not in labels.event_types:
             problems.append(f"event {event.id}: type {event.type!r} not in the declared event types")
+    problems.extend(f"event {event_id}: nested events form a cycle" for event_id in nested_event_cycles(record.events))
     for coref in record.coreferences:
         for ref in coref.entity_ids:
             if ref not in entity_ids:
                 problems.append(f"coreference {coref.id}: entity {ref} does not exist")
-    if not record.labeled and (record.entities or record.relations or record.events):
-        problems.append("unlabeled record carries annotations")
+    for modification in record.modifications:
+        if modification.ref_id not in event_ids and modification.ref_id not in entity_ids:
+            problems.append(f"modification {modification.id}: {modification.ref_id} is not an event or entity of this record")
     return problems
+
+
+def nested_event_cycles(events: list[Event]) -> list[str]:
+    """The ids of events that reach themselves through their event arguments (a nested-event cycle), in order."""
+    nested = {ev.id: [a.ref_id for a in ev.arguments] for ev in events}
+    state: dict[str, int] = {}  # 1: on the current path, 2: done (no cycle through it)
+    cyclic: list[str] = []
+    for root in nested:
+        if state.get(root):
+            continue
+        stack: list[tuple[str, int]] = [(root, 0)]
+        state[root] = 1
+        while stack:
+            node, index = stack.pop()
+            children = [child for child in nested[node] if child in nested]
+            if index < len(children):
+                stack.append((node, index + 1))
+                child = children[index]
+                if state.get(child) == 1:
+                    cyclic.append(child)
+                elif not state.get(child):
+                    state[child] = 1
+                    stack.append((child, 0))
+            else:
+                state[node] = 2
+    return list(dict.fromkeys(cyclic))
 
 
 def _check_qa(record: QARecord, labels: LabelSet) -> list[str]:

@@ -46,6 +46,8 @@ Task = Literal[
     "instruction",
     "translation",
     "entailment",
+    "events",
+    "coreference",
 ]
 TASKS: tuple[str, ...] = get_args(Task)
 

@@ -247,6 +247,7 @@ def _account(
         if isinstance(item, KBRecord):
             rejected = result.split_ledger(item.split).annotations_rejected
             rejected.update({"entities": len(item.entities), "relations": len(item.relations), "events": len(item.events)})
+            rejected.update({"coreferences": len(item.coreferences), "modifications": len(item.modifications)})
         return
     seen.add(item.id)
     result.records.setdefault(item.split, []).append(item)

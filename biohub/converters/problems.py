@@ -101,6 +101,8 @@ class Reason(StrEnum):
     BAD_ANSWER_START = "bad answer start"
     LABEL_DISAGREES_WITH_GROUND_TRUTH = "label disagrees with ground truth"
     TOKEN_VECTOR_LENGTH_MISMATCH = "token vector length mismatch"
+    WRONG_ENCODING = "wrong encoding"
+    NESTED_EVENT_CYCLE = "nested event cycle"
     # defects
     YES_NO_ANSWER_NORMALISED = "yes/no answer normalised"
     EMPTY_IDEAL_ANSWER_DROPPED = "empty ideal answer dropped"

@@ -58,6 +58,7 @@ FORMATS: dict[str, tuple[str, list[str], Callable[[Path], None]]] = {
             [["Sentence No", "Annotator A"], ["1", "2"]],
         ),
     ),
+    "bionlp-st": ("train.txt", [], _write("train.txt", "A text without its .a1 file.")),
     "brat": ("train.txt", [], _write("train.txt", "A text without its .ann file.")),
     "cblue-cls": ("train.json", [], _write("train.json", "[1]")),
     "cblue-ner": ("train.json", [], _write("train.json", "[1]")),

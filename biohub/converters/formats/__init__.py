@@ -6,6 +6,7 @@ __all__ = [
     "alpaca",
     "bioasq",
     "bioc",
+    "bionlp_st",
     "biosses_docx",
     "brat",
     "cblue",
