@@ -45,6 +45,7 @@ Task = Literal[
     "dialogue",
     "instruction",
     "translation",
+    "summarization",
 ]
 TASKS: tuple[str, ...] = get_args(Task)
 
@@ -111,7 +112,8 @@ class License:
 
 
 MetricName = Literal[
-    "micro_f1", "macro_f1", "accuracy", "f1", "pearson", "rouge_l", "task_average", "per_type", "none", "human_evaluation"
+    "micro_f1", "macro_f1", "accuracy", "f1", "pearson", "rouge_l", "task_average", "per_type", "none", "human_evaluation",
+    "spearman", "bleu",
 ]
 
 

@@ -15,6 +15,9 @@ Schema fields (``*`` required):
 * ``instruction``: ``instruction*``, ``input``, ``output`` (absent: unlabelled);
 * ``dialogue``: ``user*``, ``assistant`` (absent: unlabelled), ``system`` -> turns in that order.
 
+Every schema also takes ``document_id``: the column whose value is the record's document id (rows sharing it,
+e.g. the rewrites of one question, then share a derived split); absent, each row is its own document.
+
 A row with the wrong number of columns, an empty required cell or a bad value (e.g. a score that is not a
 finite number: ``nan`` and ``inf`` are rejected) is rejected with its line number. A file in the wrong
 encoding is a :class:`ConvertError` naming the line. Options are checked when they are built: a field mapped
@@ -91,13 +94,15 @@ class CsvOptions:
         if self.schema not in _FIELDS:
             raise ValueError(f"schema: expected one of {', '.join(_FIELDS)}, got {self.schema!r}")
         required, optional = _FIELDS[self.schema]
-        unknown = sorted(set(self.fields) - set(required) - set(optional))
+        unknown = sorted(set(self.fields) - set(required) - set(optional) - {"document_id"})
         if unknown:
             known = ", ".join(required + optional)
             raise ValueError(f"fields: {', '.join(unknown)} not fields of schema {self.schema!r} ({known})")
         missing = [name for name in required if name not in self.fields]
         if missing:
             raise ValueError(f"fields: schema {self.schema!r} needs a column for {', '.join(missing)}")
+        if "document_id" in self.fields and not self.fields["document_id"]:
+            raise ValueError("fields: document_id maps to an empty column name")
         if not self.header and not self.columns:
             raise ValueError("columns: name the columns when the file has no header")
         for name, column in self.fields.items():
@@ -210,13 +215,17 @@ class CsvReader(Reader):
         if empty:
             detail = f"line {line}: empty {', '.join(empty)}"
             raise RecordRejected("empty required field", detail, locator=line, document_id=key)
+        document_id = values.pop("document_id", None)
+        if document_id is not None and not document_id.strip():
+            detail = f"line {line}: empty document id ({opts.fields['document_id']})"
+            raise RecordRejected("empty required field", detail, locator=line, document_id=key)
         meta: dict[str, Any] = {"source": {"path": path.name, "line": line}}
         if opts.extra_to_meta:
             mapped = set(opts.fields.values())
             extras = {name: value for name, value in cells.items() if name not in mapped}
             meta.update({(name if name != "source" else "source_column"): value for name, value in extras.items()})
         try:
-            record = self._record(values, ctx.common(key, meta=meta))
+            record = self._record(values, ctx.common(key, document_id, meta=meta))
         except ValueError as exc:
             raise RecordRejected("bad value", f"line {line}: {exc}", locator=line, document_id=key) from None
         ctx.keep_raw(record.id, raw)
