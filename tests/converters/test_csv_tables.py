@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from biohub.converters.base import ReadContext, Rejection
+from biohub.converters.base import ConvertError, ReadContext, Rejection
 from biohub.converters.formats.csv_table import CsvOptions, CsvReader
 from biohub.schema import LabelSet, PairsRecord
 from tests.converters.conftest import read_items, write_text
@@ -66,3 +66,65 @@ def test_term_pair_scores_and_bad_rows(tmp_path: Path) -> None:
 def test_document_id_must_name_a_listed_column() -> None:
     with pytest.raises(ValueError, match="not in columns"):
         CsvOptions(**{**PAIRS_NO_HEADER, "fields": {**PAIRS_NO_HEADER["fields"], "document_id": "doc"}})
+
+
+# ------------------------------------------------------------------------------------------ .xlsx worksheets
+def write_workbook(path: Path, rows: list[list[object]], sheet: str = "Sheet1", gap_before: int = 0) -> Path:
+    """A small workbook of invented rows; ``gap_before``: leave sheet row ``gap_before`` empty."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    worksheet = book.active
+    worksheet.title = sheet
+    for number, row in enumerate(rows, start=1):
+        for column, value in enumerate(row, start=1):
+            worksheet.cell(row=number + (1 if gap_before and number >= gap_before else 0), column=column, value=value)
+    book.save(path)
+    return path
+
+
+QA_SHEET = {"sheet": "QA", "schema": "qa", "fields": {"question": "Question", "answer": "Answer"}}
+
+
+def test_xlsx_rows_keep_sheet_row_numbers_and_pad_short_rows(tmp_path: Path) -> None:
+    rows: list[list[object]] = [
+        ["Question", "Answer", "Section"], ["dose of exampletol?", "one tablet", "Dose"], ["and with food?", "yes", None], [],
+        ["how long?", 7.0, None, None],
+    ]
+    path = write_workbook(tmp_path / "qa.xlsx", rows, "QA", gap_before=4)
+    first, second, third = read(path, **QA_SHEET)
+    assert (first.question, first.answer, json.loads(first.meta)) == (
+        "dose of exampletol?", ["one tablet"], {"Section": "Dose", "source": {"path": "qa.xlsx", "line": 2}},
+    )
+    assert json.loads(second.meta)["Section"] == ""  # a row ends at its last filled cell; the rest are empty
+    assert (third.answer, json.loads(third.meta)["source"]["line"]) == (["7"], 6)  # empty rows 4 and 5 skipped, numbered
+
+
+def test_xlsx_summaries_as_t2t_and_an_empty_target_rejected(tmp_path: Path) -> None:
+    rows: list[list[object]] = [
+        ["File", "CHQ", "Summary"], ["f1", "long question about a rash", "rash treatment?"], ["f2", "q", None],
+    ]
+    path = write_workbook(tmp_path / "sum.xlsx", rows)
+    options = {"schema": "t2t", "fields": {"text_1": "CHQ", "text_2": "Summary", "document_id": "File"},
+               "text_1_name": "question", "text_2_name": "summary"}
+    record, rejection = read(path, **options)
+    assert (record.text_1, record.text_2, record.text_1_name, record.text_2_name, record.document_id) == (
+        "long question about a rash", "rash treatment?", "question", "summary", "f1",
+    )
+    assert isinstance(rejection, Rejection) and (rejection.locator, rejection.reason) == ("3", "bad value")
+
+
+def test_xlsx_unknown_sheet_wide_row_and_broken_workbook(tmp_path: Path) -> None:
+    path = write_workbook(tmp_path / "qa.xlsx", [["Question", "Answer"], ["q?", "a", "stray"]], "QA")
+    (rejection,) = read(path, **QA_SHEET)
+    assert isinstance(rejection, Rejection) and rejection.reason == "wrong column count"
+    with pytest.raises(ConvertError, match="no sheet 'Other'; the workbook has QA"):
+        read(path, **{**QA_SHEET, "sheet": "Other"})
+    broken = write_text(tmp_path, "broken.xlsx", "not a workbook")
+    with pytest.raises(ConvertError, match="broken.xlsx: not an .xlsx workbook"):
+        read(broken, **QA_SHEET)
+
+
+def test_text_1_name_outside_t2t_is_an_option_error() -> None:
+    with pytest.raises(ValueError, match="text_1_name: only read by schema t2t"):
+        CsvOptions(schema="text", fields={"text": "t"}, text_1_name="question")

@@ -1,4 +1,4 @@
-"""Delimited text tables (CSV / TSV) mapped onto one of the flat schemas.
+"""Delimited text tables (CSV / TSV) and Excel worksheets (``.xlsx``) mapped onto one of the flat schemas.
 
 One data row becomes one record. ``schema`` picks the record type and ``fields`` maps that schema's fields to
 column names (from the header row, or from ``columns`` when there is none); columns not mapped go to
@@ -13,7 +13,9 @@ Schema fields (``*`` required):
 * ``qa``: ``question*``, ``answer`` (absent: unlabelled; ``answer_separator`` splits lists), ``context``,
   ``choices`` (split by ``choice_separator``), ``type`` (else the ``qa_type`` option);
 * ``instruction``: ``instruction*``, ``input``, ``output`` (absent: unlabelled);
-* ``dialogue``: ``user*``, ``assistant`` (absent: unlabelled), ``system`` -> turns in that order.
+* ``dialogue``: ``user*``, ``assistant`` (absent: unlabelled), ``system`` -> turns in that order;
+* ``t2t``: ``text_1*`` (source), ``text_2`` (target; absent: unlabelled), named by ``text_1_name`` /
+  ``text_2_name`` (e.g. ``question`` / ``summary``).
 
 Every schema also takes ``document_id``: the column whose value is the record's document id (rows sharing it,
 e.g. the rewrites of one question, then share a derived split); absent, each row is its own document.
@@ -24,8 +26,14 @@ encoding is a :class:`ConvertError` naming the line. Options are checked when th
 to a column that ``columns`` does not name, or an option the chosen schema and fields would ignore (e.g.
 ``label_map`` without a ``label`` field, ``qa_type`` outside the ``qa`` schema), is a ``ValueError``.
 
+An input whose name ends ``.xlsx`` is an Excel workbook: the ``sheet`` option names the worksheet (default: the
+first), which is read values-only through :mod:`biohub.converters.xlsx` (rows numbered as in the sheet; a row ends at
+its last filled cell, missing cells are empty). Any input may be a member of a ``.zip`` / ``.tar.gz``, named
+``ARCHIVE!MEMBER`` (:mod:`biohub.converters.archives`: read in memory, never extracted).
+
 The raw source text of a record (``ReadContext.keep_raw``) is its row as written: the physical line(s) the
-row spans (several when a quoted cell holds line breaks), without their line endings, joined by ``\n``.
+row spans (several when a quoted cell holds line breaks), without their line endings, joined by ``\n``; for a
+worksheet row, its cells joined by tabs.
 """
 
 from __future__ import annotations
@@ -40,10 +48,11 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from biohub.converters.base import ConvertError, Item, ReadContext, Reader, expand_paths, file_stems, read_text
+from biohub.converters.base import ConvertError, Item, ReadContext, Reader, expand_paths, file_stems, read_bytes, read_text
 from biohub.converters.problems import RecordRejected
 from biohub.converters.registry import register
-from biohub.schema import DialogueRecord, InstructionRecord, PairsRecord, QARecord, TextRecord, Turn
+from biohub.converters.xlsx import xlsx_rows
+from biohub.schema import DialogueRecord, InstructionRecord, PairsRecord, QARecord, T2TRecord, TextRecord, Turn
 
 _FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     # schema: (required fields, optional fields)
@@ -52,6 +61,7 @@ _FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "qa": (("question",), ("answer", "context", "choices", "type")),
     "instruction": (("instruction",), ("input", "output")),
     "dialogue": (("user",), ("assistant", "system")),
+    "t2t": (("text_1",), ("text_2",)),
 }
 
 # options that only some schemas read: option -> (schemas, the mapped field it applies to, or None)
@@ -61,6 +71,8 @@ _USED_BY: dict[str, tuple[tuple[str, ...], str | None]] = {
     "answer_separator": (("qa",), "answer"),
     "choice_separator": (("qa",), "choices"),
     "qa_type": (("qa",), None),
+    "text_1_name": (("t2t",), None),
+    "text_2_name": (("t2t",), None),
 }
 
 
@@ -72,7 +84,8 @@ class CsvOptions:
     (default: the file's stem); ``label_map``: raw label -> class; ``label_separator``, ``answer_separator``,
     ``choice_separator``: split one cell into several values ("" = never); ``qa_type``: QA type when no column
     gives it; ``quoting``: ``minimal`` (CSV quotes) or ``none``; ``strip``: strip blanks around cells;
-    ``extra_to_meta``: keep unmapped columns in meta."""
+    ``extra_to_meta``: keep unmapped columns in meta; ``sheet``: the worksheet of an ``.xlsx`` input ("" = the
+    first); ``text_1_name`` / ``text_2_name``: what the ``t2t`` schema's two texts are."""
 
     delimiter: str = ","
     encoding: str = "utf-8"
@@ -89,6 +102,9 @@ class CsvOptions:
     quoting: str = "minimal"
     strip: bool = True
     extra_to_meta: bool = True
+    sheet: str = ""
+    text_1_name: str = ""
+    text_2_name: str = ""
 
     def __post_init__(self) -> None:
         if self.schema not in _FIELDS:
@@ -136,7 +152,10 @@ class CsvReader(Reader):
 
     name = "csv"
     schema = "text"
-    description = "delimited text (CSV/TSV, Python csv module) mapped to the text, pairs, qa, instruction or dialogue schema"
+    description = (
+        "delimited text (CSV/TSV, Python csv module) or an .xlsx sheet (values only) mapped to the text, pairs, qa, "
+        "instruction, dialogue or t2t schema"
+    )
     Options = CsvOptions
     options: CsvOptions
 
@@ -154,6 +173,29 @@ class CsvReader(Reader):
 
     def _file(self, path: Path, stem: str, ctx: ReadContext) -> Iterator[Item]:
         opts = self.options
+        workbook = _is_xlsx(path)
+        names = list(opts.columns)
+        header_pending = opts.header
+        prefix = opts.key_prefix or stem
+        index = 0
+        for line, row, raw in self._xlsx_rows(path) if workbook else self._csv_rows(path):
+            if not row or (len(row) == 1 and not row[0].strip() and len(names) != 1):
+                continue  # a blank line (an empty sheet row), not a record
+            if header_pending:
+                names = self._header(path, line, row, names)
+                header_pending = False
+                continue
+            if workbook and len(row) < len(names):
+                row = row + [""] * (len(names) - len(row))  # a sheet row ends at its last filled cell
+            convert = partial(self._row, path, line, f"{prefix}-{index}", row, names, ctx, raw)
+            yield from self.rejecting(ctx, path, line, convert)
+            index += 1
+        if header_pending:
+            raise ConvertError(path, "empty file: no header row")
+
+    def _csv_rows(self, path: Path) -> Iterator[tuple[int, list[str], Callable[[], str]]]:
+        """``(first line, cells, raw source text)`` of each CSV row; a malformed file is a :class:`ConvertError`."""
+        opts = self.options
         text = read_text(path, opts.encoding)
         csv.field_size_limit(2**31 - 1)  # a cell may hold a whole document; the module default is 128 KiB
         reader = csv.reader(
@@ -162,10 +204,7 @@ class CsvReader(Reader):
             quoting=csv.QUOTE_NONE if opts.quoting == "none" else csv.QUOTE_MINIMAL,
             strict=True,
         )
-        names = list(opts.columns)
-        header_pending = opts.header
-        prefix = opts.key_prefix or stem
-        index, next_line = 0, 1
+        next_line = 1
         physical: list[str] = []  # the file's physical lines, split only when a raw source text is asked for
 
         def source_lines(first: int, last: int) -> str:
@@ -176,20 +215,14 @@ class CsvReader(Reader):
         try:
             for row in reader:
                 line, next_line = next_line, reader.line_num + 1
-                if not row or (len(row) == 1 and not row[0].strip() and len(names) != 1):
-                    continue  # a blank line, not a record
-                if header_pending:
-                    names = self._header(path, line, row, names)
-                    header_pending = False
-                    continue
-                raw = partial(source_lines, line, reader.line_num)  # the row's lines, bound now
-                convert = partial(self._row, path, line, f"{prefix}-{index}", row, names, ctx, raw)
-                yield from self.rejecting(ctx, path, line, convert)
-                index += 1
+                yield line, row, partial(source_lines, line, reader.line_num)  # the row's lines, bound now
         except csv.Error as exc:
             raise ConvertError(path, f"malformed CSV: {exc}", line=reader.line_num) from None
-        if header_pending:
-            raise ConvertError(path, "empty file: no header row")
+
+    def _xlsx_rows(self, path: Path) -> Iterator[tuple[int, list[str], Callable[[], str]]]:
+        """``(sheet row number, cells, raw source text: the cells joined by tabs)`` of each row of the ``sheet``."""
+        for number, cells in xlsx_rows(path, read_bytes(path), self.options.sheet):
+            yield number, cells, partial("\t".join, cells)
 
     def _header(self, path: Path, line: int, row: list[str], expected: list[str]) -> list[str]:
         names = [cell.strip() for cell in row]
@@ -274,6 +307,16 @@ class CsvReader(Reader):
                 input=values.get("input", ""),
                 output=values.get("output", ""),
             )
+        if opts.schema == "t2t":
+            if "text_2" in values and not values["text_2"].strip():
+                raise ValueError("empty text_2 (the target of a labelled pair)")
+            return T2TRecord(
+                **{**common, "labeled": "text_2" in values},
+                text_1=values["text_1"],
+                text_2=values.get("text_2", ""),
+                text_1_name=opts.text_1_name,
+                text_2_name=opts.text_2_name,
+            )
         turns = [Turn("system", values["system"])] if values.get("system") else []
         turns.append(Turn("user", values["user"]))
         labeled = "assistant" in values
@@ -288,3 +331,8 @@ def _split(value: str, separator: str) -> list[str]:
     if not separator:
         return [value]
     return [part.strip() for part in value.split(separator) if part.strip()]
+
+
+def _is_xlsx(path: Path) -> bool:
+    """Whether an input (a file, or an ``ARCHIVE!MEMBER``) is an Excel workbook, by its name."""
+    return str(path).lower().endswith(".xlsx")
