@@ -118,7 +118,7 @@ def _checked_files(mirror: Path, files: Iterable[SourceFile], verify: bool) -> t
         path = _resolve(mirror, source_file)
         digest = tree_sha256(_on_disk(path))  # an ARCHIVE!MEMBER source is checked by its archive's sha256
         if verify and source_file.sha256 and digest != source_file.sha256:
-            raise ConvertError(path, f"sha256 mismatch: catalog says {source_file.sha256}, file has {digest}")
+            raise ConvertError(_on_disk(path), f"sha256 mismatch: catalog says {source_file.sha256}, file has {digest}")
         paths.append(path)
         records.append({"path": source_file.path, "sha256": digest})
     return paths, records

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import stat
 import tarfile
@@ -12,11 +13,14 @@ import pytest
 
 from biohub.converters.archives import ArchiveError, ArchiveLimits, archive_members, expand_member_path, read_member
 from biohub.converters.base import ConvertError, Rejection, read_text
+from biohub.converters.catalog import Source, SourceFile
+from biohub.converters.convert import ConversionResult, convert_source
 from biohub.converters.formats.csv_table import CsvOptions, CsvReader
-from biohub.schema import TextRecord
+from biohub.schema import LabelSet, TextRecord
 from tests.converters.conftest import read_items
 
 ROWS = {"train": "GSM1,1,treated with drug X\nGSM2,0,untreated control\n", "test": "GSM3,1,knockdown of gene Y\n"}
+LABELS = LabelSet(classes=("0", "1"))
 CSV = {"header": False, "columns": ["sample_id", "label", "text"], "fields": {"text": "text", "label": "label"}}
 
 
@@ -130,3 +134,21 @@ def test_not_an_archive_and_a_corrupt_one(tmp_path: Path) -> None:
         archive_members(corrupt)
     items = read_items(CsvReader(CsvOptions(**CSV)), Path(f"{data_zip(tmp_path)}!corpus/README.md"))
     assert [type(item) for item in items] == [Rejection]  # a member is read as the reader's format says
+
+
+def convert(mirror: Path, member: SourceFile) -> ConversionResult:
+    return convert_source("toy", Source("csv", {"train": (member,)}, CSV), mirror, language="en", labels=LABELS, progress=False)
+
+
+def test_a_catalog_source_names_a_member_and_is_checked_by_its_archives_sha256(tmp_path: Path) -> None:
+    archive = data_zip(tmp_path)
+    digest = hashlib.sha256(archive.read_bytes()).hexdigest()
+    member = SourceFile("corpus.zip!corpus/data/train/samples_train.csv", digest)
+    result = convert(tmp_path, member)
+    assert result.ledger["train"].converted == 2 and result.files["train"] == [{"path": member.path, "sha256": digest}]
+    wrong = SourceFile(member.path, "0" * 64)
+    with pytest.raises(ConvertError, match="corpus.zip: sha256 mismatch"):
+        convert(tmp_path, wrong)
+    gone = SourceFile("gone.zip!corpus/a.csv")
+    with pytest.raises(ConvertError, match="gone.zip: missing source file"):
+        convert(tmp_path, gone)
