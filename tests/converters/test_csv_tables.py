@@ -128,3 +128,29 @@ def test_xlsx_unknown_sheet_wide_row_and_broken_workbook(tmp_path: Path) -> None
 def test_text_1_name_outside_t2t_is_an_option_error() -> None:
     with pytest.raises(ValueError, match="text_1_name: only read by schema t2t"):
         CsvOptions(schema="text", fields={"text": "t"}, text_1_name="question")
+
+
+# ------------------------------------------------------------------------------------------ JSON objects as rows
+def test_json_lines_objects_are_rows_and_combine_joins_sections(tmp_path: Path) -> None:
+    lines = [
+        {"example_id": "1", "complaint": "咳嗽三天。", "history": "受凉后咳嗽。", "exam": "", "label": "风寒袭肺证",
+         "options": ["a", "b"]},
+        {"example_id": "2", "complaint": "胃痛。", "history": None, "exam": "舌淡。", "label": "脾胃虚寒证", "options": []},
+        ["not", "an", "object"],
+        {"example_id": "4", "complaint": "头晕。", "exam": "", "label": "x"},
+    ]
+    path = write_text(tmp_path, "sample.json", "".join(json.dumps(line, ensure_ascii=False) + "\r\n" for line in lines))
+    options = {"combine": {"record": ["complaint", "history", "exam"]},
+               "fields": {"text": "record", "label": "label", "document_id": "example_id"}}
+    first, second, not_object, missing = read(path, **options)
+    assert (first.text, first.labels, first.document_id) == ("咳嗽三天。\n受凉后咳嗽。", ["风寒袭肺证"], "1")
+    meta = json.loads(first.meta)
+    assert meta["options"] == '["a", "b"]' and meta["source"] == {"path": "sample.json", "line": 1}
+    assert second.text == "胃痛。\n舌淡。"  # null and empty sections are left out
+    assert [(r.locator, r.reason) for r in (not_object, missing)] == [("3", "not a JSON object"), ("4", "missing field")]
+    assert "no history" in missing.detail
+
+
+def test_combine_must_name_listed_columns() -> None:
+    with pytest.raises(ValueError, match="combine: record needs columns from columns"):
+        CsvOptions(header=False, columns=["a", "b"], combine={"record": ["a", "c"]}, fields={"text": "record"})

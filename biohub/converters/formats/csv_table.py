@@ -26,6 +26,10 @@ encoding is a :class:`ConvertError` naming the line. Options are checked when th
 to a column that ``columns`` does not name, or an option the chosen schema and fields would ignore (e.g.
 ``label_map`` without a ``label`` field, ``qa_type`` outside the ``qa`` schema), is a ``ValueError``.
 
+An input whose name ends ``.json`` / ``.jsonl`` holds JSON objects (a JSON array or JSON Lines), each a row whose
+columns are its keys (a key the mapping needs and the object lacks rejects the record; a non-string value is its JSON
+text, null is empty); records are located by line (JSON Lines) or element number from 0 (array). ``combine`` builds a column from
+several (their non-empty cells joined by ``combine_separator``), e.g. one text from a record's sections.
 An input whose name ends ``.xlsx`` is an Excel workbook: the ``sheet`` option names the worksheet (default: the
 first), which is read values-only through :mod:`biohub.converters.xlsx` (rows numbered as in the sheet; a row ends at
 its last filled cell, missing cells are empty). Any input may be a member of a ``.zip`` / ``.tar.gz``, named
@@ -41,6 +45,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
+import json
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -48,7 +53,17 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from biohub.converters.base import ConvertError, Item, ReadContext, Reader, expand_paths, file_stems, read_bytes, read_text
+from biohub.converters.base import (
+    ConvertError,
+    Item,
+    ReadContext,
+    Reader,
+    expand_paths,
+    file_stems,
+    iter_json_records,
+    read_bytes,
+    read_text,
+)
 from biohub.converters.problems import RecordRejected
 from biohub.converters.registry import register
 from biohub.converters.xlsx import xlsx_rows
@@ -84,7 +99,8 @@ class CsvOptions:
     (default: the file's stem); ``label_map``: raw label -> class; ``label_separator``, ``answer_separator``,
     ``choice_separator``: split one cell into several values ("" = never); ``qa_type``: QA type when no column
     gives it; ``quoting``: ``minimal`` (CSV quotes) or ``none``; ``strip``: strip blanks around cells;
-    ``extra_to_meta``: keep unmapped columns in meta; ``sheet``: the worksheet of an ``.xlsx`` input ("" = the
+    ``extra_to_meta``: keep unmapped columns in meta; ``combine``: new column -> the columns joined into it
+    (``combine_separator`` between non-empty cells); ``sheet``: the worksheet of an ``.xlsx`` input ("" = the
     first); ``text_1_name`` / ``text_2_name``: what the ``t2t`` schema's two texts are."""
 
     delimiter: str = ","
@@ -102,6 +118,8 @@ class CsvOptions:
     quoting: str = "minimal"
     strip: bool = True
     extra_to_meta: bool = True
+    combine: dict[str, list[str]] = field(default_factory=dict)
+    combine_separator: str = "\n"
     sheet: str = ""
     text_1_name: str = ""
     text_2_name: str = ""
@@ -121,8 +139,11 @@ class CsvOptions:
             raise ValueError("fields: document_id maps to an empty column name")
         if not self.header and not self.columns:
             raise ValueError("columns: name the columns when the file has no header")
+        for new, parts in self.combine.items():
+            if not parts or (self.columns and set(parts) - set(self.columns)):
+                raise ValueError(f"combine: {new} needs columns from columns ({', '.join(self.columns)}), got {parts}")
         for name, column in self.fields.items():
-            if self.columns and column not in self.columns:
+            if self.columns and column not in self.columns and column not in self.combine:
                 raise ValueError(f"fields: {name} maps to column {column!r}, which is not in columns ({', '.join(self.columns)})")
         self._check_used()
         if self.quoting not in ("minimal", "none"):
@@ -169,7 +190,24 @@ class CsvReader(Reader):
         files = expand_paths(paths, suffix)
         stems = file_stems(files)
         for path in files:
-            yield from self._file(path, stems[path], ctx)
+            yield from self._json_file(path, stems[path], ctx) if _is_json(path) else self._file(path, stems[path], ctx)
+
+    def _json_file(self, path: Path, stem: str, ctx: ReadContext) -> Iterator[Item]:
+        """One record or rejection per JSON object of a JSON array or JSON Lines file (its keys are its columns)."""
+        prefix = self.options.key_prefix or stem
+        for index, (locator, data) in enumerate(iter_json_records(path)):
+            convert = partial(self._json_row, path, locator, f"{prefix}-{index}", data, ctx)
+            yield from self.rejecting(ctx, path, locator, convert)
+
+    def _json_row(self, path: Path, locator: int, key: str, data: Any, ctx: ReadContext) -> Iterator[Item]:
+        if not isinstance(data, dict):
+            raise RecordRejected("not a JSON object", f"record {locator}: {type(data).__name__}", document_id=key)
+        needed = {part for column in self.options.fields.values() for part in self.options.combine.get(column, [column])}
+        missing = sorted(needed - set(data))
+        if missing:
+            raise RecordRejected("missing field", f"record {locator}: no {', '.join(missing)}", document_id=key)
+        row = [_cell(value) for value in data.values()]
+        yield from self._row(path, locator, key, row, list(data), ctx, partial(json.dumps, data, ensure_ascii=False))
 
     def _file(self, path: Path, stem: str, ctx: ReadContext) -> Iterator[Item]:
         opts = self.options
@@ -228,7 +266,8 @@ class CsvReader(Reader):
         names = [cell.strip() for cell in row]
         if expected and names != expected:
             raise ConvertError(path, f"header {names} differs from the configured columns {expected}", line=line)
-        missing = sorted(set(self.options.fields.values()) - set(names))
+        needed = {part for column in self.options.fields.values() for part in self.options.combine.get(column, [column])}
+        missing = sorted(needed - set(names))
         if missing:
             raise ConvertError(path, f"header lacks the mapped column(s) {', '.join(missing)}; it has {names}", line=line)
         return names
@@ -242,6 +281,8 @@ class CsvReader(Reader):
             detail = f"line {line}: {len(row)} columns, expected {len(names)} ({', '.join(names)})"
             raise RecordRejected("wrong column count", detail, locator=line, document_id=key)
         cells = {name: (value.strip() if opts.strip else value) for name, value in zip(names, row)}
+        for new, parts in opts.combine.items():
+            cells[new] = opts.combine_separator.join(cells[part] for part in parts if cells[part].strip())
         values = {schema_field: cells[column] for schema_field, column in opts.fields.items()}
         required, _ = _FIELDS[opts.schema]
         empty = [f"{name} ({opts.fields[name]})" for name in required if not values[name].strip()]
@@ -254,7 +295,7 @@ class CsvReader(Reader):
             raise RecordRejected("empty required field", detail, locator=line, document_id=key)
         meta: dict[str, Any] = {"source": {"path": path.name, "line": line}}
         if opts.extra_to_meta:
-            mapped = set(opts.fields.values())
+            mapped = set(opts.fields.values()) | set(opts.combine)
             extras = {name: value for name, value in cells.items() if name not in mapped}
             meta.update({(name if name != "source" else "source_column"): value for name, value in extras.items()})
         try:
@@ -336,3 +377,15 @@ def _split(value: str, separator: str) -> list[str]:
 def _is_xlsx(path: Path) -> bool:
     """Whether an input (a file, or an ``ARCHIVE!MEMBER``) is an Excel workbook, by its name."""
     return str(path).lower().endswith(".xlsx")
+
+
+def _is_json(path: Path) -> bool:
+    """Whether an input holds JSON objects (a JSON array or JSON Lines), by its name."""
+    return str(path).lower().endswith((".json", ".jsonl"))
+
+
+def _cell(value: Any) -> str:
+    """A JSON value as a table cell: a string as it is, null as empty, anything else as its JSON text."""
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
