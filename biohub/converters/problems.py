@@ -99,6 +99,9 @@ class Reason(StrEnum):
     CONTEXTS_AND_LABELS_DISAGREE = "contexts and labels disagree"
     DUPLICATE_QA_ID = "duplicate qa id"
     BAD_ANSWER_START = "bad answer start"
+    UNALIGNED_SENTENCE = "unaligned sentence"
+    ALIGNED_LINE_OUT_OF_RANGE = "aligned line out of range"
+    ALIGNMENT_DOES_NOT_MATCH_ITS_DOCUMENTS = "alignment does not match its documents"
     # defects
     YES_NO_ANSWER_NORMALISED = "yes/no answer normalised"
     EMPTY_IDEAL_ANSWER_DROPPED = "empty ideal answer dropped"

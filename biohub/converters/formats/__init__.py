@@ -7,6 +7,7 @@ __all__ = [
     "bioasq",
     "bioc",
     "biosses_docx",
+    "bitext",
     "brat",
     "cblue",
     "chemprot_tsv",
