@@ -154,3 +154,11 @@ def test_json_lines_objects_are_rows_and_combine_joins_sections(tmp_path: Path) 
 def test_combine_must_name_listed_columns() -> None:
     with pytest.raises(ValueError, match="combine: record needs columns from columns"):
         CsvOptions(header=False, columns=["a", "b"], combine={"record": ["a", "c"]}, fields={"text": "record"})
+
+
+def test_score_decimals_rounds_means_written_to_full_precision(tmp_path: Path) -> None:
+    path = write_text(tmp_path, "rel.txt", "a\tb\t1.6666666666666667\nc\td\t2\n")
+    first, second = read(path, **TERM_SCORES, score_decimals=4)
+    assert (first.score, second.score) == (1.6667, 2.0)
+    with pytest.raises(ValueError, match="score_decimals: applies to the score field"):
+        CsvOptions(**{**TERM_SCORES, "fields": {"text_1": "term_1", "text_2": "term_2"}}, score_decimals=2)

@@ -86,6 +86,7 @@ _USED_BY: dict[str, tuple[tuple[str, ...], str | None]] = {
     "answer_separator": (("qa",), "answer"),
     "choice_separator": (("qa",), "choices"),
     "qa_type": (("qa",), None),
+    "score_decimals": (("pairs",), "score"),
     "text_1_name": (("t2t",), None),
     "text_2_name": (("t2t",), None),
 }
@@ -101,7 +102,8 @@ class CsvOptions:
     gives it; ``quoting``: ``minimal`` (CSV quotes) or ``none``; ``strip``: strip blanks around cells;
     ``extra_to_meta``: keep unmapped columns in meta; ``combine``: new column -> the columns joined into it
     (``combine_separator`` between non-empty cells); ``sheet``: the worksheet of an ``.xlsx`` input ("" = the
-    first); ``text_1_name`` / ``text_2_name``: what the ``t2t`` schema's two texts are."""
+    first); ``text_1_name`` / ``text_2_name``: what the ``t2t`` schema's two texts are; ``score_decimals``: round
+    scores to this many decimals (-1: as written; for means written to full float precision, 1.6666666666666667)."""
 
     delimiter: str = ","
     encoding: str = "utf-8"
@@ -123,6 +125,7 @@ class CsvOptions:
     sheet: str = ""
     text_1_name: str = ""
     text_2_name: str = ""
+    score_decimals: int = -1
 
     def __post_init__(self) -> None:
         if self.schema not in _FIELDS:
@@ -324,6 +327,8 @@ class CsvReader(Reader):
                 raise ValueError(f"score {raw_score!r} is not a number") from None
             if score is not None and not math.isfinite(score):
                 raise ValueError(f"score {raw_score!r} is not a finite number")
+            if score is not None and opts.score_decimals >= 0:
+                score = round(score, opts.score_decimals)
             return PairsRecord(
                 **{**common, "labeled": labeled}, text_1=values["text_1"], text_2=values["text_2"], label=label, score=score
             )
