@@ -162,3 +162,13 @@ def test_score_decimals_rounds_means_written_to_full_precision(tmp_path: Path) -
     assert (first.score, second.score) == (1.6667, 2.0)
     with pytest.raises(ValueError, match="score_decimals: applies to the score field"):
         CsvOptions(**{**TERM_SCORES, "fields": {"text_1": "term_1", "text_2": "term_2"}}, score_decimals=2)
+
+
+def test_a_workbook_that_is_a_zip_bomb_is_refused_before_openpyxl_reads_it(tmp_path: Path) -> None:
+    import zipfile
+
+    path = tmp_path / "bomb.xlsx"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
+        bundle.writestr("xl/worksheets/sheet1.xml", b"<row/>" * (4 << 20))
+    with pytest.raises(ConvertError, match=r"bomb.xlsx: workbook refused: .* \(a zip bomb\?\); refused"):
+        read(path, **QA_SHEET)
