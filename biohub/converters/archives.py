@@ -9,13 +9,16 @@ An archive is refused as a whole (:class:`ArchiveError`, naming the archive and 
 
 * has an absolute name (``/etc/x``, ``C:\\x``) or a ``..`` component (path traversal),
 * is a symbolic or hard link, a device or a FIFO (only regular files and folders are read),
+* has the name of another member (which one would be meant is ambiguous),
 * declares more than :attr:`ArchiveLimits.member_bytes` uncompressed bytes, or all members together more than
   :attr:`ArchiveLimits.total_bytes`,
 * compresses better than :attr:`ArchiveLimits.ratio` to 1 (a zip bomb; for a ``.tar.gz`` the ratio is the
   whole archive's, since its members share one compressed stream),
 
 or when there are more than :attr:`ArchiveLimits.members` members. A member is never decompressed beyond the size
-it declares. This module imports nothing of biohub but the error family, so the file helpers can use it.
+it declares. An archive is read and checked once while it stays unchanged on disk (the last two are kept), so a
+reader taking many members one by one costs one pass. This module imports nothing of biohub but the error family,
+so the file helpers can use it.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import stat
 import tarfile
 import zipfile
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path, PurePosixPath
 
 from biohub.errors import BiohubError
@@ -101,7 +105,7 @@ def expand_member_path(path: Path, limits: ArchiveLimits = DEFAULT_LIMITS) -> li
     if parts is None:
         return [path]
     archive, member = parts
-    names = [m.name for m in _members(archive, limits)]
+    names = archive_members(archive, limits)
     if not _is_pattern(member):
         if member not in names:
             raise ArchiveError(f"{archive}: no member {member!r} (members: {', '.join(names[:10]) or 'none'})")
@@ -121,58 +125,68 @@ def read_input_bytes(path: Path, limits: ArchiveLimits = DEFAULT_LIMITS) -> byte
 
 
 # --------------------------------------------------------------------------------------------- reading
+@dataclass(frozen=True, slots=True)
+class _Checked:
+    """An archive that passed the checks: its members, and a way to read one (a zip reads members on demand; a
+    ``.tar.gz``, whose members share one compressed stream, is read whole in its one checking pass)."""
+
+    members: dict[str, _Member]
+    zip_file: zipfile.ZipFile | None
+    tar_contents: dict[str, bytes]
+
+
 def archive_members(archive: Path, limits: ArchiveLimits = DEFAULT_LIMITS) -> list[str]:
     """The names of an archive's regular-file members, after every member has passed the checks of the module doc."""
-    return [member.name for member in _members(archive, limits)]
+    return list(_checked(archive, limits).members)
 
 
 def read_member(archive: Path, member: str, limits: ArchiveLimits = DEFAULT_LIMITS) -> bytes:
     """One member's bytes, decompressed in memory, after the whole archive has passed the module's checks."""
-    data = _archive_bytes(archive)
+    checked = _checked(archive, limits)
+    if member not in checked.members:
+        names = ", ".join(list(checked.members)[:10]) or "none"
+        raise ArchiveError(f"{archive}: no member {member!r} (members: {names})")
+    declared = checked.members[member].size
+    if checked.zip_file is None:
+        return checked.tar_contents[member]
     try:
-        if str(archive).lower().endswith(".zip"):
-            with zipfile.ZipFile(io.BytesIO(data)) as bundle:
-                entries = {m.name: m for m in check_zip_members(archive, bundle, len(data), limits)}
-                _require(archive, member, entries)
-                with bundle.open(member) as handle:
-                    content = handle.read(entries[member].size + 1)
-        else:
-            with tarfile.open(fileobj=io.BytesIO(data), mode="r:*") as bundle:
-                entries = {m.name: m for m in _tar_members(archive, bundle, len(data), limits)}
-                _require(archive, member, entries)
-                extracted = bundle.extractfile(member)
-                if extracted is None:
-                    raise ArchiveError(f"{archive}!{member}: not a regular file")
-                content = extracted.read(entries[member].size + 1)
-    except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError, ValueError) as exc:
+        with checked.zip_file.open(member) as handle:
+            content = handle.read(declared + 1)
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
         raise ArchiveError(f"{archive}!{member}: cannot read the member ({type(exc).__name__}: {exc})") from None
-    if len(content) > entries[member].size:
-        raise ArchiveError(f"{archive}!{member}: holds more bytes than it declares ({entries[member].size}); refused")
+    if len(content) > declared:
+        raise ArchiveError(f"{archive}!{member}: holds more bytes than it declares ({declared}); refused")
     return content
 
 
-def _require(archive: Path, member: str, entries: dict[str, _Member]) -> None:
-    if member not in entries:
-        raise ArchiveError(f"{archive}: no member {member!r} (members: {', '.join(list(entries)[:10]) or 'none'})")
-
-
-def _archive_bytes(archive: Path) -> bytes:
+def _checked(archive: Path, limits: ArchiveLimits) -> _Checked:
+    """The checked archive, read once while the file stays the same (size and modification time): a reader that takes
+    its members one by one does not read and check the whole archive again for each."""
     if not is_archive(archive):
         raise ArchiveError(f"{archive}: not an archive (expected a name ending {', '.join(ARCHIVE_SUFFIXES)})")
     try:
-        return archive.read_bytes()
+        info = archive.stat()
     except OSError as exc:
         raise ArchiveError(f"{archive}: cannot read the archive ({exc.strerror or type(exc).__name__})") from None
+    return _checked_once(str(archive), info.st_size, info.st_mtime_ns, limits)
 
 
-def _members(archive: Path, limits: ArchiveLimits) -> list[_Member]:
-    data = _archive_bytes(archive)
+@lru_cache(maxsize=2)
+def _checked_once(name: str, size: int, mtime_ns: int, limits: ArchiveLimits) -> _Checked:
+    archive = Path(name)
     try:
-        if str(archive).lower().endswith(".zip"):
-            with zipfile.ZipFile(io.BytesIO(data)) as bundle:
-                return check_zip_members(archive, bundle, len(data), limits)
-        with tarfile.open(fileobj=io.BytesIO(data), mode="r:*") as bundle:
-            return _tar_members(archive, bundle, len(data), limits)
+        data = archive.read_bytes()
+    except OSError as exc:
+        raise ArchiveError(f"{archive}: cannot read the archive ({exc.strerror or type(exc).__name__})") from None
+    try:
+        if name.lower().endswith(".zip"):
+            bundle = zipfile.ZipFile(io.BytesIO(data))
+            members = check_zip_members(archive, bundle, len(data), limits)
+            return _Checked({m.name: m for m in members}, bundle, {})
+        contents: dict[str, bytes] = {}
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:*") as tar:
+            members = _tar_members(archive, tar, len(data), limits, contents)
+        return _Checked({m.name: m for m in members}, None, contents)
     except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError) as exc:
         raise ArchiveError(f"{archive}: not a readable archive ({type(exc).__name__}: {exc})") from None
 
@@ -191,7 +205,11 @@ def _check_sizes(archive: Path, members: list[_Member], limits: ArchiveLimits) -
     if len(members) > limits.members:
         raise ArchiveError(f"{archive}: {len(members)} members, more than the limit of {limits.members}; refused")
     total = 0
+    names: set[str] = set()
     for member in members:
+        if member.name in names:
+            raise ArchiveError(f"{archive}: member {member.name!r} occurs twice (which one is meant?); refused")
+        names.add(member.name)
         if member.size > limits.member_bytes:
             raise ArchiveError(
                 f"{archive}: member {member.name!r} unpacks to {member.size} bytes, "
@@ -223,9 +241,11 @@ def check_zip_members(archive: Path, bundle: zipfile.ZipFile, size: int, limits:
     return members
 
 
-def _tar_members(archive: Path, bundle: tarfile.TarFile, size: int, limits: ArchiveLimits) -> list[_Member]:
+def _tar_members(
+    archive: Path, bundle: tarfile.TarFile, size: int, limits: ArchiveLimits, contents: dict[str, bytes]
+) -> list[_Member]:
     """The tar's regular files, checked one by one as the stream is walked, so that a member over a limit is refused
-    before its data are decompressed to skip over it."""
+    before its data are decompressed; each accepted member's bytes go to ``contents`` (never more than it declares)."""
     members: list[_Member] = []
     total = 0
     for info in bundle:
@@ -234,6 +254,8 @@ def _tar_members(archive: Path, bundle: tarfile.TarFile, size: int, limits: Arch
             continue
         if not info.isfile():
             raise ArchiveError(f"{archive}: member {info.name!r} is a link or special file; refused")
+        if info.name in contents:
+            raise ArchiveError(f"{archive}: member {info.name!r} occurs twice (which one is meant?); refused")
         members.append(_Member(info.name, info.size, 0))
         _check_sizes(archive, members[-1:], limits)
         total += info.size
@@ -244,4 +266,8 @@ def _tar_members(archive: Path, bundle: tarfile.TarFile, size: int, limits: Arch
                 f"{archive}: members unpack to {total} bytes or more from {size}, over the ratio limit of "
                 f"{limits.ratio:.0f} (an archive bomb?); refused"
             )
+        extracted = bundle.extractfile(info)
+        if extracted is None:
+            raise ArchiveError(f"{archive}!{info.name}: not a regular file")
+        contents[info.name] = extracted.read(info.size)
     return members

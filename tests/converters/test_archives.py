@@ -152,3 +152,27 @@ def test_a_catalog_source_names_a_member_and_is_checked_by_its_archives_sha256(t
     gone = SourceFile("gone.zip!corpus/a.csv")
     with pytest.raises(ConvertError, match="gone.zip: missing source file"):
         convert(tmp_path, gone)
+
+
+def test_a_member_name_given_twice_is_refused(tmp_path: Path) -> None:
+    zipped = tmp_path / "twice.zip"
+    with zipfile.ZipFile(zipped, "w") as bundle:
+        bundle.writestr("a.csv", "x,1,first\n")
+        with pytest.warns(UserWarning, match="Duplicate name"):
+            bundle.writestr("a.csv", "x,0,second\n")
+    tarred = make_tar(tmp_path / "twice.tar.gz", {"a.csv": b"x,1,first\n"})
+    with tarfile.open(tarred, "w:gz") as bundle:
+        for text in (b"x,1,first\n", b"x,0,second\n"):
+            info = tarfile.TarInfo("a.csv")
+            info.size = len(text)
+            bundle.addfile(info, io.BytesIO(text))
+    for archive in (zipped, tarred):
+        with pytest.raises(ArchiveError, match="'a.csv' occurs twice"):
+            read_member(archive, "a.csv")
+
+
+def test_an_archive_changed_on_disk_is_read_again(tmp_path: Path) -> None:
+    archive = make_tar(tmp_path / "docs.tar.gz", {"a.txt": b"old\n"})
+    assert read_member(archive, "a.txt") == b"old\n"
+    make_tar(archive, {"a.txt": b"new text\n"})
+    assert read_member(archive, "a.txt") == b"new text\n"
