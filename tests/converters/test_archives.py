@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import stat
 import tarfile
 import zipfile
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from biohub.converters.api import convert_files
 from biohub.converters.archives import ArchiveError, ArchiveLimits, archive_members, expand_member_path, read_member
 from biohub.converters.base import ConvertError, Rejection, read_text
 from biohub.converters.catalog import Source, SourceFile
@@ -176,3 +178,16 @@ def test_an_archive_changed_on_disk_is_read_again(tmp_path: Path) -> None:
     assert read_member(archive, "a.txt") == b"old\n"
     make_tar(archive, {"a.txt": b"new text\n"})
     assert read_member(archive, "a.txt") == b"new text\n"
+
+
+def test_convert_with_no_code_takes_archive_members_as_inputs(tmp_path: Path) -> None:
+    """``biohub convert --format csv --input 'corpus.zip!…train.csv' --input 'corpus.zip!…test.csv'``: splits from the
+    member names, info.json names each member and the archive's sha256."""
+    archive = data_zip(tmp_path)
+    inputs = [Path(f"{archive}!corpus/data/{split}/samples_{split}.csv") for split in ("train", "test")]
+    options = {key: value for key, value in CSV.items() if key != "fields"}
+    result = convert_files("csv", inputs, "geo", "en", tmp_path / "out", fields=CSV["fields"], options=options, progress=False)
+    assert {split: ledger.converted for split, ledger in result.ledger.items()} == {"train": 2, "test": 1}
+    info = json.loads((tmp_path / "out" / "geo" / "info.json").read_text(encoding="utf-8"))
+    digest = hashlib.sha256(archive.read_bytes()).hexdigest()
+    assert info["files"]["test"] == [{"path": str(inputs[1]), "sha256": digest}]
