@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast, get_type_hints
 from defusedxml import DefusedXmlException, EntitiesForbidden
 from defusedxml.ElementTree import DefusedXMLParser
 
+from biohub.converters.archives import ArchiveError, expand_member_path, read_input_bytes, split_member_path
 from biohub.converters.problems import Reason, RecordRejected, reason_of
 from biohub.errors import BiohubError, ConfigError
 from biohub.schema import LabelSet, Record, dump_meta
@@ -298,7 +299,10 @@ def check_path(path: Path) -> os.stat_result:
     """``path``'s status, following symbolic links; a loop, a broken link or a missing path is a :class:`ConvertError`.
 
     Python 3.11's ``Path.resolve`` raises ``RuntimeError`` on a link loop and ``exists``/``is_file`` answer False,
-    so readers check their inputs here instead."""
+    so readers check their inputs here instead. An ``ARCHIVE!MEMBER`` input is checked as its archive."""
+    parts = split_member_path(path)
+    if parts is not None:
+        return check_path(parts[0])
     try:
         return path.stat()
     except OSError as exc:
@@ -351,7 +355,14 @@ def folder_files(folder: Path, wanted: Callable[[Path], bool], *, recursive: boo
 
 
 def read_bytes(path: Path) -> bytes:
-    """A whole file's bytes; a missing file, a folder, a link loop or an unreadable file is a :class:`ConvertError`."""
+    """A whole file's bytes, or an ``ARCHIVE!MEMBER``'s (:mod:`~biohub.converters.archives`, read in memory); a
+    missing file, a folder, a link loop, an unreadable file or a refused archive is a :class:`ConvertError`."""
+    try:
+        member = read_input_bytes(path)
+    except ArchiveError as exc:
+        raise ConvertError(path, str(exc)) from None
+    if member is not None:
+        return member
     try:
         return path.read_bytes()
     except OSError as exc:
@@ -487,6 +498,13 @@ def expand_paths(paths: Iterable[Path], suffix: str) -> list[Path]:
     broken link) is a :class:`ConvertError` naming it, never a crash or a silent skip."""
     files: list[Path] = []
     for path in paths:
+        if split_member_path(path) is not None:  # ARCHIVE!MEMBER or ARCHIVE!PATTERN: the members it names
+            check_path(path)
+            try:
+                files.extend(expand_member_path(path))
+            except ArchiveError as exc:
+                raise ConvertError(path, str(exc)) from None
+            continue
         info = check_path(path)
         if stat.S_ISDIR(info.st_mode):
             found = folder_files(path, lambda p: p.name.endswith(suffix))

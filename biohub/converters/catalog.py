@@ -48,6 +48,7 @@ Task = Literal[
     "entailment",
     "events",
     "coreference",
+    "summarization",
 ]
 TASKS: tuple[str, ...] = get_args(Task)
 
@@ -114,7 +115,8 @@ class License:
 
 
 MetricName = Literal[
-    "micro_f1", "macro_f1", "accuracy", "f1", "pearson", "rouge_l", "task_average", "per_type", "none", "human_evaluation"
+    "micro_f1", "macro_f1", "accuracy", "f1", "pearson", "rouge_l", "task_average", "per_type", "none", "human_evaluation",
+    "spearman", "bleu",
 ]
 
 

@@ -20,6 +20,7 @@ from typing import Any
 from tqdm.auto import tqdm
 
 import biohub
+from biohub.converters.archives import split_member_path
 from biohub.converters.base import ConvertError, Defect, ReadContext, Rejection, check_path, load_json
 from biohub.converters.catalog import CatalogEntry, DeriveSplits, Source, SourceFile, tree_sha256
 from biohub.converters.ledger import SplitLedger, record_counts
@@ -98,19 +99,26 @@ def _resolve(mirror: Path, source_file: SourceFile) -> Path:
     """The source file's path under ``mirror`` (as given when it is absolute); missing: an error saying so, a
     path that cannot be followed (symbolic link loop, broken link): an error naming it."""
     path = mirror / source_file.path
-    if not path.is_symlink() and not path.exists():
-        raise ConvertError(path, "missing source file (is the mirror complete?)")
+    on_disk = _on_disk(path)
+    if not on_disk.is_symlink() and not on_disk.exists():
+        raise ConvertError(on_disk, "missing source file (is the mirror complete?)")
     check_path(path)
     return path
+
+
+def _on_disk(path: Path) -> Path:
+    """The file on disk a source path reads: the archive of an ``ARCHIVE!MEMBER`` path, else the path itself."""
+    parts = split_member_path(path)
+    return path if parts is None else parts[0]
 
 
 def _checked_files(mirror: Path, files: Iterable[SourceFile], verify: bool) -> tuple[list[Path], list[dict[str, str]]]:
     paths, records = [], []
     for source_file in files:
         path = _resolve(mirror, source_file)
-        digest = tree_sha256(path)
+        digest = tree_sha256(_on_disk(path))  # an ARCHIVE!MEMBER source is checked by its archive's sha256
         if verify and source_file.sha256 and digest != source_file.sha256:
-            raise ConvertError(path, f"sha256 mismatch: catalog says {source_file.sha256}, file has {digest}")
+            raise ConvertError(_on_disk(path), f"sha256 mismatch: catalog says {source_file.sha256}, file has {digest}")
         paths.append(path)
         records.append({"path": source_file.path, "sha256": digest})
     return paths, records

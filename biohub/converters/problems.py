@@ -103,6 +103,9 @@ class Reason(StrEnum):
     TOKEN_VECTOR_LENGTH_MISMATCH = "token vector length mismatch"
     WRONG_ENCODING = "wrong encoding"
     NESTED_EVENT_CYCLE = "nested event cycle"
+    UNALIGNED_SENTENCE = "unaligned sentence"
+    ALIGNED_LINE_OUT_OF_RANGE = "aligned line out of range"
+    ALIGNMENT_DOES_NOT_MATCH_ITS_DOCUMENTS = "alignment does not match its documents"
     # defects
     YES_NO_ANSWER_NORMALISED = "yes/no answer normalised"
     EMPTY_IDEAL_ANSWER_DROPPED = "empty ideal answer dropped"

@@ -59,6 +59,11 @@ FORMATS: dict[str, tuple[str, list[str], Callable[[Path], None]]] = {
         ),
     ),
     "bionlp-st": ("train.txt", [], _write("train.txt", "A text without its .a1 file.")),
+    "bitext": (
+        "align.txt",
+        [],
+        lambda folder: [_write(name, text)(folder) for name, text in (("align.txt", "doc1\t1 <=> 2\tOK\n"), ("doc1.en", "x\n"))],
+    ),
     "brat": ("train.txt", [], _write("train.txt", "A text without its .ann file.")),
     "cblue-cls": ("train.json", [], _write("train.json", "[1]")),
     "cblue-ner": ("train.json", [], _write("train.json", "[1]")),
@@ -102,6 +107,7 @@ FORMATS: dict[str, tuple[str, list[str], Callable[[Path], None]]] = {
         ),
     ),
 }
+JSON_SUFFIX = {"csv": ".json"}  # formats that read JSON objects only from inputs named so
 FOLDER_ONLY = {"hoc"}  # formats whose input is a folder (the file name above is a path inside it)
 JSON_FORMATS = sorted(
     name
@@ -211,7 +217,7 @@ DEPTH = 100_000
 )
 @pytest.mark.parametrize("format_name", JSON_FORMATS)
 def test_json_nested_too_deeply_is_a_one_line_error(tmp_path: Path, format_name: str, shape: str, text: str) -> None:
-    path = tmp_path / f"train{Path(FORMATS[format_name][0]).suffix}"
+    path = tmp_path / f"train{JSON_SUFFIX.get(format_name, Path(FORMATS[format_name][0]).suffix)}"
     path.write_text(text, encoding="utf-8")
     assert_one_line_error(
         convert(format_name, [path], tmp_path / "out"), f"error: {path}:1: JSON nested too deeply", f"{DEPTH} levels"
@@ -220,7 +226,7 @@ def test_json_nested_too_deeply_is_a_one_line_error(tmp_path: Path, format_name:
 
 @pytest.mark.parametrize("format_name", JSON_FORMATS)
 def test_a_json_lines_record_nested_too_deeply_names_its_line(tmp_path: Path, format_name: str) -> None:
-    path = tmp_path / f"train{Path(FORMATS[format_name][0]).suffix}"
+    path = tmp_path / f"train{JSON_SUFFIX.get(format_name, Path(FORMATS[format_name][0]).suffix)}"
     lines = ['{"id": "1", "text": "a"}', "", '{"id": "2", "deep": ' + "[" * DEPTH + "]" * DEPTH + "}"]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     result = convert(format_name, [path], tmp_path / "out")

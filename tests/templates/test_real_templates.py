@@ -15,9 +15,11 @@ from biohub.converters.catalog import load_catalog
 from biohub.models import load_tokenizer
 from biohub.templates.check import check_dataset
 from biohub.templates.instruct import InstructOptions, instruct
+from biohub.templates.library import families
 
 pytestmark = [pytest.mark.real_corpora, pytest.mark.slow]  # instructs whole real corpora
 CATALOG = sorted(load_catalog())
+UNTEMPLATED = {name for name, entry in load_catalog().items() if not set(entry.tasks) & set(families())}
 
 
 @pytest.mark.parametrize("name", CATALOG)
@@ -25,6 +27,9 @@ def test_every_labelled_record_round_trips(unified, name: str) -> None:
     result = check_dataset(unified(name) / name)
     ledger = json.loads((unified(name) / "ledger.json").read_text())[name]
     labelled = sum(split["counts"]["labeled"] for split in ledger.values())
+    if name in UNTEMPLATED:  # a task type with no template family yet (issue 21): instruct makes nothing of it
+        assert result.records == labelled > 0 and result.instances == 0
+        return
     assert result.records == labelled > 0
     assert result.instances >= result.records
     assert result.rate == 1.0, result.failures

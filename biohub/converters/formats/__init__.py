@@ -8,6 +8,7 @@ __all__ = [
     "bioc",
     "bionlp_st",
     "biosses_docx",
+    "bitext",
     "brat",
     "cblue",
     "chemprot_tsv",
