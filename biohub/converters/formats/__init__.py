@@ -19,6 +19,7 @@ __all__ = [
     "marked_re",
     "mcqa_jsonl",
     "promptcblue",
+    "ppi_xml",
     "pubmedqa",
     "pubtator",
     "squad",
