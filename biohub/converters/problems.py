@@ -140,6 +140,8 @@ class Reason(StrEnum):
     EMPTY_LAST_OPTION_DROPPED = "empty last option dropped"
     STRAY_QUOTE_LINE_IN_OPTION = "stray quote line in option"
     ANSWER_START_DOES_NOT_MATCH_CONTEXT = "answer start does not match context"
+    MENTION_OF_AN_UNKNOWN_SENTENCE = "mention of an unknown sentence"
+    TOKEN_WITHOUT_TAG_KEPT = "token without tag (kept)"
 
 
 def reason_of(value: Reason | str) -> Reason:

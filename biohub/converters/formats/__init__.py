@@ -15,6 +15,7 @@ __all__ = [
     "csv_table",
     "ddi_xml",
     "dialogue_json",
+    "genetag",
     "hoc",
     "marked_re",
     "mcqa_jsonl",
