@@ -45,6 +45,8 @@ Task = Literal[
     "dialogue",
     "instruction",
     "translation",
+    "normalization",
+    "events",
 ]
 TASKS: tuple[str, ...] = get_args(Task)
 

@@ -17,6 +17,7 @@ __all__ = [
     "dialogue_json",
     "genetag",
     "hoc",
+    "inline_xml",
     "marked_re",
     "mcqa_jsonl",
     "promptcblue",
