@@ -142,6 +142,10 @@ class Reason(StrEnum):
     ANSWER_START_DOES_NOT_MATCH_CONTEXT = "answer start does not match context"
     MENTION_OF_AN_UNKNOWN_SENTENCE = "mention of an unknown sentence"
     TOKEN_WITHOUT_TAG_KEPT = "token without tag (kept)"
+    EVENT_WITHOUT_TYPE = "event without type"
+    EVENT_WITHOUT_TRIGGER = "event without trigger"
+    EVENT_ARGUMENT_MISSING = "event argument missing"
+    NESTED_EVENTS_FORM_A_CYCLE = "nested events form a cycle"
 
 
 def reason_of(value: Reason | str) -> Reason:

@@ -1,18 +1,23 @@
-"""Helpers for sentence-level corpus XML, where each ``<sentence text=...>`` holds ``<entity charOffset=...>`` elements
-whose offsets are relative to the sentence text: the DDI 2013 XML and the PPI learning format share them.
+"""Helpers for sentence-level corpus XML, shared by the XML formats; format modules import these from here, never
+from one another.
 
-The two formats differ only in their conventions, which are parameters here: the separator between the pieces
-of a discontinuous mention (DDI ``;``, PPI ``,``) and whether a piece's end is inclusive (DDI) or exclusive (PPI).
-Format modules import these from here, never from one another.
+* Offset attributes: each ``<sentence text=...>`` holds ``<entity charOffset=...>`` elements whose offsets are
+  relative to the sentence text (DDI 2013 XML, PPI learning format). The two differ only in their conventions,
+  which are parameters here: the separator between the pieces of a discontinuous mention (DDI ``;``, PPI ``,``) and
+  whether a piece's end is inclusive (DDI) or exclusive (PPI).
+* Inline markup: mentions as elements inside mixed-content text, with no offsets (OSIRIS, GENIA event XML);
+  :func:`flatten` recovers the text and where each element's text falls in it.
 """
 
 from __future__ import annotations
 
 import re
+import xml.etree.ElementTree as ET
 
+from biohub.converters.problems import Reason, RecordRejected
 from biohub.schema import Span
 
-__all__ = ["char_offsets", "disjoint", "locate", "spells"]
+__all__ = ["char_offsets", "disjoint", "flatten", "locate", "spells"]
 
 _OFFSET = re.compile(r"^\s*(\d+)\s*-\s*(\d+)\s*$")
 
@@ -53,3 +58,33 @@ def locate(spans: list[Span], text: str, expected: str, max_shift: int) -> list[
         if all(0 <= s < e <= len(text) for s, e in moved) and spells([text[s:e] for s, e in moved], expected):
             return moved
     return None
+
+
+def flatten(element: ET.Element, max_depth: int) -> tuple[str, list[tuple[ET.Element, int, int]]]:
+    """The text inside ``element`` with its tags removed, and for each element below it its span in that text
+    (element, start, end), inner elements before the element holding them. Markup nested deeper than
+    ``max_depth`` is a :class:`RecordRejected` (``invalid record``), never a ``RecursionError``."""
+    pieces: list[str] = []
+    spans: list[tuple[ET.Element, int, int]] = []
+    _walk(element, pieces, spans, 0, 0, max_depth)
+    return "".join(pieces), spans
+
+
+def _walk(
+    element: ET.Element, pieces: list[str], spans: list[tuple[ET.Element, int, int]], depth: int, position: int, max_depth: int
+) -> int:
+    """Append ``element``'s text to ``pieces`` and its inner spans to ``spans``; ``position`` is where its text
+    starts, the position after it is returned."""
+    if depth > max_depth:
+        raise RecordRejected(Reason.INVALID_RECORD, f"inline markup nested deeper than {max_depth} elements")
+    if element.text:
+        pieces.append(element.text)
+        position += len(element.text)
+    for child in element:
+        start = position
+        position = _walk(child, pieces, spans, depth + 1, position, max_depth)
+        spans.append((child, start, position))
+        if child.tail:
+            pieces.append(child.tail)
+            position += len(child.tail)
+    return position

@@ -16,6 +16,7 @@ __all__ = [
     "ddi_xml",
     "dialogue_json",
     "genetag",
+    "genia_event_xml",
     "hoc",
     "inline_xml",
     "marked_re",

@@ -26,9 +26,10 @@ from pathlib import Path
 from biohub.converters.base import Item, ReadContext, Reader, expand_paths, parse_xml
 from biohub.converters.problems import Reason, RecordRejected
 from biohub.converters.registry import register
+from biohub.converters.sentence_xml import flatten
 from biohub.schema import Entity, KBRecord, Normalization, Passage
 
-MAX_DEPTH = 32  # inline markup nested deeper than this is refused (a record, not the process, fails)
+MAX_DEPTH = 32  # inline markup nested deeper than this is refused (the record is rejected, the process goes on)
 
 
 @dataclass(slots=True)
@@ -105,10 +106,7 @@ class InlineXmlReader(Reader):
         return [*doc.items, record]
 
     def _passage(self, part: ET.Element, doc: _Doc, ctx: ReadContext) -> None:
-        pieces: list[str] = []
-        spans: list[tuple[ET.Element, int, int]] = []
-        _flatten(part, pieces, spans, 0, 0)
-        text = "".join(pieces)
+        text, spans = flatten(part, MAX_DEPTH)
         base = doc.position
         passage_id = f"{doc.record_id}.p{len(doc.passages)}"
         doc.passages.append(Passage(passage_id, self.options.passages[part.tag], [text], [(base, base + len(text))]))
@@ -143,21 +141,3 @@ class InlineXmlReader(Reader):
         doc.entities.append(Entity(entity_id, etype, [trimmed], [(start, start + len(trimmed))], normalized))
         doc.attributes.append(dict(element.attrib))
 
-
-def _flatten(element: ET.Element, pieces: list[str], spans: list[tuple[ET.Element, int, int]], depth: int, position: int) -> int:
-    """Append the text inside ``element`` (tags removed) to ``pieces`` and, for each element below it, its span
-    (element, start, end) in the passage text to ``spans``; ``position`` is where the element's text starts, the
-    position after it is returned."""
-    if depth > MAX_DEPTH:
-        raise RecordRejected(Reason.INVALID_RECORD, f"inline markup nested deeper than {MAX_DEPTH} elements")
-    if element.text:
-        pieces.append(element.text)
-        position += len(element.text)
-    for child in element:
-        start = position
-        position = _flatten(child, pieces, spans, depth + 1, position)
-        spans.append((child, start, position))
-        if child.tail:
-            pieces.append(child.tail)
-            position += len(child.tail)
-    return position
