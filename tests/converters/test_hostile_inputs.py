@@ -76,6 +76,14 @@ FORMATS: dict[str, tuple[str, list[str], Callable[[Path], None]]] = {
     "csv": ("train.csv", ["--field", "text=text"], _write("train.csv", "text,label\n,a\n")),
     "ddi-xml": ("train.xml", [], _write("train.xml", "<document id='d1'></document>")),
     "dialogue-json": ("train.json", ["--option", "turns_field=turns"], _write("train.json", "[1]")),
+    "genetag": (
+        "TAGGED_GENE_CORPUS",
+        [],
+        lambda folder: (_write("TAGGED_GENE_CORPUS", "@@1 untagged\n")(folder), _write("Gold.format", "")(folder),
+                        _write("Correct.Data", "")(folder)),
+    ),
+    "genia-event-xml": ("train.xml", [], _write("train.xml", "<Annotation><PMID>1</PMID></Annotation>")),
+    "inline-xml": ("train.xml", [], _write("train.xml", "<Articles><Article><Title>No id.</Title></Article></Articles>")),
     "hoc": (
         "text/1.txt",
         [],
@@ -83,13 +91,14 @@ FORMATS: dict[str, tuple[str, list[str], Callable[[Path], None]]] = {
     ),
     "marked-re": ("train.txt", [], _write("train.txt", '{"text": "no markers here", "label": "X"}\n')),
     "mcqa-jsonl": ("train.jsonl", [], _write("train.jsonl", '{"question": ""}\n')),
+    "ppi-xml": ("train.xml", [], _write("train.xml", "<corpus><document id='d1'/></corpus>")),
     "promptcblue": ("train.json", [], _write("train.json", "[1]")),
     "pubmedqa": ("train.json", [], _write("train.json", '{"1": 5}')),
     "pubtator": ("train.txt", [], _write("train.txt", "1|a|An abstract without a title.\n\n")),
     "squad": ("train.json", [], _write("train.json", '{"data": [{"paragraphs": [{"context": "c", "qas": [{"id": "q"}]}]}]}')),
     "taiyi-jsonl": ("train.jsonl", [], _write("train.jsonl", "1\n")),
 }
-FOLDER_ONLY = {"hoc"}  # formats whose input is a folder (the file name above is a path inside it)
+FOLDER_ONLY = {"hoc", "genetag"}  # formats whose input is a folder (the file name above is a path inside it)
 JSON_FORMATS = sorted(
     name
     for name, reader in all_readers().items()
@@ -219,7 +228,8 @@ def test_a_json_lines_record_nested_too_deeply_names_its_line(tmp_path: Path, fo
 
 
 # --------------------------------------------------------------------------------------------- XML entities
-XML_ROOTS = {"bioc": "collection", "ddi-xml": "document"}
+XML_ROOTS = {"bioc": "collection", "ddi-xml": "document", "ppi-xml": "corpus"}
+XML_ROOTS |= {"genia-event-xml": "Annotation", "inline-xml": "Articles"}
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-16", "utf-16-le", "utf-16-be"])

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-from biohub.converters.base import ConvertError, Item, ReadContext, Reader, check_path, is_present, read_lines
+from biohub.converters.base import ConvertError, Item, ReadContext, Reader, check_path, folder_files, is_present, read_lines
 from biohub.converters.kb import MENTION_PADDED, mention_problem
 from biohub.converters.problems import Reason, RecordRejected
 from biohub.converters.registry import register
@@ -77,7 +77,12 @@ class GenetagReader(Reader):
     def read(self, paths: list[Path], ctx: ReadContext) -> Iterator[Item]:
         """One ``kb`` record (plus its defects) or rejection per sentence line of each split's corpus file."""
         for given in paths:
-            corpus = given / CORPUS_FILE if stat.S_ISDIR(check_path(given).st_mode) else given
+            corpus = given
+            if stat.S_ISDIR(check_path(given).st_mode):
+                found = folder_files(given, lambda path: path.name == CORPUS_FILE, recursive=False)
+                if not found:
+                    raise ConvertError(given, f"folder holds no {CORPUS_FILE}")
+                corpus = found[0]
             yield from self._split(corpus, ctx)
 
     def _split(self, corpus: Path, ctx: ReadContext) -> Iterator[Item]:
