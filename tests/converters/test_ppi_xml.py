@@ -186,3 +186,22 @@ def test_entity_expansion_bomb_is_refused(tmp_path: Path) -> None:
 def test_a_root_other_than_corpus_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(ConvertError, match="expected <corpus>"):
         read(tmp_path, '<document id="d0"/>')
+
+
+# implicit negatives of the five catalogued PPI corpora (train, test): every unordered pair of two entities of a
+# sentence that is not an interaction, as the catalog notes state them
+NEGATIVES = {"aimed": (3880, 904), "bioinfer": (5934, 1198), "hprd50": (226, 44), "iepa": (402, 80), "lll": (135, 31)}
+
+
+@pytest.mark.real_corpora
+@pytest.mark.parametrize("name", sorted(NEGATIVES))
+def test_real_corpora_negative_pairs_are_every_other_pair_of_a_sentence(mirror: Path, name: str) -> None:
+    from biohub.converters.catalog import load_catalog
+    from biohub.converters.convert import convert_entry
+
+    result = convert_entry(load_catalog()[name], mirror, progress=False)
+    for split, expected in zip(("train", "test"), NEGATIVES[name]):
+        metas = [json.loads(record.meta) for record in result.records[split]]
+        assert sum(meta["pairs"]["negative"] for meta in metas) == expected
+        assert sum(len(meta["negative_pairs"]) for meta in metas) == expected
+        assert sum(meta["pairs"]["positive"] for meta in metas) == result.ledger[split].counts["relations"]

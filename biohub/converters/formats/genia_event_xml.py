@@ -108,7 +108,8 @@ class GeniaEventXmlReader(Reader):
     def read(self, paths: list[Path], ctx: ReadContext) -> Iterator[Item]:
         """One ``kb`` record (plus its defects) or rejection per ``*.xml`` file."""
         for path in expand_paths(paths, ".xml"):
-            yield from self.rejecting(ctx, path, path.stem, partial(self._document, path, ctx))
+            # a file names its abstract (PMID.xml): the stem places a rejection found before the PMID is read
+            yield from self.rejecting(ctx, path, path.stem, partial(self._document, path, ctx), document_id=path.stem)
 
     def _document(self, path: Path, ctx: ReadContext) -> list[Item]:
         root = parse_xml(path)

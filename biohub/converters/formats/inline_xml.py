@@ -83,7 +83,7 @@ class InlineXmlReader(Reader):
                 locator = f"{self.options.record_element} {number}"
                 key = (element.findtext(self.options.id_element) or "").strip()
                 convert = partial(self._record, path, locator, key, element, ctx)
-                yield from self.rejecting(ctx, path, locator, convert, document_id=key or None)
+                yield from self.rejecting(ctx, path, locator, convert, document_id=key or locator)
 
     def _record(self, path: Path, locator: str, key: str, element: ET.Element, ctx: ReadContext) -> list[Item]:
         if not key:
