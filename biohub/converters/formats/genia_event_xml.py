@@ -113,14 +113,15 @@ class GeniaEventXmlReader(Reader):
 
     def _document(self, path: Path, ctx: ReadContext) -> list[Item]:
         root = parse_xml(path)
-        key = (root.findtext(".//PMID") or "").strip() or path.stem
+        containers, pmid = _containers(root)
+        key = pmid or path.stem
         earlier = ctx.read_before(key)
         if earlier is not None:
             raise RecordRejected(Reason.DUPLICATE_ID, f"PMID {key} already read in {earlier}", document_id=key)
         ctx.note_read(key, path.name)
         doc = _Doc(key, ctx.record_id(key), path)
         sentence_ids: list[str] = []
-        for parent in root.iter():
+        for parent in containers:
             sentence: tuple[str, int] | None = None  # (text, offset) of the last sentence of this parent
             for child in parent:
                 if child.tag == "sentence":
@@ -197,11 +198,12 @@ class GeniaEventXmlReader(Reader):
         if not source_id or source_id in doc.events or source_id in doc.entity_of:
             detail = f"{where}: event id missing or given twice"
             return doc.drop(ctx, where, Reason.DUPLICATE_ANNOTATION_ID, detail, "events")
-        kind = element.find("type")
+        children = {child.tag: child for child in reversed(element)}  # the first child of each tag
+        kind = children.get("type")
         event_type = "" if kind is None else kind.get("class", "")
         if not event_type:
             return doc.drop(ctx, where, Reason.EVENT_WITHOUT_TYPE, f"{source_id}: <type> without a class", "events")
-        clue = element.find("clue")
+        clue = children.get("clue")
         if sentence is None or clue is None:
             detail = f"{source_id}: no <clue>, or no <sentence> before the event"
             return doc.drop(ctx, where, Reason.EVENT_WITHOUT_TRIGGER, detail, "events")
@@ -225,7 +227,7 @@ class GeniaEventXmlReader(Reader):
                 detail = f"{source_id}: <{child.tag}> is not an argument role (option roles)"
                 doc.items.append(ctx.defect(doc.path, where, Reason.UNKNOWN_TAG, detail, doc.key))
         attributes = {name: value for name, value in element.attrib.items() if name != "id"}
-        comment = " ".join(c.text or "" for c in element.findall("comment")).strip()
+        comment = " ".join(c.text or "" for c in element if c.tag == "comment").strip()
         offsets = [(base + s, base + e) for s, e in trigger]
         texts = [text[s:e] for s, e in trigger]
         doc.events[source_id] = _Event(source_id, event_type, offsets, texts, arguments, clues, attributes, comment)
@@ -297,6 +299,23 @@ def _uniform(sem: str) -> str:
     words = sem.replace("(", " ").replace(")", " ").split()
     members = set(words[1:])
     return members.pop() if len(words) > 2 and len(members) == 1 else ""
+
+
+def _containers(root: ET.Element) -> tuple[list[ET.Element], str]:
+    """The elements holding sentences or events, in document order, and the text of the first ``<PMID>``; the walk
+    does not enter sentences and events (their inline markup is read by :func:`flatten`)."""
+    containers: list[ET.Element] = []
+    pmid = ""
+    stack = [root]
+    while stack:
+        element = stack.pop()
+        if element.tag == "PMID" and not pmid:
+            pmid = (element.text or "").strip()
+        children = [child for child in element if child.tag not in ("sentence", "event")]
+        if len(children) < len(element):
+            containers.append(element)
+        stack.extend(reversed(children))
+    return containers, pmid
 
 
 def _trimmed(text: str, start: int, end: int) -> Span | None:
