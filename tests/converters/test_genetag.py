@@ -94,3 +94,6 @@ def test_a_missing_alternatives_file_is_an_error_unless_switched_off(tmp_path: P
         read(folder)
     (record,) = read(folder, alternatives_file="")
     assert json.loads(record.meta)["alternatives"] == []
+    (folder / "Gold.format").unlink()
+    with pytest.raises(ConvertError, match="Gold.format: entities file missing beside TAGGED_GENE_CORPUS"):
+        read(folder, alternatives_file="")

@@ -87,7 +87,7 @@ class GenetagReader(Reader):
 
     def _split(self, corpus: Path, ctx: ReadContext) -> Iterator[Item]:
         items: list[Item] = []
-        gold = self._mentions(corpus.parent / self.options.gold_file, "entities", items, ctx, required=True)
+        gold = self._mentions(corpus.parent / self.options.gold_file, "entities", items, ctx)
         alternatives: dict[str, list[_Mention]] = {}
         if self.options.alternatives_file:
             alternatives = self._mentions(corpus.parent / self.options.alternatives_file, "alternatives", items, ctx)
@@ -115,12 +115,11 @@ class GenetagReader(Reader):
             ctx.count_read(key, entities=1)
 
     # ----------------------------------------------------------------------------------- mention files
-    def _mentions(
-        self, path: Path, unit: str, items: list[Item], ctx: ReadContext, *, required: bool = False
-    ) -> dict[str, list[_Mention]]:
+    def _mentions(self, path: Path, unit: str, items: list[Item], ctx: ReadContext) -> dict[str, list[_Mention]]:
         """The lines of a mention file by sentence id; malformed and repeated lines become defects in ``items``."""
-        if not required and not is_present(path):
-            raise ConvertError(path, f"{unit} file missing (set alternatives_file to \"\" to read none)")
+        if not is_present(path):
+            hint = " (set alternatives_file to \"\" to read none)" if unit == "alternatives" else ""
+            raise ConvertError(path, f"{unit} file missing beside {CORPUS_FILE}{hint}")
         found: dict[str, list[_Mention]] = {}
         seen: set[str] = set()
         for number, line in enumerate(read_lines(path), start=1):
