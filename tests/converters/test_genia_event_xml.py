@@ -21,7 +21,9 @@ EVENTS = """
 <event id="E1"><type class="Gene_expression"/><theme idref="T2"/>
 <clue>Zorblin activates QUX gene <clueType>expression</clueType>.</clue></event>
 <event id="E2" assertion="non-exist"><type class="Positive_regulation"/><theme idref="E1"/><cause idref="T1"/>
-<clue>Zorblin <clueType>activates</clueType> <linkTheme>QUX gene expression</linkTheme>.</clue><comment>toy</comment></event>
+<clue><corefCause idref1="T1">Zorblin</corefCause> <clueType>activates</clueType> \
+<linkTheme>QUX gene expression</linkTheme>.</clue>
+<comment>toy</comment></event>
 """
 
 
@@ -65,7 +67,7 @@ def test_abstract_becomes_a_record_with_terms_and_nested_events(tmp_path: Path) 
     assert [(a.role, a.ref_id) for a in e2.arguments] == [("Theme", f"{rid}.v0"), ("Cause", f"{rid}.e0")]
     meta = json.loads(record.meta)
     assert meta["event_attributes"] == {"E2": {"assertion": "non-exist"}} and meta["event_comments"] == {"E2": "toy"}
-    assert meta["event_clues"] == {"E2": [["linkTheme", 18, 37]]}
+    assert meta["event_clues"] == {"E2": [["corefCause", 0, 7, {"idref1": "T1"}], ["linkTheme", 18, 37]]}
     assert meta["source_entity_ids"] == ["T1", "T2", "T3"] and meta["source_event_ids"] == ["E1", "E2"]
     assert validate(record) == []
 
@@ -118,7 +120,7 @@ def test_files_that_cannot_be_converted_are_rejected(tmp_path: Path) -> None:
 
 
 def test_malformed_xml_and_entity_bombs_are_refused(tmp_path: Path) -> None:
-    with pytest.raises(ConvertError, match=r"000\.xml:6: invalid XML"):
+    with pytest.raises(ConvertError, match=r"000\.xml:7: invalid XML"):
         read(tmp_path / "a", abstract().replace("</ArticleTitle>", ""))
     bomb = '<?xml version="1.0"?>\n<!DOCTYPE Annotation [<!ENTITY a "aa"><!ENTITY b "&a;&a;&a;">]>\n' + abstract(title="&b;")
     with pytest.raises(ConvertError, match="entity declarations are not allowed"):

@@ -10,10 +10,13 @@ mixed content (:func:`biohub.converters.sentence_xml.flatten`).
 
 Each file becomes one ``kb`` record keyed by its PMID: the sentence texts joined by one space, one passage per
 sentence; terms become entities typed by ``sem``; events become :class:`~biohub.schema.Event` s typed by their
-class, with the trigger at the clue's ``clueType`` span(s) in their sentence and one argument per idref (role from
-``roles``). What the schema has no field for is kept in meta, keyed by source event id: ``event_attributes``
-(``assertion``, ``uncertainty``), ``event_comments`` and ``event_clues`` (the other clue words as
-``[tag, start, end]`` document offsets). ``source_entity_ids`` / ``source_event_ids`` give the source ids.
+class, with the trigger at the clue's ``clueType`` span(s) in their sentence and one argument per argument element
+(role from ``roles``). An element with several idrefs (``idref``, ``idref1``, ...) names ONE mention made of parts
+(terms, or the ``<frag>`` fragments of a ``<cons>`` coordination such as "monocytic ... cells"): it is built once
+per abstract as a discontinuous entity typed as its parts are. What the schema has no field for is kept in meta,
+keyed by source event id: ``event_attributes`` (``assertion``, ``uncertainty``), ``event_comments`` and
+``event_clues`` (the other clue words as ``[tag, start, end]`` document offsets, plus the element's attributes
+when it has any, e.g. the ``idref1`` of a ``corefTheme``). ``source_entity_ids`` / ``source_event_ids`` give the source ids.
 
 Never a guess: a term without ``sem`` or with no text, an event without a class, without a trigger, whose clue text
 is not its sentence's, whose argument names nothing kept (a missing id, or a term or event dropped itself), or that
@@ -217,7 +220,11 @@ class GeniaEventXmlReader(Reader):
         if not trigger:
             detail = f"{source_id}: clue marks no <{self.options.trigger_tag}> words"
             return doc.drop(ctx, where, Reason.EVENT_WITHOUT_TRIGGER, detail, "events")
-        clues: list[list[object]] = [[el.tag, base + s, base + e] for el, s, e in spans if el.tag != self.options.trigger_tag]
+        clues: list[list[object]] = [
+            [el.tag, base + s, base + e, *([dict(el.attrib)] if el.attrib else [])]
+            for el, s, e in spans
+            if el.tag != self.options.trigger_tag
+        ]
         arguments = []
         for child in element:
             if child.tag in self.options.roles:
