@@ -49,6 +49,7 @@ Task = Literal[
     "events",
     "coreference",
     "summarization",
+    "normalization",
 ]
 TASKS: tuple[str, ...] = get_args(Task)
 

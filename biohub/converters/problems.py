@@ -152,6 +152,12 @@ class Reason(StrEnum):
     ANNOTATORS_DISAGREE = "annotators disagree"
     NO_VERIFIED_LABEL = "no verified label"
     LABEL_SPELLING_NORMALISED = "label spelling normalised"
+    MENTION_OF_AN_UNKNOWN_SENTENCE = "mention of an unknown sentence"
+    TOKEN_WITHOUT_TAG_KEPT = "token without tag (kept)"
+    EVENT_WITHOUT_TYPE = "event without type"
+    EVENT_WITHOUT_TRIGGER = "event without trigger"
+    EVENT_ARGUMENT_MISSING = "event argument missing"
+    NESTED_EVENTS_FORM_A_CYCLE = "nested events form a cycle"
 
 
 def reason_of(value: Reason | str) -> Reason:

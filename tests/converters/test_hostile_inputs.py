@@ -83,6 +83,14 @@ FORMATS: dict[str, tuple[str, list[str], Callable[[Path], None]]] = {
     "ddi-xml": ("train.xml", [], _write("train.xml", "<document id='d1'></document>")),
     "dialogue-json": ("train.json", ["--option", "turns_field=turns"], _write("train.json", "[1]")),
     "evidence-inference": ("prompts.csv", [], _write("prompts.csv", "PromptID,PMCID,Outcome,Intervention,Comparator\n1,7,,a,\n")),
+    "genetag": (
+        "TAGGED_GENE_CORPUS",
+        [],
+        lambda folder: (_write("TAGGED_GENE_CORPUS", "@@1 untagged\n")(folder), _write("Gold.format", "")(folder),
+                        _write("Correct.Data", "")(folder)),
+    ),
+    "genia-event-xml": ("train.xml", [], _write("train.xml", "<Annotation><PMID>1</PMID></Annotation>")),
+    "inline-xml": ("train.xml", [], _write("train.xml", "<Articles><Article><Title>No id.</Title></Article></Articles>")),
     "hoc": (
         "text/1.txt",
         [],
@@ -93,6 +101,7 @@ FORMATS: dict[str, tuple[str, list[str], Callable[[Path], None]]] = {
     "mcqa-jsonl": ("train.jsonl", [], _write("train.jsonl", '{"question": ""}\n')),
     "mediqa-qa-xml": ("train.xml", [], _write("train.xml", '<r><Question QID="1"><QuestionText>q</QuestionText></Question></r>')),
     "mediqa-rqe-xml": ("train.xml", [], _write("train.xml", '<r><pair pid="1" value="no"><chq>a</chq><faq>b</faq></pair></r>')),
+    "ppi-xml": ("train.xml", [], _write("train.xml", "<corpus><document id='d1'/></corpus>")),
     "promptcblue": ("train.json", [], _write("train.json", "[1]")),
     "pubmedqa": ("train.json", [], _write("train.json", '{"1": 5}')),
     "pubtator": ("train.txt", [], _write("train.txt", "1|a|An abstract without a title.\n\n")),
@@ -108,7 +117,7 @@ FORMATS: dict[str, tuple[str, list[str], Callable[[Path], None]]] = {
     ),
 }
 JSON_SUFFIX = {"csv": ".json"}  # formats that read JSON objects only from inputs named so
-FOLDER_ONLY = {"hoc"}  # formats whose input is a folder (the file name above is a path inside it)
+FOLDER_ONLY = {"hoc", "genetag"}  # formats whose input is a folder (the file name above is a path inside it)
 JSON_FORMATS = sorted(
     name
     for name, reader in all_readers().items()
@@ -239,7 +248,9 @@ def test_a_json_lines_record_nested_too_deeply_names_its_line(tmp_path: Path, fo
 
 
 # --------------------------------------------------------------------------------------------- XML entities
-XML_ROOTS = {"bioc": "collection", "ddi-xml": "document", "mediqa-rqe-xml": "root", "mediqa-qa-xml": "root", "liveqa-xml": "root"}
+XML_ROOTS = {"bioc": "collection", "ddi-xml": "document", "ppi-xml": "corpus"}
+XML_ROOTS |= {"genia-event-xml": "Annotation", "inline-xml": "Articles"}
+XML_ROOTS |= {"mediqa-rqe-xml": "root", "mediqa-qa-xml": "root", "liveqa-xml": "root"}
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-16", "utf-16-le", "utf-16-be"])

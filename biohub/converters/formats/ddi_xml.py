@@ -22,7 +22,6 @@ re-serialised, ``ET.tostring(document, encoding="unicode")``.
 
 from __future__ import annotations
 
-import re
 import xml.etree.ElementTree as ET
 from collections import Counter
 from collections.abc import Iterator
@@ -33,9 +32,8 @@ from pathlib import Path
 from biohub.converters.base import ConvertError, Item, ReadContext, Reader, expand_paths, parse_xml
 from biohub.converters.problems import RecordRejected
 from biohub.converters.registry import register
+from biohub.converters.sentence_xml import char_offsets, locate
 from biohub.schema import Entity, KBRecord, Passage, Relation
-
-_OFFSET = re.compile(r"^\s*(\d+)\s*-\s*(\d+)\s*$")
 
 
 @dataclass(slots=True)
@@ -139,11 +137,11 @@ class DdiXmlReader(Reader):
             detail = f"entity in {sentence_id} lacks id, type, charOffset or text"
             doc.items.append(ctx.defect(path, where, "entity missing attribute", detail, document_id=key))
             return
-        spans = _spans(raw)
+        spans = char_offsets(raw, ";", inclusive_end=True)
         if spans is None:
             doc.items.append(ctx.defect(path, where, "bad charOffset", f"{source_id}: charOffset {raw!r}", document_id=key))
             return
-        fixed = self._locate(spans, text, expected)
+        fixed = locate(spans, text, expected, self.options.max_shift)
         if fixed is None:
             pieces = [text[s:e] for s, e in spans]
             detail = f"{source_id}: {raw} gives {pieces!r}, text is {expected!r}"
@@ -165,14 +163,6 @@ class DdiXmlReader(Reader):
         doc.entities.append(Entity(entity_id, etype, [text[s:e] for s, e in fixed], [(base + s, base + e) for s, e in fixed]))
         doc.source_ids.append(source_id)
         doc.by_source_id[source_id] = entity_id
-
-    def _locate(self, spans: list[tuple[int, int]], text: str, expected: str) -> list[tuple[int, int]] | None:
-        """The spans if they spell ``expected``, else the same spans shifted by the smallest working amount."""
-        for shift in sorted(range(-self.options.max_shift, self.options.max_shift + 1), key=abs):
-            moved = [(s + shift, e + shift) for s, e in spans]
-            if all(0 <= s < e <= len(text) for s, e in moved) and _spells([text[s:e] for s, e in moved], expected):
-                return moved
-        return None
 
     # ----------------------------------------------------------------------------------- pairs
     def _pair(self, path: Path, key: str, sentence_id: str, pair: ET.Element, doc: _Doc, ctx: ReadContext) -> None:
@@ -200,25 +190,3 @@ class DdiXmlReader(Reader):
             reason = "ddi pair without type (typed as default)"
             doc.items.append(ctx.defect(path, pair_id, reason, detail, document_id=key, dropped=False, annotation="relations"))
         doc.relations.append(Relation(f"{doc.record_id}.r{len(doc.relations)}", rtype, arg1, arg2))
-
-
-def _spans(raw: str) -> list[tuple[int, int]] | None:
-    """``"a-b;c-d"`` (inclusive ends) as end-exclusive spans, or None when malformed."""
-    spans = []
-    for part in raw.split(";"):
-        match = _OFFSET.match(part)
-        if not match:
-            return None
-        start, last = int(match.group(1)), int(match.group(2))
-        if last < start:
-            return None
-        spans.append((start, last + 1))
-    return spans
-
-
-def _spells(pieces: list[str], expected: str) -> bool:
-    """Whether the text pieces of a mention spell its ``text`` attribute: exactly for a continuous mention;
-    ignoring whitespace for a discontinuous one (DDI joins its pieces without a fixed separator)."""
-    if len(pieces) == 1:
-        return pieces[0] == expected
-    return "".join("".join(pieces).split()) == "".join(expected.split())
