@@ -257,7 +257,8 @@ class Reader(ABC):
 
         This is also the one place where record ids are kept unique in a dataset: a record whose id a record read
         earlier in the conversion (any source, any split) already holds is rejected (``duplicate id``), naming both
-        places; ``convert`` only asserts that no id repeats after it."""
+        places; ``convert`` only asserts that no id repeats after it. So every record a reader yields comes out of one
+        ``rejecting`` call, and calls do not nest (a record would be given its id twice)."""
         produced: list[Item] = []
         try:
             made = convert()
