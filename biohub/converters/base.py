@@ -285,7 +285,8 @@ def annotation_counts(record: Record) -> dict[str, int]:
     """The annotations a ``kb`` record holds per ledger unit (none for the other schemas)."""
     if not isinstance(record, KBRecord):
         return {}
-    return {"entities": len(record.entities), "relations": len(record.relations), "events": len(record.events)}
+    counts = {"entities": len(record.entities), "relations": len(record.relations), "events": len(record.events)}
+    return counts | {"coreferences": len(record.coreferences)}
 
 
 def mark_dropped(record: Record, lost: Counter[str]) -> Record:
