@@ -24,6 +24,9 @@ app = typer.Typer(
 P = ParamSpec("P")
 R = TypeVar("R")
 _debug = {"traceback": False}  # set by --debug (the app's callback runs before every command)
+# options several commands take, alike
+Overwrite = Annotated[bool, typer.Option("--overwrite", help="Replace OUT if it holds an earlier output of this command.")]
+NoVerify = Annotated[bool, typer.Option("--no-verify", help="Skip the sha256 check of catalogued source files.")]
 
 
 def _print_version(asked: bool) -> None:
@@ -206,9 +209,7 @@ def convert_command(
     strict: Annotated[
         bool, typer.Option(help="Fail (exit 2, nothing written) if any record is rejected or any annotation dropped.")
     ] = False,
-    no_verify: Annotated[
-        bool, typer.Option("--no-verify", help="Skip the sha256 check of catalogued source files.")
-    ] = False,
+    no_verify: NoVerify = False,
     allow_empty: Annotated[
         bool, typer.Option("--allow-empty", help="Write a corpus even when no record converted (else an error).")
     ] = False,
@@ -294,9 +295,7 @@ def instruct_command(
     datasets: Annotated[
         list[str] | None, typer.Option(help="Subset of the converted datasets, comma-separated and/or repeated.")
     ] = None,
-    overwrite: Annotated[
-        bool, typer.Option("--overwrite", help="Replace OUT if it holds an earlier output of this command.")
-    ] = False,
+    overwrite: Overwrite = False,
     allow_empty: Annotated[
         bool, typer.Option("--allow-empty", help="Exit 0 even when no example was made (else an error).")
     ] = False,
@@ -384,9 +383,7 @@ def build_command(
     mirror: Annotated[Path, typer.Option(help="Local mirror of the corpora.")],
     out: Annotated[Path, typer.Option(help="The Hub dataset repository folder to write (replaced when complete).")],
     workers: Annotated[int, typer.Option(help="Worker processes (datasets in parallel).")] = 2,
-    no_verify: Annotated[
-        bool, typer.Option("--no-verify", help="Skip the sha256 check of catalogued source files.")
-    ] = False,
+    no_verify: NoVerify = False,
     catalog: Annotated[Path | None, typer.Option(help="Catalog folder to use instead of the built-in one.")] = None,
     cap: Annotated[
         int | None,
@@ -394,9 +391,7 @@ def build_command(
             help="Cap every dataset's training examples at N (a lower cap in the recipe is kept); eval sets stay whole."
         ),
     ] = None,
-    overwrite: Annotated[
-        bool, typer.Option("--overwrite", help="Replace OUT if it holds an earlier output of this command.")
-    ] = False,
+    overwrite: Overwrite = False,
 ) -> None:
     """Build a Hugging Face dataset repository folder (configs, card, decontamination report) from a recipe."""
     from biohub.hub.build import build
@@ -563,9 +558,7 @@ def report_command(
     reference: Annotated[
         Path | None, typer.Option(help="Published results CSV for reference columns (none by default).")
     ] = None,
-    overwrite: Annotated[
-        bool, typer.Option("--overwrite", help="Replace OUT if it holds an earlier output of this command.")
-    ] = False,
+    overwrite: Overwrite = False,
 ) -> None:
     """One table in the Taiyi layout over several runs, with deltas against the first, and a grouped bar chart."""
     from biohub.eval.report import write_report_folder
@@ -653,9 +646,7 @@ def export_command(
         list[str] | None,
         typer.Option(help="Configs, comma-separated and/or repeated (default: the mixes and every *_instructions)."),
     ] = None,
-    overwrite: Annotated[
-        bool, typer.Option("--overwrite", help="Replace OUT if it holds an earlier output of this command.")
-    ] = False,
+    overwrite: Overwrite = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON instead of a table.")] = False,
 ) -> None:
     """Export instruction configs for other trainers (LLaMA-Factory, TRL/OpenAI) or lm-evaluation-harness."""

@@ -423,7 +423,7 @@ class LabelSet:
 def validate(record: Record, labels: LabelSet | None = None) -> list[str]:
     """BigBio-style invariants of one record; returns a list of problems (empty when valid).
 
-    Dataset-wide id uniqueness is checked by the caller, which sees every record.
+    Dataset-wide id uniqueness is kept by the conversion (the readers' reject loop), which sees every record.
     """
     labels = labels or LabelSet()
     problems = _validate_common(record)

@@ -18,7 +18,7 @@ import re
 import types
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
+from typing import Any, Literal, TypeVar, Union, cast, get_args, get_origin, get_type_hints
 
 import yaml
 
@@ -105,6 +105,21 @@ def from_mapping(cls: type, data: Any, where: str, convert: dict[str, Callable[[
         here = f"{where}.{key}"
         values[key] = convert[key](value, here) if key in convert and value is not None else coerce(value, hints[key], here)
     return cls(**values)
+
+
+_Config = TypeVar("_Config")
+
+
+def build_config(
+    cls: type[_Config], data: Any, where: str, error: Callable[[str], Exception],
+    convert: dict[str, Callable[[Any, str], Any]] | None = None,
+) -> _Config:
+    """:func:`from_mapping` for a configuration file: its ``TypeError`` raised as the caller's own ``error`` type
+    (``RecipeError``, ``SuiteError``, ...) with the same message."""
+    try:
+        return cast(_Config, from_mapping(cls, data, where, convert))  # from_mapping returns a ``cls`` or raises
+    except TypeError as exc:
+        raise error(str(exc)) from None
 
 
 class DuplicateKeyError(ConfigError, yaml.YAMLError):  # type: ignore[misc]  # PyYAML ships no type stubs: YAMLError is Any

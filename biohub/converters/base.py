@@ -38,7 +38,7 @@ from defusedxml.ElementTree import DefusedXMLParser
 from biohub.converters.archives import ArchiveError, expand_member_path, read_input_bytes, split_member_path
 from biohub.converters.problems import Reason, RecordRejected, reason_of
 from biohub.errors import BiohubError, ConfigError
-from biohub.schema import LabelSet, Record, dump_meta
+from biohub.schema import KBRecord, LabelSet, Record, dump_meta
 from biohub.typed import coerce
 
 if TYPE_CHECKING:
@@ -117,6 +117,10 @@ class ReadContext:
     raw_sink: dict[str, str] | None = None  # record id -> verbatim source text, collected only when a caller asks
     annotations_read: dict[str, Counter[str]] = field(default_factory=dict)  # split -> unit -> annotations read
     keys_read: dict[str, str] = field(default_factory=dict)  # source record key -> where it was first read
+    # record id -> where the record given it was read; one store for a whole conversion (``convert_source`` hands the
+    # same dict to the reads of every source and split), filled by :meth:`Reader.rejecting`
+    ids_given: dict[str, str] = field(default_factory=dict)
+    annotations_rejected: dict[str, Counter[str]] = field(default_factory=dict)  # split -> unit -> in rejected records
 
     def count_read(self, document_id: str | None, **counts: int) -> None:
         """Note how many annotations of each unit (``entities=12, relations=3``) the reader read for the record
@@ -126,13 +130,26 @@ class ReadContext:
 
     def read_before(self, key: str) -> str | None:
         """Where the source record ``key`` was already read in this read (so this one is a duplicate the reader
-        rejects), or None. This is the one place readers keep the keys they have read; the dataset-wide
-        uniqueness of record ids is checked again when records are validated (``convert``)."""
+        rejects under its format's reason, e.g. ``duplicate PMID``, before converting it), or None. Record ids are
+        kept unique dataset-wide in the same layer, by :meth:`Reader.rejecting` (:meth:`give_id`)."""
         return self.keys_read.get(key)
 
     def note_read(self, key: str, where: str = "") -> None:
         """Note that the source record ``key`` was read at ``where`` (a later record with that key is a duplicate)."""
         self.keys_read[key] = where
+
+    def give_id(self, record: Record, where: str) -> str | None:
+        """Give ``record`` its id for this conversion: None when no record read before holds it (it is now this
+        one's, read at ``where``), else where the record holding it was read (this one is a duplicate)."""
+        first = self.ids_given.get(record.id)
+        if first is None:
+            self.ids_given[record.id] = where
+        return first
+
+    def count_rejected(self, record: Record) -> None:
+        """Note the annotations inside ``record``, rejected after the reader read it (the ledger's
+        ``in_rejected_records``)."""
+        self.annotations_rejected.setdefault(record.split, Counter()).update(annotation_counts(record))
 
     def keep_raw(self, record_id: str, raw: Callable[[], str]) -> None:
         """Hand over the verbatim source text of a record (evaluated only when raw sources are being collected)."""
@@ -237,7 +254,12 @@ class Reader(ABC):
         The rejection names ``path`` and ``locator`` (or the path and locator the exception carries) and belongs to
         ``document_id`` (or the exception's); its detail is ``prefix`` followed by the exception's detail. Defects
         ``convert`` produced before it raised stay counted. A kept record that lost annotations (dropped defects)
-        says so in ``meta.dropped_annotations`` (unit -> count, see :func:`mark_dropped`)."""
+        says so in ``meta.dropped_annotations`` (unit -> count, see :func:`mark_dropped`).
+
+        This is also the one place where record ids are kept unique in a dataset: a record whose id a record read
+        earlier in the conversion (any source, any split) already holds is rejected (``duplicate id``), naming both
+        places; ``convert`` only asserts that no id repeats after it. So every record a reader yields comes out of one
+        ``rejecting`` call, and calls do not nest (a record would be given its id twice)."""
         produced: list[Item] = []
         try:
             made = convert()
@@ -250,8 +272,22 @@ class Reader(ABC):
             yield ctx.reject(at, where, problem.reason, prefix + problem.detail, document_id=owner)
             return
         lost = Counter(item.annotation or "annotations" for item in produced if isinstance(item, Defect) and item.dropped)
+        here = f"{Path(path).name} {locator}"
         for item in produced:
+            if isinstance(item, Record) and (first := ctx.give_id(item, here)) is not None:
+                ctx.count_rejected(item)
+                detail = f"{prefix}record id {item.id} already given to the record read at {first}"
+                yield ctx.reject(path, locator, Reason.DUPLICATE_ID, detail, document_id=item.document_id)
+                continue
             yield mark_dropped(item, lost) if lost and isinstance(item, Record) else item
+
+
+def annotation_counts(record: Record) -> dict[str, int]:
+    """The annotations a ``kb`` record holds per ledger unit (none for the other schemas)."""
+    if not isinstance(record, KBRecord):
+        return {}
+    counts = {"entities": len(record.entities), "relations": len(record.relations), "events": len(record.events)}
+    return counts | {"coreferences": len(record.coreferences), "modifications": len(record.modifications)}
 
 
 def mark_dropped(record: Record, lost: Counter[str]) -> Record:

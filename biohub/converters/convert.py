@@ -1,10 +1,10 @@
 """Run a reader over a source, check every record, and write parquet files, rejections and the ledger.
 
-``convert_source`` is the one place where records are validated (BigBio invariants, declared labels,
-dataset-wide unique ids) and counted; ``write_result`` writes ``OUT/<dataset>/<split>.parquet``,
-``OUT/<dataset>/rejections.jsonl`` (every rejected record and dropped annotation with file, locator and
-reason) and ``OUT/<dataset>/info.json`` (format, options, source sha256s); ``update_ledger`` merges the
-per-split counts into ``OUT/ledger.json``.
+``convert_source`` is the one place where records are validated (BigBio invariants, declared labels) and
+counted; record ids are made unique by the readers' reject loop (``Reader.rejecting``), and only asserted here.
+``write_result`` writes ``OUT/<dataset>/<split>.parquet``, ``OUT/<dataset>/rejections.jsonl`` (every rejected
+record and dropped annotation with file, locator and reason) and ``OUT/<dataset>/info.json`` (format, options,
+source sha256s); ``update_ledger`` merges the per-split counts into ``OUT/ledger.json``.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 
 import biohub
 from biohub.converters.archives import split_member_path
-from biohub.converters.base import ConvertError, Defect, ReadContext, Rejection, check_path, load_json
+from biohub.converters.base import ConvertError, Defect, ReadContext, Rejection, annotation_counts, check_path, load_json
 from biohub.converters.catalog import CatalogEntry, DeriveSplits, Source, SourceFile, tree_sha256
 from biohub.converters.ledger import SplitLedger, record_counts
 from biohub.converters.registry import get_reader
@@ -149,6 +149,7 @@ def convert_source(
             f"{dataset}: formats {[s.format for s in sources]} produce {sorted(produced)} records, catalog says {schema!r}"
         )
     result = ConversionResult(dataset, produced.pop(), "+".join(s.format for s in sources), _options(sources), labels=labels)
+    ids_given: dict[str, str] = {}  # one store of record ids for the reads of every source and split
     seen_ids: set[str] = set()
     bar = tqdm(desc=dataset, unit="rec", disable=not progress or None, leave=False)
     for source, reader in zip(sources, readers):
@@ -161,7 +162,7 @@ def convert_source(
         for split, files in source.splits.items():
             paths, file_records = _checked_files(mirror, files, verify)
             result.files.setdefault(split, []).extend(file_records)
-            ctx = ReadContext(dataset, split, source.language or language, labels, split_of, raw_sink)
+            ctx = ReadContext(dataset, split, source.language or language, labels, split_of, raw_sink, ids_given=ids_given)
             if split_of is None:
                 result.split_ledger(split)
             last = ""
@@ -178,6 +179,8 @@ def convert_source(
                 raise ConvertError(" + ".join(map(str, paths)), reason) from None
             for read_split, tally in ctx.annotations_read.items():
                 result.split_ledger(read_split).annotations_read.update(tally)
+            for read_split, tally in ctx.annotations_rejected.items():
+                result.split_ledger(read_split).annotations_rejected.update(tally)
     bar.close()
     for split, ledger in result.ledger.items():
         ledger.counts = record_counts(result.records.get(split, []))
@@ -245,19 +248,17 @@ def _account(
         result.split_ledger(item.split).add_rejection(item)
         result.problems.append(item)
         return
+    if item.id in seen:  # Reader.rejecting gives each id once; a record yielded around it is a reader bug
+        path, _ = _source_of(item)
+        raise ConvertError(locate(path) if path else result.dataset, f"record id {item.id} yielded twice (a reader bug)")
+    seen.add(item.id)
     problems = validate(item, labels)
-    if item.id in seen:
-        problems.append(f"duplicate id {item.id}")
     if problems:
         path, locator = _source_of(item)
         rejection = Rejection(locate(path) if path else path, locator, "invalid record", "; ".join(problems[:5]), item.split)
         _account(result, rejection, labels, seen)
-        if isinstance(item, KBRecord):
-            rejected = result.split_ledger(item.split).annotations_rejected
-            rejected.update({"entities": len(item.entities), "relations": len(item.relations), "events": len(item.events)})
-            rejected.update({"coreferences": len(item.coreferences), "modifications": len(item.modifications)})
+        result.split_ledger(item.split).annotations_rejected.update(annotation_counts(item))
         return
-    seen.add(item.id)
     result.records.setdefault(item.split, []).append(item)
     result.split_ledger(item.split).converted += 1
 

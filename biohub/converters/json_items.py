@@ -1,6 +1,7 @@
 """Keyed objects of JSON array / JSON Lines files, and small field accessors that reject with file + record.
 
-Shared by the JSON-based readers (CBLUE, PromptCBLUE, Taiyi, Alpaca): :func:`convert_items` is their reject loop;
+Shared by the JSON-based readers (CBLUE, PromptCBLUE, Taiyi, Alpaca): :func:`convert_items` is their reject loop
+(:func:`convert_lines` that of the JSON Lines readers keyed by file and line: marked-re, mcqa-jsonl);
 the field accessors raise :class:`~biohub.converters.problems.RecordRejected`. The dialogue-json reader uses
 :func:`is_json_array` to name its locators.
 """
@@ -104,6 +105,21 @@ def convert_items(
             yield from Reader.rejecting(ctx, item.path, item.locator, partial(convert, item), document_id=item.key)
         else:
             yield item
+
+
+def convert_lines(
+    paths: list[Path], ctx: ReadContext, suffix: str, convert: Callable[[Path, int, str, Any], Item | Iterable[Item]]
+) -> Iterator[Item]:
+    """The reject loop of the readers whose records are the objects of JSON Lines files keyed by place: every object
+    of every ``*suffix`` file (folders expanded) is keyed ``<file stem>-<line>`` and converted by ``convert(path, line,
+    key, obj)`` inside :meth:`Reader.rejecting`; a rejection's detail starts with ``line N: ``."""
+    files = expand_paths(paths, suffix)
+    stems = file_stems(files)
+    for path in files:
+        for line, obj in iter_json_records(path):
+            key = f"{stems[path]}-{line}"
+            one = partial(convert, path, line, key, obj)
+            yield from Reader.rejecting(ctx, path, line, one, document_id=key, prefix=f"line {line}: ")
 
 
 def text_field(item: JsonItem, name: str) -> str:

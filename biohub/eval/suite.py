@@ -19,7 +19,7 @@ from biohub.errors import BiohubError
 from biohub.io import InputError, first_line, hub_offline, local_or_hub, read_hub_split
 from biohub.templates.library import families
 from biohub.templates.registry import unknown_name
-from biohub.typed import from_mapping, load_yaml, read_yaml
+from biohub.typed import build_config, load_yaml, read_yaml
 
 SUITES = Path(__file__).parent / "suites"
 
@@ -80,10 +80,7 @@ def load_suite(name_or_path: str) -> Suite:
     if not path.is_file():
         shipped = ", ".join(sorted(p.stem for p in SUITES.glob("*.yaml")))
         raise SuiteError(f"no suite {name_or_path!r} (shipped: {shipped}; or give a YAML file)")
-    try:
-        suite: Suite = from_mapping(Suite, read_yaml(path, SuiteError, "suite"), str(path))
-    except TypeError as exc:
-        raise SuiteError(str(exc)) from None
+    suite = build_config(Suite, read_yaml(path, SuiteError, "suite"), str(path), SuiteError)
     for entry in suite.entries:
         for task in entry.tasks:
             if task not in families():

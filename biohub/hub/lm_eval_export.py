@@ -286,22 +286,12 @@ def task_yaml(name: str, data_file: Path, task: dict[str, Any]) -> dict[str, Any
     return {
         "task": name,
         "class": Function("utils.BiohubTask"),
-        "dataset_path": "json",
-        "dataset_kwargs": {"data_files": {task["split"]: str(data_file)}},
-        "test_split": task["split"],
+        **_data(data_file, task),
         "output_type": "generate_until",
         "description": "system",
         "doc_to_text": "prompt",
         "doc_to_target": "target",
-        "metadata": {
-            "version": 2.0,
-            "biohub_version": _biohub_version(),
-            "biohub_dataset": task["config"].removesuffix(INSTRUCTIONS_SUFFIX),
-            "biohub_config": task["config"],
-            "biohub_split": task["split"],
-            "biohub_family": task["family"],
-            "docs": task["docs"],
-        },
+        "metadata": _metadata(task),
     }
 
 
@@ -320,9 +310,7 @@ def loglik_task_yaml(name: str, data_file: Path, task: dict[str, Any]) -> dict[s
     options as continuations after ``target_delimiter``, the gold option's index; lm-eval's ``acc`` and ``acc_norm``."""
     return {
         "task": name,
-        "dataset_path": "json",
-        "dataset_kwargs": {"data_files": {task["split"]: str(data_file)}},
-        "test_split": task["split"],
+        **_data(data_file, task),
         "output_type": "multiple_choice",
         "description": "system",
         "doc_to_text": "prompt",
@@ -331,16 +319,28 @@ def loglik_task_yaml(name: str, data_file: Path, task: dict[str, Any]) -> dict[s
         "doc_to_target": "gold_index",
         "target_delimiter": task["target_delimiter"],
         "metric_list": [{"metric": metric, "aggregation": "mean", "higher_is_better": True} for metric in LOGLIK_METRICS],
-        "metadata": {
-            "version": 2.0,
-            "biohub_version": _biohub_version(),
-            "biohub_dataset": task["config"].removesuffix(INSTRUCTIONS_SUFFIX),
-            "biohub_config": task["config"],
-            "biohub_split": task["split"],
-            "biohub_family": task["family"],
-            "biohub_generate_task": task["generate_task"],
-            "docs": task["docs"],
-        },
+        "metadata": _metadata(task, biohub_generate_task=task["generate_task"]),
+    }
+
+
+def _data(data_file: Path, task: dict[str, Any]) -> dict[str, Any]:
+    """Where an exported task's rows are: its JSON Lines file, read as the task's one (test) split."""
+    split = task["split"]
+    return {"dataset_path": "json", "dataset_kwargs": {"data_files": {split: str(data_file)}}, "test_split": split}
+
+
+def _metadata(task: dict[str, Any], **extra: str) -> dict[str, Any]:
+    """The metadata of an exported task: versions, the biohub config, split and family it comes from, ``extra``
+    (a log-likelihood task names its generate task), and its number of docs."""
+    return {
+        "version": 2.0,
+        "biohub_version": _biohub_version(),
+        "biohub_dataset": task["config"].removesuffix(INSTRUCTIONS_SUFFIX),
+        "biohub_config": task["config"],
+        "biohub_split": task["split"],
+        "biohub_family": task["family"],
+        **extra,
+        "docs": task["docs"],
     }
 
 

@@ -34,7 +34,7 @@ from biohub.templates.answers import FORMATS
 from biohub.templates.instruct import InstructOptions
 from biohub.templates.library import families, stage1_families
 from biohub.templates.registry import unknown_name
-from biohub.typed import from_mapping, read_yaml
+from biohub.typed import build_config, from_mapping, read_yaml
 
 
 class RecipeError(BiohubError, ValueError):
@@ -126,10 +126,7 @@ def load_recipe(path: Path) -> Recipe:
     data = read_yaml(path, RecipeError, "recipe")
     if isinstance(data, dict) and isinstance(data.get("datasets"), dict):  # ``name:`` alone = a plan of defaults
         data["datasets"] = {name: {} if plan is None else plan for name, plan in data["datasets"].items()}
-    try:
-        recipe: Recipe = from_mapping(Recipe, data, str(path), {"instructions": _instruct_options})
-    except TypeError as exc:
-        raise RecipeError(str(exc)) from None
+    recipe = build_config(Recipe, data, str(path), RecipeError, {"instructions": _instruct_options})
     problems = recipe_problems(recipe)
     if problems:
         raise RecipeError(f"{path}: " + "; ".join(problems))

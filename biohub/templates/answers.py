@@ -34,6 +34,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -311,21 +312,28 @@ def _key_value(line: str, spec: AnswerSpec, strict: bool) -> tuple[str, str] | N
     return (match["key"], strip_unescaped(match["value"])) if match else None
 
 
-def _parse_spans_by_type(spec: AnswerSpec, text: str, strict: bool, warnings: list[str], choices: list[str]) -> Any:
-    found: dict[str, list[str]] = {label: [] for label in spec.labels}
-    seen: set[str] = set()
+def _labelled_lines(spec: AnswerSpec, text: str, strict: bool, warnings: list[str], shape: str) -> Iterator[tuple[str, str]]:
+    """The (declared label, value) of every line of ``text`` written ``<label><kv> <value>``; any other line fails a
+    strict parse (saying it is not ``shape``) and is ignored, with a warning, by a lenient one."""
     for line in _lines(text, strict):
         pair = _key_value(line, spec, strict)
         label = _label_of(spec, pair[0], strict) if pair else None
         if pair is None or label is None:
             if strict:
-                raise _Fail(f"line {line!r} is not '<type>{spec.punct.kv} <mentions>' for a declared type")
+                raise _Fail(f"line {line!r} is not {shape}")
             warnings.append(f"ignored line {line[:60]!r}")
             continue
+        yield label, pair[1]
+
+
+def _parse_spans_by_type(spec: AnswerSpec, text: str, strict: bool, warnings: list[str], choices: list[str]) -> Any:
+    found: dict[str, list[str]] = {label: [] for label in spec.labels}
+    seen: set[str] = set()
+    for label, value in _labelled_lines(spec, text, strict, warnings, f"'<type>{spec.punct.kv} <mentions>' for a declared type"):
         if label in seen and strict:
             raise _Fail(f"type {spec.name(label)!r} given twice")
         seen.add(label)
-        found[label].extend(_split_items(spec.punct, pair[1], strict))
+        found[label].extend(_split_items(spec.punct, value, strict))
     missing = [spec.name(label) for label in spec.labels if label not in seen]
     if missing and strict:
         raise _Fail(f"missing type line(s): {', '.join(missing)}")
@@ -384,16 +392,9 @@ def _parse_triples(spec: AnswerSpec, text: str, strict: bool, warnings: list[str
     if _is_none_answer(spec, text) and (not strict or text.strip("\n") == spec.punct.none):
         return []
     triples, recognized = [], False
-    for line in _lines(text, strict):
-        pair = _key_value(line, spec, strict)
-        label = _label_of(spec, pair[0], strict) if pair else None
-        if pair is None or label is None:
-            if strict:
-                raise _Fail(f"line {line!r} is not '<relation>{spec.punct.kv} [head, tail]; ...'")
-            warnings.append(f"ignored line {line[:60]!r}")
-            continue
+    for label, value in _labelled_lines(spec, text, strict, warnings, f"'<relation>{spec.punct.kv} [head, tail]; ...'"):
         recognized = True
-        raws = _split_strict(pair[1], spec.punct.list_sep, spec.punct.gap) if strict else split_unescaped(pair[1], ";；")
+        raws = _split_strict(value, spec.punct.list_sep, spec.punct.gap) if strict else split_unescaped(value, ";；")
         for raw in raws:
             triple = _parse_pair(spec, raw, strict)
             if triple is None:

@@ -57,7 +57,7 @@ import yaml
 from biohub.errors import BiohubError
 from biohub.templates.answers import KINDS, Punctuation
 from biohub.templates.registry import GROUPS, METRICS, TASK_CATEGORIES, RegistryError, check_name
-from biohub.typed import from_mapping, load_yaml
+from biohub.typed import build_config, load_yaml
 
 EXTRA_FAMILIES_ENV = "BIOHUB_FAMILIES"
 LabelGroup = Literal["", "entity_types", "relation_types", "classes"]
@@ -215,10 +215,7 @@ class _LabelFile:
 
 def _shaped(cls: type, data: Any, where: str) -> Any:
     """``from_mapping`` (the one YAML-to-dataclass validator) with its TypeError as a TemplateError."""
-    try:
-        return from_mapping(cls, data, where)
-    except TypeError as exc:
-        raise TemplateError(str(exc)) from None
+    return build_config(cls, data, where, TemplateError)
 
 
 def load_family(path: Path) -> Family:

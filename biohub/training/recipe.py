@@ -25,7 +25,7 @@ from typing import Any, Literal
 import yaml
 
 from biohub.errors import BiohubError
-from biohub.typed import from_mapping, load_yaml, read_yaml
+from biohub.typed import build_config, load_yaml, read_yaml
 
 Method = Literal["lora", "qlora", "full"]
 Scheduler = Literal["constant_with_warmup", "constant", "linear", "cosine"]
@@ -154,10 +154,7 @@ def load_train_recipe(path: Path, overrides: list[str] | None = None) -> TrainRe
     if not isinstance(data, dict):
         raise TrainRecipeError(f"{path}: expected a mapping")
     data = apply_overrides(data, overrides or [])
-    try:
-        recipe: TrainRecipe = from_mapping(TrainRecipe, data, str(path))
-    except TypeError as exc:
-        raise TrainRecipeError(str(exc)) from None
+    recipe = build_config(TrainRecipe, data, str(path), TrainRecipeError)
     problems = recipe_problems(recipe)
     if problems:
         raise TrainRecipeError(f"{path}: " + "; ".join(problems))

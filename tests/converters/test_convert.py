@@ -272,3 +272,39 @@ def test_read_context_keeps_the_keys_read_for_duplicate_checks() -> None:
     ctx.note_read("q2")
     assert (ctx.read_before("q1"), ctx.read_before("q2"), ctx.read_before("q3")) == ("a.json record 0", "", None)
     assert ReadContext("toy", "train", "en").read_before("q1") is None  # one read's keys, not another's
+
+
+def test_a_record_id_given_twice_in_one_conversion_is_rejected_once_naming_both_places(tmp_path: Path) -> None:
+    # two sources of one dataset whose files share a name give their records the same ids: the reject loop keeps the
+    # first and rejects the second as a duplicate (one store of record ids for every source and split)
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "train.tsv").write_text("Aspirin\tB-Chemical\n", encoding="utf-8")
+    sources = [Source(format="conll", splits={"train": (SourceFile(f"{folder}/train.tsv"),)}) for folder in ("a", "b")]
+    result = convert_source("toy", sources, tmp_path, language="en", labels=LabelSet(), progress=False)
+    assert (result.ledger["train"].converted, result.ledger["train"].reasons) == (1, {"duplicate id": 1})
+    (rejection,) = result.problems
+    assert (rejection.path, rejection.locator) == (str(tmp_path / "b" / "train.tsv"), "1")
+    assert rejection.detail == "record id toy.train.train-1 already given to the record read at train.tsv 1"
+
+
+def test_a_record_id_yielded_twice_around_the_reject_loop_is_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from collections.abc import Iterator
+
+    from biohub.converters.base import Item, ReadContext, Reader
+    from biohub.schema import TextRecord
+
+    class Repeating(Reader):
+        """A reader that yields its records itself, not through ``Reader.rejecting``: the same id twice."""
+
+        name, schema, description = "repeating", "text", "test reader"
+
+        def read(self, paths: list[Path], ctx: ReadContext) -> Iterator[Item]:
+            for _ in range(2):
+                yield TextRecord(**ctx.common("k", meta={"source": {"path": "train.tsv", "line": 1}}), text="x", labels=[])
+
+    monkeypatch.setattr("biohub.converters.convert.get_reader", lambda name: Repeating)
+    source(tmp_path)
+    with pytest.raises(ConvertError, match=r"record id toy\.train\.k yielded twice \(a reader bug\)"):
+        repeating = Source(format="repeating", splits={"train": (SourceFile("train.tsv"),)})
+        convert_source("toy", repeating, tmp_path, language="en", labels=LabelSet(), progress=False)

@@ -123,7 +123,7 @@ JSON_FORMATS = sorted(
     for name, reader in all_readers().items()
     if any(
         helper in inspect.getsource(inspect.getmodule(reader))
-        for helper in ("load_json", "iter_json_records", "json_items(", "convert_items(")
+        for helper in ("load_json", "iter_json_records", "json_items(", "convert_items(", "convert_lines(")
     )
 )
 

@@ -29,14 +29,14 @@ ensure_ascii=False)`` (keys in file order).
 from __future__ import annotations
 
 import json
-from collections.abc import Generator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 from biohub.converters.base import ConvertError, Item, ReadContext, Reader, expand_paths, load_json
-from biohub.converters.problems import RecordRejected
+from biohub.converters.problems import Reason, RecordRejected
 from biohub.converters.registry import register
 from biohub.schema import QARecord
 
@@ -102,13 +102,15 @@ class BioASQReader(Reader):
         snippets = q.get("snippets") or []
         if not all(isinstance(s, dict) and isinstance(s.get("text"), str) for s in snippets):
             raise RecordRejected("bad snippet", f"question {qid}: every snippet needs a text", locator=qid, document_id=qid)
+        defects: list[Item] = []  # the question's dropped or repaired answers, in the order met
         ideal = []
         for value in [q["ideal_answer"]] if isinstance(q.get("ideal_answer"), str) else q.get("ideal_answer") or []:
             if isinstance(value, str) and value.strip():
                 ideal.append(value.strip())
             else:
                 detail = f"question {qid}: ideal answer {value!r} is not a non-blank string"
-                yield ctx.defect(path, qid, "empty ideal answer dropped", detail, document_id=qid, annotation="ideal_answers")
+                reason = Reason.EMPTY_IDEAL_ANSWER_DROPPED
+                defects.append(ctx.defect(path, qid, reason, detail, document_id=qid, annotation="ideal_answers"))
         meta: dict[str, Any] = {
             "batch": path.stem.removesuffix("_golden"),
             "documents": q.get("documents") or [],
@@ -121,13 +123,14 @@ class BioASQReader(Reader):
         choices: list[str] = []
         if kind == "yesno":
             choices = list(YESNO)
-            answer = yield from self._yesno(path, qid, q.get("exact_answer"), ctx)
+            answer = self._yesno(path, qid, q.get("exact_answer"), ctx, defects)
         elif kind in ("factoid", "list"):
-            groups = yield from self._groups(path, qid, q.get("exact_answer"), ctx)
+            groups = self._groups(path, qid, q.get("exact_answer"), ctx, defects)
             meta["exact_answer"] = groups
-            answer = yield from self._flatten(path, qid, groups, ctx)
+            answer = self._flatten(path, qid, groups, ctx, defects)
         else:
             answer = ideal
+        yield from defects  # counted even when the question is rejected below
         if not answer:
             if kind == "yesno" and q.get("exact_answer") is not None:
                 detail = f"question {qid}: exact_answer {q['exact_answer']!r} is not yes or no"
@@ -144,7 +147,8 @@ class BioASQReader(Reader):
         ctx.keep_raw(record.id, lambda: json.dumps(q, ensure_ascii=False))
         yield record
 
-    def _yesno(self, path: Path, qid: str, value: Any, ctx: ReadContext) -> Generator[Item, None, list[str]]:
+    def _yesno(self, path: Path, qid: str, value: Any, ctx: ReadContext, defects: list[Item]) -> list[str]:
+        """The yes/no answer (``[]`` when the exact answer is not yes or no); a normalised one adds a defect."""
         if isinstance(value, list) and len(value) == 1:
             value = value[0]
         if not isinstance(value, str):
@@ -154,44 +158,46 @@ class BioASQReader(Reader):
             return []
         if clean != value:
             detail = f"question {qid}: {value!r} -> {clean!r}"
-            yield ctx.defect(path, qid, "yes/no answer normalised", detail, document_id=qid, dropped=False, annotation="answers")
+            reason = Reason.YES_NO_ANSWER_NORMALISED
+            defects.append(ctx.defect(path, qid, reason, detail, document_id=qid, dropped=False, annotation="answers"))
         return [clean]
 
-    def _groups(self, path: Path, qid: str, value: Any, ctx: ReadContext) -> Generator[Item, None, list[list[str]]]:
+    def _groups(self, path: Path, qid: str, value: Any, ctx: ReadContext, defects: list[Item]) -> list[list[str]]:
         """The answer groups of an exact answer (not a list: none, and the question is rejected for want of an
-        answer); every value in it that is not a non-blank string is a listed drop."""
+        answer); every value in it that is not a non-blank string is a listed drop (added to ``defects``)."""
+
+        def drop(reason: Reason, detail: str, dropped: bool = True) -> None:
+            defects.append(ctx.defect(path, qid, reason, detail, document_id=qid, dropped=dropped, annotation="answers"))
+
         groups: list[list[str]] = []
         for group in value if isinstance(value, list) else []:
             if not isinstance(group, (str, list)):
-                detail = f"question {qid}: answer group {group!r} is neither a string nor a list"
-                yield ctx.defect(path, qid, "answer not a string (dropped)", detail, document_id=qid, annotation="answers")
+                drop(Reason.ANSWER_NOT_A_STRING_DROPPED, f"question {qid}: answer group {group!r} is neither a string nor a list")
                 continue
             synonyms = [group] if isinstance(group, str) else group
             clean = []
             for synonym in synonyms:
                 if not isinstance(synonym, str):
-                    detail = f"question {qid}: synonym {synonym!r} is a {type(synonym).__name__}"
-                    yield ctx.defect(path, qid, "answer not a string (dropped)", detail, document_id=qid, annotation="answers")
+                    drop(Reason.ANSWER_NOT_A_STRING_DROPPED, f"question {qid}: synonym {synonym!r} is a {type(synonym).__name__}")
                     continue
                 if not synonym.strip():
-                    detail = f"question {qid}: {synonym!r}"
-                    yield ctx.defect(path, qid, "empty answer dropped", detail, document_id=qid, annotation="answers")
+                    drop(Reason.EMPTY_ANSWER_DROPPED, f"question {qid}: {synonym!r}")
                     continue
                 if synonym != synonym.strip():
-                    detail = f"question {qid}: {synonym!r}"
-                    reason = "answer whitespace trimmed"
-                    yield ctx.defect(path, qid, reason, detail, document_id=qid, dropped=False, annotation="answers")
+                    drop(Reason.ANSWER_WHITESPACE_TRIMMED, f"question {qid}: {synonym!r}", dropped=False)
                 clean.append(synonym.strip())
             if clean:
                 groups.append(clean)
         return groups
 
-    def _flatten(self, path: Path, qid: str, groups: list[list[str]], ctx: ReadContext) -> Generator[Item, None, list[str]]:
+    def _flatten(self, path: Path, qid: str, groups: list[list[str]], ctx: ReadContext, defects: list[Item]) -> list[str]:
+        """Every synonym of the groups once, in order; a repeated one is dropped (added to ``defects``)."""
         answer: list[str] = []
         for synonym in (s for group in groups for s in group):
             if synonym in answer:
                 detail = f"question {qid}: {synonym!r} repeated"
-                yield ctx.defect(path, qid, "duplicate synonym dropped", detail, document_id=qid, annotation="answers")
+                reason = Reason.DUPLICATE_SYNONYM_DROPPED
+                defects.append(ctx.defect(path, qid, reason, detail, document_id=qid, annotation="answers"))
                 continue
             answer.append(synonym)
         return answer

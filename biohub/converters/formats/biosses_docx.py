@@ -23,10 +23,12 @@ import stat
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from biohub.converters.base import ConvertError, Item, ReadContext, Reader, check_path, expand_paths
+from biohub.converters.problems import Reason, RecordRejected
 from biohub.converters.registry import register
 from biohub.schema import PairsRecord
 
@@ -83,21 +85,7 @@ class BiossesDocxReader(Reader):
                     raise ConvertError(path, reason, record="header")
             numbered: dict[int, _Row] = {}
             for row in rows:
-                number = row.cells[0].strip()
-                if len(row.cells) != width:
-                    detail = f"row {row.row}: {len(row.cells)} cells, expected {width}"
-                    problems.append(ctx.reject(path, f"row {row.row}", "wrong column count", detail, document_id=number))
-                elif not _NUMBER.match(number):
-                    detail = f"row {row.row}: number cell {number!r}"
-                    problems.append(ctx.reject(path, f"row {row.row}", "bad pair number", detail, document_id=number or None))
-                elif int(number) in numbered:
-                    # compared as numbers: "01" and "1" are the same pair
-                    first = numbered[int(number)]
-                    detail = f"row {row.row}: pair {number!r} already in row {first.row} (as {first.cells[0].strip()!r})"
-                    key = str(int(number))
-                    problems.append(ctx.reject(path, key, "duplicate pair number", detail, document_id=key))
-                else:
-                    numbered[int(number)] = row
+                problems.extend(self.rejecting(ctx, path, f"row {row.row}", partial(_number, row, width, numbered)))
             if kind == "pairs":
                 pairs = numbered
             else:
@@ -106,8 +94,11 @@ class BiossesDocxReader(Reader):
             missing = "pairs (No, Sentence 1, Sentence 2)" if pairs is None else "scores (Sentence No, Annotator ...)"
             raise ConvertError(paths[0] if paths else ".", f"no {missing} table among the given files")
         yield from problems
-        for pair_number in sorted(set(pairs) | set(scores)):
-            yield from self._pair(str(pair_number), pairs.get(pair_number), scores.get(pair_number), annotators, ctx)
+        for number in sorted(set(pairs) | set(scores)):
+            pair, score_row = pairs.get(number), scores.get(number)
+            path = pair.path if pair is not None else scores[number].path
+            convert = partial(self._pair, str(number), pair, score_row, annotators, ctx)
+            yield from self.rejecting(ctx, path, number, convert, document_id=str(number))
 
     def _table(self, path: Path) -> tuple[list[str], list[_Row]]:
         import docx  # python-docx; imported here so that the other readers do not pay for it
@@ -135,16 +126,15 @@ class BiossesDocxReader(Reader):
 
     def _pair(
         self, number: str, pair: _Row | None, score_row: _Row | None, annotators: list[str], ctx: ReadContext
-    ) -> Iterator[Item]:
+    ) -> PairsRecord:
+        """The record of pair ``number`` (mean score); a pair without scores, scores without a pair, a bad score or
+        an empty sentence is :class:`RecordRejected`."""
         if pair is None:
             assert score_row is not None
             detail = f"row {score_row.row}: scores for pair {number}, which is not in the pairs table"
-            yield ctx.reject(score_row.path, number, "scores without pair", detail, document_id=number)
-            return
+            raise RecordRejected(Reason.SCORES_WITHOUT_PAIR, detail)
         if score_row is None:
-            detail = f"row {pair.row}: pair {number} has no row in the scores table"
-            yield ctx.reject(pair.path, number, "pair without scores", detail, document_id=number)
-            return
+            raise RecordRejected(Reason.PAIR_WITHOUT_SCORES, f"row {pair.row}: pair {number} has no row in the scores table")
         low, high = self.options.score_range
         values: list[float] = []
         for name, raw in zip(annotators, score_row.cells[1:]):
@@ -154,14 +144,11 @@ class BiossesDocxReader(Reader):
                 value = float("nan")
             if not low <= value <= high:
                 detail = f"row {score_row.row}: {name} score {raw!r} not a number in [{low:g}, {high:g}]"
-                yield ctx.reject(score_row.path, number, "bad score", detail, document_id=number)
-                return
+                raise RecordRejected(Reason.BAD_SCORE, detail, path=score_row.path)
             values.append(value)
         text_1, text_2 = pair.cells[1], pair.cells[2]
         if not text_1 or not text_2:
-            detail = f"row {pair.row}: pair {number} has an empty sentence"
-            yield ctx.reject(pair.path, number, "empty sentence", detail, document_id=number)
-            return
+            raise RecordRejected(Reason.EMPTY_SENTENCE, f"row {pair.row}: pair {number} has an empty sentence")
         meta: dict[str, Any] = {
             "source": {"path": pair.path.name, "record": number},
             "scores": [int(v) if v.is_integer() else v for v in values],
@@ -170,7 +157,25 @@ class BiossesDocxReader(Reader):
         score = sum(values) / len(values)
         record = PairsRecord(**ctx.common(number, meta=meta), text_1=text_1, text_2=text_2, label="", score=score)
         ctx.keep_raw(record.id, lambda: "\t".join([*pair.raw, *score_row.raw[1:]]))
-        yield record
+        return record
+
+
+def _number(row: _Row, width: int, numbered: dict[int, _Row]) -> list[Item]:
+    """File ``row`` under its pair number in ``numbered`` (nothing to yield yet); a row of the wrong width, without a
+    number or repeating one (compared as numbers: ``01`` repeats ``1``) is :class:`RecordRejected`."""
+    number = row.cells[0].strip()
+    if len(row.cells) != width:
+        detail = f"row {row.row}: {len(row.cells)} cells, expected {width}"
+        raise RecordRejected(Reason.WRONG_COLUMN_COUNT, detail, document_id=number)
+    if not _NUMBER.match(number):
+        raise RecordRejected(Reason.BAD_PAIR_NUMBER, f"row {row.row}: number cell {number!r}")
+    if int(number) in numbered:
+        first = numbered[int(number)]
+        detail = f"row {row.row}: pair {number!r} already in row {first.row} (as {first.cells[0].strip()!r})"
+        key = str(int(number))
+        raise RecordRejected(Reason.DUPLICATE_PAIR_NUMBER, detail, locator=key, document_id=key)
+    numbered[int(number)] = row
+    return []
 
 
 def _kind(path: Path, header: list[str]) -> str:

@@ -17,7 +17,7 @@ from functools import partial
 from pathlib import Path
 
 from biohub.converters.base import Item, ReadContext, Reader, expand_paths, file_stems, read_lines
-from biohub.converters.problems import RecordRejected
+from biohub.converters.problems import Reason, RecordRejected
 from biohub.converters.registry import register
 from biohub.schema import Entity, KBRecord, Passage
 
@@ -56,6 +56,7 @@ class _Sentence:
     tags: list[str]
     lines: list[int]
     raw: list[str]  # the sentence's source lines, verbatim
+    broken: tuple[int, str] | None = None  # the first line with the wrong number of columns, and what is wrong
 
 
 @register
@@ -72,21 +73,19 @@ class ConllReader(Reader):
         files = expand_paths(paths, ".tsv")
         stems = file_stems(files)
         for path in files:
-            for number, sentence in enumerate(self._sentences(path, ctx), start=1):
-                if isinstance(sentence, _Sentence):
-                    convert = partial(self._convert, path, stems[path], number, sentence, ctx)
-                    yield from self.rejecting(ctx, path, number, convert)
-                else:
-                    yield sentence
+            for number, sentence in enumerate(self._sentences(path), start=1):
+                convert = partial(self._convert, path, stems[path], number, sentence, ctx)
+                yield from self.rejecting(ctx, path, number, convert)
 
-    def _sentences(self, path: Path, ctx: ReadContext) -> Iterator[_Sentence | Item]:
+    def _sentences(self, path: Path) -> Iterator[_Sentence]:
         opts = self.options
         current: _Sentence | None = None
         broken: tuple[int, str] | None = None
         for line_number, line in enumerate(read_lines(path, opts.encoding), start=1):
             if not line.strip():
                 if current is not None:
-                    yield ctx.reject(path, broken[0], "wrong column count", broken[1]) if broken else current
+                    current.broken = broken
+                    yield current
                 current, broken = None, None
                 continue
             if line.startswith(opts.comment_prefixes):
@@ -105,9 +104,12 @@ class ConllReader(Reader):
             current.tags.append(parts[opts.tag_column].strip())
             current.lines.append(line_number)
         if current is not None:
-            yield ctx.reject(path, broken[0], "wrong column count", broken[1]) if broken else current
+            current.broken = broken
+            yield current
 
     def _convert(self, path: Path, stem: str, number: int, sentence: _Sentence, ctx: ReadContext) -> Iterator[Item]:
+        if sentence.broken is not None:
+            raise RecordRejected(Reason.WRONG_COLUMN_COUNT, sentence.broken[1], locator=sentence.broken[0])
         key = f"{stem}-{number}"
         record_id = ctx.record_id(key)
         for token, line in zip(sentence.tokens, sentence.lines):

@@ -27,9 +27,9 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from biohub.converters.base import Item, ReadContext, Reader, Rejection, expand_paths, iter_json_records
+from biohub.converters.base import Item, ReadContext, Reader, expand_paths, iter_json_records
 from biohub.converters.json_items import is_json_array
-from biohub.converters.problems import RecordRejected
+from biohub.converters.problems import Reason, RecordRejected
 from biohub.converters.registry import register
 from biohub.schema import ROLES, DialogueRecord, Turn
 
@@ -76,19 +76,21 @@ class DialogueJsonReader(Reader):
             array = is_json_array(path)
             for locator, obj in iter_json_records(path):
                 where = f"[{locator}]" if array else f"line {locator}"
-                try:
-                    key = self._key(path, locator, obj)
-                except RecordRejected as problem:
-                    yield ctx.reject(path, locator, problem.reason, f"{where}: {problem.detail}")
-                    continue
-                if (first := ctx.read_before(key)) is not None:
-                    yield ctx.reject(path, key, "duplicate id", f"{where}: id {key} already read at {first}", document_id=key)
-                    continue
-                convert = partial(self._convert, path, key, obj, ctx)
-                items = list(self.rejecting(ctx, path, key, convert, document_id=key, prefix=f"{where}: "))
-                if not isinstance(items[-1], Rejection):
-                    ctx.note_read(key, f"{path.name} {where}")
-                yield from items
+                convert = partial(self._dialogue, path, locator, where, obj, ctx)
+                yield from self.rejecting(ctx, path, locator, convert, prefix=f"{where}: ")
+
+    def _dialogue(self, path: Path, locator: int, where: str, obj: Any, ctx: ReadContext) -> DialogueRecord:
+        """The record of the object at ``locator`` (``where``); a problem with its key is rejected at ``locator``, a
+        repeated key (one read before and converted) or a problem with its turns at the key."""
+        key = self._key(path, locator, obj)
+        if (first := ctx.read_before(key)) is not None:
+            raise RecordRejected(Reason.DUPLICATE_ID, f"id {key} already read at {first}", locator=key, document_id=key)
+        try:
+            record = self._convert(path, key, obj, ctx)
+        except RecordRejected as problem:
+            raise RecordRejected(problem.reason, problem.detail, locator=key, document_id=key) from None
+        ctx.note_read(key, f"{path.name} {where}")
+        return record
 
     def _key(self, path: Path, locator: int, obj: Any) -> str:
         if not isinstance(obj, dict):

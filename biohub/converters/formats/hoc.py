@@ -32,7 +32,7 @@ from functools import partial
 from pathlib import Path
 
 from biohub.converters.base import ConvertError, Item, ReadContext, Reader, check_path, folder_files, is_present, read_text
-from biohub.converters.problems import RecordRejected
+from biohub.converters.problems import Reason, RecordRejected
 from biohub.converters.registry import register
 from biohub.schema import TextRecord
 
@@ -76,16 +76,17 @@ class HocReader(Reader):
         texts = {p.stem: p for p in folder_files(text_dir, _is_txt, recursive=False)}
         labels = {p.stem: p for p in folder_files(labels_dir, _is_txt, recursive=False)}
         for pmid in sorted(set(texts) | set(labels), key=_pmid_order):
-            if pmid not in labels:
-                detail = f"{texts[pmid].name} has no {labels_dir.name}/{pmid}.txt"
-                yield ctx.reject(texts[pmid], pmid, "labels file missing", detail, document_id=pmid)
+            text_path, labels_path = texts.get(pmid), labels.get(pmid)
+            if text_path is None:
+                convert = partial(_missing_partner, Reason.TEXT_FILE_MISSING, pmid, labels[pmid], text_dir)
+                yield from self.rejecting(ctx, labels[pmid], pmid, convert, document_id=pmid)
                 continue
-            if pmid not in texts:
-                detail = f"{labels[pmid].name} has no {text_dir.name}/{pmid}.txt"
-                yield ctx.reject(labels[pmid], pmid, "text file missing", detail, document_id=pmid)
+            if labels_path is None:
+                convert = partial(_missing_partner, Reason.LABELS_FILE_MISSING, pmid, text_path, labels_dir)
+                yield from self.rejecting(ctx, text_path, pmid, convert, document_id=pmid)
                 continue
-            convert = partial(self._abstract, pmid, texts[pmid], labels[pmid], ctx)
-            yield from self.rejecting(ctx, labels[pmid], pmid, convert, document_id=pmid)
+            convert = partial(self._abstract, pmid, text_path, labels_path, ctx)
+            yield from self.rejecting(ctx, labels_path, pmid, convert, document_id=pmid)
 
     def _folders(self, paths: list[Path]) -> tuple[Path, Path]:
         opts = self.options
@@ -149,6 +150,11 @@ class HocReader(Reader):
     def _classes(self, labels: list[str]) -> list[str]:
         chosen = [label.split("--")[0] for label in labels] if self.options.top_level else labels
         return sorted(set(chosen))
+
+
+def _missing_partner(reason: Reason, pmid: str, there: Path, missing_dir: Path) -> Iterator[Item]:
+    """Reject the abstract ``pmid``, whose file ``there`` has no partner in ``missing_dir`` (its text or labels folder)."""
+    raise RecordRejected(reason, f"{there.name} has no {missing_dir.name}/{pmid}.txt")
 
 
 def _raw_sentence(line: str, segment: str) -> str:

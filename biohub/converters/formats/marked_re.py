@@ -28,7 +28,8 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
-from biohub.converters.base import Item, ReadContext, Reader, expand_paths, file_stems, iter_json_records
+from biohub.converters.base import Item, ReadContext, Reader
+from biohub.converters.json_items import convert_lines
 from biohub.converters.problems import RecordRejected
 from biohub.converters.registry import register
 from biohub.schema import Entity, KBRecord, Passage, Relation
@@ -86,13 +87,7 @@ class MarkedReReader(Reader):
 
     def read(self, paths: list[Path], ctx: ReadContext) -> Iterator[Item]:
         """One ``kb`` record (plus any overlap-repair defect) or rejection per JSON line of every ``*.txt`` file."""
-        files = expand_paths(paths, ".txt")
-        stems = file_stems(files)
-        for path in files:
-            for line, obj in iter_json_records(path):
-                key = f"{stems[path]}-{line}"
-                convert = partial(self._record, path, line, key, obj, ctx)
-                yield from self.rejecting(ctx, path, line, convert, document_id=key, prefix=f"line {line}: ")
+        yield from convert_lines(paths, ctx, ".txt", partial(self._record, ctx=ctx))
 
     def _record(self, path: Path, line: int, key: str, obj: Any, ctx: ReadContext) -> Iterator[Item]:
         """The record of one JSON line (and its repair defect); raises :class:`RecordRejected` for a bad line."""

@@ -35,7 +35,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from biohub.converters.base import Item, ReadContext, Reader, expand_paths, file_stems, iter_json_records
+from biohub.converters.base import Item, ReadContext, Reader
+from biohub.converters.json_items import convert_lines
 from biohub.converters.problems import RecordRejected
 from biohub.converters.registry import register
 from biohub.schema import QARecord
@@ -74,13 +75,7 @@ class McqaJsonlReader(Reader):
 
     def read(self, paths: list[Path], ctx: ReadContext) -> Iterator[Item]:
         """One ``qa`` record (plus its option repairs) or rejection per object of every ``*.jsonl`` file."""
-        files = expand_paths(paths, ".jsonl")
-        stems = file_stems(files)
-        for path in files:
-            for line, obj in iter_json_records(path):
-                key = f"{stems[path]}-{line}"
-                convert = partial(self._convert, path, line, key, obj, ctx)
-                yield from self.rejecting(ctx, path, line, convert, document_id=key, prefix=f"line {line}: ")
+        yield from convert_lines(paths, ctx, ".jsonl", partial(self._convert, ctx=ctx))
 
     def _convert(self, path: Path, line: int, key: str, obj: Any, ctx: ReadContext) -> Iterator[Item]:
         if not isinstance(obj, dict):

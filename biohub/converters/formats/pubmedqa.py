@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from biohub.converters.base import ConvertError, Item, ReadContext, Reader, expand_paths, parse_json, read_text
-from biohub.converters.problems import RecordRejected
+from biohub.converters.problems import Reason, RecordRejected
 from biohub.converters.registry import register
 from biohub.schema import QARecord
 
@@ -71,14 +71,13 @@ class PubMedQAReader(Reader):
         """One ``qa`` record or rejection per PMID entry of every file, in file order."""
         for path in expand_paths(paths, ".json"):
             for pmid, entry in _entries(path):
-                if ctx.read_before(pmid) is not None:
-                    detail = f"PMID {pmid} given again (first read at {ctx.read_before(pmid)}); the later entry is not converted"
-                    yield ctx.reject(path, pmid, "duplicate PMID", detail, document_id=pmid)
-                    continue
-                ctx.note_read(pmid, f"{path.name} PMID {pmid}")
-                yield from self.rejecting(ctx, path, pmid, partial(self._convert, path, pmid, entry, ctx))
+                yield from self.rejecting(ctx, path, pmid, partial(self._convert, path, pmid, entry, ctx), document_id=pmid)
 
     def _convert(self, path: Path, pmid: str, entry: Any, ctx: ReadContext) -> Item:
+        if (first := ctx.read_before(pmid)) is not None:
+            detail = f"PMID {pmid} given again (first read at {first}); the later entry is not converted"
+            raise RecordRejected(Reason.DUPLICATE_PMID, detail)
+        ctx.note_read(pmid, f"{path.name} PMID {pmid}")
         if not isinstance(entry, dict):
             raise RecordRejected("not a JSON object", f"PMID {pmid}: {type(entry).__name__}", locator=pmid, document_id=pmid)
         missing = [k for k in ("QUESTION", "CONTEXTS", "LABELS", "final_decision") if k not in entry]
