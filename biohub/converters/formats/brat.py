@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from biohub.converters.base import ConvertError, Item, ReadContext, Reader, check_path, folder_files, is_present, read_text
-from biohub.converters.problems import RecordRejected
+from biohub.converters.problems import Reason, RecordRejected
 from biohub.converters.registry import register
 from biohub.schema import Coreference, Entity, Event, EventArgument, KBRecord, Normalization, Passage, Relation, Span, Trigger
 
@@ -101,15 +101,17 @@ class _Conversion:
     ctx: ReadContext
     defects: list[Item] = field(default_factory=list)
 
-    def defect(self, line: int, reason: str, detail: str) -> None:
+    def defect(self, line: int, reason: Reason, detail: str) -> None:
+        """Count a dropped annotation of the ``.ann`` line ``line`` under ``reason``."""
         self.defects.append(self.ctx.defect(self.ann_path, line, reason, f"{self.ann_path.name}:{line}: {detail}", self.key))
 
     def missing(self, line: int, detail: str) -> None:
-        self.defect(line, "annotation refers to a missing annotation", f"line {line}: {detail}")
+        """Count an annotation of line ``line`` dropped because it points at a missing or dropped annotation."""
+        self.defect(line, Reason.ANNOTATION_REFERS_TO_A_MISSING_ANNOTATION, f"line {line}: {detail}")
 
 
 def _malformed(number: int, detail: str) -> RecordRejected:
-    return RecordRejected("malformed annotation line", f"line {number}: {detail}", locator=number)
+    return RecordRejected(Reason.MALFORMED_ANNOTATION_LINE, f"line {number}: {detail}", locator=number)
 
 
 @register
@@ -132,7 +134,7 @@ class BratReader(Reader):
                 yield ctx.reject(
                     present,
                     pair.key,
-                    "missing partner file",
+                    Reason.MISSING_PARTNER_FILE,
                     f"{present.name} has no {partner} file beside it",
                     document_id=pair.key,
                 )
@@ -142,7 +144,7 @@ class BratReader(Reader):
         for duplicate, first in duplicates:
             path = min(duplicate.files.values())
             detail = f"{path} has the document key {duplicate.key!r} of {min(first.files.values())}, read from {first.root}"
-            yield ctx.reject(path, duplicate.key, "duplicate document", detail, document_id=duplicate.key)
+            yield ctx.reject(path, duplicate.key, Reason.DUPLICATE_DOCUMENT, detail, document_id=duplicate.key)
 
     @staticmethod
     def _pairs(paths: list[Path]) -> tuple[list[_Pair], list[tuple[_Pair, _Pair]]]:
@@ -229,9 +231,8 @@ class BratReader(Reader):
             if len(fields) < 2 or not body.split():
                 raise _malformed(number, repr(line))
             if ann_id != "*" and ann_id in parsed.ids:
-                doc.defect(
-                    number, "duplicate annotation id", f"line {number}: {ann_id} already defined at line {parsed.ids[ann_id]}"
-                )
+                detail = f"line {number}: {ann_id} already defined at line {parsed.ids[ann_id]}"
+                doc.defect(number, Reason.DUPLICATE_ANNOTATION_ID, detail)
                 continue
             if ann_id != "*":
                 parsed.ids[ann_id] = number
@@ -247,10 +248,8 @@ class BratReader(Reader):
         if kind == "T":
             if len(fields) < 3:
                 raise _malformed(number, "text-bound annotation without its text column")
-            item = self._text_bound(number, body, "\t".join(fields[2:]), text)
-            if isinstance(item, tuple):
-                doc.defect(number, *item)
-            else:
+            item = self._text_bound(number, body, "\t".join(fields[2:]), text, doc)
+            if item is not None:
                 parsed.bound[ann_id] = item
         elif kind == "R":
             parsed.relations.append((number, ann_id, *self._relation_args(number, words)))
@@ -276,7 +275,7 @@ class BratReader(Reader):
             target = words[1] if len(words) > 1 else ""
             parsed.notes.append({"id": ann_id, "type": words[0], "target": target, "text": "\t".join(fields[2:])})
         else:
-            doc.defect(number, "unknown annotation line", f"line {number}: {line!r}")
+            doc.defect(number, Reason.UNKNOWN_ANNOTATION_LINE, f"line {number}: {line!r}")
 
     @staticmethod
     def _relation_args(number: int, words: list[str]) -> tuple[str, str, str]:
@@ -288,20 +287,26 @@ class BratReader(Reader):
         return words[0], args["Arg1"], args["Arg2"]
 
     @staticmethod
-    def _text_bound(number: int, body: str, stated: str, text: str) -> _TextBound | tuple[str, str]:
+    def _text_bound(number: int, body: str, stated: str, text: str, doc: _Conversion) -> _TextBound | None:
+        """The text-bound annotation of line ``number``, or None when it is dropped (its defect counted in ``doc``);
+        a fragment that is not ``start end`` rejects the document."""
         label, _, spans = body.partition(" ")
         offsets: list[Span] = []
         for fragment in spans.split(";"):
             match = SPAN.match(fragment.strip())
             if not match:
-                raise RecordRejected("bad offsets", f"line {number}: fragment {fragment!r} is not 'start end'", locator=number)
+                detail = f"line {number}: fragment {fragment!r} is not 'start end'"
+                raise RecordRejected(Reason.BAD_OFFSETS, detail, locator=number)
             offsets.append((int(match[1]), int(match[2])))
         for start, end in offsets:
             if not 0 <= start < end <= len(text):
-                return "mention offsets out of range", f"line {number}: [{start}, {end}) outside 0..{len(text)}"
+                doc.defect(number, Reason.MENTION_OFFSETS_OUT_OF_RANGE, f"line {number}: [{start}, {end}) outside 0..{len(text)}")
+                return None
         pieces = [text[start:end] for start, end in offsets]
         if " ".join(pieces) != stated:
-            return "mention text disagrees with its offsets", f"line {number}: {stated!r} != document text {' '.join(pieces)!r}"
+            detail = f"line {number}: {stated!r} != document text {' '.join(pieces)!r}"
+            doc.defect(number, Reason.MENTION_TEXT_DISAGREES_WITH_ITS_OFFSETS, detail)
+            return None
         return _TextBound(label, pieces, offsets)
 
     # ----------------------------------------------------------------------------------------- linking
