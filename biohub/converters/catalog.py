@@ -45,6 +45,8 @@ Task = Literal[
     "dialogue",
     "instruction",
     "translation",
+    "coreference",
+    "normalization",
 ]
 TASKS: tuple[str, ...] = get_args(Task)
 

@@ -7,8 +7,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from biohub.converters.base import Defect, ReadContext, Rejection
 from biohub.converters.formats.brat import BratOptions, BratReader
+from biohub.errors import ConfigError
 from biohub.schema import KBRecord, LabelSet, Relation, validate
 from tests.converters.conftest import write_text
 
@@ -84,9 +87,9 @@ def test_events_without_arguments_kept_or_dropped_as_a_defect_with_their_trigger
     (defect, record), ctx = read([tmp_path], empty_events="drop")
     assert isinstance(defect, Defect)
     assert (defect.path, defect.locator, defect.reason) == (str(ann), "2", "event without arguments")
-    assert defect.dropped and defect.annotation == "events"
+    assert defect.dropped and defect.annotation == ""  # with empty_events: drop, such a line is no event
     assert record.events == [] and [e.text for e in record.entities] == [["Gout"]]
-    assert ctx.annotations_read == {"train": {"entities": 1, "events": 1}}
+    assert ctx.annotations_read == {"train": {"entities": 1}}
 
 
 def test_attributes_must_point_at_a_kept_annotation(tmp_path: Path) -> None:
@@ -125,3 +128,23 @@ def test_a_span_that_is_not_start_end_rejects_the_document_with_its_line(tmp_pat
     (rejection,), ctx = read([tmp_path])
     assert (rejection.path, rejection.locator, rejection.reason) == (str(ann), "2", "bad offsets")
     assert ctx.annotations_read == {}
+
+
+def test_document_pattern_groups_records_into_documents_and_rejects_a_key_it_does_not_match(tmp_path: Path) -> None:
+    for name in ("123-01-Intro-p01", "123-02-Methods-p01", "notes"):
+        write_text(tmp_path, f"{name}.txt", TEXT)
+        write_text(tmp_path, f"{name}.ann", ANN)
+    items, _ = read([tmp_path], document_pattern=r"^(\d+)-")
+    first, second, rejection = items
+    assert [(r.id, r.document_id) for r in (first, second)] == [
+        ("toy.train.123-01-Intro-p01", "123"),
+        ("toy.train.123-02-Methods-p01", "123"),
+    ]
+    assert (rejection.path, rejection.locator, rejection.reason) == (str(tmp_path / "notes.ann"), "notes", "missing document id")
+
+
+def test_document_pattern_must_be_a_regular_expression_with_one_group() -> None:
+    with pytest.raises(ConfigError, match="needs exactly one group"):
+        BratReader.from_mapping({"document_pattern": r"^\d+-"})
+    with pytest.raises(ConfigError, match="is not a regular expression"):
+        BratReader.from_mapping({"document_pattern": "(("})

@@ -76,12 +76,34 @@ class BratOptions:
     ``texts``: where the documents' texts are, ``beside`` the ``.ann`` files (``NAME.txt``), ``apart`` (``NAME.txt``
     under other path arguments) or in a ``table`` (``.txt`` files of ``KEY<TAB>text`` lines), see the module doc;
     ``empty_events``: ``keep`` an E line without arguments as an event, or ``drop`` it as a defect (``event without
-    arguments``; its trigger then stays an entity: SETH's ``E1<TAB>SNP:T6`` lines are mentions, not events)."""
+    arguments``; its trigger then stays an entity: SETH's ``E1<TAB>SNP:T6`` lines are mentions, not events);
+    ``document_pattern``: a regular expression with one group that, matched at the start of a record key, gives the
+    record's document id (``^(\\d+)-`` makes the paragraphs ``1619718-05-Discussion-p05`` of one article one
+    document, which a derived split keeps together); a key it does not match is rejected (``missing document id``).
+    Empty: the document id is the key."""
 
     db_names: dict[str, str] = field(default_factory=dict)
     encoding: str = "utf-8"
     texts: TextLayout = "beside"
     empty_events: Literal["keep", "drop"] = "keep"
+    document_pattern: str = ""
+
+    def __post_init__(self) -> None:
+        if self.document_pattern:
+            try:
+                groups = re.compile(self.document_pattern).groups
+            except re.error as exc:
+                raise ValueError(f"document_pattern: {self.document_pattern!r} is not a regular expression ({exc})") from None
+            if groups != 1:
+                raise ValueError(f"document_pattern: {self.document_pattern!r} needs exactly one group (the document id)")
+
+    def document_of(self, key: str) -> str | None:
+        """The document id of the record ``key``: ``document_pattern``'s group (None when the key does not match it),
+        or the key itself when no pattern is set."""
+        if not self.document_pattern:
+            return key
+        match = re.match(self.document_pattern, key)
+        return match[1] if match and match[1] else None
 
 
 @dataclass(slots=True)
@@ -115,6 +137,7 @@ class _Conversion:
 
     ann_path: Path
     key: str
+    document_id: str
     record_id: str
     ctx: ReadContext
     defects: list[Defect] = field(default_factory=list)
@@ -122,7 +145,7 @@ class _Conversion:
     def defect(self, line: int, reason: Reason, detail: str, unit: str = "") -> Defect:
         """Count a dropped annotation of the ``.ann`` line ``line`` under ``reason`` (of ledger unit ``unit``)."""
         where = f"{self.ann_path.name}:{line}: {detail}"
-        made = self.ctx.defect(self.ann_path, line, reason, where, self.key, annotation=unit)
+        made = self.ctx.defect(self.ann_path, line, reason, where, self.document_id, annotation=unit)
         self.defects.append(made)
         return made
 
@@ -152,7 +175,7 @@ class BratReader(Reader):
         """One ``kb`` record (plus its defects) or rejection per document key, sorted; then the duplicate keys' rejections."""
         found = find_documents(paths, self.options.texts, self.options.encoding)
         for path, line, reason, detail, key in found.rejections:
-            yield ctx.reject(path, line, reason, detail, document_id=key)
+            yield ctx.reject(path, line, reason, detail, document_id=self._owner(key))
         wanted = found.listed
         for key in sorted(found.pairs):
             if wanted is None or key in wanted:
@@ -160,31 +183,40 @@ class BratReader(Reader):
         for key, (path, line) in sorted((wanted or {}).items()):
             if key not in found.pairs:
                 detail = f"{path.name}:{line} lists {key!r}, which no path argument holds"
-                yield ctx.reject(path, line, Reason.MISSING_PARTNER_FILE, detail, document_id=key)
+                yield ctx.reject(path, line, Reason.MISSING_PARTNER_FILE, detail, document_id=self._owner(key))
         for (key, root), duplicate in sorted(found.duplicates.items(), key=lambda item: (item[0][0], str(item[0][1]))):
             if wanted is None or key in wanted:
                 first = found.pairs[key]
                 path = min(duplicate.files.values()) if duplicate.files else duplicate.root
                 detail = f"{path} has the document key {key!r} of {first.where()}, read from {first.root}"
-                yield ctx.reject(path, key, Reason.DUPLICATE_DOCUMENT, detail, document_id=key)
+                yield ctx.reject(path, key, Reason.DUPLICATE_DOCUMENT, detail, document_id=self._owner(key))
+
+    def _owner(self, key: str) -> str:
+        """The document a problem with the record ``key`` belongs to (for its split): its document id, else the key."""
+        return self.options.document_of(key) or key
 
     def _document(self, pair: Document, ctx: ReadContext) -> Iterator[Item]:
         """The document's record and defects, or its rejection (a missing partner, a line that cannot be parsed)."""
         text_path, ann_path = pair.files.get(".txt"), pair.files.get(".ann")
+        document_id = self.options.document_of(pair.key)
+        if document_id is None:
+            detail = f"key {pair.key!r} does not match document_pattern {self.options.document_pattern!r}"
+            yield ctx.reject(pair.where(), pair.key, Reason.MISSING_DOCUMENT_ID, detail, document_id=pair.key)
+            return
         beside = " beside it" if self.options.texts == "beside" else f" for {pair.key!r}"
         if ann_path is None and pair.table is not None:  # a table line without its .ann
             table, line, _ = pair.table
             detail = f"{table.name}:{line} has no .ann file for {pair.key!r}"
-            yield ctx.reject(table, line, Reason.MISSING_PARTNER_FILE, detail, document_id=pair.key)
+            yield ctx.reject(table, line, Reason.MISSING_PARTNER_FILE, detail, document_id=document_id)
             return
         if ann_path is None or (text_path is None and pair.table is None):
             present, partner = (text_path, ".ann") if ann_path is None else (ann_path, ".txt")
             assert present is not None  # a document is made by one of its files
             detail = f"{present.name} has no {partner} file{beside}"
-            yield ctx.reject(present, pair.key, Reason.MISSING_PARTNER_FILE, detail, document_id=pair.key)
+            yield ctx.reject(present, pair.key, Reason.MISSING_PARTNER_FILE, detail, document_id=document_id)
             return
-        convert = partial(self._convert, pair, ann_path, ctx)
-        yield from self.rejecting(ctx, ann_path, pair.key, convert, document_id=pair.key)
+        convert = partial(self._convert, pair, document_id, ann_path, ctx)
+        yield from self.rejecting(ctx, ann_path, pair.key, convert, document_id=document_id)
 
     # ----------------------------------------------------------------------------------------- conversion
     def _text(self, pair: Document) -> tuple[str, str]:
@@ -194,11 +226,11 @@ class BratReader(Reader):
         source_text = read_text(pair.files[".txt"], self.options.encoding)
         return source_text, source_text.replace("\r\n", "\n").replace("\r", "\n")
 
-    def _convert(self, pair: Document, ann_path: Path, ctx: ReadContext) -> Iterator[Item]:
+    def _convert(self, pair: Document, document_id: str, ann_path: Path, ctx: ReadContext) -> Iterator[Item]:
         key = pair.key
         source_text, text = self._text(pair)
         ann = read_text(ann_path, self.options.encoding)
-        doc = _Conversion(ann_path, key, ctx.record_id(key, key), ctx)
+        doc = _Conversion(ann_path, key, document_id, ctx.record_id(key, document_id), ctx)
         parsed = self._parse(ann.splitlines(), text, doc)
         events_kept = self._with_arguments(parsed, doc)
         triggers = {trigger for *_, trigger, _ in events_kept}
@@ -221,11 +253,11 @@ class BratReader(Reader):
             meta["notes"] = parsed.notes
         read = Counter(UNITS[kind] for kind in parsed.duplicate_kinds if kind in UNITS)
         read.update(entities=sum(1 for t in parsed.bound_lines if t not in triggers), relations=len(parsed.relations),
-                    events=len(parsed.events), coreferences=len(parsed.equivs))
-        ctx.count_read(key, **{unit: count for unit, count in read.items() if count})
+                    events=len(events_kept), coreferences=len(parsed.equivs))
+        ctx.count_read(document_id, **{unit: count for unit, count in read.items() if count})
         yield from doc.defects
         record = KBRecord(
-            **ctx.common(key, key, meta=meta),
+            **ctx.common(key, document_id, meta=meta),
             passages=[Passage(f"{doc.record_id}.p0", "document", [text], [(0, len(text))])],
             entities=list(entities.values()),
             relations=relations,
@@ -341,7 +373,7 @@ class BratReader(Reader):
                 kept.append(event)
             else:
                 detail = f"line {number}: {ev_id} {label}:{trigger} has no arguments; {trigger} is kept as an entity"
-                doc.defect(number, Reason.EVENT_WITHOUT_ARGUMENTS, detail, "events")
+                doc.defect(number, Reason.EVENT_WITHOUT_ARGUMENTS, detail)  # not an event: in no unit's count
         return kept
 
     @staticmethod
