@@ -52,17 +52,10 @@ from pathlib import Path
 from typing import Any
 
 from biohub.converters.base import ConvertError, Item, ReadContext, Reader, expand_paths, parse_xml
-from biohub.converters.kb import (
-    MENTION_PADDED,
-    concept_arguments,
-    document_text_of,
-    mention_problem,
-    normalization,
-    split_concepts,
-)
+from biohub.converters.kb import MENTION_PADDED, ConceptIds, concept_arguments, document_text_of, mention_problem
 from biohub.converters.problems import Reason, RecordRejected
 from biohub.converters.registry import register
-from biohub.schema import Entity, KBRecord, Passage, Relation, Span
+from biohub.schema import Entity, KBRecord, Normalization, Passage, Relation, Span
 
 # relation infon pairs naming the two concepts of a node-less relation, tried in order when concept_infons is empty
 CONCEPT_INFON_PAIRS: tuple[tuple[str, str], ...] = (("Chemical", "Disease"), ("entity1", "entity2"))
@@ -75,15 +68,25 @@ class BiocOptions:
     ``relation_type_infon``: relation infon holding its type; ``relation_type_fallback``: relation infon read
     when ``relation_type_infon`` is absent or empty (``""``: no fallback); ``concept_infons``: the two relation
     infons holding the concept ids of node-less concept-level relations (empty: the first pair of
-    :data:`CONCEPT_INFON_PAIRS` the relation has); ``suffix``: file ending used when a folder is given."""
+    :data:`CONCEPT_INFON_PAIRS` the relation has); ``suffix``: file ending used when a folder is given;
+    ``id_separators``, ``type_dbs``, ``db_patterns``, ``db_names``: how an id infon reads, as the PubTator reader's
+    options of those names (:class:`biohub.converters.kb.ConceptIds`; BioRED: ``id_separators: ","``)."""
 
     type_infon: str = "type"
     id_infons: list[str] = field(default_factory=lambda: ["MESH"])
     default_db: str = "MESH"
+    id_separators: str = "|+"
+    type_dbs: dict[str, str] = field(default_factory=dict)
+    db_patterns: dict[str, str] = field(default_factory=dict)
+    db_names: dict[str, str] = field(default_factory=dict)
     relation_type_infon: str = "relation"
     relation_type_fallback: str = "type"
     concept_infons: list[str] = field(default_factory=list)
     suffix: str = ".xml"
+
+    def concept_ids(self) -> ConceptIds:
+        """How the id infons read (separators and databases)."""
+        return ConceptIds(self.default_db, self.id_separators, self.type_dbs, self.db_patterns, self.db_names)
 
 
 def _int(value: str | None, what: str) -> int:
@@ -117,6 +120,11 @@ class _Conversion:
         detail = f"document {self.key}, {detail}"
         defect = self.ctx.defect(self.path, self.key, reason, detail, self.key, dropped=dropped, annotation=annotation)
         self.defects.append(defect)
+
+    def normalization_on(self, entity_id: str, concept: str) -> Normalization:
+        """The normalisation of ``concept`` as the entity ``entity_id`` (normalised to it) carries it."""
+        index = next(i for i, entity in enumerate(self.entities) if entity.id == entity_id)
+        return self.entities[index].normalized[self.concepts_of[index].index(concept)]
 
     def infons(self, element: ET.Element, what: str) -> dict[str, str]:
         """The element's infons (key -> stripped text); a key given again keeps its first value and counts
@@ -220,9 +228,10 @@ class BiocReader(Reader):
             return
         entity_id = f"{doc.record_id}.e{len(doc.entities)}"
         ids, normalized = [], []
+        rules = self.options.concept_ids()
         for infon in self.options.id_infons:
             if infon in infons:
-                more_ids, more = split_concepts(infons[infon], self.options.default_db)
+                more_ids, more = rules.split(infons[infon], infons[self.options.type_infon])
                 ids += more_ids
                 normalized += more
         rest = {k: v for k, v in infons.items() if k != self.options.type_infon and k not in self.options.id_infons}
@@ -302,7 +311,7 @@ class BiocReader(Reader):
             detail = f"{where}: {label} {' '.join(concepts)}: no mention normalised to {', '.join(missing)}"
             doc.defect(Reason.RELATION_CONCEPT_NOT_MENTIONED, detail, annotation="relations")
             return
-        normalized = [normalization(concept, self.options.default_db) for concept in concepts]
+        normalized = [doc.normalization_on(arg, concept) for arg, concept in zip(args, concepts)]
         doc.relations.append(Relation(relation_id, label, args[0], args[1], normalized))
         if rest:
             doc.relation_infons[relation_id] = rest
