@@ -7,6 +7,7 @@ offsets. Format modules import these from here, never from one another.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -62,7 +63,7 @@ class ConceptIds:
 
     def split(self, raw: str, entity_type: str = "") -> tuple[list[str], list[Normalization]]:
         """The concept ids of an id column (as written) and their normalisations."""
-        parts = re.split(f"[{re.escape(self.separators)}]", raw.strip()) if self.separators else [raw]
+        parts = _separator_pattern(self.separators).split(raw.strip()) if self.separators else [raw]
         ids = [part.strip() for part in parts if part.strip() not in NO_CONCEPT]
         return ids, [self.normalization(concept, entity_type) for concept in ids]
 
@@ -76,7 +77,7 @@ class ConceptIds:
         if sep and db and local:
             return Normalization(self.db_names.get(db, db), local)
         for pattern, pattern_db in self.db_patterns.items():
-            if re.fullmatch(pattern, concept):
+            if _compiled(pattern).fullmatch(concept):
                 return Normalization(pattern_db, concept)
         return Normalization(self.type_dbs.get(entity_type, self.default_db), concept)
 
@@ -111,6 +112,18 @@ def concept_arguments(entities: list[Entity], concepts_of: list[list[str]], conc
         else:
             args.append(found)
     return args, missing
+
+
+@functools.cache
+def _separator_pattern(separators: str) -> re.Pattern[str]:
+    """The compiled pattern that splits an id column on any of ``separators``."""
+    return re.compile(f"[{re.escape(separators)}]")
+
+
+@functools.cache
+def _compiled(pattern: str) -> re.Pattern[str]:
+    """``pattern`` compiled once (``db_patterns`` are tried for every id)."""
+    return re.compile(pattern)
 
 
 def document_text_of(passages: list[Passage]) -> str:

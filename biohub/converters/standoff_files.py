@@ -58,12 +58,13 @@ def find_documents(paths: list[Path], layout: TextLayout = "beside", encoding: s
     ``a/x.txt`` and ``b/x.txt``) is one document under the first argument; the second is a duplicate (with
     texts ``apart``, only when the same kind of file comes again)."""
     found = Documents()
-    seen_files: set[Path] = set()
+    seen_files: set[tuple[int, int]] = set()  # (device, inode) of every file taken: one file given twice is read once
 
     def add(key: str, root: Path, file: Path) -> None:
-        if file.resolve() in seen_files:
+        info = check_path(file)
+        if (info.st_dev, info.st_ino) in seen_files:
             return
-        seen_files.add(file.resolve())
+        seen_files.add((info.st_dev, info.st_ino))
         if layout == "table" and file.suffix == ".txt":
             _table(file, found, encoding)
             return

@@ -104,6 +104,7 @@ class _Conversion:
     key: str
     record_id: str
     ctx: ReadContext
+    rules: ConceptIds
     text: str = ""
     entities: list[Entity] = field(default_factory=list)
     concepts_of: list[list[str]] = field(default_factory=list)  # the concept ids of each entity
@@ -171,7 +172,7 @@ class BiocReader(Reader):
 
     # ----------------------------------------------------------------------------------------- conversion
     def _convert(self, path: Path, key: str, document: ET.Element, ctx: ReadContext) -> Iterator[Item]:
-        doc = _Conversion(path, key, ctx.record_id(key, key), ctx)
+        doc = _Conversion(path, key, ctx.record_id(key, key), ctx, self.options.concept_ids())
         passages = self._passages(doc, document)
         doc.text = document_text_of(passages)
         meta: dict[str, Any] = {"source": {"path": path.name, "record": key}}
@@ -228,7 +229,7 @@ class BiocReader(Reader):
             return
         entity_id = f"{doc.record_id}.e{len(doc.entities)}"
         ids, normalized = [], []
-        rules = self.options.concept_ids()
+        rules = doc.rules
         for infon in self.options.id_infons:
             if infon in infons:
                 more_ids, more = rules.split(infons[infon], infons[self.options.type_infon])

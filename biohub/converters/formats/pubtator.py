@@ -108,6 +108,7 @@ class _Conversion:
     record_id: str
     ctx: ReadContext
     text: str
+    rules: ConceptIds
     entities: list[Entity] = field(default_factory=list)
     concepts_of: list[list[str]] = field(default_factory=list)  # the concept ids of each entity
     relations: list[Relation] = field(default_factory=list)
@@ -191,7 +192,7 @@ class PubtatorReader(Reader):
         record_id = ctx.record_id(key, key)
         passages = self._passages(record_id, document)
         mention_lines, relation_lines = self._annotation_lines(document)
-        doc = _Conversion(path, key, record_id, ctx, document_text_of(passages))
+        doc = _Conversion(path, key, record_id, ctx, document_text_of(passages), self.options.concept_ids())
         for number, parts in mention_lines:
             self._mention(doc, number, parts)
         for number, parts in relation_lines:
@@ -263,7 +264,7 @@ class PubtatorReader(Reader):
             doc.defect(number, problem, detail, annotation="entities")
             return
         entity_id = f"{doc.record_id}.e{len(doc.entities)}"
-        rules = self.options.concept_ids()
+        rules = doc.rules
         ids, normalized = rules.split(id_column, label)
         if rules.is_several(id_column):
             doc.raw_ids[entity_id] = id_column.strip()
