@@ -82,7 +82,7 @@ def find_documents(paths: list[Path], layout: TextLayout = "beside", encoding: s
             for file in files:
                 add(file.relative_to(path).with_suffix("").as_posix(), path, file)
         elif path.suffix == ".list":
-            _list(path, found)
+            _list(path, found, encoding)
         elif path.suffix in (".txt", ".ann"):
             partners = (".txt", ".ann") if layout == "beside" else (path.suffix,)
             for suffix in partners:
@@ -111,10 +111,10 @@ def _table(path: Path, found: Documents, encoding: str) -> None:
         pair.table = (path, number, text)
 
 
-def _list(path: Path, found: Documents) -> None:
+def _list(path: Path, found: Documents, encoding: str) -> None:
     """Note the document keys a ``.list`` file names (one a line)."""
     listed = {} if found.listed is None else found.listed
-    for number, line in enumerate(read_lines(path), start=1):
+    for number, line in enumerate(read_lines(path, encoding), start=1):
         if line.strip():
             listed.setdefault(line.strip(), (path, number))
     found.listed = listed
