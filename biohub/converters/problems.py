@@ -158,6 +158,7 @@ class Reason(StrEnum):
     EVENT_WITHOUT_TRIGGER = "event without trigger"
     EVENT_ARGUMENT_MISSING = "event argument missing"
     NESTED_EVENTS_FORM_A_CYCLE = "nested events form a cycle"
+    EVENT_WITHOUT_ARGUMENTS = "event without arguments"
 
 
 def reason_of(value: Reason | str) -> Reason:

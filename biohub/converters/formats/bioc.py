@@ -52,17 +52,10 @@ from pathlib import Path
 from typing import Any
 
 from biohub.converters.base import ConvertError, Item, ReadContext, Reader, expand_paths, parse_xml
-from biohub.converters.kb import (
-    MENTION_PADDED,
-    concept_arguments,
-    document_text_of,
-    mention_problem,
-    normalization,
-    split_concepts,
-)
-from biohub.converters.problems import RecordRejected
+from biohub.converters.kb import MENTION_PADDED, ConceptIds, concept_arguments, document_text_of, mention_problem
+from biohub.converters.problems import Reason, RecordRejected
 from biohub.converters.registry import register
-from biohub.schema import Entity, KBRecord, Passage, Relation, Span
+from biohub.schema import Entity, KBRecord, Normalization, Passage, Relation, Span
 
 # relation infon pairs naming the two concepts of a node-less relation, tried in order when concept_infons is empty
 CONCEPT_INFON_PAIRS: tuple[tuple[str, str], ...] = (("Chemical", "Disease"), ("entity1", "entity2"))
@@ -75,22 +68,32 @@ class BiocOptions:
     ``relation_type_infon``: relation infon holding its type; ``relation_type_fallback``: relation infon read
     when ``relation_type_infon`` is absent or empty (``""``: no fallback); ``concept_infons``: the two relation
     infons holding the concept ids of node-less concept-level relations (empty: the first pair of
-    :data:`CONCEPT_INFON_PAIRS` the relation has); ``suffix``: file ending used when a folder is given."""
+    :data:`CONCEPT_INFON_PAIRS` the relation has); ``suffix``: file ending used when a folder is given;
+    ``id_separators``, ``type_dbs``, ``db_patterns``, ``db_names``: how an id infon reads, as the PubTator reader's
+    options of those names (:class:`biohub.converters.kb.ConceptIds`; BioRED: ``id_separators: ","``)."""
 
     type_infon: str = "type"
     id_infons: list[str] = field(default_factory=lambda: ["MESH"])
     default_db: str = "MESH"
+    id_separators: str = "|+"
+    type_dbs: dict[str, str] = field(default_factory=dict)
+    db_patterns: dict[str, str] = field(default_factory=dict)
+    db_names: dict[str, str] = field(default_factory=dict)
     relation_type_infon: str = "relation"
     relation_type_fallback: str = "type"
     concept_infons: list[str] = field(default_factory=list)
     suffix: str = ".xml"
+
+    def concept_ids(self) -> ConceptIds:
+        """How the id infons read (separators and databases)."""
+        return ConceptIds(self.default_db, self.id_separators, self.type_dbs, self.db_patterns, self.db_names)
 
 
 def _int(value: str | None, what: str) -> int:
     try:
         return int(value or "")
     except ValueError:
-        raise RecordRejected("bad offset", f"{what} {value!r} is not an integer") from None
+        raise RecordRejected(Reason.BAD_OFFSET, f"{what} {value!r} is not an integer") from None
 
 
 @dataclass(slots=True)
@@ -101,6 +104,7 @@ class _Conversion:
     key: str
     record_id: str
     ctx: ReadContext
+    rules: ConceptIds
     text: str = ""
     entities: list[Entity] = field(default_factory=list)
     concepts_of: list[list[str]] = field(default_factory=list)  # the concept ids of each entity
@@ -112,11 +116,16 @@ class _Conversion:
     relation_infons: dict[str, dict[str, str]] = field(default_factory=dict)
     defects: list[Item] = field(default_factory=list)
 
-    def defect(self, reason: str, detail: str, *, annotation: str = "", dropped: bool = True) -> None:
+    def defect(self, reason: Reason, detail: str, *, annotation: str = "", dropped: bool = True) -> None:
         """Count a dropped annotation (of unit ``annotation``) or, with ``dropped=False``, a lossless repair."""
         detail = f"document {self.key}, {detail}"
         defect = self.ctx.defect(self.path, self.key, reason, detail, self.key, dropped=dropped, annotation=annotation)
         self.defects.append(defect)
+
+    def normalization_on(self, entity_id: str, concept: str) -> Normalization:
+        """The normalisation of ``concept`` as the entity ``entity_id`` (normalised to it) carries it."""
+        index = next(i for i, entity in enumerate(self.entities) if entity.id == entity_id)
+        return self.entities[index].normalized[self.concepts_of[index].index(concept)]
 
     def infons(self, element: ET.Element, what: str) -> dict[str, str]:
         """The element's infons (key -> stripped text); a key given again keeps its first value and counts
@@ -126,7 +135,7 @@ class _Conversion:
             name, value = infon.get("key", ""), (infon.text or "").strip()
             if name in infons:
                 detail = f"{what}: infon {name!r} repeated, kept {infons[name]!r}, dropped {value!r}"
-                self.defect("repeated infon key", detail, annotation="infons")
+                self.defect(Reason.REPEATED_INFON_KEY, detail, annotation="infons")
                 continue
             infons[name] = value
         return infons
@@ -150,11 +159,11 @@ class BiocReader(Reader):
             for index, document in enumerate(root.findall("document"), start=1):
                 key = (document.findtext("id") or "").strip()
                 if not key:
-                    yield ctx.reject(path, f"document {index}", "missing document id", f"document {index} has no <id>")
+                    yield ctx.reject(path, f"document {index}", Reason.MISSING_DOCUMENT_ID, f"document {index} has no <id>")
                     continue
                 if (first := ctx.read_before(key)) is not None:
                     yield ctx.reject(
-                        path, key, "duplicate document", f"document {key} already read in {first}", document_id=key
+                        path, key, Reason.DUPLICATE_DOCUMENT, f"document {key} already read in {first}", document_id=key
                     )
                     continue
                 ctx.note_read(key, f"{path.name} (document {index})")
@@ -163,7 +172,7 @@ class BiocReader(Reader):
 
     # ----------------------------------------------------------------------------------------- conversion
     def _convert(self, path: Path, key: str, document: ET.Element, ctx: ReadContext) -> Iterator[Item]:
-        doc = _Conversion(path, key, ctx.record_id(key, key), ctx)
+        doc = _Conversion(path, key, ctx.record_id(key, key), ctx, self.options.concept_ids())
         passages = self._passages(doc, document)
         doc.text = document_text_of(passages)
         meta: dict[str, Any] = {"source": {"path": path.name, "record": key}}
@@ -197,10 +206,11 @@ class BiocReader(Reader):
                 offset = _int(element.findtext("offset"), f"passage {number} offset")
                 text = element.findtext("text") or ""
                 if offset < 0 or (passages and offset < passages[-1].offsets[0][1]):
-                    raise RecordRejected("overlapping passages", f"passage {number} at offset {offset} overlaps the previous one")
+                    detail = f"passage {number} at offset {offset} overlaps the previous one"
+                    raise RecordRejected(Reason.OVERLAPPING_PASSAGES, detail)
                 passages.append(Passage(f"{doc.record_id}.p{len(passages)}", piece_kind, [text], [(offset, offset + len(text))]))
         if not passages:
-            raise RecordRejected("document without text", "no passage with text")
+            raise RecordRejected(Reason.DOCUMENT_WITHOUT_TEXT, "no passage with text")
         return passages
 
     # ----------------------------------------------------------------------------------------- annotations
@@ -210,21 +220,19 @@ class BiocReader(Reader):
         ann_id = annotation.get("id", "")
         if ann_id and ann_id in doc.annotation_ids:
             detail = f"annotation {ann_id}: id already used in this document (dropped)"
-            doc.defect("duplicate annotation id", detail, annotation="entities")
+            doc.defect(Reason.DUPLICATE_ANNOTATION_ID, detail, annotation="entities")
             return
         doc.annotation_ids.add(ann_id)
         infons = doc.infons(annotation, f"annotation {ann_id}")
-        span, problem = self._span(annotation, infons, doc.text)
-        if problem is not None:
-            # a problem with a span is a repair (the mention is kept); without one, the mention is dropped
-            doc.defect(problem[0], f"annotation {ann_id}: {problem[1]}", annotation="entities", dropped=span is None)
+        span = self._span(doc, f"annotation {ann_id}", annotation, infons)
         if span is None:
             return
         entity_id = f"{doc.record_id}.e{len(doc.entities)}"
         ids, normalized = [], []
+        rules = doc.rules
         for infon in self.options.id_infons:
             if infon in infons:
-                more_ids, more = split_concepts(infons[infon], self.options.default_db)
+                more_ids, more = rules.split(infons[infon], infons[self.options.type_infon])
                 ids += more_ids
                 normalized += more
         rest = {k: v for k, v in infons.items() if k != self.options.type_infon and k not in self.options.id_infons}
@@ -236,31 +244,41 @@ class BiocReader(Reader):
             doc.by_annotation_id[ann_id] = entity_id
 
     def _span(
-        self, annotation: ET.Element, infons: dict[str, str], text: str
-    ) -> tuple[tuple[list[str], list[Span]] | None, tuple[str, str] | None]:
-        """The mention's (text pieces, offsets), or None, and the defect (reason, detail) to count, or None."""
+        self, doc: _Conversion, where: str, annotation: ET.Element, infons: dict[str, str]
+    ) -> tuple[list[str], list[Span]] | None:
+        """The mention's (text pieces, offsets), or None when it is dropped; a drop, or a repair of a kept mention
+        (whitespace padding), is counted in ``doc`` as a defect of ``where``."""
+
+        def dropped(reason: Reason, detail: str) -> None:
+            doc.defect(reason, f"{where}: {detail}", annotation="entities")
+
         if not infons.get(self.options.type_infon):
-            return None, ("annotation without type", f"no {self.options.type_infon!r} infon")
+            dropped(Reason.ANNOTATION_WITHOUT_TYPE, f"no {self.options.type_infon!r} infon")
+            return None
         offsets = []
         for location in annotation.findall("location"):
             try:
                 start, length = int(location.get("offset", "")), int(location.get("length", ""))
             except ValueError:
-                return None, ("bad location", f"location {location.attrib} is not an integer offset/length")
+                dropped(Reason.BAD_LOCATION, f"location {location.attrib} is not an integer offset/length")
+                return None
             offsets.append((start, start + length))
         if not offsets:
-            return None, ("annotation without location", "no <location>")
+            dropped(Reason.ANNOTATION_WITHOUT_LOCATION, "no <location>")
+            return None
         for start, end in offsets:
-            if not 0 <= start < end <= len(text):
-                return None, ("mention offsets out of range", f"[{start}, {end}) outside 0..{len(text)}")
-        pieces = [text[start:end] for start, end in offsets]
+            if not 0 <= start < end <= len(doc.text):
+                dropped(Reason.MENTION_OFFSETS_OUT_OF_RANGE, f"[{start}, {end}) outside 0..{len(doc.text)}")
+                return None
+        pieces = [doc.text[start:end] for start, end in offsets]
         stated = annotation.findtext("text")
         problem = None if stated is None else mention_problem(stated, " ".join(pieces))
-        if problem is None:
-            return (pieces, offsets), None
         if problem == MENTION_PADDED:
-            return (pieces, offsets), (problem, repr(stated))
-        return None, (problem, f"{stated!r} != document text {' '.join(pieces)!r}")
+            doc.defect(problem, f"{where}: {stated!r}", annotation="entities", dropped=False)
+        elif problem is not None:
+            dropped(problem, f"{stated!r} != document text {' '.join(pieces)!r}")
+            return None
+        return pieces, offsets
 
     # ----------------------------------------------------------------------------------------- relations
     def _relation(self, doc: _Conversion, relation: ET.Element) -> None:
@@ -272,7 +290,7 @@ class BiocReader(Reader):
             infons.get(self.options.relation_type_fallback, "") if self.options.relation_type_fallback else ""
         )
         if not label:
-            doc.defect("relation without type", where, annotation="relations")
+            doc.defect(Reason.RELATION_WITHOUT_TYPE, where, annotation="relations")
             return
         relation_id = f"{doc.record_id}.r{len(doc.relations)}"
         nodes = relation.findall("node")
@@ -287,14 +305,14 @@ class BiocReader(Reader):
         if len(concepts) != 2 or not all(concepts):
             wanted = " / ".join(self.options.concept_infons) or " or ".join("/".join(pair) for pair in CONCEPT_INFON_PAIRS)
             detail = f"{where}: no nodes and no concept infons ({wanted}); infons {sorted(infons)}"
-            doc.defect("relation without arguments", detail, annotation="relations")
+            doc.defect(Reason.RELATION_WITHOUT_ARGUMENTS, detail, annotation="relations")
             return
         args, missing = concept_arguments(doc.entities, doc.concepts_of, concepts)
         if missing:
             detail = f"{where}: {label} {' '.join(concepts)}: no mention normalised to {', '.join(missing)}"
-            doc.defect("relation concept not mentioned", detail, annotation="relations")
+            doc.defect(Reason.RELATION_CONCEPT_NOT_MENTIONED, detail, annotation="relations")
             return
-        normalized = [normalization(concept, self.options.default_db) for concept in concepts]
+        normalized = [doc.normalization_on(arg, concept) for arg, concept in zip(args, concepts)]
         doc.relations.append(Relation(relation_id, label, args[0], args[1], normalized))
         if rest:
             doc.relation_infons[relation_id] = rest
@@ -311,12 +329,12 @@ class BiocReader(Reader):
         """Add a relation whose two ``node`` children reference annotations by id (a node without ``refid``, or a
         ``refid`` naming no kept annotation, resolves to nothing: a dropped relation). Whether it was added."""
         if len(nodes) != 2:
-            doc.defect("relation without two nodes", f"{where}: {len(nodes)} nodes", annotation="relations")
+            doc.defect(Reason.RELATION_WITHOUT_TWO_NODES, f"{where}: {len(nodes)} nodes", annotation="relations")
             return False
         refs = [node.get("refid") for node in nodes]
         args = [doc.by_annotation_id.get(ref) if ref else None for ref in refs]
         if args[0] is None or args[1] is None:
-            doc.defect("relation argument missing", f"{where}: refids {refs}", annotation="relations")
+            doc.defect(Reason.RELATION_ARGUMENT_MISSING, f"{where}: refids {refs}", annotation="relations")
             return False
         doc.roles[relation_id] = [node.get("role", "") for node in nodes]
         doc.relations.append(Relation(relation_id, label, args[0], args[1]))

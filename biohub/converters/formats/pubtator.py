@@ -42,30 +42,51 @@ from pathlib import Path
 from typing import Any
 
 from biohub.converters.base import Item, ReadContext, Reader, expand_paths, read_text
-from biohub.converters.kb import (
-    CONCEPT_SEPARATORS,
-    MENTION_PADDED,
-    concept_arguments,
-    document_text_of,
-    mention_problem,
-    normalization,
-    split_concepts,
-)
-from biohub.converters.problems import RecordRejected
+from biohub.converters.kb import MENTION_PADDED, ConceptIds, concept_arguments, document_text_of, mention_problem
+from biohub.converters.problems import Reason, RecordRejected
 from biohub.converters.registry import register
-from biohub.schema import Entity, KBRecord, Passage, Relation
+from biohub.schema import Entity, KBRecord, Normalization, Passage, Relation
 
 TEXT_LINE = re.compile(r"^([^\t|]+)\|([a-z])\|(.*)$")
+MENTION_COLUMNS = ("individual_mentions", "concept_ids")  # what a mention column after the 6th may hold
 
 
 @dataclass(slots=True)
 class PubtatorOptions:
     """``default_db``: ``db_name`` of concept ids without a ``DB:`` prefix (MeSH for NCBI-disease and BC5CDR);
+    ``id_separators``: the characters that separate the ids of one id column (``""``: the column is one id, as
+    tmVar's ``c|SUB|G|1138|A,C``); ``type_dbs``: ``db_name`` of unprefixed ids by mention type (BioRED:
+    ``GeneOrGeneProduct: NCBIGene``); ``db_patterns``: regular expression -> ``db_name`` for unprefixed ids that
+    match it in full, tried before ``type_dbs`` (``'rs\\d+': dbSNP``); ``db_names``: renames of ``DB:`` prefixes
+    (``RSID: dbSNP``); ``mention_columns``: what each mention column after the 6th holds, ``individual_mentions``
+    (BC5CDR's ``|``-separated texts) or ``concept_ids`` (more ids, e.g. tmVar's ``RSID:2234671``); a mention line
+    may stop before them; ``relation_columns``: the names of the relation columns after the 4th (BioRED:
+    ``[novel]``), whose values are kept in ``meta.relation_infons``; a relation line has them all;
     ``suffix``: file ending used when a folder is given; ``encoding``: of the files."""
 
     default_db: str = "MESH"
+    id_separators: str = "|+"
+    type_dbs: dict[str, str] = field(default_factory=dict)
+    db_patterns: dict[str, str] = field(default_factory=dict)
+    db_names: dict[str, str] = field(default_factory=dict)
+    mention_columns: list[str] = field(default_factory=lambda: ["individual_mentions"])
+    relation_columns: list[str] = field(default_factory=list)
     suffix: str = ".txt"
     encoding: str = "utf-8"
+
+    def __post_init__(self) -> None:
+        unknown = [name for name in self.mention_columns if name not in MENTION_COLUMNS]
+        if unknown:
+            raise ValueError(f"mention_columns: {unknown} unknown; each is one of {', '.join(MENTION_COLUMNS)}")
+        for pattern in self.db_patterns:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"db_patterns: {pattern!r} is not a regular expression ({exc})") from None
+
+    def concept_ids(self) -> ConceptIds:
+        """How the id columns read (separators and databases)."""
+        return ConceptIds(self.default_db, self.id_separators, self.type_dbs, self.db_patterns, self.db_names)
 
 
 @dataclass(slots=True)
@@ -87,12 +108,14 @@ class _Conversion:
     record_id: str
     ctx: ReadContext
     text: str
+    rules: ConceptIds
     entities: list[Entity] = field(default_factory=list)
     concepts_of: list[list[str]] = field(default_factory=list)  # the concept ids of each entity
     relations: list[Relation] = field(default_factory=list)
     seen_relations: set[tuple[str, str, str]] = field(default_factory=set)
     individual: dict[str, list[str]] = field(default_factory=dict)
     raw_ids: dict[str, str] = field(default_factory=dict)
+    relation_infons: dict[str, dict[str, str]] = field(default_factory=dict)
     defects: list[Item] = field(default_factory=list)
 
     def defect(self, line: int, reason: str, detail: str, *, annotation: str, dropped: bool = True) -> None:
@@ -118,7 +141,7 @@ class PubtatorReader(Reader):
                     yield ctx.reject(
                         path,
                         document.first_line,
-                        "duplicate document",
+                        Reason.DUPLICATE_DOCUMENT,
                         f"PMID {document.pmid} already read at {first}",
                         document_id=document.pmid,
                     )
@@ -126,7 +149,7 @@ class PubtatorReader(Reader):
                 ctx.note_read(document.pmid, where)
                 if document.cut_at is not None:
                     detail = f"PMID {document.pmid}: the file ends inside line {document.cut_at}, before its annotations"
-                    reason = "entities missing (file truncated)"
+                    reason = Reason.ENTITIES_MISSING_FILE_TRUNCATED
                     yield ctx.reject(path, document.first_line, reason, detail, document_id=document.pmid)
                     continue
                 convert = partial(self._convert, path, document, ctx)
@@ -169,7 +192,7 @@ class PubtatorReader(Reader):
         record_id = ctx.record_id(key, key)
         passages = self._passages(record_id, document)
         mention_lines, relation_lines = self._annotation_lines(document)
-        doc = _Conversion(path, key, record_id, ctx, document_text_of(passages))
+        doc = _Conversion(path, key, record_id, ctx, document_text_of(passages), self.options.concept_ids())
         for number, parts in mention_lines:
             self._mention(doc, number, parts)
         for number, parts in relation_lines:
@@ -179,6 +202,8 @@ class PubtatorReader(Reader):
             meta["individual_mentions"] = doc.individual
         if doc.raw_ids:
             meta["concept_ids"] = doc.raw_ids
+        if doc.relation_infons:
+            meta["relation_infons"] = doc.relation_infons
         ctx.count_read(key, entities=len(mention_lines), relations=len(relation_lines))
         yield from doc.defects
         record = KBRecord(**ctx.common(key, key, meta=meta), passages=passages, entities=doc.entities, relations=doc.relations)
@@ -194,27 +219,27 @@ class PubtatorReader(Reader):
             passages.append(Passage(f"{record_id}.p1", "abstract", [abstract], [(start, start + len(abstract))]))
         return passages
 
-    @staticmethod
-    def _annotation_lines(document: _Document) -> tuple[list[tuple[int, list[str]]], list[tuple[int, list[str]]]]:
+    def _annotation_lines(self, document: _Document) -> tuple[list[tuple[int, list[str]]], list[tuple[int, list[str]]]]:
         """The document's (mention lines, relation lines), told apart by their column count."""
+        mentions = range(6, 7 + len(self.options.mention_columns))
+        relation = 4 + len(self.options.relation_columns)
         mention_lines, relation_lines = [], []
         for number, line in document.annotations:
             parts = line.split("\t")
             if parts[0] != document.pmid:
                 raise RecordRejected(
-                    "PMID mismatch",
+                    Reason.PMID_MISMATCH,
                     f"line {number}: annotation of PMID {parts[0]!r} inside document {document.pmid}",
                     locator=number
                 )
-            if len(parts) in (6, 7):
+            if len(parts) in mentions:
                 mention_lines.append((number, parts))
-            elif len(parts) == 4:
+            elif len(parts) == relation:
                 relation_lines.append((number, parts))
             else:
+                expected = f"{mentions.start}-{mentions.stop - 1} (mention) or {relation} (relation)"
                 raise RecordRejected(
-                    "wrong column count",
-                    f"line {number}: {len(parts)} columns, expected 6-7 (mention) or 4 (relation)",
-                    locator=number
+                    Reason.WRONG_COLUMN_COUNT, f"line {number}: {len(parts)} columns, expected {expected}", locator=number
                 )
         return mention_lines, relation_lines
 
@@ -225,11 +250,11 @@ class PubtatorReader(Reader):
         text = doc.text
         if not label.strip():
             detail = f"line {number}: mention {mention!r} has an empty type"
-            doc.defect(number, "annotation without type", detail, annotation="entities")
+            doc.defect(number, Reason.ANNOTATION_WITHOUT_TYPE, detail, annotation="entities")
             return
         if not 0 <= start < end <= len(text):
             detail = f"line {number}: [{start}, {end}) outside 0..{len(text)}"
-            doc.defect(number, "mention offsets out of range", detail, annotation="entities")
+            doc.defect(number, Reason.MENTION_OFFSETS_OUT_OF_RANGE, detail, annotation="entities")
             return
         problem = mention_problem(mention, text[start:end])
         if problem == MENTION_PADDED:
@@ -239,42 +264,55 @@ class PubtatorReader(Reader):
             doc.defect(number, problem, detail, annotation="entities")
             return
         entity_id = f"{doc.record_id}.e{len(doc.entities)}"
-        ids, normalized = split_concepts(id_column, self.options.default_db)
-        if CONCEPT_SEPARATORS.search(id_column.strip()):
+        rules = doc.rules
+        ids, normalized = rules.split(id_column, label)
+        if rules.is_several(id_column):
             doc.raw_ids[entity_id] = id_column.strip()
-        if len(parts) == 7 and parts[6].strip():
-            doc.individual[entity_id] = parts[6].split("|")
+        for name, column in zip(self.options.mention_columns, parts[6:]):
+            if name == "individual_mentions" and column.strip():
+                doc.individual[entity_id] = column.split("|")
+            elif name == "concept_ids":
+                more_ids, more = rules.split(column, label)
+                ids, normalized = ids + more_ids, normalized + more
         doc.entities.append(Entity(entity_id, label, [text[start:end]], [(start, end)], normalized))
         doc.concepts_of.append(ids)
 
     def _relation(self, doc: _Conversion, number: int, parts: list[str]) -> None:
-        """Add one concept-level relation line's relation to ``doc``, or its defect."""
-        _, label, first, second = (part.strip() for part in parts)
+        """Add one concept-level relation line's relation to ``doc`` (its extra columns kept in ``relation_infons``),
+        or its defect."""
+        _, label, first, second, *extra = (part.strip() for part in parts)
         if (label, first, second) in doc.seen_relations:
-            doc.defect(number, "duplicate relation", f"line {number}: {label} {first} {second}", annotation="relations")
+            doc.defect(number, Reason.DUPLICATE_RELATION, f"line {number}: {label} {first} {second}", annotation="relations")
             return
         doc.seen_relations.add((label, first, second))
         args, missing = concept_arguments(doc.entities, doc.concepts_of, [first, second])
         if missing:
             detail = f"line {number}: {label} {first} {second}: no mention normalised to {', '.join(missing)}"
-            doc.defect(number, "relation concept not mentioned", detail, annotation="relations")
+            doc.defect(number, Reason.RELATION_CONCEPT_NOT_MENTIONED, detail, annotation="relations")
             return
-        normalized = [normalization(first, self.options.default_db), normalization(second, self.options.default_db)]
-        doc.relations.append(Relation(f"{doc.record_id}.r{len(doc.relations)}", label, args[0], args[1], normalized))
+        normalized = [self._normalization_on(doc, arg, concept) for arg, concept in zip(args, (first, second))]
+        relation_id = f"{doc.record_id}.r{len(doc.relations)}"
+        doc.relations.append(Relation(relation_id, label, args[0], args[1], normalized))
+        if extra:
+            doc.relation_infons[relation_id] = dict(zip(self.options.relation_columns, extra))
+
+    def _normalization_on(self, doc: _Conversion, entity_id: str, concept: str) -> Normalization:
+        """The normalisation of ``concept`` as its argument mention carries it (the database found for that mention)."""
+        index = next(i for i, entity in enumerate(doc.entities) if entity.id == entity_id)
+        return doc.entities[index].normalized[doc.concepts_of[index].index(concept)]
 
     def _texts(self, document: _Document) -> tuple[str, str | None]:
         kinds = [kind for _, kind, _ in document.texts]
         if not kinds or kinds[0] != "t":
             raise RecordRejected(
-                "missing title",
+                Reason.MISSING_TITLE,
                 f"line {document.first_line}: document {document.pmid} has no |t| line first",
                 locator=document.first_line
             )
         for number, kind, _ in document.texts[1:]:
             if kind != "a" or kinds.count("a") > 1:
-                raise RecordRejected(
-                    "unexpected text line", f"line {number}: |{kind}| line; expected one |t| then at most one |a|", locator=number
-                )
+                detail = f"line {number}: |{kind}| line; expected one |t| then at most one |a|"
+                raise RecordRejected(Reason.UNEXPECTED_TEXT_LINE, detail, locator=number)
         title = document.texts[0][2]
         abstract = document.texts[1][2] if len(document.texts) > 1 else None
         return title, abstract
@@ -285,5 +323,5 @@ class PubtatorReader(Reader):
             return int(parts[1]), int(parts[2])
         except ValueError:
             raise RecordRejected(
-                "bad offsets", f"line {number}: offsets {parts[1]!r} {parts[2]!r} are not integers", locator=number
+                Reason.BAD_OFFSETS, f"line {number}: offsets {parts[1]!r} {parts[2]!r} are not integers", locator=number
             ) from None
