@@ -140,6 +140,7 @@ class Reason(StrEnum):
     EMPTY_LAST_OPTION_DROPPED = "empty last option dropped"
     STRAY_QUOTE_LINE_IN_OPTION = "stray quote line in option"
     ANSWER_START_DOES_NOT_MATCH_CONTEXT = "answer start does not match context"
+    MENTION_LETTER_CASE_DIFFERS_KEPT = "mention letter case differs from the text (kept)"
 
 
 def reason_of(value: Reason | str) -> Reason:

@@ -18,6 +18,7 @@ __all__ = [
     "hoc",
     "marked_re",
     "mcqa_jsonl",
+    "mention_jsonl",
     "promptcblue",
     "pubmedqa",
     "pubtator",
