@@ -45,6 +45,9 @@ Task = Literal[
     "dialogue",
     "instruction",
     "translation",
+    "events",
+    "normalization",
+    "text_to_structure",
 ]
 TASKS: tuple[str, ...] = get_args(Task)
 

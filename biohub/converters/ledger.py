@@ -119,6 +119,7 @@ def record_counts(records: list[Record]) -> dict[str, Any]:
         counts["relations"] = sum(len(r.relations) for r in kb)
         counts["events"] = sum(len(r.events) for r in kb)
         counts["coreferences"] = sum(len(r.coreferences) for r in kb)
+        counts["normalizations"] = sum(len(e.normalized) for r in kb for e in r.entities)
         counts["entity_types"] = _sorted(Counter(e.type for r in kb for e in r.entities))
         counts["relation_types"] = _sorted(Counter(x.type for r in kb for x in r.relations))
     elif isinstance(first, QARecord):

@@ -141,6 +141,13 @@ class Reason(StrEnum):
     STRAY_QUOTE_LINE_IN_OPTION = "stray quote line in option"
     ANSWER_START_DOES_NOT_MATCH_CONTEXT = "answer start does not match context"
     MENTION_LETTER_CASE_DIFFERS_KEPT = "mention letter case differs from the text (kept)"
+    EMPTY_NORMALIZATION_TERM = "empty normalization term"
+    DUPLICATE_NORMALIZATION = "duplicate normalization"
+    MALFORMED_EVENT = "malformed event"
+    DUPLICATE_EVENT = "duplicate event"
+    TRIGGER_NOT_FOUND_IN_TEXT = "trigger not found in text"
+    EMPTY_ARGUMENT = "empty argument"
+    VALUE_WHITESPACE_TRIMMED = "value whitespace trimmed"
 
 
 def reason_of(value: Reason | str) -> Reason:

@@ -9,6 +9,7 @@ __all__ = [
     "biosses_docx",
     "brat",
     "cblue",
+    "cblue_norm_events",
     "chemprot_tsv",
     "cmb_clin",
     "conll",
