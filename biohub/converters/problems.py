@@ -148,6 +148,7 @@ class Reason(StrEnum):
     TRIGGER_NOT_FOUND_IN_TEXT = "trigger not found in text"
     EMPTY_ARGUMENT = "empty argument"
     VALUE_WHITESPACE_TRIMMED = "value whitespace trimmed"
+    MALFORMED_RELATION = "malformed relation"
 
 
 def reason_of(value: Reason | str) -> Reason:

@@ -15,6 +15,7 @@ __all__ = [
     "conll",
     "csv_table",
     "ddi_xml",
+    "diakg",
     "dialogue_json",
     "hoc",
     "marked_re",
