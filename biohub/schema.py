@@ -123,10 +123,14 @@ class Coreference:
 
 @dataclass(slots=True)
 class Turn:
-    """One dialogue turn; ``role`` is ``user`` (patient/human), ``assistant`` (doctor/model) or ``system``."""
+    """One dialogue turn; ``role`` is ``user`` (patient/human), ``assistant`` (doctor/model) or ``system``.
+
+    ``entities``: mentions annotated in this turn (e.g. CMDD's symptoms), offsets into ``content``; ids unique in
+    the record."""
 
     role: str
     content: str
+    entities: list[Entity] = field(default_factory=list)
 
 
 # --------------------------------------------------------------------------------------------- records
@@ -247,6 +251,13 @@ def _common_features() -> dict[str, Any]:
 
 _OFFSETS = List(List(Value("int32")))
 _NORMALIZED = List({"db_name": Value("string"), "db_id": Value("string")})
+_ENTITY = {
+    "id": Value("string"),
+    "type": Value("string"),
+    "text": List(Value("string")),
+    "offsets": _OFFSETS,
+    "normalized": _NORMALIZED,
+}
 
 _SCHEMA_FEATURES: dict[str, dict[str, Any]] = {
     "kb": {
@@ -302,7 +313,7 @@ _SCHEMA_FEATURES: dict[str, dict[str, Any]] = {
         "text_1_name": Value("string"),
         "text_2_name": Value("string"),
     },
-    "dialogue": {"turns": List({"role": Value("string"), "content": Value("string")})},
+    "dialogue": {"turns": List({"role": Value("string"), "content": Value("string"), "entities": List(_ENTITY)})},
     "instruction": {"instruction": Value("string"), "input": Value("string"), "output": Value("string")},
 }
 
@@ -344,15 +355,17 @@ def _spans(raw: list[list[int]]) -> list[Span]:
     return [(int(s), int(e)) for s, e in raw]
 
 
+def _entity(row: dict[str, Any]) -> Entity:
+    normalized = [Normalization(**n) for n in row["normalized"]]
+    return Entity(row["id"], row["type"], list(row["text"]), _spans(row["offsets"]), normalized)
+
+
 def from_row(schema: str, row: dict[str, Any]) -> Record:
     """Rebuild a typed record from a row of a parquet file written by biohub."""
     data = {k: v for k, v in row.items() if k in {f.name for f in fields(RECORD_TYPES[schema])}}
     if schema == "kb":
         data["passages"] = [Passage(p["id"], p["type"], list(p["text"]), _spans(p["offsets"])) for p in row["passages"]]
-        data["entities"] = [
-            Entity(e["id"], e["type"], list(e["text"]), _spans(e["offsets"]), [Normalization(**n) for n in e["normalized"]])
-            for e in row["entities"]
-        ]
+        data["entities"] = [_entity(e) for e in row["entities"]]
         data["relations"] = [
             Relation(r["id"], r["type"], r["arg1_id"], r["arg2_id"], [Normalization(**n) for n in r["normalized"]])
             for r in row["relations"]
@@ -369,7 +382,7 @@ def from_row(schema: str, row: dict[str, Any]) -> Record:
         ]
         data["coreferences"] = [Coreference(c["id"], list(c["entity_ids"])) for c in row["coreferences"]]
     elif schema == "dialogue":
-        data["turns"] = [Turn(**t) for t in row["turns"]]
+        data["turns"] = [Turn(t["role"], t["content"], [_entity(e) for e in t.get("entities") or []]) for t in row["turns"]]
     return RECORD_TYPES[schema](**data)
 
 
@@ -561,11 +574,19 @@ def _check_dialogue(record: DialogueRecord, labels: LabelSet) -> list[str]:
     problems: list[str] = []
     if not record.turns:
         problems.append("dialogue without turns")
+    seen: set[str] = set()
     for index, turn in enumerate(record.turns):
         if turn.role not in ROLES:
             problems.append(f"turn {index}: role {turn.role!r} not in {ROLES}")
         if not turn.content.strip():
             problems.append(f"turn {index}: empty content")
+        for entity in turn.entities:
+            if entity.id in seen:
+                problems.append(f"duplicate id {entity.id}")
+            seen.add(entity.id)
+            problems.extend(_check_spans(f"turn {index} entity", entity.id, entity.text, entity.offsets, turn.content))
+            if labels.entity_types and entity.type not in labels.entity_types:
+                problems.append(f"turn {index} entity {entity.id}: type {entity.type!r} not in the declared entity types")
     if record.labeled and record.turns and record.turns[-1].role != "assistant":
         problems.append("labeled dialogue does not end with an assistant turn")
     return problems

@@ -133,7 +133,10 @@ def record_counts(records: list[Record]) -> dict[str, Any]:
         counts["labels"] = _sorted(Counter(r.label for r in pairs if r.label))
         counts["scored"] = sum(1 for r in pairs if r.score is not None)
     elif isinstance(first, DialogueRecord):
-        counts["turns"] = sum(len(r.turns) for r in records if isinstance(r, DialogueRecord))
+        dialogues = [r for r in records if isinstance(r, DialogueRecord)]
+        counts["turns"] = sum(len(r.turns) for r in dialogues)
+        counts["entities"] = sum(len(t.entities) for r in dialogues for t in r.turns)
+        counts["normalizations"] = sum(len(e.normalized) for r in dialogues for t in r.turns for e in t.entities)
     return counts
 
 

@@ -149,6 +149,8 @@ class Reason(StrEnum):
     EMPTY_ARGUMENT = "empty argument"
     VALUE_WHITESPACE_TRIMMED = "value whitespace trimmed"
     MALFORMED_RELATION = "malformed relation"
+    EMPTY_TURN_DROPPED = "empty turn dropped"
+    NORMALIZATIONS_DO_NOT_ALIGN = "normalizations do not align with mentions"
 
 
 def reason_of(value: Reason | str) -> Reason:

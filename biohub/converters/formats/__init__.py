@@ -12,6 +12,7 @@ __all__ = [
     "cblue_norm_events",
     "chemprot_tsv",
     "cmb_clin",
+    "cmdd",
     "conll",
     "csv_table",
     "ddi_xml",
