@@ -99,6 +99,7 @@ class Reason(StrEnum):
     CONTEXTS_AND_LABELS_DISAGREE = "contexts and labels disagree"
     DUPLICATE_QA_ID = "duplicate qa id"
     BAD_ANSWER_START = "bad answer start"
+    BAD_DECISION_TREE = "bad decision tree"
     # defects
     YES_NO_ANSWER_NORMALISED = "yes/no answer normalised"
     EMPTY_IDEAL_ANSWER_DROPPED = "empty ideal answer dropped"

@@ -27,4 +27,5 @@ __all__ = [
     "pubtator",
     "squad",
     "taiyi_jsonl",
+    "text2dt",
 ]
