@@ -60,6 +60,8 @@ FORMATS: dict[str, tuple[str, list[str], Callable[[Path], None]]] = {
     ),
     "brat": ("train.txt", [], _write("train.txt", "A text without its .ann file.")),
     "cblue-cls": ("train.json", [], _write("train.json", "[1]")),
+    "cblue-events": ("train.json", [], _write("train.json", "[1]")),
+    "cblue-norm": ("train.json", [], _write("train.json", "[1]")),
     "cblue-ner": ("train.json", [], _write("train.json", "[1]")),
     "cblue-pairs": ("train.json", [], _write("train.json", "[1]")),
     "cblue-re": ("train.json", [], _write("train.json", "[1]")),
@@ -72,10 +74,12 @@ FORMATS: dict[str, tuple[str, list[str], Callable[[Path], None]]] = {
         ),
     ),
     "cmb-clin": ("train.json", [], _write("train.json", "[1]")),
+    "cmdd-json": ("train.json", [], _write("train.json", '{"example-id": "1", "dialogue-content": []}')),
     "conll": ("train.tsv", [], _write("train.tsv", "x\tO\ny\tI-Drug\n\n")),
     "csv": ("train.csv", ["--field", "text=text"], _write("train.csv", "text,label\n,a\n")),
     "ddi-xml": ("train.xml", [], _write("train.xml", "<document id='d1'></document>")),
     "dialogue-json": ("train.json", ["--option", "turns_field=turns"], _write("train.json", "[1]")),
+    "diakg": ("train.json", [], _write("train.json", '{"doc_id": "1", "paragraphs": [1]}')),
     "hoc": (
         "text/1.txt",
         [],
@@ -83,11 +87,13 @@ FORMATS: dict[str, tuple[str, list[str], Callable[[Path], None]]] = {
     ),
     "marked-re": ("train.txt", [], _write("train.txt", '{"text": "no markers here", "label": "X"}\n')),
     "mcqa-jsonl": ("train.jsonl", [], _write("train.jsonl", '{"question": ""}\n')),
+    "mention-jsonl": ("train.json", [], _write("train.json", "1\n")),
     "promptcblue": ("train.json", [], _write("train.json", "[1]")),
     "pubmedqa": ("train.json", [], _write("train.json", '{"1": 5}')),
     "pubtator": ("train.txt", [], _write("train.txt", "1|a|An abstract without a title.\n\n")),
     "squad": ("train.json", [], _write("train.json", '{"data": [{"paragraphs": [{"context": "c", "qas": [{"id": "q"}]}]}]}')),
     "taiyi-jsonl": ("train.jsonl", [], _write("train.jsonl", "1\n")),
+    "text2dt": ("train.json", [], _write("train.json", "[1]")),
 }
 FOLDER_ONLY = {"hoc"}  # formats whose input is a folder (the file name above is a path inside it)
 JSON_FORMATS = sorted(
@@ -211,7 +217,7 @@ def test_a_json_lines_record_nested_too_deeply_names_its_line(tmp_path: Path, fo
     lines = ['{"id": "1", "text": "a"}', "", '{"id": "2", "deep": ' + "[" * DEPTH + "]" * DEPTH + "}"]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     result = convert(format_name, [path], tmp_path / "out")
-    if format_name in ("bioasq", "cmb-clin", "pubmedqa", "squad"):  # whole-file JSON formats: the file is not JSON
+    if format_name in ("bioasq", "cmb-clin", "cmdd-json", "diakg", "pubmedqa", "squad"):  # whole-file JSON: the file is not JSON
         assert_one_line_error(result, f"error: {path}:")
     else:
         assert_one_line_error(result, f"error: {path}:3: JSON nested too deeply", f"{DEPTH + 1} levels")
