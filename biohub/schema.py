@@ -133,10 +133,14 @@ class Modification:
 
 @dataclass(slots=True)
 class Turn:
-    """One dialogue turn; ``role`` is ``user`` (patient/human), ``assistant`` (doctor/model) or ``system``."""
+    """One dialogue turn; ``role`` is ``user`` (patient/human), ``assistant`` (doctor/model) or ``system``.
+
+    ``entities``: mentions annotated in this turn (e.g. CMDD's symptoms), offsets into ``content``; ids unique in
+    the record."""
 
     role: str
     content: str
+    entities: list[Entity] = field(default_factory=list)
 
 
 # --------------------------------------------------------------------------------------------- records
@@ -260,6 +264,13 @@ def _common_features() -> dict[str, Any]:
 
 _OFFSETS = List(List(Value("int32")))
 _NORMALIZED = List({"db_name": Value("string"), "db_id": Value("string")})
+_ENTITY = {
+    "id": Value("string"),
+    "type": Value("string"),
+    "text": List(Value("string")),
+    "offsets": _OFFSETS,
+    "normalized": _NORMALIZED,
+}
 
 _SCHEMA_FEATURES: dict[str, dict[str, Any]] = {
     "kb": {
@@ -316,7 +327,7 @@ _SCHEMA_FEATURES: dict[str, dict[str, Any]] = {
         "text_1_name": Value("string"),
         "text_2_name": Value("string"),
     },
-    "dialogue": {"turns": List({"role": Value("string"), "content": Value("string")})},
+    "dialogue": {"turns": List({"role": Value("string"), "content": Value("string"), "entities": List(_ENTITY)})},
     "instruction": {"instruction": Value("string"), "input": Value("string"), "output": Value("string")},
 }
 
@@ -358,15 +369,17 @@ def _spans(raw: list[list[int]]) -> list[Span]:
     return [(int(s), int(e)) for s, e in raw]
 
 
+def _entity(row: dict[str, Any]) -> Entity:
+    normalized = [Normalization(**n) for n in row["normalized"]]
+    return Entity(row["id"], row["type"], list(row["text"]), _spans(row["offsets"]), normalized)
+
+
 def from_row(schema: str, row: dict[str, Any]) -> Record:
     """Rebuild a typed record from a row of a parquet file written by biohub."""
     data = {k: v for k, v in row.items() if k in {f.name for f in fields(RECORD_TYPES[schema])}}
     if schema == "kb":
         data["passages"] = [Passage(p["id"], p["type"], list(p["text"]), _spans(p["offsets"])) for p in row["passages"]]
-        data["entities"] = [
-            Entity(e["id"], e["type"], list(e["text"]), _spans(e["offsets"]), [Normalization(**n) for n in e["normalized"]])
-            for e in row["entities"]
-        ]
+        data["entities"] = [_entity(e) for e in row["entities"]]
         data["relations"] = [
             Relation(r["id"], r["type"], r["arg1_id"], r["arg2_id"], [Normalization(**n) for n in r["normalized"]])
             for r in row["relations"]
@@ -384,7 +397,7 @@ def from_row(schema: str, row: dict[str, Any]) -> Record:
         data["coreferences"] = [Coreference(c["id"], list(c["entity_ids"])) for c in row["coreferences"]]
         data["modifications"] = [Modification(m["id"], m["type"], m["ref_id"]) for m in row.get("modifications") or []]
     elif schema == "dialogue":
-        data["turns"] = [Turn(**t) for t in row["turns"]]
+        data["turns"] = [Turn(t["role"], t["content"], [_entity(e) for e in t.get("entities") or []]) for t in row["turns"]]
     return RECORD_TYPES[schema](**data)
 
 
@@ -607,6 +620,11 @@ def _check_t2t(record: T2TRecord, labels: LabelSet) -> list[str]:
     problems = ["empty text_1"] if not record.text_1.strip() else []
     if record.labeled and not record.text_2.strip():
         problems.append("labeled record with empty text_2")
+    if record.text_2_name == DECISION_TREE and record.text_2.strip():
+        try:
+            DecisionNode.parse(record.text_2)
+        except ValueError as exc:
+            problems.append(f"text_2 is not a decision tree: {exc}")
     return problems
 
 
@@ -614,11 +632,19 @@ def _check_dialogue(record: DialogueRecord, labels: LabelSet) -> list[str]:
     problems: list[str] = []
     if not record.turns:
         problems.append("dialogue without turns")
+    seen: set[str] = set()
     for index, turn in enumerate(record.turns):
         if turn.role not in ROLES:
             problems.append(f"turn {index}: role {turn.role!r} not in {ROLES}")
         if not turn.content.strip():
             problems.append(f"turn {index}: empty content")
+        for entity in turn.entities:
+            if entity.id in seen:
+                problems.append(f"duplicate id {entity.id}")
+            seen.add(entity.id)
+            problems.extend(_check_spans(f"turn {index} entity", entity.id, entity.text, entity.offsets, turn.content))
+            if labels.entity_types and entity.type not in labels.entity_types:
+                problems.append(f"turn {index} entity {entity.id}: type {entity.type!r} not in the declared entity types")
     if record.labeled and record.turns and record.turns[-1].role != "assistant":
         problems.append("labeled dialogue does not end with an assistant turn")
     return problems
@@ -641,3 +667,91 @@ _CHECKERS: dict[str, Callable[[Any, LabelSet], list[str]]] = {
     "dialogue": _check_dialogue,
     "instruction": _check_instruction,
 }
+
+
+# --------------------------------------------------------------------------------------------- decision trees (Text2DT)
+DECISION_TREE = "decision_tree"  # the text_2_name of a t2t record whose text_2 is a serialised DecisionNode tree
+TREE_ROLES = ("C", "D")  # condition, decision
+LOGICAL_RELATIONS = ("and", "or", "null")
+Triple = tuple[str, str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionNode:
+    """A node of a medical decision tree (Text2DT): a condition (``C``) or a decision (``D``), each a set of
+    (head, relation, tail) triples joined by ``logical_rel`` (``and``, ``or``, ``null`` for one triple or none).
+
+    A condition has the subtree taken when it holds (``yes``) and the one taken when it does not (``no``); a
+    decision is a leaf (its triples may be empty: nothing to do). The serialisation (:meth:`to_text`) is the
+    nodes in pre-order as a JSON list, the layout Text2DT ships, and :meth:`parse` reads it back exactly."""
+
+    role: str
+    triples: tuple[Triple, ...]
+    logical_rel: str
+    yes: DecisionNode | None = None
+    no: DecisionNode | None = None
+
+    def preorder(self) -> list[DecisionNode]:
+        """The tree's nodes in pre-order: a condition, then its ``yes`` subtree, then its ``no`` subtree."""
+        order: list[DecisionNode] = []
+        stack: list[DecisionNode] = [self]
+        while stack:
+            node = stack.pop()
+            order.append(node)
+            if node.no is not None:
+                stack.append(node.no)
+            if node.yes is not None:
+                stack.append(node.yes)
+        return order
+
+    def to_nodes(self) -> list[dict[str, Any]]:
+        """The pre-order node list, each ``{"role", "triples": [[head, relation, tail], ...], "logical_rel"}``."""
+        return [{"role": n.role, "triples": [list(t) for t in n.triples], "logical_rel": n.logical_rel} for n in self.preorder()]
+
+    def to_text(self) -> str:
+        """The tree as one line of JSON (the pre-order node list, non-ASCII kept); :meth:`parse` inverts it."""
+        return json.dumps(self.to_nodes(), ensure_ascii=False)
+
+    @classmethod
+    def from_nodes(cls, nodes: Any) -> DecisionNode:
+        """The tree of a pre-order node list; ``ValueError`` naming the node when the list is not one well-formed
+        tree (a bad role, relation or triple, a condition without its two branches, nodes left over)."""
+        if not isinstance(nodes, list) or not nodes:
+            raise ValueError("a decision tree is a non-empty list of nodes")
+        built: list[DecisionNode] = []  # subtrees already built, read from the end of the pre-order list
+        for index in range(len(nodes) - 1, -1, -1):
+            role, triples, logical_rel = _tree_node(nodes[index], index)
+            if role == "D":
+                built.append(cls(role, triples, logical_rel))
+                continue
+            if len(built) < 2:
+                raise ValueError(f"node {index}: condition without its two branches")
+            yes, no = built.pop(), built.pop()
+            built.append(cls(role, triples, logical_rel, yes, no))
+        if len(built) != 1:
+            raise ValueError(f"the nodes form {len(built)} trees, not one")
+        return built[0]
+
+    @classmethod
+    def parse(cls, text: str) -> DecisionNode:
+        """The tree serialised by :meth:`to_text`; ``ValueError`` when ``text`` is not one."""
+        try:
+            nodes = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"not JSON: {exc.msg}") from None
+        return cls.from_nodes(nodes)
+
+
+def _tree_node(raw: Any, index: int) -> tuple[str, tuple[Triple, ...], str]:
+    """(role, triples, logical_rel) of one serialised node; ``ValueError`` naming it when malformed."""
+    if not isinstance(raw, dict) or set(raw) != {"role", "triples", "logical_rel"}:
+        raise ValueError(f"node {index}: expected exactly role, triples and logical_rel")
+    role, triples, logical_rel = raw["role"], raw["triples"], raw["logical_rel"]
+    if role not in TREE_ROLES or logical_rel not in LOGICAL_RELATIONS:
+        raise ValueError(f"node {index}: role {role!r} / logical_rel {logical_rel!r} not in {TREE_ROLES} / {LOGICAL_RELATIONS}")
+    if not isinstance(triples, list) or (role == "C" and not triples):
+        raise ValueError(f"node {index}: triples must be a list, non-empty for a condition")
+    for triple in triples:
+        if not isinstance(triple, list) or len(triple) != 3 or not all(isinstance(x, str) and x.strip() for x in triple):
+            raise ValueError(f"node {index}: triple {triple!r} is not [head, relation, tail] strings")
+    return role, tuple((h, r, t) for h, r, t in triples), logical_rel

@@ -50,6 +50,7 @@ Task = Literal[
     "coreference",
     "summarization",
     "normalization",
+    "text_to_structure",
 ]
 TASKS: tuple[str, ...] = get_args(Task)
 

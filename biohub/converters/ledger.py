@@ -120,6 +120,7 @@ def record_counts(records: list[Record]) -> dict[str, Any]:
         counts["events"] = sum(len(r.events) for r in kb)
         counts["coreferences"] = sum(len(r.coreferences) for r in kb)
         counts["modifications"] = sum(len(r.modifications) for r in kb)
+        counts["normalizations"] = sum(len(e.normalized) for r in kb for e in r.entities)
         counts["entity_types"] = _sorted(Counter(e.type for r in kb for e in r.entities))
         counts["relation_types"] = _sorted(Counter(x.type for r in kb for x in r.relations))
     elif isinstance(first, QARecord):
@@ -133,7 +134,10 @@ def record_counts(records: list[Record]) -> dict[str, Any]:
         counts["labels"] = _sorted(Counter(r.label for r in pairs if r.label))
         counts["scored"] = sum(1 for r in pairs if r.score is not None)
     elif isinstance(first, DialogueRecord):
-        counts["turns"] = sum(len(r.turns) for r in records if isinstance(r, DialogueRecord))
+        dialogues = [r for r in records if isinstance(r, DialogueRecord)]
+        counts["turns"] = sum(len(r.turns) for r in dialogues)
+        counts["entities"] = sum(len(t.entities) for r in dialogues for t in r.turns)
+        counts["normalizations"] = sum(len(e.normalized) for r in dialogues for t in r.turns for e in t.entities)
     return counts
 
 

@@ -106,6 +106,7 @@ class Reason(StrEnum):
     UNALIGNED_SENTENCE = "unaligned sentence"
     ALIGNED_LINE_OUT_OF_RANGE = "aligned line out of range"
     ALIGNMENT_DOES_NOT_MATCH_ITS_DOCUMENTS = "alignment does not match its documents"
+    BAD_DECISION_TREE = "bad decision tree"
     # defects
     YES_NO_ANSWER_NORMALISED = "yes/no answer normalised"
     EMPTY_IDEAL_ANSWER_DROPPED = "empty ideal answer dropped"
@@ -159,6 +160,17 @@ class Reason(StrEnum):
     EVENT_ARGUMENT_MISSING = "event argument missing"
     NESTED_EVENTS_FORM_A_CYCLE = "nested events form a cycle"
     EVENT_WITHOUT_ARGUMENTS = "event without arguments"
+    MENTION_LETTER_CASE_DIFFERS_KEPT = "mention letter case differs from the text (kept)"
+    EMPTY_NORMALIZATION_TERM = "empty normalization term"
+    DUPLICATE_NORMALIZATION = "duplicate normalization"
+    MALFORMED_EVENT = "malformed event"
+    DUPLICATE_EVENT = "duplicate event"
+    TRIGGER_NOT_FOUND_IN_TEXT = "trigger not found in text"
+    EMPTY_ARGUMENT = "empty argument"
+    VALUE_WHITESPACE_TRIMMED = "value whitespace trimmed"
+    MALFORMED_RELATION = "malformed relation"
+    EMPTY_TURN_DROPPED = "empty turn dropped"
+    NORMALIZATIONS_DO_NOT_ALIGN = "normalizations do not align with mentions"
 
 
 def reason_of(value: Reason | str) -> Reason:

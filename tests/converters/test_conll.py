@@ -105,3 +105,36 @@ def test_column_indexes_inside_the_columns_are_accepted(tmp_path: Path) -> None:
     path = write(tmp_path, "1\tIL-2\tNN\tB-protein\n2\tgene\tNN\tI-protein\n")
     (record,) = read(path, token_column=1, tag_column=-1, columns=4)
     assert [e.text for e in record.entities] == [["IL-2 gene"]]
+
+
+CHAR_BIO = {"delimiter": " ", "tag_separator": "_", "token_joiner": ""}
+
+
+def test_character_bio_with_underscore_tags(tmp_path: Path) -> None:
+    """ChineseBLUE's ``<char> <tag>`` files: characters joined without spaces, ``B_type`` tags, U+3000 a token."""
+    path = write(tmp_path, "头 B_symptom\n痛 I_symptom\n\u3000 O\n伴 O\n发 B_symptom\n热 I_symptom\n\n好 O\n", name="train.txt")
+    first, second = read(path, **CHAR_BIO)
+    assert isinstance(first, KBRecord) and first.passages[0].text == ["头痛\u3000伴发热"]
+    assert [(e.type, e.text, e.offsets) for e in first.entities] == [
+        ("symptom", ["头痛"], [(0, 2)]), ("symptom", ["发热"], [(4, 6)]),
+    ]
+    assert validate(first) == [] and isinstance(second, KBRecord) and second.passages[0].text == ["好"]
+
+
+def test_character_bio_bad_lines_are_rejected_with_their_line(tmp_path: Path) -> None:
+    path = write(tmp_path, "头 B-symptom\n痛 I-symptom\n\n发 I_symptom\n\n热\tO\n", name="train.txt")
+    unknown, orphan, columns = read(path, **CHAR_BIO)
+    assert isinstance(unknown, Rejection) and (unknown.reason, unknown.locator) == ("unknown tag", "1")
+    assert isinstance(orphan, Rejection) and (orphan.reason, orphan.locator) == ("I- tag does not continue a chunk", "4")
+    assert isinstance(columns, Rejection) and (columns.reason, columns.locator) == ("wrong column count", "6")
+
+
+def test_whitespace_in_a_space_joined_token_is_still_rejected(tmp_path: Path) -> None:
+    (rejection,) = read(write(tmp_path, "IL 2\tB-protein\n"))
+    assert isinstance(rejection, Rejection) and rejection.reason == "bad token"
+
+
+@pytest.mark.parametrize("options", [{"delimiter": "  "}, {"tag_separator": ""}])
+def test_separators_must_be_one_character(options: dict) -> None:
+    with pytest.raises(ValueError, match="expected one character"):
+        ConllOptions(**options)

@@ -126,3 +126,51 @@ def test_wrong_encoding_and_missing_file(tmp_path: Path) -> None:
     assert f"{path}:4" in str(err.value) and "not valid utf-8" in str(err.value)
     with pytest.raises(ConvertError, match="file not found"):
         read(tmp_path / "absent.json", fields=FIELDS)
+
+
+INLINE = {
+    "inline_field": "instruction", "markers": {"<user>:": "user", "<bot>:": "assistant"}, "reply_field": "output", "id_field": "",
+}
+
+
+def test_inline_history_with_markers_and_reply_field(tmp_path: Path) -> None:
+    rows = [
+        {"instruction": " <user>: 乙肝会传染吗？ <bot>: 主要经血液和母婴传播。 <user>: 日常吃饭会传染吗？", "input": "",
+         "output": "一般共餐不会传染。", "id": 7},
+        {"instruction": " <user>: 肝功能检查要空腹吗？", "input": "", "output": "需要空腹八小时以上。"},
+    ]
+    path = tmp_path / "chat.json"
+    path.write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
+    first, second = read_items(DialogueJsonReader(DialogueOptions(**INLINE)), path, "train", "zh")
+    assert isinstance(first, DialogueRecord) and first.id == "toy.train.chat-0" and first.labeled
+    assert [(t.role, t.content) for t in first.turns] == [
+        ("user", "乙肝会传染吗？"), ("assistant", "主要经血液和母婴传播。"),
+        ("user", "日常吃饭会传染吗？"), ("assistant", "一般共餐不会传染。"),
+    ]
+    assert json.loads(first.meta)["fields"] == {"input": "", "id": 7}
+    assert isinstance(second, DialogueRecord) and [t.role for t in second.turns] == ["user", "assistant"]
+
+
+@pytest.mark.parametrize(
+    ("row", "reason"),
+    [
+        ({"instruction": "前言 <user>: 你好", "output": "你好"}, "bad conversation"),
+        ({"instruction": " <user>:  <bot>: 好的", "output": "嗯"}, "empty turn"),
+        ({"instruction": " <user>: 你好"}, "missing field"),
+        ({"instruction": ["<user>: 你好"], "output": "嗯"}, "bad field type"),
+    ],
+)
+def test_inline_history_problems_are_rejected(tmp_path: Path, row: dict, reason: str) -> None:
+    path = tmp_path / "chat.json"
+    path.write_text(json.dumps([row], ensure_ascii=False), encoding="utf-8")
+    (rejection,) = read_items(DialogueJsonReader(DialogueOptions(**INLINE)), path, "train", "zh")
+    assert isinstance(rejection, Rejection) and rejection.reason == reason and rejection.locator == "chat-0"
+
+
+def test_inline_options_are_checked() -> None:
+    with pytest.raises(ValueError, match="markers: inline_field needs"):
+        DialogueOptions(inline_field="instruction")
+    with pytest.raises(ValueError, match="markers, reply_field: only read with inline_field; fields mode"):
+        DialogueOptions(fields=FIELDS, markers={"<user>:": "user"}, reply_field="output")
+    with pytest.raises(ValueError, match="not one of"):
+        DialogueOptions(inline_field="instruction", markers={"<doc>:": "doctor"})

@@ -66,6 +66,8 @@ FORMATS: dict[str, tuple[str, list[str], Callable[[Path], None]]] = {
     ),
     "brat": ("train.txt", [], _write("train.txt", "A text without its .ann file.")),
     "cblue-cls": ("train.json", [], _write("train.json", "[1]")),
+    "cblue-events": ("train.json", [], _write("train.json", "[1]")),
+    "cblue-norm": ("train.json", [], _write("train.json", "[1]")),
     "cblue-ner": ("train.json", [], _write("train.json", "[1]")),
     "cblue-pairs": ("train.json", [], _write("train.json", "[1]")),
     "cblue-re": ("train.json", [], _write("train.json", "[1]")),
@@ -78,6 +80,7 @@ FORMATS: dict[str, tuple[str, list[str], Callable[[Path], None]]] = {
         ),
     ),
     "cmb-clin": ("train.json", [], _write("train.json", "[1]")),
+    "cmdd-json": ("train.json", [], _write("train.json", '{"example-id": "1", "dialogue-content": []}')),
     "conll": ("train.tsv", [], _write("train.tsv", "x\tO\ny\tI-Drug\n\n")),
     "csv": ("train.csv", ["--field", "text=text"], _write("train.csv", "text,label\n,a\n")),
     "ddi-xml": ("train.xml", [], _write("train.xml", "<document id='d1'></document>")),
@@ -91,6 +94,7 @@ FORMATS: dict[str, tuple[str, list[str], Callable[[Path], None]]] = {
     ),
     "genia-event-xml": ("train.xml", [], _write("train.xml", "<Annotation><PMID>1</PMID></Annotation>")),
     "inline-xml": ("train.xml", [], _write("train.xml", "<Articles><Article><Title>No id.</Title></Article></Articles>")),
+    "diakg": ("train.json", [], _write("train.json", '{"doc_id": "1", "paragraphs": [1]}')),
     "hoc": (
         "text/1.txt",
         [],
@@ -102,6 +106,7 @@ FORMATS: dict[str, tuple[str, list[str], Callable[[Path], None]]] = {
     "mediqa-qa-xml": ("train.xml", [], _write("train.xml", '<r><Question QID="1"><QuestionText>q</QuestionText></Question></r>')),
     "mediqa-rqe-xml": ("train.xml", [], _write("train.xml", '<r><pair pid="1" value="no"><chq>a</chq><faq>b</faq></pair></r>')),
     "ppi-xml": ("train.xml", [], _write("train.xml", "<corpus><document id='d1'/></corpus>")),
+    "mention-jsonl": ("train.json", [], _write("train.json", "1\n")),
     "promptcblue": ("train.json", [], _write("train.json", "[1]")),
     "pubmedqa": ("train.json", [], _write("train.json", '{"1": 5}')),
     "pubtator": ("train.txt", [], _write("train.txt", "1|a|An abstract without a title.\n\n")),
@@ -115,6 +120,7 @@ FORMATS: dict[str, tuple[str, list[str], Callable[[Path], None]]] = {
             _write("p.json", '{"1:0": {"annotations": [[1, 0]]}}')(folder),
         ),
     ),
+    "text2dt": ("train.json", [], _write("train.json", "[1]")),
 }
 JSON_SUFFIX = {"csv": ".json"}  # formats that read JSON objects only from inputs named so
 FOLDER_ONLY = {"hoc", "genetag"}  # formats whose input is a folder (the file name above is a path inside it)
@@ -239,7 +245,7 @@ def test_a_json_lines_record_nested_too_deeply_names_its_line(tmp_path: Path, fo
     lines = ['{"id": "1", "text": "a"}', "", '{"id": "2", "deep": ' + "[" * DEPTH + "]" * DEPTH + "}"]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     result = convert(format_name, [path], tmp_path / "out")
-    whole_file_json = ("bioasq", "cmb-clin", "pubmedqa", "squad", "token-vectors")
+    whole_file_json = ("bioasq", "cmb-clin", "cmdd-json", "diakg", "pubmedqa", "squad", "token-vectors")
     if format_name in whole_file_json:  # whole-file JSON formats: the file is not JSON
         assert_one_line_error(result, f"error: {path}:")
     else:

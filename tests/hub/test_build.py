@@ -260,7 +260,7 @@ def test_card_metadata_and_body(demo_hub: Path) -> None:
     assert meta["language"] == ["en", "zh"] and meta["license"] == "other" and meta["pretty_name"] == "biohub demo"
     assert [c["config_name"] for c in meta["configs"] if c.get("default")] == ["mix_stage2"]
     assert {"token-classification", "multiple-choice", "text-generation"} <= set(meta["task_categories"])
-    assert meta["size_categories"] in (["n<1K"], ["1K<n<10K"])  # the demo grows with the catalog (issue 20)
+    assert meta["size_categories"] == ["1K<n<10K"]  # the example corpora of issue 20 took the demo past 1000 rows
     body = (repo / "README.md").read_text(encoding="utf-8")
     assert "| `ddi` | CC BY-NC 4.0 | **no (non-commercial / research only)** |" in body
     assert "@article" in body and "length_histogram.png" in body and "recipe_sha256" not in body

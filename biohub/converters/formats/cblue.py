@@ -50,7 +50,7 @@ from biohub.converters.json_items import (
     require_unlabelled_split,
     text_field,
 )
-from biohub.converters.problems import RecordRejected
+from biohub.converters.problems import Reason, RecordRejected
 from biohub.converters.registry import register
 from biohub.schema import Entity, KBRecord, PairsRecord, Passage, Relation, TextRecord
 
@@ -84,16 +84,17 @@ class CblueNerReader(Reader):
         if raw is None:
             require_unlabelled_split(item, "entities", ctx, self.options.unlabelled_splits)
         elif not isinstance(raw, list):
-            raise RecordRejected("bad entities field", f"{item.where()}: 'entities' is a {type(raw).__name__}, expected a list")
+            detail = f"{item.where()}: 'entities' is a {type(raw).__name__}, expected a list"
+            raise RecordRejected(Reason.BAD_ENTITIES_FIELD, detail)
         record_id = ctx.record_id(item.key)
         entities: list[Entity] = []
         seen: set[tuple[int, int, str]] = set()
         for n, mention in enumerate(raw or []):
-            problem = self._check(mention, text, seen)
-            if problem:
-                reason, detail = problem
-                detail = f"{item.where()} mention {n}: {detail}"
-                yield ctx.defect(item.path, item.locator, reason, detail, document_id=item.key, annotation="entities")
+            try:
+                self._check(mention, text, seen)
+            except RecordRejected as problem:
+                detail = f"{item.where()} mention {n}: {problem.detail}"
+                yield ctx.defect(item.path, item.locator, problem.reason, detail, document_id=item.key, annotation="entities")
                 continue
             start, end, label = mention["start_idx"], mention["end_idx"] + 1, mention["type"]
             seen.add((start, end, label))
@@ -109,22 +110,23 @@ class CblueNerReader(Reader):
         yield record
 
     @staticmethod
-    def _check(mention: Any, text: str, seen: set[tuple[int, int, str]]) -> tuple[str, str] | None:
-        """(reason, detail) of a mention that must be dropped, or None."""
+    def _check(mention: Any, text: str, seen: set[tuple[int, int, str]]) -> None:
+        """Raise :class:`RecordRejected` with the reason a mention must be dropped (the caller records it as a defect
+        of the kept record, not a rejection); return when the mention is good."""
         if not isinstance(mention, dict):
-            return "malformed mention", f"not an object: {mention!r}"
+            raise RecordRejected(Reason.MALFORMED_MENTION, f"not an object: {mention!r}")
         start, last, label = mention.get("start_idx"), mention.get("end_idx"), mention.get("type")
         if not (_is_integer(start) and _is_integer(last)) or not isinstance(label, str) or not label:
-            return "malformed mention", f"needs integer start_idx/end_idx and a type, got {mention!r}"
+            raise RecordRejected(Reason.MALFORMED_MENTION, f"needs integer start_idx/end_idx and a type, got {mention!r}")
         if not 0 <= start <= last < len(text):
-            return "offsets out of range", f"[{start}, {last}] (inclusive) outside the {len(text)}-character text"
+            detail = f"[{start}, {last}] (inclusive) outside the {len(text)}-character text"
+            raise RecordRejected(Reason.OFFSETS_OUT_OF_RANGE, detail)
         stated = mention.get("entity")
         if stated is not None and stated != text[start : last + 1]:
             detail = f"entity {stated!r} but the text at [{start}, {last}] is {text[start : last + 1]!r}"
-            return "mention text disagrees with its offsets", detail
+            raise RecordRejected(Reason.MENTION_TEXT_DISAGREES_WITH_ITS_OFFSETS, detail)
         if (start, last + 1, label) in seen:
-            return "duplicate mention", f"{label} [{start}, {last}] {text[start : last + 1]!r} given twice"
-        return None
+            raise RecordRejected(Reason.DUPLICATE_MENTION, f"{label} [{start}, {last}] {text[start : last + 1]!r} given twice")
 
 
 def _dumps(item: JsonItem) -> str:
@@ -220,7 +222,8 @@ class CblueReReader(Reader):
         if raw is None:
             require_unlabelled_split(item, "spo_list", ctx, self.options.unlabelled_splits)
         elif not isinstance(raw, list):
-            raise RecordRejected("bad spo_list field", f"{item.where()}: 'spo_list' is a {type(raw).__name__}, expected a list")
+            detail = f"{item.where()}: 'spo_list' is a {type(raw).__name__}, expected a list"
+            raise RecordRejected(Reason.BAD_SPO_LIST_FIELD, detail)
         record_id = ctx.record_id(item.key)
         entity_ids: dict[tuple[int, int, str], str] = {}
         entities: list[Entity] = []
@@ -235,13 +238,12 @@ class CblueReReader(Reader):
             return entity_ids[span]
 
         for n, raw_triple in enumerate(raw or []):
-            triple, problem = self._triple(raw_triple, text, table)
-            if problem:
-                reason, detail = problem
-                detail = f"{item.where()} triple {n}: {detail}"
-                yield ctx.defect(item.path, item.locator, reason, detail, document_id=item.key, annotation="relations")
+            try:
+                triple = self._triple(raw_triple, text, table)
+            except RecordRejected as problem:
+                detail = f"{item.where()} triple {n}: {problem.detail}"
+                yield ctx.defect(item.path, item.locator, problem.reason, detail, document_id=item.key, annotation="relations")
                 continue
-            assert triple is not None
             arg1 = entity(text.find(triple.subject), triple.subject, triple.subject_type)
             arg2 = entity(text.find(triple.object), triple.object, triple.object_type)
             relation_id = f"{record_id}.r{n}"
@@ -262,9 +264,11 @@ class CblueReReader(Reader):
         yield record
 
     @staticmethod
-    def _triple(raw: Any, text: str, table: set[tuple[str, str, str]] | None) -> tuple[_Triple | None, tuple[str, str] | None]:
+    def _triple(raw: Any, text: str, table: set[tuple[str, str, str]] | None) -> _Triple:
+        """The triple of one ``spo_list`` entry; :class:`RecordRejected` with the reason it must be dropped (the caller
+        records it as a defect of the kept record)."""
         if not isinstance(raw, dict):
-            return None, ("malformed triple", f"not an object: {raw!r}")
+            raise RecordRejected(Reason.MALFORMED_TRIPLE, f"not an object: {raw!r}")
         subject, subject_type, predicate = raw.get("subject"), raw.get("subject_type"), raw.get("predicate")
         obj, object_type = _value(raw.get("object")), _value(raw.get("object_type"))
         if not (
@@ -272,14 +276,15 @@ class CblueReReader(Reader):
             and _is_filled(obj) and _is_filled(object_type)
         ):
             detail = f"needs subject, subject_type, predicate, object and object_type strings, got {raw!r}"
-            return None, ("malformed triple", detail)
+            raise RecordRejected(Reason.MALFORMED_TRIPLE, detail)
         triple = _Triple(subject, subject_type, predicate, obj, object_type, raw.get("Combined"))
         if table is not None and (triple.subject_type, triple.predicate, triple.object_type) not in table:
-            return None, ("triple not in the schemas", f"({triple.subject_type}, {triple.predicate}, {triple.object_type})")
+            detail = f"({triple.subject_type}, {triple.predicate}, {triple.object_type})"
+            raise RecordRejected(Reason.TRIPLE_NOT_IN_THE_SCHEMAS, detail)
         for role, string in (("subject", triple.subject), ("object", triple.object)):
             if string not in text:
-                return None, ("argument not found in text", f"{role} {string!r} does not occur verbatim in the text")
-        return triple, None
+                raise RecordRejected(Reason.ARGUMENT_NOT_FOUND_IN_TEXT, f"{role} {string!r} does not occur verbatim in the text")
+        return triple
 
 
 # --------------------------------------------------------------------------------------------- cblue-cls
@@ -324,10 +329,10 @@ class CblueClsReader(Reader):
         elif isinstance(raw, list):
             if not self.options.multi_label:
                 detail = f"{item.where()}: {names['label']!r} is the list {raw!r} in a single-label corpus (option multi_label)"
-                raise RecordRejected("bad label", detail)
+                raise RecordRejected(Reason.BAD_LABEL, detail)
             if not raw or not all(isinstance(x, str) and x.strip() for x in raw):
                 raise RecordRejected(
-                    "bad label", f"{item.where()}: {names['label']!r} is {raw!r}, expected non-empty label strings"
+                    Reason.BAD_LABEL, f"{item.where()}: {names['label']!r} is {raw!r}, expected non-empty label strings"
                 )
             labels = list(raw)
         else:

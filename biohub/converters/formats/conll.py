@@ -7,6 +7,9 @@ guessed at: the sentence is rejected with its line number unless ``repair_orphan
 the tag opens a new chunk and a defect is counted. The tokens are kept in ``meta.tokens`` so evaluation can
 project predictions back onto them (seqeval). The raw source text of a record (``ReadContext.keep_raw``) is
 the sentence's lines as written (token lines and any marker line inside the sentence), joined by ``\n``.
+
+Character-level BIO (ChineseBLUE's cMedQANER / cEHRNER ``.txt``: ``<char> <tag>`` lines with ``B_type`` tags) is
+read with ``delimiter: " "``, ``tag_separator: "_"`` and ``token_joiner: ""`` (the characters make the text).
 """
 
 from __future__ import annotations
@@ -28,7 +31,11 @@ class ConllOptions:
     ``columns``: the exact number of tab-separated columns every token line must have (0: any >= 2; the two
     column indexes must then name one of the first two or last two columns, which every line has);
     ``default_type``: entity type of untyped ``B``/``I`` tags; ``repair_orphan_i``: see the module doc;
-    ``comment_prefixes``: lines starting with these are document markers, not tokens (e.g. ``-DOCSTART-``)."""
+    ``comment_prefixes``: lines starting with these are document markers, not tokens (e.g. ``-DOCSTART-``);
+    ``delimiter``: the one character between columns (a tab; a space for ``<char> <tag>`` files);
+    ``tag_separator``: the character between the B/I prefix and the type (``B-protein``; ``_`` for ``B_disease``);
+    ``token_joiner``: what joins the tokens into the passage text (one space; empty for character-level BIO, where
+    a token may then be a whitespace character such as U+3000, which the text holds too)."""
 
     token_column: int = 0
     tag_column: int = -1
@@ -37,8 +44,14 @@ class ConllOptions:
     repair_orphan_i: bool = False
     comment_prefixes: tuple[str, ...] = ("-DOCSTART-", "###")
     encoding: str = "utf-8"
+    delimiter: str = "\t"
+    tag_separator: str = "-"
+    token_joiner: str = " "
 
     def __post_init__(self) -> None:
+        for name in ("delimiter", "tag_separator"):
+            if len(getattr(self, name)) != 1:
+                raise ValueError(f"{name}: expected one character, got {getattr(self, name)!r}")
         if self.columns < 0 or self.columns == 1:
             raise ValueError(f"columns: expected 0 (any >= 2) or a count >= 2, got {self.columns}")
         width = self.columns or 2
@@ -92,13 +105,14 @@ class ConllReader(Reader):
                 if current is not None:
                     current.raw.append(line)
                 continue
-            parts = line.split("\t")
+            parts = line.split(opts.delimiter)
             if current is None:
                 current = _Sentence(line_number, [], [], [], [])
             current.raw.append(line)
             if (opts.columns and len(parts) != opts.columns) or len(parts) < 2:
                 if broken is None:
-                    broken = (line_number, f"line {line_number}: {len(parts)} columns, expected {opts.columns or '>= 2'}")
+                    expected = opts.columns or ">= 2"
+                    broken = (line_number, f"line {line_number}: {len(parts)} columns, expected {expected}")
                 continue
             current.tokens.append(parts[opts.token_column])
             current.tags.append(parts[opts.tag_column].strip())
@@ -112,26 +126,30 @@ class ConllReader(Reader):
             raise RecordRejected(Reason.WRONG_COLUMN_COUNT, sentence.broken[1], locator=sentence.broken[0])
         key = f"{stem}-{number}"
         record_id = ctx.record_id(key)
+        spaced = bool(self.options.token_joiner)  # whitespace inside a token is ambiguous only when tokens are joined by it
         for token, line in zip(sentence.tokens, sentence.lines):
-            if not token or any(ch.isspace() for ch in token):
+            if not token or (spaced and any(ch.isspace() for ch in token)):
                 raise RecordRejected("bad token", f"line {line}: empty token or token with whitespace {token!r}", locator=line)
+        joiner = self.options.token_joiner
         starts, position = [], 0
         for token in sentence.tokens:
             starts.append(position)
-            position += len(token) + 1
-        text = " ".join(sentence.tokens)
+            position += len(token) + len(joiner)
+        text = joiner.join(sentence.tokens)
         chunks = []
         defects = []
         open_chunk: list[int] | None = None  # [first token, last token] of the chunk being extended
         open_type = ""
         for index, (tag, line) in enumerate(zip(sentence.tags, sentence.lines)):
-            prefix, _, label = tag.partition("-")
+            prefix, _, label = tag.partition(self.options.tag_separator)
             label = label or self.options.default_type
             if tag == "O":
                 open_chunk = None
                 continue
             if prefix not in ("B", "I"):
-                raise RecordRejected("unknown tag", f"line {line}: tag {tag!r} is not O, B[-type] or I[-type]", locator=line)
+                sep = self.options.tag_separator
+                detail = f"line {line}: tag {tag!r} is not O, B[{sep}type] or I[{sep}type]"
+                raise RecordRejected("unknown tag", detail, locator=line)
             if prefix == "I" and (open_chunk is None or open_type != label):
                 if not self.options.repair_orphan_i:
                     after = repr(sentence.tags[index - 1]) if index else "the sentence start"
