@@ -1,9 +1,9 @@
 """Output folders: which folder a command may write, how it is replaced without losing the old one, and where inside it.
 
 The rule, for every command that writes a folder (``convert``, ``instruct``, ``build``, ``export``, ``train``,
-``eval``/``score``, ``report``): ``--out`` may be a folder that does not exist, an empty folder, or a folder that the
-same command wrote, recognised by its completion record (:data:`KINDS`: ``build_info.json`` of a build, the ledger of
-a conversion, ...). Anything else — a file, a project folder, another command's output — is refused with an
+``eval``/``score``, ``report``, ``selfinstruct``): ``--out`` may be a folder that does not exist, an empty folder, or a
+folder that the same command wrote, recognised by its completion record (:data:`KINDS`: ``build_info.json`` of a
+build, the ledger of a conversion, ...). Anything else — a file, a project folder, another command's output — is refused with an
 InputError and left untouched. A folder of the same kind is replaced only with ``--overwrite``; a command that
 continues or merges into its own folder (``convert`` adds datasets, ``eval`` reuses answers, ``train --resume``)
 says so with ``reuse=True``.
@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from biohub.errors import ConfigError, OutputExistsError
-from biohub.io import InputError, folder_mode
+from biohub.io import InputError, folder_mode, local_or_hub
 
 NAME_PATTERN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")  # one path component, never hidden, never `..`
 
@@ -112,6 +112,19 @@ def _is_report(folder: Path) -> bool:
     return (folder / "report.md").is_file() and (folder / "report.html").is_file() and not _is_results(folder)
 
 
+SELFINSTRUCT_ENTRIES = frozenset(
+    {"state", "instructions.json", "ledger.json", "catalog", "recipe.yaml", "categories.png", "README.md"}
+)
+
+
+def _is_selfinstruct(folder: Path) -> bool:
+    """A ``biohub selfinstruct`` folder, resumable (its ``state/``) or finished (its ledger), holding nothing but what
+    the command writes."""
+    names = {entry.name for entry in folder.iterdir() if not entry.name.startswith(".")}
+    ledger = _json_object(folder / "ledger.json") or {}
+    return names <= SELFINSTRUCT_ENTRIES and ((folder / "state").is_dir() or {"generator", "accepted"} <= set(ledger))
+
+
 @dataclass(frozen=True)
 class OutputKind:
     """What one command writes: its name, its completion record (named in messages) and the test of its layout."""
@@ -128,7 +141,8 @@ EXPORT = OutputKind("export", "README.md", _is_export)
 TRAIN = OutputKind("train", "recipe.json", _is_run)
 EVAL = OutputKind("eval", "results.json", _is_results)
 REPORT = OutputKind("report", "report.md", _is_report)
-KINDS = (BUILD, CONVERT, INSTRUCT, EXPORT, TRAIN, EVAL, REPORT)
+SELFINSTRUCT = OutputKind("selfinstruct", "state/ or ledger.json", _is_selfinstruct)
+KINDS = (BUILD, CONVERT, INSTRUCT, EXPORT, TRAIN, EVAL, REPORT, SELFINSTRUCT)
 
 
 def written_by(folder: Path) -> OutputKind | None:
@@ -175,6 +189,16 @@ def require_complete(folder: Path, kind: OutputKind, option: str) -> None:
             f"{folder}: not a complete output of `biohub {kind.command}` (no matching {kind.record}: "
             f"the command was interrupted or failed, or the folder is another's); {option} needs one"
         )
+
+
+def require_hub(data: str, option: str) -> Path | str:
+    """Where ``data`` (a consumer's hub argument) is read from: a local folder that is a complete ``biohub build``
+    output (its ``build_info.json`` present: :func:`require_complete`), or an explicit Hub id ORG/NAME (as given).
+    A killed build or a hand-made folder is refused here, by every consumer alike, before any loading."""
+    found = local_or_hub(data, "hub dataset")
+    if isinstance(found, Path):
+        require_complete(found, BUILD, option)
+    return found
 
 
 # --------------------------------------------------------------------------------------------- replacing a folder

@@ -120,3 +120,23 @@ def test_a_corrupt_ledger_names_its_file(tmp_path: Path) -> None:
     result = runner.invoke(app, _convert(tmp_path / "train.tsv", tmp_path / "o"), env=WIDE)
     assert result.exit_code == 2
     assert f"{tmp_path / 'o' / 'ledger.json'}:1: invalid JSON" in _one_line_error(result.output)
+
+
+def test_selfinstruct_claims_its_output_folder_as_every_command_does(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for variable in ("BIOHUB_GENERATOR_KEY", "OPENAI_API_KEY"):
+        monkeypatch.delenv(variable, raising=False)
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "notes.txt").write_text("keep me\n", encoding="utf-8")
+    args = ["selfinstruct", "--generator", "openai:m@http://127.0.0.1:9/v1", "--target", "1", "--max-requests", "1",
+            "--batch", "1", "--concurrency", "1", "--out", str(project)]
+    for extra in ([], ["--resume"]):  # before: --resume wrote state/ into the project folder; without it, offered --resume
+        result = runner.invoke(app, [*args, *extra], env=WIDE)
+        assert result.exit_code == 2, result.output
+        assert "not written by `biohub selfinstruct`" in _one_line_error(result.output)
+        assert sorted(p.name for p in project.iterdir()) == ["notes.txt"]
+    run = tmp_path / "run"
+    assert runner.invoke(app, [*args[:-1], str(run), "--allow-empty"], env=WIDE).exit_code == 0
+    again = runner.invoke(app, [*args[:-1], str(run)], env=WIDE)
+    assert again.exit_code == 2 and "--resume" in _one_line_error(again.output)
+    assert runner.invoke(app, [*args[:-1], str(run), "--resume", "--allow-empty"], env=WIDE).exit_code == 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +22,7 @@ from biohub.io import InputError, write_json
 from biohub.outputs import BUILD, CONVERT, INSTRUCT, REPORT, check_name, claim, inside, replacing, require_complete
 
 runner = CliRunner()
+ROOT = Path(__file__).resolve().parents[1]
 CONLL = "Aspirin\tB-Chemical\ncauses\tO\nasthma\tB-Disease\n\n"
 
 
@@ -230,3 +232,35 @@ def test_instruct_refuses_a_conversion_without_its_ledger(tmp_path: Path) -> Non
     result = runner.invoke(app, ["instruct", "--unified", str(out), "--out", str(tmp_path / "ins"), "--max-length", "0"])
     one_line(result, 2, "not a complete output of `biohub convert`", "--unified")
     assert not (tmp_path / "ins").exists()
+
+
+# --------------------------------------------------------------------------------------------- item 5: consumers
+def test_every_consumer_of_a_hub_folder_refuses_one_without_its_build_info(hub: Path, tmp_path: Path) -> None:
+    killed = Path(shutil.copytree(hub, tmp_path / "killed"))
+    (killed / "build_info.json").unlink()  # what a killed build (or a hand-made folder) leaves: data, a card, no record
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("not a hub\n", encoding="utf-8")
+    recipe = str(ROOT / "recipes" / "two_stage_demo.yaml")
+    for folder in (str(killed), str(foreign)):
+        out = str(tmp_path / "out")
+        commands = {  # before: train and eval ran on the killed folder, export exported it
+            "train": ["train", recipe, "--data", folder, "--out", out, "--max-steps", "1"],
+            "eval": ["eval", "--model", "default", "--suite", "taiyi_style", "--data", folder, "--out", out],
+            "score": ["score", "--predictions", str(tmp_path / "p.jsonl"), "--data", folder, "--out", out],
+            "export": ["export", folder, "--format", "alpaca", "--out", out],
+        }
+        for command, args in commands.items():
+            line = one_line(runner.invoke(app, args), 2, f"{folder}: not a complete output of `biohub build`")
+            assert ("HUBDIR" if command == "export" else "--data") in line
+            assert not Path(out).exists(), command
+        push = runner.invoke(app, ["push", folder, "--repo-id", "me/data", "--dry-run"])  # refused before any request
+        assert push.exit_code == 1 and "missing" in one_line(push, 1) and "Traceback" not in push.output
+
+
+def test_templates_check_refuses_a_conversion_without_its_ledger(tmp_path: Path) -> None:
+    out = tmp_path / "unified"
+    assert convert(tmp_path, out).exit_code == 0
+    assert runner.invoke(app, ["templates", "check", "--unified", str(out)]).exit_code == 0
+    (out / "ledger.json").unlink()  # checked the parquet files of an unfinished conversion as if complete before
+    one_line(runner.invoke(app, ["templates", "check", "--unified", str(out)]), 2, "not a complete output of `biohub convert`")

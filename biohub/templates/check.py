@@ -13,6 +13,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from biohub.outputs import CONVERT, require_complete
 from biohub.schema import Record
 from biohub.templates.answers import FORMATS, canonical, parse, render
 from biohub.templates.builder import messages_for
@@ -83,5 +84,7 @@ def check_dataset(folder: Path, progress: bool = False) -> CheckResult:
 
 
 def check_unified(unified: Path, progress: bool = True) -> list[CheckResult]:
-    """Check every dataset folder (one with an ``info.json``) under a unified tree, in name order."""
+    """Check every dataset folder (one with an ``info.json``) under a unified tree, in name order. The tree must be a
+    complete conversion (its ``ledger.json`` present): an interrupted one is refused, as ``instruct`` refuses it."""
+    require_complete(unified, CONVERT, "--unified")
     return [check_dataset(p.parent, progress) for p in sorted(unified.glob("*/info.json"))]
