@@ -10,12 +10,14 @@ says so with ``reuse=True``.
 
 New output is written into a temporary hidden sibling (``.NAME.XXXX.tmp``) that is renamed into place once complete
 (:func:`replacing`), so a failed or interrupted command leaves the previous output as it was, and a consumer never
-sees a half-written folder. Files and folders get the modes a plain ``open()``/``mkdir()`` gives under the umask.
+sees a half-written folder; a command killed between the two renames of the swap is finished by the next run
+(:func:`recover`). Files and folders get the modes a plain ``open()``/``mkdir()`` gives under the umask.
 """
 
 from __future__ import annotations
 
 import errno
+import glob
 import json
 import os
 import re
@@ -233,6 +235,23 @@ def _swap(work: Path, out: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
+def recover(out: Path) -> None:
+    """Finish what a command killed inside :func:`_swap` left beside ``out``: a hidden ``.NAME.XXXX.old`` folder holding
+    the previous output. When ``out`` is gone (killed between the two renames) the previous output is put back; when
+    ``out`` is there (killed before the old one was removed) the old one is removed. Only a folder whose single entry
+    is a complete biohub output named ``NAME`` (:func:`written_by`) is touched; anything else is left as it is."""
+    for old in sorted(out.parent.glob(f".{glob.escape(out.name)}.*.old")):
+        entries = list(old.iterdir()) if old.is_dir() and not old.is_symlink() else []
+        kept = old / out.name
+        if entries != [kept] or kept.is_symlink() or written_by(kept) is None:
+            continue
+        if not out.exists() and not out.is_symlink():
+            os.replace(kept, out)
+            old.rmdir()
+        else:
+            shutil.rmtree(old)
+
+
 @contextmanager
 def replacing(out: Path, kind: OutputKind, *, overwrite: bool = False, merge: bool = False) -> Iterator[Path]:
     """Yield an empty temporary folder beside ``out`` to write ``kind``'s output into; when the block ends without an
@@ -241,6 +260,8 @@ def replacing(out: Path, kind: OutputKind, *, overwrite: bool = False, merge: bo
     ``out`` is claimed first (:func:`claim`) and again just before the swap. ``merge``: the entries of an existing
     ``out`` of this kind that the new output does not hold are kept (hard links, not copies of the data)."""
     out = Path(os.path.realpath(out))
+    if out.parent.is_dir():
+        recover(out)  # a previous run killed mid-swap: its output is put back (or its superseded one removed) first
     claim(out, kind, overwrite=overwrite, reuse=merge)
     out.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))

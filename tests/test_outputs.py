@@ -92,6 +92,51 @@ def test_a_failed_or_interrupted_run_leaves_the_previous_output(tmp_path: Path) 
         assert [p.name for p in tmp_path.iterdir()] == ["hub"]
 
 
+def _files(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_a_kill_between_the_two_renames_is_recovered_by_the_next_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    hub = fake_build(tmp_path / "hub")
+    before = _files(hub)
+    real_replace, moved = os.replace, []
+
+    def replace_then_die(source: object, target: object) -> None:
+        moved.append(target)
+        if len(moved) == 2:  # killed after the old output went aside, before the new one took its place
+            raise KeyboardInterrupt
+        real_replace(source, target)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "replace", replace_then_die)
+    with pytest.raises(KeyboardInterrupt), replacing(hub, BUILD, overwrite=True) as work:
+        (work / "new.txt").write_text("new\n", encoding="utf-8")
+    monkeypatch.undo()
+    assert not hub.exists() and len(list(tmp_path.glob(".hub.*.old"))) == 1  # the previous build, hidden
+    foreign = tmp_path / ".hub.mine.old" / "hub"  # the same pattern, not biohub's: never touched
+    foreign.mkdir(parents=True)
+    (foreign / "notes.txt").write_text("keep me\n", encoding="utf-8")
+    with pytest.raises(OutputExistsError, match="pass --overwrite"), replacing(hub, BUILD):  # the next run: put back
+        pass
+    assert _files(hub) == before and [p.name for p in tmp_path.glob(".hub.*")] == [".hub.mine.old"]
+    real_rmtree = shutil.rmtree
+
+    def die_on_old(path: object, *args: object, **kwargs: object) -> None:
+        if str(path).endswith(".old"):  # killed after the swap, before the old output was removed
+            raise KeyboardInterrupt
+        real_rmtree(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(shutil, "rmtree", die_on_old)
+    with pytest.raises(KeyboardInterrupt), replacing(hub, BUILD, overwrite=True) as work:
+        for name, data in {**before, "new.txt": b"new\n"}.items():  # a complete build
+            (work / name).write_bytes(data)
+    monkeypatch.undo()
+    assert len(list(tmp_path.glob(".hub.*.old"))) == 2
+    with replacing(hub, BUILD, overwrite=True) as work:  # the next run removes the superseded one
+        (work / "newer.txt").write_text("newer\n", encoding="utf-8")
+    assert _files(hub) == {"newer.txt": b"newer\n"} and [p.name for p in tmp_path.glob(".hub.*")] == [".hub.mine.old"]
+    assert _files(foreign) == {"notes.txt": b"keep me\n"}
+
+
 def test_a_file_or_a_link_loop_is_no_output_folder(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("x", encoding="utf-8")
     for out in (tmp_path / "file", tmp_path / "file" / "sub"):
