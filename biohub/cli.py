@@ -305,7 +305,7 @@ def instruct_command(
     from biohub.io import InputError
     from biohub.models import load_tokenizer
     from biohub.templates.answers import FORMATS
-    from biohub.templates.instruct import InstructOptions, drop_lines, instruct
+    from biohub.templates.instruct import InstructOptions, NoExampleError, instruct
 
     chosen = tuple(_names(formats) or []) if formats is not None else ("lines",)
     if not chosen or any(f not in FORMATS for f in chosen):
@@ -317,9 +317,19 @@ def instruct_command(
     loaded = load_tokenizer(tokenizer) if max_length else None
     if not allow_empty and not any(unified.glob("*/info.json")):
         raise InputError(f"{unified}: holds no converted dataset (no <dataset>/info.json); nothing written")
-    ledger = instruct(
-        unified, out, options, tokenizer=loaded, tokenizer_name=tokenizer, datasets=names, overwrite=overwrite
-    )
+    try:
+        ledger = instruct(unified, out, options, tokenizer=loaded, tokenizer_name=tokenizer, datasets=names,
+                          overwrite=overwrite, allow_empty=allow_empty)
+    except NoExampleError as exc:  # nothing written: the table says what every split lost, then the error
+        _print_instruct(exc.ledger, out, max_length)
+        raise
+    _print_instruct(ledger, out, max_length)
+
+
+def _print_instruct(ledger: dict[str, Any], out: Path, max_length: int) -> None:
+    """An instruct ledger as a table (one row per dataset and split), then every drop with its count and reason."""
+    from biohub.templates.instruct import drop_lines
+
     table = Table(title=f"instruction examples in {out}")
     for column in ("dataset", "split", "records", "examples", "windowed", "dropped (too long)"):
         table.add_column(column)
@@ -332,10 +342,6 @@ def instruct_command(
     console().print(table)
     for line in drop_lines(ledger, max_length):  # every loss on screen, with its count and reason
         console().print(line, markup=False)
-    made = sum(sum(stats["examples"].values()) for splits in ledger.values() for stats in splits.values())
-    if not made and not allow_empty:
-        raise InputError(f"no instruction example made from {unified} (see the table; {out} holds none); "
-                         "pass --allow-empty to accept an empty output")
 
 
 @templates_app.command("list")

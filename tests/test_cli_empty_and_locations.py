@@ -50,6 +50,17 @@ def test_an_input_whose_every_record_is_rejected_is_an_error(tmp_path: Path) -> 
     assert json.loads((tmp_path / "o" / "ledger.json").read_text())["x"]["train"]["rejected"] == 1
 
 
+def test_instruct_that_makes_no_example_writes_nothing(tmp_path: Path) -> None:
+    (tmp_path / "train.tsv").write_text("aspirin\tB-Drug\n\n", encoding="utf-8")
+    converted = runner.invoke(app, _convert(tmp_path / "train.tsv", tmp_path / "u", "--allow-empty", lang="fr"), env=WIDE)
+    assert converted.exit_code == 0, converted.output  # a complete conversion holding no record
+    args = ["instruct", "--unified", str(tmp_path / "u"), "--max-length", "0", "--out", str(tmp_path / "i")]
+    result = runner.invoke(app, args, env=WIDE)
+    assert result.exit_code == 2 and "no instruction example made" in _one_line_error(result.output)
+    assert not (tmp_path / "i").exists()  # before: exit 2, but a complete-looking output (parquet + ledger) was left
+    assert runner.invoke(app, [*args, "--allow-empty"], env=WIDE).exit_code == 0 and (tmp_path / "i" / "ledger.json").is_file()
+
+
 # Options a format cannot be run without; the file name a format recognises its inputs by.
 NEEDS = {"csv": ["--field", "text=text"], "dialogue-json": ["--option", "turns_field=turns"]}
 FILE_NAME = {"chemprot-tsv": "train_abstracts.tsv"}

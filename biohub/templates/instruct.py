@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
 from biohub.errors import ConfigError, UnknownNameError
-from biohub.io import write_json, write_parquet
+from biohub.io import InputError, write_json, write_parquet
 from biohub.outputs import CONVERT, INSTRUCT, replacing, require_complete
 from biohub.schema import KBRecord, Record, from_row
 from biohub.templates.builder import build_example, longest_template, messages_for
@@ -280,17 +280,39 @@ def instruct(
     progress: bool = True,
     on_dataset: Callable[[str], None] | None = None,
     overwrite: bool = False,
+    allow_empty: bool = True,
 ) -> dict[str, Any]:
     """Build instruction examples for every dataset folder of ``unified`` (or the named ones) into ``out``.
 
     ``unified`` must be a complete ``biohub convert`` output (its ``ledger.json`` written last); ``out`` is written
     beside its place and renamed into it at the end (:func:`biohub.outputs.replacing`; an earlier ``instruct`` output
-    is replaced only with ``overwrite``)."""
+    is replaced only with ``overwrite``). Without ``allow_empty``, making no example at all is a :class:`NoExampleError`
+    (carrying the ledger) raised before anything takes the place of ``out``."""
     if options.max_length < 0:  # a negative limit would drop every example
         raise ConfigError(f"max_length (--max-length): must be at least 1, or 0 for no limit (got {options.max_length})")
     require_complete(unified, CONVERT, "--unified")
     with replacing(out, INSTRUCT, overwrite=overwrite) as work:
-        return _instruct(unified, work, options, tokenizer, tokenizer_name, datasets, progress, on_dataset)
+        ledger = _instruct(unified, work, options, tokenizer, tokenizer_name, datasets, progress, on_dataset)
+        if not allow_empty and not examples_made(ledger):
+            raise NoExampleError(
+                f"no instruction example made from {unified} (see the table; nothing was written to {out}); "
+                "pass --allow-empty to accept an empty output",
+                ledger,
+            )
+        return ledger
+
+
+class NoExampleError(InputError):
+    """``instruct`` made no example: nothing is written; ``ledger`` says what each split lost, for the table."""
+
+    def __init__(self, message: str, ledger: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.ledger = ledger
+
+
+def examples_made(ledger: dict[str, Any]) -> int:
+    """The number of examples an instruct ledger counts, over every dataset and split."""
+    return sum(sum(stats["examples"].values()) for splits in ledger.values() for stats in splits.values())
 
 
 def _instruct(
