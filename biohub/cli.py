@@ -405,7 +405,7 @@ def build_command(
     ] = False,
 ) -> None:
     """Build a Hugging Face dataset repository folder (configs, card, decontamination report) from a recipe."""
-    from biohub.hub.build import build
+    from biohub.hub.build import build, build_drop_lines
     from biohub.hub.recipe import load_recipe, with_cap
 
     plan = load_recipe(recipe)  # a worker's error is raised as itself
@@ -419,6 +419,8 @@ def build_command(
     for config, splits in info["configs"].items():
         table.add_row(config, ", ".join(f"{split} {n:,}" for split, n in sorted(splits.items())))
     console().print(table)
+    for line in build_drop_lines(info):  # every training example the instruct stage lost, with its count and reason
+        console().print(line, markup=False)
     console().print(f"card: {out / 'README.md'}; decontamination report: {out / 'decontamination.json'}")
 
 

@@ -9,6 +9,7 @@ Same inputs + seed + options give byte-identical files.
 
 from __future__ import annotations
 
+import json
 import math
 import statistics
 from collections import Counter, defaultdict
@@ -61,6 +62,13 @@ class SplitStats:
     windowed_records: Counter[str] = field(default_factory=Counter)
     dropped_too_long: Counter[str] = field(default_factory=Counter)
     dropped: Counter[tuple[str, str]] = field(default_factory=Counter)  # (reason, task) -> examples
+    partial: int = 0  # partially labelled records skipped (:func:`lost_annotations`)
+    lost: Counter[str] = field(default_factory=Counter)  # their annotations dropped in conversion, by unit
+
+    def skip_partial(self, lost: dict[str, int]) -> None:
+        """Count one partially labelled record skipped, and the annotations (unit -> count) it lost in conversion."""
+        self.partial += 1
+        self.lost.update(lost)
 
     def drop(self, reason: str, task: str, count: int = 1) -> None:
         """Count ``count`` examples of ``task`` dropped for ``reason`` (a key of :data:`DROP_REASONS`)."""
@@ -79,6 +87,8 @@ class SplitStats:
                 reason: {task: n for (why, task), n in sorted(self.dropped.items()) if why == reason}
                 for reason in sorted({reason for reason, _ in self.dropped})
             },
+            **({"partially_labelled": {"records": self.partial, "dropped_annotations": dict(sorted(self.lost.items()))}}
+               if self.partial else {}),  # only when there are some: the ledgers of complete corpora keep their bytes
         }
 
 
@@ -130,14 +140,32 @@ def gold_kb_meta(record: Record, instance: Instance) -> dict[str, Any]:
     return {"gold_kb": gold}
 
 
+def lost_annotations(record: Record) -> dict[str, int]:
+    """The annotations (unit -> count) ``record`` lost in conversion (``meta.dropped_annotations``, written by the
+    converters' reject loop); empty for a fully labelled record."""
+    if "dropped_annotations" not in record.meta:  # cheap test first: almost every record has none
+        return {}
+    lost = json.loads(record.meta).get("dropped_annotations") or {}
+    return {str(unit): int(n) for unit, n in lost.items()}
+
+
 def make_examples(
     records: Sequence[Record], info: DatasetInfo, options: InstructOptions, stats: SplitStats | None = None
 ) -> list[Made]:
-    """Every example of every labelled record (no length policy yet), with the record and instance it came from."""
+    """Every example of every labelled record (no length policy yet), with the record and instance it came from.
+
+    A partially labelled record (one that lost annotations in conversion) makes no example: its answer would present
+    the annotations left as all there are, teaching (or scoring) a model to miss the dropped ones. It is counted in
+    ``stats`` (:meth:`SplitStats.skip_partial`) and printed by :func:`drop_lines`."""
     made = []
     for record in records:
         if stats is not None and not record.labeled:
             stats.unlabeled += 1
+        lost = lost_annotations(record) if record.labeled else {}
+        if lost:
+            if stats is not None:
+                stats.skip_partial(lost)
+            continue
         for instance in instances(record, info, decompose=options.decompose):
             extra = gold_kb_meta(record, instance)
             example = build_example(record, instance, seed=options.seed, formats=options.formats, extra_meta=extra)
@@ -247,6 +275,11 @@ def drop_lines(ledger: dict[str, Any], max_length: int) -> list[str]:
                 for task, count in by_task.items():
                     why = DROP_REASONS[reason].replace("max_length", f"max_length {max_length}")
                     lines.append(f"{dataset} {split}: dropped {count:,} {task} example(s): {why}")
+            partial = stats.get("partially_labelled")
+            if partial:
+                lost = sum(partial["dropped_annotations"].values())
+                lines.append(f"{dataset} {split}: skipped {partial['records']:,} record(s), partially labelled: {lost:,} "
+                             "annotations dropped in conversion (meta.dropped_annotations; no example made from them)")
     return lines
 
 
