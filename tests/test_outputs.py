@@ -309,3 +309,26 @@ def test_templates_check_refuses_a_conversion_without_its_ledger(tmp_path: Path)
     assert runner.invoke(app, ["templates", "check", "--unified", str(out)]).exit_code == 0
     (out / "ledger.json").unlink()  # checked the parquet files of an unfinished conversion as if complete before
     one_line(runner.invoke(app, ["templates", "check", "--unified", str(out)]), 2, "not a complete output of `biohub convert`")
+
+
+def test_templates_check_shows_progress_per_dataset_on_a_terminal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 25 item 13: `templates check` ran 178 s in silence on the mirror; a bar over the datasets now names each."""
+    import io
+    import sys
+
+    from biohub.templates.check import check_unified
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    out = tmp_path / "unified"
+    assert convert(tmp_path, out).exit_code == 0
+    screen = Terminal()
+    monkeypatch.setattr(sys, "stderr", screen)
+    assert [result.dataset for result in check_unified(out)] == ["toy"]
+    assert "templates check" in screen.getvalue() and "toy" in screen.getvalue()
+    quiet = Terminal()
+    monkeypatch.setattr(sys, "stderr", quiet)
+    check_unified(out, progress=False)
+    assert quiet.getvalue() == ""
