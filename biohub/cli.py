@@ -304,7 +304,7 @@ def instruct_command(
     from biohub.io import InputError
     from biohub.models import load_tokenizer
     from biohub.templates.answers import FORMATS
-    from biohub.templates.instruct import InstructOptions, drop_lines, instruct
+    from biohub.templates.instruct import InstructOptions, NoExampleError, instruct
 
     chosen = tuple(_names(formats) or []) if formats is not None else ("lines",)
     if not chosen or any(f not in FORMATS for f in chosen):
@@ -316,9 +316,19 @@ def instruct_command(
     loaded = load_tokenizer(tokenizer) if max_length else None
     if not allow_empty and not any(unified.glob("*/info.json")):
         raise InputError(f"{unified}: holds no converted dataset (no <dataset>/info.json); nothing written")
-    ledger = instruct(
-        unified, out, options, tokenizer=loaded, tokenizer_name=tokenizer, datasets=names, overwrite=overwrite
-    )
+    try:
+        ledger = instruct(unified, out, options, tokenizer=loaded, tokenizer_name=tokenizer, datasets=names,
+                          overwrite=overwrite, allow_empty=allow_empty)
+    except NoExampleError as exc:  # nothing written: the table says what every split lost, then the error
+        _print_instruct(exc.ledger, out, max_length)
+        raise
+    _print_instruct(ledger, out, max_length)
+
+
+def _print_instruct(ledger: dict[str, Any], out: Path, max_length: int) -> None:
+    """An instruct ledger as a table (one row per dataset and split), then every drop with its count and reason."""
+    from biohub.templates.instruct import drop_lines
+
     table = Table(title=f"instruction examples in {out}")
     for column in ("dataset", "split", "records", "examples", "windowed", "dropped (too long)"):
         table.add_column(column)
@@ -331,10 +341,6 @@ def instruct_command(
     console().print(table)
     for line in drop_lines(ledger, max_length):  # every loss on screen, with its count and reason
         console().print(line, markup=False)
-    made = sum(sum(stats["examples"].values()) for splits in ledger.values() for stats in splits.values())
-    if not made and not allow_empty:
-        raise InputError(f"no instruction example made from {unified} (see the table; {out} holds none); "
-                         "pass --allow-empty to accept an empty output")
 
 
 @templates_app.command("list")
@@ -394,7 +400,7 @@ def build_command(
     overwrite: Overwrite = False,
 ) -> None:
     """Build a Hugging Face dataset repository folder (configs, card, decontamination report) from a recipe."""
-    from biohub.hub.build import build
+    from biohub.hub.build import build, build_drop_lines
     from biohub.hub.recipe import load_recipe, with_cap
 
     plan = load_recipe(recipe)  # a worker's error is raised as itself
@@ -408,6 +414,8 @@ def build_command(
     for config, splits in info["configs"].items():
         table.add_row(config, ", ".join(f"{split} {n:,}" for split, n in sorted(splits.items())))
     console().print(table)
+    for line in build_drop_lines(info):  # every training example the instruct stage lost, with its count and reason
+        console().print(line, markup=False)
     console().print(f"card: {out / 'README.md'}; decontamination report: {out / 'decontamination.json'}")
 
 

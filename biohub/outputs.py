@@ -1,21 +1,23 @@
 """Output folders: which folder a command may write, how it is replaced without losing the old one, and where inside it.
 
 The rule, for every command that writes a folder (``convert``, ``instruct``, ``build``, ``export``, ``train``,
-``eval``/``score``, ``report``): ``--out`` may be a folder that does not exist, an empty folder, or a folder that the
-same command wrote, recognised by its completion record (:data:`KINDS`: ``build_info.json`` of a build, the ledger of
-a conversion, ...). Anything else — a file, a project folder, another command's output — is refused with an
+``eval``/``score``, ``report``, ``selfinstruct``): ``--out`` may be a folder that does not exist, an empty folder, or a
+folder that the same command wrote, recognised by its completion record (:data:`KINDS`: ``build_info.json`` of a
+build, the ledger of a conversion, ...). Anything else — a file, a project folder, another command's output — is refused with an
 InputError and left untouched. A folder of the same kind is replaced only with ``--overwrite``; a command that
 continues or merges into its own folder (``convert`` adds datasets, ``eval`` reuses answers, ``train --resume``)
 says so with ``reuse=True``.
 
 New output is written into a temporary hidden sibling (``.NAME.XXXX.tmp``) that is renamed into place once complete
 (:func:`replacing`), so a failed or interrupted command leaves the previous output as it was, and a consumer never
-sees a half-written folder. Files and folders get the modes a plain ``open()``/``mkdir()`` gives under the umask.
+sees a half-written folder; a command killed between the two renames of the swap is finished by the next run
+(:func:`recover`). Files and folders get the modes a plain ``open()``/``mkdir()`` gives under the umask.
 """
 
 from __future__ import annotations
 
 import errno
+import glob
 import json
 import os
 import re
@@ -28,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from biohub.errors import ConfigError, OutputExistsError
-from biohub.io import InputError, folder_mode
+from biohub.io import InputError, folder_mode, local_or_hub
 
 NAME_PATTERN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")  # one path component, never hidden, never `..`
 
@@ -112,6 +114,19 @@ def _is_report(folder: Path) -> bool:
     return (folder / "report.md").is_file() and (folder / "report.html").is_file() and not _is_results(folder)
 
 
+SELFINSTRUCT_ENTRIES = frozenset(
+    {"state", "instructions.json", "ledger.json", "catalog", "recipe.yaml", "categories.png", "README.md"}
+)
+
+
+def _is_selfinstruct(folder: Path) -> bool:
+    """A ``biohub selfinstruct`` folder, resumable (its ``state/``) or finished (its ledger), holding nothing but what
+    the command writes."""
+    names = {entry.name for entry in folder.iterdir() if not entry.name.startswith(".")}
+    ledger = _json_object(folder / "ledger.json") or {}
+    return names <= SELFINSTRUCT_ENTRIES and ((folder / "state").is_dir() or {"generator", "accepted"} <= set(ledger))
+
+
 @dataclass(frozen=True)
 class OutputKind:
     """What one command writes: its name, its completion record (named in messages) and the test of its layout."""
@@ -128,7 +143,8 @@ EXPORT = OutputKind("export", "README.md", _is_export)
 TRAIN = OutputKind("train", "recipe.json", _is_run)
 EVAL = OutputKind("eval", "results.json", _is_results)
 REPORT = OutputKind("report", "report.md", _is_report)
-KINDS = (BUILD, CONVERT, INSTRUCT, EXPORT, TRAIN, EVAL, REPORT)
+SELFINSTRUCT = OutputKind("selfinstruct", "state/ or ledger.json", _is_selfinstruct)
+KINDS = (BUILD, CONVERT, INSTRUCT, EXPORT, TRAIN, EVAL, REPORT, SELFINSTRUCT)
 
 
 def written_by(folder: Path) -> OutputKind | None:
@@ -177,6 +193,16 @@ def require_complete(folder: Path, kind: OutputKind, option: str) -> None:
         )
 
 
+def require_hub(data: str, option: str) -> Path | str:
+    """Where ``data`` (a consumer's hub argument) is read from: a local folder that is a complete ``biohub build``
+    output (its ``build_info.json`` present: :func:`require_complete`), or an explicit Hub id ORG/NAME (as given).
+    A killed build or a hand-made folder is refused here, by every consumer alike, before any loading."""
+    found = local_or_hub(data, "hub dataset")
+    if isinstance(found, Path):
+        require_complete(found, BUILD, option)
+    return found
+
+
 # --------------------------------------------------------------------------------------------- replacing a folder
 def _link_or_copy(source: str, target: str) -> None:
     """Hard-link ``source`` to ``target`` (files are only ever replaced, never changed in place), else copy it."""
@@ -209,6 +235,23 @@ def _swap(work: Path, out: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
+def recover(out: Path) -> None:
+    """Finish what a command killed inside :func:`_swap` left beside ``out``: a hidden ``.NAME.XXXX.old`` folder holding
+    the previous output. When ``out`` is gone (killed between the two renames) the previous output is put back; when
+    ``out`` is there (killed before the old one was removed) the old one is removed. Only a folder whose single entry
+    is a complete biohub output named ``NAME`` (:func:`written_by`) is touched; anything else is left as it is."""
+    for old in sorted(out.parent.glob(f".{glob.escape(out.name)}.*.old")):
+        entries = list(old.iterdir()) if old.is_dir() and not old.is_symlink() else []
+        kept = old / out.name
+        if entries != [kept] or kept.is_symlink() or written_by(kept) is None:
+            continue
+        if not out.exists() and not out.is_symlink():
+            os.replace(kept, out)
+            old.rmdir()
+        else:
+            shutil.rmtree(old)
+
+
 @contextmanager
 def replacing(out: Path, kind: OutputKind, *, overwrite: bool = False, merge: bool = False) -> Iterator[Path]:
     """Yield an empty temporary folder beside ``out`` to write ``kind``'s output into; when the block ends without an
@@ -217,6 +260,8 @@ def replacing(out: Path, kind: OutputKind, *, overwrite: bool = False, merge: bo
     ``out`` is claimed first (:func:`claim`) and again just before the swap. ``merge``: the entries of an existing
     ``out`` of this kind that the new output does not hold are kept (hard links, not copies of the data)."""
     out = Path(os.path.realpath(out))
+    if out.parent.is_dir():
+        recover(out)  # a previous run killed mid-swap: its output is put back (or its superseded one removed) first
     claim(out, kind, overwrite=overwrite, reuse=merge)
     out.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))

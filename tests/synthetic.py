@@ -5,7 +5,8 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from biohub.io import write_parquet, write_text
+import biohub
+from biohub.io import write_json, write_parquet, write_text
 from biohub.templates.example import EXAMPLE_FEATURES
 
 DRUGS = ["aspirin", "warfarin", "metformin", "cisplatin", "ibuprofen", "heparin", "tamoxifen", "lithium"]
@@ -67,6 +68,8 @@ def synthetic_examples(seed: int) -> tuple[list[dict], list[dict]]:
 
 
 def write_hub(folder: Path, seed: int = 0) -> Path:
+    """The folder as `biohub build` leaves it: data, a card with its configs and ``build_info.json`` (the completion
+    record every consumer asks for)."""
     stage1, stage2 = synthetic_examples(seed)
     configs = []
     for name, rows in (("mix_stage1", stage1), ("mix_stage2", stage2)):
@@ -76,4 +79,6 @@ def write_hub(folder: Path, seed: int = 0) -> Path:
         folder / "README.md",
         "---\nconfigs:\n" + "\n".join(configs) + "\n---\n\nSynthetic training examples for biohub's tests.\n",
     )
+    counts = {"mix_stage1": {"train": len(stage1)}, "mix_stage2": {"train": len(stage2)}}
+    write_json(folder / "build_info.json", {"configs": counts, "recipe_sha256": "0" * 64, "biohub_version": biohub.__version__})
     return folder

@@ -223,14 +223,15 @@ def test_a_mistyped_data_folder_is_an_error_not_a_hub_request(tmp_path: Path, mo
     monkeypatch.setattr("biohub.io.load_dataset", no_network)
     monkeypatch.setattr(huggingface_hub, "hf_hub_download", no_network)
     monkeypatch.chdir(tmp_path)
-    hub = write_hub(tmp_path / "hub")  # no build_info.json: the `all` suite used to ask the Hub for one
+    hub = write_hub(tmp_path / "hub")
+    (hub / "build_info.json").unlink()  # no build_info.json: the `all` suite used to ask the Hub for one
     train = ["train", str(ROOT / "recipes" / "two_stage_demo.yaml"), "--out", str(tmp_path / "run")]
     for typo in ("hub/typo", "./hub2", str(tmp_path / "typo")):  # hub/ exists here: a path, not the Hub id hub/typo
         one_line_error(runner.invoke(app, [*train, "--data", typo]), f"no such folder {typo}")
     evaluate = ["eval", "--model", "default", "--out", str(tmp_path / "ev")]
     for suite in ("all", "taiyi_style"):
         one_line_error(runner.invoke(app, [*evaluate, "--suite", suite, "--data", "../hub_typo"]), "no such folder ../hub_typo")
-    one_line_error(runner.invoke(app, [*evaluate, "--suite", "all", "--data", str(hub)]), f"{hub}: no build_info.json")
+    one_line_error(runner.invoke(app, [*evaluate, "--suite", "all", "--data", str(hub)]), f"{hub}: not a complete output")
     selfinstruct = ["selfinstruct", "--generator", "local:default", "--target", "1", "--out", str(tmp_path / "gen")]
     one_line_error(runner.invoke(app, [*selfinstruct, "--seeds", "seeds_typo.jsonl"]), "no such file seeds_typo.jsonl (--seeds)")
     score = ["score", "--predictions", str(tmp_path / "p.jsonl"), "--data", "~/no/such/hub", "--out", str(tmp_path / "s")]

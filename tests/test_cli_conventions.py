@@ -72,8 +72,6 @@ def test_export_prints_a_table_or_json(tmp_path: Path) -> None:
 @pytest.mark.parametrize("offline", [True, False], ids=["HF_HUB_OFFLINE", "no-network"])
 def test_push_dry_run_works_offline(tmp_path: Path, offline: bool) -> None:
     hub = write_hub(tmp_path / "hub")
-    info = {"recipe_sha256": "0" * 64, "biohub_version": biohub.__version__}
-    (hub / "build_info.json").write_text(json.dumps(info), encoding="utf-8")
     env = {"HF_ENDPOINT": "http://127.0.0.1:9", "HF_HUB_OFFLINE": "1" if offline else "0", "HF_TOKEN": "", "COLUMNS": "200"}
     result = _biohub("push", str(hub), "--repo-id", "me/data", "--dry-run", env=env)
     assert result.returncode == 0, result.stderr

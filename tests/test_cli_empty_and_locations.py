@@ -50,6 +50,17 @@ def test_an_input_whose_every_record_is_rejected_is_an_error(tmp_path: Path) -> 
     assert json.loads((tmp_path / "o" / "ledger.json").read_text())["x"]["train"]["rejected"] == 1
 
 
+def test_instruct_that_makes_no_example_writes_nothing(tmp_path: Path) -> None:
+    (tmp_path / "train.tsv").write_text("aspirin\tB-Drug\n\n", encoding="utf-8")
+    converted = runner.invoke(app, _convert(tmp_path / "train.tsv", tmp_path / "u", "--allow-empty", lang="fr"), env=WIDE)
+    assert converted.exit_code == 0, converted.output  # a complete conversion holding no record
+    args = ["instruct", "--unified", str(tmp_path / "u"), "--max-length", "0", "--out", str(tmp_path / "i")]
+    result = runner.invoke(app, args, env=WIDE)
+    assert result.exit_code == 2 and "no instruction example made" in _one_line_error(result.output)
+    assert not (tmp_path / "i").exists()  # before: exit 2, but a complete-looking output (parquet + ledger) was left
+    assert runner.invoke(app, [*args, "--allow-empty"], env=WIDE).exit_code == 0 and (tmp_path / "i" / "ledger.json").is_file()
+
+
 # Options a format cannot be run without; the file name a format recognises its inputs by.
 NEEDS = {"csv": ["--field", "text=text"], "dialogue-json": ["--option", "turns_field=turns"]}
 FILE_NAME = {"chemprot-tsv": "train_abstracts.tsv"}
@@ -120,3 +131,23 @@ def test_a_corrupt_ledger_names_its_file(tmp_path: Path) -> None:
     result = runner.invoke(app, _convert(tmp_path / "train.tsv", tmp_path / "o"), env=WIDE)
     assert result.exit_code == 2
     assert f"{tmp_path / 'o' / 'ledger.json'}:1: invalid JSON" in _one_line_error(result.output)
+
+
+def test_selfinstruct_claims_its_output_folder_as_every_command_does(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for variable in ("BIOHUB_GENERATOR_KEY", "OPENAI_API_KEY"):
+        monkeypatch.delenv(variable, raising=False)
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "notes.txt").write_text("keep me\n", encoding="utf-8")
+    args = ["selfinstruct", "--generator", "openai:m@http://127.0.0.1:9/v1", "--target", "1", "--max-requests", "1",
+            "--batch", "1", "--concurrency", "1", "--out", str(project)]
+    for extra in ([], ["--resume"]):  # before: --resume wrote state/ into the project folder; without it, offered --resume
+        result = runner.invoke(app, [*args, *extra], env=WIDE)
+        assert result.exit_code == 2, result.output
+        assert "not written by `biohub selfinstruct`" in _one_line_error(result.output)
+        assert sorted(p.name for p in project.iterdir()) == ["notes.txt"]
+    run = tmp_path / "run"
+    assert runner.invoke(app, [*args[:-1], str(run), "--allow-empty"], env=WIDE).exit_code == 0
+    again = runner.invoke(app, [*args[:-1], str(run)], env=WIDE)
+    assert again.exit_code == 2 and "--resume" in _one_line_error(again.output)
+    assert runner.invoke(app, [*args[:-1], str(run), "--resume", "--allow-empty"], env=WIDE).exit_code == 0

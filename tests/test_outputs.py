@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +22,7 @@ from biohub.io import InputError, write_json
 from biohub.outputs import BUILD, CONVERT, INSTRUCT, REPORT, check_name, claim, inside, replacing, require_complete
 
 runner = CliRunner()
+ROOT = Path(__file__).resolve().parents[1]
 CONLL = "Aspirin\tB-Chemical\ncauses\tO\nasthma\tB-Disease\n\n"
 
 
@@ -88,6 +90,51 @@ def test_a_failed_or_interrupted_run_leaves_the_previous_output(tmp_path: Path) 
             raise stop
         assert {p.name: p.read_bytes() for p in hub.iterdir()} == before
         assert [p.name for p in tmp_path.iterdir()] == ["hub"]
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_a_kill_between_the_two_renames_is_recovered_by_the_next_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    hub = fake_build(tmp_path / "hub")
+    before = _files(hub)
+    real_replace, moved = os.replace, []
+
+    def replace_then_die(source: object, target: object) -> None:
+        moved.append(target)
+        if len(moved) == 2:  # killed after the old output went aside, before the new one took its place
+            raise KeyboardInterrupt
+        real_replace(source, target)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "replace", replace_then_die)
+    with pytest.raises(KeyboardInterrupt), replacing(hub, BUILD, overwrite=True) as work:
+        (work / "new.txt").write_text("new\n", encoding="utf-8")
+    monkeypatch.undo()
+    assert not hub.exists() and len(list(tmp_path.glob(".hub.*.old"))) == 1  # the previous build, hidden
+    foreign = tmp_path / ".hub.mine.old" / "hub"  # the same pattern, not biohub's: never touched
+    foreign.mkdir(parents=True)
+    (foreign / "notes.txt").write_text("keep me\n", encoding="utf-8")
+    with pytest.raises(OutputExistsError, match="pass --overwrite"), replacing(hub, BUILD):  # the next run: put back
+        pass
+    assert _files(hub) == before and [p.name for p in tmp_path.glob(".hub.*")] == [".hub.mine.old"]
+    real_rmtree = shutil.rmtree
+
+    def die_on_old(path: object, *args: object, **kwargs: object) -> None:
+        if str(path).endswith(".old"):  # killed after the swap, before the old output was removed
+            raise KeyboardInterrupt
+        real_rmtree(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(shutil, "rmtree", die_on_old)
+    with pytest.raises(KeyboardInterrupt), replacing(hub, BUILD, overwrite=True) as work:
+        for name, data in {**before, "new.txt": b"new\n"}.items():  # a complete build
+            (work / name).write_bytes(data)
+    monkeypatch.undo()
+    assert len(list(tmp_path.glob(".hub.*.old"))) == 2
+    with replacing(hub, BUILD, overwrite=True) as work:  # the next run removes the superseded one
+        (work / "newer.txt").write_text("newer\n", encoding="utf-8")
+    assert _files(hub) == {"newer.txt": b"newer\n"} and [p.name for p in tmp_path.glob(".hub.*")] == [".hub.mine.old"]
+    assert _files(foreign) == {"notes.txt": b"keep me\n"}
 
 
 def test_a_file_or_a_link_loop_is_no_output_folder(tmp_path: Path) -> None:
@@ -230,3 +277,58 @@ def test_instruct_refuses_a_conversion_without_its_ledger(tmp_path: Path) -> Non
     result = runner.invoke(app, ["instruct", "--unified", str(out), "--out", str(tmp_path / "ins"), "--max-length", "0"])
     one_line(result, 2, "not a complete output of `biohub convert`", "--unified")
     assert not (tmp_path / "ins").exists()
+
+
+# --------------------------------------------------------------------------------------------- item 5: consumers
+def test_every_consumer_of_a_hub_folder_refuses_one_without_its_build_info(hub: Path, tmp_path: Path) -> None:
+    killed = Path(shutil.copytree(hub, tmp_path / "killed"))
+    (killed / "build_info.json").unlink()  # what a killed build (or a hand-made folder) leaves: data, a card, no record
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("not a hub\n", encoding="utf-8")
+    recipe = str(ROOT / "recipes" / "two_stage_demo.yaml")
+    for folder in (str(killed), str(foreign)):
+        out = str(tmp_path / "out")
+        commands = {  # before: train and eval ran on the killed folder, export exported it
+            "train": ["train", recipe, "--data", folder, "--out", out, "--max-steps", "1"],
+            "eval": ["eval", "--model", "default", "--suite", "taiyi_style", "--data", folder, "--out", out],
+            "score": ["score", "--predictions", str(tmp_path / "p.jsonl"), "--data", folder, "--out", out],
+            "export": ["export", folder, "--format", "alpaca", "--out", out],
+        }
+        for command, args in commands.items():
+            line = one_line(runner.invoke(app, args), 2, f"{folder}: not a complete output of `biohub build`")
+            assert ("HUBDIR" if command == "export" else "--data") in line
+            assert not Path(out).exists(), command
+        push = runner.invoke(app, ["push", folder, "--repo-id", "me/data", "--dry-run"])  # refused before any request
+        assert push.exit_code == 1 and "missing" in one_line(push, 1) and "Traceback" not in push.output
+
+
+def test_templates_check_refuses_a_conversion_without_its_ledger(tmp_path: Path) -> None:
+    out = tmp_path / "unified"
+    assert convert(tmp_path, out).exit_code == 0
+    assert runner.invoke(app, ["templates", "check", "--unified", str(out)]).exit_code == 0
+    (out / "ledger.json").unlink()  # checked the parquet files of an unfinished conversion as if complete before
+    one_line(runner.invoke(app, ["templates", "check", "--unified", str(out)]), 2, "not a complete output of `biohub convert`")
+
+
+def test_templates_check_shows_progress_per_dataset_on_a_terminal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 25 item 13: `templates check` ran 178 s in silence on the mirror; a bar over the datasets now names each."""
+    import io
+    import sys
+
+    from biohub.templates.check import check_unified
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    out = tmp_path / "unified"
+    assert convert(tmp_path, out).exit_code == 0
+    screen = Terminal()
+    monkeypatch.setattr(sys, "stderr", screen)
+    assert [result.dataset for result in check_unified(out)] == ["toy"]
+    assert "templates check" in screen.getvalue() and "toy" in screen.getvalue()
+    quiet = Terminal()
+    monkeypatch.setattr(sys, "stderr", quiet)
+    check_unified(out, progress=False)
+    assert quiet.getvalue() == ""

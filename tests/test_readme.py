@@ -8,6 +8,8 @@ import inspect
 import re
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -43,3 +45,20 @@ def test_readme_max_steps_override_is_a_recipe_key() -> None:
     from biohub.training.recipe import load_train_recipe
 
     assert load_train_recipe(ROOT / "recipes" / "two_stage_demo.yaml", ["max_steps=40"]).max_steps == 40
+
+
+@pytest.mark.real_corpora
+def test_readme_strict_convert_example_has_the_outcome_it_states(mirror: Path, tmp_path: Path) -> None:
+    """Issue 25: the README's own `convert --strict` example said "exits 1"; on the real mirror it exits 2 (NCBI's
+    duplicate PMID). The stated exit code and the reason the text gives must be what the command does."""
+    from typer.testing import CliRunner
+
+    from biohub.cli import app
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    match = re.search(r"^biohub (convert --mirror \S+ --datasets (\S+) --out \S+ --strict) +# exits (\d+)", text, re.M)
+    assert match, "no `convert ... --strict  # exits N` example in the README"
+    args = ["convert", "--mirror", str(mirror), "--datasets", match.group(2), "--out", str(tmp_path / "u"), "--strict"]
+    result = CliRunner().invoke(app, args, env={"COLUMNS": "300"})
+    assert result.exit_code == int(match.group(3)), result.output
+    assert "PMID 8528200" in result.output and "PMID 8528200" in text and not (tmp_path / "u").exists()

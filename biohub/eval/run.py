@@ -26,7 +26,7 @@ from biohub.eval.report import write_report
 from biohub.eval.score import EntryResult, Judged, TokensLookup, compute, judge
 from biohub.eval.suite import Entry, Suite, resolve
 from biohub.io import InputError, pretrained_source, read_hub_split, write_json, write_jsonl
-from biohub.outputs import EVAL, claim
+from biohub.outputs import EVAL, claim, require_hub
 from biohub.templates.library import families
 
 
@@ -225,6 +225,7 @@ def evaluate(
     ``max_new_tokens_cap`` lowers every per-kind budget (quick CPU runs; long answers may then be cut)."""
     from biohub.models import default_device, load_model, weights_digest
 
+    require_hub(data, "--data")  # a killed build or a foreign folder is refused before any loading
     adapter_source = pretrained_source(adapter, "adapter") if adapter else None  # a missing folder fails before any work
     entries = resolve(suite, data)
     rows = select(data, entries, limit, seed)
@@ -301,6 +302,7 @@ def score_file(
 ) -> dict[str, Any]:
     """Score outputs produced elsewhere: JSONL of ``{"id", "output"}`` (instruction example ids; :func:`read_predictions`
     says what is refused). Examples without a prediction count as missing (and wrong)."""
+    require_hub(data, "--data")  # a killed build or a foreign folder is refused before anything is read
     entries = resolve(suite, data)
     rows = select(data, entries, limit, seed)
     known = {row["id"] for entry_rows in rows.values() for row in entry_rows}

@@ -31,6 +31,7 @@ from biohub.hub.shards import write_shards
 from biohub.io import InputError, pretrained_source, write_json
 from biohub.outputs import BUILD, claim, replacing
 from biohub.templates.example import EXAMPLE_FEATURES, InstructionExample
+from biohub.templates.instruct import drop_lines
 
 
 def build(
@@ -73,6 +74,13 @@ def build(
         lengths = {name: read_json(staging / name / "lengths.json") for name in recipe.datasets}
         write_card(repo, recipe, info, report, lengths, catalog)
     return info
+
+
+def build_drop_lines(info: dict[str, Any]) -> list[str]:
+    """What a build's instruct stage lost, one line per dataset, reason and task with its count (as ``biohub
+    instruct`` prints them; the counts are in ``build_info.json`` under ``datasets.<name>.instructions.train``)."""
+    ledgers = {name: {"train": summary["instructions"]["train"]} for name, summary in sorted(info["datasets"].items())}
+    return drop_lines(ledgers, info["recipe"]["instructions"]["max_length"])
 
 
 def check_paths(recipe: Recipe, mirror: Path, out: Path, overwrite: bool = False) -> None:

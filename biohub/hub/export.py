@@ -56,7 +56,7 @@ import yaml
 from biohub.errors import ConfigError, MissingFileError, UnknownNameError
 from biohub.hub.chat_template import TRAINING_CHAT_TEMPLATE, TRAINING_CHAT_TEMPLATE_FILE
 from biohub.io import atomic_path, write_json, write_text
-from biohub.outputs import EXPORT, claim, replacing
+from biohub.outputs import BUILD, EXPORT, claim, replacing, require_complete
 from biohub.templates.example import EXAMPLE_FEATURES
 from biohub.typed import load_yaml
 
@@ -361,6 +361,7 @@ def export(hubdir: Path, fmt: str, out: Path, configs: list[str] | None = None, 
     if fmt not in FORMATS:
         raise ConfigError(f"unknown export format {fmt!r}; expected one of {', '.join(FORMATS)}")
     out = out.resolve()
+    require_complete(hubdir, BUILD, "HUBDIR")  # a killed build or a hand-made folder is not exported
     claim(out, EXPORT, overwrite=overwrite)
     available = card_configs(hubdir)
     chosen = select_configs(available, configs)

@@ -27,7 +27,7 @@ from biohub.io import write_json, write_parquet
 from biohub.models import load_tokenizer
 from biohub.schema import Record, features_for, to_row
 from biohub.templates.example import EXAMPLE_FEATURES, InstructionExample
-from biohub.templates.instruct import InstructOptions, Made, SplitStats, apply_length_policy, make_examples
+from biohub.templates.instruct import InstructOptions, Made, SplitStats, apply_length_policy, lost_annotations, make_examples
 from biohub.templates.length import TokenCounter
 from biohub.templates.tasks import DatasetInfo
 from biohub.text import seeded_digest, seeded_fraction
@@ -124,6 +124,9 @@ def prepare_dataset(
     folder = staging / name
 
     stats = SplitStats(records=len(train_records), unlabeled=sum(not r.labeled for r in train_records))
+    for lost in (lost_annotations(r) for r in train_records if r.labeled):
+        if lost:  # skipped by make_examples: a partially labelled record makes no example
+            stats.skip_partial(lost)
     made, used = capped_examples(train_records, info, train_options, plan, recipe.seed, name)
     kept = apply_length_policy(made, info, train_options, counter, stats)
     write_parquet(folder / "train.parquet", [e.to_row() for e, _ in kept], EXAMPLE_FEATURES)

@@ -32,6 +32,7 @@ from typing import Any, Literal
 
 import biohub
 from biohub.errors import BiohubError
+from biohub.outputs import BUILD, require_complete
 
 logger = logging.getLogger(__name__)
 
@@ -107,6 +108,7 @@ def push(
 
     local = local_files(hubdir)
     info = read_build_info(hubdir)
+    require_complete(hubdir, BUILD, "HUBDIR")  # the rule of every consumer: a complete `biohub build` output
     branch = revision if revision is not None else DEFAULT_BRANCH
     _check_names(repo_id, branch)
     if not dry_run and token is None and get_token() is None:

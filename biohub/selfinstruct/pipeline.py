@@ -26,6 +26,7 @@ from tqdm.auto import tqdm
 
 from biohub.errors import OutputExistsError
 from biohub.io import InputError, append_jsonl, atomic_path, read_jsonl_rows, write_json, write_text
+from biohub.outputs import SELFINSTRUCT, claim
 from biohub.selfinstruct.generators import BudgetExhausted, Generator
 from biohub.selfinstruct.similarity import SimilarityIndex, tokens
 from biohub.selfinstruct.tasks import (
@@ -69,6 +70,7 @@ def selfinstruct(
 ) -> dict[str, Any]:
     """Grow ``seeds`` into ``options.target`` accepted tasks; returns the ledger."""
     state = out / "state"
+    claim(out, SELFINSTRUCT, reuse=True)  # a file, a link loop, another's non-empty folder: refused, left untouched
     if not resume and out.exists() and any(out.iterdir()):
         raise OutputExistsError(f"{out}: exists and is not empty; give a new folder or --resume")
     accepted_rows = read_jsonl_rows(state / "accepted.jsonl") if resume else []
@@ -181,9 +183,9 @@ def write_outputs(
     }
     write_json(out / "instructions.json", [task.to_alpaca() for task in pool])
     write_json(out / "ledger.json", ledger)
-    _catalog_files(out, options.name, pool, generator, options.seed)
     _plot(out / "categories.png", shares, reference_shares())
     write_text(out / "README.md", _card(ledger))
+    _catalog_files(out, options.name, pool, generator, options.seed)  # last: what `biohub build` reads appears complete
     return ledger
 
 

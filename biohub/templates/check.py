@@ -13,6 +13,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from biohub.outputs import CONVERT, require_complete
 from biohub.schema import Record
 from biohub.templates.answers import FORMATS, canonical, parse, render
 from biohub.templates.builder import messages_for
@@ -83,5 +84,14 @@ def check_dataset(folder: Path, progress: bool = False) -> CheckResult:
 
 
 def check_unified(unified: Path, progress: bool = True) -> list[CheckResult]:
-    """Check every dataset folder (one with an ``info.json``) under a unified tree, in name order."""
-    return [check_dataset(p.parent, progress) for p in sorted(unified.glob("*/info.json"))]
+    """Check every dataset folder (one with an ``info.json``) under a unified tree, in name order. The tree must be a
+    complete conversion (its ``ledger.json`` present): an interrupted one is refused, as ``instruct`` refuses it.
+    ``progress``: a bar over the datasets (naming the one being checked) and one per split, on a terminal only."""
+    require_complete(unified, CONVERT, "--unified")
+    folders = [p.parent for p in sorted(unified.glob("*/info.json"))]
+    results = []
+    with tqdm(folders, desc="templates check", unit="dataset", disable=not progress or None) as bar:
+        for folder in bar:
+            bar.set_postfix_str(folder.name, refresh=True)
+            results.append(check_dataset(folder, progress))
+    return results

@@ -9,6 +9,7 @@ Same inputs + seed + options give byte-identical files.
 
 from __future__ import annotations
 
+import json
 import math
 import statistics
 from collections import Counter, defaultdict
@@ -21,7 +22,7 @@ import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
 from biohub.errors import ConfigError, UnknownNameError
-from biohub.io import write_json, write_parquet
+from biohub.io import InputError, write_json, write_parquet
 from biohub.outputs import CONVERT, INSTRUCT, replacing, require_complete
 from biohub.schema import KBRecord, Record, from_row
 from biohub.templates.builder import build_example, longest_template, messages_for
@@ -61,6 +62,13 @@ class SplitStats:
     windowed_records: Counter[str] = field(default_factory=Counter)
     dropped_too_long: Counter[str] = field(default_factory=Counter)
     dropped: Counter[tuple[str, str]] = field(default_factory=Counter)  # (reason, task) -> examples
+    partial: int = 0  # partially labelled records skipped (:func:`lost_annotations`)
+    lost: Counter[str] = field(default_factory=Counter)  # their annotations dropped in conversion, by unit
+
+    def skip_partial(self, lost: dict[str, int]) -> None:
+        """Count one partially labelled record skipped, and the annotations (unit -> count) it lost in conversion."""
+        self.partial += 1
+        self.lost.update(lost)
 
     def drop(self, reason: str, task: str, count: int = 1) -> None:
         """Count ``count`` examples of ``task`` dropped for ``reason`` (a key of :data:`DROP_REASONS`)."""
@@ -79,6 +87,8 @@ class SplitStats:
                 reason: {task: n for (why, task), n in sorted(self.dropped.items()) if why == reason}
                 for reason in sorted({reason for reason, _ in self.dropped})
             },
+            **({"partially_labelled": {"records": self.partial, "dropped_annotations": dict(sorted(self.lost.items()))}}
+               if self.partial else {}),  # only when there are some: the ledgers of complete corpora keep their bytes
         }
 
 
@@ -130,14 +140,32 @@ def gold_kb_meta(record: Record, instance: Instance) -> dict[str, Any]:
     return {"gold_kb": gold}
 
 
+def lost_annotations(record: Record) -> dict[str, int]:
+    """The annotations (unit -> count) ``record`` lost in conversion (``meta.dropped_annotations``, written by the
+    converters' reject loop); empty for a fully labelled record."""
+    if "dropped_annotations" not in record.meta:  # cheap test first: almost every record has none
+        return {}
+    lost = json.loads(record.meta).get("dropped_annotations") or {}
+    return {str(unit): int(n) for unit, n in lost.items()}
+
+
 def make_examples(
     records: Sequence[Record], info: DatasetInfo, options: InstructOptions, stats: SplitStats | None = None
 ) -> list[Made]:
-    """Every example of every labelled record (no length policy yet), with the record and instance it came from."""
+    """Every example of every labelled record (no length policy yet), with the record and instance it came from.
+
+    A partially labelled record (one that lost annotations in conversion) makes no example: its answer would present
+    the annotations left as all there are, teaching (or scoring) a model to miss the dropped ones. It is counted in
+    ``stats`` (:meth:`SplitStats.skip_partial`) and printed by :func:`drop_lines`."""
     made = []
     for record in records:
         if stats is not None and not record.labeled:
             stats.unlabeled += 1
+        lost = lost_annotations(record) if record.labeled else {}
+        if lost:
+            if stats is not None:
+                stats.skip_partial(lost)
+            continue
         for instance in instances(record, info, decompose=options.decompose):
             extra = gold_kb_meta(record, instance)
             example = build_example(record, instance, seed=options.seed, formats=options.formats, extra_meta=extra)
@@ -247,6 +275,11 @@ def drop_lines(ledger: dict[str, Any], max_length: int) -> list[str]:
                 for task, count in by_task.items():
                     why = DROP_REASONS[reason].replace("max_length", f"max_length {max_length}")
                     lines.append(f"{dataset} {split}: dropped {count:,} {task} example(s): {why}")
+            partial = stats.get("partially_labelled")
+            if partial:
+                lost = sum(partial["dropped_annotations"].values())
+                lines.append(f"{dataset} {split}: skipped {partial['records']:,} record(s), partially labelled: {lost:,} "
+                             "annotations dropped in conversion (meta.dropped_annotations; no example made from them)")
     return lines
 
 
@@ -280,17 +313,39 @@ def instruct(
     progress: bool = True,
     on_dataset: Callable[[str], None] | None = None,
     overwrite: bool = False,
+    allow_empty: bool = True,
 ) -> dict[str, Any]:
     """Build instruction examples for every dataset folder of ``unified`` (or the named ones) into ``out``.
 
     ``unified`` must be a complete ``biohub convert`` output (its ``ledger.json`` written last); ``out`` is written
     beside its place and renamed into it at the end (:func:`biohub.outputs.replacing`; an earlier ``instruct`` output
-    is replaced only with ``overwrite``)."""
+    is replaced only with ``overwrite``). Without ``allow_empty``, making no example at all is a :class:`NoExampleError`
+    (carrying the ledger) raised before anything takes the place of ``out``."""
     if options.max_length < 0:  # a negative limit would drop every example
         raise ConfigError(f"max_length (--max-length): must be at least 1, or 0 for no limit (got {options.max_length})")
     require_complete(unified, CONVERT, "--unified")
     with replacing(out, INSTRUCT, overwrite=overwrite) as work:
-        return _instruct(unified, work, options, tokenizer, tokenizer_name, datasets, progress, on_dataset)
+        ledger = _instruct(unified, work, options, tokenizer, tokenizer_name, datasets, progress, on_dataset)
+        if not allow_empty and not examples_made(ledger):
+            raise NoExampleError(
+                f"no instruction example made from {unified} (see the table; nothing was written to {out}); "
+                "pass --allow-empty to accept an empty output",
+                ledger,
+            )
+        return ledger
+
+
+class NoExampleError(InputError):
+    """``instruct`` made no example: nothing is written; ``ledger`` says what each split lost, for the table."""
+
+    def __init__(self, message: str, ledger: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.ledger = ledger
+
+
+def examples_made(ledger: dict[str, Any]) -> int:
+    """The number of examples an instruct ledger counts, over every dataset and split."""
+    return sum(sum(stats["examples"].values()) for splits in ledger.values() for stats in splits.values())
 
 
 def _instruct(

@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from biohub.errors import BiohubError
-from biohub.io import InputError, local_or_hub, pretrained_source
-from biohub.outputs import TRAIN, claim
+from biohub.io import InputError, pretrained_source
+from biohub.outputs import TRAIN, claim, require_hub
 from biohub.training.recipe import TrainRecipe
 from biohub.typed import load_yaml
 
@@ -54,9 +54,9 @@ def card_configs(folder: Path) -> dict[str, Any]:
 
 
 def check_data(recipe: TrainRecipe, data: str) -> None:
-    """``--data`` is a local hub folder whose card has every stage's configs with a ``train`` split, or a Hub id
-    (whose configs are checked when they load)."""
-    found = local_or_hub(data, "hub dataset")
+    """``--data`` is a complete local hub folder (its ``build_info.json`` present) whose card has every stage's configs
+    with a ``train`` split, or a Hub id (whose configs are checked when they load)."""
+    found = require_hub(data, "--data")
     if isinstance(found, str):
         return
     configs = card_configs(found)

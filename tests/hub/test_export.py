@@ -14,7 +14,7 @@ import yaml
 
 from biohub.hub.export import FORMATS, check_messages, export
 from biohub.hub.lm_eval_export import lm_eval_doc, loglik_doc
-from biohub.io import write_parquet
+from biohub.io import InputError, write_parquet
 from biohub.templates.example import EXAMPLE_FEATURES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -60,6 +60,16 @@ def _card(configs: dict[str, list[str]]) -> str:
     return "---\n" + yaml.safe_dump({"configs": entries}, sort_keys=False) + "---\n\n# test hub\n"
 
 
+def _handmade(hub: Path, configs: dict[str, list[str]]) -> None:
+    """A hand-made hub folder's card and ``build_info.json`` (the completion record `export` asks for)."""
+    (hub / "README.md").write_text(_card(configs), encoding="utf-8")
+    _built(hub)
+
+
+def _built(hub: Path) -> None:
+    (hub / "build_info.json").write_text(json.dumps({"configs": {}, "recipe_sha256": "0" * 64}), encoding="utf-8")
+
+
 def make_hub(root: Path, datasets: list[str] = DATASETS) -> Path:
     """A Hub folder: <dataset>_instructions for example corpora, mix_stage1/2, one *_unified config and build_info.json."""
     from biohub.converters.api import convert_catalogued
@@ -92,8 +102,8 @@ def make_hub(root: Path, datasets: list[str] = DATASETS) -> Path:
     shutil.copyfile(unified / "pubmedqa" / "test.parquet", unified_test)
     configs["pubmedqa_unified"] = ["test"]
     (hub / "README.md").write_text(_card(configs), encoding="utf-8")
-    # build_info.json: the split counts `biohub score --suite all` reads
-    (hub / "build_info.json").write_text(json.dumps({"configs": counts}), encoding="utf-8")
+    # build_info.json: the split counts `biohub score --suite all` reads, and the completion record consumers ask for
+    (hub / "build_info.json").write_text(json.dumps({"configs": counts, "recipe_sha256": "0" * 64}), encoding="utf-8")
     return hub
 
 
@@ -498,7 +508,7 @@ def test_lm_eval_leaves_out_rows_with_a_history_and_counts_them(tmp_path: Path) 
     single = {**MULTI_TURN, "id": "handmade.test.2:dialogue", "split": "test", "messages": MULTI_TURN["messages"][:3]}
     history = {**MULTI_TURN, "split": "test"}
     write_parquet(hub / "data/handmade_instructions/test-00000-of-00001.parquet", [single, history], EXAMPLE_FEATURES)
-    (hub / "README.md").write_text(_card({"handmade_instructions": ["test"]}), encoding="utf-8")
+    _handmade(hub, {"handmade_instructions": ["test"]})
     summary = export(hub, "lm-eval", tmp_path / "out")
     assert summary["skipped"] == {"handmade_instructions/test": {"multi_turn": 1}} and summary["rows"] == 1
     doc = _message_lines(tmp_path / "out" / summary["tasks"]["biohub_handmade"]["file"])[0]
@@ -611,7 +621,7 @@ def test_lm_eval_loglik_task_with_mixed_keyword_gaps_is_an_error(hub: Path, tmp_
     )
     mixed = tmp_path / "hub"
     write_parquet(mixed / "data/mixed_instructions/test-00000-of-00001.parquet", [english, chinese], EXAMPLE_FEATURES)
-    (mixed / "README.md").write_text(_card({"mixed_instructions": ["test"]}), encoding="utf-8")
+    _handmade(mixed, {"mixed_instructions": ["test"]})
     with pytest.raises(ValueError, match=r"mixed_instructions/test: qa_multiple_choice answers mix keyword gaps \['', ' '\]"):
         export(mixed, "lm-eval", tmp_path / "out")
     assert not (tmp_path / "out").exists()
@@ -682,7 +692,7 @@ def test_bad_conversation_is_an_error_naming_file_and_row(tmp_path: Path) -> Non
     hub = tmp_path / "hub"
     bad = {**MULTI_TURN, "messages": [{"role": "user", "content": "a"}, {"role": "user", "content": "b"}]}
     write_parquet(hub / "data/mix_stage1/train-00000-of-00001.parquet", [MULTI_TURN, bad], EXAMPLE_FEATURES)
-    (hub / "README.md").write_text(_card({"mix_stage1": ["train"]}), encoding="utf-8")
+    _handmade(hub, {"mix_stage1": ["train"]})
     with pytest.raises(ValueError, match=r"train-00000-of-00001\.parquet: row 1 \(id 'handmade.train.1:dialogue'\): roles"):
         export(hub, "sharegpt", tmp_path / "out")
     with pytest.raises(ValueError, match="ending with assistant"):
@@ -690,7 +700,8 @@ def test_bad_conversation_is_an_error_naming_file_and_row(tmp_path: Path) -> Non
 
 
 def test_card_problems_are_errors_naming_the_card(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError, match="README.md: no dataset card"):
+    _built(tmp_path)
+    with pytest.raises(InputError, match="not a complete output of `biohub build`"):  # no card: no build
         export(tmp_path, "alpaca", tmp_path / "out")
     (tmp_path / "README.md").write_text("# no front matter\n", encoding="utf-8")
     with pytest.raises(ValueError, match="README.md: no YAML front matter"):
@@ -721,6 +732,7 @@ def test_card_data_files_as_plain_paths_are_a_train_split(tmp_path: Path) -> Non
     write_parquet(hub / "data/mix_stage1/part-0.parquet", [MULTI_TURN], EXAMPLE_FEATURES)
     card = {"configs": [{"config_name": "mix_stage1", "data_files": "data/mix_stage1/*.parquet"}]}
     (hub / "README.md").write_text("---\r\n" + yaml.safe_dump(card).replace("\n", "\r\n") + "---\r\n", encoding="utf-8")
+    _built(hub)
     assert export(hub, "messages", tmp_path / "out")["files"] == {"mix_stage1/train.jsonl": 1}
     card["configs"][0]["data_files"] = [{"split": "train", "path": "../elsewhere/*.parquet"}]
     (hub / "README.md").write_text("---\n" + yaml.safe_dump(card) + "---\n", encoding="utf-8")

@@ -40,3 +40,38 @@ def test_a_negative_max_length_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"max_length \(--max-length\): must be at least 1, or 0 for no limit \(got -1\)"):
         instruct(tmp_path, tmp_path / "out", InstructOptions(max_length=-1), tokenizer=object())
     assert not (tmp_path / "out").exists()
+
+
+def test_a_partially_labelled_record_makes_no_example_and_is_counted() -> None:
+    """Issue 25 item 4: a record that lost annotations in conversion (``meta.dropped_annotations``) was templated as if
+    fully labelled, teaching the model that the dropped mentions are not there."""
+    import dataclasses
+
+    from biohub.schema import dump_meta
+
+    whole = kb_record("whole", ["Aspirin eases pain."], [("Chemical", ["Aspirin"])])
+    gutted = kb_record("gutted", ["Ibuprofen eases fever."], [("Chemical", ["Ibuprofen"])])
+    gutted = dataclasses.replace(gutted, meta=dump_meta({"dropped_annotations": {"entities": 3}}))
+    options = InstructOptions(seed=3, formats=("lines",), max_length=0)
+    examples, stats, _ = build_split([whole, gutted], KB_INFO, options, None)
+    assert {example.source_id for example in examples} == {"whole"}
+    assert stats.to_json()["partially_labelled"] == {"records": 1, "dropped_annotations": {"entities": 3}}
+    assert "partially_labelled" not in build_split([whole], KB_INFO, options, None)[1].to_json()  # same bytes as before
+    lines = drop_lines({"toy": {"train": stats.to_json()}}, 0)
+    assert lines == ["toy train: skipped 1 record(s), partially labelled: 3 annotations dropped in conversion "
+                     "(meta.dropped_annotations; no example made from them)"]
+
+
+def test_build_prints_its_instruct_stage_drops_from_build_info() -> None:
+    """Issue 25 item 11: build's instruct stage dropped over-long examples without a word on screen; the counts it
+    writes to build_info.json (``datasets.<name>.instructions.train``) are now printed per reason and task."""
+    from biohub.hub.build import build_drop_lines
+
+    options = InstructOptions(seed=3, formats=("lines",), max_length=MAX)
+    _, kb, _ = build_split([_long_record()], KB_INFO, options, CharCounter())
+    info = {
+        "recipe": {"instructions": {"max_length": MAX}},
+        "datasets": {"toy": {"instructions": {"train": {**kb.to_json(), "records_used": 1}, "test": {"examples": 2}}}},
+    }
+    why = DROP_REASONS["example_too_long"].replace("max_length", "max_length 800")
+    assert build_drop_lines(info) == [f"toy train: dropped 1 re example(s): {why}"]
