@@ -303,7 +303,13 @@ def test_stage1_mix_holds_only_stage1_families(demo_hub: Path) -> None:
 def test_full_taiyi_style_build_on_the_mirror(mirror: Path, tmp_path: Path) -> None:
     info = build(load_recipe(ROOT / "recipes" / "taiyi_style.yaml"), mirror, tmp_path / "repo", progress=False)
     repo = tmp_path / "repo"
-    assert _load_all_configs(repo, tmp_path / "cache") == len(info["configs"]) == 3 * len(info["datasets"]) + 2
+    from biohub.converters.catalog import load_catalog
+    from tests.templates.coverage import untemplated
+
+    templated = [name for name, entry in load_catalog().items() if name in info["datasets"] and not untemplated(entry)]
+    # source + unified configs per corpus, instructions for those a template family serves, the two mixes
+    assert _load_all_configs(repo, tmp_path / "cache") == len(info["configs"]) == 2 * len(info["datasets"]) + len(templated) + 2
+    assert sorted(c.removesuffix("_instructions") for c in info["configs"] if c.endswith("_instructions")) == sorted(templated)
     assert _remaining_leaks(repo) == []
     report = json.loads((repo / "decontamination.json").read_text())
     assert report["contaminated_train_records"] > 0  # real leaks exist (e.g. CHIP-CTC train vs dev) and were removed

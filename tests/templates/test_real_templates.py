@@ -15,11 +15,11 @@ from biohub.converters.catalog import load_catalog
 from biohub.models import load_tokenizer
 from biohub.templates.check import check_dataset
 from biohub.templates.instruct import InstructOptions, instruct
-from biohub.templates.library import families
+from tests.templates.coverage import untemplated
 
 pytestmark = [pytest.mark.real_corpora, pytest.mark.slow]  # instructs whole real corpora
 CATALOG = sorted(load_catalog())
-UNTEMPLATED = {name for name, entry in load_catalog().items() if not set(entry.tasks) & set(families())}
+UNTEMPLATED = {name for name, entry in load_catalog().items() if untemplated(entry)}
 
 
 @pytest.mark.parametrize("name", CATALOG)
@@ -71,9 +71,11 @@ def test_cli_templates_list_and_check(unified, tmp_path: Path) -> None:
     few = tmp_path / "few"  # the per-corpus test above checks every corpus; the command is shown on two of them
     for name in ("gad", "biosses"):
         shutil.copytree(unified(name) / name, few / name)
+    ledger = json.loads((unified("gad", "biosses") / "ledger.json").read_text())
+    (few / "ledger.json").write_text(json.dumps({name: ledger[name] for name in ("gad", "biosses")}))  # its completion record
     checked = runner.invoke(app, ["templates", "check", "--unified", str(few)], env={"COLUMNS": "200"})
     assert checked.exit_code == 0 and checked.output.count("100.00%") == 2, checked.output
     assert "gad" in checked.output and "biosses" in checked.output
     (tmp_path / "empty").mkdir()
     empty = runner.invoke(app, ["templates", "check", "--unified", str(tmp_path / "empty")])
-    assert empty.exit_code == 1 and "no converted datasets" in empty.output
+    assert empty.exit_code == 2 and "not a complete output of `biohub convert`" in empty.output  # no ledger.json
