@@ -252,13 +252,22 @@ class _JiebaTokenizer:
 
 
 def rouge_scores(references: Sequence[str], predictions: Sequence[str | None], language: str) -> dict[str, float]:
-    """Mean ROUGE-1/2/L F-measure (rouge-score; jieba words for Chinese)."""
-    from rouge_score import rouge_scorer
+    """Mean ROUGE-1/2/L F-measure (rouge-score; jieba words for Chinese).
+
+    A reference with no word to score (punctuation only, e.g. a dialogue reply "？") scores 1 when the prediction
+    has none either and 0 otherwise; rouge-score alone gives 0 even to an identical answer there."""
+    from rouge_score import rouge_scorer, tokenize
 
     tokenizer = _JiebaTokenizer() if language == "zh" else None
     scorer = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL"], use_stemmer=language == "en", tokenizer=tokenizer)
+    words = tokenizer.tokenize if tokenizer is not None else lambda text: tokenize.tokenize(text, None)
     totals = {"rouge1": 0.0, "rouge2": 0.0, "rougeL": 0.0}
     for reference, prediction in zip(references, predictions):
+        if not words(reference):
+            both_empty = float(prediction is not None and not words(prediction))
+            for key in totals:
+                totals[key] += both_empty
+            continue
         scores = scorer.score(reference, prediction or "")
         for key in totals:
             totals[key] += scores[key].fmeasure

@@ -110,6 +110,9 @@ def test_rouge_and_bleu() -> None:
     # unigrams: reference "the cat sat", prediction "the cat" -> P 1, R 2/3, F 0.8
     assert metrics.rouge_scores(["the cat sat"], ["the cat"], "en")["rouge1"] == pytest.approx(0.8)
     assert metrics.rouge_scores(["the cat sat"], [None], "en")["rougeL"] == 0.0
+    # a reference with no word to score (a punctuation-only reply): 1 for an answer without words too, else 0
+    assert metrics.rouge_scores(["？", "。"], ["？", "好的"], "zh") == {"rouge1": 0.5, "rouge2": 0.5, "rougeL": 0.5}
+    assert metrics.rouge_scores(["??"], ["??"], "en")["rougeL"] == 1.0
     chinese = metrics.rouge_scores(["患者出现发热和咳嗽"], ["患者出现发热"], "zh")
     assert 0 < chinese["rouge1"] < 1  # the default rouge tokenizer would drop every Chinese character (score 0)
     assert metrics.bleu(["患者出现发热和咳嗽症状"], ["患者出现发热和咳嗽症状"], "zh")["bleu"] == pytest.approx(1.0)
