@@ -70,6 +70,15 @@ def split_paths(paths: list[Path]) -> tuple[list[Path], list[Path]]:
     return expand_paths(xml, ".xml"), gold
 
 
+def required_elements(path: Path, tag: str) -> list[ET.Element]:
+    """The ``<tag>`` children of the root of XML file ``path``; none is a :class:`ConvertError` naming the file."""
+    root = parse_xml(path)
+    found = root.findall(tag)
+    if not found:
+        raise ConvertError(path, f"root <{root.tag}> holds no <{tag}> elements")
+    return found
+
+
 def read_gold(paths: list[Path], columns: int) -> dict[str, GoldLabel]:
     """The ground-truth rows of ``paths`` keyed by record id (the cell before the label); ``columns`` cells a row."""
     gold: dict[str, GoldLabel] = {}
@@ -147,11 +156,7 @@ class MediqaRqeReader(Reader):
         gold = read_gold(gold_files, 2)
         stems = file_stems(xml_files)
         for path in xml_files:
-            root = parse_xml(path)
-            pairs = root.findall("pair")
-            if not pairs:
-                raise ConvertError(path, f"root <{root.tag}> holds no <pair> elements")
-            for index, pair in enumerate(pairs):
+            for index, pair in enumerate(required_elements(path, "pair")):
                 pid = (pair.get("pid") or "").strip()
                 key = f"{stems[path]}.{pid or f'#{index}'}"
                 convert = partial(self._pair, path, key, pid, pair, gold, ctx)
@@ -196,11 +201,7 @@ class MediqaQaReader(Reader):
         gold = read_gold(gold_files, 3)
         stems = file_stems(xml_files)
         for path in xml_files:
-            root = parse_xml(path)
-            questions = root.findall("Question")
-            if not questions:
-                raise ConvertError(path, f"root <{root.tag}> holds no <Question> elements")
-            for index, question in enumerate(questions):
+            for index, question in enumerate(required_elements(path, "Question")):
                 qid = (question.get("QID") or "").strip() or f"#{index}"
                 answers = question.findall("AnswerList/Answer")
                 if not answers:
