@@ -213,6 +213,10 @@ def convert_command(
     allow_empty: Annotated[
         bool, typer.Option("--allow-empty", help="Write a corpus even when no record converted (else an error).")
     ] = False,
+    jobs: Annotated[
+        int | None,
+        typer.Option(min=1, help="Worker processes for several catalogued corpora (default: one per CPU; 1: none)."),
+    ] = None,
 ) -> None:
     """Convert corpora in their original formats into the unified schema."""
     from rich.markup import escape
@@ -240,7 +244,8 @@ def convert_command(
                 raise typer.BadParameter("give --mirror and exactly one of --all / --datasets (or use --format)")
             names = None if all_ else _names(datasets)
             results = convert_catalogued(
-                mirror, out, names, catalog=catalog, verify=not no_verify, strict=strict, allow_empty=allow_empty
+                mirror, out, names, catalog=catalog, verify=not no_verify, strict=strict, allow_empty=allow_empty,
+                jobs=jobs,
             )
     except OSError as exc:  # e.g. an output folder that is a symbolic link loop: named with the reason, in one line
         if isinstance(exc, BiohubError):  # an output folder refused (OutputExistsError) says why itself

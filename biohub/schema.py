@@ -350,14 +350,20 @@ def _field_names(cls: type) -> tuple[str, ...]:
     return tuple(f.name for f in fields(cls))
 
 
+_ATOMS = frozenset({str, int, float, bool, type(None)})
+
+
 def _plain(value: Any) -> Any:
-    """Dataclasses to dicts and tuples to lists, recursively (a fast, copy-free ``asdict``)."""
-    if isinstance(value, (str, int, float, bool)) or value is None:
+    """Dataclasses to dicts and tuples to lists, recursively (a fast, copy-free ``asdict``). Atoms (str, int, float,
+    bool, None) are tested by exact type inline, not by a call each: most values of a record are atoms in lists."""
+    kind: type = type(value)
+    if kind in _ATOMS:
         return value
-    if isinstance(value, (list, tuple)):
-        return [_plain(item) for item in value]
-    cls: type = type(value)
-    return {name: _plain(getattr(value, name)) for name in _field_names(cls)}
+    if kind is list or kind is tuple:
+        return [item if type(item) in _ATOMS else _plain(item) for item in value]
+    if isinstance(value, (str, int, float, bool)):  # a subclass of an atom (an enum member, say)
+        return value
+    return {name: item if type(item := getattr(value, name)) in _ATOMS else _plain(item) for name in _field_names(kind)}
 
 
 def to_row(record: Record) -> dict[str, Any]:

@@ -99,14 +99,14 @@ def _resolve(mirror: Path, source_file: SourceFile) -> Path:
     """The source file's path under ``mirror`` (as given when it is absolute); missing: an error saying so, a
     path that cannot be followed (symbolic link loop, broken link): an error naming it."""
     path = mirror / source_file.path
-    on_disk = _on_disk(path)
-    if not on_disk.is_symlink() and not on_disk.exists():
-        raise ConvertError(on_disk, "missing source file (is the mirror complete?)")
+    file = on_disk(path)
+    if not file.is_symlink() and not file.exists():
+        raise ConvertError(file, "missing source file (is the mirror complete?)")
     check_path(path)
     return path
 
 
-def _on_disk(path: Path) -> Path:
+def on_disk(path: Path) -> Path:
     """The file on disk a source path reads: the archive of an ``ARCHIVE!MEMBER`` path, else the path itself."""
     parts = split_member_path(path)
     return path if parts is None else parts[0]
@@ -116,9 +116,9 @@ def _checked_files(mirror: Path, files: Iterable[SourceFile], verify: bool) -> t
     paths, records = [], []
     for source_file in files:
         path = _resolve(mirror, source_file)
-        digest = tree_sha256(_on_disk(path))  # an ARCHIVE!MEMBER source is checked by its archive's sha256
+        digest = tree_sha256(on_disk(path))  # an ARCHIVE!MEMBER source is checked by its archive's sha256
         if verify and source_file.sha256 and digest != source_file.sha256:
-            raise ConvertError(_on_disk(path), f"sha256 mismatch: catalog says {source_file.sha256}, file has {digest}")
+            raise ConvertError(on_disk(path), f"sha256 mismatch: catalog says {source_file.sha256}, file has {digest}")
         paths.append(path)
         records.append({"path": source_file.path, "sha256": digest})
     return paths, records
@@ -149,7 +149,7 @@ def convert_source(
             f"{dataset}: formats {[s.format for s in sources]} produce {sorted(produced)} records, catalog says {schema!r}"
         )
     result = ConversionResult(dataset, produced.pop(), "+".join(s.format for s in sources), _options(sources), labels=labels)
-    ids_given: dict[str, str] = {}  # one store of record ids for the reads of every source and split
+    ids_given: dict[str, tuple[Path | str, Any]] = {}  # one store of record ids for the reads of every source and split
     seen_ids: set[str] = set()
     bar = tqdm(desc=dataset, unit="rec", disable=not progress or None, leave=False)
     for source, reader in zip(sources, readers):
