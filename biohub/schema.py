@@ -372,7 +372,7 @@ def to_row(record: Record) -> dict[str, Any]:
 
 
 def _spans(raw: list[list[int]]) -> list[Span]:
-    return [(int(s), int(e)) for s, e in raw]
+    return [(start, end) for start, end in raw]  # int32 columns: Python ints already
 
 
 def _entity(row: dict[str, Any]) -> Entity:
@@ -382,7 +382,9 @@ def _entity(row: dict[str, Any]) -> Entity:
 
 def from_row(schema: str, row: dict[str, Any]) -> Record:
     """Rebuild a typed record from a row of a parquet file written by biohub."""
-    data = {k: v for k, v in row.items() if k in {f.name for f in fields(RECORD_TYPES[schema])}}
+    record_type: type = RECORD_TYPES[schema]
+    names = _field_names(record_type)
+    data = {k: v for k, v in row.items() if k in names}
     if schema == "kb":
         data["passages"] = [Passage(p["id"], p["type"], list(p["text"]), _spans(p["offsets"])) for p in row["passages"]]
         data["entities"] = [_entity(e) for e in row["entities"]]
