@@ -36,8 +36,8 @@ class StrictError(BiohubError):
 
 
 def check_strict(results: Sequence[ConversionResult]) -> None:
-    """Raise :class:`StrictError` when any result rejected a record, dropped an annotation or left annotations
-    unaccounted for: one line with the counts and the first problem's file, line/record and reason."""
+    """Raise :class:`StrictError` when any result rejected a record (or a vocabulary row), dropped an annotation or
+    left annotations unaccounted for: one line with the counts and the first problem's file, line/record and reason."""
     rejected = dropped = unaccounted = 0
     firsts: list[str] = []  # the first problem of every result, then the unaccounted counts
     gaps: list[str] = []
@@ -47,7 +47,10 @@ def check_strict(results: Sequence[ConversionResult]) -> None:
             rejected, dropped = rejected + ledger.rejected, dropped + ledger.dropped
             unaccounted += ledger.unaccounted_total()
             gaps += ledger.unaccounted_lines(f"{result.dataset}/{split}")
-        problem = next((p for p in result.problems if isinstance(p, Rejection) or p.dropped), None)
+        for table in result.vocabularies:  # a rejected vocabulary row counts as a rejected record
+            rejected, dropped = rejected + table.ledger.rejected, dropped + table.ledger.dropped
+        problems = [*result.problems, *(p for table in result.vocabularies for p in table.problems)]
+        problem = next((p for p in problems if isinstance(p, Rejection) or p.dropped), None)
         if problem is not None:
             firsts.append(f"{problem.path}:{problem.locator}: {problem.reason} ({problem.detail})")
     first = next(iter(firsts + gaps), "")

@@ -3,8 +3,9 @@
 ``convert_source`` is the one place where records are validated (BigBio invariants, declared labels) and
 counted; record ids are made unique by the readers' reject loop (``Reader.rejecting``), and only asserted here.
 ``write_result`` writes ``OUT/<dataset>/<split>.parquet``, ``OUT/<dataset>/rejections.jsonl`` (every rejected
-record and dropped annotation with file, locator and reason) and ``OUT/<dataset>/info.json`` (format, options,
-source sha256s); ``update_ledger`` merges the per-split counts into ``OUT/ledger.json``.
+record and dropped annotation with file, locator and reason), ``OUT/<dataset>/info.json`` (format, options,
+source sha256s) and a catalogued corpus' vocabularies (``OUT/<dataset>/vocabularies/<name>.parquet``,
+:mod:`biohub.converters.vocabulary`); ``update_ledger`` merges the per-split counts into ``OUT/ledger.json``.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from biohub.converters.base import ConvertError, Defect, ReadContext, Rejection,
 from biohub.converters.catalog import CatalogEntry, DeriveSplits, Source, SourceFile, tree_sha256
 from biohub.converters.ledger import SplitLedger, record_counts
 from biohub.converters.registry import get_reader
+from biohub.converters.vocabulary import VOCABULARY_FEATURES, VocabularyTable, read_vocabulary
 from biohub.errors import ConfigError
 from biohub.io import InputError, write_json, write_jsonl, write_parquet
 from biohub.outputs import inside
@@ -47,6 +49,7 @@ class ConversionResult:
     labels: LabelSet = field(default_factory=LabelSet)
     tasks: tuple[str, ...] = ()
     declared_splits: list[str] = field(default_factory=list)
+    vocabularies: list[VocabularyTable] = field(default_factory=list)
 
     def split_ledger(self, split: str) -> SplitLedger:
         """The ledger of ``split``, created empty on first use."""
@@ -296,6 +299,10 @@ def convert_entry(
         raw_sink=raw_sink,
     )
     result.tasks = entry.tasks
+    if alternate is None:
+        for vocabulary in entry.vocabularies:
+            (path,), (checked,) = _checked_files(mirror, [vocabulary.file], verify)
+            result.vocabularies.append(read_vocabulary(entry.name, vocabulary, path, checked["sha256"]))
     return result
 
 
@@ -312,8 +319,9 @@ def _relative(path: str, mirror: Path | None) -> str:
 
 
 def write_result(result: ConversionResult, out: Path, mirror: Path | None) -> None:
-    """Write ``OUT/<dataset>/{<split>.parquet, rejections.jsonl, info.json}`` atomically. Problems name their
-    file relative to ``mirror`` (catalogued corpora), or as the reader was given it (``mirror=None``)."""
+    """Write ``OUT/<dataset>/{<split>.parquet, rejections.jsonl, info.json}`` (and ``vocabularies/<name>.parquet``)
+    atomically. Problems name their file relative to ``mirror`` (catalogued corpora), or as the reader was given it
+    (``mirror=None``)."""
     folder = inside(out, out / result.dataset)
     features = features_for(result.schema)
     # Every declared split gets a file (empty if all its records were rejected); a source group of a corpus with
@@ -324,8 +332,10 @@ def write_result(result: ConversionResult, out: Path, mirror: Path | None) -> No
             write_parquet(inside(folder, folder / f"{split}.parquet"), rows, features)
         except UnicodeEncodeError as exc:  # a lone surrogate (a JSON "\ud800" escape): name the record's file and line
             raise _unencodable(result, split, rows, mirror, exc) from None
+    for table in result.vocabularies:
+        write_parquet(inside(folder, folder / "vocabularies" / f"{table.name}.parquet"), table.rows(), VOCABULARY_FEATURES)
     problems = []
-    for item in result.problems:
+    for item in [*result.problems, *(item for table in result.vocabularies for item in table.problems)]:
         row = asdict(item)
         row["kind"] = "rejection" if isinstance(item, Rejection) else "defect"
         row["path"] = _relative(item.path, mirror)
@@ -336,9 +346,10 @@ def write_result(result: ConversionResult, out: Path, mirror: Path | None) -> No
 
 def conversion_info(result: ConversionResult) -> dict[str, Any]:
     """The content of a converted dataset's ``info.json``: format, options, source files with their sha256s, declared
-    and observed labels, tasks and splits. ``biohub instruct`` reads it back from the file and ``biohub build`` takes
+    and observed labels, tasks, splits and the vocabularies (file, sha256 and ledger of each, by name; only when the
+    corpus has any). ``biohub instruct`` reads it back from the file and ``biohub build`` takes
     it from the conversion it ran, both through ``biohub.templates.tasks.DatasetInfo.from_info``."""
-    return {
+    info: dict[str, Any] = {
         "dataset": result.dataset,
         "schema": result.schema,
         "format": result.format,
@@ -350,6 +361,9 @@ def conversion_info(result: ConversionResult) -> dict[str, Any]:
         "splits": sorted(set(result.declared_splits) | set(result.records)),
         "biohub_version": biohub.__version__,
     }
+    if result.vocabularies:
+        info["vocabularies"] = {table.name: table.to_json() for table in result.vocabularies}
+    return info
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
