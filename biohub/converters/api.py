@@ -101,12 +101,14 @@ def default_jobs() -> int:
 
 
 def _convert_and_write(entry: CatalogEntry, mirror: Path, work: Path, verify: bool, progress: bool) -> ConversionResult:
-    """Convert one catalogued corpus and write it into the staging folder ``work``. Its records are then on disk and
-    dropped from the result, which keeps the counts, problems and labels (all a caller reads afterwards): one
-    corpus's records are in memory at a time, and a worker process hands back little."""
+    """Convert one catalogued corpus and write it into the staging folder ``work``. Its records (and vocabulary
+    terms) are then on disk and dropped from the result, which keeps the counts, problems and labels (all a caller
+    reads afterwards): one corpus's records are in memory at a time, and a worker process hands back little."""
     result = convert_entry(entry, mirror, verify=verify, progress=progress)
     write_result(result, work, mirror)
     result.records = {}
+    for table in result.vocabularies:
+        table.terms = []
     return result
 
 
