@@ -46,6 +46,7 @@ Task = Literal[
     "instruction",
     "translation",
     "entailment",
+    "answer_selection",
     "events",
     "coreference",
     "summarization",
