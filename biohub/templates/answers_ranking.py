@@ -31,7 +31,7 @@ _PREFIX = r"(?:(?:candidate|answer|option|no\.|number|#)\s*|候选答案|候选|
 _ITEM = re.compile(
     _PREFIX + r"(?:[\[【(（]\s*(\d{1,4})\s*[\]】)）]|(?<!\d)(\d{1,4})(?!\d))(?:\s*(?:条|个|号))?", re.IGNORECASE
 )
-_JOIN = re.compile(r"\s*(?:[,，、;；/>＞]|and|then|和|与|及|以及)?\s*", re.IGNORECASE)
+_JOIN = re.compile(r"\s*(?:[,，、;；/>＞]\s*)?(?:(?:and|then|和|与|及|以及)\s*)?", re.IGNORECASE)
 _STRICT_NUMBER = re.compile(r"[1-9][0-9]*")
 _NONE_ANSWERS = ("none", "无", "none of them", "none of the candidates", "都不是", "均不正确", "没有正确答案")
 
