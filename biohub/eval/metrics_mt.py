@@ -28,10 +28,11 @@ __all__ = ["chrf", "score_translation", "translation_scores"]
 
 
 def chrf(references: Sequence[str], predictions: Sequence[str | None]) -> dict[str, float]:
-    """Corpus chrF (sacrebleu's defaults: character 6-grams, beta 2) on a 0-1 scale; a missing prediction is empty."""
+    """Corpus chrF (sacrebleu's defaults: character 6-grams, beta 2) on a 0-1 scale (at most 1, as :func:`bleu`); a
+    missing prediction is empty."""
     from sacrebleu import CHRF
 
-    return {"chrf": CHRF().corpus_score([p or "" for p in predictions], [list(references)]).score / 100}
+    return {"chrf": min(1.0, CHRF().corpus_score([p or "" for p in predictions], [list(references)]).score / 100)}
 
 
 def translation_scores(references: Sequence[str], predictions: Sequence[str | None], target_language: str) -> dict[str, float]:
