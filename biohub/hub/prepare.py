@@ -151,19 +151,7 @@ def prepare_dataset(
         }
 
     used_ids = {example.source_id for example, _ in kept}  # records past the cap made no example: nothing to check
-    # an example's source id is the first record of its unit: every record of the unit is checked under that id, so
-    # a leak in any candidate of an answer-selection question drops the question's examples
-    source_of = {r.id: unit[0].id for unit in record_units(train_records, info) for r in unit}
-    texts = [(r, source_of[r.id], "train") for r in train_records if source_of[r.id] in used_ids]
-    texts += [(r, r.id, "eval") for rows in eval_records.values() for r in rows]
-    write_parquet(
-        folder / "texts.parquet",
-        [
-            {"record_id": record_id, "dataset": name, "split": r.split, "role": role, "text": normalize(input_text(r))}
-            for r, record_id, role in texts
-        ],
-        TEXT_FEATURES,
-    )
+    write_parquet(folder / "texts.parquet", text_rows(name, info, train_records, used_ids, eval_records), TEXT_FEATURES)
     write_json(folder / "lengths.json", lengths)
     return {
         "dataset": name,
@@ -172,6 +160,22 @@ def prepare_dataset(
         "files": result.files,
         "eval_splits": sorted(eval_records),
     }
+
+
+def text_rows(
+    name: str, info: DatasetInfo, train: list[Record], used_ids: set[str], evals: dict[str, list[Record]]
+) -> list[dict[str, str]]:
+    """The rows of ``texts.parquet`` (what decontamination compares): every eval record, and the training records
+    behind the kept training examples (``used_ids``: their source ids). A training example's source id is the first
+    record of its unit (:func:`record_units`): every record of the unit is listed under that id, so a leak in any
+    candidate of an answer-selection question drops the question's examples."""
+    source_of = {record.id: unit[0].id for unit in record_units(train, info) for record in unit}
+    texts = [(record, source_of[record.id], "train") for record in train if source_of[record.id] in used_ids]
+    texts += [(record, record.id, "eval") for rows in evals.values() for record in rows]
+    return [
+        {"record_id": record_id, "dataset": name, "split": r.split, "role": role, "text": normalize(input_text(r))}
+        for r, record_id, role in texts
+    ]
 
 
 def source_row(record: Record, raw: dict[str, str]) -> dict[str, str]:
