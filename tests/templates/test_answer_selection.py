@@ -189,7 +189,7 @@ def test_a_split_makes_one_example_per_question() -> None:
 def test_a_long_question_is_split_into_windows_of_whole_candidates() -> None:
     texts = ["short one", "x" * 300, "short two", "short three", "y" * 5000, "short four"]
     records = [candidate("q", n, label, text) for n, (label, text) in enumerate(zip("110101", texts), start=1)]
-    options = InstructOptions(max_length=1200, formats=("lines",))
+    options = InstructOptions(max_length=1200, formats=("lines", "json"))
     examples, stats, lengths = build_split(records, INFO, options, CharCounter())
     assert all(length <= 1200 for _, length in lengths)
     windows = [json.loads(e.meta)["window"] for e in examples]
@@ -204,6 +204,10 @@ def test_a_long_question_is_split_into_windows_of_whole_candidates() -> None:
         start, end = json.loads(example.meta)["window"]
         expected = [n - start for n in range(start + 1, end + 1) if "110101"[n - 1] == "1"]
         assert _gold(example) == expected
+        spec_, answer_format, _ = example.answer_spec()
+        assert spec_.labels == tuple(str(n) for n in range(1, end - start + 1))
+        for strict in (True, False):
+            assert parse(spec_, example.target, answer_format, strict=strict).value == expected
 
 
 def test_a_question_that_fits_is_not_windowed() -> None:
