@@ -49,6 +49,7 @@ Task = Literal[
     "instruction",
     "translation",
     "entailment",
+    "answer_selection",
     "events",
     "coreference",
     "summarization",

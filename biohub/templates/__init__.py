@@ -6,7 +6,8 @@ report group and generation budget), loaded and checked by :mod:`~biohub.templat
 live in ``data/labels/<dataset>.yaml``. The submodules:
 
 * :mod:`~biohub.templates.registry`: answer kinds, scorers and the closed vocabularies a family file may name;
-* :mod:`~biohub.templates.answers` / :mod:`~biohub.templates.escape`: rendering and parsing answers per format;
+* :mod:`~biohub.templates.answers` / :mod:`~biohub.templates.escape`: rendering and parsing answers per format
+  (:mod:`~biohub.templates.answers_ranking`: the ``ranking`` kind of answer selection);
 * :mod:`~biohub.templates.tasks`: the task instances of a unified record;
 * :mod:`~biohub.templates.example` / :mod:`~biohub.templates.builder`: the chat example made from an instance;
 * :mod:`~biohub.templates.instruct` / :mod:`~biohub.templates.length`: ``biohub instruct`` and its length policy;
@@ -15,4 +16,6 @@ live in ``data/labels/<dataset>.yaml``. The submodules:
 Nothing is imported here, so importing one submodule does not load the others.
 """
 
-__all__ = ["answers", "builder", "check", "escape", "example", "instruct", "length", "library", "registry", "tasks"]
+__all__ = [
+    "answers", "answers_ranking", "builder", "check", "escape", "example", "instruct", "length", "library", "registry", "tasks",
+]

@@ -16,6 +16,9 @@ Kinds and their line rendering (English; Chinese uses ``：`` ``；`` ``，`` an
     score           Score: 3.4               a number (BIOSSES-style similarity)
     text            free text                generation (open QA, dialogue, instructions)
 
+Kinds defined in their own modules register a :class:`KindCodec` in :data:`KIND_CODECS` and their line parser in
+``PARSERS``: ``ranking`` (``Answer: 3, 1``, candidate numbers best first; :mod:`.answers_ranking`).
+
 Mentions containing separator characters round-trip through backslash escapes (:mod:`.escape`); so do mentions
 that lenient parsing would otherwise misread ("None." as the empty answer; on a keyword-less line a leading
 bullet or number, a line of backticks, or "<type>: ..."), which get one escaping backslash.
@@ -34,12 +37,12 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from biohub.templates.escape import escape, is_reserved, spells, split_unescaped, strip_unescaped, unescape
-from biohub.templates.registry import PARSERS
+from biohub.templates.registry import PARSERS, Registry
 from biohub.text import CJK_CHARACTERS, has_cjk
 
 Kind = Literal["spans_by_type", "spans", "triples", "label", "labels", "choices", "score", "text"]
@@ -98,9 +101,37 @@ class _Fail(Exception):
     pass
 
 
+AnswerFailure = _Fail  # what the functions of an answer kind defined in its own module raise on a bad answer
+
+
+@dataclass(frozen=True, slots=True)
+class KindCodec:
+    """An answer kind defined in its own module: its line parser is registered in ``PARSERS`` and the rest here, in
+    :data:`KIND_CODECS`, under the same name. ``canonical(spec, value)``: the canonical structure; ``render(spec,
+    value)``: the lines text; ``to_json(spec, value)``: the JSON payload; ``from_json(spec, payload, strict,
+    warnings)``: the structure of a JSON payload (raising :data:`AnswerFailure`); ``layout(spec)``: the value a format
+    hint shows."""
+
+    canonical: Callable[[AnswerSpec, Any], Any]
+    render: Callable[[AnswerSpec, Any], str]
+    to_json: Callable[[AnswerSpec, Any], Any]
+    from_json: Callable[[AnswerSpec, Any, bool, list[str]], Any]
+    layout: Callable[[AnswerSpec], Any]
+
+
+KIND_CODECS: Registry[KindCodec] = Registry("answer kind")
+
+
+def answer_kinds() -> tuple[str, ...]:
+    """Every answer kind a family may name: the kinds of this module, then those registered in :data:`KIND_CODECS`."""
+    return (*KINDS, *KIND_CODECS.names())
+
+
 # --------------------------------------------------------------------------------------------- canonical form
 def canonical(spec: AnswerSpec, value: Any) -> Any:
     """The canonical structure of an answer: deduplicated, in label order, as the renderer lays it out."""
+    if spec.kind in KIND_CODECS:
+        return KIND_CODECS.get(spec.kind).canonical(spec, value)
     order = {label: index for index, label in enumerate(spec.labels)}
     if spec.kind == "spans_by_type":
         return {label: _dedupe(value.get(label, [])) for label in spec.labels}
@@ -136,6 +167,8 @@ def render(spec: AnswerSpec, value: Any, answer_format: str = "lines") -> str:
         return _render_json(spec, value)
     if answer_format != "lines":
         raise ValueError(f"unknown answer format {answer_format!r}; expected one of {FORMATS}")
+    if spec.kind in KIND_CODECS:
+        return KIND_CODECS.get(spec.kind).render(spec, value)
     p = spec.punct
     if spec.kind == "spans_by_type":
         return "\n".join(_kv(p, spec.name(label), _items(p, mentions)) for label, mentions in value.items())
@@ -204,8 +237,10 @@ def _with_prefix(spec: AnswerSpec, value: str) -> str:
 
 
 def _render_json(spec: AnswerSpec, value: Any) -> str:
-    if spec.kind == "spans_by_type":
-        payload: Any = {spec.name(label): mentions for label, mentions in value.items()}
+    if spec.kind in KIND_CODECS:
+        payload: Any = KIND_CODECS.get(spec.kind).to_json(spec, value)
+    elif spec.kind == "spans_by_type":
+        payload = {spec.name(label): mentions for label, mentions in value.items()}
     elif spec.kind == "triples":
         payload = [{"relation": spec.name(r), "head": h, "tail": t} for r, h, t in value]
     elif spec.kind == "label":
@@ -598,6 +633,8 @@ _FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL)
 
 def _parse_json(spec: AnswerSpec, text: str, strict: bool, warnings: list[str], choices: list[str]) -> Any:
     payload = _load_json(text, strict, list if spec.kind == "triples" else dict)
+    if spec.kind in KIND_CODECS:
+        return KIND_CODECS.get(spec.kind).from_json(spec, payload, strict, warnings)
     by_name = {spec.name(label): label for label in spec.labels}
 
     def lookup(name: Any) -> str | None:
@@ -702,3 +739,7 @@ def _load_json(text: str, strict: bool, expected: type) -> Any:
     if first:
         return first[0]
     raise _Fail("no JSON object or list found")
+
+
+# answer kinds defined in their own modules register themselves (KIND_CODECS and PARSERS) when imported
+from biohub.templates import answers_ranking  # noqa: E402, F401

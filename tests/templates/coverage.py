@@ -1,12 +1,12 @@
-"""Which catalogued corpora the template families cover yet: the task types of issue 21 (events, coreference,
-normalisation, translation, summarisation, text to structure) have no family, so a corpus whose every task is one of
-them makes no instruction, and its labels need no display names until its family lands."""
+"""Which catalogued corpora the template families cover yet: the task types of issue 21 still without a family
+(events, coreference, normalisation, text to structure) make no instruction, so a corpus whose every task is one of
+them makes none, and its labels need no display names until its family lands."""
 
 from __future__ import annotations
 
 from biohub.converters.catalog import CatalogEntry
 
-WITHOUT_FAMILY = frozenset({"events", "coreference", "normalization", "translation", "summarization", "text_to_structure"})
+WITHOUT_FAMILY = frozenset({"events", "coreference", "normalization", "text_to_structure"})
 
 
 def untemplated(entry: CatalogEntry) -> bool:
