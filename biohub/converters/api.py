@@ -19,8 +19,8 @@ from biohub.converters.convert import (
     convert_entry,
     convert_source,
     observed_labels,
-    on_disk,
     refuse_empty,
+    source_bytes,
     split_from_filename,
     update_ledger,
     write_result,
@@ -112,20 +112,6 @@ def _convert_and_write(entry: CatalogEntry, mirror: Path, work: Path, verify: bo
     return result
 
 
-def _source_bytes(entry: CatalogEntry, mirror: Path) -> int:
-    """The size on disk of a corpus's source files (an archive member counts its archive): the work it is likely to
-    take, for scheduling the biggest corpora first. A file that cannot be read counts 0 (its conversion says why)."""
-    size = 0
-    for source in (entry.source, *entry.more_sources):
-        for files in source.splits.values():
-            for source_file in files:
-                try:
-                    size += on_disk(mirror / source_file.path).stat().st_size
-                except OSError:
-                    pass
-    return size
-
-
 def _convert_all(
     entries: Sequence[CatalogEntry], mirror: Path, work: Path, *, verify: bool, progress: bool, jobs: int | None
 ) -> list[ConversionResult]:
@@ -138,7 +124,7 @@ def _convert_all(
     workers = min(jobs or default_jobs(), len(entries))
     if workers <= 1:
         return [_convert_and_write(entry, mirror, work, verify, progress) for entry in entries]
-    order = sorted(range(len(entries)), key=lambda i: -_source_bytes(entries[i], mirror))
+    order = sorted(range(len(entries)), key=lambda i: (-source_bytes(entries[i], mirror), entries[i].name))
     results: list[ConversionResult | None] = [None] * len(entries)
     context = multiprocessing.get_context("spawn")
     bar = tqdm(total=len(entries), desc="corpora", unit="corpus", disable=not progress or None, leave=False)

@@ -115,6 +115,25 @@ def on_disk(path: Path) -> Path:
     return path if parts is None else parts[0]
 
 
+def source_bytes(entry: CatalogEntry, mirror: Path) -> int:
+    """The size on disk of a corpus's source files (a folder counts the files under it, an ``ARCHIVE!MEMBER`` its
+    archive): the work its conversion is likely to take, for giving the biggest corpora to workers first. A path that
+    cannot be read counts 0 (its conversion says why)."""
+    total = 0
+    for source in (entry.source, *entry.more_sources):
+        for files in source.splits.values():
+            for source_file in files:
+                path = on_disk(mirror / source_file.path)
+                try:
+                    if path.is_dir():
+                        total += sum(file.stat().st_size for file in path.rglob("*") if file.is_file())
+                    else:
+                        total += path.stat().st_size
+                except OSError:
+                    pass
+    return total
+
+
 def _checked_files(mirror: Path, files: Iterable[SourceFile], verify: bool) -> tuple[list[Path], list[dict[str, str]]]:
     paths, records = [], []
     for source_file in files:
