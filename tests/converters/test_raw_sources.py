@@ -335,6 +335,7 @@ def test_brat_raw_text_is_the_txt_then_the_ann_content(tmp_path: Path) -> None:
 
 # --------------------------------------------------------------------------------------------- real mirror
 @pytest.mark.real_corpora
+@pytest.mark.slow  # every real corpus and alternate converted once more (with a raw sink): 80 s of CPU
 @pytest.mark.parametrize(
     ("name", "alternate"),
     [(name, None) for name in sorted(CATALOG)] + ALTERNATES,
