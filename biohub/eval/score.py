@@ -275,3 +275,7 @@ def _seqeval(
         gold_tags.append(tags)
         predicted_tags.append(metrics.project_bio(words, sorted(metrics.ner_items(predicted, types, collapse))))
     return metrics.seqeval_scores(gold_tags, predicted_tags) if gold_tags else {}
+
+
+# The scorers of their own modules register themselves (imported last: they build on this module).
+from biohub.eval import score_kb  # noqa: E402,F401,I001

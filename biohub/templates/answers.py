@@ -16,6 +16,11 @@ Kinds and their line rendering (English; Chinese uses ``：`` ``；`` ``，`` an
     score           Score: 3.4               a number (BIOSSES-style similarity)
     text            free text                generation (open QA, dialogue, instructions)
 
+Further kinds live in their own modules and register a :class:`KindCodec` (canonical form, rendering, JSON
+parsing and a layout example) in :data:`CODECS` and their line parser in ``PARSERS``, under the kind's name:
+``concepts`` (entity normalisation, :mod:`.answers_norm`) and ``clusters`` (coreference, :mod:`.answers_coref`).
+:func:`answer_kinds` lists them all.
+
 Mentions containing separator characters round-trip through backslash escapes (:mod:`.escape`); so do mentions
 that lenient parsing would otherwise misread ("None." as the empty answer; on a keyword-less line a leading
 bullet or number, a line of backticks, or "<type>: ..."), which get one escaping backslash.
@@ -34,12 +39,12 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from biohub.templates.escape import escape, is_reserved, split_unescaped, strip_unescaped, unescape
-from biohub.templates.registry import PARSERS
+from biohub.templates.registry import PARSERS, Registry
 from biohub.text import CJK_CHARACTERS, has_cjk
 
 Kind = Literal["spans_by_type", "spans", "triples", "label", "labels", "choices", "score", "text"]
@@ -94,13 +99,43 @@ class ParseResult:
     warnings: tuple[str, ...] = ()
 
 
-class _Fail(Exception):
-    pass
+class ParseFailure(Exception):
+    """Raised inside a parser when a text is not an answer of its kind (``parse`` turns it into a failed result)."""
+
+
+_Fail = ParseFailure
+
+
+@dataclass(frozen=True, slots=True)
+class KindCodec:
+    """What an answer kind defined outside this module provides (its line parser goes to ``PARSERS``):
+
+    ``canonical(spec, value)`` the canonical structure; ``lines(spec, value)`` the line rendering of a canonical
+    value; ``to_json(spec, value)`` the JSON payload of a canonical value; ``from_json(spec, text, strict,
+    warnings)`` the structure of a JSON answer (raising :class:`ParseFailure`); ``layout(spec, language)`` a
+    placeholder value shown in the format hint."""
+
+    canonical: Callable[[AnswerSpec, Any], Any]
+    lines: Callable[[AnswerSpec, Any], str]
+    to_json: Callable[[AnswerSpec, Any], Any]
+    from_json: Callable[[AnswerSpec, str, bool, list[str]], Any]
+    layout: Callable[[AnswerSpec, str], Any]
+
+
+# answer kind -> codec, for the kinds defined in their own modules (registered at the end of this module)
+CODECS: Registry[KindCodec] = Registry("answer kind codec")
+
+
+def answer_kinds() -> tuple[str, ...]:
+    """Every answer kind a family may name: the kinds of this module, then those registered in :data:`CODECS`."""
+    return (*KINDS, *CODECS.names())
 
 
 # --------------------------------------------------------------------------------------------- canonical form
 def canonical(spec: AnswerSpec, value: Any) -> Any:
     """The canonical structure of an answer: deduplicated, in label order, as the renderer lays it out."""
+    if spec.kind in CODECS:
+        return CODECS.get(spec.kind).canonical(spec, value)
     order = {label: index for index, label in enumerate(spec.labels)}
     if spec.kind == "spans_by_type":
         return {label: _dedupe(value.get(label, [])) for label in spec.labels}
@@ -136,6 +171,8 @@ def render(spec: AnswerSpec, value: Any, answer_format: str = "lines") -> str:
         return _render_json(spec, value)
     if answer_format != "lines":
         raise ValueError(f"unknown answer format {answer_format!r}; expected one of {FORMATS}")
+    if spec.kind in CODECS:
+        return CODECS.get(spec.kind).lines(spec, value)
     p = spec.punct
     if spec.kind == "spans_by_type":
         return "\n".join(_kv(p, spec.name(label), _items(p, mentions)) for label, mentions in value.items())
@@ -204,6 +241,8 @@ def _with_prefix(spec: AnswerSpec, value: str) -> str:
 
 
 def _render_json(spec: AnswerSpec, value: Any) -> str:
+    if spec.kind in CODECS:
+        return json.dumps(CODECS.get(spec.kind).to_json(spec, value), ensure_ascii=False)
     if spec.kind == "spans_by_type":
         payload: Any = {spec.name(label): mentions for label, mentions in value.items()}
     elif spec.kind == "triples":
@@ -597,6 +636,8 @@ _FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL)
 
 
 def _parse_json(spec: AnswerSpec, text: str, strict: bool, warnings: list[str], choices: list[str]) -> Any:
+    if spec.kind in CODECS:
+        return CODECS.get(spec.kind).from_json(spec, text, strict, warnings)
     payload = _load_json(text, strict, list if spec.kind == "triples" else dict)
     by_name = {spec.name(label): label for label in spec.labels}
 
@@ -702,3 +743,7 @@ def _load_json(text: str, strict: bool, expected: type) -> Any:
     if first:
         return first[0]
     raise _Fail("no JSON object or list found")
+
+
+# The kinds of their own modules register themselves (imported last: they build on this module).
+from biohub.templates import answers_coref, answers_norm  # noqa: E402,F401,I001

@@ -4,7 +4,7 @@
 
     family: ner                      # the task family (file name)
     version: 1                       # bump when any text changes; recorded with every example
-    kind: spans_by_type              # answer kind (see answers.py)
+    kind: spans_by_type              # answer kind (see answers.py: answer_kinds())
     prefix: ""                       # "result" | "answer" | "score" | "" : the keyword before the value
     placeholders: [text, types]      # exactly the placeholders every template of the family uses
     label_names: entity_types        # label group of labels/<dataset>.yaml naming the answer's labels ("" none)
@@ -55,7 +55,7 @@ from typing import Any, Literal
 import yaml
 
 from biohub.errors import BiohubError
-from biohub.templates.answers import KINDS, Punctuation
+from biohub.templates.answers import Punctuation, answer_kinds
 from biohub.templates.registry import GROUPS, METRICS, TASK_CATEGORIES, RegistryError, check_name
 from biohub.typed import build_config, load_yaml
 
@@ -229,7 +229,7 @@ def load_family(path: Path) -> Family:
     if shape.family != path.stem:
         raise TemplateError(f"{where}: family {shape.family!r} must equal the file name")
     try:
-        check_name("answer kind", shape.kind, KINDS, f"{where}.kind")
+        check_name("answer kind", shape.kind, answer_kinds(), f"{where}.kind")
     except RegistryError as exc:
         raise TemplateError(str(exc)) from None
     if shape.prefix not in PREFIXES:
