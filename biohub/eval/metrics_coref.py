@@ -16,8 +16,9 @@ Coreference Partitions of Predicted Mentions: A Reference Implementation").
 - A suite row is scored as one corpus, micro-averaged as the CoNLL reference scorer does (numerators and
   denominators summed over the documents): mentions carry their example, so the clusters of all examples form one
   key and one response partition, and every formula above sums over documents. Edge cases follow scorch: a value
-  whose denominator is empty is 0 (no response cluster: P = R = 0). A row whose gold and predictions both hold no
-  cluster at all scores 1 on every value (nothing to find, nothing found).
+  whose denominator is empty is 0 (no response cluster: P = R = 0). When no key and no response cluster share a
+  mention every value is 0, as the formulas give (scorch's CEAF-e fails there: it divides by -0.0). A row whose gold
+  and predictions both hold no cluster at all scores 1 on every value (nothing to find, nothing found).
 - An answer that did not parse has no clusters.
 """
 
@@ -52,8 +53,14 @@ def coref_scores(examples: Iterable[tuple[Any, Any]]) -> dict[str, float]:
         key.extend(partition(index, gold))
         response.extend(partition(index, predicted))
     values: dict[str, float] = {}
+    shared = set().union(*key) & set().union(*response)
     for name, metric in COREF_METRICS.items():
-        recall, precision, f1 = (1.0, 1.0, 1.0) if not key and not response else metric(key, response)
+        if not key and not response:
+            recall, precision, f1 = 1.0, 1.0, 1.0
+        elif not shared:  # what every formula gives; scorch's CEAF-e would divide by -0.0 here and fail
+            recall, precision, f1 = 0.0, 0.0, 0.0
+        else:
+            recall, precision, f1 = metric(key, response)
         values |= {f"{name}_precision": float(precision), f"{name}_recall": float(recall), f"{name}_f1": float(f1)}
     values["conll_f1"] = sum(values[f"{name}_f1"] for name in COREF_METRICS) / len(COREF_METRICS)
     return values

@@ -14,6 +14,9 @@ A mention is written as its text, followed by `` #k`` when it is the k-th occurr
 text escapes the separators of a bracketed list (``, ; [ ] ( ) < >`` in either width, ``、``) and ``#``, so an
 unescaped ``#`` always starts an occurrence number.
 
+Lenient parsing reads bracketed groups anywhere in a line (full-width brackets too), or a list without brackets
+after a label (``Cluster 1: a, b``), splitting on commas, semicolons and ``、`` of either width.
+
 JSON: a list of clusters, each a list of mentions; a first occurrence is its text, a later one an object
 ``{"text": "H4", "occurrence": 2}``: ``[["interleukin-1beta", "IL-1beta"], ["H4", {"text": "H4", "occurrence": 2}]]``
 (``[]`` when there is none). Lenient parsing also takes the list under a key of an object (``{"clusters": [...]}``).
@@ -45,7 +48,7 @@ Mention = tuple[str, int]  # (text, occurrence)
 _SPECIALS = _PAIR_SPECIALS + "、#"
 _LENIENT_SEPARATORS = ",，;；、"
 _GROUP = re.compile(r"[\[【]((?:\\.|[^\]】\\])*)[\]】]")
-_LABEL = re.compile(r"^[^:：\[【]{0,40}[:：]\s*")  # "Cluster 1: ..." / "组1：..." before a keyword-less list
+_LABEL = re.compile(r"^[^:：\[【,，;；、]{0,40}[:：]\s*")  # "Cluster 1: ..." / "组1：..." before a list without brackets
 _LAYOUT_WORDS = {"en": "mention ", "zh": "实体"}
 
 
@@ -153,7 +156,12 @@ def _parse_lines(spec: AnswerSpec, text: str, strict: bool, warnings: list[str],
         return []
     clusters = []
     for line in _lines(text, False):
-        groups = [match.group(1) for match in _GROUP.finditer(line)] or [_LABEL.sub("", line, count=1)]
+        groups = [match.group(1) for match in _GROUP.finditer(line)]
+        labelled = _LABEL.match(line)
+        if not groups and labelled:  # "Cluster 1: a, b" (a list without brackets, after a label)
+            groups = [line[labelled.end() :]]
+        if not groups:
+            warnings.append(f"ignored line {line[:60]!r}")
         for group in groups:
             mentions = [m for m in map(_lenient_mention, split_unescaped(group, _LENIENT_SEPARATORS)) if m]
             if len(mentions) >= 2:
