@@ -49,8 +49,8 @@ class InstructOptions:
 DROP_REASONS: dict[str, str] = {
     "example_too_long": "longer than max_length (only the windowed families, NER, normalisation, coreference and "
     "dialogue symptoms, split a document into windows; other tasks are dropped)",
-    "sentence_too_long": "document with a single sentence, coreference chain or dialogue turn longer than max_length: no "
-    "window fits",
+    "sentence_too_long": "document with a single sentence (coreference: the sentences of one chain; dialogue: one turn) "
+    "longer than max_length: no window of whole sentences fits",
     "window_too_long": "window that fit by the longest template's estimate but measured longer than max_length",
 }
 

@@ -19,7 +19,6 @@ from biohub.templates.instruct import InstructOptions, make_examples
 from biohub.templates.library import families
 from tests.templates import norm_records
 
-
 # ------------------------------------------------------------------------------------------ normalisation
 GOLD = [[["IL-2", ["G:1"]], ["HLA", ["G:2", "H:3"]]], [["胃癌", ["胃恶性肿瘤"]]], [["x", ["Z:1"]]]]
 PRED = [[["IL-2", ["G:1"]], ["HLA", ["G:2"]], [" TNF ", ["G:9"]]], [["胃 癌", ["胃恶性肿瘤"]]], None]

@@ -59,7 +59,8 @@ def test_coreference_corpus(unified, name: str) -> None:
         assert sum(len(r.coreferences) for r in records) == chains
         for record in records:
             (coref,) = [i for i in instances(record, info) if i.family == "coref"]
-            members = {(e.text[0], e.offsets[0][0]) for e in record.entities if any(e.id in c.entity_ids for c in record.coreferences)}
+            chained = {member for chain in record.coreferences for member in chain.entity_ids}
+            members = {(e.text[0], e.offsets[0][0]) for e in record.entities if e.id in chained}
             assert sum(len(cluster) for cluster in coref.target) == len(members)  # every member once, in one cluster
             assert len(coref.target) <= len(record.coreferences)
     split = max(CHAINS[name], key=lambda split: (split != "train", CHAINS[name][split]))  # an eval split with chains

@@ -66,7 +66,10 @@ def test_concepts_canonical_form_merges_mentions_and_drops_empty_ones() -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("- IL-2 : NCBIGene:3558 ;  MESH:D1\n\n* TNF：NCBIGene:7124", [["IL-2", ["NCBIGene:3558", "MESH:D1"]], ["TNF", ["NCBIGene:7124"]]]),
+        (
+            "- IL-2 : NCBIGene:3558 ;  MESH:D1\n\n* TNF：NCBIGene:7124",
+            [["IL-2", ["NCBIGene:3558", "MESH:D1"]], ["TNF", ["NCBIGene:7124"]]],
+        ),
         ("Here you go.\nIL-2: NCBIGene:3558\nThat is all.", [["IL-2", ["NCBIGene:3558"]]]),  # prose lines ignored
         ("IL-2: NCBIGene:3558\nIL-2: MESH:D1\nIL-2: NCBIGene:3558", [["IL-2", ["NCBIGene:3558", "MESH:D1"]]]),
         ("None.", []),

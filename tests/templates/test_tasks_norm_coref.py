@@ -56,7 +56,8 @@ def test_a_term_vocabulary_names_its_concepts_by_the_term() -> None:
 def test_a_dialogue_gives_its_symptoms_with_their_terms() -> None:
     found = by_family(norm_records.consultation(), DIALOGUE_INFO)
     assert set(found) == {"dialogue", "dialogue_symptoms"}
-    assert found["dialogue_symptoms"].fields == {"text": "患者：我咳嗽，还有点发烧\n医生：咳嗽几天了？\n患者：三天了\n医生：多喝水，注意休息。"}
+    lines = ["患者：我咳嗽，还有点发烧", "医生：咳嗽几天了？", "患者：三天了", "医生：多喝水，注意休息。"]
+    assert found["dialogue_symptoms"].fields == {"text": "\n".join(lines)}
     assert found["dialogue_symptoms"].target == [["咳嗽", ["咳嗽"]], ["发烧", ["发热"]]]
     plain = by_family(norm_records.consultation(), norm_records.DatasetInfo("toy", "dialogue", ("dialogue",), (), (), (), False))
     assert set(plain) == {"dialogue"}  # without the normalization task, no symptom example
@@ -142,7 +143,9 @@ def long_consultation(record_id: str = "talk") -> DialogueRecord:
     for index in range(12):
         role = "user" if index % 2 == 0 else "assistant"
         content = f"第{index}轮：我最近一直咳嗽，晚上更厉害，想问问怎么办。" if role == "user" else f"第{index}轮：请多喝水。"
-        mentions = [entity(record_id, index, "symptom", "咳嗽", content.index("咳嗽"), "CMDD-symptom:咳嗽")] if role == "user" else []
+        mentions = []
+        if role == "user":
+            mentions.append(entity(record_id, index, "symptom", "咳嗽", content.index("咳嗽"), "CMDD-symptom:咳嗽"))
         turns.append(Turn(role, content, mentions))
     record = DialogueRecord(id=record_id, document_id=record_id, language="zh", turns=turns, **COMMON)
     assert validate(record) == []
