@@ -43,7 +43,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from biohub.templates.escape import escape, is_reserved, split_unescaped, strip_unescaped, unescape
+from biohub.templates.escape import escape, is_reserved, spells, split_unescaped, strip_unescaped, unescape
 from biohub.templates.registry import PARSERS, Registry
 from biohub.text import CJK_CHARACTERS, has_cjk
 
@@ -205,7 +205,7 @@ def _esc(p: Punctuation, text: str, pair: bool = False) -> str:
     """Escape every character lenient parsing could read as a separator, in either script."""
     reserved = p.none_words
     stem = text.rstrip("。.")
-    if stem != text and any(stem.casefold() == word.casefold() for word in p.none_words):
+    if stem != text and spells(stem, p.none_words):
         reserved = (*reserved, text)  # lenient parsing reads "None." / "无。" as the empty answer too
     return escape(text, _PAIR_SPECIALS if pair else _ITEM_SPECIALS, reserved=reserved)
 
