@@ -181,7 +181,7 @@ def apply_length_policy(
     made: Sequence[Made], info: DatasetInfo, options: InstructOptions, counter: TokenCounter | None, stats: SplitStats
 ) -> list[tuple[InstructionExample, int | None]]:
     """Keep examples that fit ``max_length``; window long documents of the windowed families (NER, normalisation,
-    coreference), drop other long examples (counted). Each window group (:func:`window_group`) of a document is
+    coreference, dialogue symptoms), drop other long examples (counted). Each window group (:func:`window_group`) of a document is
     windowed on its own, only when one of its examples is too long.
 
     Returns (example, token length) pairs; the length is None when no counter is given (no policy)."""
