@@ -14,10 +14,12 @@ from biohub.errors import ConfigError, MissingFileError
 from biohub.io import atomic_path, write_text
 from biohub.outputs import REPORT, replacing
 
-GROUP_ORDER = ("NER", "RE", "TC", "PAIR", "QA", "GEN")
+GROUP_ORDER = ("NER", "NEN", "RE", "COREF", "TC", "PAIR", "QA", "GEN")
 GROUP_NAMES = {
     "NER": "Named entity recognition",
+    "NEN": "Entity normalisation",
     "RE": "Relation extraction",
+    "COREF": "Coreference",
     "TC": "Text classification",
     "PAIR": "Sentence pairs",
     "QA": "Question answering",

@@ -277,5 +277,5 @@ def _seqeval(
     return metrics.seqeval_scores(gold_tags, predicted_tags) if gold_tags else {}
 
 
-# scorers defined in their own modules register themselves in SCORERS when imported
-from biohub.eval import metrics_mt, metrics_ranking  # noqa: E402, F401
+# The scorers of their own modules register themselves (imported last: they build on this module).
+from biohub.eval import metrics_mt, metrics_ranking, score_kb  # noqa: E402,F401,I001

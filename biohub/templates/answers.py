@@ -16,8 +16,10 @@ Kinds and their line rendering (English; Chinese uses ``：`` ``；`` ``，`` an
     score           Score: 3.4               a number (BIOSSES-style similarity)
     text            free text                generation (open QA, dialogue, instructions)
 
-Kinds defined in their own modules register a :class:`KindCodec` in :data:`KIND_CODECS` and their line parser in
-``PARSERS``: ``ranking`` (``Answer: 3, 1``, candidate numbers best first; :mod:`.answers_ranking`).
+Kinds defined in their own modules register a :class:`KindCodec` (canonical form, line rendering, JSON payload
+both ways, a layout example) in :data:`CODECS` and their line parser in ``PARSERS``, under the kind's name: ``ranking``
+(``Answer: 3, 1``, candidate numbers best first; :mod:`.answers_ranking`), ``concepts`` (entity normalisation,
+:mod:`.answers_norm`) and ``clusters`` (coreference, :mod:`.answers_coref`). :func:`answer_kinds` lists them all.
 
 Mentions containing separator characters round-trip through backslash escapes (:mod:`.escape`); so do mentions
 that lenient parsing would otherwise misread ("None." as the empty answer; on a keyword-less line a leading
@@ -41,6 +43,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from biohub.errors import BiohubError
 from biohub.templates.escape import escape, is_reserved, spells, split_unescaped, strip_unescaped, unescape
 from biohub.templates.registry import PARSERS, Registry
 from biohub.text import CJK_CHARACTERS, has_cjk
@@ -97,41 +100,44 @@ class ParseResult:
     warnings: tuple[str, ...] = ()
 
 
-class _Fail(Exception):
-    pass
+class ParseFailure(BiohubError):
+    """Raised inside a parser when a text is not an answer of its kind (``parse`` turns it into a failed result)."""
 
 
-AnswerFailure = _Fail  # what the functions of an answer kind defined in its own module raise on a bad answer
+_Fail = ParseFailure
 
 
 @dataclass(frozen=True, slots=True)
 class KindCodec:
-    """An answer kind defined in its own module: its line parser is registered in ``PARSERS`` and the rest here, in
-    :data:`KIND_CODECS`, under the same name. ``canonical(spec, value)``: the canonical structure; ``render(spec,
-    value)``: the lines text; ``to_json(spec, value)``: the JSON payload; ``from_json(spec, payload, strict,
-    warnings)``: the structure of a JSON payload (raising :data:`AnswerFailure`); ``layout(spec)``: the value a format
-    hint shows."""
+    """What an answer kind defined outside this module provides (its line parser goes to ``PARSERS``):
+
+    ``canonical(spec, value)`` the canonical structure; ``lines(spec, value)`` the line rendering of a canonical
+    value; ``to_json(spec, value)`` the JSON payload of a canonical value; ``from_json(spec, payload, strict,
+    warnings)`` the structure of a JSON payload (already loaded from the answer text, a ``json_type``; raising
+    :class:`ParseFailure`); ``layout(spec, language)`` a placeholder value shown in the format hint."""
 
     canonical: Callable[[AnswerSpec, Any], Any]
-    render: Callable[[AnswerSpec, Any], str]
+    lines: Callable[[AnswerSpec, Any], str]
     to_json: Callable[[AnswerSpec, Any], Any]
     from_json: Callable[[AnswerSpec, Any, bool, list[str]], Any]
-    layout: Callable[[AnswerSpec], Any]
+    layout: Callable[[AnswerSpec, str], Any]
+    json_type: type = dict
 
 
-KIND_CODECS: Registry[KindCodec] = Registry("answer kind")
+# answer kind -> codec, for the kinds defined in their own modules (registered at the end of this module)
+CODECS: Registry[KindCodec] = Registry("answer kind codec")
 
 
 def answer_kinds() -> tuple[str, ...]:
-    """Every answer kind a family may name: the kinds of this module, then those registered in :data:`KIND_CODECS`."""
-    return (*KINDS, *KIND_CODECS.names())
+    """Every answer kind a family may name: the kinds of this module, then those registered in :data:`CODECS`."""
+    return (*KINDS, *CODECS.names())
 
 
 # --------------------------------------------------------------------------------------------- canonical form
 def canonical(spec: AnswerSpec, value: Any) -> Any:
     """The canonical structure of an answer: deduplicated, in label order, as the renderer lays it out."""
-    if spec.kind in KIND_CODECS:
-        return KIND_CODECS.get(spec.kind).canonical(spec, value)
+    if spec.kind in CODECS:
+        return CODECS.get(spec.kind).canonical(spec, value)
     order = {label: index for index, label in enumerate(spec.labels)}
     if spec.kind == "spans_by_type":
         return {label: _dedupe(value.get(label, [])) for label in spec.labels}
@@ -167,8 +173,8 @@ def render(spec: AnswerSpec, value: Any, answer_format: str = "lines") -> str:
         return _render_json(spec, value)
     if answer_format != "lines":
         raise ValueError(f"unknown answer format {answer_format!r}; expected one of {FORMATS}")
-    if spec.kind in KIND_CODECS:
-        return KIND_CODECS.get(spec.kind).render(spec, value)
+    if spec.kind in CODECS:
+        return CODECS.get(spec.kind).lines(spec, value)
     p = spec.punct
     if spec.kind == "spans_by_type":
         return "\n".join(_kv(p, spec.name(label), _items(p, mentions)) for label, mentions in value.items())
@@ -237,8 +243,8 @@ def _with_prefix(spec: AnswerSpec, value: str) -> str:
 
 
 def _render_json(spec: AnswerSpec, value: Any) -> str:
-    if spec.kind in KIND_CODECS:
-        payload: Any = KIND_CODECS.get(spec.kind).to_json(spec, value)
+    if spec.kind in CODECS:
+        payload: Any = CODECS.get(spec.kind).to_json(spec, value)
     elif spec.kind == "spans_by_type":
         payload = {spec.name(label): mentions for label, mentions in value.items()}
     elif spec.kind == "triples":
@@ -632,9 +638,10 @@ _FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL)
 
 
 def _parse_json(spec: AnswerSpec, text: str, strict: bool, warnings: list[str], choices: list[str]) -> Any:
+    if spec.kind in CODECS:
+        codec = CODECS.get(spec.kind)
+        return codec.from_json(spec, _load_json(text, strict, codec.json_type), strict, warnings)
     payload = _load_json(text, strict, list if spec.kind == "triples" else dict)
-    if spec.kind in KIND_CODECS:
-        return KIND_CODECS.get(spec.kind).from_json(spec, payload, strict, warnings)
     by_name = {spec.name(label): label for label in spec.labels}
 
     def lookup(name: Any) -> str | None:
@@ -741,5 +748,5 @@ def _load_json(text: str, strict: bool, expected: type) -> Any:
     raise _Fail("no JSON object or list found")
 
 
-# answer kinds defined in their own modules register themselves (KIND_CODECS and PARSERS) when imported
-from biohub.templates import answers_ranking  # noqa: E402, F401
+# The kinds of their own modules register themselves (imported last: they build on this module).
+from biohub.templates import answers_coref, answers_norm, answers_ranking  # noqa: E402,F401,I001

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from biohub.templates.answers import KIND_CODECS, AnswerFailure, AnswerSpec, KindCodec
+from biohub.templates.answers import CODECS, AnswerSpec, KindCodec, ParseFailure
 from biohub.templates.registry import PARSERS
 
 __all__ = ["KIND", "candidate_count"]
@@ -73,7 +73,7 @@ def _check_range(spec: AnswerSpec, numbers: list[int], strict: bool, warnings: l
         if 1 <= number <= count:
             kept.append(number)
         elif strict:
-            raise AnswerFailure(f"{number} is not a candidate number (1..{count})")
+            raise ParseFailure(f"{number} is not a candidate number (1..{count})")
         else:
             warnings.append(f"ignored {number}: not a candidate number (1..{count})")
     return kept
@@ -124,13 +124,13 @@ def _parse_lines(spec: AnswerSpec, text: str, strict: bool, warnings: list[str],
         line = text.strip("\n")
         marker = f"{spec.prefix}{p.kv}{p.gap}" if spec.prefix else ""
         if not line.startswith(marker) or "\n" in line:
-            raise AnswerFailure(f"{line[:80]!r} is not one '{marker}n{p.pair_sep}{p.gap}m' line")
+            raise ParseFailure(f"{line[:80]!r} is not one '{marker}n{p.pair_sep}{p.gap}m' line")
         value = line[len(marker) :]
         if value == p.none:
             return []
         parts = value.split(p.pair_sep + p.gap)
         if not all(_STRICT_NUMBER.fullmatch(part) for part in parts):
-            raise AnswerFailure(f"{value[:80]!r} is not candidate numbers joined by {p.pair_sep + p.gap!r}")
+            raise ParseFailure(f"{value[:80]!r} is not candidate numbers joined by {p.pair_sep + p.gap!r}")
         return _check_range(spec, [int(part) for part in parts], True, warnings)
     lines = [line.strip() for line in text.replace("\r\n", "\n").split("\n") if line.strip().strip("`")]
     keyed = [value for value in (_after_keyword(spec, line) for line in lines) if value is not None]
@@ -142,23 +142,23 @@ def _parse_lines(spec: AnswerSpec, text: str, strict: bool, warnings: list[str],
             kept = _check_range(spec, numbers, False, warnings)
             if kept:
                 return kept
-    raise AnswerFailure(f"{text[:80]!r} names no candidate number (1..{candidate_count(spec)}) and is not 'none'")
+    raise ParseFailure(f"{text[:80]!r} names no candidate number (1..{candidate_count(spec)}) and is not 'none'")
 
 
 def _from_json(spec: AnswerSpec, payload: Any, strict: bool, warnings: list[str]) -> list[int]:
     if not isinstance(payload, dict) or "answer" not in payload:
-        raise AnswerFailure('expected {"answer": [candidate numbers]}')
+        raise ParseFailure('expected {"answer": [candidate numbers]}')
     answer = payload["answer"]
     if strict:
         if not isinstance(answer, list) or not all(isinstance(n, int) and not isinstance(n, bool) for n in answer):
-            raise AnswerFailure(f"{answer!r} is not a list of candidate numbers")
+            raise ParseFailure(f"{answer!r} is not a list of candidate numbers")
         return _check_range(spec, list(answer), True, warnings)
     if answer is None:
         return []
     if isinstance(answer, str):
         return _parse_lines(spec, answer, False, warnings, [])
     if not isinstance(answer, list):
-        raise AnswerFailure(f"{answer!r} is not a list of candidate numbers")
+        raise ParseFailure(f"{answer!r} is not a list of candidate numbers")
     numbers: list[int] = []
     for item in answer:
         if isinstance(item, int) and not isinstance(item, bool):
@@ -166,17 +166,17 @@ def _from_json(spec: AnswerSpec, payload: Any, strict: bool, warnings: list[str]
             continue
         found = _references(str(item)) if isinstance(item, str) else None
         if not found:
-            raise AnswerFailure(f"{item!r} is not a candidate number")
+            raise ParseFailure(f"{item!r} is not a candidate number")
         numbers.extend(found)
     kept = _check_range(spec, numbers, False, warnings)
     if numbers and not kept:
-        raise AnswerFailure(f"{answer!r} names no candidate number (1..{candidate_count(spec)})")
+        raise ParseFailure(f"{answer!r} names no candidate number (1..{candidate_count(spec)})")
     return kept
 
 
-def _layout(spec: AnswerSpec) -> list[int]:
+def _layout(spec: AnswerSpec, language: str) -> list[int]:
     return [2, 1] if candidate_count(spec) >= 2 else [1]
 
 
-KIND_CODECS.register(KIND)(KindCodec(_canonical, _render, _to_json, _from_json, _layout))
+CODECS.register(KIND)(KindCodec(_canonical, _render, _to_json, _from_json, _layout))
 PARSERS.register(KIND)(_parse_lines)

@@ -24,12 +24,14 @@ from tqdm.auto import tqdm
 from biohub.errors import ConfigError, UnknownNameError
 from biohub.io import InputError, write_json, write_parquet
 from biohub.outputs import CONVERT, INSTRUCT, replacing, require_complete
-from biohub.schema import KBRecord, Record, from_row
+from biohub.schema import DialogueRecord, KBRecord, Record, from_row
+from biohub.templates.answers_coref import KIND as CLUSTERS
 from biohub.templates.builder import build_example, longest_template, messages_for
 from biohub.templates.example import EXAMPLE_FEATURES, Instance, InstructionExample, Message
-from biohub.templates.length import TokenCounter, split_into_windows
+from biohub.templates.length import TokenCounter, split_dialogue, split_into_windows
 from biohub.templates.library import families
 from biohub.templates.tasks import DatasetInfo, answer_selection, instances, mention_text, record_units, unit_instances
+from biohub.templates.tasks_coref import cluster_extents
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,10 +47,12 @@ class InstructOptions:
 
 # Why an example is dropped (the ledger's ``dropped`` keys; the command line prints one line per reason and task)
 DROP_REASONS: dict[str, str] = {
-    "example_too_long": "longer than max_length (only NER documents and answer-selection questions are split into windows; "
-    "other tasks are dropped)",
-    "sentence_too_long": "NER document with a single sentence longer than max_length: no window of whole sentences fits",
-    "window_too_long": "NER window that fit by the longest template's estimate but measured longer than max_length",
+    "example_too_long": "longer than max_length (only the windowed families, NER, normalisation, coreference, "
+    "dialogue symptoms and answer selection, split a document, dialogue or question into windows; other tasks are "
+    "dropped)",
+    "sentence_too_long": "document with a single sentence (coreference: the sentences of one chain; dialogue: one turn) "
+    "longer than max_length: no window of whole sentences fits",
+    "window_too_long": "window that fit by the longest template's estimate but measured longer than max_length",
     "candidate_too_long": "answer-selection candidate longer than max_length even alone in a window (its question's "
     "other candidates are kept)",
 }
@@ -181,7 +185,9 @@ def make_examples(
 def apply_length_policy(
     made: Sequence[Made], info: DatasetInfo, options: InstructOptions, counter: TokenCounter | None, stats: SplitStats
 ) -> list[tuple[InstructionExample, int | None]]:
-    """Keep examples that fit ``max_length``; window long NER documents, drop other long examples (counted).
+    """Keep examples that fit ``max_length``; window long documents of the windowed families (NER, normalisation,
+    coreference, dialogue symptoms), drop other long examples (counted). Each window group (:func:`window_group`) of a document is
+    windowed on its own, only when one of its examples is too long.
 
     Returns (example, token length) pairs; the length is None when no counter is given (no policy)."""
     if counter is None or not options.max_length:
@@ -190,17 +196,18 @@ def apply_length_policy(
         return kept
     lengths = counter([example.messages for _, _, example in made])
     too_long = {
-        record.id
+        (record.id, window_group(instance.family))
         for (record, instance, _), n in zip(made, lengths)
         if n > options.max_length and _windowed(instance.family)
     }
     kept = []
-    windowed: set[str] = set()
+    windowed: set[tuple[str, str]] = set()
     for (record, instance, example), length in zip(made, lengths):
-        if record.id in too_long and _windowed(instance.family) and isinstance(record, KBRecord):
-            if record.id not in windowed:
-                windowed.add(record.id)
-                kept.extend(_windows(record, info, options, counter, stats))
+        group = (record.id, window_group(instance.family))
+        if group in too_long and _windowed(instance.family) and isinstance(record, (KBRecord, DialogueRecord)):
+            if group not in windowed:
+                windowed.add(group)
+                kept.extend(_windows(record, info, options, counter, stats, group[1]))
         elif length > options.max_length and instance.candidates and _windowed(instance.family):
             kept.extend(_candidate_windows(record, instance, info, options, counter, stats))
         elif length > options.max_length:
@@ -216,6 +223,18 @@ def _windowed(family: str) -> bool:
     return families()[family].instruct.windowed
 
 
+def window_group(family: str) -> str:
+    """The families that share one set of windows of a document: a family and the one it decomposes into (``ner``
+    and ``ner_single``) are the group of the former; any other family is a group of its own."""
+    return next((name for name, facts in families().items() if facts.instruct.decompose_into == family), family)
+
+
+def _together(record: KBRecord, group: str) -> list[tuple[int, int]]:
+    """The extents a window of the group's examples must hold whole beyond single mentions: the coreference chains
+    of a family answering in clusters."""
+    return cluster_extents(record) if families()[group].kind == CLUSTERS else []
+
+
 def build_split(
     records: Sequence[Record], info: DatasetInfo, options: InstructOptions, counter: TokenCounter | None
 ) -> tuple[list[InstructionExample], SplitStats, list[tuple[str, int]]]:
@@ -226,14 +245,24 @@ def build_split(
 
 
 def _windows(
-    record: KBRecord, info: DatasetInfo, options: InstructOptions, counter: TokenCounter, stats: SplitStats
+    record: KBRecord | DialogueRecord,
+    info: DatasetInfo,
+    options: InstructOptions,
+    counter: TokenCounter,
+    stats: SplitStats,
+    group: str,
 ) -> list[tuple[InstructionExample, int | None]]:
-    """NER examples of a too-long document, made from sentence windows that each fit ``max_length``."""
+    """The examples of one window group (e.g. NER) of a too-long document, made from windows of whole sentences (of
+    whole turns for a dialogue) that each fit ``max_length``."""
 
-    def ner_instances(window: KBRecord) -> list[Any]:
-        return [i for i in instances(window, info, decompose=options.decompose) if _windowed(i.family)]
+    def ner_instances(window: Record) -> list[Any]:
+        return [
+            i
+            for i in instances(window, info, decompose=options.decompose)
+            if _windowed(i.family) and window_group(i.family) == group
+        ]
 
-    def fits(window: KBRecord) -> bool:
+    def fits(window: Any) -> bool:
         # judged on the longest rendering (by characters) with each family's longest template; the finished
         # examples are measured exactly below
         conversations: list[list[Message]] = [
@@ -244,7 +273,11 @@ def _windows(
         longest = max(conversations, key=lambda messages: sum(len(m.content) for m in messages))
         return counter([longest])[0] <= options.max_length
 
-    windows = split_into_windows(record, fits)
+    windows: Sequence[tuple[Record, tuple[int, int]]] | None
+    if isinstance(record, DialogueRecord):
+        windows = split_dialogue(record, fits)
+    else:
+        windows = split_into_windows(record, fits, _together(record, group))
     families = [i.family for i in ner_instances(record)]
     if windows is None:
         for family in families:

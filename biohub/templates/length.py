@@ -1,8 +1,10 @@
 """Length policy: token counts with a real tokenizer, and splitting long documents into sentence windows.
 
 Examples are measured as the model will see them: the tokenizer's chat template applied to the messages.
-A knowledge-base record whose NER example is longer than ``max_length`` is split into windows of whole
-sentences (never cutting a mention; offsets rebased, the window's place kept in ``meta.window``); any other
+A knowledge-base record whose NER example (or that of another windowed family: normalisation, coreference) is
+longer than ``max_length`` is split into windows of whole sentences (never cutting a mention, nor any extent the
+family keeps together, such as a coreference chain; offsets rebased, the window's place kept in ``meta.window``), and
+a dialogue whose symptom example is too long into windows of whole turns (``meta.window``: the turn range); any other
 over-long example is dropped and counted. The target text is never truncated.
 
 Tokenizers are loaded by :func:`biohub.models.load_tokenizer` (the default one is the default model's, read from its
@@ -13,9 +15,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
-from biohub.schema import Entity, KBRecord, Passage, Relation, document_text
+from biohub.schema import Coreference, DialogueRecord, Entity, KBRecord, Passage, Relation, Span, document_text
 from biohub.templates.example import Message
 
 _SENTENCE_END = re.compile(r"(?<=[.!?。！？;；])\s*")
@@ -42,8 +44,9 @@ class TokenCounter:
 
 
 # --------------------------------------------------------------------------------------------- windows
-def sentence_units(record: KBRecord) -> list[tuple[int, int]]:
-    """Sentence spans over the document text; never inside a mention, never across a passage boundary."""
+def sentence_units(record: KBRecord, together: Sequence[Span] = ()) -> list[tuple[int, int]]:
+    """Sentence spans over the document text; never inside a mention or one of the ``together`` extents (e.g. a
+    coreference chain, from its first mention to its last), never across a passage boundary."""
     units: list[tuple[int, int]] = []
     for passage in record.passages:
         for text, (start, _) in zip(passage.text, passage.offsets):
@@ -57,6 +60,7 @@ def sentence_units(record: KBRecord) -> list[tuple[int, int]]:
                 units.append((cut, start + len(text)))
     # a mention's whole extent (all pieces of a discontinuous one) must stay inside one unit
     spans = [(min(s for s, _ in entity.offsets), max(e for _, e in entity.offsets)) for entity in record.entities]
+    spans.extend(together)
     merged: list[tuple[int, int]] = []
     for unit in units:
         if merged and any(s < merged[-1][1] < e for s, e in spans):
@@ -90,6 +94,7 @@ def window_record(record: KBRecord, start: int, end: int, index: int) -> KBRecor
         for r in record.relations
         if {r.arg1_id, r.arg2_id} <= kept
     ]
+    chains = [Coreference(c.id, list(c.entity_ids)) for c in record.coreferences if set(c.entity_ids) <= kept]
     return KBRecord(
         id=window_id,
         document_id=record.document_id,
@@ -101,28 +106,74 @@ def window_record(record: KBRecord, start: int, end: int, index: int) -> KBRecor
         passages=[Passage(f"{window_id}.p0", "window", [text[start:end]], [(0, end - start)])],
         entities=entities,
         relations=relations,
+        coreferences=chains,
     )
 
 
-def split_into_windows(record: KBRecord, fits: Callable[[KBRecord], bool]) -> list[tuple[KBRecord, tuple[int, int]]] | None:
+def split_into_windows(
+    record: KBRecord, fits: Callable[[KBRecord], bool], together: Sequence[Span] = ()
+) -> list[tuple[KBRecord, tuple[int, int]]] | None:
     """Greedy windows of whole sentences that each ``fit``, with their ``[start, end)`` in the document (so
-    ``start + window offset`` is the original offset); None when a single sentence does not fit."""
-    units = sentence_units(record)
+    ``start + window offset`` is the original offset), none cutting a mention or a ``together`` extent; None when a
+    single sentence (or the least text holding such an extent) does not fit."""
+    units = sentence_units(record, together)
     text = document_text(record)
-    windows: list[tuple[KBRecord, tuple[int, int]]] = []
+
+    def make(first: int, last: int, index: int) -> tuple[KBRecord, tuple[int, int]]:
+        start, end = units[first][0], units[last][1]
+        return window_record(record, start, end, index), window_bounds(text, start, end)
+
+    return _greedy(len(units), make, fits)
+
+
+def window_dialogue(record: DialogueRecord, first: int, end: int, index: int) -> DialogueRecord:
+    """Turns ``[first, end)`` of a dialogue as a dialogue of its own (its turns' mentions, offsets into the turns,
+    come along unchanged)."""
+    return DialogueRecord(
+        id=f"{record.id}.w{index}",
+        document_id=record.document_id,
+        dataset=record.dataset,
+        split=record.split,
+        language=record.language,
+        labeled=record.labeled,
+        meta=record.meta,
+        turns=list(record.turns[first:end]),
+    )
+
+
+def split_dialogue(
+    record: DialogueRecord, fits: Callable[[DialogueRecord], bool]
+) -> list[tuple[DialogueRecord, tuple[int, int]]] | None:
+    """Greedy windows of whole consecutive turns that each ``fit`` (a mention lies inside its turn, so none is cut),
+    with their turn range ``[first, end)``; None when a single turn does not fit."""
+
+    def make(first: int, last: int, index: int) -> tuple[DialogueRecord, tuple[int, int]]:
+        return window_dialogue(record, first, last + 1, index), (first, last + 1)
+
+    return _greedy(len(record.turns), make, fits)
+
+
+W = TypeVar("W")
+
+
+def _greedy(
+    count: int, make: Callable[[int, int, int], tuple[W, tuple[int, int]]], fits: Callable[[W], bool]
+) -> list[tuple[W, tuple[int, int]]] | None:
+    """Windows of consecutive units ``first..last`` (``make(first, last, index)`` builds one and its place), each the
+    longest that ``fits`` from where the previous one ended; None when a single unit does not fit."""
+    windows: list[tuple[W, tuple[int, int]]] = []
     first = 0
-    while first < len(units):
-        if not fits(window_record(record, units[first][0], units[first][1], len(windows))):
+    while first < count:
+        if not fits(make(first, first, len(windows))[0]):
             return None
         # the longest fitting window starting at ``first`` (fitting is monotone in the window's end): binary search
-        low, high = first, len(units) - 1
+        low, high = first, count - 1
         while low < high:
             middle = (low + high + 1) // 2
-            if fits(window_record(record, units[first][0], units[middle][1], len(windows))):
+            if fits(make(first, middle, len(windows))[0]):
                 low = middle
             else:
                 high = middle - 1
-        candidate = window_record(record, units[first][0], units[low][1], len(windows))
-        windows.append((candidate, window_bounds(text, units[first][0], units[low][1])))
+        windows.append(make(first, low, len(windows)))
         first = low + 1
     return windows

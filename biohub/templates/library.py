@@ -4,7 +4,7 @@
 
     family: ner                      # the task family (file name)
     version: 1                       # bump when any text changes; recorded with every example
-    kind: spans_by_type              # answer kind (see answers.py)
+    kind: spans_by_type              # answer kind (see answers.py: answer_kinds())
     prefix: ""                       # "result" | "answer" | "score" | "" : the keyword before the value
     placeholders: [text, types]      # exactly the placeholders every template of the family uses
     label_names: entity_types        # label group of labels/<dataset>.yaml naming the answer's labels ("" none)

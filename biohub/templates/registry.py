@@ -78,11 +78,13 @@ PARSERS: Registry[Callable[..., Any]] = Registry("answer kind")
 SCORERS: Registry[Callable[..., dict[str, float]]] = Registry("scorer")
 
 # Report groups, in the order reports list them (and default family order: group, then name).
-GROUPS: tuple[str, ...] = ("NER", "RE", "TC", "PAIR", "QA", "GEN")
+GROUPS: tuple[str, ...] = ("NER", "NEN", "RE", "COREF", "TC", "PAIR", "QA", "GEN")
 
 # Every metric name a scorer may report (each defined in the README's metric table). *_mention: mention-level
 # (occurrence) P/R/F1; *_text_set: the set of distinct texts per example; *_concept_pair: document-level concept-id
-# pairs (BC5CDR CID); tp/fp/fn: the counts behind them. A per-type NER value ``f1_mention[Chemical]`` counts as its name.
+# pairs (BC5CDR CID); *_mention_concept: (mention, concept) pairs of entity normalisation; *_concept_set: the set of
+# concepts per example (CHIP-CDN's official F1); muc_*, b3_*, ceafe_*, conll_f1: coreference (CoNLL-2012);
+# tp/fp/fn: the counts behind them. A per-type NER value ``f1_mention[Chemical]`` counts as its name.
 _PRF = ("precision", "recall", "f1", "tp", "fp", "fn")
 METRICS: frozenset[str] = frozenset(
     {f"{name}_{suffix}" for name in _PRF for suffix in ("mention", "text_set", "concept_pair")}
@@ -90,6 +92,8 @@ METRICS: frozenset[str] = frozenset(
     | {"exact_match", "pearson", "precision", "recall", "f1", "strict_accuracy", "lenient_accuracy", "mrr"}
     | {"rouge1", "rouge2", "rougeL", "bleu"}
     | {"chrf", "precision_at_1", "precision_at_5", "precision_at_10"}  # translation; answer selection (MEDIQA 2019 QA)
+    | {f"{name}_{suffix}" for name in _PRF for suffix in ("mention_concept", "concept_set")}
+    | {f"{score}_{part}" for score in ("muc", "b3", "ceafe") for part in ("precision", "recall", "f1")} | {"conll_f1"}
 )
 
 # Hugging Face dataset-card task categories a family may name (``task_category``).

@@ -3,7 +3,10 @@
 A dataset's tasks come from its ``info.json`` (written by the converters): ``ner`` makes a joint NER example
 (and, with ``decompose``, one example per entity type), ``re`` a triple-extraction example,
 ``relation_classification`` on text records a yes/no example (GAD, EU-ADR), ``classification`` /
-``multilabel_classification`` / ``pair_classification`` / ``sts`` one example each, QA records one example of the
+``multilabel_classification`` / ``pair_classification`` / ``sts`` one example each, ``normalization`` a ``nen``
+example on kb records (every normalised mention with its concepts) and a ``dialogue_symptoms`` example on dialogues
+(the symptoms of the turns with their standard terms), ``coreference`` a ``coref`` example (the record's chains as
+clusters of mentions, also when it has none), QA records one example of the
 family of their question type (an open-ended type ``T`` the family ``qa_T`` when the library holds one; else
 ``qa_open_context`` / ``qa_open``), dialogues and Alpaca-style instructions one pass-through example. Only labelled
 records yield examples (unlabelled test files have no target).
@@ -39,6 +42,8 @@ from biohub.schema import (
 from biohub.templates.answers import LETTERS, AnswerSpec
 from biohub.templates.example import Instance, Message
 from biohub.templates.library import display_names, families, punctuation
+from biohub.templates.tasks_coref import coreference_target
+from biohub.templates.tasks_norm import dialogue_symptom_target, dialogue_text, normalization_target
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +112,7 @@ def instances(record: Record, info: DatasetInfo, *, decompose: bool = False) -> 
     if isinstance(record, QARecord):
         return [_qa(record, info)]
     if isinstance(record, DialogueRecord):
-        return [_dialogue(record, info)]
+        return [_dialogue(record, info), *_dialogue_symptoms(record, info)]
     if isinstance(record, InstructionRecord):
         return [_instruction(record, info)]
     return []
@@ -139,6 +144,13 @@ def _kb(record: KBRecord, info: DatasetInfo, decompose: bool) -> list[Instance]:
         triples = [[r.type, names[r.arg1_id], names[r.arg2_id]] for r in record.relations]
         spec = _spec(info, "re", record.language, info.relation_types)
         out.append(Instance("re", "", {"text": text, "relations": _names(spec, info.relation_types)}, spec, triples))
+    if "normalization" in info.tasks:
+        spec = _spec(info, "nen", record.language, info.entity_types)
+        fields = {"text": text, "types": _names(spec, info.entity_types)}
+        out.append(Instance("nen", "", fields, spec, normalization_target(record)))
+    if "coreference" in info.tasks:
+        spec = _spec(info, "coref", record.language, ())
+        out.append(Instance("coref", "", {"text": text}, spec, coreference_target(record)))
     return out
 
 
@@ -294,6 +306,15 @@ def _dialogue(record: DialogueRecord, info: DatasetInfo) -> Instance:
     turns = [Message(turn.role, turn.content) for turn in record.turns]
     spec = _spec(info, "dialogue", record.language, ())
     return Instance("dialogue", "", {}, spec, turns[-1].content, conversation=turns[:-1])
+
+
+def _dialogue_symptoms(record: DialogueRecord, info: DatasetInfo) -> list[Instance]:
+    """The symptoms a dialogue mentions with their standard terms (datasets with ``normalization``), or nothing."""
+    if "normalization" not in info.tasks:
+        return []
+    spec = _spec(info, "dialogue_symptoms", record.language, ())
+    fields = {"text": dialogue_text(record, spec.punct, record.language)}
+    return [Instance("dialogue_symptoms", "", fields, spec, dialogue_symptom_target(record))]
 
 
 def _instruction(record: InstructionRecord, info: DatasetInfo) -> Instance:

@@ -34,6 +34,7 @@ from biohub.templates.instruct import InstructOptions, build_split
 from biohub.templates.library import families
 from biohub.templates.tasks import DatasetInfo, instances, mention_text
 from biohub.text import seeded_choice
+from tests.templates import norm_records
 
 COMMON = {"dataset": "toy", "split": "train"}
 
@@ -570,6 +571,9 @@ def _every_kind_of_record() -> list[tuple[Any, DatasetInfo]]:
     return [
         (_kb_example(), KB_INFO),
         (zh_kb, info("kb", ("ner", "re"), entity_types=("drug", "sym"), relation_types=("treats",))),
+        (norm_records.abstract(), norm_records.KB_INFO),  # normalisation and coreference
+        (norm_records.diagnosis(), norm_records.TERM_INFO),
+        (norm_records.consultation(), norm_records.DIALOGUE_INFO),  # dialogue symptoms
         (_text_records(1)[0], TEXT_INFO),
         (
             TextRecord(id="m", document_id="m", language="zh", text="文本", labels=["b", "a"], **COMMON),
