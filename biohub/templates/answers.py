@@ -34,12 +34,12 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from biohub.templates.escape import escape, is_reserved, split_unescaped, strip_unescaped, unescape
-from biohub.templates.registry import PARSERS
+from biohub.templates.registry import PARSERS, Registry
 from biohub.text import CJK_CHARACTERS, has_cjk
 
 Kind = Literal["spans_by_type", "spans", "triples", "label", "labels", "choices", "score", "text"]
@@ -98,9 +98,37 @@ class _Fail(Exception):
     pass
 
 
+ParseFailure = _Fail  # what the parsers of a registered kind (:class:`KindCodec`) raise for text they cannot read
+
+
+@dataclass(frozen=True, slots=True)
+class KindCodec:
+    """What an answer kind defined in its own module brings besides its line parser (registered in ``PARSERS``):
+    its canonical form, its rendering in both formats, the parsing of its JSON payload (already loaded, of
+    ``json_type``) and the value a format hint shows (``example(spec, language)``, None for no example). Parsers raise
+    :data:`ParseFailure`; ``strict`` parsing is then checked against :func:`render` like every other kind's."""
+
+    canonical: Callable[[AnswerSpec, Any], Any]
+    render: Callable[[AnswerSpec, Any, str], str]
+    parse_json: Callable[[AnswerSpec, Any, bool, list[str]], Any]
+    example: Callable[[AnswerSpec, str], Any]
+    json_type: type = list
+
+
+# answer kind -> codec of a kind defined outside this module (templates/answers_events.py, answers_tree.py, ...)
+CODECS: Registry[KindCodec] = Registry("answer codec")
+
+
+def kinds() -> tuple[str, ...]:
+    """Every answer kind a family file may name: this module's, then the registered ones."""
+    return (*KINDS, *CODECS.names())
+
+
 # --------------------------------------------------------------------------------------------- canonical form
 def canonical(spec: AnswerSpec, value: Any) -> Any:
     """The canonical structure of an answer: deduplicated, in label order, as the renderer lays it out."""
+    if spec.kind in CODECS:
+        return CODECS.get(spec.kind).canonical(spec, value)
     order = {label: index for index, label in enumerate(spec.labels)}
     if spec.kind == "spans_by_type":
         return {label: _dedupe(value.get(label, [])) for label in spec.labels}
@@ -132,10 +160,12 @@ def _dedupe(items: list[Any], key: Any = None) -> list[Any]:
 def render(spec: AnswerSpec, value: Any, answer_format: str = "lines") -> str:
     """The target text of an answer in ``lines`` or ``json`` format."""
     value = canonical(spec, value)
+    if answer_format not in FORMATS:
+        raise ValueError(f"unknown answer format {answer_format!r}; expected one of {FORMATS}")
+    if spec.kind in CODECS:
+        return CODECS.get(spec.kind).render(spec, value, answer_format)
     if answer_format == "json":
         return _render_json(spec, value)
-    if answer_format != "lines":
-        raise ValueError(f"unknown answer format {answer_format!r}; expected one of {FORMATS}")
     p = spec.punct
     if spec.kind == "spans_by_type":
         return "\n".join(_kv(p, spec.name(label), _items(p, mentions)) for label, mentions in value.items())
@@ -345,6 +375,39 @@ def _parse_spans_by_type(spec: AnswerSpec, text: str, strict: bool, warnings: li
 def _is_none_answer(spec: AnswerSpec, text: str) -> bool:
     stripped = text.strip().strip("。.!！")
     return any(stripped.casefold() == word.casefold() for word in spec.punct.none_words)
+
+
+# --------------------------------------------------------------------------------------------- shared with CODECS kinds
+def answer_lines(text: str, strict: bool) -> list[str]:
+    """The lines of an answer: exactly as written (``strict``), or without bullets, numbering, blank lines, fences and
+    unescaped blanks at either end (lenient)."""
+    return _lines(text, strict)
+
+
+def name_key(name: str) -> str:
+    """The lenient comparison key of a name: no blanks, ``_`` or ``-``, case-folded."""
+    return _norm(name)
+
+
+def label_of(spec: AnswerSpec, name: str, strict: bool) -> str | None:
+    """The label code ``name`` (escaped) stands for: its display name exactly (``strict``), or leniently its display
+    name or code compared by :func:`name_key`; None when it names no label of ``spec``."""
+    return _label_of(spec, name, strict)
+
+
+def split_exact(value: str, separator: str, gap: str) -> list[str]:
+    """``value`` split exactly as the renderer joins items (``separator + gap``, escapes kept); ParseFailure otherwise."""
+    return _split_strict(value, separator, gap)
+
+
+def escape_value(p: Punctuation, text: str, pair: bool = False) -> str:
+    """``text`` escaped as an item of a list (``pair``: of a bracketed pair or triple), as the renderers escape it."""
+    return _esc(p, text, pair)
+
+
+def is_none_answer(spec: AnswerSpec, text: str) -> bool:
+    """Whether ``text`` is only a word for "nothing" (``None``, ``无``, ..., a final full stop allowed)."""
+    return _is_none_answer(spec, text)
 
 
 def _strip_prefix(spec: AnswerSpec, text: str, strict: bool) -> str:
@@ -597,6 +660,9 @@ _FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL)
 
 
 def _parse_json(spec: AnswerSpec, text: str, strict: bool, warnings: list[str], choices: list[str]) -> Any:
+    if spec.kind in CODECS:
+        codec = CODECS.get(spec.kind)
+        return codec.parse_json(spec, _load_json(text, strict, codec.json_type), strict, warnings)
     payload = _load_json(text, strict, list if spec.kind == "triples" else dict)
     by_name = {spec.name(label): label for label in spec.labels}
 

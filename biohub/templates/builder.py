@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 from biohub.schema import Record
-from biohub.templates.answers import AnswerSpec, canonical, render
+from biohub.templates.answers import CODECS, AnswerSpec, canonical, render
 from biohub.templates.example import Instance, InstructionExample, Message, spec_meta
 from biohub.templates.library import Template, families
 from biohub.text import seeded_choice
@@ -53,6 +53,8 @@ def layout_example(spec: AnswerSpec, answer_format: str, language: str) -> str:
         value = ["B"]
     elif spec.kind == "score":
         value = 2.5
+    elif spec.kind in CODECS:
+        value = CODECS.get(spec.kind).example(spec, language)
     else:
         return ""
     return render(spec, value, answer_format)

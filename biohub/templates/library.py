@@ -32,8 +32,10 @@
       zh: [...]
 
 ``templates/data/labels/<dataset>.yaml`` maps a dataset's label codes to display names per language
-(``entity_types`` / ``relation_types`` / ``classes`` -> code -> {en, zh}); labels without an entry are shown
-as their code. Unknown keys, unknown kind, metric, group or category names, missing languages, fewer than
+(``entity_types`` / ``relation_types`` / ``event_types`` / ``classes`` -> code -> {en, zh}; ``event_roles`` names the
+roles of event arguments); labels without an entry are shown as their code.
+
+Unknown keys, unknown kind, metric, group or category names, missing languages, fewer than
 ``MIN_TEMPLATES`` templates per language, a template that does not use exactly the family's placeholders, and
 values of the wrong type are errors.
 
@@ -55,12 +57,14 @@ from typing import Any, Literal
 import yaml
 
 from biohub.errors import BiohubError
-from biohub.templates.answers import KINDS, Punctuation
+from biohub.templates import answers_events, answers_tree
+from biohub.templates.answers import Punctuation, kinds
 from biohub.templates.registry import GROUPS, METRICS, TASK_CATEGORIES, RegistryError, check_name
 from biohub.typed import build_config, load_yaml
 
 EXTRA_FAMILIES_ENV = "BIOHUB_FAMILIES"
-LabelGroup = Literal["", "entity_types", "relation_types", "classes"]
+LabelGroup = Literal["", "entity_types", "relation_types", "event_types", "classes"]
+ANSWER_KIND_MODULES = (answers_events, answers_tree)  # imported for their registered answer kinds (answers.CODECS)
 
 LANGUAGES = ("en", "zh")
 PREFIXES = ("", "result", "answer", "score")
@@ -210,6 +214,8 @@ class _FamilyFile:
 class _LabelFile:
     entity_types: dict[str, _ByLanguage] = field(default_factory=dict)
     relation_types: dict[str, _ByLanguage] = field(default_factory=dict)
+    event_types: dict[str, _ByLanguage] = field(default_factory=dict)
+    event_roles: dict[str, _ByLanguage] = field(default_factory=dict)  # argument roles of the events (not a label set)
     classes: dict[str, _ByLanguage] = field(default_factory=dict)
 
 
@@ -229,7 +235,7 @@ def load_family(path: Path) -> Family:
     if shape.family != path.stem:
         raise TemplateError(f"{where}: family {shape.family!r} must equal the file name")
     try:
-        check_name("answer kind", shape.kind, KINDS, f"{where}.kind")
+        check_name("answer kind", shape.kind, kinds(), f"{where}.kind")
     except RegistryError as exc:
         raise TemplateError(str(exc)) from None
     if shape.prefix not in PREFIXES:

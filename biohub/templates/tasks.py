@@ -5,31 +5,38 @@ A dataset's tasks come from its ``info.json`` (written by the converters): ``ner
 ``relation_classification`` on text records a yes/no example (GAD, EU-ADR), ``classification`` /
 ``multilabel_classification`` / ``pair_classification`` / ``sts`` one example each, QA records one example of the
 family of their question type (an open-ended type ``T`` the family ``qa_T`` when the library holds one; else
-``qa_open_context`` / ``qa_open``), dialogues and Alpaca-style instructions one pass-through example. Only labelled
-records yield examples (unlabelled test files have no target).
+``qa_open_context`` / ``qa_open``), dialogues and Alpaca-style instructions one pass-through example. ``events`` makes
+an event-extraction example (and, with ``decompose``, one per event type the record holds), ``text_to_structure`` on
+a text-to-text record whose target is a decision tree (Text2DT) a decision-tree example. Only labelled records yield
+examples (unlabelled test files have no target).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from biohub.schema import (
+    DECISION_TREE,
+    DecisionNode,
     DialogueRecord,
+    Event,
     InstructionRecord,
     KBRecord,
     PairsRecord,
     QARecord,
     Record,
+    T2TRecord,
     TextRecord,
     document_text,
 )
 from biohub.templates.answers import LETTERS, AnswerSpec
 from biohub.templates.example import Instance, Message
-from biohub.templates.library import display_names, families, punctuation
+from biohub.templates.library import display_names, families, label_names, punctuation
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,11 +50,13 @@ class DatasetInfo:
     relation_types: tuple[str, ...]
     classes: tuple[str, ...]
     multi_label: bool
+    event_types: tuple[str, ...] = ()
 
     @classmethod
     def from_info(cls, info: Mapping[str, Any]) -> DatasetInfo:
         """The dataset info of a conversion's ``info.json`` content (``biohub.converters.convert.conversion_info``):
-        the observed entity and relation types, and the declared classes (the observed ones when none are declared).
+        the observed entity, relation and event types, and the declared classes (the observed ones when none are
+        declared).
         ``biohub instruct`` reads it from the file, ``biohub build`` takes it from the conversion it just ran."""
         observed = info["observed_labels"]
         declared = info["labels"]
@@ -59,6 +68,7 @@ class DatasetInfo:
             relation_types=tuple(observed["relation_types"]),
             classes=tuple(declared["classes"]) or tuple(observed["classes"]),
             multi_label=bool(declared["multi_label"]),
+            event_types=tuple(observed.get("event_types", ())),  # info.json written before events had families: none
         )
 
     @classmethod
@@ -97,6 +107,8 @@ def instances(record: Record, info: DatasetInfo, *, decompose: bool = False) -> 
         return [_dialogue(record, info)]
     if isinstance(record, InstructionRecord):
         return [_instruction(record, info)]
+    if isinstance(record, T2TRecord):
+        return _t2t(record, info)
     return []
 
 
@@ -126,7 +138,58 @@ def _kb(record: KBRecord, info: DatasetInfo, decompose: bool) -> list[Instance]:
         triples = [[r.type, names[r.arg1_id], names[r.arg2_id]] for r in record.relations]
         spec = _spec(info, "re", record.language, info.relation_types)
         out.append(Instance("re", "", {"text": text, "relations": _names(spec, info.relation_types)}, spec, triples))
+    if "events" in info.tasks and info.event_types:
+        out.extend(_events(record, info, text, decompose))
     return out
+
+
+def _events(record: KBRecord, info: DatasetInfo, text: str, decompose: bool) -> list[Instance]:
+    """The event-extraction example of a record and, with ``decompose``, one per event type the record holds (its
+    answer: the events of that type and the events they contain, which the answer must number to refer to them)."""
+    spec = _event_spec(info, "events", record.language, info.event_types)
+    fields = {"text": text, "types": _names(spec, info.event_types)}
+    out = [Instance("events", "", fields, spec, event_answer(record))]
+    single_family = families()["events"].instruct.decompose_into
+    if decompose and single_family:
+        present = {event.type for event in record.events}
+        for code in (code for code in info.event_types if code in present):
+            single = _event_spec(info, single_family, record.language, (code, *(c for c in info.event_types if c != code)))
+            fields = {"text": text, "type": single.name(code)}
+            out.append(Instance(single_family, f".{code}", fields, single, event_answer(record, {code})))
+    return out
+
+
+def _event_spec(info: DatasetInfo, family: str, language: str, codes: tuple[str, ...]) -> AnswerSpec:
+    """The spec of an events answer: the event types ``codes`` (for a decomposed example the asked type first) with
+    their display names, and the display names of the dataset's argument roles (label file group ``event_roles``)."""
+    spec = _spec(info, family, language, codes)
+    roles = {code: names[language] for code, names in label_names(info.name).get("event_roles", {}).items()}
+    return dataclasses.replace(spec, display={**roles, **spec.display})
+
+
+def event_answer(record: KBRecord, types: Collection[str] | None = None) -> list[list[Any]]:
+    """The events of ``record`` as an events answer (``biohub.templates.answers_events``): every event, or those of
+    ``types`` and the events they contain, in document order of their triggers; each ``[type, trigger text,
+    [[role, entity text or event number], ...]]`` (the answer kind's canonical form moves contained events first)."""
+    def place(event: Event) -> tuple[int, int, str, str]:
+        return min(s for s, _ in event.trigger.offsets), max(e for _, e in event.trigger.offsets), event.type, event.id
+
+    ordered = sorted(record.events, key=place)
+    if types is not None:
+        nested = {event.id: [a.ref_id for a in event.arguments] for event in record.events}
+        keep: set[str] = set()
+        todo = [event.id for event in record.events if event.type in types]
+        while todo:
+            event_id = todo.pop()
+            if event_id not in keep:
+                keep.add(event_id)
+                todo.extend(ref for ref in nested[event_id] if ref in nested)
+        ordered = [event for event in ordered if event.id in keep]
+    number = {event.id: index for index, event in enumerate(ordered, start=1)}
+    refer: dict[str, Any] = {entity.id: mention_text(entity.text) for entity in record.entities} | number
+    return [
+        [event.type, mention_text(event.trigger.text), [[a.role, refer[a.ref_id]] for a in event.arguments]] for event in ordered
+    ]
 
 
 # --------------------------------------------------------------------------------------------- text, pairs
@@ -194,6 +257,14 @@ def _dialogue(record: DialogueRecord, info: DatasetInfo) -> Instance:
     turns = [Message(turn.role, turn.content) for turn in record.turns]
     spec = _spec(info, "dialogue", record.language, ())
     return Instance("dialogue", "", {}, spec, turns[-1].content, conversation=turns[:-1])
+
+
+def _t2t(record: T2TRecord, info: DatasetInfo) -> list[Instance]:
+    """A decision-tree example (Text2DT) of a text-to-structure record whose target is a serialised tree."""
+    if "text_to_structure" in info.tasks and record.text_2_name == DECISION_TREE:
+        tree = DecisionNode.parse(record.text_2).to_nodes()
+        return [Instance("decision_tree", "", {"text": record.text_1}, _spec(info, "decision_tree", record.language, ()), tree)]
+    return []
 
 
 def _instruction(record: InstructionRecord, info: DatasetInfo) -> Instance:
