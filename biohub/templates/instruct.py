@@ -45,9 +45,10 @@ class InstructOptions:
 
 # Why an example is dropped (the ledger's ``dropped`` keys; the command line prints one line per reason and task)
 DROP_REASONS: dict[str, str] = {
-    "example_too_long": "longer than max_length (only NER documents are split into windows; other tasks are dropped)",
-    "sentence_too_long": "NER document with a single sentence longer than max_length: no window of whole sentences fits",
-    "window_too_long": "NER window that fit by the longest template's estimate but measured longer than max_length",
+    "example_too_long": "longer than max_length (only NER and event documents are split into windows; other tasks are dropped)",
+    "sentence_too_long": "NER or event document with a single sentence (or the sentences one event spans) longer than "
+    "max_length: no window of whole sentences fits",
+    "window_too_long": "NER or event window that fit by the longest template's estimate but measured longer than max_length",
 }
 
 
@@ -176,7 +177,9 @@ def make_examples(
 def apply_length_policy(
     made: Sequence[Made], info: DatasetInfo, options: InstructOptions, counter: TokenCounter | None, stats: SplitStats
 ) -> list[tuple[InstructionExample, int | None]]:
-    """Keep examples that fit ``max_length``; window long NER documents, drop other long examples (counted).
+    """Keep examples that fit ``max_length``; window long NER and event documents, drop other long examples (counted).
+    A document is windowed for each window group (:func:`window_group`) on its own, when an example of the group is
+    too long: its NER windows are sized for its NER prompts and answers, its event windows for its events.
 
     Returns (example, token length) pairs; the length is None when no counter is given (no policy)."""
     if counter is None or not options.max_length:
@@ -185,17 +188,18 @@ def apply_length_policy(
         return kept
     lengths = counter([example.messages for _, _, example in made])
     too_long = {
-        record.id
+        (record.id, window_group(instance.family))
         for (record, instance, _), n in zip(made, lengths)
         if n > options.max_length and _windowed(instance.family)
     }
     kept = []
-    windowed: set[str] = set()
+    windowed: set[tuple[str, str]] = set()
     for (record, instance, example), length in zip(made, lengths):
-        if record.id in too_long and _windowed(instance.family) and isinstance(record, KBRecord):
-            if record.id not in windowed:
-                windowed.add(record.id)
-                kept.extend(_windows(record, info, options, counter, stats))
+        group = (record.id, window_group(instance.family))
+        if group in too_long and _windowed(instance.family) and isinstance(record, KBRecord):
+            if group not in windowed:
+                windowed.add(group)
+                kept.extend(_windows(record, info, options, counter, stats, group[1]))
         elif length > options.max_length:
             stats.drop("example_too_long", instance.family)
         else:
@@ -209,6 +213,12 @@ def _windowed(family: str) -> bool:
     return families()[family].instruct.windowed
 
 
+def window_group(family: str) -> str:
+    """The family whose windows an example of ``family`` is made from: the family decomposed into it (``ner`` for
+    ``ner_single``, ``events`` for ``events_single``), else the family itself."""
+    return next((name for name, facts in families().items() if facts.instruct.decompose_into == family), family)
+
+
 def build_split(
     records: Sequence[Record], info: DatasetInfo, options: InstructOptions, counter: TokenCounter | None
 ) -> tuple[list[InstructionExample], SplitStats, list[tuple[str, int]]]:
@@ -219,12 +229,14 @@ def build_split(
 
 
 def _windows(
-    record: KBRecord, info: DatasetInfo, options: InstructOptions, counter: TokenCounter, stats: SplitStats
+    record: KBRecord, info: DatasetInfo, options: InstructOptions, counter: TokenCounter, stats: SplitStats, group: str
 ) -> list[tuple[InstructionExample, int | None]]:
-    """NER examples of a too-long document, made from sentence windows that each fit ``max_length``."""
+    """The examples of window group ``group`` (NER, or events) of a too-long document, made from sentence windows that
+    each fit ``max_length``; event windows never cut an event (its trigger, arguments and nested events)."""
 
     def ner_instances(window: KBRecord) -> list[Any]:
-        return [i for i in instances(window, info, decompose=options.decompose) if _windowed(i.family)]
+        made = instances(window, info, decompose=options.decompose)
+        return [i for i in made if _windowed(i.family) and window_group(i.family) == group]
 
     def fits(window: KBRecord) -> bool:
         # judged on the longest rendering (by characters) with each family's longest template; the finished
@@ -237,13 +249,14 @@ def _windows(
         longest = max(conversations, key=lambda messages: sum(len(m.content) for m in messages))
         return counter([longest])[0] <= options.max_length
 
-    windows = split_into_windows(record, fits)
-    families = [i.family for i in ner_instances(record)]
+    whole_events = families()[group].kind == "events"
+    windows = split_into_windows(record, fits, whole_events=whole_events)
+    names = [i.family for i in ner_instances(record)]
     if windows is None:
-        for family in families:
+        for family in names:
             stats.drop("sentence_too_long", family)
         return []
-    stats.windowed_records.update(set(families))
+    stats.windowed_records.update(set(names))
     made = [
         build_example(
             window,

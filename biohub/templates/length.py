@@ -1,9 +1,10 @@
 """Length policy: token counts with a real tokenizer, and splitting long documents into sentence windows.
 
 Examples are measured as the model will see them: the tokenizer's chat template applied to the messages.
-A knowledge-base record whose NER example is longer than ``max_length`` is split into windows of whole
-sentences (never cutting a mention; offsets rebased, the window's place kept in ``meta.window``); any other
-over-long example is dropped and counted. The target text is never truncated.
+A knowledge-base record whose NER or event example is longer than ``max_length`` is split into windows of whole
+sentences (never cutting a mention, nor an event: its trigger, its arguments and the events nested in it stay in one
+window; offsets rebased, the window's place kept in ``meta.window``); any other over-long example is dropped and
+counted. The target text is never truncated.
 
 Tokenizers are loaded by :func:`biohub.models.load_tokenizer` (the default one is the default model's, read from its
 GGUF once and cached as a plain tokenizer folder).
@@ -15,7 +16,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from biohub.schema import Entity, KBRecord, Passage, Relation, document_text
+from biohub.schema import Entity, Event, EventArgument, KBRecord, Modification, Passage, Relation, Trigger, document_text
 from biohub.templates.example import Message
 
 _SENTENCE_END = re.compile(r"(?<=[.!?。！？;；])\s*")
@@ -42,8 +43,31 @@ class TokenCounter:
 
 
 # --------------------------------------------------------------------------------------------- windows
-def sentence_units(record: KBRecord) -> list[tuple[int, int]]:
-    """Sentence spans over the document text; never inside a mention, never across a passage boundary."""
+def event_extents(record: KBRecord) -> dict[str, tuple[int, int]]:
+    """The extent of every event: from the first to the last character of its trigger, its argument entities and,
+    recursively, the events nested in it (a window that cuts no extent keeps each event whole)."""
+    own = {entity.id: (min(s for s, _ in entity.offsets), max(e for _, e in entity.offsets)) for entity in record.entities}
+    nested = {event.id: [a.ref_id for a in event.arguments] for event in record.events}
+    for event in record.events:
+        own[event.id] = (min(s for s, _ in event.trigger.offsets), max(e for _, e in event.trigger.offsets))
+    extents: dict[str, tuple[int, int]] = {}
+    for root in nested:
+        start, end = own[root]
+        seen, todo = {root}, list(nested[root])
+        while todo:  # nested events are acyclic (schema.validate), but a shared one is visited once
+            ref = todo.pop()
+            if ref in seen or ref not in own:
+                continue
+            seen.add(ref)
+            start, end = min(start, own[ref][0]), max(end, own[ref][1])
+            todo.extend(nested.get(ref, ()))
+        extents[root] = (start, end)
+    return extents
+
+
+def sentence_units(record: KBRecord, whole_events: bool = False) -> list[tuple[int, int]]:
+    """Sentence spans over the document text; never inside a mention (nor, with ``whole_events``, inside an event's
+    extent: :func:`event_extents`), never across a passage boundary."""
     units: list[tuple[int, int]] = []
     for passage in record.passages:
         for text, (start, _) in zip(passage.text, passage.offsets):
@@ -55,8 +79,9 @@ def sentence_units(record: KBRecord) -> list[tuple[int, int]]:
                     cut = end
             if cut < start + len(text):
                 units.append((cut, start + len(text)))
-    # a mention's whole extent (all pieces of a discontinuous one) must stay inside one unit
+    # a mention's whole extent (all pieces of a discontinuous one) and an event's must stay inside one unit
     spans = [(min(s for s, _ in entity.offsets), max(e for _, e in entity.offsets)) for entity in record.entities]
+    spans += list(event_extents(record).values()) if whole_events else []
     merged: list[tuple[int, int]] = []
     for unit in units:
         if merged and any(s < merged[-1][1] < e for s, e in spans):
@@ -90,6 +115,20 @@ def window_record(record: KBRecord, start: int, end: int, index: int) -> KBRecor
         for r in record.relations
         if {r.arg1_id, r.arg2_id} <= kept
     ]
+    extents = event_extents(record)
+    events = [
+        Event(
+            ev.id,
+            ev.type,
+            Trigger(list(ev.trigger.text), [(s - start, t - start) for s, t in ev.trigger.offsets]),
+            [EventArgument(a.role, a.ref_id) for a in ev.arguments],
+            list(ev.normalized),
+        )
+        for ev in record.events
+        if start <= extents[ev.id][0] and extents[ev.id][1] <= end
+    ]
+    kept |= {ev.id for ev in events}
+    modifications = [Modification(m.id, m.type, m.ref_id) for m in record.modifications if m.ref_id in kept]
     return KBRecord(
         id=window_id,
         document_id=record.document_id,
@@ -101,13 +140,18 @@ def window_record(record: KBRecord, start: int, end: int, index: int) -> KBRecor
         passages=[Passage(f"{window_id}.p0", "window", [text[start:end]], [(0, end - start)])],
         entities=entities,
         relations=relations,
+        events=events,
+        modifications=modifications,
     )
 
 
-def split_into_windows(record: KBRecord, fits: Callable[[KBRecord], bool]) -> list[tuple[KBRecord, tuple[int, int]]] | None:
+def split_into_windows(
+    record: KBRecord, fits: Callable[[KBRecord], bool], whole_events: bool = False
+) -> list[tuple[KBRecord, tuple[int, int]]] | None:
     """Greedy windows of whole sentences that each ``fit``, with their ``[start, end)`` in the document (so
-    ``start + window offset`` is the original offset); None when a single sentence does not fit."""
-    units = sentence_units(record)
+    ``start + window offset`` is the original offset); None when a single sentence does not fit. ``whole_events``:
+    no window cuts an event (its trigger, its arguments, the events nested in it), so each event is in one window."""
+    units = sentence_units(record, whole_events)
     text = document_text(record)
     windows: list[tuple[KBRecord, tuple[int, int]]] = []
     first = 0
