@@ -210,7 +210,7 @@ def _lenient_line(spec: AnswerSpec, line: str, warnings: list[str]) -> _Raw | No
     if kind is None:
         warnings.append(f"ignored line {line[:60]!r}")
         return None
-    trigger, args, triggers = "", [], {name_key(word) for word in every("trigger")}
+    trigger, args, triggers = "", [], {name_key(word) for word in every("trigger")}  # trigger: as written (escaped)
     for piece in pieces[1:]:
         pair = _KV.match(piece)
         if pair is None:
@@ -220,14 +220,14 @@ def _lenient_line(spec: AnswerSpec, line: str, warnings: list[str]) -> _Raw | No
         if name_key(pair["key"]) in triggers:
             if trigger:
                 warnings.append(f"ignored a second trigger {piece[:40]!r}")
-            trigger = trigger or unescape(value)
+            trigger = trigger or value
         elif value and not is_reserved(value.rstrip("。.") or value, spec.punct.none_words):
             reference = "\\" not in value and _LENIENT_NUMBER.fullmatch(name_key(value)) is not None
             args.append((_role_of(spec, pair["key"], False), reference, value))
-    if not trigger.strip():
+    if not trigger:
         warnings.append(f"ignored event without a trigger {line[:60]!r}")
         return None
-    return _Raw(number, kind, trigger, args)
+    return _Raw(number, kind, unescape(trigger), args)
 
 
 def _role_of(spec: AnswerSpec, name: str, strict: bool) -> str:
@@ -329,7 +329,7 @@ def _json_event(spec: AnswerSpec, item: Any, strict: bool) -> _Raw | str:
     name = item.get("type")
     kind = label_of(spec, name, strict) if isinstance(name, str) else None
     trigger, given = item.get("trigger"), item.get("arguments", [])
-    if kind is None or not isinstance(trigger, str) or not trigger.strip() or not isinstance(given, list):
+    if kind is None or not isinstance(trigger, str) or not trigger or not isinstance(given, list):
         return f"ignored event {shown} (type, trigger or arguments missing)"
     if strict:
         number = _number(spec, item["id"]) if isinstance(item["id"], str) else None

@@ -1,14 +1,23 @@
-"""Which catalogued corpora the template families cover yet: the task types of issue 21 (events, coreference,
-normalisation, translation, summarisation, text to structure) have no family, so a corpus whose every task is one of
-them makes no instruction, and its labels need no display names until its family lands."""
+"""Which catalogued corpora the template families cover yet: the task types of issue 21 still without a family
+(coreference, normalisation, translation, summarisation) make no instruction, so a corpus whose every task is one of
+them makes none, and its labels need no display names until its family lands. Event corpora show their event types by
+their codes (the shared tasks' own English identifiers; a label file may name them, as chip_cdee's does in Chinese),
+and Text2DT has no labels, so a corpus whose tasks are only these needs no display names either."""
 
 from __future__ import annotations
 
 from biohub.converters.catalog import CatalogEntry
 
-WITHOUT_FAMILY = frozenset({"events", "coreference", "normalization", "translation", "summarization", "text_to_structure"})
+WITHOUT_FAMILY = frozenset({"coreference", "normalization", "translation", "summarization"})
+CODE_NAMED = frozenset({"events", "text_to_structure"})  # tasks whose instructions show no declared label's name
 
 
 def untemplated(entry: CatalogEntry) -> bool:
     """Whether no template family serves any task of ``entry`` yet."""
     return set(entry.tasks) <= WITHOUT_FAMILY
+
+
+def needs_label_names(entry: CatalogEntry) -> bool:
+    """Whether an instruction made of ``entry`` shows a declared label by its display name (a task outside
+    :data:`WITHOUT_FAMILY` and :data:`CODE_NAMED`)."""
+    return not set(entry.tasks) <= WITHOUT_FAMILY | CODE_NAMED

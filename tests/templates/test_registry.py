@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from biohub.templates.answers import KINDS
+from biohub.templates.answers import CODECS, KINDS, kinds
 from biohub.templates.library import families, stage1_families
 from biohub.templates.registry import GROUPS, METRICS, PARSERS, Registry, RegistryError, check_name
 
@@ -26,15 +26,18 @@ def test_unknown_name_suggests_the_closest() -> None:
 
 
 def test_every_answer_kind_has_a_registered_parser() -> None:
-    assert PARSERS.names() == KINDS
+    assert PARSERS.names() == kinds() == (*KINDS, *CODECS.names())
+    assert set(CODECS.names()) == {"events", "tree"}  # kinds of their own modules bring a codec beside their parser
 
 
 def test_family_facts_keep_the_former_tables() -> None:
     library = families()
     assert stage1_families() == (
-        "ner", "ner_single", "re", "re_binary", "classification", "multilabel_classification", "pair_classification", "sts",
+        "ner", "ner_single", "re", "re_binary", "events", "events_single", "classification", "multilabel_classification",
+        "pair_classification", "sts",
     )
     assert {name for name, f in library.items() if f.hub.choice_export} == {"qa_multiple_choice", "qa_yesno", "re_binary"}
-    assert {name for name, f in library.items() if f.instruct.windowed} == {"ner", "ner_single"}
+    assert {name for name, f in library.items() if f.instruct.windowed} == {"ner", "ner_single", "events", "events_single"}
     assert library["ner"].instruct.decompose_into == "ner_single"
+    assert library["events"].instruct.decompose_into == "events_single"
     assert all(set(f.eval.metrics) <= METRICS for f in library.values())
