@@ -16,6 +16,10 @@ Kinds and their line rendering (English; Chinese uses ``：`` ``；`` ``，`` an
     score           Score: 3.4               a number (BIOSSES-style similarity)
     text            free text                generation (open QA, dialogue, instructions)
 
+Kinds with a layout of their own live in their own modules and register a :class:`KindCodec` in :data:`CODECS`
+beside their line parser: ``events`` (:mod:`.answers_events`, event extraction) and ``tree`` (:mod:`.answers_tree`,
+Text2DT decision trees).
+
 Mentions containing separator characters round-trip through backslash escapes (:mod:`.escape`); so do mentions
 that lenient parsing would otherwise misread ("None." as the empty answer; on a keyword-less line a leading
 bullet or number, a line of backticks, or "<type>: ..."), which get one escaping backslash.
@@ -105,8 +109,9 @@ ParseFailure = _Fail  # what the parsers of a registered kind (:class:`KindCodec
 class KindCodec:
     """What an answer kind defined in its own module brings besides its line parser (registered in ``PARSERS``):
     its canonical form, its rendering in both formats, the parsing of its JSON payload (already loaded, of
-    ``json_type``) and the value a format hint shows (``example(spec, language)``, None for no example). Parsers raise
-    :data:`ParseFailure`; ``strict`` parsing is then checked against :func:`render` like every other kind's."""
+    ``json_type``) and the value whose rendering a format hint shows as the layout (``example(spec, language)``).
+    Parsers raise :data:`ParseFailure`; ``strict`` parsing is then checked against :func:`render` like every other
+    kind's."""
 
     canonical: Callable[[AnswerSpec, Any], Any]
     render: Callable[[AnswerSpec, Any, str], str]
