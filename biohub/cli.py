@@ -170,7 +170,8 @@ def _option_default(option: dataclasses.Field[Any]) -> str:
 @app.command("formats")
 @reports_errors
 def formats_command() -> None:
-    """List the supported source formats with their options."""
+    """List the supported source formats with their options, then the options of a catalog vocabulary."""
+    from biohub.converters.catalog import VOCABULARY_OPTIONS
     from biohub.converters.registry import all_readers
 
     table = Table(title="biohub formats")
@@ -180,6 +181,11 @@ def formats_command() -> None:
         options = ", ".join(_option_default(f) for f in dataclasses.fields(reader.Options))
         table.add_row(name, reader.schema, reader.description, options or "-")
     console().print(table)
+    console().print(
+        "Catalog vocabularies (tables of standard terms beside a corpus, e.g. CHIP-CDN's ICD-10 list): each names "
+        "name, file, code and term columns, and options from the csv format's "
+        f"{', '.join(VOCABULARY_OPTIONS)}; written to OUT/<dataset>/vocabularies/<name>.parquet (code, term)."
+    )
 
 
 @app.command("convert")
@@ -213,6 +219,10 @@ def convert_command(
     allow_empty: Annotated[
         bool, typer.Option("--allow-empty", help="Write a corpus even when no record converted (else an error).")
     ] = False,
+    jobs: Annotated[
+        int | None,
+        typer.Option(min=1, help="Worker processes for several catalogued corpora (default: one per CPU; 1: none)."),
+    ] = None,
 ) -> None:
     """Convert corpora in their original formats into the unified schema."""
     from rich.markup import escape
@@ -240,7 +250,8 @@ def convert_command(
                 raise typer.BadParameter("give --mirror and exactly one of --all / --datasets (or use --format)")
             names = None if all_ else _names(datasets)
             results = convert_catalogued(
-                mirror, out, names, catalog=catalog, verify=not no_verify, strict=strict, allow_empty=allow_empty
+                mirror, out, names, catalog=catalog, verify=not no_verify, strict=strict, allow_empty=allow_empty,
+                jobs=jobs,
             )
     except OSError as exc:  # e.g. an output folder that is a symbolic link loop: named with the reason, in one line
         if isinstance(exc, BiohubError):  # an output folder refused (OutputExistsError) says why itself
@@ -257,6 +268,10 @@ def convert_command(
             cells = (ledger.read, ledger.converted, ledger.rejected, sum(ledger.defects.values()), ledger.dropped, missing)
             table.add_row(escape(result.dataset), split_name, *map(str, cells))
             gaps += ledger.unaccounted_lines(f"{result.dataset}/{split_name}")
+        for vocabulary in result.vocabularies:
+            ledger = vocabulary.ledger
+            cells = (ledger.read, ledger.converted, ledger.rejected, sum(ledger.defects.values()), ledger.dropped, 0)
+            table.add_row(escape(result.dataset), escape(vocabulary.label), *map(str, cells))
     console().print(table)
     listed = f"{out}/<dataset>/rejections.jsonl"
     console().print(f"ledger: {out / 'ledger.json'}; rejected records and dropped annotations are listed in {listed}")

@@ -350,14 +350,20 @@ def _field_names(cls: type) -> tuple[str, ...]:
     return tuple(f.name for f in fields(cls))
 
 
+_ATOMS = frozenset({str, int, float, bool, type(None)})
+
+
 def _plain(value: Any) -> Any:
-    """Dataclasses to dicts and tuples to lists, recursively (a fast, copy-free ``asdict``)."""
-    if isinstance(value, (str, int, float, bool)) or value is None:
+    """Dataclasses to dicts and tuples to lists, recursively (a fast, copy-free ``asdict``). Atoms (str, int, float,
+    bool, None) are tested by exact type inline, not by a call each: most values of a record are atoms in lists."""
+    kind: type = type(value)
+    if kind in _ATOMS:
         return value
-    if isinstance(value, (list, tuple)):
-        return [_plain(item) for item in value]
-    cls: type = type(value)
-    return {name: _plain(getattr(value, name)) for name in _field_names(cls)}
+    if kind is list or kind is tuple:
+        return [item if type(item) in _ATOMS else _plain(item) for item in value]
+    if isinstance(value, (str, int, float, bool)):  # a subclass of an atom (an enum member, say)
+        return value
+    return {name: item if type(item := getattr(value, name)) in _ATOMS else _plain(item) for name in _field_names(kind)}
 
 
 def to_row(record: Record) -> dict[str, Any]:
@@ -366,7 +372,7 @@ def to_row(record: Record) -> dict[str, Any]:
 
 
 def _spans(raw: list[list[int]]) -> list[Span]:
-    return [(int(s), int(e)) for s, e in raw]
+    return [(start, end) for start, end in raw]  # int32 columns: Python ints already
 
 
 def _entity(row: dict[str, Any]) -> Entity:
@@ -376,7 +382,9 @@ def _entity(row: dict[str, Any]) -> Entity:
 
 def from_row(schema: str, row: dict[str, Any]) -> Record:
     """Rebuild a typed record from a row of a parquet file written by biohub."""
-    data = {k: v for k, v in row.items() if k in {f.name for f in fields(RECORD_TYPES[schema])}}
+    record_type: type = RECORD_TYPES[schema]
+    names = _field_names(record_type)
+    data = {k: v for k, v in row.items() if k in names}
     if schema == "kb":
         data["passages"] = [Passage(p["id"], p["type"], list(p["text"]), _spans(p["offsets"])) for p in row["passages"]]
         data["entities"] = [_entity(e) for e in row["entities"]]

@@ -29,6 +29,7 @@ def test_formats_lists_readers_with_options() -> None:
     result = runner.invoke(app, ["formats"], env={"COLUMNS": "250"})
     assert result.exit_code == 0, result.output
     assert "conll" in result.output and "default_type" in result.output
+    assert "Catalog vocabularies" in result.output and "OUT/<dataset>/vocabularies/<name>.parquet" in result.output
 
 
 def test_format_options_show_defaults_factories_and_required_fields() -> None:

@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import dataclasses
+import multiprocessing
+import os
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
+from tqdm.auto import tqdm
+
 from biohub.converters.base import Rejection, check_path
-from biohub.converters.catalog import Source, SourceFile, load_catalog
+from biohub.converters.catalog import CatalogEntry, Source, SourceFile, load_catalog
 from biohub.converters.convert import (
     ConversionResult,
     convert_entry,
     convert_source,
     observed_labels,
     refuse_empty,
+    source_bytes,
     split_from_filename,
     update_ledger,
     write_result,
@@ -30,8 +36,8 @@ class StrictError(BiohubError):
 
 
 def check_strict(results: Sequence[ConversionResult]) -> None:
-    """Raise :class:`StrictError` when any result rejected a record, dropped an annotation or left annotations
-    unaccounted for: one line with the counts and the first problem's file, line/record and reason."""
+    """Raise :class:`StrictError` when any result rejected a record (or a vocabulary row), dropped an annotation or
+    left annotations unaccounted for: one line with the counts and the first problem's file, line/record and reason."""
     rejected = dropped = unaccounted = 0
     firsts: list[str] = []  # the first problem of every result, then the unaccounted counts
     gaps: list[str] = []
@@ -41,7 +47,10 @@ def check_strict(results: Sequence[ConversionResult]) -> None:
             rejected, dropped = rejected + ledger.rejected, dropped + ledger.dropped
             unaccounted += ledger.unaccounted_total()
             gaps += ledger.unaccounted_lines(f"{result.dataset}/{split}")
-        problem = next((p for p in result.problems if isinstance(p, Rejection) or p.dropped), None)
+        for table in result.vocabularies:  # a rejected vocabulary row counts as a rejected record
+            rejected, dropped = rejected + table.ledger.rejected, dropped + table.ledger.dropped
+        problems = [*result.problems, *(p for table in result.vocabularies for p in table.problems)]
+        problem = next((p for p in problems if isinstance(p, Rejection) or p.dropped), None)
         if problem is not None:
             firsts.append(f"{problem.path}:{problem.locator}: {problem.reason} ({problem.detail})")
     first = next(iter(firsts + gaps), "")
@@ -60,27 +69,77 @@ def convert_catalogued(
     progress: bool = True,
     strict: bool = False,
     allow_empty: bool = False,
+    jobs: int | None = None,
 ) -> list[ConversionResult]:
     """Convert catalog entries (all when ``names`` is None) from ``mirror`` into ``out``; with ``strict``, any
     rejected record or dropped annotation is a :class:`StrictError` and nothing is written; a corpus with no record
-    converted is an error (nothing written) unless ``allow_empty``."""
+    converted is an error (nothing written) unless ``allow_empty``. ``jobs``: worker processes for several corpora
+    (default: one per CPU; 1 converts in this process)."""
     check_path(mirror)  # a missing mirror or one that is a symbolic link loop: say so, not "missing source file"
     entries = load_catalog(catalog)
     selected = list(entries) if names is None else list(names)
     unknown = [name for name in selected if name not in entries]
     if unknown:
         raise UnknownNameError(f"unknown dataset(s) {', '.join(unknown)}; see `biohub datasets`")
-    results = [convert_entry(entries[name], mirror, verify=verify, progress=progress) for name in selected]
-    if strict:
-        check_strict(results)
-    if not allow_empty:
-        for result in results:
-            refuse_empty(result, mirror)
-    with replacing(out, CONVERT, merge=True) as work:  # nothing appears in ``out`` before every dataset is converted
-        for result in results:
-            write_result(result, work, mirror)
+    chosen = [entries[name] for name in selected]
+    # Each corpus is converted and written into the staging folder; nothing appears in ``out`` before every one is
+    # done and checked (a --strict or empty-corpus error removes the staging folder with whatever it holds).
+    with replacing(out, CONVERT, merge=True) as work:
+        results = _convert_all(chosen, mirror, work, verify=verify, progress=progress, jobs=jobs)
+        if strict:
+            check_strict(results)
+        if not allow_empty:
+            for result in results:
+                refuse_empty(result, mirror)
         update_ledger(work, results, previous=out)
     return results
+
+
+def default_jobs() -> int:
+    """Worker processes for a multi-corpus conversion: one per CPU this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _convert_and_write(entry: CatalogEntry, mirror: Path, work: Path, verify: bool, progress: bool) -> ConversionResult:
+    """Convert one catalogued corpus and write it into the staging folder ``work``. Its records (and vocabulary
+    terms) are then on disk and dropped from the result, which keeps the counts, problems and labels (all a caller
+    reads afterwards): one corpus's records are in memory at a time, and a worker process hands back little."""
+    result = convert_entry(entry, mirror, verify=verify, progress=progress)
+    write_result(result, work, mirror)
+    result.records = {}
+    for table in result.vocabularies:
+        table.terms = []
+    return result
+
+
+def _convert_all(
+    entries: Sequence[CatalogEntry], mirror: Path, work: Path, *, verify: bool, progress: bool, jobs: int | None
+) -> list[ConversionResult]:
+    """Convert and write ``entries`` into ``work``, in worker processes when more than one corpus and one job; the
+    results come back in the order of ``entries`` (the outputs do not depend on the order or the number of jobs).
+
+    Workers are started with ``spawn`` (a fresh interpreter: no state or threads of this process are copied), and
+    they are given the biggest corpora first, so that no large corpus starts last. The first error stops the run:
+    the corpora not yet started are cancelled."""
+    workers = min(jobs or default_jobs(), len(entries))
+    if workers <= 1:
+        return [_convert_and_write(entry, mirror, work, verify, progress) for entry in entries]
+    order = sorted(range(len(entries)), key=lambda i: (-source_bytes(entries[i], mirror), entries[i].name))
+    results: list[ConversionResult | None] = [None] * len(entries)
+    context = multiprocessing.get_context("spawn")
+    bar = tqdm(total=len(entries), desc="corpora", unit="corpus", disable=not progress or None, leave=False)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        futures = {pool.submit(_convert_and_write, entries[i], mirror, work, verify, False): i for i in order}
+        try:
+            for future in as_completed(futures):
+                results[futures[future]] = future.result()
+                bar.update(1)
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        finally:
+            bar.close()
+    return [result for result in results if result is not None]
 
 
 def convert_files(

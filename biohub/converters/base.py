@@ -119,7 +119,7 @@ class ReadContext:
     keys_read: dict[str, str] = field(default_factory=dict)  # source record key -> where it was first read
     # record id -> where the record given it was read; one store for a whole conversion (``convert_source`` hands the
     # same dict to the reads of every source and split), filled by :meth:`Reader.rejecting`
-    ids_given: dict[str, str] = field(default_factory=dict)
+    ids_given: dict[str, tuple[Path | str, Any]] = field(default_factory=dict)
     annotations_rejected: dict[str, Counter[str]] = field(default_factory=dict)  # split -> unit -> in rejected records
 
     def count_read(self, document_id: str | None, **counts: int) -> None:
@@ -138,13 +138,16 @@ class ReadContext:
         """Note that the source record ``key`` was read at ``where`` (a later record with that key is a duplicate)."""
         self.keys_read[key] = where
 
-    def give_id(self, record: Record, where: str) -> str | None:
+    def give_id(self, record: Record, where: tuple[Path | str, Any]) -> str | None:
         """Give ``record`` its id for this conversion: None when no record read before holds it (it is now this
-        one's, read at ``where``), else where the record holding it was read (this one is a duplicate)."""
+        one's, read at ``where``: its file and locator), else where the record holding it was read, as
+        ``"<file name> <locator>"`` (this one is a duplicate). The place is formatted only then: most ids are new."""
         first = self.ids_given.get(record.id)
         if first is None:
             self.ids_given[record.id] = where
-        return first
+            return None
+        path, locator = first
+        return f"{Path(path).name} {locator}"
 
     def count_rejected(self, record: Record) -> None:
         """Note the annotations inside ``record``, rejected after the reader read it (the ledger's
@@ -271,10 +274,11 @@ class Reader(ABC):
             at = path if problem.path is None else problem.path
             yield ctx.reject(at, where, problem.reason, prefix + problem.detail, document_id=owner)
             return
-        lost = Counter(item.annotation or "annotations" for item in produced if isinstance(item, Defect) and item.dropped)
-        here = f"{Path(path).name} {locator}"
+        lost: Counter[str] = Counter()
+        if len(produced) > 1:  # one item alone is a record with no defect (or a defect with no record to mark)
+            lost.update(item.annotation or "annotations" for item in produced if isinstance(item, Defect) and item.dropped)
         for item in produced:
-            if isinstance(item, Record) and (first := ctx.give_id(item, here)) is not None:
+            if isinstance(item, Record) and (first := ctx.give_id(item, (path, locator))) is not None:
                 ctx.count_rejected(item)
                 detail = f"{prefix}record id {item.id} already given to the record read at {first}"
                 yield ctx.reject(path, locator, Reason.DUPLICATE_ID, detail, document_id=item.document_id)

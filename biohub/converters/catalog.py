@@ -7,7 +7,8 @@ sha256) and optional ``more_sources`` whose records join the reference's (a corp
 formats, e.g. CMB-Exam + CMB-Clin), and optional *alternate* sources in other formats, which tests convert and
 compare with the reference. ``expected``
 holds the counts stated in the corpus' SOURCE.md; ``known_rejections`` / ``known_defects`` list upstream
-defects with exact counts.
+defects with exact counts. ``vocabularies`` lists the tables of standard terms a corpus' normalisations choose from
+(e.g. CHIP-CDN's ICD-10 list), converted beside its records (:class:`Vocabulary`, :mod:`biohub.converters.vocabulary`).
 
 Unknown keys are errors, so a typo in a catalog file fails loudly instead of being ignored.
 """
@@ -15,6 +16,7 @@ Unknown keys are errors, so a typo in a catalog file fails loudly instead of bei
 from __future__ import annotations
 
 import hashlib
+import re
 import stat
 from dataclasses import dataclass, field
 from importlib import resources
@@ -22,8 +24,9 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar, cast, get_args
 
 from biohub.converters.base import ConvertError, check_path, folder_files, os_reason
+from biohub.converters.formats.csv_table import CsvReader
 from biohub.converters.problems import reason_of
-from biohub.errors import BiohubError, UnknownNameError
+from biohub.errors import BiohubError, ConfigError, UnknownNameError
 from biohub.schema import LANGUAGES, SCHEMAS, SPLIT_PATTERN, LabelSet
 from biohub.typed import from_mapping, read_yaml
 
@@ -46,6 +49,7 @@ Task = Literal[
     "instruction",
     "translation",
     "entailment",
+    "answer_selection",
     "events",
     "coreference",
     "summarization",
@@ -92,6 +96,37 @@ class Source:
     options: dict[str, Any] = field(default_factory=dict)
     derive_splits: DeriveSplits | None = None
     language: str | None = None
+
+
+VOCABULARY_OPTIONS = ("delimiter", "encoding", "header", "columns", "sheet", "quoting", "strip")
+VOCABULARY_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+
+
+@dataclass(frozen=True, slots=True)
+class Vocabulary:
+    """A table of the standard terms a corpus' normalisations choose from, converted beside its records.
+
+    ``name``: the database name the corpus' normalisations carry (``Normalization.db_name``), which also names the
+    output ``OUT/<dataset>/vocabularies/<name>.parquet`` (letters, digits, ``_``, ``.``, ``-``); ``file``: the table,
+    relative to the mirror root, with its sha256: a CSV/TSV file or an ``.xlsx`` worksheet (read values-only), also as
+    an ``ARCHIVE!MEMBER``; ``code`` / ``term``: the columns holding a row's code and term (header names, or names
+    given by ``columns``); ``options``: the file's shape, as the ``csv`` format's options of that name
+    (:data:`VOCABULARY_OPTIONS`: ``delimiter``, ``encoding``, ``header``, ``columns``, ``sheet``, ``quoting``,
+    ``strip``); ``expected``: the counts SOURCE.md states (``read``: rows read, ``terms``: rows kept, ``codes``:
+    distinct codes). One row is one (code, term) term; a row without its code or term, or of the wrong width, is a
+    rejection with its row number."""
+
+    name: str
+    file: SourceFile
+    code: str
+    term: str
+    options: dict[str, Any] = field(default_factory=dict)
+    expected: dict[str, int] = field(default_factory=dict)
+
+    def reader_options(self) -> dict[str, Any]:
+        """The options of the ``csv`` reader that reads this table: each row a pair of (code, term)."""
+        fields = {"text_1": self.code, "text_2": self.term}
+        return {**self.options, "schema": "pairs", "fields": fields, "extra_to_meta": False, "key_prefix": self.name}
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +185,7 @@ class CatalogEntry:
     expected: dict[str, dict[str, Any]] = field(default_factory=dict)
     known_rejections: dict[str, dict[str, int]] = field(default_factory=dict)
     known_defects: dict[str, dict[str, int]] = field(default_factory=dict)
+    vocabularies: tuple[Vocabulary, ...] = ()
     notes: str = ""
 
     @property
@@ -233,6 +269,30 @@ def _alternates(data: Any, where: str) -> tuple[Alternate, ...]:
     return tuple(_build(Alternate, item, f"{where}[{i}]", {"source": _source}) for i, item in enumerate(data))
 
 
+def _vocabulary(data: Any, where: str) -> Vocabulary:
+    vocabulary = _build(Vocabulary, data, where, {"file": _source_file})
+    if not VOCABULARY_NAME.match(vocabulary.name):
+        raise CatalogError(f"{where}.name: {vocabulary.name!r} is not a name (letters, digits, _, . and -)")
+    unknown = sorted(set(vocabulary.options) - set(VOCABULARY_OPTIONS))
+    if unknown:
+        raise CatalogError(f"{where}.options: {', '.join(unknown)} not table options ({', '.join(VOCABULARY_OPTIONS)})")
+    try:
+        CsvReader.from_mapping(vocabulary.reader_options(), where)
+    except ConfigError as exc:  # names ``where`` and the option
+        raise CatalogError(str(exc)) from None
+    return vocabulary
+
+
+def _vocabularies(data: Any, where: str) -> tuple[Vocabulary, ...]:
+    if not isinstance(data, list):
+        raise CatalogError(f"{where}: expected a list")
+    vocabularies = tuple(_vocabulary(item, f"{where}[{i}]") for i, item in enumerate(data))
+    names = [vocabulary.name for vocabulary in vocabularies]
+    if len(set(names)) != len(names):
+        raise CatalogError(f"{where}: a name given twice ({', '.join(sorted(n for n in set(names) if names.count(n) > 1))})")
+    return vocabularies
+
+
 def parse_entry(data: Any, where: str) -> CatalogEntry:
     """Validate one catalog entry (already parsed from YAML)."""
     entry: CatalogEntry = _build(
@@ -246,6 +306,7 @@ def parse_entry(data: Any, where: str) -> CatalogEntry:
             "more_sources": lambda v, w: tuple(_source(x, f"{w}[{i}]") for i, x in enumerate(v)),
             "labels": _labels,
             "alternates": _alternates,
+            "vocabularies": _vocabularies,
         },
     )
     for language in entry.languages:

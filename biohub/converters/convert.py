@@ -3,8 +3,9 @@
 ``convert_source`` is the one place where records are validated (BigBio invariants, declared labels) and
 counted; record ids are made unique by the readers' reject loop (``Reader.rejecting``), and only asserted here.
 ``write_result`` writes ``OUT/<dataset>/<split>.parquet``, ``OUT/<dataset>/rejections.jsonl`` (every rejected
-record and dropped annotation with file, locator and reason) and ``OUT/<dataset>/info.json`` (format, options,
-source sha256s); ``update_ledger`` merges the per-split counts into ``OUT/ledger.json``.
+record and dropped annotation with file, locator and reason), ``OUT/<dataset>/info.json`` (format, options,
+source sha256s) and a catalogued corpus' vocabularies (``OUT/<dataset>/vocabularies/<name>.parquet``,
+:mod:`biohub.converters.vocabulary`); ``update_ledger`` merges the per-split counts into ``OUT/ledger.json``.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from biohub.converters.base import ConvertError, Defect, ReadContext, Rejection,
 from biohub.converters.catalog import CatalogEntry, DeriveSplits, Source, SourceFile, tree_sha256
 from biohub.converters.ledger import SplitLedger, record_counts
 from biohub.converters.registry import get_reader
+from biohub.converters.vocabulary import VOCABULARY_FEATURES, VocabularyTable, read_vocabulary
 from biohub.errors import ConfigError
 from biohub.io import InputError, write_json, write_jsonl, write_parquet
 from biohub.outputs import inside
@@ -47,6 +49,7 @@ class ConversionResult:
     labels: LabelSet = field(default_factory=LabelSet)
     tasks: tuple[str, ...] = ()
     declared_splits: list[str] = field(default_factory=list)
+    vocabularies: list[VocabularyTable] = field(default_factory=list)
 
     def split_ledger(self, split: str) -> SplitLedger:
         """The ledger of ``split``, created empty on first use."""
@@ -99,26 +102,45 @@ def _resolve(mirror: Path, source_file: SourceFile) -> Path:
     """The source file's path under ``mirror`` (as given when it is absolute); missing: an error saying so, a
     path that cannot be followed (symbolic link loop, broken link): an error naming it."""
     path = mirror / source_file.path
-    on_disk = _on_disk(path)
-    if not on_disk.is_symlink() and not on_disk.exists():
-        raise ConvertError(on_disk, "missing source file (is the mirror complete?)")
+    file = on_disk(path)
+    if not file.is_symlink() and not file.exists():
+        raise ConvertError(file, "missing source file (is the mirror complete?)")
     check_path(path)
     return path
 
 
-def _on_disk(path: Path) -> Path:
+def on_disk(path: Path) -> Path:
     """The file on disk a source path reads: the archive of an ``ARCHIVE!MEMBER`` path, else the path itself."""
     parts = split_member_path(path)
     return path if parts is None else parts[0]
+
+
+def source_bytes(entry: CatalogEntry, mirror: Path) -> int:
+    """The size on disk of a corpus's source files (a folder counts the files under it, an ``ARCHIVE!MEMBER`` its
+    archive): the work its conversion is likely to take, for giving the biggest corpora to workers first. A path that
+    cannot be read counts 0 (its conversion says why)."""
+    total = 0
+    for source in (entry.source, *entry.more_sources):
+        for files in source.splits.values():
+            for source_file in files:
+                path = on_disk(mirror / source_file.path)
+                try:
+                    if path.is_dir():
+                        total += sum(file.stat().st_size for file in path.rglob("*") if file.is_file())
+                    else:
+                        total += path.stat().st_size
+                except OSError:
+                    pass
+    return total
 
 
 def _checked_files(mirror: Path, files: Iterable[SourceFile], verify: bool) -> tuple[list[Path], list[dict[str, str]]]:
     paths, records = [], []
     for source_file in files:
         path = _resolve(mirror, source_file)
-        digest = tree_sha256(_on_disk(path))  # an ARCHIVE!MEMBER source is checked by its archive's sha256
+        digest = tree_sha256(on_disk(path))  # an ARCHIVE!MEMBER source is checked by its archive's sha256
         if verify and source_file.sha256 and digest != source_file.sha256:
-            raise ConvertError(_on_disk(path), f"sha256 mismatch: catalog says {source_file.sha256}, file has {digest}")
+            raise ConvertError(on_disk(path), f"sha256 mismatch: catalog says {source_file.sha256}, file has {digest}")
         paths.append(path)
         records.append({"path": source_file.path, "sha256": digest})
     return paths, records
@@ -149,7 +171,7 @@ def convert_source(
             f"{dataset}: formats {[s.format for s in sources]} produce {sorted(produced)} records, catalog says {schema!r}"
         )
     result = ConversionResult(dataset, produced.pop(), "+".join(s.format for s in sources), _options(sources), labels=labels)
-    ids_given: dict[str, str] = {}  # one store of record ids for the reads of every source and split
+    ids_given: dict[str, tuple[Path | str, Any]] = {}  # one store of record ids for the reads of every source and split
     seen_ids: set[str] = set()
     bar = tqdm(desc=dataset, unit="rec", disable=not progress or None, leave=False)
     for source, reader in zip(sources, readers):
@@ -296,6 +318,10 @@ def convert_entry(
         raw_sink=raw_sink,
     )
     result.tasks = entry.tasks
+    if alternate is None:
+        for vocabulary in entry.vocabularies:
+            (path,), (checked,) = _checked_files(mirror, [vocabulary.file], verify)
+            result.vocabularies.append(read_vocabulary(entry.name, vocabulary, path, checked["sha256"]))
     return result
 
 
@@ -312,8 +338,9 @@ def _relative(path: str, mirror: Path | None) -> str:
 
 
 def write_result(result: ConversionResult, out: Path, mirror: Path | None) -> None:
-    """Write ``OUT/<dataset>/{<split>.parquet, rejections.jsonl, info.json}`` atomically. Problems name their
-    file relative to ``mirror`` (catalogued corpora), or as the reader was given it (``mirror=None``)."""
+    """Write ``OUT/<dataset>/{<split>.parquet, rejections.jsonl, info.json}`` (and ``vocabularies/<name>.parquet``)
+    atomically. Problems name their file relative to ``mirror`` (catalogued corpora), or as the reader was given it
+    (``mirror=None``)."""
     folder = inside(out, out / result.dataset)
     features = features_for(result.schema)
     # Every declared split gets a file (empty if all its records were rejected); a source group of a corpus with
@@ -324,8 +351,10 @@ def write_result(result: ConversionResult, out: Path, mirror: Path | None) -> No
             write_parquet(inside(folder, folder / f"{split}.parquet"), rows, features)
         except UnicodeEncodeError as exc:  # a lone surrogate (a JSON "\ud800" escape): name the record's file and line
             raise _unencodable(result, split, rows, mirror, exc) from None
+    for table in result.vocabularies:
+        write_parquet(inside(folder, folder / "vocabularies" / f"{table.name}.parquet"), table.rows(), VOCABULARY_FEATURES)
     problems = []
-    for item in result.problems:
+    for item in [*result.problems, *(item for table in result.vocabularies for item in table.problems)]:
         row = asdict(item)
         row["kind"] = "rejection" if isinstance(item, Rejection) else "defect"
         row["path"] = _relative(item.path, mirror)
@@ -336,9 +365,10 @@ def write_result(result: ConversionResult, out: Path, mirror: Path | None) -> No
 
 def conversion_info(result: ConversionResult) -> dict[str, Any]:
     """The content of a converted dataset's ``info.json``: format, options, source files with their sha256s, declared
-    and observed labels, tasks and splits. ``biohub instruct`` reads it back from the file and ``biohub build`` takes
+    and observed labels, tasks, splits and the vocabularies (file, sha256 and ledger of each, by name; only when the
+    corpus has any). ``biohub instruct`` reads it back from the file and ``biohub build`` takes
     it from the conversion it ran, both through ``biohub.templates.tasks.DatasetInfo.from_info``."""
-    return {
+    info: dict[str, Any] = {
         "dataset": result.dataset,
         "schema": result.schema,
         "format": result.format,
@@ -350,6 +380,9 @@ def conversion_info(result: ConversionResult) -> dict[str, Any]:
         "splits": sorted(set(result.declared_splits) | set(result.records)),
         "biohub_version": biohub.__version__,
     }
+    if result.vocabularies:
+        info["vocabularies"] = {table.name: table.to_json() for table in result.vocabularies}
+    return info
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")

@@ -276,8 +276,9 @@ def rouge_scores(references: Sequence[str], predictions: Sequence[str | None], l
 
 
 def bleu(references: Sequence[str], predictions: Sequence[str | None], language: str) -> dict[str, float]:
-    """Corpus BLEU (sacrebleu) on a 0-1 scale."""
+    """Corpus BLEU (sacrebleu) on a 0-1 scale, at most 1: sacrebleu computes a perfect corpus's score as exp(log 100)
+    = 100.00000000000004, which is 1.0 here."""
     from sacrebleu import BLEU
 
     metric = BLEU(tokenize="zh" if language == "zh" else "13a")
-    return {"bleu": metric.corpus_score([p or "" for p in predictions], [list(references)]).score / 100}
+    return {"bleu": min(1.0, metric.corpus_score([p or "" for p in predictions], [list(references)]).score / 100)}

@@ -47,14 +47,16 @@ def select(data: str, entries: Sequence[Entry], limit: int | None, seed: int) ->
         key = (entry.config, entry.split)
         if key not in splits:
             splits[key] = read_hub_split(data, entry.config, entry.split).to_list()
-        rows = [row for row in splits[key] if row["task"] in entry.tasks]
+        rows = [row for row in splits[key] if row["task"] in entry.tasks and entry.language in (None, row["language"])]
         if limit is not None and len(rows) > limit:
-            rng = random.Random(f"{seed}:{entry.dataset}:{entry.split}:{','.join(entry.tasks)}")
+            language = f":{entry.language}" if entry.language else ""  # rows of every language: the sample of before
+            rng = random.Random(f"{seed}:{entry.dataset}:{entry.split}:{','.join(entry.tasks)}{language}")
             picked = sorted(rng.sample(range(len(rows)), limit))
             rows = [rows[i] for i in picked]
         if not rows:
             raise EvalError(
-                f"{data}: {entry.config}/{entry.split} has no examples of task(s) {', '.join(entry.tasks)} (row {entry.name})"
+                f"{data}: {entry.config}/{entry.split} has no examples of task(s) {', '.join(entry.tasks)}"
+                + (f" in language {entry.language}" if entry.language else "") + f" (row {entry.name})"
             )
         chosen[entry.name] = rows
     return chosen

@@ -296,3 +296,7 @@ def _seqeval(
         gold_tags.append(tags)
         predicted_tags.append(metrics.project_bio(words, sorted(metrics.ner_items(predicted, types, collapse))))
     return metrics.seqeval_scores(gold_tags, predicted_tags) if gold_tags else {}
+
+
+# scorers defined in their own modules register themselves in SCORERS when imported
+from biohub.eval import metrics_mt, metrics_ranking  # noqa: E402, F401

@@ -44,7 +44,8 @@ class SuiteError(BiohubError, ValueError):
 @dataclass(frozen=True, slots=True)
 class Entry:
     """One row of a report: the examples it scores (dataset, split, task families, optional entity-type filter or
-    collapse), its headline metric, report group and the row of the reference table it compares with."""
+    collapse, optional language), its headline metric, report group and the row of the reference table it compares
+    with."""
 
     name: str
     dataset: str
@@ -55,6 +56,7 @@ class Entry:
     types: tuple[str, ...] | None = None
     collapse_types: bool = False
     reference: str | None = None  # row of the reference table (Taiyi's dataset name)
+    language: str | None = None  # only the examples of this language (prompt language; None: all)
 
     @property
     def config(self) -> str:
@@ -147,7 +149,9 @@ def hub_eval_splits(data: str) -> dict[str, list[str]]:
 
 
 def resolve(suite: Suite, data: str) -> list[Entry]:
-    """The suite's entries; for the ``all`` suite, one per (dataset, eval split, task) found in ``data``."""
+    """The suite's entries; for the ``all`` suite, one per (dataset, eval split, task) found in ``data``, and one per
+    language of the task's examples when they have several (``.../<language>``: e.g. ParaMed's two translation
+    directions, each prompted in its source language)."""
     if not suite.auto:
         return list(suite.entries)
     catalog = load_catalog()
@@ -155,10 +159,17 @@ def resolve(suite: Suite, data: str) -> list[Entry]:
     for dataset, splits in hub_eval_splits(data).items():
         official = catalog[dataset].metric.name if dataset in catalog else "accuracy"
         for split in splits:
-            tasks = sorted(set(read_hub_split(data, f"{dataset}_instructions", split)["task"]))
-            for task in tasks:
-                name = f"{dataset}/{split}" + (f"/{task}" if len(tasks) > 1 else "")
-                entries.append(Entry(name, dataset, split, (task,), headline_for(official, task, dataset), group=_group(task)))
+            examples = read_hub_split(data, f"{dataset}_instructions", split)
+            languages: dict[str, set[str]] = {}
+            for task, language in zip(examples["task"], examples["language"]):
+                languages.setdefault(task, set()).add(language)
+            for task in sorted(languages):
+                name = f"{dataset}/{split}" + (f"/{task}" if len(languages) > 1 else "")
+                headline = headline_for(official, task, dataset)
+                several = sorted(languages[task]) if len(languages[task]) > 1 else [None]
+                for language in several:
+                    row = f"{name}/{language}" if language else name
+                    entries.append(Entry(row, dataset, split, (task,), headline, group=_group(task), language=language))
     return entries
 
 

@@ -21,6 +21,7 @@ from tqdm.auto import tqdm
 
 import biohub
 from biohub.converters.catalog import load_catalog
+from biohub.converters.convert import source_bytes
 from biohub.errors import ConfigError
 from biohub.hub.card import write_card
 from biohub.hub.decontam import Report, TextItem, drop_duplicates, find_contaminated
@@ -133,17 +134,7 @@ def _prepare_all(
 def _by_size(names: list[str], mirror: Path, catalog_dir: Path | None) -> list[str]:
     """Dataset names, largest source files first."""
     catalog = load_catalog(catalog_dir)
-
-    def size(name: str) -> int:
-        sources = (catalog[name].source, *catalog[name].more_sources)
-        paths = [mirror / f.path for source in sources for files in source.splits.values() for f in files]
-        return sum(
-            p.stat().st_size if p.is_file() else sum(q.stat().st_size for q in p.rglob("*") if q.is_file())
-            for p in paths
-            if p.exists()
-        )
-
-    return sorted(names, key=lambda name: (-size(name), name))
+    return sorted(names, key=lambda name: (-source_bytes(catalog[name], mirror), name))
 
 
 def _texts(staging: Path, names: list[str]) -> tuple[list[TextItem], list[TextItem], dict[str, str]]:

@@ -40,8 +40,9 @@ Files:
 - ``OUT/README.md``: how to run them and how to check the generate tasks against ``biohub score``.
 
 Task names: ``biohub_<dataset>`` for the dataset's test split (else validation, else its first eval split),
-``biohub_<dataset>_<split>`` for the others, with ``_<family>`` appended when a split holds several families; the
-log-likelihood task of the same rows is that name + ``_loglik``. Nothing is dropped silently: a row with earlier turns
+``biohub_<dataset>_<split>`` for the others, with ``_<family>`` appended when a split holds several families and
+``_<language>`` when a family's rows come in several languages (as the ``all`` suite's rows); the log-likelihood task
+of the same rows is that name + ``_loglik``. Nothing is dropped silently: a row with earlier turns
 (a conversation history) cannot be one lm-eval prompt and is left out of both (``multi_turn``); every row of an eval
 split that has no log-likelihood doc is counted in the summary's ``loglik.skipped`` per split and reason
 (``other_task``: not a choice family; ``json_answer_format``: a JSON target; ``several_gold_options``: a
@@ -213,25 +214,30 @@ def export_lm_eval(available: dict[str, Splits], configs: list[str], out: Path, 
                 loglik_skipped[f"{config}/{split}"] = dict(sorted(docs.loglik_left_out.items()))
             primary = not any(task["config"] == config and task["split"] != split for task in tasks.values())
             for family in sorted(docs.generate):
-                name = f"biohub_{dataset}" + ("" if primary else f"_{split}") + (f"_{family}" if len(docs.generate) > 1 else "")
-                _check_free(name, config, split, tasks, loglik)
-                relative = f"data/{name}.jsonl"
-                write_lines(out / relative, "", (dump(doc, sort_keys=True) + "\n" for doc in docs.generate[family]), "", "")
-                task = {
-                    "config": config,
-                    "split": split,
-                    "family": family,
-                    "docs": len(docs.generate[family]),
-                    "file": relative,
-                    "in_group": primary,
-                }
-                write_yaml(out / f"{name}.yaml", task_yaml(name, final / relative, task))
-                tasks[name] = task
-                if family in docs.loglik:
-                    _check_free(name + LOGLIK_SUFFIX, config, split, tasks, loglik)
-                    loglik[name + LOGLIK_SUFFIX] = _write_loglik_task(
-                        out, final, name, task, docs.loglik[family], docs.delimiters[family]
-                    )
+                several = len(docs.generate) > 1
+                family_name = f"biohub_{dataset}" + ("" if primary else f"_{split}") + (f"_{family}" if several else "")
+                for language, rows in _by_language(docs.generate[family]):  # as the `all` suite's rows
+                    name = family_name + (f"_{language}" if language else "")
+                    _check_free(name, config, split, tasks, loglik)
+                    relative = f"data/{name}.jsonl"
+                    write_lines(out / relative, "", (dump(doc, sort_keys=True) + "\n" for doc in rows), "", "")
+                    task = {
+                        "config": config,
+                        "split": split,
+                        "family": family,
+                        **({"language": language} if language else {}),
+                        "docs": len(rows),
+                        "file": relative,
+                        "in_group": primary,
+                    }
+                    write_yaml(out / f"{name}.yaml", task_yaml(name, final / relative, task))
+                    tasks[name] = task
+                    choices = [doc for doc in docs.loglik.get(family, []) if language in ("", doc["language"])]
+                    if choices:
+                        _check_free(name + LOGLIK_SUFFIX, config, split, tasks, loglik)
+                        loglik[name + LOGLIK_SUFFIX] = _write_loglik_task(
+                            out, final, name, task, choices, set(docs.delimiters[family])
+                        )
     if not tasks:
         raise ConfigError(f"no eval rows lm-eval can prompt with in config(s) {', '.join(configs)}; nothing for lm-eval")
     group = sorted(name for name, task in tasks.items() if task["in_group"])
@@ -253,6 +259,15 @@ def export_lm_eval(available: dict[str, Splits], configs: list[str], out: Path, 
             "rows": sum(t["docs"] for t in loglik.values()),
         },
     }
+
+
+def _by_language(docs: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
+    """A family's docs of one split: all of them under ``""`` when they share a language, else per language (the
+    ``all`` suite's rows: ParaMed's two translation directions, each prompted in its source language)."""
+    languages = sorted({doc["language"] for doc in docs})
+    if len(languages) < 2:
+        return [("", docs)]
+    return [(language, [doc for doc in docs if doc["language"] == language]) for language in languages]
 
 
 def _check_free(name: str, config: str, split: str, *taken: dict[str, Any]) -> None:
@@ -339,6 +354,7 @@ def _metadata(task: dict[str, Any], **extra: str) -> dict[str, Any]:
         "biohub_config": task["config"],
         "biohub_split": task["split"],
         "biohub_family": task["family"],
+        **({"biohub_language": task["language"]} if "language" in task else {}),
         **extra,
         "docs": task["docs"],
     }

@@ -29,7 +29,7 @@ from biohub.schema import Record, features_for, to_row
 from biohub.templates.example import EXAMPLE_FEATURES, InstructionExample
 from biohub.templates.instruct import InstructOptions, Made, SplitStats, apply_length_policy, lost_annotations, make_examples
 from biohub.templates.length import TokenCounter
-from biohub.templates.tasks import DatasetInfo
+from biohub.templates.tasks import DatasetInfo, record_units
 from biohub.text import seeded_digest, seeded_fraction
 
 _TOKENIZERS: dict[str, Any] = {}
@@ -74,23 +74,26 @@ def capped_examples(
 ) -> tuple[list[Made], int]:
     """Training examples (of the plan's families) up to the cap, and how many records they came from.
 
-    Without a cap every record is used. With one, records are visited in a seeded order and their examples
-    collected until the cap is reached; the collected examples are then trimmed to the cap by a seeded sample
-    and returned in the records' original order. Records beyond the cap are never templated."""
+    Records are visited as the units that make examples together (:func:`record_units`: a record alone, or the
+    candidate records of one answer-selection question). Without a cap every record is used. With one, units are
+    visited in a seeded order and their examples collected until the cap is reached; the collected examples are
+    then trimmed to the cap by a seeded sample and returned in the records' original order. Records beyond the cap
+    are never templated."""
 
-    def wanted(record: Record) -> list[Made]:
-        return planned_examples([record], info, options, plan)
+    def wanted(unit: list[Record]) -> list[Made]:
+        return planned_examples(unit, info, options, plan)
 
+    units = record_units(records, info)
     if plan.cap is None:
-        return [m for record in records for m in wanted(record)], len(records)
+        return [m for unit in units for m in wanted(unit)], len(records)
     position = {record.id: index for index, record in enumerate(records)}
     collected: list[Made] = []
     used = 0
-    for record in sorted(records, key=lambda r: seeded_digest(seed, dataset, r.id)):
+    for unit in sorted(units, key=lambda u: seeded_digest(seed, dataset, u[0].id)):
         if len(collected) >= plan.cap:
             break
-        collected.extend(wanted(record))
-        used += 1
+        collected.extend(wanted(unit))
+        used += len(unit)
     chosen = {example.id for example in cap([m[2] for m in collected], plan.cap, seed, dataset)}
     kept = [m for m in collected if m[2].id in chosen]
     kept.sort(key=lambda m: position[m[0].id])  # stable: a record's examples keep their order
@@ -148,16 +151,7 @@ def prepare_dataset(
         }
 
     used_ids = {example.source_id for example, _ in kept}  # records past the cap made no example: nothing to check
-    texts = [(r, "train") for r in train_records if r.id in used_ids]
-    texts += [(r, "eval") for rows in eval_records.values() for r in rows]
-    write_parquet(
-        folder / "texts.parquet",
-        [
-            {"record_id": r.id, "dataset": name, "split": r.split, "role": role, "text": normalize(input_text(r))}
-            for r, role in texts
-        ],
-        TEXT_FEATURES,
-    )
+    write_parquet(folder / "texts.parquet", text_rows(name, info, train_records, used_ids, eval_records), TEXT_FEATURES)
     write_json(folder / "lengths.json", lengths)
     return {
         "dataset": name,
@@ -166,6 +160,22 @@ def prepare_dataset(
         "files": result.files,
         "eval_splits": sorted(eval_records),
     }
+
+
+def text_rows(
+    name: str, info: DatasetInfo, train: list[Record], used_ids: set[str], evals: dict[str, list[Record]]
+) -> list[dict[str, str]]:
+    """The rows of ``texts.parquet`` (what decontamination compares): every eval record, and the training records
+    behind the kept training examples (``used_ids``: their source ids). A training example's source id is the first
+    record of its unit (:func:`record_units`): every record of the unit is listed under that id, so a leak in any
+    candidate of an answer-selection question drops the question's examples."""
+    source_of = {record.id: unit[0].id for unit in record_units(train, info) for record in unit}
+    texts = [(record, source_of[record.id], "train") for record in train if source_of[record.id] in used_ids]
+    texts += [(record, record.id, "eval") for rows in evals.values() for record in rows]
+    return [
+        {"record_id": record_id, "dataset": name, "split": r.split, "role": role, "text": normalize(input_text(r))}
+        for r, record_id, role in texts
+    ]
 
 
 def source_row(record: Record, raw: dict[str, str]) -> dict[str, str]:

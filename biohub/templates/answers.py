@@ -16,9 +16,10 @@ Kinds and their line rendering (English; Chinese uses ``：`` ``；`` ``，`` an
     score           Score: 3.4               a number (BIOSSES-style similarity)
     text            free text                generation (open QA, dialogue, instructions)
 
-Kinds with a layout of their own live in their own modules and register a :class:`KindCodec` in :data:`CODECS`
-beside their line parser: ``events`` (:mod:`.answers_events`, event extraction) and ``tree`` (:mod:`.answers_tree`,
-Text2DT decision trees).
+Kinds defined in their own modules register a :class:`KindCodec` in :data:`KIND_CODECS` and their line parser in
+``PARSERS``: ``ranking`` (``Answer: 3, 1``, candidate numbers best first; :mod:`.answers_ranking`), ``events``
+(numbered events with trigger, type and role: argument pieces; :mod:`.answers_events`) and ``tree`` (Text2DT decision
+trees; :mod:`.answers_tree`).
 
 Mentions containing separator characters round-trip through backslash escapes (:mod:`.escape`); so do mentions
 that lenient parsing would otherwise misread ("None." as the empty answer; on a keyword-less line a leading
@@ -42,7 +43,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from biohub.templates.escape import escape, is_reserved, split_unescaped, strip_unescaped, unescape
+from biohub.templates.escape import escape, is_reserved, spells, split_unescaped, strip_unescaped, unescape
 from biohub.templates.registry import PARSERS, Registry
 from biohub.text import CJK_CHARACTERS, has_cjk
 
@@ -102,38 +103,38 @@ class _Fail(Exception):
     pass
 
 
-ParseFailure = _Fail  # what the parsers of a registered kind (:class:`KindCodec`) raise for text they cannot read
+AnswerFailure = _Fail  # what the functions of an answer kind defined in its own module raise on a bad answer
 
 
 @dataclass(frozen=True, slots=True)
 class KindCodec:
-    """What an answer kind defined in its own module brings besides its line parser (registered in ``PARSERS``):
-    its canonical form, its rendering in both formats, the parsing of its JSON payload (already loaded, of
-    ``json_type``) and the value whose rendering a format hint shows as the layout (``example(spec, language)``).
-    Parsers raise :data:`ParseFailure`; ``strict`` parsing is then checked against :func:`render` like every other
-    kind's."""
+    """An answer kind defined in its own module: its line parser is registered in ``PARSERS`` and the rest here, in
+    :data:`KIND_CODECS`, under the same name. ``canonical(spec, value)``: the canonical structure; ``render(spec,
+    value)``: the lines text; ``to_json(spec, value)``: the JSON payload; ``from_json(spec, payload, strict,
+    warnings)``: the structure of a JSON payload (raising :data:`AnswerFailure`); ``layout(spec)``: the value a format
+    hint shows; ``json_type``: what the payload is (``dict`` or ``list``: lenient parsing looks for that in prose)."""
 
     canonical: Callable[[AnswerSpec, Any], Any]
-    render: Callable[[AnswerSpec, Any, str], str]
-    parse_json: Callable[[AnswerSpec, Any, bool, list[str]], Any]
-    example: Callable[[AnswerSpec, str], Any]
-    json_type: type = list
+    render: Callable[[AnswerSpec, Any], str]
+    to_json: Callable[[AnswerSpec, Any], Any]
+    from_json: Callable[[AnswerSpec, Any, bool, list[str]], Any]
+    layout: Callable[[AnswerSpec], Any]
+    json_type: type = dict
 
 
-# answer kind -> codec of a kind defined outside this module (templates/answers_events.py, answers_tree.py, ...)
-CODECS: Registry[KindCodec] = Registry("answer codec")
+KIND_CODECS: Registry[KindCodec] = Registry("answer kind")
 
 
-def kinds() -> tuple[str, ...]:
-    """Every answer kind a family file may name: this module's, then the registered ones."""
-    return (*KINDS, *CODECS.names())
+def answer_kinds() -> tuple[str, ...]:
+    """Every answer kind a family may name: the kinds of this module, then those registered in :data:`KIND_CODECS`."""
+    return (*KINDS, *KIND_CODECS.names())
 
 
 # --------------------------------------------------------------------------------------------- canonical form
 def canonical(spec: AnswerSpec, value: Any) -> Any:
     """The canonical structure of an answer: deduplicated, in label order, as the renderer lays it out."""
-    if spec.kind in CODECS:
-        return CODECS.get(spec.kind).canonical(spec, value)
+    if spec.kind in KIND_CODECS:
+        return KIND_CODECS.get(spec.kind).canonical(spec, value)
     order = {label: index for index, label in enumerate(spec.labels)}
     if spec.kind == "spans_by_type":
         return {label: _dedupe(value.get(label, [])) for label in spec.labels}
@@ -165,12 +166,12 @@ def _dedupe(items: list[Any], key: Any = None) -> list[Any]:
 def render(spec: AnswerSpec, value: Any, answer_format: str = "lines") -> str:
     """The target text of an answer in ``lines`` or ``json`` format."""
     value = canonical(spec, value)
-    if answer_format not in FORMATS:
-        raise ValueError(f"unknown answer format {answer_format!r}; expected one of {FORMATS}")
-    if spec.kind in CODECS:
-        return CODECS.get(spec.kind).render(spec, value, answer_format)
     if answer_format == "json":
         return _render_json(spec, value)
+    if answer_format != "lines":
+        raise ValueError(f"unknown answer format {answer_format!r}; expected one of {FORMATS}")
+    if spec.kind in KIND_CODECS:
+        return KIND_CODECS.get(spec.kind).render(spec, value)
     p = spec.punct
     if spec.kind == "spans_by_type":
         return "\n".join(_kv(p, spec.name(label), _items(p, mentions)) for label, mentions in value.items())
@@ -203,7 +204,7 @@ def _esc(p: Punctuation, text: str, pair: bool = False) -> str:
     """Escape every character lenient parsing could read as a separator, in either script."""
     reserved = p.none_words
     stem = text.rstrip("。.")
-    if stem != text and any(stem.casefold() == word.casefold() for word in p.none_words):
+    if stem != text and spells(stem, p.none_words):
         reserved = (*reserved, text)  # lenient parsing reads "None." / "无。" as the empty answer too
     return escape(text, _PAIR_SPECIALS if pair else _ITEM_SPECIALS, reserved=reserved)
 
@@ -239,8 +240,10 @@ def _with_prefix(spec: AnswerSpec, value: str) -> str:
 
 
 def _render_json(spec: AnswerSpec, value: Any) -> str:
-    if spec.kind == "spans_by_type":
-        payload: Any = {spec.name(label): mentions for label, mentions in value.items()}
+    if spec.kind in KIND_CODECS:
+        payload: Any = KIND_CODECS.get(spec.kind).to_json(spec, value)
+    elif spec.kind == "spans_by_type":
+        payload = {spec.name(label): mentions for label, mentions in value.items()}
     elif spec.kind == "triples":
         payload = [{"relation": spec.name(r), "head": h, "tail": t} for r, h, t in value]
     elif spec.kind == "label":
@@ -382,7 +385,7 @@ def _is_none_answer(spec: AnswerSpec, text: str) -> bool:
     return any(stripped.casefold() == word.casefold() for word in spec.punct.none_words)
 
 
-# --------------------------------------------------------------------------------------------- shared with CODECS kinds
+# --------------------------------------------------------------------------------------------- shared with KIND_CODECS kinds
 def answer_lines(text: str, strict: bool) -> list[str]:
     """The lines of an answer: exactly as written (``strict``), or without bullets, numbering, blank lines, fences and
     unescaped blanks at either end (lenient)."""
@@ -401,7 +404,7 @@ def label_of(spec: AnswerSpec, name: str, strict: bool) -> str | None:
 
 
 def split_exact(value: str, separator: str, gap: str) -> list[str]:
-    """``value`` split exactly as the renderer joins items (``separator + gap``, escapes kept); ParseFailure otherwise."""
+    """``value`` split exactly as the renderer joins items (``separator + gap``, escapes kept); AnswerFailure otherwise."""
     return _split_strict(value, separator, gap)
 
 
@@ -665,9 +668,9 @@ _FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL)
 
 
 def _parse_json(spec: AnswerSpec, text: str, strict: bool, warnings: list[str], choices: list[str]) -> Any:
-    if spec.kind in CODECS:
-        codec = CODECS.get(spec.kind)
-        return codec.parse_json(spec, _load_json(text, strict, codec.json_type), strict, warnings)
+    if spec.kind in KIND_CODECS:
+        codec = KIND_CODECS.get(spec.kind)
+        return codec.from_json(spec, _load_json(text, strict, codec.json_type), strict, warnings)
     payload = _load_json(text, strict, list if spec.kind == "triples" else dict)
     by_name = {spec.name(label): label for label in spec.labels}
 
@@ -773,3 +776,7 @@ def _load_json(text: str, strict: bool, expected: type) -> Any:
     if first:
         return first[0]
     raise _Fail("no JSON object or list found")
+
+
+# answer kinds defined in their own modules register themselves (KIND_CODECS and PARSERS) when imported
+from biohub.templates import answers_events, answers_ranking, answers_tree  # noqa: E402, F401

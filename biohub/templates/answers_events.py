@@ -27,17 +27,16 @@ warning); a reference to an event the answer does not define, or one that closes
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from typing import Any
 
-from biohub.templates.answer_words import every, words, words_for
+from biohub.templates.answer_words import every, words_for
 from biohub.templates.answers import (
-    CODECS,
+    KIND_CODECS,
+    AnswerFailure,
     AnswerSpec,
     KindCodec,
-    ParseFailure,
     answer_lines,
     escape_value,
     is_none_answer,
@@ -95,23 +94,26 @@ def _is_number(arg: Any) -> bool:
 
 
 # --------------------------------------------------------------------------------------------- rendering
-def render_events(spec: AnswerSpec, value: list[Event], answer_format: str) -> str:
-    """The events in ``lines`` or ``json`` (``value`` canonical)."""
+def events_json(spec: AnswerSpec, value: list[Event]) -> list[dict[str, Any]]:
+    """The JSON payload of the events (``value`` canonical)."""
+    w = words_for(spec.punct)
+    return [
+        {
+            "id": f"{w.event}{number}",
+            "type": spec.name(kind),
+            "trigger": trigger,
+            "arguments": [
+                {"role": spec.name(role), **({"event": f"{w.event}{arg}"} if _is_number(arg) else {"entity": arg})}
+                for role, arg in args
+            ],
+        }
+        for number, (kind, trigger, args) in enumerate(value, start=1)
+    ]
+
+
+def render_events(spec: AnswerSpec, value: list[Event]) -> str:
+    """The events as lines (``value`` canonical)."""
     p, w = spec.punct, words_for(spec.punct)
-    if answer_format == "json":
-        payload = [
-            {
-                "id": f"{w.event}{number}",
-                "type": spec.name(kind),
-                "trigger": trigger,
-                "arguments": [
-                    {"role": spec.name(role), **({"event": f"{w.event}{arg}"} if _is_number(arg) else {"entity": arg})}
-                    for role, arg in args
-                ],
-            }
-            for number, (kind, trigger, args) in enumerate(value, start=1)
-        ]
-        return json.dumps(payload, ensure_ascii=False)
     if not value:
         return p.none
     joiner, lines = p.list_sep + p.gap, []
@@ -134,10 +136,10 @@ def _escape(spec: AnswerSpec, text: str) -> str:
     return escaped
 
 
-def example_events(spec: AnswerSpec, language: str) -> list[Event]:
+def example_events(spec: AnswerSpec) -> list[Event]:
     """The layout shown in format hints: two events (the second refers to the first), placeholder words only, types
     from the spec (the asked type second, so that a decomposed example shows the type asked for at the top level)."""
-    w = words()["zh" if language == "zh" else "en"]
+    w = words_for(spec.punct)
     if not spec.labels:
         return []
     inner, outer = spec.labels[min(1, len(spec.labels) - 1)], spec.labels[0]
@@ -167,7 +169,7 @@ def parse_event_lines(spec: AnswerSpec, text: str, strict: bool, warnings: list[
         if event is not None:
             raw.append(event)
     if not raw:
-        raise ParseFailure("no event line ('E1: <type>; trigger: <words>; <role>: <argument>; ...')")
+        raise AnswerFailure("no event line ('E1: <type>; trigger: <words>; <role>: <argument>; ...')")
     return _resolve(raw, strict, warnings)
 
 
@@ -176,16 +178,16 @@ def _strict_line(spec: AnswerSpec, line: str) -> _Raw:
     marker = p.kv + p.gap
     pieces = [piece.partition(marker) for piece in split_exact(line, p.list_sep, p.gap)]
     if len(pieces) < 2 or any(not sep for _, sep, _ in pieces):
-        raise ParseFailure(f"line {line[:60]!r} is not 'E<n>{marker}<type>{p.list_sep}{p.gap}{w.trigger}{marker}...'")
+        raise AnswerFailure(f"line {line[:60]!r} is not 'E<n>{marker}<type>{p.list_sep}{p.gap}{w.trigger}{marker}...'")
     (head, _, kind_name), (trigger_key, _, trigger) = pieces[0], pieces[1]
     number = _number(spec, head)
     kind = label_of(spec, kind_name, True)
     if number is None or kind is None or trigger_key != w.trigger or not trigger:
-        raise ParseFailure(f"line {line[:60]!r} does not open with 'E<n>{marker}<type>' and '{w.trigger}{marker}<words>'")
+        raise AnswerFailure(f"line {line[:60]!r} does not open with 'E<n>{marker}<type>' and '{w.trigger}{marker}<words>'")
     args = []
     for role, _, value in pieces[2:]:
         if not value or is_reserved(value, p.none_words):
-            raise ParseFailure(f"empty argument {role!r} in {line[:60]!r}")
+            raise AnswerFailure(f"empty argument {role!r} in {line[:60]!r}")
         args.append((_role_of(spec, role, True), _number(spec, value) is not None, value))
     return _Raw(number, kind, unescape(trigger), args)
 
@@ -249,7 +251,7 @@ def _resolve(raw: list[_Raw], strict: bool, warnings: list[str]) -> list[Event]:
         if event.number is not None:
             if event.number in position:
                 if strict:
-                    raise ParseFailure(f"event number {event.number} given twice")
+                    raise AnswerFailure(f"event number {event.number} given twice")
                 warnings.append(f"event number {event.number} given twice: references mean the first")
                 continue
             position[event.number] = index
@@ -264,7 +266,7 @@ def _resolve(raw: list[_Raw], strict: bool, warnings: list[str]) -> list[Event]:
             target = position.get(int(match.group(1))) if match else None
             if target is None:
                 if strict:
-                    raise ParseFailure(f"argument {value!r} refers to no event of the answer")
+                    raise AnswerFailure(f"argument {value!r} refers to no event of the answer")
                 warnings.append(f"dropped argument {role}: {value} (no such event)")
                 continue
             args.append([role, target + 1])
@@ -293,7 +295,7 @@ def _break_cycles(events: list[Event], strict: bool, warnings: list[str]) -> Non
                 continue
             if arg - 1 in on_path:
                 if strict:
-                    raise ParseFailure(f"event {index + 1} refers to event {arg}, which contains it")
+                    raise AnswerFailure(f"event {index + 1} refers to event {arg}, which contains it")
                 warnings.append(f"dropped argument {role} of event {index + 1}: event {arg} contains it")
                 args[next_arg] = [role, None]
                 continue
@@ -306,18 +308,18 @@ def _break_cycles(events: list[Event], strict: bool, warnings: list[str]) -> Non
 def parse_event_json(spec: AnswerSpec, payload: Any, strict: bool, warnings: list[str]) -> Any:
     """The events of a JSON answer: a list of ``{"id", "type", "trigger", "arguments": [{"role", "entity"|"event"}]}``."""
     if not isinstance(payload, list):
-        raise ParseFailure("expected a JSON list of events")
+        raise AnswerFailure("expected a JSON list of events")
     raw: list[_Raw] = []
     for item in payload:
         event = _json_event(spec, item, strict)
         if isinstance(event, str):
             if strict:
-                raise ParseFailure(event)
+                raise AnswerFailure(event)
             warnings.append(event)
             continue
         raw.append(event)
     if payload and not raw:
-        raise ParseFailure("no item of the list is an event of a declared type with a trigger")
+        raise AnswerFailure("no item of the list is an event of a declared type with a trigger")
     return _resolve(raw, strict, warnings)
 
 
@@ -360,4 +362,4 @@ def _plain(text: str) -> str:
 
 
 PARSERS.register(KIND)(parse_event_lines)
-CODECS.register(KIND)(KindCodec(canonical_events, render_events, parse_event_json, example_events))
+KIND_CODECS.register(KIND)(KindCodec(canonical_events, render_events, events_json, parse_event_json, example_events, list))

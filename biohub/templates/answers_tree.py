@@ -24,18 +24,17 @@ not one tree (a condition without its two branches, nodes left over) is a failur
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from typing import Any
 
 from biohub.schema import LOGICAL_RELATIONS, TREE_ROLES, DecisionNode
-from biohub.templates.answer_words import every, words, words_for
+from biohub.templates.answer_words import every, words_for
 from biohub.templates.answers import (
-    CODECS,
+    KIND_CODECS,
+    AnswerFailure,
     AnswerSpec,
     KindCodec,
-    ParseFailure,
     answer_lines,
     escape_value,
     is_none_answer,
@@ -78,10 +77,13 @@ def canonical_tree(spec: AnswerSpec, value: Any) -> list[Node]:
 
 
 # --------------------------------------------------------------------------------------------- rendering
-def render_tree(spec: AnswerSpec, value: list[Node], answer_format: str) -> str:
-    """The tree in ``lines`` (indented, branches named) or ``json`` (Text2DT's pre-order node list)."""
-    if answer_format == "json":
-        return json.dumps(value, ensure_ascii=False)
+def tree_json(spec: AnswerSpec, value: list[Node]) -> list[Node]:
+    """The JSON payload of the tree: Text2DT's own pre-order node list."""
+    return value
+
+
+def render_tree(spec: AnswerSpec, value: list[Node]) -> str:
+    """The tree as lines: one node per line in pre-order, indented, branches named."""
     p, w = spec.punct, words_for(spec.punct)
     lines = []
     for node, depth, branch in _walk(_tree(value)):
@@ -114,9 +116,9 @@ def _walk(root: DecisionNode) -> Iterator[tuple[DecisionNode, int, bool | None]]
             stack.append((node.yes, depth + 1, True))
 
 
-def example_tree(spec: AnswerSpec, language: str) -> list[Node]:
+def example_tree(spec: AnswerSpec) -> list[Node]:
     """The layout shown in format hints: a condition with two decisions, placeholder words only."""
-    w = words()["zh" if language == "zh" else "en"]
+    w = words_for(spec.punct)
 
     def triple(number: int) -> list[str]:
         return [f"{w.example_head}{number}", f"{w.example_relation}{number}", f"{w.example_tail}{number}"]
@@ -137,14 +139,14 @@ def parse_tree_lines(spec: AnswerSpec, text: str, strict: bool, warnings: list[s
         match = pattern.match(line)
         if match is None:
             if strict:
-                raise ParseFailure(f"line {line[:60]!r} is not '<condition|decision>: [head, relation, tail]; ...'")
+                raise AnswerFailure(f"line {line[:60]!r} is not '<condition|decision>: [head, relation, tail]; ...'")
             warnings.append(f"ignored line {line[:60]!r}")
             continue
         role = "C" if name_key(match["role"]) in {name_key(w) for w in (*every("condition"), "C")} else "D"
         triples = _triples(spec, match["rest"], strict, warnings)
         nodes.append({"role": role, "triples": triples, "logical_rel": _relation(match["rel"])})
     if not nodes:
-        raise ParseFailure("no node line ('condition: [head, relation, tail]' / 'decision: ...')")
+        raise AnswerFailure("no node line ('condition: [head, relation, tail]' / 'decision: ...')")
     return _checked(nodes)
 
 
@@ -166,10 +168,10 @@ def _triples(spec: AnswerSpec, rest: str, strict: bool, warnings: list[str]) -> 
         triples = []
         for piece in split_exact(rest, p.list_sep, p.gap):
             if not (piece.startswith("[") and piece.endswith("]")):
-                raise ParseFailure(f"{piece[:40]!r} is not [head{p.pair_sep}{p.gap}relation{p.pair_sep}{p.gap}tail]")
+                raise AnswerFailure(f"{piece[:40]!r} is not [head{p.pair_sep}{p.gap}relation{p.pair_sep}{p.gap}tail]")
             parts = split_exact(piece[1:-1], p.pair_sep, p.gap)
             if len(parts) != 3 or any(not part or is_reserved(part, p.none_words) for part in parts):
-                raise ParseFailure(f"{piece[:40]!r} does not hold three texts")
+                raise AnswerFailure(f"{piece[:40]!r} does not hold three texts")
             triples.append([unescape(part) for part in parts])
         return triples
     if is_none_answer(spec, rest) or not rest.strip():
@@ -186,11 +188,11 @@ def _triples(spec: AnswerSpec, rest: str, strict: bool, warnings: list[str]) -> 
 
 
 def _checked(nodes: list[Node]) -> list[Node]:
-    """``nodes`` when they form one tree, else a ParseFailure saying why."""
+    """``nodes`` when they form one tree, else a AnswerFailure saying why."""
     try:
         DecisionNode.from_nodes(nodes)
     except ValueError as exc:
-        raise ParseFailure(f"not a decision tree: {exc}") from None
+        raise AnswerFailure(f"not a decision tree: {exc}") from None
     return nodes
 
 
@@ -198,7 +200,7 @@ def parse_tree_json(spec: AnswerSpec, payload: Any, strict: bool, warnings: list
     """The tree of a JSON answer (Text2DT's pre-order node list); lenient: role words, a missing ``logical_rel``
     (``null``) and triples that are not three texts (dropped, with a warning) are tolerated."""
     if not isinstance(payload, list):
-        raise ParseFailure("expected a JSON list of nodes")
+        raise AnswerFailure("expected a JSON list of nodes")
     if strict:
         return _checked(payload)
     nodes = []
@@ -222,4 +224,4 @@ def parse_tree_json(spec: AnswerSpec, payload: Any, strict: bool, warnings: list
 
 
 PARSERS.register(KIND)(parse_tree_lines)
-CODECS.register(KIND)(KindCodec(canonical_tree, render_tree, parse_tree_json, example_tree))
+KIND_CODECS.register(KIND)(KindCodec(canonical_tree, render_tree, tree_json, parse_tree_json, example_tree, list))

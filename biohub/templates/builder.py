@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 from biohub.schema import Record
-from biohub.templates.answers import CODECS, AnswerSpec, canonical, render
+from biohub.templates.answers import KIND_CODECS, AnswerSpec, canonical, render
 from biohub.templates.example import Instance, InstructionExample, Message, spec_meta
 from biohub.templates.library import Template, families
 from biohub.text import seeded_choice
@@ -53,8 +53,8 @@ def layout_example(spec: AnswerSpec, answer_format: str, language: str) -> str:
         value = ["B"]
     elif spec.kind == "score":
         value = 2.5
-    elif spec.kind in CODECS:
-        value = CODECS.get(spec.kind).example(spec, language)
+    elif spec.kind in KIND_CODECS:
+        value = KIND_CODECS.get(spec.kind).layout(spec)
     else:
         return ""
     return render(spec, value, answer_format)
@@ -106,12 +106,13 @@ def build_example(
     """One example from one instance of ``record`` (a window of a long record keeps the original's ``source_id``)."""
     family = families()[instance.family]
     example_id = f"{record.id}:{instance.family}{instance.suffix}"
-    options = family.templates[record.language]
+    language = instance.language or record.language
+    options = family.templates[language]
     template = options[seeded_choice(len(options), seed, example_id)]
     answer_format = format_for(instance, example_id, seed, formats)
     gold = {"value": canonical(instance.spec, instance.target), **instance.gold_extra}
     meta = {
-        "answer": spec_meta(instance.spec, answer_format, record.language, instance.choices),
+        "answer": spec_meta(instance.spec, answer_format, language, instance.choices),
         "template_version": family.version,
         **(extra_meta or {}),
     }
@@ -121,7 +122,7 @@ def build_example(
         dataset=record.dataset,
         split=record.split,
         task=instance.family,
-        language=record.language,
+        language=language,
         template_id=template.id,
         messages=messages_for(template, instance, answer_format),
         gold=json.dumps(gold, ensure_ascii=False, sort_keys=True),

@@ -1,6 +1,7 @@
 """``biohub templates check``: every labelled record, every template, every answer format, parsed back.
 
-For each task instance of each labelled record (decomposed NER included), every template of its family in the
+For each task instance of each labelled record (decomposed NER included; an answer-selection instance is made of the
+labelled candidate records of one question), every template of its family in the
 record's language is filled (a template that cannot be filled is a failure), and the target is rendered in every
 answer format and parsed back in strict and lenient mode: both must give the canonical target. The target text
 does not depend on the template (templates only change the prompt), so it is rendered once per format.
@@ -20,7 +21,7 @@ from biohub.templates.builder import messages_for
 from biohub.templates.example import Instance
 from biohub.templates.instruct import read_records
 from biohub.templates.library import families
-from biohub.templates.tasks import DatasetInfo, instances
+from biohub.templates.tasks import DatasetInfo, record_units, unit_instances
 
 
 @dataclass
@@ -43,7 +44,7 @@ class CheckResult:
 def check_instance(record: Record, instance: Instance) -> str | None:
     """None when every template fills and every format round-trips; else what failed."""
     family = families()[instance.family]
-    templates = family.templates[record.language]
+    templates = family.templates[instance.language or record.language]
     try:
         messages_for(templates[0], instance, "lines")  # fields agree with the family's placeholders; hints fill
         for template in templates[1:]:
@@ -69,13 +70,12 @@ def check_dataset(folder: Path, progress: bool = False) -> CheckResult:
     result = CheckResult(info.name)
     for path in sorted(folder.glob("*.parquet")):
         records = read_records(path, info.schema)
-        for record in tqdm(records, desc=f"{info.name}/{path.stem}", disable=not progress or None, leave=False):
-            if not record.labeled:
-                continue
-            result.records += 1
-            for instance in instances(record, info, decompose=True):
+        units = record_units([record for record in records if record.labeled], info)
+        for unit in tqdm(units, desc=f"{info.name}/{path.stem}", disable=not progress or None, leave=False):
+            result.records += len(unit)
+            for instance in unit_instances(unit, info, decompose=True):
                 result.instances += 1
-                failure = check_instance(record, instance)
+                failure = check_instance(unit[0], instance)
                 if failure is None:
                     result.round_trips += 1
                 elif len(result.failures) < 20:

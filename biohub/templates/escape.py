@@ -29,7 +29,7 @@ def escape(text: str, specials: Iterable[str], reserved: Iterable[str] = ()) -> 
         escaped = "\\" + escaped
     if escaped and escaped[-1].isspace() and not _escaped_at(escaped, len(escaped) - 1):
         escaped = escaped[:-1] + "\\" + escaped[-1]
-    if "\\" not in escaped and any(text.casefold() == word.casefold() for word in reserved):
+    if "\\" not in escaped and spells(text, reserved):
         # (An item holding any backslash already reads as text: see is_reserved.) Escape the first character whose
         # escape means itself (not n/t/r), so the item no longer spells the word.
         index = next((i for i, char in enumerate(escaped) if char not in _NAMED and char != "\\"), None)
@@ -50,9 +50,16 @@ def _escape_match(match: re.Match[str]) -> str:
     return "\\" + _NAMES.get(char, char)
 
 
+@cache
+def _separators(separators: str) -> re.Pattern[str]:
+    return re.compile("[" + re.escape(separators) + "]")
+
+
 def split_unescaped(text: str, separators: Iterable[str]) -> list[str]:
     """Split on any separator character not preceded by an escaping backslash; pieces stay escaped."""
     seps = set(separators)
+    if "\\" not in text:  # nothing escaped (most items): a plain split on the separator characters
+        return _separators("".join(sorted(seps))).split(text)
     pieces, current, index = [], [], 0
     while index < len(text):
         char = text[index]
@@ -89,21 +96,29 @@ def _escaped_at(text: str, index: int) -> bool:
     return count % 2 == 1
 
 
+_ESCAPED = re.compile(r"\\(.)", re.DOTALL)
+
+
+def _unescaped(match: re.Match[str]) -> str:
+    char = match.group(1)
+    return _NAMED.get(char, char)
+
+
 def unescape(text: str) -> str:
     """Undo :func:`escape` (a trailing lone backslash is kept as a backslash)."""
-    out, index = [], 0
-    while index < len(text):
-        char = text[index]
-        if char == "\\" and index + 1 < len(text):
-            nxt = text[index + 1]
-            out.append(_NAMED.get(nxt, nxt))
-            index += 2
-            continue
-        out.append(char)
-        index += 1
-    return "".join(out)
+    return _ESCAPED.sub(_unescaped, text) if "\\" in text else text
+
+
+@cache
+def _folded(words: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(word.casefold() for word in words)
+
+
+def spells(text: str, words: Iterable[str]) -> bool:
+    """Whether ``text`` is one of ``words``, ignoring case (``casefold``)."""
+    return text.casefold() in _folded(words if isinstance(words, tuple) else tuple(words))
 
 
 def is_reserved(item: str, reserved: Iterable[str]) -> bool:
     """Whether a raw (still escaped) item spells a reserved word; an escaped spelling is text."""
-    return "\\" not in item and any(item.casefold() == word.casefold() for word in reserved)
+    return "\\" not in item and spells(item, reserved)

@@ -111,8 +111,10 @@ def spec_from_meta(meta: dict[str, Any]) -> tuple[AnswerSpec, str, list[str]]:
 
 @dataclass(slots=True)
 class Instance:
-    """One task made from a record, before a template is chosen: the family, placeholder values, the answer
-    spec and canonical target, extra gold fields, and (for dialogue/instruction) the conversation itself."""
+    """One task made from a record (or, for answer selection, from the candidate records of one question), before a
+    template is chosen: the family, placeholder values, the answer spec and canonical target, extra gold fields, (for
+    dialogue/instruction) the conversation itself, the prompt's language when it is not the record's, and the
+    candidate records an answer-selection task shows (to split a long one into windows)."""
 
     family: str
     suffix: str
@@ -122,3 +124,5 @@ class Instance:
     gold_extra: dict[str, Any] = field(default_factory=dict)
     choices: list[str] = field(default_factory=list)
     conversation: list[Message] = field(default_factory=list)  # dialogue/instruction: turns before the target
+    language: str = ""  # the prompt's language when it is not the record's (translation into the record's language)
+    candidates: list[Any] = field(default_factory=list)  # answer selection: the question's candidate records (windows)

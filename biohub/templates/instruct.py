@@ -29,7 +29,7 @@ from biohub.templates.builder import build_example, longest_template, messages_f
 from biohub.templates.example import EXAMPLE_FEATURES, Instance, InstructionExample, Message
 from biohub.templates.length import TokenCounter, split_into_windows
 from biohub.templates.library import families
-from biohub.templates.tasks import DatasetInfo, instances, mention_text
+from biohub.templates.tasks import DatasetInfo, answer_selection, instances, mention_text, record_units, unit_instances
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,10 +45,13 @@ class InstructOptions:
 
 # Why an example is dropped (the ledger's ``dropped`` keys; the command line prints one line per reason and task)
 DROP_REASONS: dict[str, str] = {
-    "example_too_long": "longer than max_length (only NER and event documents are split into windows; other tasks are dropped)",
+    "example_too_long": "longer than max_length (only NER and event documents and answer-selection questions are split "
+    "into windows; other tasks are dropped)",
     "sentence_too_long": "NER or event document with a single sentence (or the sentences one event spans) longer than "
     "max_length: no window of whole sentences fits",
     "window_too_long": "NER or event window that fit by the longest template's estimate but measured longer than max_length",
+    "candidate_too_long": "answer-selection candidate longer than max_length even alone in a window (its question's "
+    "other candidates are kept)",
 }
 
 
@@ -159,15 +162,17 @@ def make_examples(
     the annotations left as all there are, teaching (or scoring) a model to miss the dropped ones. It is counted in
     ``stats`` (:meth:`SplitStats.skip_partial`) and printed by :func:`drop_lines`."""
     made = []
-    for record in records:
-        if stats is not None and not record.labeled:
-            stats.unlabeled += 1
-        lost = lost_annotations(record) if record.labeled else {}
-        if lost:
+    for unit in record_units(records, info):  # a record alone, or the candidate records of one question
+        if stats is not None:
+            stats.unlabeled += sum(not record.labeled for record in unit)
+        lost = [lost_annotations(record) for record in unit if record.labeled]
+        if any(lost):
             if stats is not None:
-                stats.skip_partial(lost)
+                for dropped in filter(None, lost):
+                    stats.skip_partial(dropped)
             continue
-        for instance in instances(record, info, decompose=options.decompose):
+        record = unit[0]
+        for instance in unit_instances(unit, info, decompose=options.decompose):
             extra = gold_kb_meta(record, instance)
             example = build_example(record, instance, seed=options.seed, formats=options.formats, extra_meta=extra)
             made.append((record, instance, example))
@@ -177,9 +182,10 @@ def make_examples(
 def apply_length_policy(
     made: Sequence[Made], info: DatasetInfo, options: InstructOptions, counter: TokenCounter | None, stats: SplitStats
 ) -> list[tuple[InstructionExample, int | None]]:
-    """Keep examples that fit ``max_length``; window long NER and event documents, drop other long examples (counted).
-    A document is windowed for each window group (:func:`window_group`) on its own, when an example of the group is
-    too long: its NER windows are sized for its NER prompts and answers, its event windows for its events.
+    """Keep examples that fit ``max_length``; window long NER and event documents (and answer-selection questions: their
+    candidates), drop other long examples (counted). A document is windowed for each window group
+    (:func:`window_group`) on its own, when an example of the group is too long: its NER windows are sized for its NER
+    prompts and answers, its event windows for its events.
 
     Returns (example, token length) pairs; the length is None when no counter is given (no policy)."""
     if counter is None or not options.max_length:
@@ -200,6 +206,8 @@ def apply_length_policy(
             if group not in windowed:
                 windowed.add(group)
                 kept.extend(_windows(record, info, options, counter, stats, group[1]))
+        elif length > options.max_length and instance.candidates and _windowed(instance.family):
+            kept.extend(_candidate_windows(record, instance, info, options, counter, stats))
         elif length > options.max_length:
             stats.drop("example_too_long", instance.family)
         else:
@@ -275,6 +283,43 @@ def _windows(
             stats.drop("window_too_long", example.task)
         else:
             out.append((example, length))
+    return out
+
+
+def _candidate_windows(
+    record: Record, instance: Instance, info: DatasetInfo, options: InstructOptions, counter: TokenCounter, stats: SplitStats
+) -> list[tuple[InstructionExample, int | None]]:
+    """Answer-selection examples of a question whose candidates do not fit ``max_length`` together: windows of
+    consecutive whole candidates (in the question's candidate order), each as long as fits (every window example is
+    built with its own template and format and measured exactly). A candidate that does not fit even alone is dropped
+    (counted); its question's other candidates are kept. Each window is its own question: candidates renumbered from
+    1, gold = the correct ones among them, ``meta.window`` = [first, end) of the question's candidates, id suffix
+    ``.w<n>``."""
+    candidates = instance.candidates
+
+    def measured(start: int, end: int, index: int) -> tuple[InstructionExample, int]:
+        window = answer_selection(candidates, info, (start, end), index)
+        extra = {"window": [start, end]}
+        example = build_example(record, window, seed=options.seed, formats=options.formats, extra_meta=extra)
+        return example, counter([example.messages])[0]
+
+    out: list[tuple[InstructionExample, int | None]] = []
+    start = 0
+    while start < len(candidates):
+        best = measured(start, start + 1, len(out))
+        if best[1] > options.max_length:
+            stats.drop("candidate_too_long", instance.family)
+            start += 1
+            continue
+        end = start + 1
+        while end < len(candidates):
+            longer = measured(start, end + 1, len(out))
+            if longer[1] > options.max_length:
+                break
+            best, end = longer, end + 1
+        out.append(best)
+        start = end
+    stats.windowed_records[instance.family] += 1
     return out
 
 

@@ -57,14 +57,12 @@ from typing import Any, Literal
 import yaml
 
 from biohub.errors import BiohubError
-from biohub.templates import answers_events, answers_tree
-from biohub.templates.answers import Punctuation, kinds
+from biohub.templates.answers import Punctuation, answer_kinds
 from biohub.templates.registry import GROUPS, METRICS, TASK_CATEGORIES, RegistryError, check_name
 from biohub.typed import build_config, load_yaml
 
 EXTRA_FAMILIES_ENV = "BIOHUB_FAMILIES"
 LabelGroup = Literal["", "entity_types", "relation_types", "event_types", "classes"]
-ANSWER_KIND_MODULES = (answers_events, answers_tree)  # imported for their registered answer kinds (answers.CODECS)
 
 LANGUAGES = ("en", "zh")
 PREFIXES = ("", "result", "answer", "score")
@@ -235,7 +233,7 @@ def load_family(path: Path) -> Family:
     if shape.family != path.stem:
         raise TemplateError(f"{where}: family {shape.family!r} must equal the file name")
     try:
-        check_name("answer kind", shape.kind, kinds(), f"{where}.kind")
+        check_name("answer kind", shape.kind, answer_kinds(), f"{where}.kind")
     except RegistryError as exc:
         raise TemplateError(str(exc)) from None
     if shape.prefix not in PREFIXES:

@@ -92,7 +92,8 @@ METRICS: frozenset[str] = frozenset(
     | {"seqeval_precision", "seqeval_recall", "seqeval_f1", "accuracy", "micro_f1", "macro_f1", "f1_positive"}
     | {"exact_match", "pearson", "precision", "recall", "f1", "strict_accuracy", "lenient_accuracy", "mrr"}
     | {"rouge1", "rouge2", "rougeL", "bleu"}
-    | {"tree_accuracy", "tree_edit_distance"}
+    | {"chrf", "precision_at_1", "precision_at_5", "precision_at_10"}  # translation; answer selection (MEDIQA 2019 QA)
+    | {"tree_accuracy", "tree_edit_distance"}  # Text2DT
 )
 
 # Hugging Face dataset-card task categories a family may name (``task_category``).

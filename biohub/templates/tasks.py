@@ -5,17 +5,25 @@ A dataset's tasks come from its ``info.json`` (written by the converters): ``ner
 ``relation_classification`` on text records a yes/no example (GAD, EU-ADR), ``classification`` /
 ``multilabel_classification`` / ``pair_classification`` / ``sts`` one example each, QA records one example of the
 family of their question type (an open-ended type ``T`` the family ``qa_T`` when the library holds one; else
-``qa_open_context`` / ``qa_open``), dialogues and Alpaca-style instructions one pass-through example. ``events`` makes
-an event-extraction example (and, with ``decompose``, one per event type the record holds), ``text_to_structure`` on
-a text-to-text record whose target is a decision tree (Text2DT) a decision-tree example. Only labelled records yield
-examples (unlabelled test files have no target).
+``qa_open_context`` / ``qa_open``), dialogues and Alpaca-style instructions one pass-through example. Only labelled
+records yield examples (unlabelled test files have no target).
+
+Issue 21's families: ``entailment`` pairs one ``entailment`` example (a label); ``summarization`` text-to-text records
+one ``summarization`` example (source -> target); ``translation`` records two ``translation`` examples, one per
+direction, each prompted in its source language (:func:`translation_languages`); and ``answer_selection`` datasets
+(pairs of a question and one candidate answer, labelled correct or not) one ``answer_selection`` example per question:
+its candidates are the records sharing a document id (:func:`record_units`), shown numbered, and the answer lists the
+correct ones best first (:func:`answer_selection`). ``events`` makes an event-extraction example (and, with
+``decompose``, one per event type the record holds: :func:`event_answer`); ``text_to_structure`` on a text-to-text
+record whose target is a decision tree (Text2DT) a decision-tree example.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Collection, Mapping
+import math
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -100,15 +108,17 @@ def instances(record: Record, info: DatasetInfo, *, decompose: bool = False) -> 
     if isinstance(record, TextRecord):
         return [_text(record, info)]
     if isinstance(record, PairsRecord):
+        if ANSWER_SELECTION in info.tasks:
+            return [answer_selection([record], info)]
         return [_pair(record, info)]
+    if isinstance(record, T2TRecord):
+        return _t2t(record, info)
     if isinstance(record, QARecord):
         return [_qa(record, info)]
     if isinstance(record, DialogueRecord):
         return [_dialogue(record, info)]
     if isinstance(record, InstructionRecord):
         return [_instruction(record, info)]
-    if isinstance(record, T2TRecord):
-        return _t2t(record, info)
     return []
 
 
@@ -207,8 +217,100 @@ def _pair(record: PairsRecord, info: DatasetInfo) -> Instance:
     fields = {"text_1": record.text_1, "text_2": record.text_2}
     if record.score is not None and not record.label:
         return Instance("sts", "", fields, _spec(info, "sts", record.language, ()), record.score)
-    spec = _spec(info, "pair_classification", record.language, info.classes)
-    return Instance("pair_classification", "", {**fields, "labels": _names(spec, info.classes)}, spec, record.label)
+    family = "entailment" if "entailment" in info.tasks else "pair_classification"
+    spec = _spec(info, family, record.language, info.classes)
+    return Instance(family, "", {**fields, "labels": _names(spec, info.classes)}, spec, record.label)
+
+
+# --------------------------------------------------------------------------------------------- answer selection
+ANSWER_SELECTION = "answer_selection"
+POSITIVE_CLASSES = ("1", "true", "yes", "correct")  # the class of a candidate that answers its question
+
+
+def record_units(records: Sequence[Record], info: DatasetInfo) -> list[list[Record]]:
+    """The records that make examples together, in the order of their first record: for an answer-selection dataset
+    the candidates of one question (the records sharing a document id), else each record alone."""
+    if ANSWER_SELECTION not in info.tasks:
+        return [[record] for record in records]
+    units: dict[str, list[Record]] = {}
+    for record in records:
+        units.setdefault(record.document_id, []).append(record)
+    return list(units.values())
+
+
+def unit_instances(unit: Sequence[Record], info: DatasetInfo, *, decompose: bool = False) -> list[Instance]:
+    """Every task instance of a unit of :func:`record_units`: a question's answer-selection task (none unless every
+    candidate is labelled), or the instances of a record alone."""
+    if len(unit) == 1:
+        return instances(unit[0], info, decompose=decompose)
+    if not all(record.labeled for record in unit):
+        return []
+    return [answer_selection(unit, info)]
+
+
+def _meta_number(record: Record, key: str) -> float:
+    value = json.loads(record.meta).get(key)
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else math.inf
+
+
+def answer_selection(
+    candidates: Sequence[Record], info: DatasetInfo, window: tuple[int, int] | None = None, index: int = 0
+) -> Instance:
+    """The answer-selection task of one question: its candidate answers (the ``text_2`` of its records, in the order
+    of ``meta.system_rank`` when given, else as read) numbered from 1 in ``{options}``, and as target the numbers of
+    the correct ones (label :data:`POSITIVE_CLASSES`), best first (by ``meta.reference_rank`` when given, else in
+    candidate order). ``window`` = ``[start, end)``: only those candidates (renumbered from 1; id suffix ``.w<index>``)."""
+    ordered = sorted(candidates, key=lambda record: _meta_number(record, "system_rank"))
+    pairs = [record for record in ordered if isinstance(record, PairsRecord)]
+    if len(pairs) != len(ordered) or len({record.text_1 for record in pairs}) != 1:
+        raise ValueError(f"{ordered[0].id}: answer selection needs pairs records of one question")
+    positive = next((code for code in POSITIVE_CLASSES if code in info.classes), None)
+    if positive is None:
+        raise ValueError(f"{info.name}: no class of {POSITIVE_CLASSES} marks a correct candidate (classes: {info.classes})")
+    start, end = window or (0, len(pairs))
+    shown = pairs[start:end]
+    correct = [number for number, record in enumerate(shown, start=1) if record.label == positive]
+    target = sorted(correct, key=lambda number: (_meta_number(shown[number - 1], "reference_rank"), number))
+    language = pairs[0].language
+    spec = _spec(info, ANSWER_SELECTION, language, tuple(str(number) for number in range(1, len(shown) + 1)))
+    options = "\n\n".join(f"[{number}] {record.text_2}" for number, record in enumerate(shown, start=1))
+    suffix = f".w{index}" if window is not None else ""
+    fields = {"question": pairs[0].text_1, "options": options}
+    return Instance(ANSWER_SELECTION, suffix, fields, spec, target, candidates=list(pairs))
+
+
+# --------------------------------------------------------------------------------------------- text to text
+OTHER_LANGUAGE = {"en": "zh", "zh": "en"}
+
+
+def translation_languages(record: T2TRecord) -> tuple[str, str]:
+    """(language of ``text_1``, language of ``text_2``): the texts' names when they are language codes (ParaMed:
+    ``en`` / ``zh``), else the record's language and the other one."""
+    names = (record.text_1_name, record.text_2_name)
+    if all(name in OTHER_LANGUAGE for name in names) and names[0] != names[1]:
+        return names[0], names[1]
+    return record.language, OTHER_LANGUAGE[record.language]
+
+
+def _t2t(record: T2TRecord, info: DatasetInfo) -> list[Instance]:
+    """The summarization or translation examples of a text-to-text record, or the decision-tree example (Text2DT) of
+    a text-to-structure record whose target is a serialised tree."""
+    if "text_to_structure" in info.tasks and record.text_2_name == DECISION_TREE:
+        tree = DecisionNode.parse(record.text_2).to_nodes()
+        return [Instance("decision_tree", "", {"text": record.text_1}, _spec(info, "decision_tree", record.language, ()), tree)]
+    if "summarization" in info.tasks:
+        spec = _spec(info, "summarization", record.language, ())
+        return [Instance("summarization", "", {"text": record.text_1}, spec, record.text_2)]
+    if "translation" not in info.tasks:
+        return []
+    first, second = translation_languages(record)
+    out = []
+    for source, target, text, reference in ((first, second, record.text_1, record.text_2),
+                                            (second, first, record.text_2, record.text_1)):
+        spec = _spec(info, "translation", source, ())
+        extra = {"target_language": target}
+        out.append(Instance("translation", f".{source}-{target}", {"text": text}, spec, reference, extra, language=source))
+    return out
 
 
 # --------------------------------------------------------------------------------------------- qa
@@ -257,14 +359,6 @@ def _dialogue(record: DialogueRecord, info: DatasetInfo) -> Instance:
     turns = [Message(turn.role, turn.content) for turn in record.turns]
     spec = _spec(info, "dialogue", record.language, ())
     return Instance("dialogue", "", {}, spec, turns[-1].content, conversation=turns[:-1])
-
-
-def _t2t(record: T2TRecord, info: DatasetInfo) -> list[Instance]:
-    """A decision-tree example (Text2DT) of a text-to-structure record whose target is a serialised tree."""
-    if "text_to_structure" in info.tasks and record.text_2_name == DECISION_TREE:
-        tree = DecisionNode.parse(record.text_2).to_nodes()
-        return [Instance("decision_tree", "", {"text": record.text_1}, _spec(info, "decision_tree", record.language, ()), tree)]
-    return []
 
 
 def _instruction(record: InstructionRecord, info: DatasetInfo) -> Instance:

@@ -56,3 +56,21 @@ def test_an_em_bio_copy_has_the_standoff_mentions(mirror: Path, split: str) -> N
     standoff = Counter(e.type for r in converted("an_em").records[split] if isinstance(r, KBRecord) for e in r.entities)
     bio = Counter(e.type for r in converted("an_em", "bio").records[split] if isinstance(r, KBRecord) for e in r.entities)
     assert standoff == bio
+
+
+def test_an_em_frag_joins_two_mentions_of_one_type_kept_apart() -> None:
+    """A ``frag`` relation joins a modifier that lacks its head to a complete mention that has it ("ventral and dorsal
+    striatum": ventral -> dorsal striatum); both are mentions of the official (BIO) evaluation, so they stay two
+    entities joined by the relation, never one entity of two pieces (which would also read "ventral ... dorsal
+    striatum")."""
+    frags = []
+    for split in ("train", "validation", "test"):
+        for record in converted("an_em").records[split]:
+            assert isinstance(record, KBRecord)
+            entities = {e.id: e for e in record.entities}
+            frags += [(entities[r.arg1_id], entities[r.arg2_id]) for r in record.relations if r.type == "frag"]
+    assert len(frags) == 37  # SOURCE.md: R types frag 37
+    for modifier, mention in frags:
+        assert modifier.type == mention.type and len(modifier.offsets) == len(mention.offsets) == 1
+        (start, end), (other_start, other_end) = modifier.offsets[0], mention.offsets[0]
+        assert end <= other_start or other_end <= start, (modifier.text, mention.text)  # two mentions, apart

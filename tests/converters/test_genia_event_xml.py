@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from biohub.converters.base import ConvertError, Defect, Rejection
+from biohub.converters.base import ConvertError, Defect, ReadContext, Rejection
 from biohub.converters.formats.genia_event_xml import GeniaEventXmlOptions, GeniaEventXmlReader
 from biohub.schema import KBRecord, document_text, validate
 from tests.converters.conftest import read_items, write_text
@@ -65,8 +65,9 @@ def test_abstract_becomes_a_record_with_terms_and_nested_events(tmp_path: Path) 
     assert (e1.type, e1.trigger.text, e1.trigger.offsets) == ("Gene_expression", ["expression"], [(27, 37)])
     assert [(a.role, a.ref_id) for a in e1.arguments] == [("Theme", f"{rid}.e1")]
     assert [(a.role, a.ref_id) for a in e2.arguments] == [("Theme", f"{rid}.v0"), ("Cause", f"{rid}.e0")]
+    assert [(m.id, m.type, m.ref_id) for m in record.modifications] == [(f"{rid}.m0", "Negation", e2.id)]
     meta = json.loads(record.meta)
-    assert meta["event_attributes"] == {"E2": {"assertion": "non-exist"}} and meta["event_comments"] == {"E2": "toy"}
+    assert meta["event_attributes"] == {} and meta["event_comments"] == {"E2": "toy"}
     assert meta["event_clues"] == {"E2": [["corefCause", 0, 7, {"idref1": "T1"}], ["linkTheme", 18, 37]]}
     assert meta["source_entity_ids"] == ["T1", "T2", "T3"] and meta["source_event_ids"] == ["E1", "E2"]
     assert validate(record) == []
@@ -106,10 +107,39 @@ def test_bad_terms_and_events_are_dropped_and_dependants_with_them(tmp_path: Pat
         ("E5", "nested events form a cycle"),
         ("E6", "nested events form a cycle"),
         ("E2", "event argument missing"),  # its cause T1 was dropped
+        ("E2", "annotation refers to a missing annotation"),  # and its Negation with it
     ]
     record = record_of(items)
     assert [e.type for e in record.events] == ["Gene_expression"] and validate(record) == []
-    assert json.loads(record.meta)["dropped_annotations"] == {"entities": 1, "events": 6}
+    assert record.modifications == []  # E2's Negation went with E2
+    assert json.loads(record.meta)["dropped_annotations"] == {"entities": 1, "events": 6, "modifications": 1}
+
+
+def test_assertion_and_uncertainty_become_modifications_and_are_accounted_for(tmp_path: Path) -> None:
+    marked = "<clue>Zorblin <clueType>activates</clueType> QUX gene expression.</clue></event>"
+    events = (
+        f'<event id="E1" assertion="exist" uncertainty="certain"><type class="Binding"/><theme idref="T2"/>{marked}'
+        f'<event id="E2" assertion="non-exist" uncertainty="doubtful" note="x"><type class="Binding"/><theme idref="T1"/>{marked}'
+        f'<event id="E3" uncertainty="probable"><type class="Binding"/><theme idref="T9"/>{marked}'
+        f'<event id="E4" uncertainty="maybe"><type class="Binding"/><theme idref="T2"/>{marked}'
+    )
+    write_text(tmp_path, "000.xml", abstract(events=events))
+    ctx = ReadContext("toy", "train", "en")
+    items = list(GeniaEventXmlReader(GeniaEventXmlOptions()).read([tmp_path], ctx))
+    assert [(d.locator, d.reason, d.annotation) for d in items if isinstance(d, Defect)] == [
+        ("E4", "bad value", "modifications"),  # not a value the option lists
+        ("E3", "event argument missing", "events"),  # T9 is nothing
+        ("E3", "annotation refers to a missing annotation", "modifications"),  # its Speculation goes with it
+    ]
+    record = record_of(items)
+    ids = {event.id: source for event, source in zip(record.events, json.loads(record.meta)["source_event_ids"])}
+    assert [(m.type, ids[m.ref_id]) for m in record.modifications] == [("Negation", "E2"), ("Speculation", "E2")]
+    assert json.loads(record.meta)["event_attributes"] == {"E2": {"note": "x"}}  # not a modification attribute: meta
+    assert ctx.annotations_read["train"]["modifications"] == 4 and validate(record) == []  # E1's defaults make none
+    options = GeniaEventXmlOptions(modifications={"uncertainty": {"certain": "", "probable": "Probable", "doubtful": "Doubtful"}})
+    record = record_of(read_items(GeniaEventXmlReader(options), tmp_path))
+    assert [m.type for m in record.modifications] == ["Doubtful"]  # assertion is not listed: kept in meta
+    assert json.loads(record.meta)["event_attributes"]["E2"] == {"assertion": "non-exist", "note": "x"}
 
 
 def test_files_that_cannot_be_converted_are_rejected(tmp_path: Path) -> None:

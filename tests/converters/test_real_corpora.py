@@ -18,6 +18,7 @@ import pytest
 
 from biohub.converters.catalog import CatalogEntry, load_catalog
 from biohub.converters.convert import ConversionResult, convert_entry, write_result
+from biohub.converters.ledger import SplitLedger
 from biohub.schema import KBRecord, from_row, validate
 from tests.conftest import mirror_path
 
@@ -40,14 +41,18 @@ def _merge(total: dict[str, Any], counts: dict[str, Any]) -> None:
             total[key] = total.get(key, 0) + value
 
 
+def _observed(ledger: SplitLedger) -> dict[str, Any]:
+    return {**ledger.counts, "read": ledger.read, "annotations": ledger.annotations()}
+
+
 def observed_counts(result: ConversionResult, split: str) -> dict[str, Any]:
-    """A split's ledger counts; ``all`` sums every split."""
+    """A split's ledger counts (with the annotations its reader counted); ``all`` sums every split."""
     if split != "all":
         assert split in result.ledger, f"split {split!r} not produced; got {sorted(result.ledger)}"
-        return {**result.ledger[split].counts, "read": result.ledger[split].read}
+        return _observed(result.ledger[split])
     total: dict[str, Any] = {}
     for ledger in result.ledger.values():
-        _merge(total, {**ledger.counts, "read": ledger.read})
+        _merge(total, _observed(ledger))
     return total
 
 
@@ -77,11 +82,33 @@ def source_numbers(text: str) -> set[int]:
 
 
 def check_expected(result: ConversionResult, expected: dict[str, dict[str, Any]]) -> None:
+    """Every count of ``expected`` equals the ledger's; ``annotations`` names only the units and columns it checks
+    (e.g. ``{events: {read: 36858}}``), any other mapping (``entity_types``) must equal the ledger's whole."""
     assert expected, "a catalog entry must state the counts from its SOURCE.md"
     for split, wanted in expected.items():
         got = observed_counts(result, split)
         for key, value in wanted.items():
+            if key == "annotations":
+                for unit, columns in value.items():
+                    row = got["annotations"].get(unit, {})
+                    for column, number in columns.items():
+                        seen, where = row.get(column), f"{result.dataset}/{split}: {unit} {column}"
+                        assert seen == _total(number), f"{where} = {seen!r}, SOURCE.md says {number!r}"
+                continue
             assert got.get(key) == _total(value), f"{result.dataset}/{split}: {key} = {got.get(key)!r}, SOURCE.md says {value!r}"
+
+
+def check_vocabularies(result: ConversionResult, entry: CatalogEntry) -> None:
+    """Every vocabulary of the entry was read, its counts are SOURCE.md's and no row was rejected."""
+    tables = {table.name: table for table in result.vocabularies}
+    assert sorted(tables) == sorted(v.name for v in entry.vocabularies)
+    for vocabulary in entry.vocabularies:
+        ledger = tables[vocabulary.name].ledger
+        assert vocabulary.expected, f"{entry.name}: vocabulary {vocabulary.name} must state its counts from SOURCE.md"
+        got = {**ledger.counts, "read": ledger.read}
+        for key, value in vocabulary.expected.items():
+            assert got.get(key) == value, f"{entry.name}/{vocabulary.name}: {key} = {got.get(key)!r}, SOURCE.md says {value}"
+        assert not ledger.reasons, f"{entry.name}/{vocabulary.name}: rows rejected: {dict(ledger.reasons)}"
 
 
 def check_allow_lists(
@@ -113,6 +140,7 @@ def test_every_mirror_folder_has_a_catalog_entry(mirror: Path) -> None:
 @pytest.mark.slow
 def test_counts_equal_source_md(mirror: Path, name: str) -> None:
     check_expected(converted(name), CATALOG[name].expected)
+    check_vocabularies(converted(name), CATALOG[name])
 
 
 @pytest.mark.parametrize("name", sorted(CATALOG))
@@ -125,6 +153,9 @@ def test_expected_counts_are_the_ones_in_source_md(mirror: Path, name: str) -> N
             for key, value in wanted.items():
                 for number in _numbers(value):
                     assert number in numbers, f"{name}/{split}/{key}: {number} does not appear in SOURCE.md"
+    for vocabulary in entry.vocabularies:
+        for key, number in vocabulary.expected.items():
+            assert number in numbers, f"{name}/{vocabulary.name}/{key}: {number} does not appear in SOURCE.md"
 
 
 def test_source_numbers_are_whole_numbers_not_digits_inside_other_tokens() -> None:

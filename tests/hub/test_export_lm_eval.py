@@ -83,7 +83,8 @@ def assert_same_scores(
     for name in tasks:
         task = summary["tasks"][name]
         dataset = task["config"].removesuffix("_instructions")
-        entry = scores.get(f"{dataset}/{task['split']}") or scores[f"{dataset}/{task['split']}/{task['family']}"]
+        base, language = f"{dataset}/{task['split']}", f"/{task['language']}" if "language" in task else ""
+        entry = scores.get(base + language) or scores[f"{base}/{task['family']}{language}"]
         assert entry["tasks"] == [task["family"]] and entry["n"] == task["docs"] and entry["missing"] == 0, name
         reported = {key.removesuffix(",none"): value for key, value in results["results"][name].items() if key.endswith(",none")}
         metrics = [m for m in reported if not m.endswith("_stderr")]

@@ -1,14 +1,14 @@
 """Which catalogued corpora the template families cover yet: the task types of issue 21 still without a family
-(coreference, normalisation, translation, summarisation) make no instruction, so a corpus whose every task is one of
-them makes none, and its labels need no display names until its family lands. Event corpora show their event types by
-their codes (the shared tasks' own English identifiers; a label file may name them, as chip_cdee's does in Chinese),
-and Text2DT has no labels, so a corpus whose tasks are only these needs no display names either."""
+(coreference, normalisation) make no instruction, so a corpus whose every task is one of them makes none, and its
+labels need no display names until its family lands. Event corpora show their event types by their codes (the shared
+tasks' own English identifiers; a label file may name them, as chip_cdee's does in Chinese), and Text2DT has no
+labels, so a corpus whose tasks are only these needs no display names either."""
 
 from __future__ import annotations
 
 from biohub.converters.catalog import CatalogEntry
 
-WITHOUT_FAMILY = frozenset({"coreference", "normalization", "translation", "summarization"})
+WITHOUT_FAMILY = frozenset({"coreference", "normalization"})
 CODE_NAMED = frozenset({"events", "text_to_structure"})  # tasks whose instructions show no declared label's name
 
 

@@ -110,4 +110,4 @@ def test_text2dt_record_makes_one_decision_tree_example() -> None:
                        text_1=text, text_2=DecisionNode.from_nodes(TREE).to_text(), text_2_name=DECISION_TREE)
     (made,) = instances(record, DatasetInfo("toy", "t2t", ("text_to_structure",), (), (), (), False))
     assert (made.family, made.fields, made.target) == ("decision_tree", {"text": text}, TREE)
-    assert instances(record, DatasetInfo("toy", "t2t", ("translation",), (), (), (), False)) == []
+    assert instances(record, DatasetInfo("toy", "t2t", (), (), (), (), False)) == []  # not a text_to_structure dataset

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from biohub.templates.answers import kinds
+from biohub.templates.answers import answer_kinds
 from biohub.templates.library import (
     LANGUAGES,
     MIN_TEMPLATES,
@@ -40,7 +40,7 @@ def test_real_library_loads_every_family_file() -> None:
 def test_every_family_has_enough_templates_in_both_languages(name: str) -> None:
     family = families()[name]
     assert family.name == name
-    assert family.kind in kinds() and family.prefix in PREFIXES
+    assert family.kind in answer_kinds() and family.prefix in PREFIXES
     assert isinstance(family.version, int) and family.version >= 1
     assert set(family.placeholders) <= PLACEHOLDERS
     for language in LANGUAGES:

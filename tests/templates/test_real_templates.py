@@ -31,7 +31,10 @@ def test_every_labelled_record_round_trips(unified, name: str) -> None:
         assert result.records == labelled > 0 and result.instances == 0
         return
     assert result.records == labelled > 0
-    assert result.instances >= result.records
+    if "answer_selection" in load_catalog()[name].tasks:  # one instance per question, made of its candidate records
+        assert 0 < result.instances < result.records
+    else:
+        assert result.instances >= result.records
     assert result.rate == 1.0, result.failures
 
 

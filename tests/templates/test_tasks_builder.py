@@ -603,6 +603,23 @@ def _every_kind_of_record() -> list[tuple[Any, DatasetInfo]]:
             InstructionRecord(id="i", document_id="i", language="en", instruction="Do.", input="in", output="None", **COMMON),
             info("instruction", ("instruction",)),
         ),
+        (
+            PairsRecord(id="e", document_id="e", language="en", text_1="Q1?", text_2="Q2?", label="true", **COMMON),
+            info("pairs", ("entailment",), classes=("true", "false")),
+        ),
+        (
+            PairsRecord(id="as", document_id="as", language="zh", text_1="问？", text_2="答。", label="1", **COMMON),
+            info("pairs", ("answer_selection",), classes=("0", "1")),
+        ),
+        (
+            T2TRecord(id="sm", document_id="sm", language="en", text_1="A long question.", text_2="Short?", **COMMON),
+            info("t2t", ("summarization",)),
+        ),
+        (
+            T2TRecord(id="mt", document_id="mt", language="en", text_1="fever .", text_2="发热 。", text_1_name="en",
+                      text_2_name="zh", **COMMON),
+            info("t2t", ("translation",)),
+        ),
         (_event_record(), info("kb", ("events",), event_types=("Gene_expression", "Positive_regulation"))),
         (
             T2TRecord(id="t", document_id="t", language="zh", text_1="发热者@发热可用布洛芬。", text_2_name=DECISION_TREE,

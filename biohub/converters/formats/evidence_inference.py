@@ -152,7 +152,7 @@ class EvidenceInferenceReader(Reader):
         answer, votes, counted = self._combine(annotations)
         if rows and answer is None:
             reason = Reason.ANNOTATORS_DISAGREE if counted else Reason.NO_VERIFIED_LABEL
-            detail = f"PromptID {prompt_id}: votes {dict(votes)}; kept unlabelled"
+            detail = f"PromptID {prompt_id}: votes {dict(sorted(votes.items()))}; kept unlabelled"
             items.append(ctx.defect(row.path, prompt_id, reason, detail, document_id=pmcid, annotation="answers"))
         context = {"evidence": "\n".join(_distinct(a["evidence"] for a in counted)), "article": article or "", "none": ""}
         meta = {

@@ -13,14 +13,21 @@ sentence; terms become entities typed by ``sem``; events become :class:`~biohub.
 class, with the trigger at the clue's ``clueType`` span(s) in their sentence and one argument per argument element
 (role from ``roles``). An element with several idrefs (``idref``, ``idref1``, ...) names ONE mention made of parts
 (terms, or the ``<frag>`` fragments of a ``<cons>`` coordination such as "monocytic ... cells"): it is built once
-per abstract as a discontinuous entity typed as its parts are. What the schema has no field for is kept in meta,
-keyed by source event id: ``event_attributes`` (``assertion``, ``uncertainty``), ``event_comments`` and
-``event_clues`` (the other clue words as ``[tag, start, end]`` document offsets, plus the element's attributes
-when it has any, e.g. the ``idref1`` of a ``corefTheme``). ``source_entity_ids`` / ``source_event_ids`` give the source ids.
+per abstract as a discontinuous entity typed as its parts are. An event's ``assertion`` / ``uncertainty`` become
+:class:`~biohub.schema.Modification` s of it, as BioNLP ST's ``M`` lines (option ``modifications``: attribute ->
+value -> type; by default ``non-exist`` -> ``Negation``, ``probable`` and ``doubtful`` -> ``Speculation``, the
+BioNLP-ST 2009 reading of GENIA; a value mapped to "" is the attribute's default, ``exist`` / ``certain``, and makes
+none), ids ``<record id>.m<n>`` in document order. What the schema has no field for is kept in meta, keyed by source
+event id: ``event_attributes`` (any other attribute of an event), ``event_comments`` and ``event_clues`` (the other
+clue words as ``[tag, start, end]`` document offsets, plus the element's attributes when it has any, e.g. the
+``idref1`` of a ``corefTheme``). ``source_entity_ids`` / ``source_event_ids`` give the source ids.
 
 Never a guess: a term without ``sem`` or with no text, an event without a class, without a trigger, whose clue text
 is not its sentence's, whose argument names nothing kept (a missing id, or a term or event dropped itself), or that
-is part of a cycle of nested events, is dropped as a defect, and the events that depend on a dropped event with it.
+is part of a cycle of nested events, is dropped as a defect, and the events that depend on a dropped event with it;
+the modifications of a dropped event are dropped with it (``annotation refers to a missing annotation``), and a value
+the ``modifications`` option does not list is dropped (``bad value``). The ledger counts what was read (entities:
+terms and built mentions; events; modifications).
 A file whose PMID was already read, or without sentences, is rejected. Files are parsed with
 :func:`biohub.converters.base.parse_xml` (entity declarations refused; the DOCTYPE line is fine).
 """
@@ -38,7 +45,7 @@ from biohub.converters.base import Item, ReadContext, Reader, expand_paths, pars
 from biohub.converters.problems import Reason, RecordRejected
 from biohub.converters.registry import register
 from biohub.converters.sentence_xml import flatten
-from biohub.schema import Entity, Event, EventArgument, KBRecord, Passage, Span, Trigger
+from biohub.schema import Entity, Event, EventArgument, KBRecord, Modification, Passage, Span, Trigger
 
 MAX_DEPTH = 32  # inline markup nested deeper than this is refused (the record is rejected)
 IDREF = re.compile(r"idref\d*")  # an argument's referents: idref, idref1, idref2, ... (several make one composite)
@@ -51,6 +58,8 @@ class GeniaEventXmlOptions:
     roles: event child element -> argument role (children not listed, other than type/clue/comment, are ignored
         with a defect).
     trigger_tag: the clue element that marks the trigger words.
+    modifications: event attribute -> its values -> the modification type each makes ("": the default value,
+        no modification); a value not listed is dropped with a defect. Attributes not listed stay in meta.
     """
 
     passage_type: str = "sentence"
@@ -58,6 +67,12 @@ class GeniaEventXmlOptions:
         default_factory=lambda: {"theme": "Theme", "cause": "Cause", "site": "Site", "product": "Product"}
     )
     trigger_tag: str = "clueType"
+    modifications: dict[str, dict[str, str]] = field(
+        default_factory=lambda: {
+            "assertion": {"exist": "", "non-exist": "Negation"},
+            "uncertainty": {"certain": "", "probable": "Speculation", "doubtful": "Speculation"},
+        }
+    )
 
 
 @dataclass(slots=True)
@@ -72,6 +87,7 @@ class _Event:
     clues: list[list[object]]
     attributes: dict[str, str]
     comment: str
+    modifications: list[str]  # the types of the modifications its attributes make
 
 
 @dataclass(slots=True)
@@ -93,10 +109,18 @@ class _Doc:
     position: int = 0
     terms_read: int = 0
     events_read: int = 0
+    modifications_read: int = 0
 
     def drop(self, ctx: ReadContext, where: str, reason: Reason, detail: str, unit: str) -> None:
         """Record one dropped annotation."""
         self.items.append(ctx.defect(self.path, where, reason, detail, self.key, annotation=unit))
+
+    def drop_event(self, ctx: ReadContext, where: str, reason: Reason, detail: str, modifications: list[str]) -> None:
+        """Record a dropped event, and the modifications its attributes made, dropped with it."""
+        self.drop(ctx, where, reason, detail, "events")
+        for kind in modifications:
+            detail = f"{where}: {kind} of an event dropped itself ({reason.value})"
+            self.drop(ctx, where, Reason.ANNOTATION_REFERS_TO_A_MISSING_ANNOTATION, detail, "modifications")
 
 
 @register
@@ -135,8 +159,16 @@ class GeniaEventXmlReader(Reader):
         if not doc.passages:
             raise RecordRejected(Reason.NO_SENTENCES, f"{path.name} has no <sentence> elements", document_id=key)
         events = self._resolve(doc, ctx)
-        ctx.count_read(key, entities=doc.terms_read + len(doc.made), events=doc.events_read)
+        ctx.count_read(
+            key, entities=doc.terms_read + len(doc.made), events=doc.events_read, modifications=doc.modifications_read
+        )
         kept = [doc.events[source_id] for source_id in events]
+        modifications = [
+            Modification(f"{doc.record_id}.m{n}", kind, event.id)
+            for n, (kind, event) in enumerate(
+                (kind, events[source.source_id]) for source in kept for kind in source.modifications
+            )
+        ]
         meta = {
             "source": {"path": path.name, "record": key},
             "sentence_ids": sentence_ids,
@@ -147,7 +179,11 @@ class GeniaEventXmlReader(Reader):
             "event_clues": {e.source_id: e.clues for e in kept if e.clues},
         }
         record = KBRecord(
-            **ctx.common(key, meta=meta), passages=doc.passages, entities=doc.entities, events=list(events.values())
+            **ctx.common(key, meta=meta),
+            passages=doc.passages,
+            entities=doc.entities,
+            events=list(events.values()),
+            modifications=modifications,
         )
         ctx.keep_raw(record.id, lambda: ET.tostring(root, encoding="unicode"))
         return [*doc.items, record]
@@ -198,28 +234,26 @@ class GeniaEventXmlReader(Reader):
         doc.events_read += 1
         source_id = element.get("id", "")
         where = source_id or f"event {doc.events_read}"
+        modifications, attributes = self._attributes(element, where, doc, ctx)
+        drop = partial(doc.drop_event, ctx, where, modifications=modifications)
         if not source_id or source_id in doc.events or source_id in doc.entity_of:
-            detail = f"{where}: event id missing or given twice"
-            return doc.drop(ctx, where, Reason.DUPLICATE_ANNOTATION_ID, detail, "events")
+            return drop(Reason.DUPLICATE_ANNOTATION_ID, f"{where}: event id missing or given twice")
         children = {child.tag: child for child in reversed(element)}  # the first child of each tag
         kind = children.get("type")
         event_type = "" if kind is None else kind.get("class", "")
         if not event_type:
-            return doc.drop(ctx, where, Reason.EVENT_WITHOUT_TYPE, f"{source_id}: <type> without a class", "events")
+            return drop(Reason.EVENT_WITHOUT_TYPE, f"{source_id}: <type> without a class")
         clue = children.get("clue")
         if sentence is None or clue is None:
-            detail = f"{source_id}: no <clue>, or no <sentence> before the event"
-            return doc.drop(ctx, where, Reason.EVENT_WITHOUT_TRIGGER, detail, "events")
+            return drop(Reason.EVENT_WITHOUT_TRIGGER, f"{source_id}: no <clue>, or no <sentence> before the event")
         clue_text, spans = flatten(clue, MAX_DEPTH)
         text, base = sentence
         if clue_text != text:
-            detail = f"{source_id}: clue text is not its sentence's"
-            return doc.drop(ctx, where, Reason.MENTION_TEXT_DISAGREES_WITH_ITS_OFFSETS, detail, "events")
+            return drop(Reason.MENTION_TEXT_DISAGREES_WITH_ITS_OFFSETS, f"{source_id}: clue text is not its sentence's")
         marked = [_trimmed(text, s, e) for el, s, e in spans if el.tag == self.options.trigger_tag]
         trigger = sorted(span for span in marked if span is not None)
         if not trigger:
-            detail = f"{source_id}: clue marks no <{self.options.trigger_tag}> words"
-            return doc.drop(ctx, where, Reason.EVENT_WITHOUT_TRIGGER, detail, "events")
+            return drop(Reason.EVENT_WITHOUT_TRIGGER, f"{source_id}: clue marks no <{self.options.trigger_tag}> words")
         clues: list[list[object]] = [
             [el.tag, base + s, base + e, *([dict(el.attrib)] if el.attrib else [])]
             for el, s, e in spans
@@ -233,12 +267,35 @@ class GeniaEventXmlReader(Reader):
             elif child.tag not in ("type", "clue", "comment"):
                 detail = f"{source_id}: <{child.tag}> is not an argument role (option roles)"
                 doc.items.append(ctx.defect(doc.path, where, Reason.UNKNOWN_TAG, detail, doc.key))
-        attributes = {name: value for name, value in element.attrib.items() if name != "id"}
         comment = " ".join(c.text or "" for c in element if c.tag == "comment").strip()
         offsets = [(base + s, base + e) for s, e in trigger]
         texts = [text[s:e] for s, e in trigger]
-        doc.events[source_id] = _Event(source_id, event_type, offsets, texts, arguments, clues, attributes, comment)
+        doc.events[source_id] = _Event(
+            source_id, event_type, offsets, texts, arguments, clues, attributes, comment, modifications
+        )
         return None
+
+    def _attributes(self, element: ET.Element, where: str, doc: _Doc, ctx: ReadContext) -> tuple[list[str], dict[str, str]]:
+        """The modification types an event's attributes make (counted as read; a value the ``modifications`` option
+        does not list is dropped) and its other attributes (for meta)."""
+        modifications: list[str] = []
+        others: dict[str, str] = {}
+        for name, value in element.attrib.items():
+            if name == "id":
+                continue
+            if name not in self.options.modifications:
+                others[name] = value
+                continue
+            table = self.options.modifications[name]
+            if table.get(value) == "":  # the attribute's default: no modification
+                continue
+            doc.modifications_read += 1
+            if value not in table:
+                detail = f"{where}: {name}={value!r} is none of {', '.join(map(repr, table))} (option modifications)"
+                doc.drop(ctx, where, Reason.BAD_VALUE, detail, "modifications")
+                continue
+            modifications.append(table[value])
+        return modifications, others
 
     def _resolve(self, doc: _Doc, ctx: ReadContext) -> dict[str, Event]:
         """The kept events by source id, their arguments resolved: an event naming something not kept is dropped,
@@ -246,7 +303,7 @@ class GeniaEventXmlReader(Reader):
         alive = dict(doc.events)
         for source_id in _on_cycles(alive):
             detail = f"{source_id} is part of a cycle of nested events"
-            doc.drop(ctx, source_id, Reason.NESTED_EVENTS_FORM_A_CYCLE, detail, "events")
+            doc.drop_event(ctx, source_id, Reason.NESTED_EVENTS_FORM_A_CYCLE, detail, alive[source_id].modifications)
             del alive[source_id]
         changed = True
         while changed:
@@ -256,7 +313,7 @@ class GeniaEventXmlReader(Reader):
                 if missing:
                     named = ", ".join("+".join(refs) or "(no idref)" for refs in missing)
                     detail = f"{source_id}: argument(s) {named} name no kept term or event (or parts of different types)"
-                    doc.drop(ctx, source_id, Reason.EVENT_ARGUMENT_MISSING, detail, "events")
+                    doc.drop_event(ctx, source_id, Reason.EVENT_ARGUMENT_MISSING, detail, event.modifications)
                     del alive[source_id]
                     changed = True
         ids = {source_id: f"{doc.record_id}.v{n}" for n, source_id in enumerate(alive)}
