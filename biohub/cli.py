@@ -298,11 +298,12 @@ def instruct_command(
         typer.Option(help="Answer format(s): lines, json, or lines,json (seeded choice per example); repeatable."),
     ] = None,
     decompose: Annotated[
-        bool, typer.Option(help="Also make one NER example per entity type (Taiyi's decomposed NER).")
+        bool,
+        typer.Option(help="Also one NER example per entity type and one event example per event type (Taiyi's decomposition)."),
     ] = False,
     max_length: Annotated[
         int,
-        typer.Option(help="Token limit per example; longer NER documents are split, others dropped (0: no limit)."),
+        typer.Option(help="Token limit per example; longer NER and event documents are split, others dropped (0: no limit)."),
     ] = 1024,
     tokenizer: Annotated[
         str, typer.Option(help="Tokenizer for lengths: 'default' (the default model's), a folder or a Hub id.")

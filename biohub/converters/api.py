@@ -215,7 +215,7 @@ def infer_labels(result: ConversionResult) -> LabelSet:
     used = {group: tuple(sorted(labels)) for group, labels in observed_labels(result).items()}
     records = (record for split in result.records.values() for record in split)
     multi = any(isinstance(record, TextRecord) and len(record.labels) > 1 for record in records)
-    return LabelSet(used["entity_types"], used["relation_types"], (), used["classes"], multi)
+    return LabelSet(used["entity_types"], used["relation_types"], used["event_types"], used["classes"], multi)
 
 
 def infer_tasks(result: ConversionResult) -> tuple[str, ...]:
@@ -224,7 +224,8 @@ def infer_tasks(result: ConversionResult) -> tuple[str, ...]:
     if result.schema == "kb":
         kb = [r for r in records if isinstance(r, KBRecord)]
         tasks = ["ner"] if any(r.entities for r in kb) else []
-        return tuple(tasks + (["re"] if any(r.relations for r in kb) else []))
+        tasks += ["re"] if any(r.relations for r in kb) else []
+        return tuple(tasks + (["events"] if any(r.events for r in kb) else []))
     if result.schema == "text":
         return ("multilabel_classification",) if result.labels.multi_label else ("classification",)
     if result.schema == "pairs":

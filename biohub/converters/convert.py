@@ -411,12 +411,13 @@ def observed_labels(result: ConversionResult) -> dict[str, list[str]]:
     """The labels the converted records actually use, in declared order (then first-seen order): the one place the
     labels in use are read off the records (``info.json``, the datasets' info, and labels inferred for uncatalogued
     corpora all come from here)."""
-    seen: dict[str, dict[str, None]] = {"entity_types": {}, "relation_types": {}, "classes": {}}
+    seen: dict[str, dict[str, None]] = {"entity_types": {}, "relation_types": {}, "event_types": {}, "classes": {}}
     for split in sorted(result.records):
         for record in result.records[split]:
             if isinstance(record, KBRecord):
                 seen["entity_types"].update(dict.fromkeys(e.type for e in record.entities))
                 seen["relation_types"].update(dict.fromkeys(r.type for r in record.relations))
+                seen["event_types"].update(dict.fromkeys(e.type for e in record.events))
             elif isinstance(record, TextRecord):
                 seen["classes"].update(dict.fromkeys(record.labels))
             elif isinstance(record, PairsRecord) and record.label:

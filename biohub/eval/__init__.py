@@ -4,7 +4,8 @@
 * :mod:`~biohub.eval.generate`: batched greedy generation, resumable from its JSONL file;
 * :mod:`~biohub.eval.score` / :mod:`~biohub.eval.metrics`: outputs parsed by each example's own parser, scored by
   the scorer its task family names (:mod:`~biohub.eval.metrics_mt`: translation; :mod:`~biohub.eval.metrics_ranking`:
-  answer selection);
+  answer selection; :mod:`~biohub.eval.metrics_events`: event extraction; :mod:`~biohub.eval.metrics_tree`: Text2DT
+  decision trees);
 * :mod:`~biohub.eval.run`: ``biohub eval`` and ``biohub score`` (``results.json``, ``generations.jsonl``);
 * :mod:`~biohub.eval.report`: ``biohub report`` (Markdown, HTML and a bar chart over runs);
 * :mod:`~biohub.eval.lm_eval_hooks`: the task class of a ``biohub export --format lm-eval`` folder.
@@ -12,4 +13,7 @@
 Nothing is imported here, so ``biohub --help`` does not load the evaluation stack.
 """
 
-__all__ = ["generate", "lm_eval_hooks", "metrics", "metrics_mt", "metrics_ranking", "report", "run", "score", "suite"]
+__all__ = [
+    "generate", "lm_eval_hooks", "metrics", "metrics_events", "metrics_mt", "metrics_ranking", "metrics_tree", "report",
+    "run", "score", "suite",
+]

@@ -108,8 +108,9 @@ def task_metrics(docs: Sequence[dict[str, Any]]) -> list[str]:
 
 
 def higher_is_better(metric: str) -> bool:
-    """Every metric but the parse failure rate and the false positive / false negative counts."""
-    return metric != PARSE_FAILURE_RATE and not metric.startswith(("fp_", "fn_"))
+    """Every metric but the parse failure rate, Text2DT's tree edit distance and the false positive / false negative
+    counts."""
+    return metric not in (PARSE_FAILURE_RATE, "tree_edit_distance") and not metric.startswith(("fp_", "fn_"))
 
 
 def _docs(config: dict[str, Any]) -> list[dict[str, Any]]:

@@ -13,16 +13,19 @@ from typing import Any
 from biohub.errors import ConfigError, MissingFileError
 from biohub.io import atomic_path, write_text
 from biohub.outputs import REPORT, replacing
+from biohub.templates.registry import GROUPS
 
-GROUP_ORDER = ("NER", "NEN", "RE", "COREF", "TC", "PAIR", "QA", "GEN")
+GROUP_ORDER = GROUPS
 GROUP_NAMES = {
     "NER": "Named entity recognition",
     "NEN": "Entity normalisation",
     "RE": "Relation extraction",
     "COREF": "Coreference",
+    "EE": "Event extraction",
     "TC": "Text classification",
     "PAIR": "Sentence pairs",
     "QA": "Question answering",
+    "TS": "Text to structure",
     "GEN": "Generation",
 }
 REFERENCE_COLUMNS = {"taiyi1_qwen7b": "Taiyi (Qwen-7B)", "chatgpt35": "ChatGPT-3.5"}

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from biohub.eval import metrics
+from biohub.eval import metrics, metrics_events, metrics_tree
 from biohub.eval.suite import Entry
 from biohub.templates.answers import parse
 from biohub.templates.example import spec_from_meta
@@ -213,6 +213,27 @@ def score_text(entry: Entry, judged: Sequence[Judged], tokens: TokensLookup | No
     language = judged[0].language
     texts = [j.output if j.parse_ok else "" for j in judged]
     return metrics.rouge_scores(golds, texts, language) | metrics.bleu(golds, texts, language)
+
+
+@SCORERS.register("events")
+def score_events(entry: Entry, judged: Sequence[Judged], tokens: TokensLookup | None) -> dict[str, float]:
+    """Events: micro P/R/F1 of whole events (BioNLP ST strict matching over texts), triggers and arguments."""
+    golds, preds = _golds_preds(judged)
+    return metrics_events.event_scores((g, p, None) for g, p in zip(golds, preds))
+
+
+@SCORERS.register("events_single")
+def score_events_single(entry: Entry, judged: Sequence[Judged], tokens: TokensLookup | None) -> dict[str, float]:
+    """One event type per example (its answer spec names the asked type first): the events values of that type."""
+    golds, preds = _golds_preds(judged)
+    return metrics_events.event_scores((g, p, example.labels[:1]) for g, p, example in zip(golds, preds, judged))
+
+
+@SCORERS.register("decision_tree")
+def score_decision_tree(entry: Entry, judged: Sequence[Judged], tokens: TokensLookup | None) -> dict[str, float]:
+    """Text2DT: tree accuracy, triple / node / decision-path P/R/F1 and the tree edit distance."""
+    golds, preds = _golds_preds(judged)
+    return metrics_tree.tree_scores(zip(golds, preds))
 
 
 def _single_label(example: Judged) -> str:

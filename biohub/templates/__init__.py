@@ -7,7 +7,9 @@ live in ``data/labels/<dataset>.yaml``. The submodules:
 
 * :mod:`~biohub.templates.registry`: answer kinds, scorers and the closed vocabularies a family file may name;
 * :mod:`~biohub.templates.answers` / :mod:`~biohub.templates.escape`: rendering and parsing answers per format
-  (:mod:`~biohub.templates.answers_ranking`: the ``ranking`` kind of answer selection);
+  (:mod:`~biohub.templates.answers_ranking`: the ``ranking`` kind of answer selection;
+  :mod:`~biohub.templates.answers_events` and :mod:`~biohub.templates.answers_tree`: the event and decision-tree
+  kinds, their keywords in :mod:`~biohub.templates.answer_words`);
 * :mod:`~biohub.templates.tasks`: the task instances of a unified record;
 * :mod:`~biohub.templates.example` / :mod:`~biohub.templates.builder`: the chat example made from an instance;
 * :mod:`~biohub.templates.instruct` / :mod:`~biohub.templates.length`: ``biohub instruct`` and its length policy;
@@ -17,5 +19,6 @@ Nothing is imported here, so importing one submodule does not load the others.
 """
 
 __all__ = [
-    "answers", "answers_ranking", "builder", "check", "escape", "example", "instruct", "length", "library", "registry", "tasks",
+    "answer_words", "answers", "answers_events", "answers_ranking", "answers_tree", "builder", "check", "escape",
+    "example", "instruct", "length", "library", "registry", "tasks",
 ]

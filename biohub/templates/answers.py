@@ -19,7 +19,9 @@ Kinds and their line rendering (English; Chinese uses ``：`` ``；`` ``，`` an
 Kinds defined in their own modules register a :class:`KindCodec` (canonical form, line rendering, JSON payload
 both ways, a layout example) in :data:`CODECS` and their line parser in ``PARSERS``, under the kind's name: ``ranking``
 (``Answer: 3, 1``, candidate numbers best first; :mod:`.answers_ranking`), ``concepts`` (entity normalisation,
-:mod:`.answers_norm`) and ``clusters`` (coreference, :mod:`.answers_coref`). :func:`answer_kinds` lists them all.
+:mod:`.answers_norm`), ``clusters`` (coreference, :mod:`.answers_coref`), ``events`` (numbered events with trigger,
+type and role: argument pieces; :mod:`.answers_events`) and ``tree`` (Text2DT decision trees; :mod:`.answers_tree`).
+:func:`answer_kinds` lists them all.
 
 Mentions containing separator characters round-trip through backslash escapes (:mod:`.escape`); so do mentions
 that lenient parsing would otherwise misread ("None." as the empty answer; on a keyword-less line a leading
@@ -114,7 +116,8 @@ class KindCodec:
     ``canonical(spec, value)`` the canonical structure; ``lines(spec, value)`` the line rendering of a canonical
     value; ``to_json(spec, value)`` the JSON payload of a canonical value; ``from_json(spec, payload, strict,
     warnings)`` the structure of a JSON payload (already loaded from the answer text, a ``json_type``; raising
-    :class:`ParseFailure`); ``layout(spec, language)`` a placeholder value shown in the format hint."""
+    :class:`ParseFailure`); ``layout(spec, language)`` a placeholder value shown in the format hint; ``json_type``:
+    what the payload is (``dict`` or ``list``: lenient parsing looks for that in prose)."""
 
     canonical: Callable[[AnswerSpec, Any], Any]
     lines: Callable[[AnswerSpec, Any], str]
@@ -386,6 +389,39 @@ def _parse_spans_by_type(spec: AnswerSpec, text: str, strict: bool, warnings: li
 def _is_none_answer(spec: AnswerSpec, text: str) -> bool:
     stripped = text.strip().strip("。.!！")
     return any(stripped.casefold() == word.casefold() for word in spec.punct.none_words)
+
+
+# --------------------------------------------------------------------------------------------- shared with KIND_CODECS kinds
+def answer_lines(text: str, strict: bool) -> list[str]:
+    """The lines of an answer: exactly as written (``strict``), or without bullets, numbering, blank lines, fences and
+    unescaped blanks at either end (lenient)."""
+    return _lines(text, strict)
+
+
+def name_key(name: str) -> str:
+    """The lenient comparison key of a name: no blanks, ``_`` or ``-``, case-folded."""
+    return _norm(name)
+
+
+def label_of(spec: AnswerSpec, name: str, strict: bool) -> str | None:
+    """The label code ``name`` (escaped) stands for: its display name exactly (``strict``), or leniently its display
+    name or code compared by :func:`name_key`; None when it names no label of ``spec``."""
+    return _label_of(spec, name, strict)
+
+
+def split_exact(value: str, separator: str, gap: str) -> list[str]:
+    """``value`` split exactly as the renderer joins items (``separator + gap``, escapes kept); AnswerFailure otherwise."""
+    return _split_strict(value, separator, gap)
+
+
+def escape_value(p: Punctuation, text: str, pair: bool = False) -> str:
+    """``text`` escaped as an item of a list (``pair``: of a bracketed pair or triple), as the renderers escape it."""
+    return _esc(p, text, pair)
+
+
+def is_none_answer(spec: AnswerSpec, text: str) -> bool:
+    """Whether ``text`` is only a word for "nothing" (``None``, ``无``, ..., a final full stop allowed)."""
+    return _is_none_answer(spec, text)
 
 
 def _strip_prefix(spec: AnswerSpec, text: str, strict: bool) -> str:
@@ -749,4 +785,4 @@ def _load_json(text: str, strict: bool, expected: type) -> Any:
 
 
 # The kinds of their own modules register themselves (imported last: they build on this module).
-from biohub.templates import answers_coref, answers_norm, answers_ranking  # noqa: E402,F401,I001
+from biohub.templates import answers_coref, answers_events, answers_norm, answers_ranking, answers_tree  # noqa: E402,F401,I001

@@ -26,9 +26,10 @@ from biohub.io import InputError, write_json, write_parquet
 from biohub.outputs import CONVERT, INSTRUCT, replacing, require_complete
 from biohub.schema import DialogueRecord, KBRecord, Record, from_row
 from biohub.templates.answers_coref import KIND as CLUSTERS
+from biohub.templates.answers_events import KIND as EVENTS
 from biohub.templates.builder import build_example, longest_template, messages_for
 from biohub.templates.example import EXAMPLE_FEATURES, Instance, InstructionExample, Message
-from biohub.templates.length import TokenCounter, split_dialogue, split_into_windows
+from biohub.templates.length import TokenCounter, event_extents, split_dialogue, split_into_windows
 from biohub.templates.library import families
 from biohub.templates.tasks import DatasetInfo, answer_selection, instances, mention_text, record_units, unit_instances
 from biohub.templates.tasks_coref import cluster_extents
@@ -47,11 +48,11 @@ class InstructOptions:
 
 # Why an example is dropped (the ledger's ``dropped`` keys; the command line prints one line per reason and task)
 DROP_REASONS: dict[str, str] = {
-    "example_too_long": "longer than max_length (only the windowed families, NER, normalisation, coreference, "
+    "example_too_long": "longer than max_length (only the windowed families, NER, normalisation, coreference, events, "
     "dialogue symptoms and answer selection, split a document, dialogue or question into windows; other tasks are "
     "dropped)",
-    "sentence_too_long": "document with a single sentence (coreference: the sentences of one chain; dialogue: one turn) "
-    "longer than max_length: no window of whole sentences fits",
+    "sentence_too_long": "document with a single sentence (coreference: the sentences of one chain; events: the "
+    "sentences one event spans; dialogue: one turn) longer than max_length: no window of whole sentences fits",
     "window_too_long": "window that fit by the longest template's estimate but measured longer than max_length",
     "candidate_too_long": "answer-selection candidate longer than max_length even alone in a window (its question's "
     "other candidates are kept)",
@@ -186,8 +187,9 @@ def apply_length_policy(
     made: Sequence[Made], info: DatasetInfo, options: InstructOptions, counter: TokenCounter | None, stats: SplitStats
 ) -> list[tuple[InstructionExample, int | None]]:
     """Keep examples that fit ``max_length``; window long documents of the windowed families (NER, normalisation,
-    coreference, dialogue symptoms), drop other long examples (counted). Each window group (:func:`window_group`) of a document is
-    windowed on its own, only when one of its examples is too long.
+    coreference, events, dialogue symptoms; answer-selection questions by their candidates), drop other long examples
+    (counted). Each window group (:func:`window_group`) of a document is windowed on its own, only when one of its
+    examples is too long: its NER windows are sized for its NER prompts and answers, its event windows for its events.
 
     Returns (example, token length) pairs; the length is None when no counter is given (no policy)."""
     if counter is None or not options.max_length:
@@ -224,15 +226,18 @@ def _windowed(family: str) -> bool:
 
 
 def window_group(family: str) -> str:
-    """The families that share one set of windows of a document: a family and the one it decomposes into (``ner``
-    and ``ner_single``) are the group of the former; any other family is a group of its own."""
+    """The family whose windows an example of ``family`` is made from: the family decomposed into it (``ner`` for
+    ``ner_single``, ``events`` for ``events_single``), else the family itself."""
     return next((name for name, facts in families().items() if facts.instruct.decompose_into == family), family)
 
 
 def _together(record: KBRecord, group: str) -> list[tuple[int, int]]:
     """The extents a window of the group's examples must hold whole beyond single mentions: the coreference chains
-    of a family answering in clusters."""
-    return cluster_extents(record) if families()[group].kind == CLUSTERS else []
+    of a family answering in clusters, the events (trigger, arguments, nested events) of one answering in events."""
+    kind = families()[group].kind
+    if kind == CLUSTERS:
+        return cluster_extents(record)
+    return list(event_extents(record).values()) if kind == EVENTS else []
 
 
 def build_split(
@@ -278,12 +283,12 @@ def _windows(
         windows = split_dialogue(record, fits)
     else:
         windows = split_into_windows(record, fits, _together(record, group))
-    families = [i.family for i in ner_instances(record)]
+    names = [i.family for i in ner_instances(record)]
     if windows is None:
-        for family in families:
+        for family in names:
             stats.drop("sentence_too_long", family)
         return []
-    stats.windowed_records.update(set(families))
+    stats.windowed_records.update(set(names))
     made = [
         build_example(
             window,

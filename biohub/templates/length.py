@@ -1,11 +1,12 @@
 """Length policy: token counts with a real tokenizer, and splitting long documents into sentence windows.
 
 Examples are measured as the model will see them: the tokenizer's chat template applied to the messages.
-A knowledge-base record whose NER example (or that of another windowed family: normalisation, coreference) is
-longer than ``max_length`` is split into windows of whole sentences (never cutting a mention, nor any extent the
-family keeps together, such as a coreference chain; offsets rebased, the window's place kept in ``meta.window``), and
-a dialogue whose symptom example is too long into windows of whole turns (``meta.window``: the turn range); any other
-over-long example is dropped and counted. The target text is never truncated.
+A knowledge-base record whose example of a windowed family (NER, normalisation, coreference, events) is longer than
+``max_length`` is split into windows of whole sentences (never cutting a mention, nor any extent the family keeps
+together: a coreference chain, an event with its trigger, its arguments and the events nested in it; offsets rebased,
+the window's place kept in ``meta.window``), and a dialogue whose symptom example is too long into windows of whole
+turns (``meta.window``: the turn range); any other over-long example is dropped and counted. The target text is never
+truncated.
 
 Tokenizers are loaded by :func:`biohub.models.load_tokenizer` (the default one is the default model's, read from its
 GGUF once and cached as a plain tokenizer folder).
@@ -17,7 +18,20 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from biohub.schema import Coreference, DialogueRecord, Entity, KBRecord, Passage, Relation, Span, document_text
+from biohub.schema import (
+    Coreference,
+    DialogueRecord,
+    Entity,
+    Event,
+    EventArgument,
+    KBRecord,
+    Modification,
+    Passage,
+    Relation,
+    Span,
+    Trigger,
+    document_text,
+)
 from biohub.templates.example import Message
 
 _SENTENCE_END = re.compile(r"(?<=[.!?。！？;；])\s*")
@@ -44,6 +58,28 @@ class TokenCounter:
 
 
 # --------------------------------------------------------------------------------------------- windows
+def event_extents(record: KBRecord) -> dict[str, tuple[int, int]]:
+    """The extent of every event: from the first to the last character of its trigger, its argument entities and,
+    recursively, the events nested in it (a window that cuts no extent keeps each event whole)."""
+    own = {entity.id: (min(s for s, _ in entity.offsets), max(e for _, e in entity.offsets)) for entity in record.entities}
+    nested = {event.id: [a.ref_id for a in event.arguments] for event in record.events}
+    for event in record.events:
+        own[event.id] = (min(s for s, _ in event.trigger.offsets), max(e for _, e in event.trigger.offsets))
+    extents: dict[str, tuple[int, int]] = {}
+    for root in nested:
+        start, end = own[root]
+        seen, todo = {root}, list(nested[root])
+        while todo:  # nested events are acyclic (schema.validate), but a shared one is visited once
+            ref = todo.pop()
+            if ref in seen or ref not in own:
+                continue
+            seen.add(ref)
+            start, end = min(start, own[ref][0]), max(end, own[ref][1])
+            todo.extend(nested.get(ref, ()))
+        extents[root] = (start, end)
+    return extents
+
+
 def sentence_units(record: KBRecord, together: Sequence[Span] = ()) -> list[tuple[int, int]]:
     """Sentence spans over the document text; never inside a mention or one of the ``together`` extents (e.g. a
     coreference chain, from its first mention to its last), never across a passage boundary."""
@@ -58,7 +94,7 @@ def sentence_units(record: KBRecord, together: Sequence[Span] = ()) -> list[tupl
                     cut = end
             if cut < start + len(text):
                 units.append((cut, start + len(text)))
-    # a mention's whole extent (all pieces of a discontinuous one) must stay inside one unit
+    # a mention's whole extent (all pieces of a discontinuous one) and an event's must stay inside one unit
     spans = [(min(s for s, _ in entity.offsets), max(e for _, e in entity.offsets)) for entity in record.entities]
     spans.extend(together)
     merged: list[tuple[int, int]] = []
@@ -95,6 +131,20 @@ def window_record(record: KBRecord, start: int, end: int, index: int) -> KBRecor
         if {r.arg1_id, r.arg2_id} <= kept
     ]
     chains = [Coreference(c.id, list(c.entity_ids)) for c in record.coreferences if set(c.entity_ids) <= kept]
+    extents = event_extents(record)
+    events = [
+        Event(
+            ev.id,
+            ev.type,
+            Trigger(list(ev.trigger.text), [(s - start, t - start) for s, t in ev.trigger.offsets]),
+            [EventArgument(a.role, a.ref_id) for a in ev.arguments],
+            list(ev.normalized),
+        )
+        for ev in record.events
+        if start <= extents[ev.id][0] and extents[ev.id][1] <= end
+    ]
+    kept |= {ev.id for ev in events}
+    modifications = [Modification(m.id, m.type, m.ref_id) for m in record.modifications if m.ref_id in kept]
     return KBRecord(
         id=window_id,
         document_id=record.document_id,
@@ -107,6 +157,8 @@ def window_record(record: KBRecord, start: int, end: int, index: int) -> KBRecor
         entities=entities,
         relations=relations,
         coreferences=chains,
+        events=events,
+        modifications=modifications,
     )
 
 

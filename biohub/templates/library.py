@@ -32,8 +32,10 @@
       zh: [...]
 
 ``templates/data/labels/<dataset>.yaml`` maps a dataset's label codes to display names per language
-(``entity_types`` / ``relation_types`` / ``classes`` -> code -> {en, zh}); labels without an entry are shown
-as their code. Unknown keys, unknown kind, metric, group or category names, missing languages, fewer than
+(``entity_types`` / ``relation_types`` / ``event_types`` / ``classes`` -> code -> {en, zh}; ``event_roles`` names the
+roles of event arguments); labels without an entry are shown as their code.
+
+Unknown keys, unknown kind, metric, group or category names, missing languages, fewer than
 ``MIN_TEMPLATES`` templates per language, a template that does not use exactly the family's placeholders, and
 values of the wrong type are errors.
 
@@ -60,7 +62,7 @@ from biohub.templates.registry import GROUPS, METRICS, TASK_CATEGORIES, Registry
 from biohub.typed import build_config, load_yaml
 
 EXTRA_FAMILIES_ENV = "BIOHUB_FAMILIES"
-LabelGroup = Literal["", "entity_types", "relation_types", "classes"]
+LabelGroup = Literal["", "entity_types", "relation_types", "event_types", "classes"]
 
 LANGUAGES = ("en", "zh")
 PREFIXES = ("", "result", "answer", "score")
@@ -210,6 +212,8 @@ class _FamilyFile:
 class _LabelFile:
     entity_types: dict[str, _ByLanguage] = field(default_factory=dict)
     relation_types: dict[str, _ByLanguage] = field(default_factory=dict)
+    event_types: dict[str, _ByLanguage] = field(default_factory=dict)
+    event_roles: dict[str, _ByLanguage] = field(default_factory=dict)  # argument roles of the events (not a label set)
     classes: dict[str, _ByLanguage] = field(default_factory=dict)
 
 

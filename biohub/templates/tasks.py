@@ -16,20 +16,26 @@ one ``summarization`` example (source -> target); ``translation`` records two ``
 direction, each prompted in its source language (:func:`translation_languages`); and ``answer_selection`` datasets
 (pairs of a question and one candidate answer, labelled correct or not) one ``answer_selection`` example per question:
 its candidates are the records sharing a document id (:func:`record_units`), shown numbered, and the answer lists the
-correct ones best first (:func:`answer_selection`).
+correct ones best first (:func:`answer_selection`). ``events`` makes an event-extraction example (and, with
+``decompose``, one per event type the record holds: :func:`event_answer`); ``text_to_structure`` on a text-to-text
+record whose target is a decision tree (Text2DT) a decision-tree example.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from biohub.schema import (
+    DECISION_TREE,
+    DecisionNode,
     DialogueRecord,
+    Event,
     InstructionRecord,
     KBRecord,
     PairsRecord,
@@ -41,7 +47,7 @@ from biohub.schema import (
 )
 from biohub.templates.answers import LETTERS, AnswerSpec
 from biohub.templates.example import Instance, Message
-from biohub.templates.library import display_names, families, punctuation
+from biohub.templates.library import display_names, families, label_names, punctuation
 from biohub.templates.tasks_coref import coreference_target
 from biohub.templates.tasks_norm import dialogue_symptom_target, dialogue_text, normalization_target
 
@@ -57,11 +63,13 @@ class DatasetInfo:
     relation_types: tuple[str, ...]
     classes: tuple[str, ...]
     multi_label: bool
+    event_types: tuple[str, ...] = ()
 
     @classmethod
     def from_info(cls, info: Mapping[str, Any]) -> DatasetInfo:
         """The dataset info of a conversion's ``info.json`` content (``biohub.converters.convert.conversion_info``):
-        the observed entity and relation types, and the declared classes (the observed ones when none are declared).
+        the observed entity, relation and event types, and the declared classes (the observed ones when none are
+        declared).
         ``biohub instruct`` reads it from the file, ``biohub build`` takes it from the conversion it just ran."""
         observed = info["observed_labels"]
         declared = info["labels"]
@@ -73,6 +81,7 @@ class DatasetInfo:
             relation_types=tuple(observed["relation_types"]),
             classes=tuple(declared["classes"]) or tuple(observed["classes"]),
             multi_label=bool(declared["multi_label"]),
+            event_types=tuple(observed.get("event_types", ())),  # info.json written before events had families: none
         )
 
     @classmethod
@@ -144,6 +153,8 @@ def _kb(record: KBRecord, info: DatasetInfo, decompose: bool) -> list[Instance]:
         triples = [[r.type, names[r.arg1_id], names[r.arg2_id]] for r in record.relations]
         spec = _spec(info, "re", record.language, info.relation_types)
         out.append(Instance("re", "", {"text": text, "relations": _names(spec, info.relation_types)}, spec, triples))
+    if "events" in info.tasks and info.event_types:
+        out.extend(_events(record, info, text, decompose))
     if "normalization" in info.tasks:
         spec = _spec(info, "nen", record.language, info.entity_types)
         fields = {"text": text, "types": _names(spec, info.entity_types)}
@@ -152,6 +163,55 @@ def _kb(record: KBRecord, info: DatasetInfo, decompose: bool) -> list[Instance]:
         spec = _spec(info, "coref", record.language, ())
         out.append(Instance("coref", "", {"text": text}, spec, coreference_target(record)))
     return out
+
+
+def _events(record: KBRecord, info: DatasetInfo, text: str, decompose: bool) -> list[Instance]:
+    """The event-extraction example of a record and, with ``decompose``, one per event type the record holds (its
+    answer: the events of that type and the events they contain, which the answer must number to refer to them)."""
+    spec = _event_spec(info, "events", record.language, info.event_types)
+    fields = {"text": text, "types": _names(spec, info.event_types)}
+    out = [Instance("events", "", fields, spec, event_answer(record))]
+    single_family = families()["events"].instruct.decompose_into
+    if decompose and single_family:
+        present = {event.type for event in record.events}
+        for code in (code for code in info.event_types if code in present):
+            single = _event_spec(info, single_family, record.language, (code, *(c for c in info.event_types if c != code)))
+            fields = {"text": text, "type": single.name(code)}
+            out.append(Instance(single_family, f".{code}", fields, single, event_answer(record, {code})))
+    return out
+
+
+def _event_spec(info: DatasetInfo, family: str, language: str, codes: tuple[str, ...]) -> AnswerSpec:
+    """The spec of an events answer: the event types ``codes`` (for a decomposed example the asked type first) with
+    their display names, and the display names of the dataset's argument roles (label file group ``event_roles``)."""
+    spec = _spec(info, family, language, codes)
+    roles = {code: names[language] for code, names in label_names(info.name).get("event_roles", {}).items()}
+    return dataclasses.replace(spec, display={**roles, **spec.display})
+
+
+def event_answer(record: KBRecord, types: Collection[str] | None = None) -> list[list[Any]]:
+    """The events of ``record`` as an events answer (``biohub.templates.answers_events``): every event, or those of
+    ``types`` and the events they contain, in document order of their triggers; each ``[type, trigger text,
+    [[role, entity text or event number], ...]]`` (the answer kind's canonical form moves contained events first)."""
+    def place(event: Event) -> tuple[int, int, str, str]:
+        return min(s for s, _ in event.trigger.offsets), max(e for _, e in event.trigger.offsets), event.type, event.id
+
+    ordered = sorted(record.events, key=place)
+    if types is not None:
+        nested = {event.id: [a.ref_id for a in event.arguments] for event in record.events}
+        keep: set[str] = set()
+        todo = [event.id for event in record.events if event.type in types]
+        while todo:
+            event_id = todo.pop()
+            if event_id not in keep:
+                keep.add(event_id)
+                todo.extend(ref for ref in nested[event_id] if ref in nested)
+        ordered = [event for event in ordered if event.id in keep]
+    number = {event.id: index for index, event in enumerate(ordered, start=1)}
+    refer: dict[str, Any] = {entity.id: mention_text(entity.text) for entity in record.entities} | number
+    return [
+        [event.type, mention_text(event.trigger.text), [[a.role, refer[a.ref_id]] for a in event.arguments]] for event in ordered
+    ]
 
 
 # --------------------------------------------------------------------------------------------- text, pairs
@@ -245,6 +305,11 @@ def translation_languages(record: T2TRecord) -> tuple[str, str]:
 
 
 def _t2t(record: T2TRecord, info: DatasetInfo) -> list[Instance]:
+    """The summarization or translation examples of a text-to-text record, or the decision-tree example (Text2DT) of
+    a text-to-structure record whose target is a serialised tree."""
+    if "text_to_structure" in info.tasks and record.text_2_name == DECISION_TREE:
+        tree = DecisionNode.parse(record.text_2).to_nodes()
+        return [Instance("decision_tree", "", {"text": record.text_1}, _spec(info, "decision_tree", record.language, ()), tree)]
     if "summarization" in info.tasks:
         spec = _spec(info, "summarization", record.language, ())
         return [Instance("summarization", "", {"text": record.text_1}, spec, record.text_2)]

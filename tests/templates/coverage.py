@@ -1,14 +1,15 @@
 """Which catalogued corpora the template families cover yet: the task types of issue 21 still without a family
-(events, text to structure) make no instruction, so a corpus whose every task is one of them makes none, and its
-labels need no display names until its family lands. Coreference has its family (``coref``) but shows no label names,
-so a corpus whose other tasks are all without a family needs none either."""
+(none now) make no instruction, so a corpus whose every task is one of them makes none, and its labels need no display
+names until its family lands. Coreference has its family (``coref``) but shows no label names; event corpora show their
+event types by their codes (the shared tasks' own English identifiers; a label file may name them, as chip_cdee's does
+in Chinese), and Text2DT has no labels: a corpus whose tasks are only these needs no display names either."""
 
 from __future__ import annotations
 
 from biohub.converters.catalog import CatalogEntry
 
-WITHOUT_FAMILY = frozenset({"events", "text_to_structure"})
-SHOWS_NO_LABELS = frozenset({"coreference"})  # tasks whose family's instructions name no label (``label_names: ""``)
+WITHOUT_FAMILY: frozenset[str] = frozenset()
+CODE_NAMED = frozenset({"coreference", "events", "text_to_structure"})  # instructions show no declared label's name
 
 
 def untemplated(entry: CatalogEntry) -> bool:
@@ -16,6 +17,7 @@ def untemplated(entry: CatalogEntry) -> bool:
     return set(entry.tasks) <= WITHOUT_FAMILY
 
 
-def shows_no_labels(entry: CatalogEntry) -> bool:
-    """Whether no instruction made of ``entry`` names one of its labels (so its labels need no display names)."""
-    return set(entry.tasks) <= WITHOUT_FAMILY | SHOWS_NO_LABELS
+def needs_label_names(entry: CatalogEntry) -> bool:
+    """Whether an instruction made of ``entry`` shows a declared label by its display name (a task outside
+    :data:`WITHOUT_FAMILY` and :data:`CODE_NAMED`)."""
+    return not set(entry.tasks) <= WITHOUT_FAMILY | CODE_NAMED

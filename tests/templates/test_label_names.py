@@ -15,7 +15,7 @@ import pytest
 from biohub.converters.catalog import load_catalog
 from biohub.templates import library
 from biohub.templates.library import LANGUAGES, TemplateError, data_dir, label_names, punctuation
-from tests.templates.coverage import shows_no_labels
+from tests.templates.coverage import needs_label_names
 
 GROUPS = ("entity_types", "relation_types", "classes")
 # Separators of the line/json answer formats (and the escape character); "、" because lenient multi-label parsing
@@ -33,10 +33,9 @@ def _norm(name: str) -> str:
 
 @pytest.mark.parametrize("dataset", sorted(CATALOG))
 def test_every_declared_label_has_names(dataset: str) -> None:
-    if shows_no_labels(CATALOG[dataset]):
-        pytest.skip(f"{dataset}: no instruction of its tasks names a label (no family yet, or coreference)")
+    if not needs_label_names(CATALOG[dataset]):
+        pytest.skip(f"{dataset}: no instruction of its tasks shows a label's display name (tests/templates/coverage.py)")
     labels = CATALOG[dataset].labels
-    assert not labels.event_types, f"{dataset}: label files have no group for event types"
     names = label_names(dataset)
     for group in GROUPS:
         declared = getattr(labels, group)

@@ -236,7 +236,7 @@ ERRORS: dict[str, tuple[Mutation, str, str]] = {
     "missing language": (lambda data: data["templates"].pop("zh"), ".templates", "missing key(s) zh"),
     "missing id in an entry": (lambda data: data["templates"]["en"][4].pop("id"), ".templates.en[4]", "missing key(s) id"),
     "family is not the file name": (_set("family", "other"), "", "must equal the file name"),
-    "unknown kind": (_set("kind", "tree"), ".kind", "unknown answer kind 'tree'"),
+    "unknown kind": (_set("kind", "forest"), ".kind", "unknown answer kind 'forest'"),
     "misspelt kind": (_set("kind", "lable"), ".kind", "did you mean 'label'"),
     "unknown label group": (_set("label_names", "colours"), ".label_names", "is not one of"),
     "unknown key in eval": (_add_key("eval", key="scorers", value=["label"]), ".eval", "unknown key(s) scorers"),

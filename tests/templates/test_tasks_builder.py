@@ -14,8 +14,11 @@ from typing import Any
 import pytest
 
 from biohub.schema import (
+    DECISION_TREE,
     DialogueRecord,
     Entity,
+    Event,
+    EventArgument,
     InstructionRecord,
     KBRecord,
     PairsRecord,
@@ -24,6 +27,7 @@ from biohub.schema import (
     Relation,
     T2TRecord,
     TextRecord,
+    Trigger,
     Turn,
     validate,
 )
@@ -48,6 +52,7 @@ def info(schema: str, tasks: tuple[str, ...], **labels: Any) -> DatasetInfo:
         relation_types=labels.get("relation_types", ()),
         classes=labels.get("classes", ()),
         multi_label=labels.get("multi_label", False),
+        event_types=labels.get("event_types", ()),
     )
 
 
@@ -619,7 +624,33 @@ def _every_kind_of_record() -> list[tuple[Any, DatasetInfo]]:
                       text_2_name="zh", **COMMON),
             info("t2t", ("translation",)),
         ),
+        (_event_record(), info("kb", ("events",), event_types=("Gene_expression", "Positive_regulation"))),
+        (
+            T2TRecord(id="t", document_id="t", language="zh", text_1="发热者@发热可用布洛芬。", text_2_name=DECISION_TREE,
+                      text_2=json.dumps([{"role": "C", "triples": [["患者", "临床表现", "发热"]], "logical_rel": "null"},
+                                         {"role": "D", "triples": [["患者", "治疗药物", "布洛芬"]], "logical_rel": "null"},
+                                         {"role": "D", "triples": [], "logical_rel": "null"}], ensure_ascii=False), **COMMON),
+            info("t2t", ("text_to_structure",)),
+        ),
     ]
+
+
+def _event_record() -> KBRecord:
+    """TRAF2 induces (Positive_regulation) the expression (Gene_expression) of IL-2: a nested event."""
+    record = kb_record("ev", ["TRAF2 induces IL-2 expression."], [("Protein", ["TRAF2"]), ("Protein", ["IL-2"])])
+    text = record.passages[0].text[0]
+
+    def trigger(word: str) -> Trigger:
+        return Trigger([word], [(text.index(word), text.index(word) + len(word))])
+
+    record.events = [
+        Event("ev.E1", "Gene_expression", trigger("expression"), [EventArgument("Theme", "ev.e1")]),
+        Event(
+            "ev.E2", "Positive_regulation", trigger("induces"), [EventArgument("Theme", "ev.E1"), EventArgument("Cause", "ev.e0")]
+        ),
+    ]
+    assert validate(record) == [], validate(record)
+    return record
 
 
 @pytest.mark.parametrize("formats", [("lines",), ("json",)])
