@@ -12,44 +12,15 @@ import argparse
 import resource
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
-import psutil
+from tree_memory import TreePeak  # benchmarks/tree_memory.py (the script's folder is on sys.path)
 
 from biohub.hub.build import build
 from biohub.hub.recipe import load_recipe
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-class TreePeak:
-    """Samples the summed RSS of this process and its children."""
-
-    def __init__(self, interval: float = 0.2):
-        self.interval, self.peak, self._stop = interval, 0, threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        me = psutil.Process()
-        while not self._stop.is_set():
-            total = 0
-            for process in [me, *me.children(recursive=True)]:
-                try:
-                    total += process.memory_info().rss
-                except psutil.Error:
-                    pass
-            self.peak = max(self.peak, total)
-            time.sleep(self.interval)
-
-    def __enter__(self) -> TreePeak:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
 
 
 def main() -> int:

@@ -19,12 +19,12 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-import threading
 import time
 from collections import defaultdict
 from pathlib import Path
 
 import psutil
+from tree_memory import TreePeak  # benchmarks/tree_memory.py (the script's folder is on sys.path)
 
 from biohub.converters.api import convert_catalogued, default_jobs
 from biohub.converters.base import ReadContext
@@ -41,36 +41,6 @@ def parse_only(entry: CatalogEntry, mirror: Path) -> int:
             ctx = ReadContext(entry.name, split, source.language or entry.languages[0], entry.labels)
             items += sum(1 for _ in reader.read([mirror / f.path for f in files], ctx))
     return items
-
-
-class TreeMemory:
-    """The peak of the summed resident memory of this process and its children, sampled in a thread."""
-
-    def __init__(self, interval: float = 0.05) -> None:
-        self.interval = interval
-        self.peak = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-
-    def _sample(self) -> None:
-        me = psutil.Process()
-        while not self._stop.is_set():
-            total = 0
-            for process in [me, *me.children(recursive=True)]:
-                try:
-                    total += process.memory_info().rss
-                except psutil.Error:  # a worker that just ended
-                    pass
-            self.peak = max(self.peak, total)
-            self._stop.wait(self.interval)
-
-    def __enter__(self) -> TreeMemory:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
 
 
 def main() -> int:
@@ -94,7 +64,7 @@ def main() -> int:
             records = sum(ledger.read for ledger in result.ledger.values())
             rows.append((name, catalog[name].source.format, records, baseline, full))
         jobs = args.jobs or default_jobs()
-        with TreeMemory() as memory:
+        with TreePeak() as memory:
             start = time.perf_counter()
             results = convert_catalogued(args.mirror, out / "all", names, progress=False, jobs=jobs)
             whole = time.perf_counter() - start

@@ -14,6 +14,7 @@ GGUF once and cached as a plain tokenizer folder).
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
@@ -145,14 +146,9 @@ def window_record(record: KBRecord, start: int, end: int, index: int) -> KBRecor
     ]
     kept |= {ev.id for ev in events}
     modifications = [Modification(m.id, m.type, m.ref_id) for m in record.modifications if m.ref_id in kept]
-    return KBRecord(
+    return dataclasses.replace(  # every annotation layer is set: a window carries only what lies inside it
+        record,
         id=window_id,
-        document_id=record.document_id,
-        dataset=record.dataset,
-        split=record.split,
-        language=record.language,
-        labeled=record.labeled,
-        meta=record.meta,
         passages=[Passage(f"{window_id}.p0", "window", [text[start:end]], [(0, end - start)])],
         entities=entities,
         relations=relations,
@@ -181,16 +177,7 @@ def split_into_windows(
 def window_dialogue(record: DialogueRecord, first: int, end: int, index: int) -> DialogueRecord:
     """Turns ``[first, end)`` of a dialogue as a dialogue of its own (its turns' mentions, offsets into the turns,
     come along unchanged)."""
-    return DialogueRecord(
-        id=f"{record.id}.w{index}",
-        document_id=record.document_id,
-        dataset=record.dataset,
-        split=record.split,
-        language=record.language,
-        labeled=record.labeled,
-        meta=record.meta,
-        turns=list(record.turns[first:end]),
-    )
+    return dataclasses.replace(record, id=f"{record.id}.w{index}", turns=list(record.turns[first:end]))
 
 
 def split_dialogue(
