@@ -29,7 +29,7 @@ setup: $(VENV)/.installed
 test: setup
 	$(BIN)/ruff check biohub tests benchmarks
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 ## make demo [MIRROR=../shared/corpora]: set up, then the whole pipeline on the shipped example corpora (or a real
 ## mirror): convert -> templates check -> instruct -> build -> two-stage train -> eval (base and tuned) -> report

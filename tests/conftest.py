@@ -48,9 +48,11 @@ def mirror() -> Path:
 
 @pytest.fixture(scope="session")
 def unified(mirror: Path, tmp_path_factory: pytest.TempPathFactory):
-    """``unified(*names)`` converts catalogued corpora (each once per test run, shared by the pytest-xdist workers) and
-    returns a folder holding them (links to the shared conversions) and their ``ledger.json``."""
-    from biohub.converters.api import convert_catalogued
+    """``unified(*names)`` converts catalogued corpora (each written once per test run, shared by the pytest-xdist
+    workers) and returns a folder holding them (links to the shared conversions) and their ``ledger.json``. A corpus is
+    written from this process's conversion of it (tests/real_conversions.py), the one the contract tests check."""
+    from biohub.converters.convert import update_ledger, write_result
+    from tests.real_conversions import converted
 
     root = tmp_path_factory.mktemp("unified")
     ledger: dict[str, object] = {}
@@ -59,8 +61,11 @@ def unified(mirror: Path, tmp_path_factory: pytest.TempPathFactory):
         todo = [name for name in names if name not in ledger]
         for name in todo:
 
-            def convert(out: Path, name: str = name) -> None:
-                convert_catalogued(mirror, out, [name], progress=False)
+            def convert(out: Path, name: str = name) -> None:  # what `biohub convert --datasets NAME` writes
+                result = converted(name).result
+                out.mkdir(parents=True)
+                write_result(result, out, mirror)
+                update_ledger(out, [result])
 
             shared = built_once(tmp_path_factory, f"unified-{name}", convert)
             (root / name).symlink_to(shared / name, target_is_directory=True)

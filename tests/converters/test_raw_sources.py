@@ -28,6 +28,8 @@ from biohub.converters.formats.hoc import RAW_SEPARATOR as HOC_SEPARATOR
 from biohub.converters.formats.hoc import HocOptions, HocReader
 from biohub.converters.formats.squad import SquadReader
 from biohub.schema import Record
+from tests.real_conversions import converted as converted_real
+from tests.real_conversions import corpus
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "mirror"
 CATALOG = load_catalog()
@@ -335,16 +337,16 @@ def test_brat_raw_text_is_the_txt_then_the_ann_content(tmp_path: Path) -> None:
 
 # --------------------------------------------------------------------------------------------- real mirror
 @pytest.mark.real_corpora
-@pytest.mark.slow  # every real corpus and alternate converted once more (with a raw sink): 80 s of CPU
+@pytest.mark.slow  # with the contract tests, which share its conversion (they are slow: every real corpus converted)
 @pytest.mark.parametrize(
     ("name", "alternate"),
-    [(name, None) for name in sorted(CATALOG)] + ALTERNATES,
+    [corpus(name, None) for name in sorted(CATALOG)] + [corpus(*pair) for pair in ALTERNATES],
     ids=lambda value: value or "reference",
 )
 def test_every_real_record_has_its_raw_source_text(mirror: Path, name: str, alternate: str | None) -> None:
-    sink: dict[str, str] = {}
-    result = convert_entry(CATALOG[name], mirror, alternate=alternate, verify=False, progress=False, raw_sink=sink)
-    kept = records(result)
-    assert kept
-    empty = [record.id for record in kept if not sink.get(record.id, "").strip()]
-    assert empty == [], f"{name} ({alternate or 'reference'}): records without a raw source text: {empty[:5]}"
+    # the conversion the contract tests check (tests/real_conversions.py: one per corpus and process)
+    conversion = converted_real(name, alternate)
+    assert conversion.kept
+    assert conversion.without_raw == (), (
+        f"{name} ({alternate or 'reference'}): records without a raw source text: {list(conversion.without_raw[:5])}"
+    )

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +16,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from biohub.converters.catalog import CatalogEntry, load_catalog
-from biohub.converters.convert import ConversionResult, convert_entry, write_result
+from biohub.converters.convert import ConversionResult, write_result
 from biohub.converters.ledger import SplitLedger
 from biohub.schema import KBRecord, from_row, validate
-from tests.conftest import mirror_path
+from tests.real_conversions import converted as shared_conversion
+from tests.real_conversions import corpus
 
 CATALOG = load_catalog()
 ALTERNATES = [(entry.name, alt.name) for entry in CATALOG.values() for alt in entry.alternates]
@@ -28,9 +28,8 @@ ALTERNATES = [(entry.name, alt.name) for entry in CATALOG.values() for alt in en
 pytestmark = pytest.mark.real_corpora
 
 
-@cache
 def converted(name: str, alternate: str | None = None) -> ConversionResult:
-    return convert_entry(CATALOG[name], mirror_path(), alternate=alternate, progress=False)
+    return shared_conversion(name, alternate).result
 
 
 def _merge(total: dict[str, Any], counts: dict[str, Any]) -> None:
@@ -136,14 +135,14 @@ def test_every_mirror_folder_has_a_catalog_entry(mirror: Path) -> None:
     )
 
 
-@pytest.mark.parametrize("name", sorted(CATALOG))
+@pytest.mark.parametrize("name", [corpus(name) for name in sorted(CATALOG)])
 @pytest.mark.slow
 def test_counts_equal_source_md(mirror: Path, name: str) -> None:
     check_expected(converted(name), CATALOG[name].expected)
     check_vocabularies(converted(name), CATALOG[name])
 
 
-@pytest.mark.parametrize("name", sorted(CATALOG))
+@pytest.mark.parametrize("name", [corpus(name) for name in sorted(CATALOG)])
 def test_expected_counts_are_the_ones_in_source_md(mirror: Path, name: str) -> None:
     """Every number in ``expected`` is written in SOURCE.md (a guard against made-up expectations)."""
     entry: CatalogEntry = CATALOG[name]
@@ -167,14 +166,14 @@ def test_source_numbers_are_whole_numbers_not_digits_inside_other_tokens() -> No
     assert source_numbers(text) == {500, 9809, 1066, 20, 400, 1000, 12}
 
 
-@pytest.mark.parametrize("name", sorted(CATALOG))
+@pytest.mark.parametrize("name", [corpus(name) for name in sorted(CATALOG)])
 @pytest.mark.slow
 def test_rejections_equal_the_allow_list(mirror: Path, name: str) -> None:
     entry = CATALOG[name]
     check_allow_lists(converted(name), entry.known_rejections, entry.known_defects)
 
 
-@pytest.mark.parametrize("name", sorted(CATALOG))
+@pytest.mark.parametrize("name", [corpus(name) for name in sorted(CATALOG)])
 @pytest.mark.slow
 def test_written_records_keep_the_invariants(mirror: Path, name: str, tmp_path: Path) -> None:
     entry = CATALOG[name]
@@ -197,7 +196,7 @@ def test_written_records_keep_the_invariants(mirror: Path, name: str, tmp_path: 
     assert not duplicates, f"ids not unique across {name}: {duplicates[:5]}"
 
 
-@pytest.mark.parametrize(("name", "alternate"), ALTERNATES)
+@pytest.mark.parametrize(("name", "alternate"), [corpus(name, alternate) for name, alternate in ALTERNATES])
 @pytest.mark.slow
 def test_alternate_sources(mirror: Path, name: str, alternate: str) -> None:
     alt = CATALOG[name].alternate(alternate)
@@ -206,7 +205,9 @@ def test_alternate_sources(mirror: Path, name: str, alternate: str) -> None:
     check_allow_lists(result, alt.known_rejections, alt.known_defects)
 
 
-@pytest.mark.parametrize(("name", "alternate"), [(name, None) for name in sorted(CATALOG)] + ALTERNATES)
+@pytest.mark.parametrize(
+    ("name", "alternate"), [corpus(name, None) for name in sorted(CATALOG)] + [corpus(*pair) for pair in ALTERNATES]
+)
 @pytest.mark.slow
 def test_every_annotation_read_is_accounted_for(mirror: Path, name: str, alternate: str | None) -> None:
     """For the units a reader counts (BioC, PubTator, CBLUE NER/RE), every annotation read is converted, dropped as a

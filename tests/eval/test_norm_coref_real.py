@@ -17,6 +17,7 @@ from biohub.templates.instruct import InstructOptions, make_examples, read_recor
 from biohub.templates.library import families
 from biohub.templates.tasks import DatasetInfo, instances
 from biohub.templates.tasks_norm import concept_name
+from tests.real_conversions import corpus
 
 pytestmark = pytest.mark.real_corpora
 
@@ -50,7 +51,7 @@ def _scores_one(folder: Path, info: DatasetInfo, split: str, family: str) -> dic
     return values
 
 
-@pytest.mark.parametrize("name", sorted(CHAINS))
+@pytest.mark.parametrize("name", [corpus(name) for name in sorted(CHAINS)])
 def test_coreference_corpus(unified, name: str) -> None:
     folder = unified(name) / name
     info = DatasetInfo.load(folder)
@@ -68,7 +69,7 @@ def test_coreference_corpus(unified, name: str) -> None:
     assert values["conll_f1"] == 1.0 and values["muc_f1"] == values["b3_f1"] == values["ceafe_f1"] == 1.0
 
 
-@pytest.mark.parametrize("name", NORMALISED)
+@pytest.mark.parametrize("name", [corpus(name) for name in NORMALISED])
 def test_normalisation_corpus(unified, name: str) -> None:
     folder = unified(name) / name
     info = DatasetInfo.load(folder)

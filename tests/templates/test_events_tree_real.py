@@ -13,6 +13,7 @@ from biohub.eval.suite import Entry
 from biohub.templates.check import check_instance
 from biohub.templates.instruct import InstructOptions, make_examples, read_records
 from biohub.templates.tasks import DatasetInfo, instances
+from tests.real_conversions import corpus
 
 pytestmark = pytest.mark.real_corpora
 
@@ -31,7 +32,7 @@ def _gold_scores(records: list, info: DatasetInfo, task: str, headline: str) -> 
     return compute(Entry("gold", info.name, "validation", (task,), headline), judged)
 
 
-@pytest.mark.parametrize("name", EVENT_CORPORA)
+@pytest.mark.parametrize("name", [corpus(name) for name in EVENT_CORPORA])
 def test_event_corpus_round_trips_and_gold_answers_score_one(unified, name: str) -> None:
     folder = unified(name) / name
     info = DatasetInfo.load(folder)

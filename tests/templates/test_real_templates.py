@@ -15,6 +15,7 @@ from biohub.converters.catalog import load_catalog
 from biohub.models import load_tokenizer
 from biohub.templates.check import check_dataset
 from biohub.templates.instruct import InstructOptions, instruct
+from tests.real_conversions import corpus
 from tests.templates.coverage import untemplated
 
 pytestmark = [pytest.mark.real_corpora, pytest.mark.slow]  # instructs whole real corpora
@@ -22,7 +23,7 @@ CATALOG = sorted(load_catalog())
 UNTEMPLATED = {name for name, entry in load_catalog().items() if untemplated(entry)}
 
 
-@pytest.mark.parametrize("name", CATALOG)
+@pytest.mark.parametrize("name", [corpus(name) for name in CATALOG])
 def test_every_labelled_record_round_trips(unified, name: str) -> None:
     result = check_dataset(unified(name) / name)
     ledger = json.loads((unified(name) / "ledger.json").read_text())[name]
