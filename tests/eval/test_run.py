@@ -69,6 +69,7 @@ def test_bilingual_suite_scores_perfect_predictions_one_with_both_languages(demo
     assert one_language == {"COREF": ["en"], "TS": ["zh"]}
     report = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
     assert "Average of out per task family: NER 100.0 (2 rows)" in report
+    assert "Average of out per task family: NER 100.0 (2 rows)" in (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
 
 
 def test_noisy_wrong_and_missing_outputs_are_scored_and_counted(demo_hub: Path, tmp_path: Path) -> None:
