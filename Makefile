@@ -35,7 +35,7 @@ test: setup
 ## mirror): convert -> templates check -> instruct -> build -> two-stage train -> eval (base and tuned) -> report
 ## DEMO_STEPS: optimizer steps per training stage of the example demo (about 80 s each on 2 CPU cores, BENCHMARKS.md);
 ## EVAL_LIMIT: examples per report row; EVAL_TOKENS: cap on generated tokens per answer.
-## Mirror runs (RESULTS.md): MIRROR_RECIPE, the build recipe (taiyi_style_cpu: the taiyi_style corpora at CPU-sized
+## Mirror runs (RESULTS.md): MIRROR_RECIPE, the build recipe (taiyi_full_cpu: the taiyi_full corpora at CPU-sized
 ## caps); MIRROR_CAP, an optional lower cap for every corpus; TRAIN_ARGS, the training budget (one epoch of stage 1 at
 ## lr 1e-3, a third of one of stage 2 at 2e-4); eval sets stay whole and are sampled by EVAL_LIMIT (100 per row; why
 ## not 20: RESULTS.md); REFERENCE, the published results CSV of the report's reference columns (Taiyi's and ChatGPT's
@@ -49,7 +49,7 @@ EVAL_LIMIT    ?= 3
 else
 OUT           ?= build/mirror
 DEMO_TITLE    ?= biohub on the real corpora (CPU budget): base vs stage 1 vs stage 2
-MIRROR_RECIPE ?= recipes/taiyi_style_cpu.yaml
+MIRROR_RECIPE ?= recipes/taiyi_full_cpu.yaml
 MIRROR_CAP    ?=
 TRAIN_ARGS    ?= --set stages.stage2.epochs=0.35 --set stages.stage2.learning_rate=2.0e-4
 EVAL_LIMIT    ?= 100

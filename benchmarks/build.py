@@ -3,7 +3,9 @@
 Peak RSS is sampled every 0.2 s over the build process and its worker processes (summed), since datasets are
 prepared in parallel workers; it also prints the main process' own peak. Target (issue 4): <= 2 min, <= 4 GiB.
 
-    python benchmarks/build.py --mirror ../shared/corpora [--recipe recipes/taiyi_style.yaml] [--workers 2]
+    python benchmarks/build.py --mirror ../shared/corpora [--recipe recipes/taiyi_style.yaml] [--workers 2] [--keep DIR]
+
+``--keep DIR`` writes the build to DIR (kept, e.g. to score perfect predictions on it) instead of a temporary folder.
 """
 
 from __future__ import annotations
@@ -28,11 +30,13 @@ def main() -> int:
     parser.add_argument("--mirror", type=Path, default=ROOT.parent / "shared" / "corpora")
     parser.add_argument("--recipe", type=Path, default=ROOT / "recipes" / "taiyi_style.yaml")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--keep", type=Path, default=None, help="write the build here (kept) instead of a temporary folder")
     args = parser.parse_args()
     recipe = load_recipe(args.recipe)
     with tempfile.TemporaryDirectory() as out, TreePeak() as peak:
         start = time.perf_counter()
-        info = build(recipe, args.mirror, Path(out) / "repo", workers=args.workers, progress=False)
+        repo = args.keep or Path(out) / "repo"
+        info = build(recipe, args.mirror, repo, workers=args.workers, progress=False)
         wall = time.perf_counter() - start
     rows = sum(sum(splits.values()) for splits in info["configs"].values())
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

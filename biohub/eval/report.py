@@ -136,9 +136,34 @@ def _cells(row: dict[str, Any], data: dict[str, Any], task: str) -> list[str]:
     return cells + ["–" if count is None else f"{count:,}" for run in counts for count in run]
 
 
+def family_averages(data: dict[str, Any], index: int) -> str:
+    """The run's average per report group (task family) of :func:`table`, in group order, as
+    ``NER 81.2 (2 rows), RE ...``; rows the run lacks are left out, a group without any row is not named."""
+    by_group: dict[str, list[float]] = {}
+    for row in data["rows"]:
+        if row["values"][index] is not None:
+            by_group.setdefault(row["group"], []).append(row["values"][index])
+    return ", ".join(
+        f"{group} {sum(values) / len(values):.1f} ({len(values)} row{'s' if len(values) > 1 else ''})"
+        for group, values in by_group.items()
+    )
+
+
+def _average_lines(data: dict[str, Any]) -> list[str]:
+    """Per run: its average over all its rows, then per task family."""
+    lines = []
+    for index, run in enumerate(data["runs"]):
+        present = [row["values"][index] for row in data["rows"] if row["values"][index] is not None]
+        if present:
+            lines.append(f"Average of {run} over its {len(present)} rows: {sum(present) / len(present):.1f}")
+            lines.append(f"Average of {run} per task family: {family_averages(data, index)}")
+    return lines
+
+
 def markdown(data: dict[str, Any], title: str) -> str:
     """The report of :func:`table` as Markdown: one table row per suite row (the group named once), then each
-    run's average over its rows and, with reference columns, a note on how they compare."""
+    run's average over its rows and per task family (:func:`family_averages`) and, with reference columns, a note on
+    how they compare."""
     header = _header(data)
     lines = [
         f"# {title}",
@@ -153,10 +178,7 @@ def markdown(data: dict[str, Any], title: str) -> str:
     for row in data["rows"]:
         lines.append("| " + " | ".join(_cells(row, data, row["group"] if row["group"] != group else "")) + " |")
         group = row["group"]
-    for index, run in enumerate(data["runs"]):
-        present = [row["values"][index] for row in data["rows"] if row["values"][index] is not None]
-        if present:
-            lines.append(f"\nAverage of {run} over its {len(present)} rows: {sum(present) / len(present):.1f}")
+    lines += [f"\n{line}" for line in _average_lines(data)]
     if data["reference_columns"]:
         lines.append(
             "\nReference columns: published results of the Taiyi paper (arXiv 2311.11608) on the official test sets; "
@@ -182,7 +204,8 @@ def html_report(data: dict[str, Any], title: str, image: str) -> str:
         f"<h1>{html.escape(title)}</h1><p>Headline metric x 100; Δ: difference to the first run; n: the row's examples; "
         "missing: examples without an output; parse fail: outputs that did not parse (both count as wrong).</p><table><tr>"
         + "".join(f"<th>{html.escape(h)}</th>" for h in _header(data)) + "</tr>" + "".join(body) + "</table>"
-        f"<p><img src='{html.escape(image)}' alt='grouped bar chart'></p></body></html>\n"
+        + "".join(f"<p>{html.escape(line)}</p>" for line in _average_lines(data))
+        + f"<p><img src='{html.escape(image)}' alt='grouped bar chart'></p></body></html>\n"
     )  # fmt: skip
 
 

@@ -3,6 +3,7 @@ row of both suites, noisy and missing outputs are counted, generation is batched
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from biohub.cli import app
 from biohub.eval.generate import Request, generate, read_done
 from biohub.eval.report import write_report
 from biohub.eval.run import score_file, select
-from biohub.eval.suite import SuiteError, computes, load_suite, resolve
+from biohub.eval.suite import SuiteError, computes, hub_eval_splits, load_suite, resolve
 from biohub.io import InputError
 
 
@@ -42,6 +43,33 @@ def test_perfect_predictions_score_one_everywhere(demo_hub: Path, tmp_path: Path
         assert [e["name"] for e in document["entries"]] == [e.name for e in load_suite(suite).entries]
     for name in ("results.json", "generations.jsonl", "report.md", "report.html", "report.png"):
         assert (tmp_path / "out" / name).is_file()
+
+
+def test_bilingual_suite_scores_perfect_predictions_one_with_both_languages(demo_hub: Path, tmp_path: Path) -> None:
+    """The `bilingual` suite on the demo build: every row whose eval split the example corpora have (all but BIOSSES
+    and MeQSum, whose examples hold no test split) scores exactly 1.0; the report groups the rows by task family with
+    each family's average; every family group but TS and COREF (Chinese or English only, named in the suite file) has an
+    English and a Chinese row."""
+    suite = load_suite("bilingual")
+    present = hub_eval_splits(str(demo_hub))
+    entries = tuple(e for e in suite.entries if e.split in present.get(e.dataset, []))
+    assert sorted(e.name for e in suite.entries if e not in entries) == ["BIOSSES (en)", "MeQSum summarisation (en)"]
+    rows = select(str(demo_hub), list(entries), 5, 0)  # five examples per row keep the test fast
+    predictions = tmp_path / "perfect.jsonl"
+    outputs = {r["id"]: r["messages"][-1]["content"] for rs in rows.values() for r in rs}
+    predictions.write_text("".join(json.dumps({"id": k, "output": v}) + "\n" for k, v in outputs.items()), encoding="utf-8")
+    document = score_file(predictions, dataclasses.replace(suite, entries=entries), str(demo_hub), tmp_path / "out", limit=5)
+    assert [e["name"] for e in document["entries"]] == [e.name for e in entries]
+    for entry in document["entries"]:
+        assert entry["parse_failures"] == 0 and entry["value"] == pytest.approx(1.0), (entry["name"], entry["metrics"])
+    languages: dict[str, set[str]] = {}
+    for row in suite.entries:  # every row's name ends with its prompt language, "(en)" or "(zh)"
+        languages.setdefault(row.group, set()).add(row.name[-3:-1])
+    one_language = {group: sorted(found) for group, found in languages.items() if found != {"en", "zh"}}
+    assert one_language == {"COREF": ["en"], "TS": ["zh"]}
+    report = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
+    assert "Average of out per task family: NER 100.0 (2 rows)" in report
+    assert "Average of out per task family: NER 100.0 (2 rows)" in (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
 
 
 def test_noisy_wrong_and_missing_outputs_are_scored_and_counted(demo_hub: Path, tmp_path: Path) -> None:

@@ -64,14 +64,23 @@ def test_recipes_are_validated(tmp_path: Path, text: str, message: str) -> None:
 def test_shipped_recipes_cover_their_corpora() -> None:
     from biohub.converters.catalog import load_catalog
 
-    assert set(load_recipe(ROOT / "recipes" / "taiyi_style.yaml").datasets) == set(load_catalog())
-    assert set(load_recipe(ROOT / "recipes" / "demo.yaml").datasets) == set(load_catalog())
+    for name in ("taiyi_style", "taiyi_full", "taiyi_full_cpu", "demo"):
+        assert set(load_recipe(ROOT / "recipes" / f"{name}.yaml").datasets) == set(load_catalog()), name
 
 
-def test_cpu_recipe_is_taiyi_style_with_smaller_caps() -> None:
+def test_taiyi_full_keeps_taiyi_style_corpora_splits_and_caps() -> None:
+    """taiyi_full is taiyi_style's corpora, splits, caps, instructions, mixing and decontamination (every task type
+    now has its family); a change to one of them must be made to both."""
+    style, full = (load_recipe(ROOT / "recipes" / f"{name}.yaml") for name in ("taiyi_style", "taiyi_full"))
+    assert dataclasses.replace(full, name=style.name, description=style.description) == style
+
+
+@pytest.mark.parametrize("full_name, cpu_name", [("taiyi_style", "taiyi_style_cpu"), ("taiyi_full", "taiyi_full_cpu")])
+def test_cpu_recipe_is_taiyi_style_with_smaller_caps(full_name: str, cpu_name: str) -> None:
     """taiyi_style_cpu (RESULTS.md's CPU run) keeps taiyi_style's corpora, splits, eval sets, mixing and
-    decontamination; only the caps (every training set capped, at most 400) and the NER decomposition differ."""
-    full, cpu = (load_recipe(ROOT / "recipes" / f"{name}.yaml") for name in ("taiyi_style", "taiyi_style_cpu"))
+    decontamination; only the caps (every training set capped, at most 400) and the NER decomposition differ; the same
+    holds for taiyi_full_cpu and taiyi_full."""
+    full, cpu = (load_recipe(ROOT / "recipes" / f"{name}.yaml") for name in (full_name, cpu_name))
     strip = lambda r: {n: (p.train, p.eval, p.holdout, p.families) for n, p in r.datasets.items()}  # noqa: E731
     assert strip(cpu) == strip(full)
     assert (cpu.seed, cpu.tokenizer, cpu.mixing, cpu.decontamination) == (

@@ -740,3 +740,29 @@ def test_card_data_files_as_plain_paths_are_a_train_split(tmp_path: Path) -> Non
         ValueError, match=r"README.md: config 'mix_stage1': path '\.\./elsewhere/\*\.parquet' leaves the Hub folder"
     ):
         export(hub, "messages", tmp_path / "out2")
+
+
+ISSUE21_FAMILIES = {
+    "nen", "dialogue_symptoms", "events", "coref", "entailment", "answer_selection", "decision_tree", "translation",
+    "summarization",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("fmt", ["alpaca", "sharegpt", "messages"])
+def test_every_row_of_every_family_of_the_demo_build_is_exported(demo_hub: Path, tmp_path: Path, fmt: str) -> None:
+    """The chat exports hold every row of every instruction config and mix of the demo build (all 78 example corpora),
+    whatever its family: issue 21's families included (their rows are in the build, training or eval)."""
+    info = json.loads((demo_hub / "build_info.json").read_text(encoding="utf-8"))
+    families: set[str] = set()
+    for path in (demo_hub / "data").glob("*_instructions/*.parquet"):
+        families |= set(pq.read_table(path, columns=["task"]).column("task").to_pylist())
+    assert ISSUE21_FAMILIES <= families
+    files = export(demo_hub, fmt, tmp_path / fmt)["files"]
+    expected = {
+        (f"{config}/{split}" if split == "train" else f"eval/{config}/{split}"): count
+        for config, splits in info["configs"].items()
+        if config.endswith("_instructions") or config.startswith("mix_")
+        for split, count in splits.items()
+        if count
+    }
+    assert {name.rsplit(".", 1)[0]: count for name, count in files.items()} == expected
