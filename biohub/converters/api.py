@@ -49,8 +49,7 @@ def check_strict(results: Sequence[ConversionResult]) -> None:
             gaps += ledger.unaccounted_lines(f"{result.dataset}/{split}")
         for table in result.vocabularies:  # a rejected vocabulary row counts as a rejected record
             rejected, dropped = rejected + table.ledger.rejected, dropped + table.ledger.dropped
-        problems = [*result.problems, *(p for table in result.vocabularies for p in table.problems)]
-        problem = next((p for p in problems if isinstance(p, Rejection) or p.dropped), None)
+        problem = next((p for p in result.every_problem() if isinstance(p, Rejection) or p.dropped), None)
         if problem is not None:
             firsts.append(f"{problem.path}:{problem.locator}: {problem.reason} ({problem.detail})")
     first = next(iter(firsts + gaps), "")

@@ -55,6 +55,10 @@ class ConversionResult:
         """The ledger of ``split``, created empty on first use."""
         return self.ledger.setdefault(split, SplitLedger())
 
+    def every_problem(self) -> list[Rejection | Defect]:
+        """The records' problems, then those of the vocabulary rows (what ``rejections.jsonl`` lists)."""
+        return [*self.problems, *(item for table in self.vocabularies for item in table.problems)]
+
     @property
     def rejected(self) -> int:
         """Source records rejected over all splits."""
@@ -354,7 +358,7 @@ def write_result(result: ConversionResult, out: Path, mirror: Path | None) -> No
     for table in result.vocabularies:
         write_parquet(inside(folder, folder / "vocabularies" / f"{table.name}.parquet"), table.rows(), VOCABULARY_FEATURES)
     problems = []
-    for item in [*result.problems, *(item for table in result.vocabularies for item in table.problems)]:
+    for item in result.every_problem():
         row = asdict(item)
         row["kind"] = "rejection" if isinstance(item, Rejection) else "defect"
         row["path"] = _relative(item.path, mirror)
