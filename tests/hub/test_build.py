@@ -12,6 +12,8 @@ from pathlib import Path
 from unittest import mock
 
 import datasets
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 import yaml
@@ -199,20 +201,26 @@ def _load_all_configs(repo: Path, cache: Path) -> int:
         assert sorted(loaded) == sorted(f["split"] for f in config["data_files"])
         for split in loaded:
             files = sorted(glob.glob(str(repo / "data" / name / f"{split}-*.parquet")))
-            assert loaded[split].to_list() == [row for f in files for row in pq.read_table(f).to_pylist()], (name, split)
+            written = pa.concat_tables([pq.read_table(f) for f in files])
+            # the same rows and values as written (Arrow's equality: types and every value, column by column)
+            assert loaded[split].data.table.equals(written), (name, split)
     return len(configs)
 
 
 def _remaining_leaks(repo: Path) -> list[dict]:
     """Re-check the built repo: texts of final training examples vs every eval record's text."""
+    instructions = sorted((repo / "data").glob("*_instructions/*.parquet"))
+    rows = {path: pq.read_table(path, columns=["source_id", "dataset", "split"]).to_pylist() for path in instructions}
+    used = pa.array(sorted({row["source_id"] for file_rows in rows.values() for row in file_rows}))
     unified: dict[str, str] = {}
     for path in (repo / "data").glob("*_unified/*.parquet"):  # (the *_source configs hold the same records verbatim)
-        for row in pq.read_table(path).to_pylist():
+        table = pq.read_table(path)
+        for row in table.filter(pc.is_in(table["id"], value_set=used)).to_pylist():  # only the records instructed
             record = from_row(_schema_of(row), row)
             unified[record.id] = normalize(input_text(record))
     train, evals = [], []
-    for path in (repo / "data").glob("*_instructions/*.parquet"):
-        for row in pq.read_table(path, columns=["source_id", "dataset", "split"]).to_pylist():
+    for path, file_rows in rows.items():
+        for row in file_rows:
             item = TextItem(row["source_id"], row["dataset"], row["split"], unified[row["source_id"]])
             (train if path.name.startswith("train-") else evals).append(item)
     return find_contaminated(train, evals, Decontamination())

@@ -363,9 +363,8 @@ def test_ddp_on_two_cpu_processes(tmp_path: Path, tiny_hub: Path, tiny_model_dir
 @pytest.mark.slow
 def test_demo_recipe_trains_the_default_model_in_two_stages(tmp_path: Path, tiny_hub: Path) -> None:
     """The shipped CPU recipe on the real default model (SmolLM2-135M-Instruct, offline GGUF), one step a stage."""
-    recipe = load_train_recipe(
-        ROOT / "recipes" / "two_stage_demo.yaml", ["max_steps=1", "batch_size=1", "max_length=512", "lora.r=2"]
-    )
+    overrides = ["max_steps=1", "batch_size=1", "gradient_accumulation=1", "max_length=256", "lora.r=2"]
+    recipe = load_train_recipe(ROOT / "recipes" / "two_stage_demo.yaml", overrides)
     out = tmp_path / "run"
     summary = train(recipe, str(tiny_hub), out, show_progress=False)
     assert [s["steps"] for s in summary["stages"].values()] == [1, 1]
