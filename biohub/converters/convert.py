@@ -415,13 +415,16 @@ def observed_labels(result: ConversionResult) -> dict[str, list[str]]:
     """The labels the converted records actually use, in declared order (then first-seen order): the one place the
     labels in use are read off the records (``info.json``, the datasets' info, and labels inferred for uncatalogued
     corpora all come from here)."""
-    seen: dict[str, dict[str, None]] = {"entity_types": {}, "relation_types": {}, "event_types": {}, "classes": {}}
+    groups = ("entity_types", "relation_types", "event_types", "modification_types", "classes")
+    seen: dict[str, dict[str, None]] = {group: {} for group in groups}
     for split in sorted(result.records):
         for record in result.records[split]:
             if isinstance(record, KBRecord):
                 seen["entity_types"].update(dict.fromkeys(e.type for e in record.entities))
                 seen["relation_types"].update(dict.fromkeys(r.type for r in record.relations))
                 seen["event_types"].update(dict.fromkeys(e.type for e in record.events))
+                events = {e.id for e in record.events}  # the modifications of events (not of entities)
+                seen["modification_types"].update(dict.fromkeys(m.type for m in record.modifications if m.ref_id in events))
             elif isinstance(record, TextRecord):
                 seen["classes"].update(dict.fromkeys(record.labels))
             elif isinstance(record, PairsRecord) and record.label:
@@ -429,7 +432,7 @@ def observed_labels(result: ConversionResult) -> dict[str, list[str]]:
     declared = asdict(result.labels)
     ordered = {}
     for group, found in seen.items():
-        order = {label: index for index, label in enumerate(declared[group])}
+        order = {label: index for index, label in enumerate(declared.get(group, ()))}  # (modifications: undeclared)
         ordered[group] = sorted(found, key=lambda label: (order.get(label, len(order)), list(found).index(label)))
     return ordered
 

@@ -27,6 +27,7 @@ class Words:
 
     event: str
     trigger: str
+    modification: str
     condition: str
     decision: str
     yes: str

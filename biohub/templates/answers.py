@@ -86,6 +86,9 @@ class AnswerSpec:
     labels: tuple[str, ...] = ()
     display: dict[str, str] = field(default_factory=dict)
     prefix: str = ""  # keyword before the value on "label"/"labels"/"choices"/"score"/"spans" lines ("" = none)
+    # codes of the modifications an answer may attach to its items (events: Negation, Speculation, CHIP-CDEE's
+    # tendency), in order; their display names are in ``display`` too
+    modifiers: tuple[str, ...] = ()
 
     def name(self, label: str) -> str:
         """The display name of a label code (the code itself when the spec names none)."""

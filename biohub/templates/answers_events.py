@@ -1,16 +1,21 @@
 """The ``events`` answer kind: events with a type, a trigger and role-labelled arguments; nested events by number.
 
 Value (the gold structure, JSON): a list of events ``[type code, trigger text, [[role code, argument], ...]]``; an
-argument is an entity's text (a string) or another event of the list by its 1-based number (an int). Canonical
-form (:func:`canonical_events`): each event after the events it refers to (an event is moved only behind the events
-it needs; otherwise the order given is kept, document order for gold answers), equal events merged (same type,
-trigger and argument set, nested events compared the same way), an argument repeated within an event dropped.
+argument is an entity's text (a string) or another event of the list by its 1-based number (an int). An event with
+modifications (BioNLP's Negation / Speculation, CHIP-CDEE's tendency 否定 / 不确定: the spec's ``modifiers``) has
+their codes as a fourth item, ``[type, trigger, arguments, [modification code, ...]]``. Canonical form
+(:func:`canonical_events`): each event after the events it refers to (an event is moved only behind the events it
+needs; otherwise the order given is kept, document order for gold answers), equal events merged (same type,
+trigger, argument set and modifications, nested events compared the same way), an argument repeated within an
+event dropped, modifications distinct and in the spec's order (no fourth item when there is none).
 
 Lines (English; Chinese uses ``：`` ``；`` and ``触发词``), one event per line, numbered in order, ``None`` / ``无``
 when there is none::
 
     E1: Gene_expression; trigger: expression; Theme: IL-2
-    E2: Positive_regulation; trigger: induces; Theme: E1; Cause: TRAF2
+    E2: Positive_regulation; trigger: induces; Theme: E1; Cause: TRAF2; modification: Negation
+
+A modification is one ``modification: <name>`` piece after the arguments (Chinese ``状态：否定``).
 
 An entity text that would read as an event number (``E2``) or as "nothing" (``None``) is escaped (``\\E2``), as
 are ``;`` / ``；`` inside a text, so every answer round-trips. JSON::
@@ -19,10 +24,14 @@ are ``;`` / ``；`` inside a text, so every answer round-trips. JSON::
      {"id": "E2", "type": "Positive_regulation", "trigger": "induces",
       "arguments": [{"role": "Theme", "event": "E1"}, {"role": "Cause", "entity": "TRAF2"}]}]
 
-Types and roles are shown by their display names (the spec's ``display``; roles have names there too when the
-dataset's label file gives ``event_roles``). Lenient parsing also takes the keywords of the other language,
-full-/half-width separators, ``Event 2`` / ``事件2`` for ``E2``, bullets and lines that are no event (ignored, with a
-warning); a reference to an event the answer does not define, or one that closes a cycle, is dropped with a warning.
+with ``"modifications": [names]`` in every event (an empty list for none) when the spec has modifiers.
+
+Types, roles and modifications are shown by their display names (the spec's ``display``; roles and modifications
+have names there too when the dataset's label file gives ``event_roles`` / ``event_modifications``). Lenient parsing
+also takes the keywords of the other language, full-/half-width separators, ``Event 2`` / ``事件2`` for ``E2``,
+modification codes in any case, bullets and lines that are no event (ignored, with a warning); a reference to an
+event the answer does not define, or one that closes a cycle, is dropped with a warning, as is a modification the
+answer's dataset does not have.
 """
 
 from __future__ import annotations
@@ -48,7 +57,7 @@ from biohub.templates.escape import is_reserved, split_unescaped, strip_unescape
 from biohub.templates.registry import PARSERS
 
 KIND = "events"
-Event = list[Any]  # [type code, trigger text, [[role code, entity text | event number], ...]]
+Event = list[Any]  # [type code, trigger text, [[role code, entity text | event number], ...](, [modification, ...])]
 
 _LENIENT_NUMBER = re.compile(r"(?:e|event|事件)([0-9]+)", re.IGNORECASE)  # after name_key: "E2", "Event 2", "事件2"
 _KV = re.compile(r"^(?P<key>[^:：\n]{1,80}?)\s*[:：]\s*(?P<value>.*)$", re.DOTALL)
@@ -58,7 +67,10 @@ _KV = re.compile(r"^(?P<key>[^:：\n]{1,80}?)\s*[:：]\s*(?P<value>.*)$", re.DOT
 def canonical_events(spec: AnswerSpec, value: Any) -> list[Event]:
     """The canonical event list of ``value`` (see the module doc): referred events first, equal events merged.
     ``ValueError`` for a reference outside the list or a cycle (parsers never return those)."""
-    events = [(str(kind), str(trigger), [(str(role), arg) for role, arg in args]) for kind, trigger, args in value]
+    events = [
+        (str(event[0]), str(event[1]), [(str(role), arg) for role, arg in event[2]], modification_codes(spec, event))
+        for event in value
+    ]
     placed: dict[int, int] = {}  # index given -> index in the canonical list
     keys: dict[tuple[Any, ...], int] = {}
     out: list[Event] = []
@@ -79,14 +91,23 @@ def canonical_events(spec: AnswerSpec, value: Any) -> list[Event]:
                     stack.append((ref, 0))
                 continue
             on_path.discard(index)
-            kind, trigger, given = events[index]
+            kind, trigger, given, modifications = events[index]
             args = list(dict.fromkeys((role, placed[arg - 1] + 1 if _is_number(arg) else str(arg)) for role, arg in given))
-            key = (kind, trigger, frozenset(args))
+            key = (kind, trigger, frozenset(args), modifications)
             if key not in keys:
                 keys[key] = len(out)
-                out.append([kind, trigger, [list(arg) for arg in args]])
+                event: Event = [kind, trigger, [list(arg) for arg in args]]
+                out.append([*event, list(modifications)] if modifications else event)
             placed[index] = keys[key]
     return out
+
+
+def modification_codes(spec: AnswerSpec, event: Event) -> tuple[str, ...]:
+    """The distinct modification codes of an event (its fourth item, if any), in the spec's ``modifiers`` order (then
+    as given)."""
+    given = list(dict.fromkeys(str(code) for code in (event[3] if len(event) > 3 else ())))
+    order = {code: index for index, code in enumerate(spec.modifiers)}
+    return tuple(sorted(given, key=lambda code: (order.get(code, len(order)), given.index(code))))
 
 
 def _is_number(arg: Any) -> bool:
@@ -97,8 +118,10 @@ def _is_number(arg: Any) -> bool:
 def events_json(spec: AnswerSpec, value: list[Event]) -> list[dict[str, Any]]:
     """The JSON payload of the events (``value`` canonical)."""
     w = words_for(spec.punct)
-    return [
-        {
+    out = []
+    for number, event in enumerate(value, start=1):
+        kind, trigger, args = event[:3]
+        item: dict[str, Any] = {
             "id": f"{w.event}{number}",
             "type": spec.name(kind),
             "trigger": trigger,
@@ -107,8 +130,10 @@ def events_json(spec: AnswerSpec, value: list[Event]) -> list[dict[str, Any]]:
                 for role, arg in args
             ],
         }
-        for number, (kind, trigger, args) in enumerate(value, start=1)
-    ]
+        if spec.modifiers:
+            item["modifications"] = [spec.name(code) for code in modification_codes(spec, event)]
+        out.append(item)
+    return out
 
 
 def render_events(spec: AnswerSpec, value: list[Event]) -> str:
@@ -117,9 +142,11 @@ def render_events(spec: AnswerSpec, value: list[Event]) -> str:
     if not value:
         return p.none
     joiner, lines = p.list_sep + p.gap, []
-    for number, (kind, trigger, args) in enumerate(value, start=1):
+    for number, event in enumerate(value, start=1):
+        kind, trigger, args = event[:3]
         pieces = [_kv(spec, f"{w.event}{number}", spec.name(kind)), _kv(spec, w.trigger, _escape(spec, trigger))]
         pieces += [_kv(spec, spec.name(role), f"{w.event}{arg}" if _is_number(arg) else _escape(spec, arg)) for role, arg in args]
+        pieces += [_kv(spec, w.modification, spec.name(code)) for code in modification_codes(spec, event)]
         lines.append(joiner.join(pieces))
     return "\n".join(lines)
 
@@ -137,27 +164,30 @@ def _escape(spec: AnswerSpec, text: str) -> str:
 
 
 def example_events(spec: AnswerSpec, language: str) -> list[Event]:
-    """The layout shown in format hints: two events (the second refers to the first), placeholder words only, types
-    from the spec (the asked type second, so that a decomposed example shows the type asked for at the top level). The words
-    follow ``spec.punct`` (the language's punctuation), so ``language`` adds nothing here."""
+    """The layout shown in format hints: two events (the second refers to the first, and has the spec's first
+    modification when it has modifiers), placeholder words only, types from the spec (the asked type second, so that
+    a decomposed example shows the type asked for at the top level). The words follow ``spec.punct`` (the language's
+    punctuation), so ``language`` adds nothing here."""
     w = words_for(spec.punct)
     if not spec.labels:
         return []
     inner, outer = spec.labels[min(1, len(spec.labels) - 1)], spec.labels[0]
     first = [inner, f"{w.example_trigger}1", [[f"{w.example_role}1", f"{w.example_argument}1"]]]
     second = [outer, f"{w.example_trigger}2", [[f"{w.example_role}1", 1], [f"{w.example_role}2", f"{w.example_argument}2"]]]
-    return [first, second]
+    return [first, [*second, [spec.modifiers[0]]] if spec.modifiers else second]
 
 
 # --------------------------------------------------------------------------------------------- parsing
 @dataclass(slots=True)
 class _Raw:
-    """One event as written: its number (None when unnumbered), type, trigger and (role, is_reference, value)."""
+    """One event as written: its number (None when unnumbered), type, trigger, (role, is_reference, value) and
+    modification codes."""
 
     number: int | None
     kind: str
     trigger: str
     args: list[tuple[str, bool, str]]
+    modifications: list[str]
 
 
 def parse_event_lines(spec: AnswerSpec, text: str, strict: bool, warnings: list[str], choices: list[str]) -> Any:
@@ -185,12 +215,29 @@ def _strict_line(spec: AnswerSpec, line: str) -> _Raw:
     kind = label_of(spec, kind_name, True)
     if number is None or kind is None or trigger_key != w.trigger or not trigger:
         raise ParseFailure(f"line {line[:60]!r} does not open with 'E<n>{marker}<type>' and '{w.trigger}{marker}<words>'")
-    args = []
+    args, modifications = [], []
     for role, _, value in pieces[2:]:
         if not value or is_reserved(value, p.none_words):
             raise ParseFailure(f"empty argument {role!r} in {line[:60]!r}")
-        args.append((_role_of(spec, role, True), _number(spec, value) is not None, value))
-    return _Raw(number, kind, unescape(trigger), args)
+        if role == w.modification and spec.modifiers:
+            code = _modifier_of(spec, value, True)
+            if code is None:
+                raise ParseFailure(f"unknown modification {value!r} in {line[:60]!r}")
+            modifications.append(code)
+        elif modifications:
+            raise ParseFailure(f"argument {role!r} after a modification in {line[:60]!r}")
+        else:
+            args.append((_role_of(spec, role, True), _number(spec, value) is not None, value))
+    return _Raw(number, kind, unescape(trigger), args, modifications)
+
+
+def _modifier_of(spec: AnswerSpec, name: str, strict: bool) -> str | None:
+    """The modification code written as ``name`` (its display name, or leniently its code or name in any case), or
+    None when the spec has no such modification."""
+    for code in spec.modifiers:
+        if name == spec.name(code) or (not strict and name_key(name) in (name_key(spec.name(code)), name_key(code))):
+            return code
+    return None
 
 
 def _number(spec: AnswerSpec, text: str) -> int | None:
@@ -214,6 +261,7 @@ def _lenient_line(spec: AnswerSpec, line: str, warnings: list[str]) -> _Raw | No
         warnings.append(f"ignored line {line[:60]!r}")
         return None
     trigger, args, triggers = "", [], {name_key(word) for word in every("trigger")}  # trigger: as written (escaped)
+    modifications, modification_keys = [], {name_key(word) for word in every("modification")}
     for piece in pieces[1:]:
         pair = _KV.match(piece)
         if pair is None:
@@ -224,20 +272,26 @@ def _lenient_line(spec: AnswerSpec, line: str, warnings: list[str]) -> _Raw | No
             if trigger:
                 warnings.append(f"ignored a second trigger {piece[:40]!r}")
             trigger = trigger or value
+        elif name_key(pair["key"]) in modification_keys and spec.modifiers:
+            code = _modifier_of(spec, unescape(value).rstrip("。."), False)
+            if code is None:
+                warnings.append(f"ignored modification {value[:40]!r} (not one of the answer's)")
+            else:
+                modifications.append(code)
         elif value and not is_reserved(value.rstrip("。.") or value, spec.punct.none_words):
             reference = "\\" not in value and _LENIENT_NUMBER.fullmatch(name_key(value)) is not None
             args.append((_role_of(spec, pair["key"], False), reference, value))
     if not trigger:
         warnings.append(f"ignored event without a trigger {line[:60]!r}")
         return None
-    return _Raw(number, kind, unescape(trigger), args)
+    return _Raw(number, kind, unescape(trigger), args, modifications)
 
 
 def _role_of(spec: AnswerSpec, name: str, strict: bool) -> str:
     """The role code of a role written as ``name`` (its display name, or leniently its code in any case); a role the
     spec does not name is taken as written."""
     name = unescape(strip_unescaped(name))
-    roles = {code: shown for code, shown in spec.display.items() if code not in spec.labels}
+    roles = {code: shown for code, shown in spec.display.items() if code not in spec.labels and code not in spec.modifiers}
     for code, shown in roles.items():
         if name == shown or (not strict and name_key(name) in (name_key(shown), name_key(code))):
             return code
@@ -271,7 +325,8 @@ def _resolve(raw: list[_Raw], strict: bool, warnings: list[str]) -> list[Event]:
                 warnings.append(f"dropped argument {role}: {value} (no such event)")
                 continue
             args.append([role, target + 1])
-        events.append([event.kind, event.trigger, args])
+        item: Event = [event.kind, event.trigger, args]
+        events.append([*item, list(dict.fromkeys(event.modifications))] if event.modifications else item)
     _break_cycles(events, strict, warnings)
     return events
 
@@ -327,7 +382,8 @@ def parse_event_json(spec: AnswerSpec, payload: Any, strict: bool, warnings: lis
 def _json_event(spec: AnswerSpec, item: Any, strict: bool) -> _Raw | str:
     """One event of a JSON answer, or why it is not one."""
     shown = str(item)[:60]
-    if not isinstance(item, dict) or (strict and set(item) != {"id", "type", "trigger", "arguments"}):
+    keys = {"id", "type", "trigger", "arguments"} | ({"modifications"} if spec.modifiers else set())
+    if not isinstance(item, dict) or (strict and set(item) != keys):
         return f"bad event {shown}"
     name = item.get("type")
     kind = label_of(spec, name, strict) if isinstance(name, str) else None
@@ -354,7 +410,27 @@ def _json_event(spec: AnswerSpec, item: Any, strict: bool) -> _Raw | str:
         reference = "event" in arg and "entity" not in arg
         # an event reference is kept as written; an entity text is escaped so that _resolve reads it back as it is
         args.append((_role_of(spec, arg["role"], strict), reference, value if reference else _plain(value)))
-    return _Raw(number, kind, trigger, args)
+    modifications = _json_modifications(spec, item.get("modifications", []) if spec.modifiers else [], strict)
+    if isinstance(modifications, str):
+        return f"{modifications} in {shown}"
+    return _Raw(number, kind, trigger, args, modifications)
+
+
+def _json_modifications(spec: AnswerSpec, given: Any, strict: bool) -> list[str] | str:
+    """The modification codes of a JSON event's ``modifications`` (a list of names; leniently also one name, and
+    names not of the spec skipped), or why they are not (strict)."""
+    if isinstance(given, str) and not strict:
+        given = [given]
+    if not isinstance(given, list):
+        return "bad modifications" if strict else []
+    codes = []
+    for name in given:
+        code = _modifier_of(spec, name, strict) if isinstance(name, str) else None
+        if code is None and strict:
+            return f"unknown modification {str(name)[:40]!r}"
+        if code is not None:
+            codes.append(code)
+    return codes
 
 
 def _plain(text: str) -> str:

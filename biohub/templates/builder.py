@@ -68,6 +68,10 @@ def prompt_text(template: Template, instance: Instance, answer_format: str) -> s
     if hint:
         example = layout_example(instance.spec, answer_format, template.language)
         prompt = f"{prompt}\n\n{hint.format(example=example, **instance.fields)}"
+    spec = instance.spec
+    if spec.modifiers and family.modifier_hints:  # the answer's items may carry modifications: say which
+        names = ("、" if spec.punct.gap == "" else ", ").join(spec.name(code) for code in spec.modifiers)  # as {types}
+        prompt = f"{prompt}\n{family.modifier_hints[answer_format][template.language].format(modifiers=names)}"
     return prompt
 
 

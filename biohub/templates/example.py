@@ -82,8 +82,9 @@ EXAMPLE_FEATURES = Features(
 
 
 def spec_meta(spec: AnswerSpec, answer_format: str, language: str, choices: list[str] | None = None) -> dict[str, Any]:
-    """What to store in ``meta["answer"]`` so that a parser can be rebuilt without the template library."""
-    return {
+    """What to store in ``meta["answer"]`` so that a parser can be rebuilt without the template library
+    (``modifiers`` only when the spec has some)."""
+    meta: dict[str, Any] = {
         "kind": spec.kind,
         "format": answer_format,
         "language": language,
@@ -92,6 +93,9 @@ def spec_meta(spec: AnswerSpec, answer_format: str, language: str, choices: list
         "prefix": spec.prefix,
         "choices": list(choices or []),
     }
+    if spec.modifiers:
+        meta["modifiers"] = list(spec.modifiers)
+    return meta
 
 
 @cache
@@ -105,7 +109,8 @@ def spec_from_meta(meta: dict[str, Any]) -> tuple[AnswerSpec, str, list[str]]:
     """The answer spec, answer format and option texts stored by :func:`spec_meta` (the inverse of it)."""
     answer = meta["answer"]
     punctuation = _punctuation(answer["language"])
-    spec = AnswerSpec(answer["kind"], punctuation, tuple(answer["labels"]), dict(answer["display"]), answer["prefix"])
+    labels, modifiers = tuple(answer["labels"]), tuple(answer.get("modifiers", ()))
+    spec = AnswerSpec(answer["kind"], punctuation, labels, dict(answer["display"]), answer["prefix"], modifiers)
     return spec, answer["format"], list(answer["choices"])
 
 

@@ -25,6 +25,9 @@
     format_hints:                    # appended to the instruction: how to write the answer, per format + language
       lines: {en: "...", zh: "..."}  # placeholders as in the templates, plus {example}
       json: {en: "...", zh: "..."}
+    modifier_hints:                  # optional: appended after the format hint when the answer's items may carry
+      lines: {en: "...", zh: "..."}  # modifications (events: negation, speculation, tendency); {modifiers} is
+      json: {en: "...", zh: "..."}   # their names
     templates:
       en:
         - id: ner.en.01
@@ -33,7 +36,8 @@
 
 ``templates/data/labels/<dataset>.yaml`` maps a dataset's label codes to display names per language
 (``entity_types`` / ``relation_types`` / ``event_types`` / ``classes`` -> code -> {en, zh}; ``event_roles`` names the
-roles of event arguments); labels without an entry are shown as their code.
+roles of event arguments, ``event_modifications`` the types of the events' modifications); labels without an entry
+are shown as their code.
 
 Unknown keys, unknown kind, metric, group or category names, missing languages, fewer than
 ``MIN_TEMPLATES`` templates per language, a template that does not use exactly the family's placeholders, and
@@ -68,6 +72,7 @@ LANGUAGES = ("en", "zh")
 PREFIXES = ("", "result", "answer", "score")
 PLACEHOLDERS = {
     "text", "types", "type", "relations", "labels", "text_1", "text_2", "question", "options", "context", "example",
+    "modifiers",
 }
 MIN_TEMPLATES = 10
 _ID = re.compile(r"^[a-z0-9_]+\.(en|zh)\.\d{2}$")
@@ -143,6 +148,7 @@ class Family:
     prefix: str
     placeholders: tuple[str, ...]
     hints: dict[str, dict[str, str]]  # format -> language -> hint
+    modifier_hints: dict[str, dict[str, str]]  # format -> language -> hint on modifications ({} when none)
     templates: dict[str, tuple[Template, ...]]  # language -> templates
     label_names: str  # label group naming the answer's labels ("" none)
     instruct: InstructRules
@@ -206,6 +212,7 @@ class _FamilyFile:
     hub: HubFacts
     eval: EvalFacts
     instruct: InstructRules = InstructRules()
+    modifier_hints: _Hints | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,6 +221,7 @@ class _LabelFile:
     relation_types: dict[str, _ByLanguage] = field(default_factory=dict)
     event_types: dict[str, _ByLanguage] = field(default_factory=dict)
     event_roles: dict[str, _ByLanguage] = field(default_factory=dict)  # argument roles of the events (not a label set)
+    event_modifications: dict[str, _ByLanguage] = field(default_factory=dict)  # types of the events' modifications
     classes: dict[str, _ByLanguage] = field(default_factory=dict)
 
 
@@ -252,13 +260,25 @@ def load_family(path: Path) -> Family:
             here = f"{where}.format_hints.{answer_format}.{language}"
             if not _placeholders(hint, here) <= set(declared) | {"example"}:
                 raise TemplateError(f"{here}: a hint may use only {{example}} and the family's placeholders")
+    modifier_hints = {}
+    if shape.modifier_hints is not None:
+        given = shape.modifier_hints
+        modifier_hints = {
+            answer_format: {language: getattr(getattr(given, answer_format), language) for language in LANGUAGES}
+            for answer_format in ("lines", "json")
+        }
+        for answer_format, by_language in modifier_hints.items():
+            for language, hint in by_language.items():
+                here = f"{where}.modifier_hints.{answer_format}.{language}"
+                if _placeholders(hint, here) - {"modifiers"}:
+                    raise TemplateError(f"{here}: a modifier hint may use only {{modifiers}}")
     templates = {
         language: _templates(shape, getattr(shape.templates, language), language, f"{where}.templates.{language}")
         for language in LANGUAGES
     }
     _check_facts(shape, where)
     return Family(
-        shape.family, shape.version, shape.kind, shape.prefix, tuple(declared), hints, templates,
+        shape.family, shape.version, shape.kind, shape.prefix, tuple(declared), hints, modifier_hints, templates,
         shape.label_names, shape.instruct, shape.hub, shape.eval, where,
     )
 

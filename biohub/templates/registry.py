@@ -84,11 +84,14 @@ GROUPS: tuple[str, ...] = ("NER", "NEN", "RE", "EE", "COREF", "TC", "PAIR", "QA"
 # (occurrence) P/R/F1; *_text_set: the set of distinct texts per example; *_concept_pair: document-level concept-id
 # pairs (BC5CDR CID); *_mention_concept: (mention, concept) pairs of entity normalisation; *_concept_set: the set of
 # concepts per example (CHIP-CDN's official F1); muc_*, b3_*, ceafe_*, conll_f1: coreference (CoNLL-2012);
-# *_trigger, *_argument, *_event: event extraction (biohub.eval.metrics_events); *_tree_triple,
+# *_trigger, *_argument, *_event, *_modification, *_event_mod: event extraction (biohub.eval.metrics_events); *_tree_triple,
 # *_tree_node, *_tree_path, tree_accuracy, tree_edit_distance: Text2DT decision trees (biohub.eval.metrics_tree);
 # tp/fp/fn: the counts behind them. A per-type NER value ``f1_mention[Chemical]`` counts as its name.
 _PRF = ("precision", "recall", "f1", "tp", "fp", "fn")
-_PRF_SUFFIXES = ("mention", "text_set", "concept_pair", "trigger", "argument", "event", "tree_triple", "tree_node", "tree_path")
+_PRF_SUFFIXES = (
+    "mention", "text_set", "concept_pair", "trigger", "argument", "event", "modification", "event_mod", "tree_triple",
+    "tree_node", "tree_path",
+)
 METRICS: frozenset[str] = frozenset(
     {f"{name}_{suffix}" for name in _PRF for suffix in _PRF_SUFFIXES}
     | {"seqeval_precision", "seqeval_recall", "seqeval_f1", "accuracy", "micro_f1", "macro_f1", "f1_positive"}

@@ -64,6 +64,7 @@ class DatasetInfo:
     classes: tuple[str, ...]
     multi_label: bool
     event_types: tuple[str, ...] = ()
+    modification_types: tuple[str, ...] = ()  # of events (Negation, Speculation, CHIP-CDEE's tendency values)
 
     @classmethod
     def from_info(cls, info: Mapping[str, Any]) -> DatasetInfo:
@@ -82,6 +83,7 @@ class DatasetInfo:
             classes=tuple(declared["classes"]) or tuple(observed["classes"]),
             multi_label=bool(declared["multi_label"]),
             event_types=tuple(observed.get("event_types", ())),  # info.json written before events had families: none
+            modification_types=tuple(observed.get("modification_types", ())),  # (before answers carried them: none)
         )
 
     @classmethod
@@ -183,16 +185,22 @@ def _events(record: KBRecord, info: DatasetInfo, text: str, decompose: bool) -> 
 
 def _event_spec(info: DatasetInfo, family: str, language: str, codes: tuple[str, ...]) -> AnswerSpec:
     """The spec of an events answer: the event types ``codes`` (for a decomposed example the asked type first) with
-    their display names, and the display names of the dataset's argument roles (label file group ``event_roles``)."""
+    their display names, the display names of the dataset's argument roles (label file group ``event_roles``), and
+    the modification types its events carry (``modifiers``, shown by the group ``event_modifications``)."""
     spec = _spec(info, family, language, codes)
-    roles = {code: names[language] for code, names in label_names(info.name).get("event_roles", {}).items()}
-    return dataclasses.replace(spec, display={**roles, **spec.display})
+    names = label_names(info.name)
+    roles = {code: shown[language] for code, shown in names.get("event_roles", {}).items()}
+    modifiers = names.get("event_modifications", {})
+    shown_modifiers = {code: modifiers.get(code, {}).get(language, code) for code in info.modification_types}
+    display = {**roles, **shown_modifiers, **spec.display}
+    return dataclasses.replace(spec, display=display, modifiers=info.modification_types)
 
 
 def event_answer(record: KBRecord, types: Collection[str] | None = None) -> list[list[Any]]:
     """The events of ``record`` as an events answer (``biohub.templates.answers_events``): every event, or those of
     ``types`` and the events they contain, in document order of their triggers; each ``[type, trigger text,
-    [[role, entity text or event number], ...]]`` (the answer kind's canonical form moves contained events first)."""
+    [[role, entity text or event number], ...]]`` and, for an event with modifications, their types as a fourth item
+    (the answer kind's canonical form moves contained events first and orders the modifications)."""
     def place(event: Event) -> tuple[int, int, str, str]:
         return min(s for s, _ in event.trigger.offsets), max(e for _, e in event.trigger.offsets), event.type, event.id
 
@@ -209,9 +217,14 @@ def event_answer(record: KBRecord, types: Collection[str] | None = None) -> list
         ordered = [event for event in ordered if event.id in keep]
     number = {event.id: index for index, event in enumerate(ordered, start=1)}
     refer: dict[str, Any] = {entity.id: mention_text(entity.text) for entity in record.entities} | number
-    return [
-        [event.type, mention_text(event.trigger.text), [[a.role, refer[a.ref_id]] for a in event.arguments]] for event in ordered
-    ]
+    modified: dict[str, dict[str, None]] = {}
+    for modification in record.modifications:
+        modified.setdefault(modification.ref_id, {})[modification.type] = None
+    answer = []
+    for event in ordered:
+        item = [event.type, mention_text(event.trigger.text), [[a.role, refer[a.ref_id]] for a in event.arguments]]
+        answer.append([*item, list(modified[event.id])] if event.id in modified else item)
+    return answer
 
 
 # --------------------------------------------------------------------------------------------- text, pairs

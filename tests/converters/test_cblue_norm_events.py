@@ -90,7 +90,8 @@ def test_events_with_trigger_arguments_and_tendency(tmp_path: Path) -> None:
     assert (first.type, first.trigger.text, first.trigger.offsets) == ("clinical_finding", ["肺炎"], [(10, 12)])
     assert [(a.role, a.ref_id) for a in first.arguments] == [("character", "toy.train.5.e0"), ("anatomy", "toy.train.5.e1")]
     assert (second.trigger.offsets, second.arguments) == ([(14, 16)], [])
-    assert json.loads(record.meta)["tendency"] == {"toy.train.5.v1": "否定"}
+    assert [(m.id, m.type, m.ref_id) for m in record.modifications] == [("toy.train.5.v1.m", "否定", "toy.train.5.v1")]
+    assert "tendency" not in json.loads(record.meta)
 
 
 def test_unplaceable_and_repeated_events_and_arguments_are_defects(tmp_path: Path) -> None:
@@ -108,7 +109,7 @@ def test_unplaceable_and_repeated_events_and_arguments_are_defects(tmp_path: Pat
     ]
     assert all(d.locator == "record 0" for d in defects) and "train.json record 0 event 0" in defects[0].detail
     assert [(e.id, e.arguments) for e in record.events] == [("toy.train.1.v1", [])]
-    assert json.loads(record.meta)["tendency"] == {"toy.train.1.v1": "不确定"}
+    assert [(m.type, m.ref_id) for m in record.modifications] == [("不确定", "toy.train.1.v1")]  # trimmed
     assert json.loads(record.meta)["dropped_annotations"] == {"arguments": 2, "events": 3}
 
 

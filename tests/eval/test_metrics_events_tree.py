@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from biohub.eval.metrics_events import event_items, event_scores, signatures
+from biohub.eval.metrics_events import UNITS, event_items, event_scores, signatures
 from biohub.eval.metrics_tree import edit_distance, tree_scores
 from biohub.schema import DecisionNode
 
@@ -29,7 +29,7 @@ def test_event_items_by_hand() -> None:
     assert ("induces", "Positive_regulation", "Theme", "event", "Gene_expression", "expression") in items["argument"]
     assert ("blocks", "Negative_regulation", "Theme", "event", "Binding", "binding") in items["argument"]
     assert len(items["argument"]) == 5 and len(items["event"]) == 4
-    assert event_items(None) == event_items([]) == {"event": set(), "trigger": set(), "argument": set()}
+    assert event_items(None) == event_items([]) == {unit: set() for unit in UNITS}
     assert {item[0] for item in event_items(PREDICTED, {"Binding"})["event"]} == {"Binding"}
 
 
@@ -43,6 +43,28 @@ def test_event_scores_by_hand() -> None:
     assert (values["tp_event"], values["fp_event"], values["fn_event"]) == (2, 2, 2)
     assert values["precision_event"] == values["recall_event"] == values["f1_event"] == pytest.approx(0.5)
     assert values["f1_trigger"] == pytest.approx(0.75) and values["f1_argument"] == pytest.approx(8 / 11)
+
+
+def test_modifications_by_hand() -> None:
+    """BioNLP task 3: a modification is right with its type and a strictly right event; event_mod (CHIP-CDEE as
+    PromptCBLUE scores it): an event is right only with exactly its modifications."""
+    gold = [[*GOLD[0], ["Negation"]], GOLD[1], [*GOLD[2], ["Negation", "Speculation"]]]
+    predicted = [
+        [*PREDICTED[0], ["Negation"]],  # right, with its negation
+        [*PREDICTED[1], ["Negation"]],  # a negation of a wrong event (Cause missing): wrong, and the event is wrong
+        [*PREDICTED[2], ["Speculation"]],  # right event, one of its two modifications
+    ]
+    values = event_scores([(gold, predicted, None)])
+    # modifications: gold (Neg, E1), (Neg, E3), (Spec, E3); predicted (Neg, E1), (Neg, E2 without Cause), (Spec, E3)
+    assert (values["tp_modification"], values["fp_modification"], values["fn_modification"]) == (2, 1, 1)
+    # events with their modifications: only E1; E3 lacks its negation, E2 lacks its Cause
+    assert (values["tp_event_mod"], values["fp_event_mod"], values["fn_event_mod"]) == (1, 2, 2)
+    assert (values["tp_event"], values["fp_event"], values["fn_event"]) == (2, 1, 1)  # modifications play no part
+    assert values["f1_event_mod"] == pytest.approx(1 / 3) and values["f1_modification"] == pytest.approx(2 / 3)
+    # an event that holds no modification in either answer: event_mod equals event, no modification item
+    plain = event_scores([(GOLD, PREDICTED, None)])
+    assert [plain[f"{v}_event_mod"] for v in ("tp", "fp", "fn")] == [plain[f"{v}_event"] for v in ("tp", "fp", "fn")]
+    assert plain["tp_modification"] + plain["fp_modification"] + plain["fn_modification"] == 0
 
 
 def test_a_wrong_nested_event_makes_the_event_containing_it_wrong() -> None:
@@ -60,8 +82,10 @@ def test_decomposed_examples_count_the_asked_type_only() -> None:
 
 
 def test_perfect_events_score_one_and_cycles_are_refused() -> None:
-    values = event_scores([(GOLD, GOLD, None), ([], [], None)])
-    assert all(values[f"f1_{unit}"] == 1.0 for unit in ("event", "trigger", "argument"))
+    negated = [*GOLD[:2], [*GOLD[2], ["Negation"]]]
+    values = event_scores([(negated, negated, None), ([], [], None)])
+    assert all(values[f"f1_{unit}"] == 1.0 for unit in UNITS)
+    assert event_scores([(GOLD, GOLD, None)])["f1_modification"] == 0.0  # nothing to find: undefined, reported as 0
     with pytest.raises(ValueError):
         signatures([["Binding", "a", [["Theme", 2]]], ["Binding", "b", [["Theme", 1]]]])
 

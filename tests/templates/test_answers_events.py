@@ -20,8 +20,15 @@ TYPES = ("Gene_expression", "Positive_regulation", "Binding")
 ZH_NAMES = {"Gene_expression": "基因表达", "Positive_regulation": "正调控", "Binding": "结合", "Theme": "主题", "Cause": "原因"}
 
 
-def spec(language: str = "en", display: dict[str, str] | None = None, labels: tuple[str, ...] = TYPES) -> AnswerSpec:
-    return AnswerSpec("events", punctuation()[language], labels, dict(display or {}))
+def spec(
+    language: str = "en", display: dict[str, str] | None = None, labels: tuple[str, ...] = TYPES,
+    modifiers: tuple[str, ...] = (),
+) -> AnswerSpec:
+    return AnswerSpec("events", punctuation()[language], labels, dict(display or {}), modifiers=modifiers)
+
+
+MODIFIERS = ("Negation", "Speculation")
+ZH_MODIFIERS = {"Negation": "否定", "Speculation": "推测"}
 
 
 # IL-2 expression (E1), induced by TRAF2 (E2 regulates E1), binding of IL-2 and p50 (E3)
@@ -82,7 +89,9 @@ def event_lists(draw: st.DrawFn) -> list:
         for _ in range(draw(st.integers(0, 3))):
             nested = index and draw(st.booleans())
             args.append([draw(ROLES), draw(st.integers(1, index)) if nested else draw(MENTION)])
-        events.append([draw(st.sampled_from(TYPES)), draw(MENTION), args])
+        event = [draw(st.sampled_from(TYPES)), draw(MENTION), args]
+        modifications = draw(st.lists(st.sampled_from(MODIFIERS), max_size=3))
+        events.append([*event, modifications] if modifications else event)
     return events
 
 
@@ -90,8 +99,9 @@ def event_lists(draw: st.DrawFn) -> list:
 @given(events=event_lists(), language=st.sampled_from(("en", "zh")), named=st.booleans())
 def test_every_event_list_round_trips(events: list, language: str, named: bool) -> None:
     """Triggers and arguments drawn from hostile text (separators of both scripts, E2-like words, None, brackets,
-    line breaks, edge blanks): strict and lenient parsing give the canonical value back, in both formats."""
-    answer = spec(language, ZH_NAMES if named else None)
+    line breaks, edge blanks), modifications repeated and in any order: strict and lenient parsing give the canonical
+    value back, in both formats."""
+    answer = spec(language, {**ZH_NAMES, **ZH_MODIFIERS} if named else None, modifiers=MODIFIERS)
     expected = canonical(answer, events)
     for answer_format in FORMATS:
         text = render(answer, events, answer_format)
@@ -189,3 +199,69 @@ def test_event_answer_of_a_record_and_its_decomposition() -> None:
     assert single.spec.labels[0] == "Positive_regulation" and set(single.spec.labels) == set(TYPES)
     assert single.fields == {"text": record.passages[0].text[0], "type": "Positive_regulation"}
     assert made[0].fields["types"] == "Gene_expression, Positive_regulation, Binding"
+
+
+def test_modifications_layout_canonical_form_and_parsing() -> None:
+    negated = [*NESTED[:2], [*NESTED[2], ["Speculation", "Negation", "Negation"]]]
+    answer = spec(modifiers=MODIFIERS)
+    assert canonical(answer, negated)[2] == [*NESTED[2], ["Negation", "Speculation"]]  # distinct, in the spec's order
+    assert canonical(answer, [[*NESTED[0], []]]) == [NESTED[0]]  # no fourth item without modifications
+    assert render(answer, negated).split("\n")[2] == (
+        "E3: Binding; trigger: binding; Theme: IL-2; Theme2: p50; modification: Negation; modification: Speculation"
+    )
+    zh = spec("zh", {**ZH_NAMES, **ZH_MODIFIERS}, modifiers=MODIFIERS)
+    assert render(zh, [[*NESTED[0], ["Negation"]]]) == "E1：基因表达；触发词：expression；主题：IL-2；状态：否定"
+    payload = json.loads(render(answer, negated, "json"))
+    assert [event["modifications"] for event in payload] == [[], [], ["Negation", "Speculation"]]
+    assert "modifications" not in json.loads(render(spec(), NESTED, "json"))[0]  # a dataset without modifiers
+    # an event and its negated twin are two events; a modification is not an argument
+    twins = [NESTED[0], [*NESTED[0], ["Negation"]]]
+    assert canonical(answer, twins) == twins
+    assert parse(answer, render(answer, twins), strict=True).value == twins
+    # lenient: either language's keyword, codes or names in any case, an unknown one ignored with a warning
+    result = parse(answer, "E1: Binding; trigger: binding; Theme: p50; 状态: negation.; Modification: Doubt")
+    assert result.ok and result.value == [["Binding", "binding", [["Theme", "p50"]], ["Negation"]]]
+    assert any("ignored modification" in w for w in result.warnings)
+    lenient_json = [{"id": "E1", "type": "Binding", "trigger": "binding", "arguments": [], "modifications": "negation"}]
+    assert parse(answer, json.dumps(lenient_json), "json").value == [["Binding", "binding", [], ["Negation"]]]
+    # strict: only the display names, after the arguments; JSON events must all have "modifications"
+    exact = render(answer, negated)
+    for bad in (
+        exact.replace("modification: Negation", "modification: negation"),
+        exact.replace("modification: Negation", "modification: Doubt"),
+        exact.replace("Theme2: p50; modification: Negation", "modification: Negation; Theme2: p50"),
+    ):
+        assert not parse(answer, bad, strict=True).ok, bad
+    without = [{k: v for k, v in event.items() if k != "modifications"} for event in payload]
+    assert not parse(answer, json.dumps(without), "json", strict=True).ok
+    assert parse(answer, json.dumps(payload), "json", strict=True).value == canonical(answer, negated)
+
+
+def test_format_hint_names_the_modifications_and_shows_one() -> None:
+    from biohub.templates.builder import prompt_text
+    from biohub.templates.example import Instance
+    from biohub.templates.library import families
+
+    answer = spec("zh", {**ZH_NAMES, **ZH_MODIFIERS}, modifiers=MODIFIERS)
+    instance = Instance("events", "", {"text": "……", "types": "基因表达"}, answer, [])
+    template = families()["events"].templates["zh"][0]
+    lines, as_json = prompt_text(template, instance, "lines"), prompt_text(template, instance, "json")
+    assert "状态：否定" in lines and "（否定、推测）" in lines and '"modifications": ["否定"]' in as_json
+    plain = Instance("events", "", instance.fields, spec("zh", ZH_NAMES), [])
+    assert "状态" not in prompt_text(template, plain, "lines") and "modifications" not in prompt_text(template, plain, "json")
+
+
+def test_event_answer_carries_the_modifications_of_its_events() -> None:
+    from biohub.schema import Modification
+
+    record = _record()
+    record.modifications = [
+        Modification("d1.M1", "Speculation", "d1.E2"), Modification("d1.M2", "Negation", "d1.E2"),
+        Modification("d1.M3", "Negation", "d1.T4"),  # of an entity: no event answer holds it
+    ]
+    answer = canonical(spec(modifiers=MODIFIERS), event_answer(record))
+    assert answer == [NESTED[0], [*NESTED[1], ["Negation", "Speculation"]], NESTED[2]]
+    info = DatasetInfo("toy", "kb", ("events",), (), (), (), False, TYPES, MODIFIERS)
+    made = instances(record, info, decompose=True)
+    assert all(i.spec.modifiers == MODIFIERS for i in made)
+    assert canonical(made[0].spec, made[0].target)[1] == [*NESTED[1], list(MODIFIERS)]

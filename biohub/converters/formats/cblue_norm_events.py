@@ -15,7 +15,8 @@ ids and non-objects handled there). Their annotations are strings, not offsets.
   whose core_name does not occur verbatim is dropped (``trigger not found in text``), as is an exact repeat of an
   event of the same record (``duplicate event``); an argument string not in the text, or empty, is dropped from
   its event (``argument not found in text`` / ``empty argument``). A non-empty ``tendency`` (否定 negation,
-  不确定 uncertainty) is kept in ``meta.tendency`` (event id -> value, surrounding blanks trimmed as a repair).
+  不确定 uncertainty) becomes a modification of its event whose type is the value (surrounding blanks trimmed as a
+  repair), as BioNLP's Negation/Speculation are.
 
 In the splits named by ``unlabelled_splits`` a record without annotations (no ``normalized_result``; an empty
 ``event`` list) is kept with ``labeled=False``; elsewhere a missing annotation field is rejected (``missing
@@ -35,7 +36,7 @@ from biohub.converters.base import Item, ReadContext, Reader
 from biohub.converters.json_items import JsonItem, convert_items, merge_fields, require_unlabelled_split, text_field
 from biohub.converters.problems import Reason, RecordRejected
 from biohub.converters.registry import register
-from biohub.schema import Entity, Event, EventArgument, KBRecord, Normalization, Passage, Trigger
+from biohub.schema import Entity, Event, EventArgument, KBRecord, Modification, Normalization, Passage, Trigger
 
 __all__ = ["CblueEventsOptions", "CblueEventsReader", "CblueNormOptions", "CblueNormReader"]
 
@@ -185,7 +186,7 @@ class CblueEventsReader(Reader):
         if not raw:
             require_unlabelled_split(item, names["events"], ctx, self.options.unlabelled_splits)
         built = _Built(ctx.record_id(item.key), text)
-        tendency: dict[str, str] = {}
+        modifications: list[Modification] = []
         seen: set[str] = set()
         for n, raw_event in enumerate(raw or []):
             where = f"{item.where()} event {n}"
@@ -208,19 +209,18 @@ class CblueEventsReader(Reader):
             placed = Trigger([trigger], [(start, start + len(trigger))])
             built.events.append(Event(event_id, self.options.event_type, placed, refs))
             if value.strip():
-                tendency[event_id] = value.strip()
+                modifications.append(Modification(f"{event_id}.m", value.strip(), event_id))
                 if value != value.strip():
                     detail = f"{where}: tendency {value!r} kept as {value.strip()!r}"
                     yield ctx.defect(item.path, item.locator, Reason.VALUE_WHITESPACE_TRIMMED, detail, item.key, dropped=False)
         ctx.count_read(item.key, events=len(raw or []))
         meta: dict[str, Any] = {"source": item.source(), **item.extras({names["text"], names["events"], names["id"]})}
-        if tendency:
-            meta["tendency"] = tendency
         record = KBRecord(
             **ctx.common(item.key, labeled=bool(raw), meta=meta),
             passages=_passage(built.record_id, self.options.passage_type, text),
             entities=built.entities,
             events=built.events,
+            modifications=modifications,
         )
         ctx.keep_raw(record.id, lambda: _dumps(item))
         yield record
