@@ -274,6 +274,7 @@ def test_planted_cross_corpus_duplicate_is_dropped_and_listed(planted_build: Pat
     assert _remaining_leaks(planted_build) == []
 
 
+@pytest.mark.slow  # datasets' loader over every config of the card (about 25 s)
 def test_every_config_of_the_card_loads_and_equals_what_was_written(demo_hub: Path, tmp_path: Path) -> None:
     info = json.loads((demo_hub / "build_info.json").read_text())
     assert _load_all_configs(demo_hub, tmp_path / "cache") == len(info["configs"]) >= 3 * 27 + 2

@@ -107,6 +107,7 @@ def test_every_task_family_of_the_example_corpora_is_exported(lm_eval_export) ->
     assert summary["skipped"] == {}
 
 
+@pytest.mark.slow  # lm-eval's harness over every exported task (about 20 s)
 def test_scripted_model_scores_equal_biohub_score_on_every_task(lm_eval_export, tmp_path: Path) -> None:
     from lm_eval.api.model import LM
 
