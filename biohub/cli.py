@@ -535,10 +535,13 @@ def eval_command(
         int | None, typer.Option(help="Seeded sample of at most N examples per row (the same for every model).")
     ] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Generation batch size.")] = 16,
-    seed: Annotated[int, typer.Option(help="Seed of the --limit sample.")] = 0,
+    seed: Annotated[int, typer.Option(help="Seed of the --limit sample and of the bootstrap.")] = 0,
     max_new_tokens: Annotated[
         int | None, typer.Option("--max-new-tokens", help="Cap every per-task token budget (quick CPU runs).")
     ] = None,
+    resamples: Annotated[
+        int, typer.Option(min=0, help="Bootstrap resamples per row for the 95% intervals (0: no intervals).")
+    ] = 1000,
 ) -> None:
     """Generate for every example of a suite, parse, score, and write the results and a report."""
     from biohub.eval.run import evaluate
@@ -546,7 +549,7 @@ def eval_command(
 
     document = evaluate(
         model, load_suite(suite), data, out, adapter=adapter, limit=limit, seed=seed, batch_size=batch_size,
-        max_new_tokens_cap=max_new_tokens,
+        max_new_tokens_cap=max_new_tokens, resamples=resamples,
     )
     _print_results(document, out)
 
@@ -561,13 +564,16 @@ def score_command(
     limit: Annotated[
         int | None, typer.Option(help="The --limit the predictions were made with (same seeded sample).")
     ] = None,
-    seed: Annotated[int, typer.Option(help="Seed of the --limit sample.")] = 0,
+    seed: Annotated[int, typer.Option(help="Seed of the --limit sample and of the bootstrap.")] = 0,
+    resamples: Annotated[
+        int, typer.Option(min=0, help="Bootstrap resamples per row for the 95% intervals (0: no intervals).")
+    ] = 1000,
 ) -> None:
     """Score predictions made anywhere (another framework, an API model) with biohub's parsers and metrics."""
     from biohub.eval.run import score_file
     from biohub.eval.suite import load_suite
 
-    document = score_file(predictions, load_suite(suite), data, out, limit=limit, seed=seed)
+    document = score_file(predictions, load_suite(suite), data, out, limit=limit, seed=seed, resamples=resamples)
     _print_results(document, out)
 
 
@@ -592,14 +598,16 @@ def report_command(
 
 
 def _print_results(document: dict[str, Any], out: Path) -> None:
-    """Print a results document as one row per suite entry (headline value, n, missing outputs, parse failures) and
-    where its report is."""
+    """Print a results document as one row per suite entry (headline value with its 95% interval when computed, n,
+    missing outputs, parse failures) and where its report is."""
     table = Table(title=f"{out} ({document['suite']})")
     for column in ("row", "metric", "value", "n", "missing", "parse failures"):
         table.add_column(column, justify="left" if column in ("row", "metric") else "right")
     for entry in document["entries"]:
         counts = (f"{entry[key]:,}" for key in ("n", "missing", "parse_failures"))
-        table.add_row(entry["name"], entry["headline"], f"{100 * entry['value']:.1f}", *counts)
+        interval = entry.get("interval")
+        value = f"{100 * entry['value']:.1f}" + (f" [{100 * interval[0]:.1f}, {100 * interval[1]:.1f}]" if interval else "")
+        table.add_row(entry["name"], entry["headline"], value, *counts)
     console().print(table)
     console().print(f"report: {out / 'report.md'}")
 

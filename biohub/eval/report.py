@@ -1,6 +1,8 @@
-"""Reports in the Taiyi layout: rows = suite rows grouped by task family, columns = runs (headline x 100), deltas
-against the first run, published reference columns, and per run the row's number of examples (n), examples without
-an output (missing) and outputs that did not parse (parse fail); Markdown, HTML and a grouped bar PNG (n in its labels)."""
+"""Reports in the Taiyi layout: rows = suite rows grouped by task family, columns = runs (headline x 100, with its
+95% bootstrap interval as ``54.9 [47.1, 62.0]`` when the results have one), deltas against the first run, published
+reference columns, and per run the row's number of examples (n), the width of its interval, examples without an
+output (missing) and outputs that did not parse (parse fail); then each run's average over its rows and per task
+family, with their intervals; Markdown, HTML and a grouped bar PNG (n in its labels, the intervals as error bars)."""
 
 from __future__ import annotations
 
@@ -83,10 +85,12 @@ def table(folders: list[Path], reference: Path | None = None) -> dict[str, Any]:
     rows = []
     for name in names:
         values: list[float | None] = []
+        intervals: list[list[float] | None] = []
         counts: dict[str, list[int | None]] = {"n": [], "missing": [], "parse_failures": []}
         for _, document in runs:
             found = next((e for e in document["entries"] if e["name"] == name), None)
             values.append(None if found is None else 100 * found["value"])
+            intervals.append(_percent(found.get("interval") if found else None))
             for key, column in counts.items():
                 column.append(None if found is None else found.get(key))
         first = values[0]
@@ -99,19 +103,38 @@ def table(folders: list[Path], reference: Path | None = None) -> dict[str, Any]:
                 "group": info[name]["group"],
                 "metric": info[name]["headline"],
                 "values": values,
+                "intervals": intervals,
                 "deltas": deltas,
                 **counts,
                 "reference": references,
             }
         )
     reference_columns = list(REFERENCE_COLUMNS.values()) if published else []
-    return {"runs": [label for label, _ in runs], "rows": rows, "reference_columns": reference_columns}
+    averages = [document.get("averages") for _, document in runs]  # None: results of a biohub without intervals
+    return {"runs": [label for label, _ in runs], "rows": rows, "reference_columns": reference_columns, "averages": averages}
+
+
+def _percent(interval: list[float] | None) -> list[float] | None:
+    """An interval of ``results.json`` (0-1 scale) x 100, as the values are shown; None stays None."""
+    return None if interval is None else [100 * interval[0], 100 * interval[1]]
 
 
 def _fmt(value: float | None, delta: bool = False) -> str:
     if value is None:
         return "–"
     return f"{value:+.1f}" if delta else f"{value:.1f}"
+
+
+def value_cell(value: float | None, interval: list[float] | None = None) -> str:
+    """A value x 100 with one decimal and, when there is one, its interval: ``54.9 [47.1, 62.0]``."""
+    if value is None or interval is None:
+        return _fmt(value)
+    return f"{value:.1f} [{interval[0]:.1f}, {interval[1]:.1f}]"
+
+
+def _width(interval: list[float] | None) -> str:
+    """The width of an interval (x 100, one decimal); ``–`` without one."""
+    return "–" if interval is None else f"{interval[1] - interval[0]:.1f}"
 
 
 def _header(data: dict[str, Any]) -> list[str]:
@@ -123,39 +146,58 @@ def _header(data: dict[str, Any]) -> list[str]:
         *runs,
         *(f"Δ {r}" for r in runs[1:]),
         *data["reference_columns"],
-        *(f"{count} {r}" for r in runs for count in ("n", "missing", "parse fail")),
+        *(f"{count} {r}" for r in runs for count in ("n", "CI width", "missing", "parse fail")),
     ]
 
 
 def _cells(row: dict[str, Any], data: dict[str, Any], task: str) -> list[str]:
-    """One table row: values, deltas to the first run, references, then n, missing and parse failures of each run
-    (``task``: first cell)."""
-    cells = [task, row["name"], row["metric"], *(_fmt(v) for v in row["values"]), *(_fmt(d, True) for d in row["deltas"][1:])]
+    """One table row: values (with intervals), deltas to the first run, references, then n, interval width, missing
+    and parse failures of each run (``task``: first cell)."""
+    values = (value_cell(v, i) for v, i in zip(row["values"], row["intervals"]))
+    cells = [task, row["name"], row["metric"], *values, *(_fmt(d, True) for d in row["deltas"][1:])]
     cells += [_fmt(row["reference"].get(r)) for r in data["reference_columns"]]
-    counts = zip(row["n"], row["missing"], row["parse_failures"])
-    return cells + ["–" if count is None else f"{count:,}" for run in counts for count in run]
+    for n, interval, missing, failures in zip(row["n"], row["intervals"], row["missing"], row["parse_failures"]):
+        cells += [_count(n), _width(interval), _count(missing), _count(failures)]
+    return cells
+
+
+def _count(count: int | None) -> str:
+    return "–" if count is None else f"{count:,}"
+
+
+def _average_interval(data: dict[str, Any], index: int, group: str | None) -> list[float] | None:
+    """The interval (x 100) of run ``index``'s average, overall (``group`` None) or of one group, from the
+    ``averages`` of its results.json (None for results without them)."""
+    averages = (data.get("averages") or [None] * (index + 1))[index]
+    if not averages:
+        return None
+    found = averages.get("overall") if group is None else averages.get("groups", {}).get(group)
+    return _percent(found.get("interval")) if found else None
 
 
 def family_averages(data: dict[str, Any], index: int) -> str:
     """The run's average per report group (task family) of :func:`table`, in group order, as
-    ``NER 81.2 (2 rows), RE ...``; rows the run lacks are left out, a group without any row is not named."""
+    ``NER 81.2 [75.0, 86.1] (2 rows), RE ...`` (the interval from the run's results.json, when it has one); rows the
+    run lacks are left out, a group without any row is not named."""
     by_group: dict[str, list[float]] = {}
     for row in data["rows"]:
         if row["values"][index] is not None:
             by_group.setdefault(row["group"], []).append(row["values"][index])
     return ", ".join(
-        f"{group} {sum(values) / len(values):.1f} ({len(values)} row{'s' if len(values) > 1 else ''})"
+        f"{group} {value_cell(sum(values) / len(values), _average_interval(data, index, group))} "
+        f"({len(values)} row{'s' if len(values) > 1 else ''})"
         for group, values in by_group.items()
     )
 
 
 def _average_lines(data: dict[str, Any]) -> list[str]:
-    """Per run: its average over all its rows, then per task family."""
+    """Per run: its average over all its rows, then per task family (each with its interval when known)."""
     lines = []
     for index, run in enumerate(data["runs"]):
         present = [row["values"][index] for row in data["rows"] if row["values"][index] is not None]
         if present:
-            lines.append(f"Average of {run} over its {len(present)} rows: {sum(present) / len(present):.1f}")
+            average = value_cell(sum(present) / len(present), _average_interval(data, index, None))
+            lines.append(f"Average of {run} over its {len(present)} rows: {average}")
             lines.append(f"Average of {run} per task family: {family_averages(data, index)}")
     return lines
 
@@ -168,8 +210,9 @@ def markdown(data: dict[str, Any], title: str) -> str:
     lines = [
         f"# {title}",
         "",
-        "Headline metric x 100 (definitions: README, Evaluation). Δ: difference to the first run. n: the row's "
-        "examples; missing: examples without an output; parse fail: outputs that did not parse (both count as wrong).",
+        "Headline metric x 100 (definitions: README, Evaluation); [low, high]: its 95% percentile-bootstrap interval "
+        "over the row's examples (README, Intervals). Δ: difference to the first run. n: the row's examples; CI width: "
+        "high - low; missing: examples without an output; parse fail: outputs that did not parse (both count as wrong).",
         "",
         "| " + " | ".join(header) + " |",
         "|" + "---|" * len(header),
@@ -201,8 +244,9 @@ def html_report(data: dict[str, Any], title: str, image: str) -> str:
         "<style>body{font-family:sans-serif}table{border-collapse:collapse}"
         "td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}"
         "td:nth-child(-n+3){text-align:left}</style></head><body>"
-        f"<h1>{html.escape(title)}</h1><p>Headline metric x 100; Δ: difference to the first run; n: the row's examples; "
-        "missing: examples without an output; parse fail: outputs that did not parse (both count as wrong).</p><table><tr>"
+        f"<h1>{html.escape(title)}</h1><p>Headline metric x 100 [95% bootstrap interval]; Δ: difference to the first "
+        "run; n: the row's examples; CI width: high - low; missing: examples without an output; parse fail: outputs "
+        "that did not parse (both count as wrong).</p><table><tr>"
         + "".join(f"<th>{html.escape(h)}</th>" for h in _header(data)) + "</tr>" + "".join(body) + "</table>"
         + "".join(f"<p>{html.escape(line)}</p>" for line in _average_lines(data))
         + f"<p><img src='{html.escape(image)}' alt='grouped bar chart'></p></body></html>\n"
@@ -210,7 +254,8 @@ def html_report(data: dict[str, Any], title: str, image: str) -> str:
 
 
 def bar_chart(data: dict[str, Any], path: Path, title: str) -> None:
-    """Write a PNG of grouped bars: one group per suite row, one bar per run (headline x 100)."""
+    """Write a PNG of grouped bars: one group per suite row, one bar per run (headline x 100), with the row's 95%
+    interval as an error bar where the results have one."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -223,7 +268,11 @@ def bar_chart(data: dict[str, Any], path: Path, title: str) -> None:
     positions = np.arange(len(rows))
     for index, run in enumerate(runs):
         heights = [row["values"][index] or 0.0 for row in rows]
-        axis.bar(positions + (index - (len(runs) - 1) / 2) * width, heights, width, label=run)
+        spans = [row["intervals"][index] or [height, height] for row, height in zip(rows, heights)]
+        below = [max(0.0, height - low) for height, (low, _) in zip(heights, spans)]
+        above = [max(0.0, high - height) for height, (_, high) in zip(heights, spans)]
+        offset = positions + (index - (len(runs) - 1) / 2) * width
+        axis.bar(offset, heights, width, label=run, yerr=[below, above], capsize=2, error_kw={"linewidth": 0.8})
     labels = [f"{row['name']}\n({row['metric']}, n={_sizes(row)})" for row in rows]
     axis.set_xticks(positions, labels, rotation=45, ha="right", fontsize=7)
     axis.set_ylabel("headline metric x 100")

@@ -20,18 +20,25 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from biohub.errors import BiohubError, MissingFileError
+from biohub.errors import MissingFileError
 from biohub.eval.generate import Request, generate, read_done
 from biohub.eval.report import write_report
+from biohub.eval.resample import RowSample, averages, percentile_interval, replicates, row_generator, row_sample, sample_line
+from biohub.eval.sampling import sample_indices
 from biohub.eval.score import EntryResult, Judged, TokensLookup, compute, judge
+from biohub.eval.score import EvalError as EvalError
 from biohub.eval.suite import Entry, Suite, resolve
 from biohub.io import InputError, pretrained_source, read_hub_split, write_json, write_jsonl
 from biohub.outputs import EVAL, claim, require_hub
 from biohub.templates.library import families
 
+RESAMPLES = 1000  # bootstrap resamples per row (the issue's floor); 0: no intervals
 
-class EvalError(BiohubError, ValueError):
-    """The evaluation cannot run as asked (an empty selection, a headline the examples cannot give, other settings)."""
+
+def check_resamples(resamples: int) -> None:
+    """Refuse a negative number of bootstrap resamples (0: no intervals)."""
+    if resamples < 0:
+        raise EvalError(f"--resamples must be 0 (no intervals) or a positive number of resamples, not {resamples}")
 
 
 def max_new_tokens() -> dict[str, int]:
@@ -40,7 +47,8 @@ def max_new_tokens() -> dict[str, int]:
 
 
 def select(data: str, entries: Sequence[Entry], limit: int | None, seed: int) -> dict[str, list[dict[str, Any]]]:
-    """Example rows of each entry (a seeded sample of ``limit`` per entry, the same for every model)."""
+    """Example rows of each entry (a seeded sample of ``limit`` per entry, stratified by gold label where the examples
+    carry one: :mod:`biohub.eval.sampling`; the same for every model)."""
     chosen: dict[str, list[dict[str, Any]]] = {}
     splits: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for entry in entries:
@@ -51,8 +59,7 @@ def select(data: str, entries: Sequence[Entry], limit: int | None, seed: int) ->
         if limit is not None and len(rows) > limit:
             language = f":{entry.language}" if entry.language else ""  # rows of every language: the sample of before
             rng = random.Random(f"{seed}:{entry.dataset}:{entry.split}:{','.join(entry.tasks)}{language}")
-            picked = sorted(rng.sample(range(len(rows)), limit))
-            rows = [rows[i] for i in picked]
+            rows = [rows[i] for i in sample_indices(rows, limit, rng)]
         if not rows:
             raise EvalError(
                 f"{data}: {entry.config}/{entry.split} has no examples of task(s) {', '.join(entry.tasks)}"
@@ -132,10 +139,19 @@ def versions() -> dict[str, str]:
 
 
 def score_outputs(
-    entries: Sequence[Entry], rows: dict[str, list[dict[str, Any]]], outputs: dict[str, str], data: str
-) -> tuple[list[EntryResult], list[dict[str, Any]]]:
-    """Score every entry; the second value is the per-example rows of ``generations.jsonl``."""
-    results, generations, seen = [], [], set()
+    entries: Sequence[Entry],
+    rows: dict[str, list[dict[str, Any]]],
+    outputs: dict[str, str],
+    data: str,
+    *,
+    resamples: int = RESAMPLES,
+    seed: int = 0,
+) -> tuple[list[EntryResult], list[dict[str, Any]], list[RowSample]]:
+    """Score every entry, each with its bootstrap interval over ``resamples`` resamples of its examples (none with
+    0; :mod:`biohub.eval.resample`, the row's generator seeded by ``seed`` and its name); the second value is the
+    per-example rows of ``generations.jsonl``, the third each row's :class:`RowSample` (none with ``resamples`` 0)."""
+    check_resamples(resamples)
+    results, generations, samples, seen = [], [], [], set()
     tokens = bio_tokens(data, entries)
     for entry in entries:
         judged: list[Judged] = [judge(row, outputs.get(row["id"])) for row in rows[entry.name]]
@@ -149,22 +165,26 @@ def score_outputs(
             )
         missing = sum(1 for j in judged if j.output is None)
         failures = sum(1 for j in judged if j.output is not None and not j.parse_ok)  # missing outputs are not parse failures
-        results.append(
-            EntryResult(
-                entry.name,
-                entry.dataset,
-                entry.split,
-                entry.group,
-                list(entry.tasks),
-                entry.headline,
-                values.get(entry.headline, 0.0),
-                len(judged),
-                failures,
-                missing,
-                values,
-                entry.reference,
-            )
+        result = EntryResult(
+            entry.name,
+            entry.dataset,
+            entry.split,
+            entry.group,
+            list(entry.tasks),
+            entry.headline,
+            values.get(entry.headline, 0.0),
+            len(judged),
+            failures,
+            missing,
+            values,
+            entry.reference,
         )
+        if resamples:
+            sample = row_sample(entry, judged, tokens.get(entry.name), values)
+            sample.draws = replicates(sample, resamples, row_generator(seed, entry.name))
+            result.interval, result.resamples = list(percentile_interval(sample.draws)), resamples
+            samples.append(sample)
+        results.append(result)
         for row, j in zip(rows[entry.name], judged):
             if j.id in seen:
                 continue
@@ -182,17 +202,28 @@ def score_outputs(
                     "error": j.error,
                 }
             )
-    return results, generations
+    return results, generations, samples
 
 
 def write_results(
-    out: Path, results: list[EntryResult], generations: list[dict[str, Any]], meta: dict[str, Any]
+    out: Path,
+    results: list[EntryResult],
+    generations: list[dict[str, Any]],
+    meta: dict[str, Any],
+    samples: Sequence[RowSample] = (),
 ) -> dict[str, Any]:
-    """Write ``generations.jsonl``, ``results.json`` (``meta`` plus versions, git hash and the scored rows) and the
-    one-run report into ``out``; returns the results document."""
+    """Write ``generations.jsonl``, ``results.json`` (``meta`` plus versions, git hash, the scored rows and the
+    averages over them, with intervals from the rows' replicates in ``samples``), ``samples.jsonl`` (one line per
+    row of ``samples``: what a paired comparison resamples; removed when there are none) and the one-run report into
+    ``out``; returns the results document."""
     entries = [asdict(r) | {"parse_failure_rate": r.parse_failure_rate} for r in results]
-    document = {**meta, "versions": versions(), "git": _git_hash(), "entries": entries}
+    draws = {sample.name: sample.draws for sample in samples if sample.draws is not None}
+    document = {**meta, "versions": versions(), "git": _git_hash(), "entries": entries, "averages": averages(results, draws)}
     write_jsonl(out / "generations.jsonl", generations)
+    if samples:
+        write_jsonl(out / "samples.jsonl", [sample_line(sample) for sample in samples])
+    else:
+        (out / "samples.jsonl").unlink(missing_ok=True)  # an earlier scoring's samples would not match these results
     write_json(out / "results.json", document)
     write_report([out], out, title=f"{meta.get('name', out.name)}: {meta['suite']}")
     return document
@@ -222,16 +253,19 @@ def evaluate(
     batch_size: int = 16,
     max_new_tokens_cap: int | None = None,
     show_progress: bool = True,
+    resamples: int = RESAMPLES,
 ) -> dict[str, Any]:
     """Generate for every selected example (reusing ``raw_outputs.jsonl``), then score and write the outputs.
-    ``max_new_tokens_cap`` lowers every per-kind budget (quick CPU runs; long answers may then be cut)."""
+    ``max_new_tokens_cap`` lowers every per-kind budget (quick CPU runs; long answers may then be cut); ``resamples``:
+    bootstrap resamples per row for the intervals (0: none)."""
     from biohub.models import default_device, load_model, weights_digest
 
     require_hub(data, "--data")  # a killed build or a foreign folder is refused before any loading
+    check_resamples(resamples)
     adapter_source = pretrained_source(adapter, "adapter") if adapter else None  # a missing folder fails before any work
     entries = resolve(suite, data)
     rows = select(data, entries, limit, seed)
-    score_outputs(entries, rows, {}, data)  # a headline these examples cannot give fails now, not after generating
+    score_outputs(entries, rows, {}, data, resamples=0)  # a headline these examples cannot give fails now, not after generating
     claim(out, EVAL, reuse=True)  # an earlier eval's answers are reused; any other non-empty folder is refused
     out.mkdir(parents=True, exist_ok=True)
     requests: dict[str, Request] = {}
@@ -253,7 +287,7 @@ def evaluate(
     write_json(stamp, settings | {"weights": keys})
     timing = generate(model, tokenizer, list(requests.values()), raw, batch_size=batch_size, show_progress=show_progress)
     outputs = {key: row["output"] for key, row in read_done(raw).items()}
-    results, generations = score_outputs(entries, rows, outputs, data)
+    results, generations, samples = score_outputs(entries, rows, outputs, data, resamples=resamples, seed=seed)
     meta = {
         "name": out.name,
         "model": model_spec,
@@ -264,9 +298,10 @@ def evaluate(
         "data": data,
         "limit": limit,
         "seed": seed,
+        "resamples": resamples,
         "generation": timing | {"batch_size": batch_size, "greedy": True, "max_new_tokens_cap": max_new_tokens_cap},
     }
-    return write_results(out, results, generations, meta)
+    return write_results(out, results, generations, meta, samples)
 
 
 def read_predictions(path: Path, known: set[str], selection: str) -> dict[str, str]:
@@ -300,10 +335,18 @@ def read_predictions(path: Path, known: set[str], selection: str) -> dict[str, s
 
 
 def score_file(
-    predictions: Path, suite: Suite, data: str, out: Path, *, limit: int | None = None, seed: int = 0
+    predictions: Path,
+    suite: Suite,
+    data: str,
+    out: Path,
+    *,
+    limit: int | None = None,
+    seed: int = 0,
+    resamples: int = RESAMPLES,
 ) -> dict[str, Any]:
     """Score outputs produced elsewhere: JSONL of ``{"id", "output"}`` (instruction example ids; :func:`read_predictions`
-    says what is refused). Examples without a prediction count as missing (and wrong)."""
+    says what is refused). Examples without a prediction count as missing (and wrong). ``resamples``: bootstrap
+    resamples per row for the intervals (0: none)."""
     require_hub(data, "--data")  # a killed build or a foreign folder is refused before anything is read
     entries = resolve(suite, data)
     rows = select(data, entries, limit, seed)
@@ -312,7 +355,7 @@ def score_file(
     outputs = read_predictions(predictions, known, f"suite {suite.name} in {data}{sample}")
     claim(out, EVAL, reuse=True)  # an earlier eval/score's results are replaced; any other non-empty folder is refused
     out.mkdir(parents=True, exist_ok=True)
-    results, generations = score_outputs(entries, rows, outputs, data)
+    results, generations, samples = score_outputs(entries, rows, outputs, data, resamples=resamples, seed=seed)
     meta = {
         "name": out.name,
         "model": None,
@@ -321,5 +364,6 @@ def score_file(
         "data": data,
         "limit": limit,
         "seed": seed,
+        "resamples": resamples,
     }
-    return write_results(out, results, generations, meta)
+    return write_results(out, results, generations, meta, samples)

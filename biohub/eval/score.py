@@ -18,12 +18,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from biohub.errors import BiohubError
 from biohub.eval import metrics, metrics_events, metrics_tree
 from biohub.eval.suite import Entry
 from biohub.templates.answers import parse
 from biohub.templates.example import spec_from_meta
 from biohub.templates.library import families
 from biohub.templates.registry import SCORERS
+
+
+class EvalError(BiohubError, ValueError):
+    """The evaluation cannot run as asked (an empty selection, a headline the examples cannot give, other settings)."""
+
 
 TokensLookup = Callable[[str], tuple[list[str], list[str]] | None]  # source id -> (tokens, gold IOB2 tags)
 
@@ -63,6 +69,8 @@ class EntryResult:
     missing: int
     metrics: dict[str, float] = field(default_factory=dict)
     reference: str | None = None
+    interval: list[float] | None = None  # [low, high] of the headline, in its own units (None: --resamples 0)
+    resamples: int = 0  # the bootstrap replicates behind ``interval`` (biohub.eval.resample)
 
     @property
     def parse_failure_rate(self) -> float:

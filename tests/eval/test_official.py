@@ -214,7 +214,7 @@ def test_concept_pairs_are_scored_on_documents_without_gold_relations() -> None:
     entry = Entry("CID", "toy", "test", ("re",), "f1_concept_pair")
     values = scored(rows, {rows[0]["id"]: "CID: [cisplatin, ototoxicity]"}, entry)
     assert (values["tp_concept_pair"], values["fp_concept_pair"], values["fn_concept_pair"]) == (0, 1, 0)
-    results, _ = score_outputs([entry], {"CID": rows}, {rows[0]["id"]: "CID: None"}, "nowhere")
+    results, _, _ = score_outputs([entry], {"CID": rows}, {rows[0]["id"]: "CID: None"}, "nowhere")
     assert results[0].value == 0.0 and results[0].metrics["fp_concept_pair"] == 0
     for row in rows:  # an example built before meta.gold_kb existed still cannot give concept pairs
         meta = json.loads(row["meta"])
