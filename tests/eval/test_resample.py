@@ -12,7 +12,7 @@ import pytest
 
 from biohub.eval.report import markdown, table, value_cell
 from biohub.eval.resample import averages, percentile_interval, replicates, row_generator, row_sample
-from biohub.eval.sampling import allocate, stratified_indices, strata
+from biohub.eval.sampling import allocate, strata, stratified_indices
 from biohub.eval.score import EntryResult, EvalError, Judged, compute
 from biohub.eval.suite import Entry
 

@@ -37,12 +37,18 @@ def test_perfect_predictions_score_one_everywhere(demo_hub: Path, tmp_path: Path
     for entry in document["entries"]:
         assert entry["parse_failures"] == 0, entry["name"]
         assert entry["value"] == pytest.approx(1.0), (entry["name"], entry["metrics"])
+        assert entry["resamples"] == 1000 and entry["interval"] == [pytest.approx(1.0)] * 2, entry["name"]
         unlisted = [name for name in entry["metrics"] if not any(computes(task, name) for task in entry["tasks"])]
         assert not unlisted, (entry["name"], unlisted)  # eval.metrics of the family file names everything the scorer computes
     if suite == "taiyi_style":
         assert [e["name"] for e in document["entries"]] == [e.name for e in load_suite(suite).entries]
-    for name in ("results.json", "generations.jsonl", "report.md", "report.html", "report.png"):
+    assert document["averages"]["overall"] == {"value": pytest.approx(1.0), "interval": [pytest.approx(1.0)] * 2,
+                                               "rows": len(document["entries"])}
+    for name in ("results.json", "generations.jsonl", "samples.jsonl", "report.md", "report.html", "report.png"):
         assert (tmp_path / "out" / name).is_file()
+    samples = [json.loads(line) for line in (tmp_path / "out" / "samples.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [(s["name"], len(s["ids"])) for s in samples] == [(e["name"], e["n"]) for e in document["entries"]]
+    assert {s["strategy"] for s in samples} <= {"counts", "mean", "recompute"}
 
 
 def test_bilingual_suite_scores_perfect_predictions_one_with_both_languages(demo_hub: Path, tmp_path: Path) -> None:
@@ -68,8 +74,9 @@ def test_bilingual_suite_scores_perfect_predictions_one_with_both_languages(demo
     one_language = {group: sorted(found) for group, found in languages.items() if found != {"en", "zh"}}
     assert one_language == {"COREF": ["en"], "TS": ["zh"]}
     report = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
-    assert "Average of out per task family: NER 100.0 (2 rows)" in report
-    assert "Average of out per task family: NER 100.0 (2 rows)" in (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert "Average of out per task family: NER 100.0 [100.0, 100.0] (2 rows)" in report
+    html = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert "Average of out per task family: NER 100.0 [100.0, 100.0] (2 rows)" in html
 
 
 def test_noisy_wrong_and_missing_outputs_are_scored_and_counted(demo_hub: Path, tmp_path: Path) -> None:
@@ -103,6 +110,27 @@ def test_noisy_wrong_and_missing_outputs_are_scored_and_counted(demo_hub: Path, 
     broken.write_text('{"id": "a"}\n', encoding="utf-8")
     with pytest.raises(InputError, match="broken.jsonl:1"):
         score_file(broken, load_suite("taiyi_style"), str(demo_hub), tmp_path / "x")
+
+
+def test_a_rows_interval_does_not_depend_on_the_other_rows(demo_hub: Path, tmp_path: Path) -> None:
+    """Every third example answered wrongly: the rows have intervals of some width, the same for a row whatever the
+    suite's other rows and their order; --resamples 0 writes none (and removes an earlier samples.jsonl)."""
+    suite = load_suite("taiyi_style")
+    rows = select(str(demo_hub), list(suite.entries), None, 0)
+    outputs = {
+        r["id"]: "no idea" if k % 3 == 0 else r["messages"][-1]["content"] for rs in rows.values() for k, r in enumerate(rs)
+    }
+    predictions = tmp_path / "p.jsonl"
+    predictions.write_text("".join(json.dumps({"id": k, "output": v}) + "\n" for k, v in outputs.items()), encoding="utf-8")
+    forward = score_file(predictions, suite, str(demo_hub), tmp_path / "f", resamples=200, seed=5)
+    others = dataclasses.replace(suite, entries=tuple(reversed(suite.entries))[:6])
+    backward = score_file(predictions, others, str(demo_hub), tmp_path / "b", resamples=200, seed=5)
+    intervals = {e["name"]: e["interval"] for e in forward["entries"]}
+    assert [e["interval"] for e in backward["entries"]] == [intervals[e["name"]] for e in backward["entries"]]
+    assert any(low < high for low, high in intervals.values()) and forward["resamples"] == 200
+    none = score_file(predictions, suite, str(demo_hub), tmp_path / "f", resamples=0)
+    assert all(e["interval"] is None and e["resamples"] == 0 for e in none["entries"])
+    assert none["averages"]["overall"]["interval"] is None and not (tmp_path / "f" / "samples.jsonl").exists()
 
 
 def test_suites_validate() -> None:
