@@ -1,11 +1,12 @@
 """``biohub eval`` and ``biohub score``: select a suite's examples, generate (or take given outputs), score, write.
 
 Outputs under ``out``: ``generations.jsonl`` (per example: id, dataset, task, prompt, output, parsed, gold, parse_ok),
-``results.json`` (per row: metric values, headline, n, parse failures, missing outputs; run metadata: model, adapter,
-their weights' sha256, suite, data, limit, seed, versions, git hash), ``report.md``, ``report.html`` and ``report.png``
-(the one-run report). The raw outputs are kept in ``raw_outputs.jsonl`` (appended as generated). A restart with the
-same settings, recorded in ``generation_settings.json``, reuses them only when the model and adapter weights have the
-same content (sha256 of their files, :func:`biohub.models.weights_digest`): outputs of other weights at the same paths
+``results.json`` (per row: metric values, headline and its bootstrap interval, n, parse failures, missing outputs;
+the averages over rows with their intervals; run metadata: model, adapter, their weights' sha256, suite, data, limit,
+seed, resamples, versions, git hash), ``samples.jsonl`` (per row what the bootstrap resamples), ``report.md``,
+``report.html`` and ``report.png`` (the one-run report). The raw outputs are kept in ``raw_outputs.jsonl``
+(appended as generated). A restart with the same settings, recorded in ``generation_settings.json``, reuses them
+only when the model and adapter weights have the same content (sha256 of their files, :func:`biohub.models.weights_digest`): outputs of other weights at the same paths
 are set aside as ``raw_outputs.<key>.jsonl`` and generated again; other settings are refused.
 """
 
@@ -165,26 +166,27 @@ def score_outputs(
             )
         missing = sum(1 for j in judged if j.output is None)
         failures = sum(1 for j in judged if j.output is not None and not j.parse_ok)  # missing outputs are not parse failures
-        result = EntryResult(
-            entry.name,
-            entry.dataset,
-            entry.split,
-            entry.group,
-            list(entry.tasks),
-            entry.headline,
-            values.get(entry.headline, 0.0),
-            len(judged),
-            failures,
-            missing,
-            values,
-            entry.reference,
+        results.append(
+            EntryResult(
+                entry.name,
+                entry.dataset,
+                entry.split,
+                entry.group,
+                list(entry.tasks),
+                entry.headline,
+                values.get(entry.headline, 0.0),
+                len(judged),
+                failures,
+                missing,
+                values,
+                entry.reference,
+            )
         )
         if resamples:
             sample = row_sample(entry, judged, tokens.get(entry.name), values)
             sample.draws = replicates(sample, resamples, row_generator(seed, entry.name))
-            result.interval, result.resamples = list(percentile_interval(sample.draws)), resamples
+            results[-1].interval, results[-1].resamples = list(percentile_interval(sample.draws)), resamples
             samples.append(sample)
-        results.append(result)
         for row, j in zip(rows[entry.name], judged):
             if j.id in seen:
                 continue
