@@ -1,13 +1,14 @@
 """``biohub eval`` and ``biohub score``: select a suite's examples, generate (or take given outputs), score, write.
 
 Outputs under ``out``: ``generations.jsonl`` (per example: id, dataset, task, prompt, output, parsed, gold, parse_ok),
-``results.json`` (per row: metric values, headline and its bootstrap interval, n, parse failures, missing outputs;
-the averages over rows with their intervals; run metadata: model, adapter, their weights' sha256, suite, data, limit,
+``results.json`` (per row: metric values, headline and its bootstrap interval, n, parse failures, missing outputs; the
+averages over rows with their intervals; run metadata: model, adapter, their weights' sha256, suite, data, limit,
 seed, resamples, versions, git hash), ``samples.jsonl`` (per row what the bootstrap resamples), ``report.md``,
-``report.html`` and ``report.png`` (the one-run report). The raw outputs are kept in ``raw_outputs.jsonl``
-(appended as generated). A restart with the same settings, recorded in ``generation_settings.json``, reuses them
-only when the model and adapter weights have the same content (sha256 of their files, :func:`biohub.models.weights_digest`): outputs of other weights at the same paths
-are set aside as ``raw_outputs.<key>.jsonl`` and generated again; other settings are refused.
+``report.html`` and ``report.png`` (the one-run report). The raw outputs are kept in ``raw_outputs.jsonl`` (appended
+as generated). A restart with the same settings, recorded in ``generation_settings.json``, reuses them only when the
+model and adapter weights have the same content (sha256 of their files, :func:`biohub.models.weights_digest`): outputs
+of other weights at the same paths are set aside as ``raw_outputs.<key>.jsonl`` and generated again; other settings
+are refused.
 """
 
 from __future__ import annotations
