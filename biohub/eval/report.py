@@ -67,9 +67,9 @@ def _runs(folders: list[Path]) -> list[tuple[str, dict[str, Any]]]:
 
 
 def table(folders: list[Path], reference: Path | None = None) -> dict[str, Any]:
-    """The report's data: ordered rows with per-run values, deltas, counts (``n``, ``missing``, ``parse_failures``;
-    None where a run lacks the row or, for results of an older biohub, the count) and, when a ``reference`` CSV is
-    given, its published figures."""
+    """The report's data: ordered rows with per-run values, intervals (x 100), deltas, counts (``n``, ``missing``,
+    ``parse_failures``; None where a run lacks the row or, for results of an older biohub, the count or interval)
+    and, when a ``reference`` CSV is given, its published figures; per run the ``averages`` of its results.json."""
     runs = _runs(folders)
     published = load_reference(reference)
     names: list[str] = []
@@ -111,7 +111,11 @@ def table(folders: list[Path], reference: Path | None = None) -> dict[str, Any]:
         )
     reference_columns = list(REFERENCE_COLUMNS.values()) if published else []
     averages = [document.get("averages") for _, document in runs]  # None: results of a biohub without intervals
-    return {"runs": [label for label, _ in runs], "rows": rows, "reference_columns": reference_columns, "averages": averages}
+    with_intervals = any(i is not None for row in rows for i in row["intervals"])  # else no CI width columns, as before
+    return {
+        "runs": [label for label, _ in runs], "rows": rows, "reference_columns": reference_columns, "averages": averages,
+        "intervals": with_intervals,
+    }
 
 
 def _percent(interval: list[float] | None) -> list[float] | None:
@@ -146,7 +150,7 @@ def _header(data: dict[str, Any]) -> list[str]:
         *runs,
         *(f"Δ {r}" for r in runs[1:]),
         *data["reference_columns"],
-        *(f"{count} {r}" for r in runs for count in ("n", "CI width", "missing", "parse fail")),
+        *(f"{count} {r}" for r in runs for count in _count_columns(data)),
     ]
 
 
@@ -157,8 +161,13 @@ def _cells(row: dict[str, Any], data: dict[str, Any], task: str) -> list[str]:
     cells = [task, row["name"], row["metric"], *values, *(_fmt(d, True) for d in row["deltas"][1:])]
     cells += [_fmt(row["reference"].get(r)) for r in data["reference_columns"]]
     for n, interval, missing, failures in zip(row["n"], row["intervals"], row["missing"], row["parse_failures"]):
-        cells += [_count(n), _width(interval), _count(missing), _count(failures)]
+        cells += [_count(n), *([_width(interval)] if data.get("intervals") else []), _count(missing), _count(failures)]
     return cells
+
+
+def _count_columns(data: dict[str, Any]) -> tuple[str, ...]:
+    """The per-run count columns: n, the interval width (only when some row has an interval), missing, parse fail."""
+    return ("n", "CI width", "missing", "parse fail") if data.get("intervals") else ("n", "missing", "parse fail")
 
 
 def _count(count: int | None) -> str:
@@ -202,6 +211,20 @@ def _average_lines(data: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _caption(data: dict[str, Any]) -> str:
+    """What the columns of the Markdown table mean (the intervals and their width only when there are some)."""
+    if not data.get("intervals"):
+        return (
+            "Headline metric x 100 (definitions: README, Evaluation). Δ: difference to the first run. n: the row's "
+            "examples; missing: examples without an output; parse fail: outputs that did not parse (both count as wrong)."
+        )
+    return (
+        "Headline metric x 100 (definitions: README, Evaluation); [low, high]: its 95% percentile-bootstrap interval "
+        "over the row's examples (README, Intervals). Δ: difference to the first run. n: the row's examples; CI width: "
+        "high - low; missing: examples without an output; parse fail: outputs that did not parse (both count as wrong)."
+    )
+
+
 def markdown(data: dict[str, Any], title: str) -> str:
     """The report of :func:`table` as Markdown: one table row per suite row (the group named once), then each
     run's average over its rows and per task family (:func:`family_averages`) and, with reference columns, a note on
@@ -210,9 +233,7 @@ def markdown(data: dict[str, Any], title: str) -> str:
     lines = [
         f"# {title}",
         "",
-        "Headline metric x 100 (definitions: README, Evaluation); [low, high]: its 95% percentile-bootstrap interval "
-        "over the row's examples (README, Intervals). Δ: difference to the first run. n: the row's examples; CI width: "
-        "high - low; missing: examples without an output; parse fail: outputs that did not parse (both count as wrong).",
+        _caption(data),
         "",
         "| " + " | ".join(header) + " |",
         "|" + "---|" * len(header),
@@ -244,9 +265,7 @@ def html_report(data: dict[str, Any], title: str, image: str) -> str:
         "<style>body{font-family:sans-serif}table{border-collapse:collapse}"
         "td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}"
         "td:nth-child(-n+3){text-align:left}</style></head><body>"
-        f"<h1>{html.escape(title)}</h1><p>Headline metric x 100 [95% bootstrap interval]; Δ: difference to the first "
-        "run; n: the row's examples; CI width: high - low; missing: examples without an output; parse fail: outputs "
-        "that did not parse (both count as wrong).</p><table><tr>"
+        f"<h1>{html.escape(title)}</h1><p>{html.escape(_caption(data))}</p><table><tr>"
         + "".join(f"<th>{html.escape(h)}</th>" for h in _header(data)) + "</tr>" + "".join(body) + "</table>"
         + "".join(f"<p>{html.escape(line)}</p>" for line in _average_lines(data))
         + f"<p><img src='{html.escape(image)}' alt='grouped bar chart'></p></body></html>\n"

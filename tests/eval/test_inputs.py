@@ -77,7 +77,8 @@ def test_missing_predictions_are_counted_apart_from_parse_failures(demo_hub: Pat
     rows = _rows(demo_hub, suite_file)
     medqa = rows["MedQA-USMLE"]
     lines = [{"id": medqa[0]["id"], "output": _gold(medqa[0])}, {"id": medqa[1]["id"], "output": "I am not sure."}]
-    document = score_file(_write(tmp_path / "p.jsonl", lines), load_suite(str(suite_file)), str(demo_hub), tmp_path / "out")
+    suite = load_suite(str(suite_file))
+    document = score_file(_write(tmp_path / "p.jsonl", lines), suite, str(demo_hub), tmp_path / "out", resamples=0)
     entries = {e["name"]: e for e in document["entries"]}
     n = entries["MedQA-USMLE"]["n"]
     assert (entries["MedQA-USMLE"]["missing"], entries["MedQA-USMLE"]["parse_failures"]) == (n - 2, 1)

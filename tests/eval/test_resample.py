@@ -142,10 +142,10 @@ def test_report_cells_show_intervals_widths_and_averages(tmp_path: Path) -> None
 def test_results_without_intervals_render_as_before(tmp_path: Path) -> None:
     old = write_run(tmp_path / "old", None)
     text = markdown(table([old]), "t")
-    assert "| NER | BC5CDR-Chem | f1_mention | 54.9 | 120 | – | 0 | 3 |" in text
+    assert "| NER | BC5CDR-Chem | f1_mention | 54.9 | 120 | 0 | 3 |" in text and "CI width" not in text
     assert "Average of old over its 1 rows: 54.9\n" in text and "NER 54.9 (1 row)" in text
     both = markdown(table([old, write_run(tmp_path / "new", [0.471, 0.62])]), "t")
-    assert "| 54.9 | 54.9 [47.1, 62.0] | +0.0 |" in both
+    assert "| 54.9 | 54.9 [47.1, 62.0] | +0.0 | 120 | – | 0 | 3 | 120 | 14.9 | 0 | 3 |" in both
 
 
 def test_allocation_is_proportional_with_largest_remainders() -> None:
