@@ -118,8 +118,11 @@ def row_sample(entry: Entry, judged: Sequence[Judged], tokens: TokensLookup | No
         return RowSample(strategy, ids, np.empty(0), entry.headline, entry.name, list(judged), entry, tokens)
     # tokens only feed seqeval_*, always recomputed: the per-example values of counts and mean rows never need them
     per_example = [compute(entry, [j], None) for j in judged]
+    names = _count_names(_unit(entry.headline) or "") if strategy == "counts" else (entry.headline,)
+    for j, one in zip(judged, per_example):
+        if any(name not in one for name in names):
+            raise EvalError(f"row {entry.name}: {entry.headline}: the scorer gives no {'/'.join(names)} on example {j.id} alone")
     if strategy == "counts":
-        names = _count_names(_unit(entry.headline) or "")
         stats = np.array([[one[name] for name in names] for one in per_example], dtype=np.int64).reshape(len(judged), 3)
         full = _from_counts(stats.sum(axis=0, keepdims=True), entry.headline)[0]
         expected_counts = [values[name] for name in names]
@@ -133,8 +136,8 @@ def row_sample(entry: Entry, judged: Sequence[Judged], tokens: TokensLookup | No
         full = float(stats.mean())
     if abs(full - values[entry.headline]) > TOLERANCE:
         raise EvalError(
-            f"row {entry.name}: {entry.headline}: the {strategy} of its examples gives {full!r}, the row's value is "
-            f"{values[entry.headline]!r}; it is not a per-example {strategy} (check {MEANS.name})"
+            f"row {entry.name}: {entry.headline}: aggregated as per-example {strategy}, its examples give {full!r}; the "
+            f"row's value is {values[entry.headline]!r}: the headline does not decompose so (check {MEANS.name})"
         )
     return RowSample(strategy, ids, stats, entry.headline, entry.name)
 
