@@ -86,7 +86,8 @@ def test_a_headline_its_examples_do_not_reproduce_is_refused() -> None:
     entry = Entry("TC row", "demo", "test", ("classification",), "accuracy", group="TC")
     judged = [label(0, "A", "A"), label(1, "B", "C")]
     values = compute(entry, judged) | {"accuracy": 0.9}  # as if accuracy were not the mean of its examples' values
-    with pytest.raises(EvalError, match="row TC row: accuracy: aggregated as per-example mean, its examples give 0.5; the row's value is 0.9"):
+    message = "row TC row: accuracy: aggregated as per-example mean, its examples give 0.5; the row's value is 0.9"
+    with pytest.raises(EvalError, match=message):
         row_sample(entry, judged, None, values)
     counts = compute(RE, [triples(0, [["r", "a", "b"]], [])]) | {"tp_text_set": 5}
     with pytest.raises(EvalError, match="row RE row: f1_text_set: per-example counts sum to"):
