@@ -167,14 +167,17 @@ def replicates(sample: RowSample, resamples: int, rng: np.random.Generator) -> n
     n = len(sample.ids)
     values = np.empty(resamples, dtype=np.float64)
     block = max(1, _CELLS // max(n, 1))
+    scored: dict[tuple[int, ...], float] = {}  # recompute: the headline of each multiset of examples scored so far
     for start in range(0, resamples, block):
         index = rng.integers(0, n, size=(min(block, resamples - start), n))
-        values[start : start + len(index)] = _replicate_block(sample, index)
+        values[start : start + len(index)] = _replicate_block(sample, index, scored)
     return values
 
 
-def _replicate_block(sample: RowSample, index: np.ndarray) -> np.ndarray:
-    """The headline of the resamples of one block of the index matrix (one resample per row)."""
+def _replicate_block(sample: RowSample, index: np.ndarray, scored: dict[tuple[int, ...], float]) -> np.ndarray:
+    """The headline of the resamples of one block of the index matrix (one resample per row). A recompute resample
+    is scored with its examples in index order, once per multiset (``scored``; small rows repeat multisets often):
+    a resample's order is arbitrary, and the scorers do not depend on it."""
     if sample.strategy == "counts":
         return _from_counts(sample.stats[index].sum(axis=1), sample.metric)
     if sample.strategy == "mean":
@@ -182,9 +185,13 @@ def _replicate_block(sample: RowSample, index: np.ndarray) -> np.ndarray:
     if sample.entry is None:
         raise ValueError(f"row {sample.name}: a recompute sample needs its entry and examples")
     entry, examples = sample.entry, sample.examples
-    return np.array(
-        [compute(entry, [examples[i] for i in row], sample.tokens).get(sample.metric, 0.0) for row in index.tolist()]
-    )
+    values = []
+    for row in np.sort(index, axis=1).tolist():
+        key = tuple(row)
+        if key not in scored:
+            scored[key] = compute(entry, [examples[i] for i in row], sample.tokens).get(sample.metric, 0.0)
+        values.append(scored[key])
+    return np.array(values, dtype=np.float64)
 
 
 def percentile_interval(replicate_values: np.ndarray, confidence: float = 0.95) -> tuple[float, float]:
