@@ -132,11 +132,13 @@ def test_a_rows_interval_does_not_depend_on_the_other_rows(demo_hub: Path, tmp_p
     outputs = {
         r["id"]: "no idea" if k % 3 == 0 else r["messages"][-1]["content"] for rs in rows.values() for k, r in enumerate(rs)
     }
-    predictions = tmp_path / "p.jsonl"
-    predictions.write_text("".join(json.dumps({"id": k, "output": v}) + "\n" for k, v in outputs.items()), encoding="utf-8")
-    forward = score_file(predictions, suite, str(demo_hub), tmp_path / "f", resamples=200, seed=5)
     others = dataclasses.replace(suite, entries=tuple(reversed(suite.entries))[:6])
-    backward = score_file(predictions, others, str(demo_hub), tmp_path / "b", resamples=200, seed=5)
+    kept = {r["id"] for entry in others.entries for r in rows[entry.name]}
+    predictions, fewer = tmp_path / "p.jsonl", tmp_path / "fewer.jsonl"
+    for path, ids in ((predictions, outputs.keys()), (fewer, kept)):
+        path.write_text("".join(json.dumps({"id": k, "output": outputs[k]}) + "\n" for k in sorted(ids)), encoding="utf-8")
+    forward = score_file(predictions, suite, str(demo_hub), tmp_path / "f", resamples=200, seed=5)
+    backward = score_file(fewer, others, str(demo_hub), tmp_path / "b", resamples=200, seed=5)
     intervals = {e["name"]: e["interval"] for e in forward["entries"]}
     assert [e["interval"] for e in backward["entries"]] == [intervals[e["name"]] for e in backward["entries"]]
     assert any(low < high for low, high in intervals.values()) and forward["resamples"] == 200
