@@ -592,14 +592,15 @@ def report_command(
 
 
 def _print_results(document: dict[str, Any], out: Path) -> None:
-    """Print a results document as one row per suite entry (headline value, n, missing outputs, parse failures) and
-    where its report is."""
+    """Print a results document as one row per suite entry (headline value under lenient and strict parsing, n,
+    missing outputs, parse failures under each) and where its report is."""
     table = Table(title=f"{out} ({document['suite']})")
-    for column in ("row", "metric", "value", "n", "missing", "parse failures"):
+    for column in ("row", "metric", "value", "strict", "n", "missing", "parse failures", "strict failures"):
         table.add_column(column, justify="left" if column in ("row", "metric") else "right")
     for entry in document["entries"]:
-        counts = (f"{entry[key]:,}" for key in ("n", "missing", "parse_failures"))
-        table.add_row(entry["name"], entry["headline"], f"{100 * entry['value']:.1f}", *counts)
+        counts = (f"{entry[key]:,}" for key in ("n", "missing", "parse_failures", "strict_parse_failures"))
+        values = (f"{100 * entry[key]:.1f}" for key in ("value", "strict_value"))
+        table.add_row(entry["name"], entry["headline"], *values, *counts)
     console().print(table)
     console().print(f"report: {out / 'report.md'}")
 

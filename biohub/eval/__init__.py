@@ -1,4 +1,4 @@
-"""Evaluation: suites of report rows, batched greedy generation, lenient parsing, metrics, results and reports.
+"""Evaluation: suites of report rows, batched greedy generation, lenient and strict parsing, metrics, results and reports.
 
 * :mod:`~biohub.eval.suite`: suites (``suites/*.yaml``; ``all`` = every eval split of a hub folder) and headlines;
 * :mod:`~biohub.eval.generate`: batched greedy generation, resumable from its JSONL file;

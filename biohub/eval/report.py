@@ -1,6 +1,8 @@
-"""Reports in the Taiyi layout: rows = suite rows grouped by task family, columns = runs (headline x 100), deltas
-against the first run, published reference columns, and per run the row's number of examples (n), examples without
-an output (missing) and outputs that did not parse (parse fail); Markdown, HTML and a grouped bar PNG (n in its labels)."""
+"""Reports in the Taiyi layout: rows = suite rows grouped by task family; per run the headline x 100 under lenient
+and under strict parsing and the parse-failure rate (%) under each, side by side (format adherence apart from
+content); deltas of the lenient headline against the first run, published reference columns, and per run the row's
+number of examples (n), examples without an output (missing) and outputs that did not parse leniently (parse fail);
+Markdown, HTML and a grouped bar PNG of the lenient headline (n in its labels)."""
 
 from __future__ import annotations
 
@@ -28,6 +30,16 @@ GROUP_NAMES = {
     "TS": "Text to structure",
     "GEN": "Generation",
 }
+PARSE_COLUMNS = ("lenient", "strict", "fail% lenient", "fail% strict")  # per run, side by side
+LEGEND = (
+    "Headline metric x 100 (definitions: README, Evaluation) under lenient parsing (what the parsers tolerate: prose "
+    "around the answer, full-width punctuation, code fences, ...) and under strict parsing (exactly the layout biohub "
+    "renders); fail%: outputs that did not parse in that mode, % of the row's examples. Δ: difference of the lenient "
+    "headline to the first run. n: the row's examples; missing: examples without an output; parse fail: outputs that "
+    "did not parse leniently (both count as wrong). –: not in that run, or results of an older biohub."
+)
+# table() key -> the results.json field it shows x 100 (absent from the results of an older biohub)
+PERCENT_SOURCES = {"strict": "strict_value", "fail_lenient": "parse_failure_rate", "fail_strict": "strict_parse_failure_rate"}
 REFERENCE_COLUMNS = {"taiyi1_qwen7b": "Taiyi (Qwen-7B)", "chatgpt35": "ChatGPT-3.5"}
 
 
@@ -65,9 +77,10 @@ def _runs(folders: list[Path]) -> list[tuple[str, dict[str, Any]]]:
 
 
 def table(folders: list[Path], reference: Path | None = None) -> dict[str, Any]:
-    """The report's data: ordered rows with per-run values, deltas, counts (``n``, ``missing``, ``parse_failures``;
-    None where a run lacks the row or, for results of an older biohub, the count) and, when a ``reference`` CSV is
-    given, its published figures."""
+    """The report's data: ordered rows with per-run values x 100 (``values``: the lenient headline; ``strict``: the
+    strict one; ``fail_lenient`` / ``fail_strict``: parse-failure rates in %), deltas of ``values``, counts (``n``,
+    ``missing``, ``parse_failures``) — None where a run lacks the row or, for results of an older biohub, the value —
+    and, when a ``reference`` CSV is given, its published figures."""
     runs = _runs(folders)
     published = load_reference(reference)
     names: list[str] = []
@@ -84,11 +97,14 @@ def table(folders: list[Path], reference: Path | None = None) -> dict[str, Any]:
     for name in names:
         values: list[float | None] = []
         counts: dict[str, list[int | None]] = {"n": [], "missing": [], "parse_failures": []}
+        percents: dict[str, list[float | None]] = {"strict": [], "fail_lenient": [], "fail_strict": []}
         for _, document in runs:
             found = next((e for e in document["entries"] if e["name"] == name), None)
             values.append(None if found is None else 100 * found["value"])
             for key, column in counts.items():
                 column.append(None if found is None else found.get(key))
+            for key, source in PERCENT_SOURCES.items():
+                percents[key].append(None if found is None or found.get(source) is None else 100 * found[source])
         first = values[0]
         deltas = [None if v is None or first is None else v - first for v in values]
         ref_row = published.get(info[name].get("reference") or "", {})
@@ -100,6 +116,7 @@ def table(folders: list[Path], reference: Path | None = None) -> dict[str, Any]:
                 "metric": info[name]["headline"],
                 "values": values,
                 "deltas": deltas,
+                **percents,
                 **counts,
                 "reference": references,
             }
@@ -120,7 +137,7 @@ def _header(data: dict[str, Any]) -> list[str]:
         "task",
         "dataset",
         "metric",
-        *runs,
+        *(f"{column} {r}" for r in runs for column in PARSE_COLUMNS),
         *(f"Δ {r}" for r in runs[1:]),
         *data["reference_columns"],
         *(f"{count} {r}" for r in runs for count in ("n", "missing", "parse fail")),
@@ -128,9 +145,11 @@ def _header(data: dict[str, Any]) -> list[str]:
 
 
 def _cells(row: dict[str, Any], data: dict[str, Any], task: str) -> list[str]:
-    """One table row: values, deltas to the first run, references, then n, missing and parse failures of each run
-    (``task``: first cell)."""
-    cells = [task, row["name"], row["metric"], *(_fmt(v) for v in row["values"]), *(_fmt(d, True) for d in row["deltas"][1:])]
+    """One table row: per run the lenient and strict headline and both parse-failure rates, deltas of the lenient
+    headline to the first run, references, then n, missing and parse failures of each run (``task``: first cell)."""
+    by_run = zip(row["values"], row["strict"], row["fail_lenient"], row["fail_strict"])
+    cells = [task, row["name"], row["metric"], *(_fmt(v) for run in by_run for v in run)]
+    cells += [_fmt(d, True) for d in row["deltas"][1:]]
     cells += [_fmt(row["reference"].get(r)) for r in data["reference_columns"]]
     counts = zip(row["n"], row["missing"], row["parse_failures"])
     return cells + ["–" if count is None else f"{count:,}" for run in counts for count in run]
@@ -150,13 +169,16 @@ def family_averages(data: dict[str, Any], index: int) -> str:
 
 
 def _average_lines(data: dict[str, Any]) -> list[str]:
-    """Per run: its average over all its rows, then per task family."""
+    """Per run: its average over all its rows, then per task family, then over the rows with a strict headline."""
     lines = []
     for index, run in enumerate(data["runs"]):
         present = [row["values"][index] for row in data["rows"] if row["values"][index] is not None]
         if present:
             lines.append(f"Average of {run} over its {len(present)} rows: {sum(present) / len(present):.1f}")
             lines.append(f"Average of {run} per task family: {family_averages(data, index)}")
+        strict = [row["strict"][index] for row in data["rows"] if row["strict"][index] is not None]
+        if strict:
+            lines.append(f"Average of {run} under strict parsing over its {len(strict)} rows: {sum(strict) / len(strict):.1f}")
     return lines
 
 
@@ -168,8 +190,7 @@ def markdown(data: dict[str, Any], title: str) -> str:
     lines = [
         f"# {title}",
         "",
-        "Headline metric x 100 (definitions: README, Evaluation). Δ: difference to the first run. n: the row's "
-        "examples; missing: examples without an output; parse fail: outputs that did not parse (both count as wrong).",
+        LEGEND,
         "",
         "| " + " | ".join(header) + " |",
         "|" + "---|" * len(header),
@@ -201,8 +222,7 @@ def html_report(data: dict[str, Any], title: str, image: str) -> str:
         "<style>body{font-family:sans-serif}table{border-collapse:collapse}"
         "td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}"
         "td:nth-child(-n+3){text-align:left}</style></head><body>"
-        f"<h1>{html.escape(title)}</h1><p>Headline metric x 100; Δ: difference to the first run; n: the row's examples; "
-        "missing: examples without an output; parse fail: outputs that did not parse (both count as wrong).</p><table><tr>"
+        f"<h1>{html.escape(title)}</h1><p>{html.escape(LEGEND)}</p><table><tr>"
         + "".join(f"<th>{html.escape(h)}</th>" for h in _header(data)) + "</tr>" + "".join(body) + "</table>"
         + "".join(f"<p>{html.escape(line)}</p>" for line in _average_lines(data))
         + f"<p><img src='{html.escape(image)}' alt='grouped bar chart'></p></body></html>\n"

@@ -1,7 +1,8 @@
 """``biohub eval`` and ``biohub score``: select a suite's examples, generate (or take given outputs), score, write.
 
-Outputs under ``out``: ``generations.jsonl`` (per example: id, dataset, task, prompt, output, parsed, gold, parse_ok),
-``results.json`` (per row: metric values, headline, n, parse failures, missing outputs; run metadata: model, adapter,
+Outputs under ``out``: ``generations.jsonl`` (per example: id, dataset, task, prompt, output, parsed, gold, parse_ok,
+strict_ok), ``results.json`` (per row: metric values, headline, n, parse failures, missing outputs, the headline and
+parse failures under strict parsing, the parsed-only headline of accuracy rows; run metadata: model, adapter,
 their weights' sha256, suite, data, limit, seed, versions, git hash), ``report.md``, ``report.html`` and ``report.png``
 (the one-run report). The raw outputs are kept in ``raw_outputs.jsonl`` (appended as generated). A restart with the
 same settings, recorded in ``generation_settings.json``, reuses them only when the model and adapter weights have the
@@ -23,7 +24,7 @@ from typing import Any
 from biohub.errors import BiohubError, MissingFileError
 from biohub.eval.generate import Request, generate, read_done
 from biohub.eval.report import write_report
-from biohub.eval.score import EntryResult, Judged, TokensLookup, compute, judge
+from biohub.eval.score import EntryResult, Judged, TokensLookup, compute, compute_strict, judge, parsed_only
 from biohub.eval.suite import Entry, Suite, resolve
 from biohub.io import InputError, pretrained_source, read_hub_split, write_json, write_jsonl
 from biohub.outputs import EVAL, claim, require_hub
@@ -134,7 +135,8 @@ def versions() -> dict[str, str]:
 def score_outputs(
     entries: Sequence[Entry], rows: dict[str, list[dict[str, Any]]], outputs: dict[str, str], data: str
 ) -> tuple[list[EntryResult], list[dict[str, Any]]]:
-    """Score every entry; the second value is the per-example rows of ``generations.jsonl``."""
+    """Score every entry, its metrics under lenient parsing and its headline also under strict parsing; the second value
+    is the per-example rows of ``generations.jsonl``."""
     results, generations, seen = [], [], set()
     tokens = bio_tokens(data, entries)
     for entry in entries:
@@ -149,6 +151,8 @@ def score_outputs(
             )
         missing = sum(1 for j in judged if j.output is None)
         failures = sum(1 for j in judged if j.output is not None and not j.parse_ok)  # missing outputs are not parse failures
+        strict_failures = sum(1 for j in judged if j.output is not None and not j.strict_ok)
+        strict = compute_strict(entry, judged, tokens.get(entry.name), values)
         results.append(
             EntryResult(
                 entry.name,
@@ -163,6 +167,9 @@ def score_outputs(
                 missing,
                 values,
                 entry.reference,
+                strict_value=strict.get(entry.headline, 0.0),
+                strict_parse_failures=strict_failures,
+                value_parsed_only=parsed_only(entry, judged, tokens.get(entry.name)),
             )
         )
         for row, j in zip(rows[entry.name], judged):
@@ -179,6 +186,7 @@ def score_outputs(
                     "parsed": j.parsed,
                     "gold": j.gold,
                     "parse_ok": j.parse_ok,
+                    "strict_ok": j.strict_ok,
                     "error": j.error,
                 }
             )
@@ -190,7 +198,10 @@ def write_results(
 ) -> dict[str, Any]:
     """Write ``generations.jsonl``, ``results.json`` (``meta`` plus versions, git hash and the scored rows) and the
     one-run report into ``out``; returns the results document."""
-    entries = [asdict(r) | {"parse_failure_rate": r.parse_failure_rate} for r in results]
+    entries = [
+        asdict(r) | {"parse_failure_rate": r.parse_failure_rate, "strict_parse_failure_rate": r.strict_parse_failure_rate}
+        for r in results
+    ]
     document = {**meta, "versions": versions(), "git": _git_hash(), "entries": entries}
     write_jsonl(out / "generations.jsonl", generations)
     write_json(out / "results.json", document)

@@ -14,6 +14,7 @@ from biohub.cli import app
 from biohub.eval.generate import Request, generate, read_done
 from biohub.eval.report import write_report
 from biohub.eval.run import score_file, select
+from biohub.eval.score import ACCURACY_LIKE
 from biohub.eval.suite import SuiteError, computes, hub_eval_splits, load_suite, resolve
 from biohub.io import InputError
 
@@ -35,8 +36,10 @@ def test_perfect_predictions_score_one_everywhere(demo_hub: Path, tmp_path: Path
     document = score_file(predictions, load_suite(suite), str(demo_hub), tmp_path / "out")
     assert document["entries"], "the suite selected nothing"
     for entry in document["entries"]:
-        assert entry["parse_failures"] == 0, entry["name"]
+        assert entry["parse_failures"] == 0 and entry["strict_parse_failures"] == 0, entry["name"]
         assert entry["value"] == pytest.approx(1.0), (entry["name"], entry["metrics"])
+        assert entry["strict_value"] == pytest.approx(1.0), entry["name"]  # every renderer's output parses strictly
+        assert entry["value_parsed_only"] == (pytest.approx(1.0) if entry["headline"] in ACCURACY_LIKE else None), entry["name"]
         unlisted = [name for name in entry["metrics"] if not any(computes(task, name) for task in entry["tasks"])]
         assert not unlisted, (entry["name"], unlisted)  # eval.metrics of the family file names everything the scorer computes
     if suite == "taiyi_style":
