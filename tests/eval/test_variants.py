@@ -22,10 +22,9 @@ from biohub.templates.example import spec_meta
 from biohub.templates.library import families, punctuation
 from biohub.templates.registry import METRIC_VARIANTS, METRICS, SCORERS
 
-VARIANT_NAMES = {f"{key}_{name}" for name in METRIC_VARIANTS for key in ("precision", "recall", "f1", "tp", "fp", "fn")} - {
-    "tp_sample_avg",
-    "fp_sample_avg",
-    "fn_sample_avg",
+COUNTED = ("strict_typed_micro", "promptcblue", "untyped")  # sample_avg is a mean of per-example values: no counts
+VARIANT_NAMES = {f"{key}_{name}" for name in METRIC_VARIANTS for key in ("precision", "recall", "f1")} | {
+    f"{key}_{name}" for name in COUNTED for key in ("tp", "fp", "fn")
 }
 
 
