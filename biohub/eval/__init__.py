@@ -5,7 +5,7 @@
 * :mod:`~biohub.eval.score` / :mod:`~biohub.eval.metrics`: outputs parsed by each example's own parser, scored by
   the scorer its task family names (:mod:`~biohub.eval.metrics_mt`: translation; :mod:`~biohub.eval.metrics_ranking`:
   answer selection; :mod:`~biohub.eval.metrics_events`: event extraction; :mod:`~biohub.eval.metrics_tree`: Text2DT
-  decision trees);
+  decision trees; :mod:`~biohub.eval.variants`: the named NER/RE metric variants, one registry);
 * :mod:`~biohub.eval.run`: ``biohub eval`` and ``biohub score`` (``results.json``, ``generations.jsonl``);
 * :mod:`~biohub.eval.report`: ``biohub report`` (Markdown, HTML and a bar chart over runs);
 * :mod:`~biohub.eval.lm_eval_hooks`: the task class of a ``biohub export --format lm-eval`` folder.
@@ -15,5 +15,5 @@ Nothing is imported here, so ``biohub --help`` does not load the evaluation stac
 
 __all__ = [
     "generate", "lm_eval_hooks", "metrics", "metrics_events", "metrics_mt", "metrics_ranking", "metrics_tree", "report",
-    "run", "score", "suite",
+    "run", "score", "suite", "variants",
 ]

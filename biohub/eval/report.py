@@ -2,7 +2,8 @@
 and under strict parsing and the parse-failure rate (%) under each, side by side (format adherence apart from
 content); deltas of the lenient headline against the first run, published reference columns, and per run the row's
 number of examples (n), examples without an output (missing) and outputs that did not parse leniently (parse fail);
-Markdown, HTML and a grouped bar PNG of the lenient headline (n in its labels)."""
+Markdown, HTML and a grouped bar PNG of the lenient headline (n in its labels). After it, a "Metric variants" table:
+every NER and RE row's F1 under each named definition (biohub.eval.variants)."""
 
 from __future__ import annotations
 
@@ -13,9 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from biohub.errors import ConfigError, MissingFileError
+from biohub.eval.variants import VARIANTS
 from biohub.io import atomic_path, write_text
 from biohub.outputs import REPORT, replacing
-from biohub.templates.registry import GROUPS
+from biohub.templates.registry import GROUPS, METRIC_VARIANTS
 
 GROUP_ORDER = GROUPS
 GROUP_NAMES = {
@@ -122,7 +124,23 @@ def table(folders: list[Path], reference: Path | None = None) -> dict[str, Any]:
             }
         )
     reference_columns = list(REFERENCE_COLUMNS.values()) if published else []
-    return {"runs": [label for label, _ in runs], "rows": rows, "reference_columns": reference_columns}
+    variants = variant_rows(runs, names)
+    return {"runs": [label for label, _ in runs], "rows": rows, "reference_columns": reference_columns, "variants": variants}
+
+
+def variant_rows(runs: list[tuple[str, dict[str, Any]]], names: list[str]) -> list[dict[str, Any]]:
+    """Per row with named metric variants (NER and RE) and per run that has it, in report order: the headline's name
+    and value and each variant's F1 (x 100; None where the run's results lack it), from results.json ``metrics``."""
+    found_rows = []
+    for name in names:
+        for label, document in runs:
+            entry = next((e for e in document["entries"] if e["name"] == name), None)
+            values = {} if entry is None else entry.get("metrics", {})
+            if entry is None or not any(f"f1_{variant}" in values for variant in METRIC_VARIANTS):
+                continue
+            f1s = [100 * values[f"f1_{v}"] if f"f1_{v}" in values else None for v in METRIC_VARIANTS]
+            found_rows.append({"name": name, "run": label, "metric": entry["headline"], "value": 100 * entry["value"], "f1": f1s})
+    return found_rows
 
 
 def _fmt(value: float | None, delta: bool = False) -> str:
@@ -182,6 +200,41 @@ def _average_lines(data: dict[str, Any]) -> list[str]:
     return lines
 
 
+VARIANT_HEADER = ["dataset", "run", "headline", "value", *(f"f1_{variant}" for variant in METRIC_VARIANTS)]
+
+
+def _variant_cells(row: dict[str, Any]) -> list[str]:
+    return [row["name"], row["run"], row["metric"], _fmt(row["value"]), *(_fmt(value) for value in row["f1"])]
+
+
+def variant_caption() -> str:
+    """What the metric-variant table shows, naming every variant's definition (README, Metric variants)."""
+    definitions = "; ".join(f"{name}: {VARIANTS.get(name).formula}" for name in METRIC_VARIANTS)
+    return (
+        "F1 x 100 of every NER and RE row under each named definition, per run, beside the row's headline "
+        f"(README, Metric variants). {definitions}."
+    )
+
+
+def variant_lines(data: dict[str, Any]) -> list[str]:
+    """The Markdown "Metric variants" section of :func:`table`'s data (none without NER or RE rows)."""
+    if not data.get("variants"):
+        return []
+    lines = ["", "## Metric variants", "", variant_caption(), "", "| " + " | ".join(VARIANT_HEADER) + " |"]
+    lines.append("|" + "---|" * len(VARIANT_HEADER))
+    return lines + ["| " + " | ".join(_variant_cells(row)) + " |" for row in data["variants"]]
+
+
+def _variant_html(data: dict[str, Any]) -> str:
+    if not data.get("variants"):
+        return ""
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in VARIANT_HEADER)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in _variant_cells(row)) + "</tr>" for row in data["variants"]
+    )
+    return f"<h2>Metric variants</h2><p>{html.escape(variant_caption())}</p><table><tr>{head}</tr>{body}</table>"
+
+
 def markdown(data: dict[str, Any], title: str) -> str:
     """The report of :func:`table` as Markdown: one table row per suite row (the group named once), then each
     run's average over its rows and per task family (:func:`family_averages`) and, with reference columns, a note on
@@ -206,6 +259,7 @@ def markdown(data: dict[str, Any], title: str) -> str:
             "the rows here may be sampled (`--limit`) and use biohub's exact matching rules, so they compare in spirit "
             "only."
         )
+    lines += variant_lines(data)
     return "\n".join(lines) + "\n"
 
 
@@ -225,6 +279,7 @@ def html_report(data: dict[str, Any], title: str, image: str) -> str:
         f"<h1>{html.escape(title)}</h1><p>{html.escape(LEGEND)}</p><table><tr>"
         + "".join(f"<th>{html.escape(h)}</th>" for h in _header(data)) + "</tr>" + "".join(body) + "</table>"
         + "".join(f"<p>{html.escape(line)}</p>" for line in _average_lines(data))
+        + _variant_html(data)
         + f"<p><img src='{html.escape(image)}' alt='grouped bar chart'></p></body></html>\n"
     )  # fmt: skip
 

@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from biohub.eval import metrics, metrics_events, metrics_tree
+from biohub.eval import metrics, metrics_events, metrics_tree, variants
 from biohub.eval.suite import Entry
 from biohub.templates.answers import parse
 from biohub.templates.example import spec_from_meta
@@ -161,7 +161,8 @@ def _golds_preds(judged: Sequence[Judged]) -> tuple[list[Any], list[Any]]:
 
 @SCORERS.register("ner")
 def score_ner(entry: Entry, judged: Sequence[Judged], tokens: TokensLookup | None) -> dict[str, float]:
-    """Joint NER (``{type: mentions}``): mention, text-set and per-type values; seqeval over BIO tags when given."""
+    """Joint NER (``{type: mentions}``): mention, text-set and per-type values, the named variants; seqeval over BIO
+    tags when given."""
     golds, preds = _golds_preds(judged)
     values = _ner(entry, judged, golds, preds, list(judged[0].labels))
     if tokens is not None:
@@ -181,7 +182,8 @@ def score_ner_single(entry: Entry, judged: Sequence[Judged], tokens: TokensLooku
 
 @SCORERS.register("triples")
 def score_triples(entry: Entry, judged: Sequence[Judged], tokens: TokensLookup | None) -> dict[str, float]:
-    """Relation triples: the text set per example; concept-id pairs per document when every gold relation has ids."""
+    """Relation triples: the text set per example; concept-id pairs per document when every gold relation has ids;
+    the named variants."""
     golds, preds = _golds_preds(judged)
     triples = ((metrics.triple_items(g), metrics.triple_items(p)) for g, p in zip(golds, preds))
     values = _named(metrics.set_prf(triples), "text_set")
@@ -192,7 +194,8 @@ def score_triples(entry: Entry, judged: Sequence[Judged], tokens: TokensLookup |
     if with_kb and all(ids1 and ids2 for kb in kbs for _, ids1, ids2 in kb["relations"]):
         documents = ((kb["relations"], kb["entities"], p) for kb, p in zip(kbs, preds))
         values |= _named(metrics.concept_pair_prf(documents), "concept_pair")
-    return values
+    examples = [(metrics.triple_items(g), None if p is None else metrics.triple_items(p)) for g, p in zip(golds, preds)]
+    return values | _variants("re", entry, values, examples)
 
 
 @SCORERS.register("entity_list")
@@ -319,12 +322,24 @@ def _ner(entry: Entry, judged: Sequence[Judged], golds: list[Any], preds: list[A
     values = _named(text_set(types, collapse), "text_set")
     if with_kb:
         values |= _named(mention(types, collapse), "mention")
+    examples = [
+        (metrics.ner_items(g, types, collapse), None if p is None else metrics.ner_items(p, types, collapse))
+        for g, p in zip(golds, preds)
+    ]
+    values |= _variants("ner", entry, values, examples)
     if not collapse:
         for label in entry.types or labels:
             values[f"f1_text_set[{label}]"] = text_set([label], False)["f1"]
             if with_kb:
                 values[f"f1_mention[{label}]"] = mention([label], False)["f1"]
     return values
+
+
+def _variants(kind: variants.Kind, entry: Entry, values: dict[str, float], examples: list[variants.Example]) -> dict[str, float]:
+    """The named variants of an NER or RE row (:mod:`biohub.eval.variants`); ``strict_typed_micro`` copies the strict
+    values the row's headline follows."""
+    source = variants.strict_source(kind, entry.headline, values)
+    return variants.variant_values(kind, examples, {key: values[f"{key}_{source}"] for key in variants.PRF})
 
 
 def _positive(labels: Sequence[str]) -> str:
