@@ -598,16 +598,17 @@ def report_command(
 
 
 def _print_results(document: dict[str, Any], out: Path) -> None:
-    """Print a results document as one row per suite entry (headline value with its 95% interval when computed, n,
-    missing outputs, parse failures) and where its report is."""
+    """Print a results document as one row per suite entry (headline value under lenient parsing, with its 95%
+    interval when computed, and under strict parsing, n, missing outputs, parse failures under each) and where its
+    report is."""
     table = Table(title=f"{out} ({document['suite']})")
-    for column in ("row", "metric", "value", "n", "missing", "parse failures"):
+    for column in ("row", "metric", "value", "strict", "n", "missing", "parse failures", "strict failures"):
         table.add_column(column, justify="left" if column in ("row", "metric") else "right")
     for entry in document["entries"]:
-        counts = (f"{entry[key]:,}" for key in ("n", "missing", "parse_failures"))
+        counts = (f"{entry[key]:,}" for key in ("n", "missing", "parse_failures", "strict_parse_failures"))
         interval = entry.get("interval")
         value = f"{100 * entry['value']:.1f}" + (f" [{100 * interval[0]:.1f}, {100 * interval[1]:.1f}]" if interval else "")
-        table.add_row(entry["name"], entry["headline"], value, *counts)
+        table.add_row(entry["name"], entry["headline"], value, f"{100 * entry['strict_value']:.1f}", *counts)
     console().print(table)
     console().print(f"report: {out / 'report.md'}")
 

@@ -257,7 +257,7 @@ def test_report_reference_columns_only_from_an_explicit_file(tmp_path: Path) -> 
     result = runner.invoke(app, ["report", run, "--out", str(tmp_path / "ref"), "--reference", str(csv_path)])
     assert result.exit_code == 0, result.output
     text = (tmp_path / "ref" / "report.md").read_text(encoding="utf-8")
-    assert "| Taiyi (Qwen-7B) | ChatGPT-3.5 |" in text and "| 50.0 | 12.3 | 45.6 |" in text
+    assert "| Taiyi (Qwen-7B) | ChatGPT-3.5 |" in text and "| 50.0 | – | 0.0 | – | 12.3 | 45.6 |" in text  # no strict fields: "–"
     missing = runner.invoke(app, ["report", run, "--out", str(tmp_path / "r2"), "--reference", str(tmp_path / "absent.csv")])
     one_line_error(missing, f"{tmp_path / 'absent.csv'}: no such reference results file")
     csv_path.write_text("dataset,taiyi1_qwen7b,chatgpt35\nBC5CDR-Chem,12.3,45.6\nHoC,n/a,1\n", encoding="utf-8")

@@ -1,11 +1,11 @@
-"""Evaluation: suites of report rows, batched greedy generation, lenient parsing, metrics, results and reports.
+"""Evaluation: suites of report rows, batched greedy generation, lenient and strict parsing, metrics, results and reports.
 
 * :mod:`~biohub.eval.suite`: suites (``suites/*.yaml``; ``all`` = every eval split of a hub folder) and headlines;
 * :mod:`~biohub.eval.generate`: batched greedy generation, resumable from its JSONL file;
 * :mod:`~biohub.eval.score` / :mod:`~biohub.eval.metrics`: outputs parsed by each example's own parser, scored by
   the scorer its task family names (:mod:`~biohub.eval.metrics_mt`: translation; :mod:`~biohub.eval.metrics_ranking`:
   answer selection; :mod:`~biohub.eval.metrics_events`: event extraction; :mod:`~biohub.eval.metrics_tree`: Text2DT
-  decision trees);
+  decision trees; :mod:`~biohub.eval.variants`: the named NER/RE metric variants, one registry);
 * :mod:`~biohub.eval.resample`: bootstrap intervals of each row's headline and of the averages;
 * :mod:`~biohub.eval.sampling`: the ``--limit`` sample, stratified by gold label where examples carry one;
 * :mod:`~biohub.eval.run`: ``biohub eval`` and ``biohub score`` (``results.json``, ``generations.jsonl``,
@@ -18,5 +18,5 @@ Nothing is imported here, so ``biohub --help`` does not load the evaluation stac
 
 __all__ = [
     "generate", "lm_eval_hooks", "metrics", "metrics_events", "metrics_mt", "metrics_ranking", "metrics_tree", "report",
-    "resample", "run", "sampling", "score", "suite",
+    "resample", "run", "sampling", "score", "suite", "variants",
 ]

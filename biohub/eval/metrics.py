@@ -25,7 +25,8 @@ Definitions (also in the README's evaluation section):
 - **Classification**: accuracy; micro-F1 over the label set and macro-F1 over the labels that occur in gold or
   predictions (scikit-learn, ``zero_division=0``); an unparseable answer is a wrong answer of no class, so it lowers
   accuracy and recall. Multi-label: micro/macro F1 over the
-  binarised label sets (scikit-learn) and exact-match accuracy.
+  binarised label sets (scikit-learn), exact match and accuracy (subset accuracy over the known labels, an
+  unparseable answer wrong).
 - **Binary F1** (relation detection as yes/no): F1 of the positive label.
 - **Pearson** (sentence similarity): ``scipy.stats.pearsonr`` of predicted and gold scores; an unparseable score is
   replaced by the middle of the scale and counted.
@@ -192,8 +193,9 @@ def binary_f1(gold: Sequence[str], predicted: Sequence[str | None], positive: st
 def multilabel_scores(
     gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str] | None], labels: Sequence[str]
 ) -> dict[str, float]:
-    """Micro-F1, macro-F1 (over labels that occur in gold) and exact-match accuracy of label sets; labels outside
-    ``labels`` are ignored and an unparseable answer is the empty set."""
+    """Micro-F1, macro-F1 (over labels that occur in gold), exact match and accuracy of label sets; labels outside
+    ``labels`` are ignored and an unparseable answer is the empty set, except for ``accuracy`` (subset accuracy: the
+    share of examples whose parsed set of known labels equals the gold one), where it is wrong."""
     from sklearn.metrics import f1_score
     from sklearn.preprocessing import MultiLabelBinarizer
 
@@ -208,6 +210,9 @@ def multilabel_scores(
             float(f1_score(y_true[:, present], y_pred[:, present], average="macro", zero_division=0)) if present else 0.0
         ),
         "exact_match": float(np.mean([set(g) == set(p or []) for g, p in zip(gold, predicted)])) if gold else 0.0,
+        "accuracy": (
+            float(np.mean([p is not None and set(g) & known == set(p) & known for g, p in zip(gold, predicted)])) if gold else 0.0
+        ),
     }
 
 

@@ -5,8 +5,9 @@ and an answer lists the candidates the model judges correct, best first (:mod:`b
 Every candidate thus has a gold label (1: in the gold list) and a predicted label (1: in the answer).
 
 - **Per-candidate classification** (MEDIQA 2019 QA's official accuracy; cMedQA's F1 of the matching class):
-  ``accuracy`` = candidates whose predicted label equals the gold one / all candidates; ``macro_f1`` = scikit-learn's
-  macro F1 over the labels present; ``f1_positive`` = F1 of label 1. An answer that does not parse (or is missing)
+  ``accuracy`` = candidates whose predicted label equals the gold one / all candidates; ``micro_f1`` /
+  ``macro_f1`` = scikit-learn's micro F1 over labels 0 and 1 / macro F1 over the labels present; ``f1_positive`` =
+  F1 of label 1. An answer that does not parse (or is missing)
   gets every candidate of its question wrong (an extra class, as unparseable labels elsewhere).
 - **Rank measures** (the MEDIQA 2019 QA evaluation script ``Eval_Scripts/mediqa2019_evaluator_allTasks_final.py``,
   which reads a submission's candidates labelled correct in rank order), over the questions with at least one
@@ -47,7 +48,8 @@ def candidate_labels(count: int, ranking: Ranking | None) -> list[str]:
 
 
 def selection_scores(examples: Sequence[tuple[int, Ranking, Ranking | None]]) -> dict[str, float]:
-    """Per-candidate accuracy, macro-F1 and F1 of label 1 (scikit-learn) over (candidates, gold, predicted) examples."""
+    """Per-candidate accuracy, micro-F1, macro-F1 and F1 of label 1 (scikit-learn) over (candidates, gold, predicted)
+    examples."""
     from sklearn.metrics import accuracy_score, f1_score
 
     gold: list[str] = []
@@ -56,10 +58,11 @@ def selection_scores(examples: Sequence[tuple[int, Ranking, Ranking | None]]) ->
         gold.extend(candidate_labels(count, gold_ranking))
         predicted.extend(candidate_labels(count, ranking))
     if not gold:
-        return {"accuracy": 0.0, "macro_f1": 0.0, "f1_positive": 0.0}
+        return {"accuracy": 0.0, "micro_f1": 0.0, "macro_f1": 0.0, "f1_positive": 0.0}
     present = sorted(set(gold) | (set(predicted) - {UNPARSED}))
     return {
         "accuracy": float(accuracy_score(gold, predicted)),
+        "micro_f1": float(f1_score(gold, predicted, labels=["0", "1"], average="micro", zero_division=0)),
         "macro_f1": float(f1_score(gold, predicted, labels=present, average="macro", zero_division=0)),
         "f1_positive": float(f1_score(gold, predicted, labels=["1"], average="micro", zero_division=0)),
     }
@@ -92,6 +95,7 @@ def rank_scores(examples: Sequence[tuple[Ranking, Ranking | None]], cutoffs: Seq
 
 @SCORERS.register("answer_selection")
 def score_answer_selection(entry: Entry, judged: Sequence[Judged], tokens: TokensLookup | None) -> dict[str, float]:
-    """Answer selection: per-candidate accuracy / macro-F1 / F1 of the correct class, MRR and precision at 1, 5, 10."""
+    """Answer selection: per-candidate accuracy / micro-F1 / macro-F1 / F1 of the correct class, MRR and precision at 1,
+    5, 10."""
     examples = [(len(j.labels), list(j.gold["value"]), j.parsed if j.parse_ok else None) for j in judged]
     return selection_scores(examples) | rank_scores([(gold, predicted) for _, gold, predicted in examples])

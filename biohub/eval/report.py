@@ -1,8 +1,11 @@
-"""Reports in the Taiyi layout: rows = suite rows grouped by task family, columns = runs (headline x 100, with its
-95% bootstrap interval as ``54.9 [47.1, 62.0]`` when the results have one), deltas against the first run, published
-reference columns, and per run the row's number of examples (n), the width of its interval, examples without an
-output (missing) and outputs that did not parse (parse fail); then each run's average over its rows and per task
-family, with their intervals; Markdown, HTML and a grouped bar PNG (n in its labels, the intervals as error bars)."""
+"""Reports in the Taiyi layout: rows = suite rows grouped by task family; per run the headline x 100 under lenient
+parsing (with its 95% bootstrap interval as ``54.9 [47.1, 62.0]`` when the results have one) and under strict
+parsing, and the parse-failure rate (%) under each, side by side (format adherence apart from content); deltas of
+the lenient headline against the first run, published reference columns, and per run the row's number of examples
+(n), the width of its interval, examples without an output (missing) and outputs that did not parse leniently (parse
+fail); then each run's averages over its rows and per task family, with their intervals; Markdown, HTML and a
+grouped bar PNG of the lenient headline (n in its labels, the intervals as error bars). After it, a "Metric
+variants" table: every NER and RE row's F1 under each named definition (biohub.eval.variants)."""
 
 from __future__ import annotations
 
@@ -13,9 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from biohub.errors import ConfigError, MissingFileError
+from biohub.eval.variants import VARIANTS
 from biohub.io import atomic_path, write_text
 from biohub.outputs import REPORT, replacing
-from biohub.templates.registry import GROUPS
+from biohub.templates.registry import GROUPS, METRIC_VARIANTS
 
 GROUP_ORDER = GROUPS
 GROUP_NAMES = {
@@ -30,6 +34,16 @@ GROUP_NAMES = {
     "TS": "Text to structure",
     "GEN": "Generation",
 }
+PARSE_COLUMNS = ("lenient", "strict", "fail% lenient", "fail% strict")  # per run, side by side
+LEGEND = (
+    "Headline metric x 100 (definitions: README, Evaluation) under lenient parsing (what the parsers tolerate: prose "
+    "around the answer, full-width punctuation, code fences, ...) and under strict parsing (exactly the layout biohub "
+    "renders); fail%: outputs that did not parse in that mode, % of the row's examples. Δ: difference of the lenient "
+    "headline to the first run. n: the row's examples; missing: examples without an output; parse fail: outputs that "
+    "did not parse leniently (both count as wrong). –: not in that run, or results of an older biohub."
+)
+# table() key -> the results.json field it shows x 100 (absent from the results of an older biohub)
+PERCENT_SOURCES = {"strict": "strict_value", "fail_lenient": "parse_failure_rate", "fail_strict": "strict_parse_failure_rate"}
 REFERENCE_COLUMNS = {"taiyi1_qwen7b": "Taiyi (Qwen-7B)", "chatgpt35": "ChatGPT-3.5"}
 
 
@@ -67,9 +81,11 @@ def _runs(folders: list[Path]) -> list[tuple[str, dict[str, Any]]]:
 
 
 def table(folders: list[Path], reference: Path | None = None) -> dict[str, Any]:
-    """The report's data: ordered rows with per-run values, intervals (x 100), deltas, counts (``n``, ``missing``,
-    ``parse_failures``; None where a run lacks the row or, for results of an older biohub, the count or interval)
-    and, when a ``reference`` CSV is given, its published figures; per run the ``averages`` of its results.json."""
+    """The report's data: ordered rows with per-run values x 100 (``values``: the lenient headline; ``intervals``: its
+    bootstrap interval; ``strict``: the strict headline; ``fail_lenient`` / ``fail_strict``: parse-failure rates in
+    %), deltas of ``values``, counts (``n``, ``missing``, ``parse_failures``) — None where a run lacks the row or, for
+    results of an older biohub, the value — and, when a ``reference`` CSV is given, its published figures; per run the
+    ``averages`` of its results.json."""
     runs = _runs(folders)
     published = load_reference(reference)
     names: list[str] = []
@@ -87,12 +103,15 @@ def table(folders: list[Path], reference: Path | None = None) -> dict[str, Any]:
         values: list[float | None] = []
         intervals: list[list[float] | None] = []
         counts: dict[str, list[int | None]] = {"n": [], "missing": [], "parse_failures": []}
+        percents: dict[str, list[float | None]] = {"strict": [], "fail_lenient": [], "fail_strict": []}
         for _, document in runs:
             found = next((e for e in document["entries"] if e["name"] == name), None)
             values.append(None if found is None else 100 * found["value"])
             intervals.append(_percent(found.get("interval") if found else None))
             for key, column in counts.items():
                 column.append(None if found is None else found.get(key))
+            for key, source in PERCENT_SOURCES.items():
+                percents[key].append(None if found is None or found.get(source) is None else 100 * found[source])
         first = values[0]
         deltas = [None if v is None or first is None else v - first for v in values]
         ref_row = published.get(info[name].get("reference") or "", {})
@@ -105,6 +124,7 @@ def table(folders: list[Path], reference: Path | None = None) -> dict[str, Any]:
                 "values": values,
                 "intervals": intervals,
                 "deltas": deltas,
+                **percents,
                 **counts,
                 "reference": references,
             }
@@ -114,13 +134,28 @@ def table(folders: list[Path], reference: Path | None = None) -> dict[str, Any]:
     with_intervals = any(i is not None for row in rows for i in row["intervals"])  # else no CI width columns, as before
     return {
         "runs": [label for label, _ in runs], "rows": rows, "reference_columns": reference_columns, "averages": averages,
-        "intervals": with_intervals,
+        "intervals": with_intervals, "variants": variant_rows(runs, names),
     }
 
 
 def _percent(interval: list[float] | None) -> list[float] | None:
     """An interval of ``results.json`` (0-1 scale) x 100, as the values are shown; None stays None."""
     return None if interval is None else [100 * interval[0], 100 * interval[1]]
+
+
+def variant_rows(runs: list[tuple[str, dict[str, Any]]], names: list[str]) -> list[dict[str, Any]]:
+    """Per row with named metric variants (NER and RE) and per run that has it, in report order: the headline's name
+    and value and each variant's F1 (x 100; None where the run's results lack it), from results.json ``metrics``."""
+    found_rows = []
+    for name in names:
+        for label, document in runs:
+            entry = next((e for e in document["entries"] if e["name"] == name), None)
+            values = {} if entry is None else entry.get("metrics", {})
+            if entry is None or not any(f"f1_{variant}" in values for variant in METRIC_VARIANTS):
+                continue
+            f1s = [100 * values[f"f1_{v}"] if f"f1_{v}" in values else None for v in METRIC_VARIANTS]
+            found_rows.append({"name": name, "run": label, "metric": entry["headline"], "value": 100 * entry["value"], "f1": f1s})
+    return found_rows
 
 
 def _fmt(value: float | None, delta: bool = False) -> str:
@@ -147,7 +182,7 @@ def _header(data: dict[str, Any]) -> list[str]:
         "task",
         "dataset",
         "metric",
-        *runs,
+        *(f"{column} {r}" for r in runs for column in PARSE_COLUMNS),
         *(f"Δ {r}" for r in runs[1:]),
         *data["reference_columns"],
         *(f"{count} {r}" for r in runs for count in _count_columns(data)),
@@ -155,10 +190,14 @@ def _header(data: dict[str, Any]) -> list[str]:
 
 
 def _cells(row: dict[str, Any], data: dict[str, Any], task: str) -> list[str]:
-    """One table row: values (with intervals), deltas to the first run, references, then n, interval width, missing
-    and parse failures of each run (``task``: first cell)."""
-    values = (value_cell(v, i) for v, i in zip(row["values"], row["intervals"]))
-    cells = [task, row["name"], row["metric"], *values, *(_fmt(d, True) for d in row["deltas"][1:])]
+    """One table row: per run the lenient headline (with its interval) and the strict one and both parse-failure
+    rates, deltas of the lenient headline to the first run, references, then n, interval width, missing and parse
+    failures of each run (``task``: first cell)."""
+    by_run = zip(row["values"], row["intervals"], row["strict"], row["fail_lenient"], row["fail_strict"])
+    cells = [task, row["name"], row["metric"]]
+    for value, interval, *others in by_run:
+        cells += [value_cell(value, interval), *(_fmt(v) for v in others)]
+    cells += [_fmt(d, True) for d in row["deltas"][1:]]
     cells += [_fmt(row["reference"].get(r)) for r in data["reference_columns"]]
     for n, interval, missing, failures in zip(row["n"], row["intervals"], row["missing"], row["parse_failures"]):
         cells += [_count(n), *([_width(interval)] if data.get("intervals") else []), _count(missing), _count(failures)]
@@ -200,7 +239,8 @@ def family_averages(data: dict[str, Any], index: int) -> str:
 
 
 def _average_lines(data: dict[str, Any]) -> list[str]:
-    """Per run: its average over all its rows, then per task family (each with its interval when known)."""
+    """Per run: its average over all its rows, then per task family (each with its interval when known), then over
+    the rows with a strict headline."""
     lines = []
     for index, run in enumerate(data["runs"]):
         present = [row["values"][index] for row in data["rows"] if row["values"][index] is not None]
@@ -208,21 +248,55 @@ def _average_lines(data: dict[str, Any]) -> list[str]:
             average = value_cell(sum(present) / len(present), _average_interval(data, index, None))
             lines.append(f"Average of {run} over its {len(present)} rows: {average}")
             lines.append(f"Average of {run} per task family: {family_averages(data, index)}")
+        strict = [row["strict"][index] for row in data["rows"] if row["strict"][index] is not None]
+        if strict:
+            lines.append(f"Average of {run} under strict parsing over its {len(strict)} rows: {sum(strict) / len(strict):.1f}")
     return lines
 
 
 def _caption(data: dict[str, Any]) -> str:
-    """What the columns of the Markdown table mean (the intervals and their width only when there are some)."""
+    """What the columns of the table mean (:data:`LEGEND`; the intervals and their width only when there are some)."""
     if not data.get("intervals"):
-        return (
-            "Headline metric x 100 (definitions: README, Evaluation). Δ: difference to the first run. n: the row's "
-            "examples; missing: examples without an output; parse fail: outputs that did not parse (both count as wrong)."
-        )
-    return (
-        "Headline metric x 100 (definitions: README, Evaluation); [low, high]: its 95% percentile-bootstrap interval "
-        "over the row's examples (README, Intervals). Δ: difference to the first run. n: the row's examples; CI width: "
-        "high - low; missing: examples without an output; parse fail: outputs that did not parse (both count as wrong)."
+        return LEGEND
+    return LEGEND + (
+        " [low, high]: the 95% percentile-bootstrap interval of the lenient headline over the row's examples (README, "
+        "Intervals); CI width: high - low."
     )
+
+
+VARIANT_HEADER = ["dataset", "run", "headline", "value", *(f"f1_{variant}" for variant in METRIC_VARIANTS)]
+
+
+def _variant_cells(row: dict[str, Any]) -> list[str]:
+    return [row["name"], row["run"], row["metric"], _fmt(row["value"]), *(_fmt(value) for value in row["f1"])]
+
+
+def variant_caption() -> str:
+    """What the metric-variant table shows, naming every variant's definition (README, Metric variants)."""
+    definitions = "; ".join(f"{name}: {VARIANTS.get(name).formula}" for name in METRIC_VARIANTS)
+    return (
+        "F1 x 100 of every NER and RE row under each named definition, per run, beside the row's headline "
+        f"(README, Metric variants). {definitions}."
+    )
+
+
+def variant_lines(data: dict[str, Any]) -> list[str]:
+    """The Markdown "Metric variants" section of :func:`table`'s data (none without NER or RE rows)."""
+    if not data.get("variants"):
+        return []
+    lines = ["", "## Metric variants", "", variant_caption(), "", "| " + " | ".join(VARIANT_HEADER) + " |"]
+    lines.append("|" + "---|" * len(VARIANT_HEADER))
+    return lines + ["| " + " | ".join(_variant_cells(row)) + " |" for row in data["variants"]]
+
+
+def _variant_html(data: dict[str, Any]) -> str:
+    if not data.get("variants"):
+        return ""
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in VARIANT_HEADER)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in _variant_cells(row)) + "</tr>" for row in data["variants"]
+    )
+    return f"<h2>Metric variants</h2><p>{html.escape(variant_caption())}</p><table><tr>{head}</tr>{body}</table>"
 
 
 def markdown(data: dict[str, Any], title: str) -> str:
@@ -249,6 +323,7 @@ def markdown(data: dict[str, Any], title: str) -> str:
             "the rows here may be sampled (`--limit`) and use biohub's exact matching rules, so they compare in spirit "
             "only."
         )
+    lines += variant_lines(data)
     return "\n".join(lines) + "\n"
 
 
@@ -268,6 +343,7 @@ def html_report(data: dict[str, Any], title: str, image: str) -> str:
         f"<h1>{html.escape(title)}</h1><p>{html.escape(_caption(data))}</p><table><tr>"
         + "".join(f"<th>{html.escape(h)}</th>" for h in _header(data)) + "</tr>" + "".join(body) + "</table>"
         + "".join(f"<p>{html.escape(line)}</p>" for line in _average_lines(data))
+        + _variant_html(data)
         + f"<p><img src='{html.escape(image)}' alt='grouped bar chart'></p></body></html>\n"
     )  # fmt: skip
 

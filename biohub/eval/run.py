@@ -1,9 +1,10 @@
 """``biohub eval`` and ``biohub score``: select a suite's examples, generate (or take given outputs), score, write.
 
-Outputs under ``out``: ``generations.jsonl`` (per example: id, dataset, task, prompt, output, parsed, gold, parse_ok),
-``results.json`` (per row: metric values, headline and its bootstrap interval, n, parse failures, missing outputs; the
-averages over rows with their intervals; run metadata: model, adapter, their weights' sha256, suite, data, limit,
-seed, resamples, versions, git hash), ``samples.jsonl`` (per row what the bootstrap resamples), ``report.md``,
+Outputs under ``out``: ``generations.jsonl`` (per example: id, dataset, task, prompt, output, parsed, gold, parse_ok,
+strict_ok), ``results.json`` (per row: metric values, headline and its bootstrap interval, n, parse failures, missing
+outputs, the headline and parse failures under strict parsing, the parsed-only headline of accuracy rows; the averages
+over rows with their intervals; run metadata: model, adapter, their weights' sha256, suite, data, limit, seed,
+resamples, versions, git hash), ``samples.jsonl`` (per row what the bootstrap resamples), ``report.md``,
 ``report.html`` and ``report.png`` (the one-run report). The raw outputs are kept in ``raw_outputs.jsonl`` (appended
 as generated). A restart with the same settings, recorded in ``generation_settings.json``, reuses them only when the
 model and adapter weights have the same content (sha256 of their files, :func:`biohub.models.weights_digest`): outputs
@@ -27,7 +28,7 @@ from biohub.eval.generate import Request, generate, read_done
 from biohub.eval.report import write_report
 from biohub.eval.resample import RowSample, averages, percentile_interval, replicates, row_generator, row_sample, sample_line
 from biohub.eval.sampling import sample_indices
-from biohub.eval.score import EntryResult, Judged, TokensLookup, compute, judge
+from biohub.eval.score import EntryResult, Judged, TokensLookup, compute, compute_strict, judge, parsed_only
 from biohub.eval.score import EvalError as EvalError
 from biohub.eval.suite import Entry, Suite, resolve
 from biohub.io import InputError, pretrained_source, read_hub_split, write_json, write_jsonl
@@ -149,8 +150,9 @@ def score_outputs(
     resamples: int = RESAMPLES,
     seed: int = 0,
 ) -> tuple[list[EntryResult], list[dict[str, Any]], list[RowSample]]:
-    """Score every entry, each with its bootstrap interval over ``resamples`` resamples of its examples (none with
-    0; :mod:`biohub.eval.resample`, the row's generator seeded by ``seed`` and its name); the second value is the
+    """Score every entry, its metrics under lenient parsing and its headline also under strict parsing, each with the
+    bootstrap interval of its (lenient) headline over ``resamples`` resamples of its examples (none with 0;
+    :mod:`biohub.eval.resample`, the row's generator seeded by ``seed`` and its name); the second value is the
     per-example rows of ``generations.jsonl``, the third each row's :class:`RowSample` (none with ``resamples`` 0)."""
     check_resamples(resamples)
     results, generations, samples, seen = [], [], [], set()
@@ -167,6 +169,8 @@ def score_outputs(
             )
         missing = sum(1 for j in judged if j.output is None)
         failures = sum(1 for j in judged if j.output is not None and not j.parse_ok)  # missing outputs are not parse failures
+        strict_failures = sum(1 for j in judged if j.output is not None and not j.strict_ok)
+        strict = compute_strict(entry, judged, tokens.get(entry.name), values)
         results.append(
             EntryResult(
                 entry.name,
@@ -181,6 +185,9 @@ def score_outputs(
                 missing,
                 values,
                 entry.reference,
+                strict_value=strict.get(entry.headline, 0.0),
+                strict_parse_failures=strict_failures,
+                value_parsed_only=parsed_only(entry, judged, tokens.get(entry.name)),
             )
         )
         if resamples:
@@ -202,6 +209,7 @@ def score_outputs(
                     "parsed": j.parsed,
                     "gold": j.gold,
                     "parse_ok": j.parse_ok,
+                    "strict_ok": j.strict_ok,
                     "error": j.error,
                 }
             )
@@ -219,7 +227,10 @@ def write_results(
     averages over them, with intervals from the rows' replicates in ``samples``), ``samples.jsonl`` (one line per
     row of ``samples``: what a paired comparison resamples; removed when there are none) and the one-run report into
     ``out``; returns the results document."""
-    entries = [asdict(r) | {"parse_failure_rate": r.parse_failure_rate} for r in results]
+    entries = [
+        asdict(r) | {"parse_failure_rate": r.parse_failure_rate, "strict_parse_failure_rate": r.strict_parse_failure_rate}
+        for r in results
+    ]
     draws = {sample.name: sample.draws for sample in samples if sample.draws is not None}
     document = {**meta, "versions": versions(), "git": _git_hash(), "entries": entries, "averages": averages(results, draws)}
     write_jsonl(out / "generations.jsonl", generations)

@@ -3,9 +3,11 @@
 Each eval example carries what its parser needs (``meta``: answer kind, format, labels, option texts), its gold
 structure (``gold``) and, for NER and RE, the gold annotations the official metrics count with (``meta.gold_kb``:
 mention occurrences, concept ids; :func:`biohub.templates.instruct.gold_kb_meta`), so outputs produced
-anywhere — biohub's generator, another framework, an API model — are scored the same way. Parsing is lenient (the
-template library's lenient mode: full-width punctuation, bullets, option text for letters, ...); an output that
-still does not parse counts as wrong and is counted per row, apart from examples without an output (missing).
+anywhere — biohub's generator, another framework, an API model — are scored the same way. Every output is parsed
+twice: leniently (the template library's lenient mode: full-width punctuation, bullets, option text for letters, ...),
+which gives the row's metrics, and strictly (exactly the layout biohub renders), which gives the same headline under
+strict parsing (:func:`compute_strict`), so format adherence and content can be told apart. An output that does not
+parse counts as wrong and is counted per row and mode, apart from examples without an output (missing).
 
 Each family's file names its scorer (``eval.scorer``); the scorers below register themselves under those names in
 :data:`biohub.templates.registry.SCORERS`, so a new family of an existing kind needs no code here.
@@ -13,13 +15,14 @@ Each family's file names its scorer (``eval.scorer``); the scorers below registe
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from biohub.errors import BiohubError
-from biohub.eval import metrics, metrics_events, metrics_tree
+from biohub.eval import metrics, metrics_events, metrics_tree, variants
 from biohub.eval.suite import Entry
 from biohub.templates.answers import parse
 from biohub.templates.example import spec_from_meta
@@ -49,13 +52,22 @@ class Judged:
     error: str = ""
     labels: tuple[str, ...] = ()  # the answer's label codes, in order
     gold_kb: dict[str, Any] | None = None  # meta.gold_kb of NER/RE examples: gold entities (and relations) with counts, ids
+    strict_parsed: Any = None  # the value of the strict parse (exactly the layout biohub renders); None when it failed
+    strict_ok: bool = False  # whether the output parses strictly (False without an output)
 
 
 @dataclass(slots=True)
 class EntryResult:
     """The score of one suite row, as written to ``results.json``: where it came from, its headline value, every
     metric computed, the number of examples (``n``), outputs given that did not parse (``parse_failures``) and
-    examples without an output (``missing``; never counted as parse failures). Both count as wrong."""
+    examples without an output (``missing``; never counted as parse failures). Both count as wrong.
+
+    Under strict parsing (exactly the layout biohub renders): the headline (``strict_value``) and the outputs given that
+    did not parse strictly (``strict_parse_failures``); None in results of an older biohub. ``value_parsed_only``:
+    for a row whose headline is a share of examples (:data:`ACCURACY_LIKE`), the headline over the examples whose
+    output parsed (leniently) only, Meditron's second accuracy; None for other rows and when nothing parsed.
+    ``interval``: the 95% percentile-bootstrap interval of the headline over ``resamples`` resamples of the examples
+    (:mod:`biohub.eval.resample`)."""
 
     name: str
     dataset: str
@@ -69,6 +81,9 @@ class EntryResult:
     missing: int
     metrics: dict[str, float] = field(default_factory=dict)
     reference: str | None = None
+    strict_value: float | None = None
+    strict_parse_failures: int | None = None
+    value_parsed_only: float | None = None
     interval: list[float] | None = None  # [low, high] of the headline, in its own units (None: --resamples 0)
     resamples: int = 0  # the bootstrap replicates behind ``interval`` (biohub.eval.resample)
 
@@ -77,9 +92,22 @@ class EntryResult:
         """The share of the row's examples with an output that did not parse (0.0 for an empty row)."""
         return self.parse_failures / self.n if self.n else 0.0
 
+    @property
+    def strict_parse_failure_rate(self) -> float | None:
+        """The share of the row's examples with an output that did not parse strictly (None without a strict count)."""
+        if self.strict_parse_failures is None:
+            return None
+        return self.strict_parse_failures / self.n if self.n else 0.0
+
+
+# Headlines that are shares of examples (or, for answer selection, of candidates) answered right: the ones a
+# parsed-only value (Meditron's accuracy over the parsed answers) is given for.
+ACCURACY_LIKE = frozenset({"accuracy", "exact_match", "tree_accuracy", "strict_accuracy", "lenient_accuracy"})
+
 
 def judge(row: dict[str, Any], output: str | None) -> Judged:
-    """Parse one model output (None: no output) with the parser stored in the example row's ``meta``, leniently."""
+    """Parse one model output (None: no output) with the parser stored in the example row's ``meta``, leniently
+    (``parsed``, ``parse_ok``, ``error``) and strictly (``strict_parsed``, ``strict_ok``)."""
     if output is not None and not isinstance(output, str):
         raise TypeError(f"example {row['id']}: an output is a string or None, not {type(output).__name__}")
     meta = json.loads(row["meta"])
@@ -89,7 +117,8 @@ def judge(row: dict[str, Any], output: str | None) -> Judged:
     if output is None:
         return Judged(*where, None, None, gold, False, "no output", spec.labels, kb)
     result = parse(spec, output, answer_format, strict=False, choices=choices)
-    return Judged(*where, output, result.value, gold, result.ok, result.error, spec.labels, kb)
+    strict = parse(spec, output, answer_format, strict=True, choices=choices)
+    return Judged(*where, output, result.value, gold, result.ok, result.error, spec.labels, kb, strict.value, strict.ok)
 
 
 def _entity_matches(gold: dict[str, Any], predicted: Sequence[str] | None) -> tuple[int, int, int]:
@@ -110,6 +139,31 @@ def compute(entry: Entry, judged: Sequence[Judged], tokens: TokensLookup | None 
     return SCORERS.get(family.eval.scorer, f"{family.path}.eval.scorer")(entry, judged, tokens)
 
 
+def as_strict(judged: Sequence[Judged]) -> list[Judged]:
+    """The examples as strict parsing reads them: ``parsed`` and ``parse_ok`` replaced by the strict ones."""
+    return [dataclasses.replace(j, parsed=j.strict_parsed, parse_ok=j.strict_ok) for j in judged]
+
+
+def compute_strict(
+    entry: Entry, judged: Sequence[Judged], tokens: TokensLookup | None = None, lenient: dict[str, float] | None = None
+) -> dict[str, float]:
+    """The metrics of :func:`compute` under strict parsing. ``lenient``: the values :func:`compute` gave for the same
+    examples, returned as they are when every example parses the same both ways (the scorers then see the same input)."""
+    if lenient is not None and all((j.strict_ok, j.strict_parsed) == (j.parse_ok, j.parsed) for j in judged):
+        return dict(lenient)
+    return compute(entry, as_strict(judged), tokens)
+
+
+def parsed_only(entry: Entry, judged: Sequence[Judged], tokens: TokensLookup | None = None) -> float | None:
+    """The headline over the examples whose output parsed (leniently) only, for an :data:`ACCURACY_LIKE` headline
+    (Meditron's accuracy over parsed answers, beside the headline that counts failures as wrong); None for other
+    headlines and when no output parsed."""
+    parsed = [j for j in judged if j.parse_ok]
+    if entry.headline not in ACCURACY_LIKE or not parsed:
+        return None
+    return compute(entry, parsed, tokens).get(entry.headline)
+
+
 def _golds_preds(judged: Sequence[Judged]) -> tuple[list[Any], list[Any]]:
     """Gold values and parsed predictions (None where the output did not parse)."""
     return [j.gold["value"] for j in judged], [j.parsed if j.parse_ok else None for j in judged]
@@ -117,7 +171,8 @@ def _golds_preds(judged: Sequence[Judged]) -> tuple[list[Any], list[Any]]:
 
 @SCORERS.register("ner")
 def score_ner(entry: Entry, judged: Sequence[Judged], tokens: TokensLookup | None) -> dict[str, float]:
-    """Joint NER (``{type: mentions}``): mention, text-set and per-type values; seqeval over BIO tags when given."""
+    """Joint NER (``{type: mentions}``): mention, text-set and per-type values, the named variants; seqeval over BIO
+    tags when given."""
     golds, preds = _golds_preds(judged)
     values = _ner(entry, judged, golds, preds, list(judged[0].labels))
     if tokens is not None:
@@ -137,7 +192,8 @@ def score_ner_single(entry: Entry, judged: Sequence[Judged], tokens: TokensLooku
 
 @SCORERS.register("triples")
 def score_triples(entry: Entry, judged: Sequence[Judged], tokens: TokensLookup | None) -> dict[str, float]:
-    """Relation triples: the text set per example; concept-id pairs per document when every gold relation has ids."""
+    """Relation triples: the text set per example; concept-id pairs per document when every gold relation has ids;
+    the named variants."""
     golds, preds = _golds_preds(judged)
     triples = ((metrics.triple_items(g), metrics.triple_items(p)) for g, p in zip(golds, preds))
     values = _named(metrics.set_prf(triples), "text_set")
@@ -148,7 +204,8 @@ def score_triples(entry: Entry, judged: Sequence[Judged], tokens: TokensLookup |
     if with_kb and all(ids1 and ids2 for kb in kbs for _, ids1, ids2 in kb["relations"]):
         documents = ((kb["relations"], kb["entities"], p) for kb, p in zip(kbs, preds))
         values |= _named(metrics.concept_pair_prf(documents), "concept_pair")
-    return values
+    examples = [(metrics.triple_items(g), None if p is None else metrics.triple_items(p)) for g, p in zip(golds, preds)]
+    return values | _variants("re", entry, values, examples)
 
 
 @SCORERS.register("entity_list")
@@ -275,12 +332,24 @@ def _ner(entry: Entry, judged: Sequence[Judged], golds: list[Any], preds: list[A
     values = _named(text_set(types, collapse), "text_set")
     if with_kb:
         values |= _named(mention(types, collapse), "mention")
+    examples = [
+        (metrics.ner_items(g, types, collapse), None if p is None else metrics.ner_items(p, types, collapse))
+        for g, p in zip(golds, preds)
+    ]
+    values |= _variants("ner", entry, values, examples)
     if not collapse:
         for label in entry.types or labels:
             values[f"f1_text_set[{label}]"] = text_set([label], False)["f1"]
             if with_kb:
                 values[f"f1_mention[{label}]"] = mention([label], False)["f1"]
     return values
+
+
+def _variants(kind: variants.Kind, entry: Entry, values: dict[str, float], examples: list[variants.Example]) -> dict[str, float]:
+    """The named variants of an NER or RE row (:mod:`biohub.eval.variants`); ``strict_typed_micro`` copies the strict
+    values the row's headline follows."""
+    source = variants.strict_source(kind, entry.headline, values)
+    return variants.variant_values(kind, examples, {key: values[f"{key}_{source}"] for key in variants.PRF})
 
 
 def _positive(labels: Sequence[str]) -> str:

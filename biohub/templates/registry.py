@@ -87,7 +87,10 @@ GROUPS: tuple[str, ...] = ("NER", "NEN", "RE", "EE", "COREF", "TC", "PAIR", "QA"
 # *_trigger, *_argument, *_event, *_modification, *_event_mod: event extraction (biohub.eval.metrics_events); *_tree_triple,
 # *_tree_node, *_tree_path, tree_accuracy, tree_edit_distance: Text2DT decision trees (biohub.eval.metrics_tree);
 # tp/fp/fn: the counts behind them. A per-type NER value ``f1_mention[Chemical]`` counts as its name.
+# *_strict_typed_micro, *_promptcblue, *_untyped, *_sample_avg: the named NER/RE variants (biohub.eval.variants,
+# which registers exactly these); sample_avg is a mean of per-example values, without tp/fp/fn.
 _PRF = ("precision", "recall", "f1", "tp", "fp", "fn")
+METRIC_VARIANTS: tuple[str, ...] = ("strict_typed_micro", "promptcblue", "untyped", "sample_avg")
 _PRF_SUFFIXES = (
     "mention", "text_set", "concept_pair", "trigger", "argument", "event", "modification", "event_mod", "tree_triple",
     "tree_node", "tree_path",
@@ -101,6 +104,8 @@ METRICS: frozenset[str] = frozenset(
     | {f"{name}_{suffix}" for name in _PRF for suffix in ("mention_concept", "concept_set")}
     | {f"{score}_{part}" for score in ("muc", "b3", "ceafe") for part in ("precision", "recall", "f1")} | {"conll_f1"}
     | {"tree_accuracy", "tree_edit_distance"}  # Text2DT
+    | {f"{name}_{variant}" for name in _PRF for variant in METRIC_VARIANTS if variant != "sample_avg"}
+    | {f"{name}_sample_avg" for name in ("precision", "recall", "f1")}
 )
 
 # Hugging Face dataset-card task categories a family may name (``task_category``).

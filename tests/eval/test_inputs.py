@@ -87,8 +87,9 @@ def test_missing_predictions_are_counted_apart_from_parse_failures(demo_hub: Pat
     assert (qic["missing"], qic["parse_failures"], qic["value"]) == (qic["n"], 0, 0.0)
     report = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
     assert "| n out | missing out | parse fail out |" in report
-    assert f"| MedQA-USMLE | accuracy | {100 / n:.1f} | {n} | {n - 2} | 1 |" in report
-    assert f"| KUAKE-QIC-dev | accuracy | 0.0 | {qic['n']} | {qic['n']} | 0 |" in report
+    share = f"{100 / n:.1f}"  # the gold answer: right under both parsings; the other fails both
+    assert f"| MedQA-USMLE | accuracy | {share} | {share} | {share} | {share} | {n} | {n - 2} | 1 |" in report
+    assert f"| KUAKE-QIC-dev | accuracy | 0.0 | 0.0 | 0.0 | 0.0 | {qic['n']} | {qic['n']} | 0 |" in report
 
 
 def _results(folder: Path, entries: list[dict[str, Any]]) -> Path:
@@ -99,13 +100,16 @@ def _results(folder: Path, entries: list[dict[str, Any]]) -> Path:
 
 def test_report_rows_show_n_missing_and_parse_failures_of_every_run(tmp_path: Path) -> None:
     row = {"name": "PubMedQA", "group": "QA", "headline": "accuracy", "parse_failure_rate": 0.0}
-    base = _results(tmp_path / "base", [row | {"value": 0.0, "n": 1, "missing": 0, "parse_failures": 1}])
+    failed = {"value": 0.0, "n": 1, "missing": 0, "parse_failures": 1, "parse_failure_rate": 1.0}
+    base = _results(tmp_path / "base", [row | failed])
     tuned = _results(tmp_path / "tuned", [row | {"value": 1.0, "n": 1, "missing": 0, "parse_failures": 0}])
     data = write_report([base, tuned], tmp_path / "report")
     assert (data["rows"][0]["n"], data["rows"][0]["missing"], data["rows"][0]["parse_failures"]) == ([1, 1], [0, 0], [1, 0])
     text = (tmp_path / "report" / "report.md").read_text(encoding="utf-8")
-    header = "| task | dataset | metric | base | tuned | Δ tuned | n base | missing base | parse fail base | n tuned |"
-    assert header in text and "| QA | PubMedQA | accuracy | 0.0 | 100.0 | +100.0 | 1 | 0 | 1 | 1 | 0 | 0 |" in text
+    header = "| metric | lenient base | strict base | fail% lenient base | fail% strict base | lenient tuned |"
+    assert header in text and "| Δ tuned | n base | missing base | parse fail base | n tuned |" in text
+    # results without strict fields (an older biohub) show "–" there
+    assert "| QA | PubMedQA | accuracy | 0.0 | – | 100.0 | – | 100.0 | – | 0.0 | – | +100.0 | 1 | 0 | 1 | 1 | 0 | 0 |" in text
     page = (tmp_path / "report" / "report.html").read_text(encoding="utf-8")
     assert "<th>n tuned</th><th>missing tuned</th><th>parse fail tuned</th>" in page
     assert "<td>+100.0</td><td>1</td><td>0</td><td>1</td><td>1</td><td>0</td><td>0</td>" in page

@@ -231,8 +231,8 @@ def _selection_records() -> list[PairsRecord]:
 def test_answer_selection_scorer_gives_one_on_gold_answers_and_the_hand_values_on_others() -> None:
     rows = _rows(_selection_records(), SELECTION, ("lines",))
     perfect = _scores(rows, _perfect(rows), "answer_selection", "accuracy")
-    assert perfect == {"accuracy": 1.0, "macro_f1": 1.0, "f1_positive": 1.0, "mrr": 1.0, "precision_at_1": 1.0,
-                       "precision_at_5": 1.0, "precision_at_10": 1.0}
+    assert perfect == {"accuracy": 1.0, "micro_f1": 1.0, "macro_f1": 1.0, "f1_positive": 1.0, "mrr": 1.0,
+                       "precision_at_1": 1.0, "precision_at_5": 1.0, "precision_at_10": 1.0}
     outputs = {rows[0]["id"]: "Answer: 4, 1", rows[1]["id"]: "答案：2，3，1", rows[2]["id"]: "Answer: None"}
     assert _scores(rows, outputs, "answer_selection", "accuracy") == pytest.approx(
         selection_scores(QUESTIONS) | rank_scores([(gold, predicted) for _, gold, predicted in QUESTIONS])

@@ -134,8 +134,8 @@ def test_report_cells_show_intervals_widths_and_averages(tmp_path: Path) -> None
     assert value_cell(54.9, [47.1, 62.0]) == "54.9 [47.1, 62.0]" and value_cell(54.9) == "54.9" and value_cell(None) == "–"
     new = write_run(tmp_path / "new", [0.471, 0.62])
     text = markdown(table([new]), "t")
-    assert "| NER | BC5CDR-Chem | f1_mention | 54.9 [47.1, 62.0] | 120 | 14.9 | 0 | 3 |" in text
-    assert "n new | CI width new | missing new | parse fail new" in text
+    assert "| NER | BC5CDR-Chem | f1_mention | 54.9 [47.1, 62.0] | – | – | – | 120 | 14.9 | 0 | 3 |" in text
+    assert "n new | CI width new | missing new | parse fail new" in text and "CI width: high - low" in text
     assert "Average of new over its 1 rows: 54.9 [47.1, 62.0]" in text
     assert "Average of new per task family: NER 54.9 [47.1, 62.0] (1 row)" in text
 
@@ -143,10 +143,10 @@ def test_report_cells_show_intervals_widths_and_averages(tmp_path: Path) -> None
 def test_results_without_intervals_render_as_before(tmp_path: Path) -> None:
     old = write_run(tmp_path / "old", None)
     text = markdown(table([old]), "t")
-    assert "| NER | BC5CDR-Chem | f1_mention | 54.9 | 120 | 0 | 3 |" in text and "CI width" not in text
+    assert "| NER | BC5CDR-Chem | f1_mention | 54.9 | – | – | – | 120 | 0 | 3 |" in text and "CI width" not in text
     assert "Average of old over its 1 rows: 54.9\n" in text and "NER 54.9 (1 row)" in text
     both = markdown(table([old, write_run(tmp_path / "new", [0.471, 0.62])]), "t")
-    assert "| 54.9 | 54.9 [47.1, 62.0] | +0.0 | 120 | – | 0 | 3 | 120 | 14.9 | 0 | 3 |" in both
+    assert "| 54.9 | – | – | – | 54.9 [47.1, 62.0] | – | – | – | +0.0 | 120 | – | 0 | 3 | 120 | 14.9 | 0 | 3 |" in both
 
 
 def test_allocation_is_proportional_with_largest_remainders() -> None:
@@ -170,3 +170,18 @@ def test_only_single_label_kinds_are_stratified() -> None:
     assert strata([row("classification", "A"), row("qa_multiple_choice", ["C", "B"])]) == ['"A"', '["B", "C"]']
     assert strata([row("classification", "A"), row("ner", {"Disease": ["x"]})]) is None
     assert strata([row("qa_list", ["aspirin"])]) is None
+
+
+def test_ner_variants_resample_by_counts_or_per_example_means() -> None:
+    """Two NER examples, one right and one wrong: f1_sample_avg = (1 + 0) / 2 is a per-example mean; f1_untyped
+    comes with its counts (tp, fp, fn) = (1, 1, 1) in all."""
+
+    def ner(index: int, gold: list[str], predicted: list[str]) -> Judged:
+        return Judged(f"ner-{index}", f"s{index}", "ner", "en", "answer", {"Disease": predicted}, {"value": {"Disease": gold}},
+                      True, labels=("Disease",))
+
+    judged = [ner(0, ["fever"], ["fever"]), ner(1, ["cough"], ["rash"])]
+    mean = sample_of(Entry("NER avg", "demo", "test", ("ner",), "f1_sample_avg", group="NER"), judged)
+    assert mean.strategy == "mean" and mean.stats.tolist() == [1.0, 0.0]
+    counts = sample_of(Entry("NER untyped", "demo", "test", ("ner",), "f1_untyped", group="NER"), judged)
+    assert counts.strategy == "counts" and counts.stats.sum(axis=0).tolist() == [1, 1, 1]

@@ -14,8 +14,10 @@ from biohub.cli import app
 from biohub.eval.generate import Request, generate, read_done
 from biohub.eval.report import write_report
 from biohub.eval.run import score_file, select
+from biohub.eval.score import ACCURACY_LIKE
 from biohub.eval.suite import SuiteError, computes, hub_eval_splits, load_suite, resolve
 from biohub.io import InputError
+from biohub.templates.registry import METRIC_VARIANTS
 
 
 def perfect_predictions(hub: Path, suite: str, path: Path, limit: int | None = None) -> Path:
@@ -35,14 +37,21 @@ def test_perfect_predictions_score_one_everywhere(demo_hub: Path, tmp_path: Path
     document = score_file(predictions, load_suite(suite), str(demo_hub), tmp_path / "out")
     assert document["entries"], "the suite selected nothing"
     partial: list[str] = []  # rows whose interval reaches below 1.0 though every answer is right
+    with_variants = 0
     for entry in document["entries"]:
-        assert entry["parse_failures"] == 0, entry["name"]
+        assert entry["parse_failures"] == 0 and entry["strict_parse_failures"] == 0, entry["name"]
         assert entry["value"] == pytest.approx(1.0), (entry["name"], entry["metrics"])
         assert entry["resamples"] == 1000 and entry["interval"][1] == pytest.approx(1.0), entry["name"]
         if entry["interval"][0] != pytest.approx(1.0):
             partial.append(entry["name"])
+        assert entry["strict_value"] == pytest.approx(1.0), entry["name"]  # every renderer's output parses strictly
+        assert entry["value_parsed_only"] == (pytest.approx(1.0) if entry["headline"] in ACCURACY_LIKE else None), entry["name"]
+        variants = [entry["metrics"][f"f1_{name}"] for name in METRIC_VARIANTS if f"f1_{name}" in entry["metrics"]]
+        assert variants == pytest.approx([1.0] * len(variants)), entry["name"]  # gold answers: 1.0 under every variant
+        with_variants += len(variants) == len(METRIC_VARIANTS)
         unlisted = [name for name in entry["metrics"] if not any(computes(task, name) for task in entry["tasks"])]
         assert not unlisted, (entry["name"], unlisted)  # eval.metrics of the family file names everything the scorer computes
+    assert with_variants >= 6  # every NER and RE row (taiyi_style: 4 NER, 2 RE)
     # Perfect answers give [1.0, 1.0] but where the headline is undefined (0 by definition) on some resample of a
     # tiny demo row: Pearson's r when a resample's gold scores are all equal, F1 of the positive class (f1_positive)
     # when a resample has no positive example, and JNLPBA's mention F1 (one of its three examples has no entity).
