@@ -72,7 +72,7 @@ OUTPUTS = {
 
 
 def _scored() -> dict[str, EntryResult]:
-    results, _ = score_outputs(ENTRIES, ROWS, OUTPUTS, "unused")  # no NER row: the hub folder is never read
+    results, _, _ = score_outputs(ENTRIES, ROWS, OUTPUTS, "unused", resamples=0)  # no NER row: the hub folder is never read
     return {result.name: result for result in results}
 
 
@@ -120,7 +120,7 @@ def test_strict_metrics_are_the_scorer_over_the_strict_parses() -> None:
 
 
 def test_results_generations_and_report_show_both_parsings(tmp_path: Path) -> None:
-    results, generations = score_outputs(ENTRIES, ROWS, OUTPUTS, "unused")
+    results, generations, _ = score_outputs(ENTRIES, ROWS, OUTPUTS, "unused", resamples=0)  # the values alone
     new = tmp_path / "new"
     document = write_results(new, results, generations, {"name": "new", "suite": "toy"})
     label = document["entries"][0]
