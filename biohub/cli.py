@@ -589,11 +589,19 @@ def report_command(
         Path | None, typer.Option(help="Published results CSV for reference columns (none by default).")
     ] = None,
     overwrite: Overwrite = False,
+    holm: Annotated[
+        bool, typer.Option("--holm", help="Holm-adjust the paired p-values over the rows tested in each comparison.")
+    ] = False,
+    resamples: Annotated[
+        int, typer.Option(min=1, help="Paired-bootstrap resamples per row for the Δ intervals and bootstrap p-values.")
+    ] = 1000,
+    seed: Annotated[int, typer.Option(help="Seed of the paired resamples (each row's generator: seed and row name).")] = 0,
 ) -> None:
-    """One table in the Taiyi layout over several runs, with deltas against the first, and a grouped bar chart."""
+    """One table in the Taiyi layout over several runs, with deltas against the first (paired by example id: interval,
+    p-value, significance mark), and a grouped bar chart."""
     from biohub.eval.report import write_report_folder
 
-    write_report_folder(runs, out, title, reference, overwrite=overwrite)
+    write_report_folder(runs, out, title, reference, overwrite=overwrite, resamples=resamples, seed=seed, holm=holm)
     console().print(f"report: {out / 'report.md'}, {out / 'report.html'}, {out / 'report.png'}")
 
 

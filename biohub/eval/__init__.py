@@ -7,6 +7,7 @@
   answer selection; :mod:`~biohub.eval.metrics_events`: event extraction; :mod:`~biohub.eval.metrics_tree`: Text2DT
   decision trees; :mod:`~biohub.eval.variants`: the named NER/RE metric variants, one registry);
 * :mod:`~biohub.eval.resample`: bootstrap intervals of each row's headline and of the averages;
+* :mod:`~biohub.eval.paired`: paired comparisons of two runs row by row (Δ interval, McNemar or bootstrap p, Holm);
 * :mod:`~biohub.eval.sampling`: the ``--limit`` sample, stratified by gold label where examples carry one;
 * :mod:`~biohub.eval.run`: ``biohub eval`` and ``biohub score`` (``results.json``, ``generations.jsonl``,
   ``samples.jsonl``);
@@ -17,6 +18,6 @@ Nothing is imported here, so ``biohub --help`` does not load the evaluation stac
 """
 
 __all__ = [
-    "generate", "lm_eval_hooks", "metrics", "metrics_events", "metrics_mt", "metrics_ranking", "metrics_tree", "report",
+    "generate", "lm_eval_hooks", "metrics", "metrics_events", "metrics_mt", "metrics_ranking", "metrics_tree", "paired", "report",
     "resample", "run", "sampling", "score", "suite", "variants",
 ]

@@ -4,7 +4,9 @@ parsing, and the parse-failure rate (%) under each, side by side (format adheren
 the lenient headline against the first run, published reference columns, and per run the row's number of examples
 (n), the width of its interval, examples without an output (missing) and outputs that did not parse leniently (parse
 fail); then each run's averages over its rows and per task family, with their intervals; Markdown, HTML and a
-grouped bar PNG of the lenient headline (n in its labels, the intervals as error bars). After it, a "Metric
+grouped bar PNG of the lenient headline (n in its labels, the intervals as error bars). With several runs, each Δ
+is paired with the first run by example id (biohub.eval.paired): its paired-bootstrap interval, a significance mark
+and a p column, or why the row could not be paired. After it, a "Metric
 variants" table: every NER and RE row's F1 under each named definition (biohub.eval.variants)."""
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from biohub.errors import ConfigError, MissingFileError
+from biohub.eval.paired import ALPHA, pair_runs
+from biohub.eval.resample import RESAMPLES
 from biohub.eval.variants import VARIANTS
 from biohub.io import atomic_path, write_text
 from biohub.outputs import REPORT, replacing
@@ -80,12 +84,16 @@ def _runs(folders: list[Path]) -> list[tuple[str, dict[str, Any]]]:
     return runs
 
 
-def table(folders: list[Path], reference: Path | None = None) -> dict[str, Any]:
+def table(
+    folders: list[Path], reference: Path | None = None, *, resamples: int = RESAMPLES, seed: int = 0, holm: bool = False
+) -> dict[str, Any]:
     """The report's data: ordered rows with per-run values x 100 (``values``: the lenient headline; ``intervals``: its
     bootstrap interval; ``strict``: the strict headline; ``fail_lenient`` / ``fail_strict``: parse-failure rates in
     %), deltas of ``values``, counts (``n``, ``missing``, ``parse_failures``) — None where a run lacks the row or, for
     results of an older biohub, the value — and, when a ``reference`` CSV is given, its published figures; per run the
-    ``averages`` of its results.json."""
+    ``averages`` of its results.json. With more than one run, ``paired`` per row and run after the first: its paired
+    comparison with the first (x 100; :func:`pairing`), and ``pairing``: per comparison the rows tested, the tests used
+    and the reason when none could be paired, with ``resamples``, ``seed`` and ``holm`` (Holm-adjusted p-values)."""
     runs = _runs(folders)
     published = load_reference(reference)
     names: list[str] = []
@@ -129,13 +137,34 @@ def table(folders: list[Path], reference: Path | None = None) -> dict[str, Any]:
                 "reference": references,
             }
         )
+    comparisons = pairing(folders, rows, resamples, seed, holm)
     reference_columns = list(REFERENCE_COLUMNS.values()) if published else []
     averages = [document.get("averages") for _, document in runs]  # None: results of a biohub without intervals
     with_intervals = any(i is not None for row in rows for i in row["intervals"])  # else no CI width columns, as before
     return {
         "runs": [label for label, _ in runs], "rows": rows, "reference_columns": reference_columns, "averages": averages,
         "intervals": with_intervals, "variants": variant_rows(runs, names),
+        "pairing": {"resamples": resamples, "seed": seed, "holm": holm, "comparisons": comparisons},
     }
+
+
+def pairing(folders: list[Path], rows: list[dict[str, Any]], resamples: int, seed: int, holm: bool) -> list[dict[str, Any]]:
+    """Each run after the first paired with the first on the rows both have (:func:`biohub.eval.paired.pair_runs`):
+    sets ``row["paired"]`` (one cell per run after the first: None where a run lacks the row; delta and interval x 100)
+    and returns each comparison's summary (``run``, ``tested``, ``not_paired``, ``tests``, ``refused``)."""
+    for row in rows:
+        row["paired"] = []
+    comparisons = []
+    for index, folder in enumerate(folders[1:], start=1):
+        names = [row["name"] for row in rows if row["values"][0] is not None and row["values"][index] is not None]
+        found = pair_runs((folders[0], folder), (folders[0].name, folder.name), names, resamples, seed, holm)
+        for row in rows:
+            cell = found["rows"].get(row["name"]) if row["name"] in names else None
+            if cell is not None and "delta" in cell:
+                cell = cell | {"delta": 100 * cell["delta"], "interval": [100 * v for v in cell["interval"]]}
+            row["paired"].append(cell)
+        comparisons.append({key: found[key] for key in ("run", "tested", "not_paired", "tests", "refused")})
+    return comparisons
 
 
 def _percent(interval: list[float] | None) -> list[float] | None:
@@ -183,7 +212,7 @@ def _header(data: dict[str, Any]) -> list[str]:
         "dataset",
         "metric",
         *(f"{column} {r}" for r in runs for column in PARSE_COLUMNS),
-        *(f"Δ {r}" for r in runs[1:]),
+        *(column for r in runs[1:] for column in (f"Δ {r}", *([f"p {r}"] if _tested(data) else []))),
         *data["reference_columns"],
         *(f"{count} {r}" for r in runs for count in _count_columns(data)),
     ]
@@ -197,11 +226,38 @@ def _cells(row: dict[str, Any], data: dict[str, Any], task: str) -> list[str]:
     cells = [task, row["name"], row["metric"]]
     for value, interval, *others in by_run:
         cells += [value_cell(value, interval), *(_fmt(v) for v in others)]
-    cells += [_fmt(d, True) for d in row["deltas"][1:]]
+    for delta, paired in zip(row["deltas"][1:], row.get("paired") or [None] * len(row["deltas"][1:])):
+        cells += [delta_cell(delta, paired), *([p_cell(paired)] if _tested(data) else [])]
     cells += [_fmt(row["reference"].get(r)) for r in data["reference_columns"]]
     for n, interval, missing, failures in zip(row["n"], row["intervals"], row["missing"], row["parse_failures"]):
         cells += [_count(n), *([_width(interval)] if data.get("intervals") else []), _count(missing), _count(failures)]
     return cells
+
+
+def _tested(data: dict[str, Any]) -> bool:
+    """Whether some row of some comparison was paired (else no p columns, as in reports of unpaired runs)."""
+    return any(c["tested"] for c in (data.get("pairing") or {}).get("comparisons", []))
+
+
+def delta_cell(delta: float | None, paired: dict[str, Any] | None) -> str:
+    """The Δ of a row (x 100) and, when it was paired, its paired interval and ``*`` when significant:
+    ``+3.2 [-1.0, 7.5]`` or ``+8.0 [2.5, 13.5]*``."""
+    if paired is None or "delta" not in paired:
+        return _fmt(delta, True)
+    low, high = paired["interval"]
+    return f"{paired['delta']:+.1f} [{low:.1f}, {high:.1f}]" + ("*" if paired["significant"] else "")
+
+
+def p_cell(paired: dict[str, Any] | None) -> str:
+    """The p-value of a paired row (Holm-adjusted when asked, the raw one beside it), ``not paired: <reason>``, or
+    ``–`` where a run lacks the row."""
+    if paired is None:
+        return "–"
+    if "delta" not in paired:
+        return f"not paired: {paired['reason']}"
+    if paired["p_holm"] is None:
+        return f"{paired['p']:.4f}"
+    return f"{paired['p_holm']:.4f} (raw {paired['p']:.4f})"
 
 
 def _count_columns(data: dict[str, Any]) -> tuple[str, ...]:
@@ -255,13 +311,41 @@ def _average_lines(data: dict[str, Any]) -> list[str]:
 
 
 def _caption(data: dict[str, Any]) -> str:
-    """What the columns of the table mean (:data:`LEGEND`; the intervals and their width only when there are some)."""
-    if not data.get("intervals"):
-        return LEGEND
-    return LEGEND + (
-        " [low, high]: the 95% percentile-bootstrap interval of the lenient headline over the row's examples (README, "
-        "Intervals); CI width: high - low."
-    )
+    """What the columns of the table mean (:data:`LEGEND`; the intervals and their width only when there are some;
+    the paired comparisons when there are several runs)."""
+    caption = LEGEND
+    if data.get("intervals"):
+        caption += (
+            " [low, high]: the 95% percentile-bootstrap interval of the lenient headline over the row's examples (README, "
+            "Intervals); CI width: high - low."
+        )
+    return caption + pairing_caption(data)
+
+
+def pairing_caption(data: dict[str, Any]) -> str:
+    """Per comparison: how many rows were tested and by which test, or why none could be paired; with the number of
+    resamples, the seed, the mark's level and whether Holm's correction was applied (empty for one run)."""
+    pairing = data.get("pairing") or {}
+    parts = []
+    for comparison in pairing.get("comparisons", []):
+        run = comparison["run"]
+        if comparison["refused"] is not None:
+            parts.append(f"Δ {run}: not paired (none of its {comparison['not_paired']} row(s)): {comparison['refused']}.")
+            continue
+        tests = ", ".join(f"{test}: {count}" for test, count in comparison["tests"].items() if count)
+        others = f", {comparison['not_paired']} not paired (p column)" if comparison["not_paired"] else ""
+        parts.append(f"Δ {run}: {comparison['tested']} row(s) tested ({tests}){others}.")
+    if not parts:
+        return ""
+    text = " Paired comparisons with the first run (README, Paired comparisons): " + " ".join(parts)
+    if _tested(data):
+        holm = "Holm-adjusted over the rows tested in each comparison" if pairing["holm"] else "not adjusted (no --holm)"
+        text += (
+            f" Δ [low, high]: the difference and its 95% paired-bootstrap interval over the same resampled examples "
+            f"(R = {pairing['resamples']:,}, seed {pairing['seed']}); * p < {ALPHA:g}; p: exact McNemar for rows of 0/1 "
+            f"per-example values, the shifted paired bootstrap otherwise; p-values {holm}."
+        )
+    return text
 
 
 VARIANT_HEADER = ["dataset", "run", "headline", "value", *(f"f1_{variant}" for variant in METRIC_VARIANTS)]
@@ -382,12 +466,21 @@ def bar_chart(data: dict[str, Any], path: Path, title: str) -> None:
 
 
 def write_report_folder(
-    folders: list[Path], out: Path, title: str, reference: Path | None = None, *, overwrite: bool = False
+    folders: list[Path],
+    out: Path,
+    title: str,
+    reference: Path | None = None,
+    *,
+    overwrite: bool = False,
+    resamples: int = RESAMPLES,
+    seed: int = 0,
+    holm: bool = False,
 ) -> dict[str, Any]:
     """``biohub report``: :func:`write_report` into a new folder that takes the place of ``out`` when complete; an
-    earlier report there is replaced only with ``overwrite``, any other non-empty folder is refused."""
+    earlier report there is replaced only with ``overwrite``, any other non-empty folder is refused. ``resamples``,
+    ``seed``, ``holm``: the paired comparisons' (:func:`table`)."""
     with replacing(out, REPORT, overwrite=overwrite) as work:
-        return write_report(folders, work, title, reference)
+        return write_report(folders, work, title, reference, resamples=resamples, seed=seed, holm=holm)
 
 
 def _sizes(row: dict[str, Any]) -> str:
@@ -397,11 +490,19 @@ def _sizes(row: dict[str, Any]) -> str:
 
 
 def write_report(
-    folders: list[Path], out: Path, title: str = "biohub evaluation", reference: Path | None = None
+    folders: list[Path],
+    out: Path,
+    title: str = "biohub evaluation",
+    reference: Path | None = None,
+    *,
+    resamples: int = RESAMPLES,
+    seed: int = 0,
+    holm: bool = False,
 ) -> dict[str, Any]:
     """``report.md``, ``report.html`` and ``report.png`` in ``out`` for the runs in ``folders`` (first = baseline);
-    ``reference``: a published-results CSV for the reference columns (none without it)."""
-    data = table(folders, reference)
+    ``reference``: a published-results CSV for the reference columns (none without it); ``resamples``, ``seed``,
+    ``holm``: the paired comparisons of the runs after the first with it (:func:`table`)."""
+    data = table(folders, reference, resamples=resamples, seed=seed, holm=holm)
     out.mkdir(parents=True, exist_ok=True)
     write_text(out / "report.md", markdown(data, title))
     bar_chart(data, out / "report.png", title)

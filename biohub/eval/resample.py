@@ -22,8 +22,9 @@ depends on the run's seed and its own examples only, not on the other rows of th
 
 from __future__ import annotations
 
+import dataclasses
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -38,11 +39,12 @@ from biohub.templates.registry import METRICS, SCORERS
 from biohub.typed import read_yaml
 
 __all__ = [
-    "MEANS", "RowSample", "averages", "declared_means", "percentile_interval", "replicates", "row_generator", "row_sample",
-    "sample_line",
+    "MEANS", "RESAMPLES", "RowSample", "averages", "declared_means", "index_blocks", "percentile_interval", "replicates",
+    "row_generator", "row_sample", "sample_from_line", "sample_line", "values_at",
 ]
 
 MEANS = Path(__file__).parent / "data" / "resampling.yaml"
+RESAMPLES = 1000  # bootstrap resamples per row (the issue's floor); 0: no intervals
 Strategy = Literal["counts", "mean", "recompute"]
 TOLERANCE = 1e-9
 _CELLS = 4_000_000  # the most (replicate, example) index cells drawn at once
@@ -161,23 +163,32 @@ def row_generator(seed: int, name: str) -> np.random.Generator:
     return np.random.default_rng([seed % 2**32, zlib.crc32(name.encode("utf-8"))])
 
 
-def replicates(sample: RowSample, resamples: int, rng: np.random.Generator) -> np.ndarray:
-    """The headline of each of ``resamples`` bootstrap resamples of the row's examples (shape (resamples,)). Every
-    strategy draws the same (replicate, example) index matrix from ``rng``, in blocks of rows."""
-    n = len(sample.ids)
-    values = np.empty(resamples, dtype=np.float64)
+def index_blocks(n: int, resamples: int, rng: np.random.Generator) -> Iterator[np.ndarray]:
+    """The (replicate, example) index matrix of ``resamples`` bootstrap resamples of ``n`` examples, drawn from ``rng``
+    in blocks of rows (at most about four million cells each): every strategy, and both runs of a paired comparison,
+    draw the same matrix from the same generator."""
     block = max(1, _CELLS // max(n, 1))
-    scored: dict[tuple[int, ...], float] = {}  # recompute: the headline of each multiset of examples scored so far
     for start in range(0, resamples, block):
-        index = rng.integers(0, n, size=(min(block, resamples - start), n))
-        values[start : start + len(index)] = _replicate_block(sample, index, scored)
+        yield rng.integers(0, n, size=(min(block, resamples - start), n))
+
+
+def replicates(sample: RowSample, resamples: int, rng: np.random.Generator) -> np.ndarray:
+    """The headline of each of ``resamples`` bootstrap resamples of the row's examples (shape (resamples,)), over the
+    index matrix of :func:`index_blocks`."""
+    values = np.empty(resamples, dtype=np.float64)
+    scored: dict[tuple[int, ...], float] = {}  # recompute: the headline of each multiset of examples scored so far
+    start = 0
+    for index in index_blocks(len(sample.ids), resamples, rng):
+        values[start : start + len(index)] = values_at(sample, index, scored)
+        start += len(index)
     return values
 
 
-def _replicate_block(sample: RowSample, index: np.ndarray, scored: dict[tuple[int, ...], float]) -> np.ndarray:
-    """The headline of the resamples of one block of the index matrix (one resample per row). A recompute resample
-    is scored with its examples in index order, once per multiset (``scored``; small rows repeat multisets often):
-    a resample's order is arbitrary, and the scorers do not depend on it."""
+def values_at(sample: RowSample, index: np.ndarray, scored: dict[tuple[int, ...], float] | None = None) -> np.ndarray:
+    """The headline of the resamples of one block of an index matrix (one resample per row of ``index``, examples by
+    their position in ``sample.ids``). A recompute resample is scored with its examples in index order, once per
+    multiset (``scored``, a cache kept across blocks; small rows repeat multisets often): a resample's order is
+    arbitrary, and the scorers do not depend on it."""
     if sample.strategy == "counts":
         return _from_counts(sample.stats[index].sum(axis=1), sample.metric)
     if sample.strategy == "mean":
@@ -185,12 +196,13 @@ def _replicate_block(sample: RowSample, index: np.ndarray, scored: dict[tuple[in
     if sample.entry is None:
         raise ValueError(f"row {sample.name}: a recompute sample needs its entry and examples")
     entry, examples = sample.entry, sample.examples
+    cache = {} if scored is None else scored
     values = []
     for row in np.sort(index, axis=1).tolist():
         key = tuple(row)
-        if key not in scored:
-            scored[key] = compute(entry, [examples[i] for i in row], sample.tokens).get(sample.metric, 0.0)
-        values.append(scored[key])
+        if key not in cache:
+            cache[key] = compute(entry, [examples[i] for i in row], sample.tokens).get(sample.metric, 0.0)
+        values.append(cache[key])
     return np.array(values, dtype=np.float64)
 
 
@@ -223,6 +235,36 @@ def averages(results: Sequence[EntryResult], draws: dict[str, np.ndarray]) -> di
 
 def sample_line(sample: RowSample) -> dict[str, Any]:
     """One line of ``samples.jsonl``: name, metric, strategy, ids and the per-example stats as lists (None for a
-    recompute row, whose examples are in ``generations.jsonl``)."""
-    stats = None if sample.strategy == "recompute" else sample.stats.tolist()
-    return {"name": sample.name, "metric": sample.metric, "strategy": sample.strategy, "ids": sample.ids, "stats": stats}
+    recompute row). A recompute row also carries what scoring it again needs (:func:`sample_from_line`): its judged
+    ``examples`` (every :class:`~biohub.eval.score.Judged` field), its suite ``entry`` and, for token (seqeval) rows,
+    ``tokens``: source id -> [tokens, gold tags] of its examples."""
+    line: dict[str, Any] = {"name": sample.name, "metric": sample.metric, "strategy": sample.strategy, "ids": sample.ids}
+    line["stats"] = None if sample.strategy == "recompute" else sample.stats.tolist()
+    if sample.strategy == "recompute":
+        line["examples"] = [dataclasses.asdict(j) for j in sample.examples]
+        line["entry"] = None if sample.entry is None else dataclasses.asdict(sample.entry)
+        if sample.tokens is not None:
+            found = {j.source_id: sample.tokens(j.source_id) for j in sample.examples}
+            line["tokens"] = {key: [list(pair[0]), list(pair[1])] for key, pair in sorted(found.items()) if pair is not None}
+    return line
+
+
+def sample_from_line(line: dict[str, Any]) -> RowSample:
+    """The :class:`RowSample` of a ``samples.jsonl`` line (:func:`sample_line`); a recompute row written by an older
+    biohub, without its examples, comes back without them (``entry`` None: it cannot be resampled)."""
+    strategy: Strategy = line["strategy"]
+    if strategy != "recompute":
+        stats = np.array(line["stats"], dtype=np.int64 if strategy == "counts" else np.float64)
+        return RowSample(strategy, list(line["ids"]), stats.reshape(len(line["ids"]), 3) if strategy == "counts" else stats,
+                         line["metric"], line["name"])
+    if line.get("entry") is None:
+        return RowSample(strategy, list(line["ids"]), np.empty(0), line["metric"], line["name"])
+    fields = line["entry"]
+    types = None if fields["types"] is None else tuple(fields["types"])
+    entry = Entry(**(fields | {"tasks": tuple(fields["tasks"]), "types": types}))
+    examples = [Judged(**(example | {"labels": tuple(example["labels"])})) for example in line["examples"]]
+    tokens: TokensLookup | None = None
+    if "tokens" in line:
+        table = {key: (list(pair[0]), list(pair[1])) for key, pair in line["tokens"].items()}
+        tokens = table.get
+    return RowSample(strategy, list(line["ids"]), np.empty(0), line["metric"], line["name"], examples, entry, tokens)

@@ -26,6 +26,7 @@ from typing import Any
 from biohub.errors import MissingFileError
 from biohub.eval.generate import Request, generate, read_done
 from biohub.eval.report import write_report
+from biohub.eval.resample import RESAMPLES as RESAMPLES  # biohub eval's default number of resamples, also biohub report's
 from biohub.eval.resample import RowSample, averages, percentile_interval, replicates, row_generator, row_sample, sample_line
 from biohub.eval.sampling import sample_indices
 from biohub.eval.score import EntryResult, Judged, TokensLookup, compute, compute_strict, judge, parsed_only
@@ -34,8 +35,6 @@ from biohub.eval.suite import Entry, Suite, resolve
 from biohub.io import InputError, pretrained_source, read_hub_split, write_json, write_jsonl
 from biohub.outputs import EVAL, claim, require_hub
 from biohub.templates.library import families
-
-RESAMPLES = 1000  # bootstrap resamples per row (the floor); 0: no intervals
 
 
 def check_resamples(resamples: int) -> None:
