@@ -168,7 +168,8 @@ def pair_runs(
     have; ``runs``: the runs' names): ``rows``: row name -> ``{"delta", "interval", "p", "p_holm", "test", "n",
     "significant"}`` (headline units; ``p_holm`` None unless ``correct``, then over the rows tested here and used for
     ``significant``: p < :data:`ALPHA`) or ``{"reason"}`` for a row not paired; ``tested``: rows paired; ``tests``:
-    rows per test; ``not_paired``: rows not paired; ``refused``: the reason when no row could be paired, else None."""
+    rows per test; ``not_paired``: rows not paired; ``refused``: when no row could be paired, why (one reason when it is
+    the run's, else the first rows' reasons), else None."""
     loaded = [load_samples(folder) for folder in folders]
     paired: dict[str, Paired] = {}
     reasons: dict[str, str] = {}
@@ -192,5 +193,15 @@ def pair_runs(
             "significant": (row.p if p_holm is None else p_holm) < ALPHA,
         }
     tests = {test: sum(1 for row in paired.values() if row.test == test) for test in ("McNemar exact", "paired bootstrap")}
-    refused = None if paired or not reasons else reasons[next(iter(reasons))]
+    refused = None if paired or not reasons else _summary(list(reasons.values()))
     return {"run": runs[1], "rows": rows, "tested": len(paired), "not_paired": len(reasons), "tests": tests, "refused": refused}
+
+
+def _summary(reasons: list[str], shown: int = 3) -> str:
+    """The reasons no row was paired, in one line: the run's own reason once (no samples), else the first ``shown``
+    rows' reasons and how many more rows there are."""
+    distinct = list(dict.fromkeys(reasons))
+    if len(distinct) == 1:
+        return distinct[0]
+    more = f" (and {len(reasons) - shown} more row(s))" if len(reasons) > shown else ""
+    return "; ".join(reasons[:shown]) + more
