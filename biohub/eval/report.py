@@ -6,8 +6,8 @@ the lenient headline against the first run, published reference columns, and per
 fail); then each run's averages over its rows and per task family, with their intervals; Markdown, HTML and a
 grouped bar PNG of the lenient headline (n in its labels, the intervals as error bars). With several runs, each Δ
 is paired with the first run by example id (biohub.eval.paired): its paired-bootstrap interval, a significance mark
-and a p column, or why the row could not be paired. After it, a "Metric
-variants" table: every NER and RE row's F1 under each named definition (biohub.eval.variants)."""
+and a p column, or why the row could not be paired. After it, a "Metric variants" table: every NER and RE row's F1
+under each named definition (biohub.eval.variants)."""
 
 from __future__ import annotations
 
