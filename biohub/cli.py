@@ -539,14 +539,23 @@ def eval_command(
     max_new_tokens: Annotated[
         int | None, typer.Option("--max-new-tokens", help="Cap every per-task token budget (quick CPU runs).")
     ] = None,
+    protocol: Annotated[
+        str,
+        typer.Option(
+            help="generate: generate and parse every row; loglik: score the options of the closed-answer rows by "
+            "log-likelihood (others skipped); both: generate every row and add loglik figures and the gap."
+        ),
+    ] = "generate",
 ) -> None:
     """Generate for every example of a suite, parse, score, and write the results and a report."""
-    from biohub.eval.run import evaluate
+    from biohub.eval.run import PROTOCOLS, evaluate
     from biohub.eval.suite import load_suite
 
+    if protocol not in PROTOCOLS:
+        raise typer.BadParameter(f"expected one of {', '.join(PROTOCOLS)}", param_hint="--protocol")
     document = evaluate(
         model, load_suite(suite), data, out, adapter=adapter, limit=limit, seed=seed, batch_size=batch_size,
-        max_new_tokens_cap=max_new_tokens,
+        max_new_tokens_cap=max_new_tokens, protocol=protocol,
     )
     _print_results(document, out)
 
@@ -602,6 +611,13 @@ def _print_results(document: dict[str, Any], out: Path) -> None:
         table.add_row(entry["name"], entry["headline"], f"{100 * entry['value']:.1f}", *counts)
     console().print(table)
     console().print(f"report: {out / 'report.md'}")
+    if "loglik" in document:
+        summary = document["loglik"]
+        console().print(
+            f"loglik: {summary['questions']:,} questions in {summary['rows_scored']} rows; {summary['rows_skipped']} rows "
+            f"without a closed-answer question skipped; option scores {out / 'loglik.jsonl'}, "
+            f"reliability diagram {out / 'reliability.png'}"
+        )
 
 
 @app.command("selfinstruct")

@@ -1,6 +1,8 @@
 """Reports in the Taiyi layout: rows = suite rows grouped by task family, columns = runs (headline x 100), deltas
 against the first run, published reference columns, and per run the row's number of examples (n), examples without
-an output (missing) and outputs that did not parse (parse fail); Markdown, HTML and a grouped bar PNG (n in its labels)."""
+an output (missing) and outputs that did not parse (parse fail); for runs of ``--protocol both``, the closed-answer
+rows' log-likelihood accuracy and the gap (headline - loglik acc); Markdown, HTML and a grouped bar PNG (n in its
+labels)."""
 
 from __future__ import annotations
 
@@ -84,11 +86,15 @@ def table(folders: list[Path], reference: Path | None = None) -> dict[str, Any]:
     for name in names:
         values: list[float | None] = []
         counts: dict[str, list[int | None]] = {"n": [], "missing": [], "parse_failures": []}
+        loglik: dict[str, list[float | None]] = {"loglik_acc": [], "gaps": []}  # --protocol both (None elsewhere)
         for _, document in runs:
             found = next((e for e in document["entries"] if e["name"] == name), None)
             values.append(None if found is None else 100 * found["value"])
             for key, column in counts.items():
                 column.append(None if found is None else found.get(key))
+            both = found.get("loglik") if found is not None and found.get("protocol") == "both" else None
+            loglik["loglik_acc"].append(None if both is None else 100 * both["acc"])
+            loglik["gaps"].append(None if both is None else 100 * both["gap"])
         first = values[0]
         deltas = [None if v is None or first is None else v - first for v in values]
         ref_row = published.get(info[name].get("reference") or "", {})
@@ -101,11 +107,13 @@ def table(folders: list[Path], reference: Path | None = None) -> dict[str, Any]:
                 "values": values,
                 "deltas": deltas,
                 **counts,
+                **loglik,
                 "reference": references,
             }
         )
     reference_columns = list(REFERENCE_COLUMNS.values()) if published else []
-    return {"runs": [label for label, _ in runs], "rows": rows, "reference_columns": reference_columns}
+    both = [index for index, (_, document) in enumerate(runs) if document.get("protocol") == "both"]
+    return {"runs": [label for label, _ in runs], "rows": rows, "reference_columns": reference_columns, "both_runs": both}
 
 
 def _fmt(value: float | None, delta: bool = False) -> str:
@@ -124,6 +132,7 @@ def _header(data: dict[str, Any]) -> list[str]:
         *(f"Δ {r}" for r in runs[1:]),
         *data["reference_columns"],
         *(f"{count} {r}" for r in runs for count in ("n", "missing", "parse fail")),
+        *(f"{column} {runs[i]}" for i in data.get("both_runs", []) for column in ("loglik acc", "gap")),
     ]
 
 
@@ -133,7 +142,10 @@ def _cells(row: dict[str, Any], data: dict[str, Any], task: str) -> list[str]:
     cells = [task, row["name"], row["metric"], *(_fmt(v) for v in row["values"]), *(_fmt(d, True) for d in row["deltas"][1:])]
     cells += [_fmt(row["reference"].get(r)) for r in data["reference_columns"]]
     counts = zip(row["n"], row["missing"], row["parse_failures"])
-    return cells + ["–" if count is None else f"{count:,}" for run in counts for count in run]
+    cells += ["–" if count is None else f"{count:,}" for run in counts for count in run]
+    return cells + [
+        _fmt(row[key][i], delta=key == "gaps") for i in data.get("both_runs", []) for key in ("loglik_acc", "gaps")
+    ]
 
 
 def family_averages(data: dict[str, Any], index: int) -> str:
@@ -170,6 +182,14 @@ def markdown(data: dict[str, Any], title: str) -> str:
         "",
         "Headline metric x 100 (definitions: README, Evaluation). Δ: difference to the first run. n: the row's "
         "examples; missing: examples without an output; parse fail: outputs that did not parse (both count as wrong).",
+        *(
+            [
+                "loglik acc: the closed-answer row's option log-likelihood accuracy (`--protocol both`); gap: headline "
+                "(generated) - loglik acc. The two are different measurements (README, Evaluation protocols)."
+            ]
+            if data.get("both_runs")
+            else []
+        ),
         "",
         "| " + " | ".join(header) + " |",
         "|" + "---|" * len(header),

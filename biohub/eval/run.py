@@ -22,12 +22,15 @@ from typing import Any
 
 from biohub.errors import BiohubError, MissingFileError
 from biohub.eval.generate import Request, generate, read_done
+from biohub.eval.loglik import loglik_results, loglik_summary, score_entries, with_loglik, write_loglik
 from biohub.eval.report import write_report
 from biohub.eval.score import EntryResult, Judged, TokensLookup, compute, judge
 from biohub.eval.suite import Entry, Suite, resolve
 from biohub.io import InputError, pretrained_source, read_hub_split, write_json, write_jsonl
 from biohub.outputs import EVAL, claim, require_hub
 from biohub.templates.library import families
+
+PROTOCOLS = ("generate", "loglik", "both")
 
 
 class EvalError(BiohubError, ValueError):
@@ -222,18 +225,32 @@ def evaluate(
     batch_size: int = 16,
     max_new_tokens_cap: int | None = None,
     show_progress: bool = True,
+    protocol: str = "generate",
 ) -> dict[str, Any]:
     """Generate for every selected example (reusing ``raw_outputs.jsonl``), then score and write the outputs.
-    ``max_new_tokens_cap`` lowers every per-kind budget (quick CPU runs; long answers may then be cut)."""
+    ``max_new_tokens_cap`` lowers every per-kind budget (quick CPU runs; long answers may then be cut). ``protocol``
+    (:data:`PROTOCOLS`): ``generate``; ``loglik``: only the closed-answer rows, scored by option log-likelihood
+    (:mod:`biohub.eval.loglik`), nothing generated; ``both``: every row generated, the closed-answer rows scored by
+    log-likelihood too, with the gap."""
     from biohub.models import default_device, load_model, weights_digest
 
+    if protocol not in PROTOCOLS:
+        raise EvalError(f"protocol {protocol!r}: expected one of {', '.join(PROTOCOLS)}")
     require_hub(data, "--data")  # a killed build or a foreign folder is refused before any loading
     adapter_source = pretrained_source(adapter, "adapter") if adapter else None  # a missing folder fails before any work
     entries = resolve(suite, data)
     rows = select(data, entries, limit, seed)
-    score_outputs(entries, rows, {}, data)  # a headline these examples cannot give fails now, not after generating
+    if protocol != "loglik":
+        score_outputs(entries, rows, {}, data)  # a headline these examples cannot give fails now, not after generating
     claim(out, EVAL, reuse=True)  # an earlier eval's answers are reused; any other non-empty folder is refused
     out.mkdir(parents=True, exist_ok=True)
+    if protocol == "loglik":
+        model, tokenizer = load_model(model_spec, device=default_device(), adapter=adapter_source)
+        weights = {"model": weights_digest(model_spec), "adapter": weights_digest(adapter, "adapter") if adapter else None}
+        run = score_entries(model, tokenizer, entries, rows, show_progress=show_progress)
+        write_loglik(out, run, f"{out.name}: {suite.name}")
+        meta = _meta(out, model_spec, adapter, weights, suite, data, limit, seed) | {"protocol": protocol}
+        return write_results(out, loglik_results(entries, run), [], meta | {"loglik": loglik_summary(run)})
     requests: dict[str, Request] = {}
     for entry in entries:
         for row in rows[entry.name]:
@@ -254,19 +271,26 @@ def evaluate(
     timing = generate(model, tokenizer, list(requests.values()), raw, batch_size=batch_size, show_progress=show_progress)
     outputs = {key: row["output"] for key, row in read_done(raw).items()}
     results, generations = score_outputs(entries, rows, outputs, data)
-    meta = {
-        "name": out.name,
-        "model": model_spec,
-        "adapter": adapter,
-        "weights": weights,
+    meta = _meta(out, model_spec, adapter, weights, suite, data, limit, seed) | {
         "replaced_outputs": replaced,
-        "suite": suite.name,
-        "data": data,
-        "limit": limit,
-        "seed": seed,
         "generation": timing | {"batch_size": batch_size, "greedy": True, "max_new_tokens_cap": max_new_tokens_cap},
     }
+    if protocol == "both":
+        run = score_entries(model, tokenizer, entries, rows, show_progress=show_progress)
+        write_loglik(out, run, f"{out.name}: {suite.name}")
+        results = with_loglik(results, run)
+        meta |= {"protocol": protocol, "loglik": loglik_summary(run)}
     return write_results(out, results, generations, meta)
+
+
+def _meta(
+    out: Path, model: str, adapter: str | None, weights: dict[str, Any], suite: Suite, data: str, limit: int | None, seed: int
+) -> dict[str, Any]:
+    """The run metadata every protocol writes to ``results.json``."""
+    return {
+        "name": out.name, "model": model, "adapter": adapter, "weights": weights, "suite": suite.name, "data": data,
+        "limit": limit, "seed": seed,
+    }  # fmt: skip
 
 
 def read_predictions(path: Path, known: set[str], selection: str) -> dict[str, str]:

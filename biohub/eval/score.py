@@ -49,7 +49,9 @@ class Judged:
 class EntryResult:
     """The score of one suite row, as written to ``results.json``: where it came from, its headline value, every
     metric computed, the number of examples (``n``), outputs given that did not parse (``parse_failures``) and
-    examples without an output (``missing``; never counted as parse failures). Both count as wrong."""
+    examples without an output (``missing``; never counted as parse failures). Both count as wrong. Under ``biohub
+    eval --protocol loglik|both`` (:mod:`biohub.eval.loglik`), ``protocol`` says which and ``loglik`` holds the row's
+    log-likelihood figures."""
 
     name: str
     dataset: str
@@ -63,6 +65,8 @@ class EntryResult:
     missing: int
     metrics: dict[str, float] = field(default_factory=dict)
     reference: str | None = None
+    protocol: str = "generate"  # generate | loglik | both (biohub eval --protocol; biohub score: generate)
+    loglik: dict[str, Any] | None = None  # the loglik protocol's acc, acc_norm, ece, brier, n, ... (and gap under both)
 
     @property
     def parse_failure_rate(self) -> float:

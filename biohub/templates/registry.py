@@ -101,6 +101,7 @@ METRICS: frozenset[str] = frozenset(
     | {f"{name}_{suffix}" for name in _PRF for suffix in ("mention_concept", "concept_set")}
     | {f"{score}_{part}" for score in ("muc", "b3", "ceafe") for part in ("precision", "recall", "f1")} | {"conll_f1"}
     | {"tree_accuracy", "tree_edit_distance"}  # Text2DT
+    | {"acc", "acc_norm", "ece", "brier"}  # the log-likelihood protocol of closed-answer rows (biohub.eval.loglik)
 )
 
 # Hugging Face dataset-card task categories a family may name (``task_category``).
