@@ -112,7 +112,9 @@ def test_eval_loglik_scores_closed_rows_only_and_both_adds_the_gap(demo_hub: Pat
 
 
 @pytest.mark.slow  # generation of 20 answers on the tiny model, then the loglik pass (about 6 s)
-def test_eval_both_keeps_the_generate_rows_and_adds_loglik_and_the_gap(demo_hub: Path, tmp_path: Path, tiny_model_dir: Path) -> None:
+def test_eval_both_keeps_the_generate_rows_and_adds_loglik_and_the_gap(
+    demo_hub: Path, tmp_path: Path, tiny_model_dir: Path
+) -> None:
     common = ["--model", str(tiny_model_dir), "--suite", "taiyi_style", "--data", str(demo_hub), "--limit", "2"]
     both = tmp_path / "both"
     result = CliRunner().invoke(app, ["eval", *common, "--out", str(both), "--protocol", "both", "--max-new-tokens", "4"])
@@ -120,7 +122,8 @@ def test_eval_both_keeps_the_generate_rows_and_adds_loglik_and_the_gap(demo_hub:
     document = json.loads((both / "results.json").read_text())
     entries = {e["name"]: e for e in document["entries"]}
     assert len(entries) == 10 and entries["HoC"]["loglik"] is None and entries["PubMedQA"]["headline"] == "accuracy"
-    assert document["loglik"]["rows_scored"] == 3 and document["generation"]["generated"] == len(read_lines(both / "generations.jsonl"))
+    assert document["loglik"]["rows_scored"] == 3
+    assert document["generation"]["generated"] == len(read_lines(both / "generations.jsonl"))
     lines = read_lines(both / "loglik.jsonl")
     for name in ("KUAKE-QIC-dev", "PubMedQA", "MedQA-USMLE"):
         entry = entries[name]
