@@ -6,6 +6,8 @@
   the scorer its task family names (:mod:`~biohub.eval.metrics_mt`: translation; :mod:`~biohub.eval.metrics_ranking`:
   answer selection; :mod:`~biohub.eval.metrics_events`: event extraction; :mod:`~biohub.eval.metrics_tree`: Text2DT
   decision trees);
+* :mod:`~biohub.eval.loglik` / :mod:`~biohub.eval.calibration`: the log-likelihood protocol of closed-answer rows
+  (``biohub eval --protocol loglik|both``, lm-eval's ``acc`` / ``acc_norm``) and its calibration figures;
 * :mod:`~biohub.eval.run`: ``biohub eval`` and ``biohub score`` (``results.json``, ``generations.jsonl``);
 * :mod:`~biohub.eval.report`: ``biohub report`` (Markdown, HTML and a bar chart over runs);
 * :mod:`~biohub.eval.lm_eval_hooks`: the task class of a ``biohub export --format lm-eval`` folder.
@@ -14,6 +16,6 @@ Nothing is imported here, so ``biohub --help`` does not load the evaluation stac
 """
 
 __all__ = [
-    "generate", "lm_eval_hooks", "metrics", "metrics_events", "metrics_mt", "metrics_ranking", "metrics_tree", "report",
-    "run", "score", "suite",
+    "calibration", "generate", "lm_eval_hooks", "loglik", "metrics", "metrics_events", "metrics_mt", "metrics_ranking",
+    "metrics_tree", "report", "run", "score", "suite",
 ]

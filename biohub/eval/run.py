@@ -3,7 +3,8 @@
 Outputs under ``out``: ``generations.jsonl`` (per example: id, dataset, task, prompt, output, parsed, gold, parse_ok),
 ``results.json`` (per row: metric values, headline, n, parse failures, missing outputs; run metadata: model, adapter,
 their weights' sha256, suite, data, limit, seed, versions, git hash), ``report.md``, ``report.html`` and ``report.png``
-(the one-run report). The raw outputs are kept in ``raw_outputs.jsonl`` (appended as generated). A restart with the
+(the one-run report); under ``--protocol loglik|both`` also ``loglik.jsonl`` and ``reliability.png``
+(:mod:`biohub.eval.loglik`). The raw outputs are kept in ``raw_outputs.jsonl`` (appended as generated). A restart with the
 same settings, recorded in ``generation_settings.json``, reuses them only when the model and adapter weights have the
 same content (sha256 of their files, :func:`biohub.models.weights_digest`): outputs of other weights at the same paths
 are set aside as ``raw_outputs.<key>.jsonl`` and generated again; other settings are refused.
