@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from biohub.cli import app
 from biohub.eval.calibration import brier_score, expected_calibration_error, reliability_bins
-from biohub.eval.loglik import ChoiceQuestion, OptionScores, choice_question, encode_question, option_logliks
+from biohub.eval.loglik import ChoiceQuestion, OptionScores, batch_logliks, choice_question, encode_question, option_logliks
 from biohub.eval.run import select
 from biohub.eval.suite import load_suite, resolve
 
@@ -76,6 +76,18 @@ def test_cached_context_with_batched_options_equals_full_forward(tiny: tuple[obj
     assert sorted({len(ids) for ids in options}) != [1]  # options of one and of several tokens
     found = option_logliks(model, context, options, pad=0)
     assert found == pytest.approx([full_forward(model, context, ids) for ids in options], abs=1e-4)
+
+
+def test_a_left_padded_batch_of_questions_equals_each_question_alone(tiny: tuple[object, object]) -> None:
+    model, tokenizer = tiny
+    texts = ("Short question? Answer:", "A much longer context, with more words in it. Answer:")
+    contexts = [tokenizer.encode(text) for text in texts]  # the first is left-padded in the batch
+    options = [[tokenizer.encode(text) for text in pair] for pair in ((" yes", " no idea at all"), (" B", " 否认"))]
+    found = batch_logliks(model, contexts, options, pad=0)
+    assert len(contexts[0]) < len(contexts[1])
+    assert found[1] == pytest.approx(option_logliks(model, contexts[1], options[1], 0), abs=1e-4)
+    for context, question, values in zip(contexts, options, found):
+        assert values == pytest.approx([full_forward(model, context, ids) for ids in question], abs=1e-4)
 
 
 def test_choice_question_is_the_exported_choice_doc_under_the_chat_template(demo_hub: Path, tiny: tuple[object, object]) -> None:
