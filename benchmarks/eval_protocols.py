@@ -44,7 +44,7 @@ def main() -> int:
     parser.add_argument("--model", default="default")
     parser.add_argument("--limit", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--batch-size", type=int, default=16, help="of both protocols")
     args = parser.parse_args()
 
     entries = [entry for entry in resolve(load_suite("taiyi_style"), args.data) if entry.name in ROWS]
@@ -62,7 +62,7 @@ def main() -> int:
         generated, _ = score_outputs(entries, rows, outputs, args.data)
         generate_seconds = time.perf_counter() - started
     load["after generate"] = os.getloadavg()[0]
-    run = score_entries(model, tokenizer, entries, rows, show_progress=True)
+    run = score_entries(model, tokenizer, entries, rows, batch_size=args.batch_size, show_progress=True)
     load["after loglik"] = os.getloadavg()[0]
     speeds = {"generate": questions / generate_seconds, "loglik": questions / run.seconds}
     ratio = speeds["loglik"] / speeds["generate"]

@@ -534,7 +534,9 @@ def eval_command(
     limit: Annotated[
         int | None, typer.Option(help="Seeded sample of at most N examples per row (the same for every model).")
     ] = None,
-    batch_size: Annotated[int, typer.Option("--batch-size", help="Generation batch size.")] = 16,
+    batch_size: Annotated[
+        int, typer.Option("--batch-size", help="Generation batch size (loglik: questions per forward pass).")
+    ] = 16,
     seed: Annotated[int, typer.Option(help="Seed of the --limit sample.")] = 0,
     max_new_tokens: Annotated[
         int | None, typer.Option("--max-new-tokens", help="Cap every per-task token budget (quick CPU runs).")

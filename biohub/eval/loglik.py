@@ -50,7 +50,7 @@ from biohub.eval.calibration import brier_score, expected_calibration_error, rel
 from biohub.eval.score import EntryResult
 from biohub.eval.suite import Entry
 from biohub.io import write_jsonl
-from biohub.models import pad_id
+from biohub.models import left_padded, pad_id
 from biohub.templates.choice_docs import choice_families, loglik_doc
 
 METRICS = ("acc", "acc_norm", "ece", "brier")
@@ -154,8 +154,6 @@ def batch_logliks(
     changes nothing but rounding); the cache of each question with options of several tokens is reused for them."""
     import torch
 
-    from biohub.models import left_padded
-
     device = next(model.parameters()).device
     ids, mask = left_padded(contexts, pad, device)
     with torch.inference_mode():
@@ -205,12 +203,15 @@ def option_logliks(model: Any, context: Sequence[int], options: Sequence[Sequenc
     return batch_logliks(model, [context], [options], pad)[0]
 
 
-def score_questions(model: Any, tokenizer: Any, questions: Sequence[ChoiceQuestion], batch_size: int) -> list[OptionScores]:
-    """The questions' option log-likelihoods, in batches of ``batch_size`` questions of similar context lengths."""
+def score_questions(
+    model: Any, tokenizer: Any, questions: Sequence[ChoiceQuestion], batch_size: int, *, show_progress: bool = False
+) -> list[OptionScores]:
+    """The questions' option log-likelihoods, in batches of ``batch_size`` questions of similar context lengths (all
+    the questions sorted by context length, longest first, as generation sorts its prompts)."""
     encoded = [encode_question(tokenizer, question) for question in questions]
     order = sorted(range(len(questions)), key=lambda i: (-len(encoded[i][0]), questions[i].id))
     found: dict[int, OptionScores] = {}
-    for start in range(0, len(order), batch_size):
+    for start in _progress(range(0, len(order), batch_size), len(order), batch_size, show_progress):
         batch = order[start : start + batch_size]
         logliks = batch_logliks(model, [encoded[i][0] for i in batch], [encoded[i][1] for i in batch], pad_id(tokenizer))
         for i, values in zip(batch, logliks):
@@ -271,11 +272,9 @@ def score_entries(
                 skipped[entry.name][reason] += 1
             elif row["id"] not in questions:
                 questions[row["id"]], where[row["id"]] = question, (entry.dataset, row["task"])
-    pending = list(questions.values())
-    for start in _progress(range(0, len(pending), batch_size), len(pending), batch_size, show_progress):
-        for scores in score_questions(model, tokenizer, pending[start : start + batch_size], batch_size):
-            run.scores[scores.id] = scores
-            run.lines.append(scores.line(*where[scores.id]))
+    for scores in score_questions(model, tokenizer, list(questions.values()), batch_size, show_progress=show_progress):
+        run.scores[scores.id] = scores
+        run.lines.append(scores.line(*where[scores.id]))
     for entry in entries:
         scored = [run.scores[row["id"]] for row in rows[entry.name] if row["id"] in run.scores]
         counts = dict(sorted(skipped[entry.name].items()))

@@ -248,7 +248,7 @@ def evaluate(
     if protocol == "loglik":
         model, tokenizer = load_model(model_spec, device=default_device(), adapter=adapter_source)
         weights = {"model": weights_digest(model_spec), "adapter": weights_digest(adapter, "adapter") if adapter else None}
-        run = score_entries(model, tokenizer, entries, rows, show_progress=show_progress)
+        run = score_entries(model, tokenizer, entries, rows, batch_size=batch_size, show_progress=show_progress)
         write_loglik(out, run, f"{out.name}: {suite.name}")
         meta = _meta(out, model_spec, adapter, weights, suite, data, limit, seed) | {"protocol": protocol}
         return write_results(out, loglik_results(entries, run), [], meta | {"loglik": loglik_summary(run)})
@@ -277,7 +277,7 @@ def evaluate(
         "generation": timing | {"batch_size": batch_size, "greedy": True, "max_new_tokens_cap": max_new_tokens_cap},
     }
     if protocol == "both":
-        run = score_entries(model, tokenizer, entries, rows, show_progress=show_progress)
+        run = score_entries(model, tokenizer, entries, rows, batch_size=batch_size, show_progress=show_progress)
         write_loglik(out, run, f"{out.name}: {suite.name}")
         results = with_loglik(results, run)
         meta |= {"protocol": protocol, "loglik": loglik_summary(run)}
