@@ -534,7 +534,9 @@ def eval_command(
     limit: Annotated[
         int | None, typer.Option(help="Seeded sample of at most N examples per row (the same for every model).")
     ] = None,
-    batch_size: Annotated[int, typer.Option("--batch-size", help="Generation batch size.")] = 16,
+    batch_size: Annotated[
+        int, typer.Option("--batch-size", help="Generation batch size (loglik: questions per forward pass).")
+    ] = 16,
     seed: Annotated[int, typer.Option(help="Seed of the --limit sample and of the bootstrap.")] = 0,
     max_new_tokens: Annotated[
         int | None, typer.Option("--max-new-tokens", help="Cap every per-task token budget (quick CPU runs).")
@@ -542,14 +544,23 @@ def eval_command(
     resamples: Annotated[
         int, typer.Option(min=0, help="Bootstrap resamples per row for the 95% intervals (0: no intervals).")
     ] = 1000,
+    protocol: Annotated[
+        str,
+        typer.Option(
+            help="generate: generate and parse every row; loglik: score the options of the closed-answer rows by "
+            "log-likelihood (others skipped); both: generate every row and add loglik figures and the gap."
+        ),
+    ] = "generate",
 ) -> None:
     """Generate for every example of a suite, parse, score, and write the results and a report."""
-    from biohub.eval.run import evaluate
+    from biohub.eval.run import PROTOCOLS, evaluate
     from biohub.eval.suite import load_suite
 
+    if protocol not in PROTOCOLS:
+        raise typer.BadParameter(f"expected one of {', '.join(PROTOCOLS)}", param_hint="--protocol")
     document = evaluate(
         model, load_suite(suite), data, out, adapter=adapter, limit=limit, seed=seed, batch_size=batch_size,
-        max_new_tokens_cap=max_new_tokens, resamples=resamples,
+        max_new_tokens_cap=max_new_tokens, resamples=resamples, protocol=protocol,
     )
     _print_results(document, out)
 
@@ -613,12 +624,22 @@ def _print_results(document: dict[str, Any], out: Path) -> None:
     for column in ("row", "metric", "value", "strict", "n", "missing", "parse failures", "strict failures"):
         table.add_column(column, justify="left" if column in ("row", "metric") else "right")
     for entry in document["entries"]:
-        counts = (f"{entry[key]:,}" for key in ("n", "missing", "parse_failures", "strict_parse_failures"))
+        # (a loglik row has no strict parse: nothing is parsed)
+        keys = ("n", "missing", "parse_failures", "strict_parse_failures")
+        counts = ("–" if entry.get(key) is None else f"{entry[key]:,}" for key in keys)
         interval = entry.get("interval")
         value = f"{100 * entry['value']:.1f}" + (f" [{100 * interval[0]:.1f}, {100 * interval[1]:.1f}]" if interval else "")
-        table.add_row(entry["name"], entry["headline"], value, f"{100 * entry['strict_value']:.1f}", *counts)
+        strict = "–" if entry.get("strict_value") is None else f"{100 * entry['strict_value']:.1f}"
+        table.add_row(entry["name"], entry["headline"], value, strict, *counts)
     console().print(table)
     console().print(f"report: {out / 'report.md'}")
+    if "loglik" in document:
+        summary = document["loglik"]
+        console().print(
+            f"loglik: {summary['questions']:,} questions in {summary['rows_scored']} rows; {summary['rows_skipped']} rows "
+            f"without a closed-answer question skipped; option scores {out / 'loglik.jsonl'}, "
+            f"reliability diagram {out / 'reliability.png'}"
+        )
 
 
 @app.command("selfinstruct")

@@ -9,6 +9,8 @@
 * :mod:`~biohub.eval.resample`: bootstrap intervals of each row's headline and of the averages;
 * :mod:`~biohub.eval.paired`: paired comparisons of two runs row by row (Δ interval, McNemar or bootstrap p, Holm);
 * :mod:`~biohub.eval.sampling`: the ``--limit`` sample, stratified by gold label where examples carry one;
+* :mod:`~biohub.eval.loglik` / :mod:`~biohub.eval.calibration`: the log-likelihood protocol of closed-answer rows
+  (``biohub eval --protocol loglik|both``, lm-eval's ``acc`` / ``acc_norm``) and its calibration figures;
 * :mod:`~biohub.eval.run`: ``biohub eval`` and ``biohub score`` (``results.json``, ``generations.jsonl``,
   ``samples.jsonl``);
 * :mod:`~biohub.eval.report`: ``biohub report`` (Markdown, HTML and a bar chart over runs);
@@ -18,6 +20,6 @@ Nothing is imported here, so ``biohub --help`` does not load the evaluation stac
 """
 
 __all__ = [
-    "generate", "lm_eval_hooks", "metrics", "metrics_events", "metrics_mt", "metrics_ranking", "metrics_tree", "paired", "report",
-    "resample", "run", "sampling", "score", "suite", "variants",
+    "calibration", "generate", "lm_eval_hooks", "loglik", "metrics", "metrics_events", "metrics_mt", "metrics_ranking",
+    "metrics_tree", "paired", "report", "resample", "run", "sampling", "score", "suite", "variants",
 ]

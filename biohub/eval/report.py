@@ -7,7 +7,8 @@ fail); then each run's averages over its rows and per task family, with their in
 grouped bar PNG of the lenient headline (n in its labels, the intervals as error bars). With several runs, each Δ
 is paired with the first run by example id (biohub.eval.paired): its paired-bootstrap interval, a significance mark
 and a p column, or why the row could not be paired. After it, a "Metric variants" table: every NER and RE row's F1
-under each named definition (biohub.eval.variants)."""
+under each named definition (biohub.eval.variants). For runs of ``--protocol
+both``, the closed-answer rows' log-likelihood accuracy and the gap (headline - loglik acc) per run."""
 
 from __future__ import annotations
 
@@ -112,6 +113,7 @@ def table(
         intervals: list[list[float] | None] = []
         counts: dict[str, list[int | None]] = {"n": [], "missing": [], "parse_failures": []}
         percents: dict[str, list[float | None]] = {"strict": [], "fail_lenient": [], "fail_strict": []}
+        loglik: dict[str, list[float | None]] = {"loglik_acc": [], "gaps": []}  # --protocol both (None elsewhere)
         for _, document in runs:
             found = next((e for e in document["entries"] if e["name"] == name), None)
             values.append(None if found is None else 100 * found["value"])
@@ -120,6 +122,9 @@ def table(
                 column.append(None if found is None else found.get(key))
             for key, source in PERCENT_SOURCES.items():
                 percents[key].append(None if found is None or found.get(source) is None else 100 * found[source])
+            both = found.get("loglik") if found is not None and found.get("protocol") == "both" else None
+            loglik["loglik_acc"].append(None if both is None else 100 * both["acc"])
+            loglik["gaps"].append(None if both is None else 100 * both["gap"])
         first = values[0]
         deltas = [None if v is None or first is None else v - first for v in values]
         ref_row = published.get(info[name].get("reference") or "", {})
@@ -134,16 +139,18 @@ def table(
                 "deltas": deltas,
                 **percents,
                 **counts,
+                **loglik,
                 "reference": references,
             }
         )
     comparisons = pairing(folders, rows, resamples, seed, holm)
     reference_columns = list(REFERENCE_COLUMNS.values()) if published else []
+    both = [index for index, (_, document) in enumerate(runs) if document.get("protocol") == "both"]
     averages = [document.get("averages") for _, document in runs]  # None: results of a biohub without intervals
     with_intervals = any(i is not None for row in rows for i in row["intervals"])  # else no CI width columns, as before
     return {
         "runs": [label for label, _ in runs], "rows": rows, "reference_columns": reference_columns, "averages": averages,
-        "intervals": with_intervals, "variants": variant_rows(runs, names),
+        "intervals": with_intervals, "variants": variant_rows(runs, names), "both_runs": both,
         "pairing": {"resamples": resamples, "seed": seed, "holm": holm, "comparisons": comparisons},
     }
 
@@ -215,6 +222,7 @@ def _header(data: dict[str, Any]) -> list[str]:
         *(column for r in runs[1:] for column in (f"Δ {r}", *([f"p {r}"] if _tested(data) else []))),
         *data["reference_columns"],
         *(f"{count} {r}" for r in runs for count in _count_columns(data)),
+        *(f"{column} {runs[i]}" for i in data.get("both_runs", []) for column in ("loglik acc", "gap")),
     ]
 
 
@@ -231,7 +239,9 @@ def _cells(row: dict[str, Any], data: dict[str, Any], task: str) -> list[str]:
     cells += [_fmt(row["reference"].get(r)) for r in data["reference_columns"]]
     for n, interval, missing, failures in zip(row["n"], row["intervals"], row["missing"], row["parse_failures"]):
         cells += [_count(n), *([_width(interval)] if data.get("intervals") else []), _count(missing), _count(failures)]
-    return cells
+    return cells + [
+        _fmt(row[key][i], delta=key == "gaps") for i in data.get("both_runs", []) for key in ("loglik_acc", "gaps")
+    ]
 
 
 def _tested(data: dict[str, Any]) -> bool:
@@ -318,6 +328,11 @@ def _caption(data: dict[str, Any]) -> str:
         caption += (
             " [low, high]: the 95% percentile-bootstrap interval of the lenient headline over the row's examples (README, "
             "Intervals); CI width: high - low."
+        )
+    if data.get("both_runs"):
+        caption += (
+            " loglik acc: the closed-answer row's option log-likelihood accuracy (`--protocol both`); gap: headline "
+            "(generated) - loglik acc. The two are different measurements (README, Evaluation protocols)."
         )
     return caption + pairing_caption(data)
 

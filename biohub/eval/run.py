@@ -5,7 +5,8 @@ strict_ok), ``results.json`` (per row: metric values, headline and its bootstrap
 outputs, the headline and parse failures under strict parsing, the parsed-only headline of accuracy rows; the averages
 over rows with their intervals; run metadata: model, adapter, their weights' sha256, suite, data, limit, seed,
 resamples, versions, git hash), ``samples.jsonl`` (per row what the bootstrap resamples), ``report.md``,
-``report.html`` and ``report.png`` (the one-run report). The raw outputs are kept in ``raw_outputs.jsonl`` (appended
+``report.html`` and ``report.png`` (the one-run report); under ``--protocol loglik|both`` also ``loglik.jsonl`` and
+``reliability.png`` (:mod:`biohub.eval.loglik`). The raw outputs are kept in ``raw_outputs.jsonl`` (appended
 as generated). A restart with the same settings, recorded in ``generation_settings.json``, reuses them only when the
 model and adapter weights have the same content (sha256 of their files, :func:`biohub.models.weights_digest`): outputs
 of other weights at the same paths are set aside as ``raw_outputs.<key>.jsonl`` and generated again; other settings
@@ -25,6 +26,7 @@ from typing import Any
 
 from biohub.errors import MissingFileError
 from biohub.eval.generate import Request, generate, read_done
+from biohub.eval.loglik import loglik_results, loglik_summary, score_entries, with_loglik, write_loglik
 from biohub.eval.report import write_report
 from biohub.eval.resample import RESAMPLES as RESAMPLES  # biohub eval's default number of resamples, also biohub report's
 from biohub.eval.resample import RowSample, averages, percentile_interval, replicates, row_generator, row_sample, sample_line
@@ -35,6 +37,8 @@ from biohub.eval.suite import Entry, Suite, resolve
 from biohub.io import InputError, pretrained_source, read_hub_split, write_json, write_jsonl
 from biohub.outputs import EVAL, claim, require_hub
 from biohub.templates.library import families
+
+PROTOCOLS = ("generate", "loglik", "both")
 
 
 def check_resamples(resamples: int) -> None:
@@ -267,20 +271,34 @@ def evaluate(
     max_new_tokens_cap: int | None = None,
     show_progress: bool = True,
     resamples: int = RESAMPLES,
+    protocol: str = "generate",
 ) -> dict[str, Any]:
     """Generate for every selected example (reusing ``raw_outputs.jsonl``), then score and write the outputs.
     ``max_new_tokens_cap`` lowers every per-kind budget (quick CPU runs; long answers may then be cut); ``resamples``:
-    bootstrap resamples per row for the intervals (0: none)."""
+    bootstrap resamples per row for the intervals (0: none; the loglik rows have none). ``protocol``
+    (:data:`PROTOCOLS`): ``generate``; ``loglik``: only the closed-answer rows, scored by option log-likelihood
+    (:mod:`biohub.eval.loglik`), nothing generated; ``both``: every row generated, the closed-answer rows scored by
+    log-likelihood too, with the gap."""
     from biohub.models import default_device, load_model, weights_digest
 
+    if protocol not in PROTOCOLS:
+        raise EvalError(f"protocol {protocol!r}: expected one of {', '.join(PROTOCOLS)}")
     require_hub(data, "--data")  # a killed build or a foreign folder is refused before any loading
     check_resamples(resamples)
     adapter_source = pretrained_source(adapter, "adapter") if adapter else None  # a missing folder fails before any work
     entries = resolve(suite, data)
     rows = select(data, entries, limit, seed)
-    score_outputs(entries, rows, {}, data, resamples=0)  # a headline these examples cannot give fails now, not after generating
+    if protocol != "loglik":  # a headline these examples cannot give fails now, not after generating
+        score_outputs(entries, rows, {}, data, resamples=0)
     claim(out, EVAL, reuse=True)  # an earlier eval's answers are reused; any other non-empty folder is refused
     out.mkdir(parents=True, exist_ok=True)
+    if protocol == "loglik":
+        model, tokenizer = load_model(model_spec, device=default_device(), adapter=adapter_source)
+        weights = {"model": weights_digest(model_spec), "adapter": weights_digest(adapter, "adapter") if adapter else None}
+        run = score_entries(model, tokenizer, entries, rows, batch_size=batch_size, show_progress=show_progress)
+        write_loglik(out, run, f"{out.name}: {suite.name}")
+        meta = _meta(out, model_spec, adapter, weights, suite, data, limit, seed) | {"protocol": protocol}
+        return write_results(out, loglik_results(entries, run), [], meta | {"loglik": loglik_summary(run)})
     requests: dict[str, Request] = {}
     for entry in entries:
         for row in rows[entry.name]:
@@ -301,20 +319,27 @@ def evaluate(
     timing = generate(model, tokenizer, list(requests.values()), raw, batch_size=batch_size, show_progress=show_progress)
     outputs = {key: row["output"] for key, row in read_done(raw).items()}
     results, generations, samples = score_outputs(entries, rows, outputs, data, resamples=resamples, seed=seed)
-    meta = {
-        "name": out.name,
-        "model": model_spec,
-        "adapter": adapter,
-        "weights": weights,
+    meta = _meta(out, model_spec, adapter, weights, suite, data, limit, seed) | {
         "replaced_outputs": replaced,
-        "suite": suite.name,
-        "data": data,
-        "limit": limit,
-        "seed": seed,
         "resamples": resamples,
         "generation": timing | {"batch_size": batch_size, "greedy": True, "max_new_tokens_cap": max_new_tokens_cap},
     }
+    if protocol == "both":
+        run = score_entries(model, tokenizer, entries, rows, batch_size=batch_size, show_progress=show_progress)
+        write_loglik(out, run, f"{out.name}: {suite.name}")
+        results = with_loglik(results, run)
+        meta |= {"protocol": protocol, "loglik": loglik_summary(run)}
     return write_results(out, results, generations, meta, samples)
+
+
+def _meta(
+    out: Path, model: str, adapter: str | None, weights: dict[str, Any], suite: Suite, data: str, limit: int | None, seed: int
+) -> dict[str, Any]:
+    """The run metadata every protocol writes to ``results.json``."""
+    return {
+        "name": out.name, "model": model, "adapter": adapter, "weights": weights, "suite": suite.name, "data": data,
+        "limit": limit, "seed": seed,
+    }  # fmt: skip
 
 
 def read_predictions(path: Path, known: set[str], selection: str) -> dict[str, str]:

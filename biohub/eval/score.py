@@ -67,7 +67,9 @@ class EntryResult:
     for a row whose headline is a share of examples (:data:`ACCURACY_LIKE`), the headline over the examples whose
     output parsed (leniently) only, Meditron's second accuracy; None for other rows and when nothing parsed.
     ``interval``: the 95% percentile-bootstrap interval of the headline over ``resamples`` resamples of the examples
-    (:mod:`biohub.eval.resample`)."""
+    (:mod:`biohub.eval.resample`).
+    Under ``biohub eval --protocol loglik|both`` (:mod:`biohub.eval.loglik`), ``protocol`` says which and ``loglik``
+    holds the row's log-likelihood figures."""
 
     name: str
     dataset: str
@@ -86,6 +88,8 @@ class EntryResult:
     value_parsed_only: float | None = None
     interval: list[float] | None = None  # [low, high] of the headline, in its own units (None: --resamples 0)
     resamples: int = 0  # the bootstrap replicates behind ``interval`` (biohub.eval.resample)
+    protocol: str = "generate"  # generate | loglik | both (biohub eval --protocol; biohub score: generate)
+    loglik: dict[str, Any] | None = None  # the loglik protocol's acc, acc_norm, ece, brier, n, ... (and gap under both)
 
     @property
     def parse_failure_rate(self) -> float:

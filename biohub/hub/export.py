@@ -39,7 +39,8 @@ Formats
     See :mod:`biohub.hub.lm_eval_export`: one ``generate_until`` task per dataset, eval split and task family,
     scored by the shipped ``utils.py`` with the template's own parser and biohub's metrics, so ``lm_eval`` reports
     what ``biohub score --suite all`` reports for the same outputs (group ``biohub``); beside each task of a choice
-    family (single-answer multiple choice, yes/no, binary relation), a ``multiple_choice`` task ``<task>_loglik`` over
+    family (single-answer multiple choice, yes/no, binary relation, single-label classification, pair label,
+    entailment), a ``multiple_choice`` task ``<task>_loglik`` over
     the same rows that lm-eval scores by each option's log-likelihood (``acc``, ``acc_norm``; group ``biohub_loglik``).
 """
 

@@ -4,7 +4,8 @@ For every selected ``*_instructions`` config, the rows of each eval split (every
 
 1. ``generate_until`` tasks, one per task family in the split — every family, as in ``biohub score --suite all`` —
    whose generations are parsed and scored by biohub's own parsers and metrics;
-2. beside them, for the choice families (``qa_multiple_choice`` with one gold option, ``qa_yesno``, ``re_binary``;
+2. beside them, for the choice families (:func:`biohub.templates.choice_docs.choice_families`: ``qa_multiple_choice``
+   with one gold option, ``qa_yesno``, ``re_binary``, ``classification``, ``pair_classification``, ``entailment``;
    ``lines`` answers), log-likelihood ``multiple_choice`` tasks: lm-eval scores every option by the summed
    log-likelihood of its continuation (``acc``, and ``acc_norm`` normalised by the option's length); nothing is
    generated or parsed.
@@ -52,7 +53,6 @@ YAML, so the YAMLs hold absolute paths (``out`` resolved at export time): move t
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -64,16 +64,13 @@ import yaml
 from biohub.errors import ConfigError
 from biohub.hub.export import INSTRUCTIONS_SUFFIX, TRAIN_SPLIT, Splits, dump, iter_rows, write_lines
 from biohub.io import write_text
-from biohub.templates.answers import render
-from biohub.templates.example import spec_from_meta
-from biohub.templates.library import families
+from biohub.templates.choice_docs import DOC_KEYS, choice_families, loglik_doc, system_and_turns
 
 LM_EVAL_GROUP = "biohub"
 HEADLINE = "headline"
 LOGLIK_GROUP = "biohub_loglik"
 LOGLIK_SUFFIX = "_loglik"
 LOGLIK_METRICS = ("acc", "acc_norm")
-DOC_KEYS = ("id", "source_id", "dataset", "task", "language", "template_id")
 
 UTILS_PY = '''"""lm-eval hooks of a biohub export: score generations with biohub's own parsers and metrics.
 
@@ -102,64 +99,15 @@ _Dumper.add_representer(Function, lambda dumper, value: dumper.represent_scalar(
 
 
 # --------------------------------------------------------------------------------------------- docs
-def _system_and_turns(messages: list[dict[str, str]]) -> tuple[str, list[dict[str, str]]]:
-    """The system prompt ("" when there is none) and the other turns of a conversation."""
-    if messages[0]["role"] == "system":
-        return messages[0]["content"], messages[1:]
-    return "", messages
-
-
 def lm_eval_doc(row: dict[str, Any]) -> tuple[dict[str, Any] | None, str]:
     """(generate doc, "") for a row lm-eval can prompt with, or (None, the reason it is left out)."""
-    system, turns = _system_and_turns(row["messages"])
+    system, turns = system_and_turns(row["messages"])
     if len(turns) != 2:
         return None, "multi_turn"
     doc = {name: row[name] for name in (*DOC_KEYS, "meta", "gold")}
     doc.update(system=system, prompt=turns[0]["content"], target=turns[1]["content"])
     return doc, ""
 
-
-def choice_families() -> tuple[str, ...]:
-    """The families exported as ``multiple_choice`` tasks too (``hub.choice_export`` in their files), by name."""
-    return tuple(name for name, family in families().items() if family.hub.choice_export)
-
-
-def loglik_doc(row: dict[str, Any], where: str) -> tuple[dict[str, Any] | None, str, str]:
-    """(choice doc, target delimiter, "") for a row lm-eval can score by option log-likelihood, or (None, "", the reason
-    it is left out). A target that is not the rendering of the row's gold answer is an error naming ``where``."""
-    if row["task"] not in choice_families():
-        return None, "", "other_task"
-    system, turns = _system_and_turns(row["messages"])
-    if len(turns) != 2:
-        return None, "", "multi_turn"
-    spec, answer_format, _ = spec_from_meta(json.loads(row["meta"]))
-    if answer_format != "lines":
-        return None, "", "json_answer_format"
-    gold = json.loads(row["gold"])["value"]
-    if spec.kind == "choices":
-        if len(gold) != 1:
-            return None, "", "several_gold_options"
-        values: list[Any] = [[letter] for letter in spec.labels]
-        gold = [gold[0]]
-    elif spec.kind == "label":
-        values = list(spec.labels)
-    else:
-        raise ConfigError(f"{where}: task {row['task']} has answer kind {spec.kind!r}; expected 'choices' or 'label'")
-    keyword = f"{spec.prefix}{spec.punct.kv}" if spec.prefix else ""
-    delimiter = spec.punct.gap if spec.prefix else ""
-    choices = []
-    for value in values:
-        rendered = render(spec, value, "lines")
-        if not rendered.startswith(keyword + delimiter):
-            raise ConfigError(f"{where}: rendered answer {rendered!r} does not start with {keyword + delimiter!r}")
-        choices.append(rendered[len(keyword + delimiter) :])
-    target = turns[1]["content"]
-    if gold not in values or render(spec, gold, "lines") != target:
-        raise ConfigError(f"{where}: target {target!r} is not the rendering of gold {gold!r} among {values!r}")
-    doc = {name: row[name] for name in DOC_KEYS}
-    doc.update(system=system, prompt=turns[0]["content"], keyword=keyword, choices=choices, gold_index=values.index(gold))
-    doc["target"] = target
-    return doc, delimiter, ""
 
 
 @dataclass

@@ -13,12 +13,13 @@ live in ``data/labels/<dataset>.yaml``. The submodules:
 * :mod:`~biohub.templates.tasks`: the task instances of a unified record;
 * :mod:`~biohub.templates.example` / :mod:`~biohub.templates.builder`: the chat example made from an instance;
 * :mod:`~biohub.templates.instruct` / :mod:`~biohub.templates.length`: ``biohub instruct`` and its length policy;
-* :mod:`~biohub.templates.check`: ``biohub templates check`` (every template filled, every answer parsed back).
+* :mod:`~biohub.templates.check`: ``biohub templates check`` (every template filled, every answer parsed back);
+* :mod:`~biohub.templates.choice_docs`: closed-answer examples as option lists (lm-eval export, log-likelihood eval).
 
 Nothing is imported here, so importing one submodule does not load the others.
 """
 
 __all__ = [
-    "answer_words", "answers", "answers_events", "answers_ranking", "answers_tree", "builder", "check", "escape",
+    "answer_words", "answers", "answers_events", "answers_ranking", "answers_tree", "builder", "check", "choice_docs", "escape",
     "example", "instruct", "length", "library", "registry", "tasks",
 ]

@@ -106,6 +106,7 @@ METRICS: frozenset[str] = frozenset(
     | {"tree_accuracy", "tree_edit_distance"}  # Text2DT
     | {f"{name}_{variant}" for name in _PRF for variant in METRIC_VARIANTS if variant != "sample_avg"}
     | {f"{name}_sample_avg" for name in ("precision", "recall", "f1")}
+    | {"acc", "acc_norm", "ece", "brier"}  # the log-likelihood protocol of closed-answer rows (biohub.eval.loglik)
 )
 
 # Hugging Face dataset-card task categories a family may name (``task_category``).

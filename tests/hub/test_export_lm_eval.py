@@ -182,7 +182,9 @@ def test_tiny_model_loglik_tasks_score_options_as_transformers_does(lm_eval_expo
 
     _, out, summary = lm_eval_export
     loglik = summary["loglik"]["tasks"]
-    assert {task["family"] for task in loglik.values()} == {"qa_multiple_choice", "qa_yesno", "re_binary"}
+    assert {task["family"] for task in loglik.values()} == {
+        "qa_multiple_choice", "qa_yesno", "re_binary", "classification", "pair_classification", "entailment"
+    }  # fmt: skip
     assert {task["target_delimiter"] for task in loglik.values()} == {" ", ""}  # English and Chinese tasks
     results = run_lm_eval(
         HFLM(pretrained=str(tiny_model_dir), device="cpu", batch_size=16), out, sorted(loglik), apply_chat_template=True

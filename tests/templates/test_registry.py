@@ -36,7 +36,9 @@ def test_family_facts_keep_the_former_tables() -> None:
         "ner", "ner_single", "dialogue_symptoms", "nen", "re", "re_binary", "events", "events_single", "coref",
         "classification", "multilabel_classification", "entailment", "pair_classification", "sts", "answer_selection",
     )
-    assert {name for name, f in library.items() if f.hub.choice_export} == {"qa_multiple_choice", "qa_yesno", "re_binary"}
+    assert {name for name, f in library.items() if f.hub.choice_export} == {
+        "qa_multiple_choice", "qa_yesno", "re_binary", "classification", "pair_classification", "entailment"
+    }  # the closed-answer families of issue 22 (lm-eval multiple_choice export, biohub eval --protocol loglik)
     windowed = {name for name, f in library.items() if f.instruct.windowed}
     assert windowed == {"ner", "ner_single", "nen", "coref", "dialogue_symptoms", "events", "events_single", "answer_selection"}
     assert library["ner"].instruct.decompose_into == "ner_single"
