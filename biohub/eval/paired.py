@@ -64,15 +64,21 @@ class Paired:
 
 def load_samples(folder: Path) -> dict[str, RowSample] | None:
     """``{row name: RowSample}`` of a run's ``samples.jsonl``; None when the run has none (scored with ``--resamples 0``
-    or by a biohub without intervals)."""
+    or by a biohub without intervals). A line that is not a row's sample (edited, truncated, of another tool) is an
+    :class:`EvalError` naming the file and line."""
     path = folder / "samples.jsonl"
     if not path.is_file():
         return None
     samples = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.strip():
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
             sample = sample_from_line(json.loads(line))
-            samples[sample.name] = sample
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as exc:
+            reason = f"{type(exc).__name__}: {exc}"
+            raise EvalError(f"{path}:{number}: not a row sample written by biohub score/eval ({reason})") from None
+        samples[sample.name] = sample
     return samples
 
 

@@ -215,3 +215,16 @@ def test_scored_runs_pair_recompute_rows_and_refuse_another_limit(demo_hub: Path
     reasons = [row["paired"][0]["reason"] for row in other["rows"] if "reason" in row["paired"][0]]
     assert reasons and all("runs perfect and unlimited were scored on different examples" in reason for reason in reasons)
     assert other["pairing"]["comparisons"][0]["not_paired"] == len(reasons)  # rows of at most 2 examples are the same
+
+
+def test_a_broken_samples_line_is_an_error_naming_the_file_and_line(tmp_path: Path) -> None:
+    from biohub.eval.paired import load_samples
+    from biohub.eval.score import EvalError
+
+    good = {"name": "r", "metric": "accuracy", "strategy": "mean", "ids": ["a", "b"], "stats": [1.0, 0.0]}
+    (tmp_path / "samples.jsonl").write_text(json.dumps(good) + "\n\n" + '{"name": "s", "strategy": "counts"}\n')
+    with pytest.raises(EvalError, match=r"samples.jsonl:3: not a row sample .*KeyError"):
+        load_samples(tmp_path)
+    (tmp_path / "samples.jsonl").write_text(json.dumps(good) + "\n")
+    loaded = load_samples(tmp_path)
+    assert loaded is not None and loaded["r"].stats.tolist() == [1.0, 0.0]
