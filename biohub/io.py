@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import os
 import tempfile
@@ -160,15 +162,7 @@ def read_hub_split(data: str, config: str, split: str) -> Dataset:
     if isinstance(found, str):
         return _load_from_hub(found, config, split)
     folder = found
-    card = folder / "README.md"
-    text = card.read_text(encoding="utf-8") if card.is_file() else ""
-    if not text.startswith("---"):
-        raise InputError(f"{card}: no Hub card with a configs list (is {folder} a folder written by `biohub build`?)")
-    try:
-        front = load_yaml(text.split("---", 2)[1], str(card)) or {}
-        configs = {entry["config_name"]: entry for entry in front.get("configs", [])}
-    except (yaml.YAMLError, KeyError, TypeError, AttributeError) as exc:
-        raise InputError(f"{card}: the card's metadata has no readable configs list ({first_line(exc)})") from None
+    configs = _card_configs(folder)
     if config not in configs:
         raise InputError(f"{folder}: no config {config!r} (has: {', '.join(sorted(configs)) or 'none'})")
     files = [entry for entry in configs[config].get("data_files", []) if entry["split"] == split]
@@ -177,7 +171,38 @@ def read_hub_split(data: str, config: str, split: str) -> Dataset:
     paths = sorted(p for entry in files for p in folder.glob(entry["path"]))
     if not paths:
         raise InputError(f"{folder}: config {config!r} split {split!r}: no file matches {files[0]['path']}")
-    return Dataset(pa.concat_tables([pq.read_table(p) for p in paths]))
+    table = pa.concat_tables([pq.read_table(p) for p in paths])
+    # the fingerprint names the files read and their state, so `datasets` need not hash (pickle) the whole table
+    state = [f"{p.resolve()}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in paths]
+    return Dataset(table, fingerprint=hashlib.sha256("\n".join([config, split, *state]).encode()).hexdigest()[:16])
+
+
+def _card_configs(folder: Path) -> dict[str, dict[str, Any]]:
+    """``config name -> configs entry`` of a hub folder's card (its YAML front matter), read once per state of the
+    card (path, size, modification time): evaluating a suite reads many splits of one folder."""
+    card = folder / "README.md"
+    try:
+        stat = card.stat()
+    except OSError:
+        stat = None
+    if stat is None or not card.is_file():
+        raise InputError(f"{card}: no Hub card with a configs list (is {folder} a folder written by `biohub build`?)")
+    return _parse_card_configs(str(card.resolve()), stat.st_size, stat.st_mtime_ns, str(card))
+
+
+@functools.lru_cache(maxsize=16)
+def _parse_card_configs(path: str, size: int, mtime_ns: int, card: str) -> dict[str, dict[str, Any]]:
+    """The configs of the card at ``path`` (``size`` and ``mtime_ns`` only key the cache; ``card``: the path as
+    given, for messages)."""
+    text = Path(path).read_text(encoding="utf-8")
+    if not text.startswith("---"):
+        folder = Path(card).parent
+        raise InputError(f"{card}: no Hub card with a configs list (is {folder} a folder written by `biohub build`?)")
+    try:
+        front = load_yaml(text.split("---", 2)[1], card) or {}
+        return {entry["config_name"]: entry for entry in front.get("configs", [])}
+    except (yaml.YAMLError, KeyError, TypeError, AttributeError) as exc:
+        raise InputError(f"{card}: the card's metadata has no readable configs list ({first_line(exc)})") from None
 
 
 def _load_from_hub(repo_id: str, config: str, split: str) -> Dataset:
