@@ -524,7 +524,10 @@ def train_command(
 @app.command("eval")
 @reports_errors
 def eval_command(
-    model: Annotated[str, typer.Option(help="`default`, a .gguf file, a model folder, or a Hub id.")],
+    model: Annotated[
+        str,
+        typer.Option(help="`default`, a .gguf file, a model folder, or a Hub id; --backend openai: the served model's name."),
+    ],
     suite: Annotated[str, typer.Option(help="Suite name (taiyi_style, all) or a suite YAML file.")],
     data: Annotated[str, typer.Option(help="A folder written by `biohub build`, or a Hub dataset id.")],
     out: Annotated[
@@ -551,16 +554,38 @@ def eval_command(
             "log-likelihood (others skipped); both: generate every row and add loglik figures and the gap."
         ),
     ] = "generate",
+    backend: Annotated[
+        str,
+        typer.Option(
+            help="hf: transformers in this process; openai: an OpenAI-compatible server at --base-url serving --model "
+            "(vLLM serve, SGLang, TGI, llama.cpp, Ollama, a hosted API; key from BIOHUB_EVAL_KEY or OPENAI_API_KEY)."
+        ),
+    ] = "hf",
+    base_url: Annotated[
+        str | None, typer.Option("--base-url", help="--backend openai: the server's API root, e.g. http://127.0.0.1:8000/v1.")
+    ] = None,
+    concurrency: Annotated[int, typer.Option(min=1, help="--backend openai: requests in flight.")] = 4,
+    retries: Annotated[int, typer.Option(min=0, help="--backend openai: retries of a request on HTTP 429/5xx.")] = 5,
+    max_requests: Annotated[
+        int | None, typer.Option("--max-requests", min=1, help="--backend openai: most requests sent (retries count).")
+    ] = None,
+    max_tokens_total: Annotated[
+        int | None,
+        typer.Option("--max-tokens-total", min=1, help="--backend openai: most tokens (the server's usage counts)."),
+    ] = None,
 ) -> None:
     """Generate for every example of a suite, parse, score, and write the results and a report."""
-    from biohub.eval.run import PROTOCOLS, evaluate
+    from biohub.eval.run import PROTOCOLS, Server, evaluate
     from biohub.eval.suite import load_suite
 
     if protocol not in PROTOCOLS:
         raise typer.BadParameter(f"expected one of {', '.join(PROTOCOLS)}", param_hint="--protocol")
+    server = None
+    if base_url is not None:
+        server = Server(base_url, concurrency, retries, max_requests, max_tokens_total)
     document = evaluate(
         model, load_suite(suite), data, out, adapter=adapter, limit=limit, seed=seed, batch_size=batch_size,
-        max_new_tokens_cap=max_new_tokens, resamples=resamples, protocol=protocol,
+        max_new_tokens_cap=max_new_tokens, resamples=resamples, protocol=protocol, backend=backend, server=server,
     )
     _print_results(document, out)
 

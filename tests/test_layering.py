@@ -3,7 +3,8 @@
 The stages run converters -> templates -> hub, and hub's folders feed training and eval side by side; selfinstruct is
 a side tool that only needs a model. Below every stage sit the shared modules: ``errors`` (BiohubError), ``schema``
 (records), ``io`` (files, local path or Hub id), ``typed`` (YAML to dataclasses), ``models`` (model and tokenizer
-loading, chat template, prompt padding) and ``text`` (CJK rule, Chinese words, seeded hash choice). Each part may
+loading, chat template, prompt padding), ``chat_client`` (OpenAI-compatible servers) and ``text`` (CJK rule, Chinese
+words, seeded hash choice). Each part may
 import the shared modules, the parts listed for it below (all earlier in the pipeline) and itself; nothing imports
 training, eval, selfinstruct or cli except cli, the command-line layer over everything (and ``__main__``, which only
 runs cli).
@@ -25,6 +26,7 @@ SHARED: dict[str, set[str]] = {
     "io": {"errors", "typed"},  # load_yaml: the one safe YAML loader
     "models": {"errors", "io"},
     "outputs": {"errors", "io"},
+    "chat_client": {"errors"},  # OpenAI-compatible servers: eval's openai backend, the self-instruct generator
 }
 
 # The stages: the stages each may import, besides itself and the shared modules.

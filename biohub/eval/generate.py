@@ -1,11 +1,21 @@
-"""Batched greedy generation: prompts sorted by length, left-padded batches, per-example token budgets, EOS stops.
+"""Greedy generation for ``biohub eval``, by one of two backends:
 
-Outputs are appended to a JSONL file one line per example as soon as its batch is done, so a crash loses at most
-the batch in flight; on restart the examples already in the file are skipped (a torn last line is ignored).
+- ``hf`` (:func:`generate`): transformers in-process; prompts sorted by length, left-padded batches, per-example token
+  budgets, EOS stops;
+- ``openai`` (:func:`generate_remote`): an OpenAI-compatible chat-completions server through
+  :class:`biohub.chat_client.ChatClient` (temperature 0, each example's token budget as ``max_tokens``).
+
+Outputs are appended to a JSONL file one line per example as soon as it is done (``hf``: its batch), so a crash loses
+at most what was in flight; on restart the examples already in the file are skipped (a torn last line is ignored):
+``hf`` by example id (the settings stamp of ``biohub eval`` guards the rest), ``openai`` by the request's hash
+(:func:`request_key`: the conversation and its budget), so a finished request is never sent again and a changed one
+is.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -15,6 +25,7 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
+from biohub.chat_client import ChatClient
 from biohub.io import append_jsonl, read_jsonl_rows
 from biohub.models import left_padded, pad_id, prompt_ids
 
@@ -50,33 +61,76 @@ def generate(
     if max_prompt_tokens is not None:
         encoded = {key: ids[-max_prompt_tokens:] for key, ids in encoded.items()}
     todo.sort(key=lambda r: (-len(encoded[r.id]), r.id))
-    pad = pad_id(tokenizer)
-    eos_ids = _eos_ids(model, tokenizer)
-    device = next(model.parameters()).device
     model.eval()
     new_tokens = 0
     started = time.perf_counter()
     bar = tqdm(total=len(todo), desc="generate", unit="ex", disable=not show_progress)
     for start in range(0, len(todo), batch_size):
         batch = todo[start : start + batch_size]
-        input_ids, attention = left_padded([encoded[r.id] for r in batch], pad, device)
-        with torch.inference_mode():
-            generated = model.generate(
-                input_ids=input_ids, attention_mask=attention, max_new_tokens=max(r.max_new_tokens for r in batch),
-                do_sample=False, num_beams=1, eos_token_id=eos_ids, pad_token_id=pad, temperature=None, top_p=None,
-                top_k=None,
-            )  # fmt: skip
         rows = []
-        for row, request in zip(generated[:, input_ids.shape[1] :].tolist(), batch):
-            tokens = _until_eos(row, eos_ids)[: request.max_new_tokens]
-            new_tokens += len(tokens)
-            output = tokenizer.decode(tokens, skip_special_tokens=True)
-            rows.append({"id": request.id, "output": output, "new_tokens": len(tokens)})
+        for request, (output, count) in zip(batch, answer_batch(model, tokenizer, [encoded[r.id] for r in batch], batch)):
+            new_tokens += count
+            rows.append({"id": request.id, "output": output, "new_tokens": count})
         append_jsonl(out, rows)
         bar.update(len(batch))
     bar.close()
     seconds = time.perf_counter() - started
     return {"generated": len(todo), "reused": len(requests) - len(todo), "new_tokens": new_tokens, "seconds": seconds}
+
+
+def answer_batch(
+    model: Any, tokenizer: Any, prompts: Sequence[Sequence[int]], requests: Sequence[Request]
+) -> list[tuple[str, int]]:
+    """Greedy answers to one batch of prompt ids (left-padded together), each cut at its first end-of-sequence or
+    end-of-turn token and at its request's budget: (text without special tokens, new tokens) per prompt."""
+    pad, eos_ids = pad_id(tokenizer), _eos_ids(model, tokenizer)
+    input_ids, attention = left_padded(prompts, pad, next(model.parameters()).device)
+    with torch.inference_mode():
+        generated = model.generate(
+            input_ids=input_ids, attention_mask=attention, max_new_tokens=max(r.max_new_tokens for r in requests),
+            do_sample=False, num_beams=1, eos_token_id=eos_ids, pad_token_id=pad, temperature=None, top_p=None,
+            top_k=None,
+        )  # fmt: skip
+    answers = []
+    for row, request in zip(generated[:, input_ids.shape[1] :].tolist(), requests):
+        tokens = _until_eos(row, eos_ids)[: request.max_new_tokens]
+        answers.append((tokenizer.decode(tokens, skip_special_tokens=True), len(tokens)))
+    return answers
+
+
+def request_key(request: Request) -> str:
+    """The SHA-256 of a request's conversation and token budget (what ``--backend openai`` resumes by)."""
+    what = {"messages": request.messages, "max_new_tokens": request.max_new_tokens}
+    text = json.dumps(what, ensure_ascii=False, sort_keys=True)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def generate_remote(client: ChatClient, requests: Sequence[Request], out: Path, *, show_progress: bool = True) -> dict[str, Any]:
+    """Answer every request whose :func:`request_key` is not yet in ``out`` through ``client`` (greedy: temperature
+    0), appending each answer as it arrives; returns counts and timing as :func:`generate` does, and the requests
+    sent (retries included) and tokens the server reported. A failure (after retries) or a spent budget is raised
+    once the requests in flight are done; the answers written so far are kept for the next run."""
+    done = {row.get("prompt_sha256") for row in read_done(out).values()}
+    keys = {request.id: request_key(request) for request in requests}
+    todo = [request for request in requests if keys[request.id] not in done]
+    options = [{"max_tokens": request.max_new_tokens, "temperature": 0.0} for request in todo]
+    new_tokens = 0
+    started = time.perf_counter()
+    with tqdm(total=len(todo), desc=f"generate ({client.name})", unit="ex", disable=not show_progress) as bar:
+        for index, answer in client.chat_many([request.messages for request in todo], options):
+            request = todo[index]
+            new_tokens += answer.completion_tokens or 0
+            row = {
+                "id": request.id, "output": answer.text, "new_tokens": answer.completion_tokens,
+                "prompt_sha256": keys[request.id], "served_model": answer.model, "finish_reason": answer.finish_reason,
+            }  # fmt: skip
+            append_jsonl(out, [row])
+            bar.update(1)
+    seconds = time.perf_counter() - started
+    return {
+        "generated": len(todo), "reused": len(requests) - len(todo), "new_tokens": new_tokens, "seconds": seconds,
+        "requests": client.requests_made, "tokens_reported": client.tokens_used,
+    }  # fmt: skip
 
 
 def _eos_ids(model: Any, tokenizer: Any) -> list[int]:

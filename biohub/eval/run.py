@@ -20,12 +20,13 @@ import json
 import random
 import subprocess
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from biohub.chat_client import ChatClient, ChatClientError
 from biohub.errors import MissingFileError
-from biohub.eval.generate import Request, generate, read_done
+from biohub.eval.generate import Request, generate, generate_remote, read_done
 from biohub.eval.loglik import loglik_results, loglik_summary, score_entries, with_loglik, write_loglik
 from biohub.eval.report import write_report
 from biohub.eval.resample import RESAMPLES as RESAMPLES  # biohub eval's default number of resamples, also biohub report's
@@ -39,6 +40,50 @@ from biohub.outputs import EVAL, claim, require_hub
 from biohub.templates.library import families
 
 PROTOCOLS = ("generate", "loglik", "both")
+BACKENDS = ("hf", "openai")  # transformers in-process; an OpenAI-compatible chat-completions server
+EVAL_KEY_VARIABLES = ("BIOHUB_EVAL_KEY", "OPENAI_API_KEY")  # where --backend openai reads its key
+
+
+@dataclass(frozen=True, slots=True)
+class Server:
+    """Where ``--backend openai`` sends its requests and how (:class:`biohub.chat_client.ChatClient`): the server's
+    base URL, requests in flight, retries per request, and the budget (requests, tokens; None: no limit)."""
+
+    base_url: str
+    concurrency: int = 4
+    retries: int = 5
+    max_requests: int | None = None
+    max_tokens_total: int | None = None
+
+    def client(self, model: str) -> ChatClient:
+        """The client of ``model`` on this server (key from ``BIOHUB_EVAL_KEY`` or ``OPENAI_API_KEY``)."""
+        return ChatClient(
+            model, self.base_url, EVAL_KEY_VARIABLES, concurrency=self.concurrency, retries=self.retries,
+            max_requests=self.max_requests, max_tokens_total=self.max_tokens_total,
+        )  # fmt: skip
+
+
+def check_backend(backend: str, server: Server | None, adapter: str | None, protocol: str) -> None:
+    """Refuse a backend biohub does not have, or ``openai`` without a server, with an adapter or with a protocol it
+    cannot run."""
+    if backend not in BACKENDS:
+        raise EvalError(f"backend {backend!r}: expected one of {', '.join(BACKENDS)}")
+    if backend != "openai":
+        if server is not None:
+            raise EvalError(f"--base-url is for --backend openai, not {backend}")
+        return
+    if server is None or not server.base_url.startswith(("http://", "https://")):
+        raise EvalError("--backend openai needs --base-url http(s)://HOST/v1 (the server's OpenAI-compatible API)")
+    if adapter:
+        raise EvalError(
+            "--backend openai: the server applies adapters; serve the adapter under a name (vLLM: --lora-modules "
+            "NAME=PATH) and give that name as --model"
+        )
+    if protocol != "generate":
+        raise EvalError(
+            f"--protocol {protocol} needs option log-probabilities, which biohub does not request from a server yet; "
+            "use --backend hf for log-likelihood scoring"
+        )
 
 
 def check_resamples(resamples: int) -> None:
@@ -272,8 +317,13 @@ def evaluate(
     show_progress: bool = True,
     resamples: int = RESAMPLES,
     protocol: str = "generate",
+    backend: str = "hf",
+    server: Server | None = None,
 ) -> dict[str, Any]:
     """Generate for every selected example (reusing ``raw_outputs.jsonl``), then score and write the outputs.
+    ``backend`` (:data:`BACKENDS`): ``hf``, ``model_spec`` loaded in-process; ``openai``, ``model_spec`` is the
+    model's name on ``server`` (generate protocol only; the id the server answers with is recorded as
+    ``served_model``).
     ``max_new_tokens_cap`` lowers every per-kind budget (quick CPU runs; long answers may then be cut); ``resamples``:
     bootstrap resamples per row for the intervals (0: none; the loglik rows have none). ``protocol``
     (:data:`PROTOCOLS`): ``generate``; ``loglik``: only the closed-answer rows, scored by option log-likelihood
@@ -283,6 +333,7 @@ def evaluate(
 
     if protocol not in PROTOCOLS:
         raise EvalError(f"protocol {protocol!r}: expected one of {', '.join(PROTOCOLS)}")
+    check_backend(backend, server, adapter, protocol)
     require_hub(data, "--data")  # a killed build or a foreign folder is refused before any loading
     check_resamples(resamples)
     adapter_source = pretrained_source(adapter, "adapter") if adapter else None  # a missing folder fails before any work
@@ -305,12 +356,33 @@ def evaluate(
             budget = min(max_new_tokens()[row["task"]], max_new_tokens_cap or 1 << 30)
             requests.setdefault(row["id"], Request(row["id"], [dict(m) for m in row["messages"][:-1]], budget))
     settings = {"model": model_spec, "adapter": adapter, "max_new_tokens_cap": max_new_tokens_cap, "budgets": max_new_tokens()}
+    if server is not None:  # (an hf run's settings keep their earlier keys, so its outputs stay reusable)
+        settings |= {"backend": backend, "base_url": server.base_url}
     stamp, raw = out / "generation_settings.json", out / "raw_outputs.jsonl"
     previous = json.loads(stamp.read_text(encoding="utf-8")) if raw.is_file() and stamp.is_file() else None
     if previous is not None and {key: value for key, value in previous.items() if key != "weights"} != settings:
         raise EvalError(
             f"{out}: holds outputs generated with other settings ({stamp}); give a new --out to evaluate this model"
         )
+    if server is not None:  # the server holds the weights: nothing to digest, nothing loaded here
+        write_json(stamp, settings | {"weights": {"model": None, "adapter": None}})
+        try:
+            timing = generate_remote(server.client(model_spec), list(requests.values()), raw, show_progress=show_progress)
+        except ChatClientError as exc:
+            kept = len(read_done(raw))
+            raise EvalError(f"{exc}; the {kept} answers so far are kept in {raw}: run the same command to continue") from None
+        done = read_done(raw)
+        served = sorted({str(row["served_model"]) for row in done.values() if row.get("served_model")})
+        outputs = {key: row["output"] for key, row in done.items()}
+        results, generations, samples = score_outputs(entries, rows, outputs, data, resamples=resamples, seed=seed)
+        meta = _meta(out, model_spec, None, {"model": None, "adapter": None}, suite, data, limit, seed) | {
+            "backend": backend,
+            "base_url": server.base_url,
+            "served_model": served[0] if len(served) == 1 else served,
+            "resamples": resamples,
+            "generation": timing | {"concurrency": server.concurrency, "greedy": True, "max_new_tokens_cap": max_new_tokens_cap},
+        }
+        return write_results(out, results, generations, meta, samples)
     model, tokenizer = load_model(model_spec, device=default_device(), adapter=adapter_source)
     weights = {"model": weights_digest(model_spec), "adapter": weights_digest(adapter, "adapter") if adapter else None}
     keys = {name: None if found is None else found["sha256"] for name, found in weights.items()}
@@ -320,6 +392,7 @@ def evaluate(
     outputs = {key: row["output"] for key, row in read_done(raw).items()}
     results, generations, samples = score_outputs(entries, rows, outputs, data, resamples=resamples, seed=seed)
     meta = _meta(out, model_spec, adapter, weights, suite, data, limit, seed) | {
+        "backend": backend,
         "replaced_outputs": replaced,
         "resamples": resamples,
         "generation": timing | {"batch_size": batch_size, "greedy": True, "max_new_tokens_cap": max_new_tokens_cap},
@@ -330,7 +403,6 @@ def evaluate(
         results = with_loglik(results, run)
         meta |= {"protocol": protocol, "loglik": loglik_summary(run)}
     return write_results(out, results, generations, meta, samples)
-
 
 def _meta(
     out: Path, model: str, adapter: str | None, weights: dict[str, Any], suite: Suite, data: str, limit: int | None, seed: int

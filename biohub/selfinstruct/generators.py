@@ -4,30 +4,26 @@
 
 - ``local:default`` / ``local:PATH_OR_HUB_ID`` — a transformers model (the offline SmolLM2 by default), prompts
   sent as one user turn through its chat template, sampled (temperature 0.7, top-p 0.9) in batches;
-- ``openai:MODEL@BASE_URL`` — any OpenAI-compatible ``/chat/completions`` endpoint. The key is read from the
-  environment variable ``BIOHUB_GENERATOR_KEY`` (or ``OPENAI_API_KEY``), sent only as a bearer header and never
-  logged or shown in errors. Requests run with a concurrency limit, retries with exponential backoff on 429/5xx and
-  network errors, and a request budget (``BudgetExhausted`` once spent).
+- ``openai:MODEL@BASE_URL`` — any OpenAI-compatible ``/chat/completions`` endpoint, through the client
+  ``biohub eval --backend openai`` uses (:mod:`biohub.chat_client`, on the official ``openai`` SDK). The key is read
+  from the environment variable ``BIOHUB_GENERATOR_KEY`` (or ``OPENAI_API_KEY``), sent only as a bearer header and
+  never logged or shown in errors. Requests run with a concurrency limit, retries with exponential backoff on 429/5xx
+  and network errors, and a request budget (``BudgetExhausted`` once spent).
 """
 
 from __future__ import annotations
 
-import os
-import random
-import threading
-import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-import httpx
-from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
+from biohub.chat_client import BudgetExhausted, ChatClient, ChatClientError
 
-from biohub.errors import BiohubError
+__all__ = [
+    "KEY_VARIABLES", "BudgetExhausted", "Generator", "GeneratorError", "LocalGenerator", "OpenAIGenerator", "make_generator"
+]  # fmt: skip
 
 KEY_VARIABLES = ("BIOHUB_GENERATOR_KEY", "OPENAI_API_KEY")
-RETRY_STATUS = {408, 409, 429, 500, 502, 503, 504}
 
 
 class Generator(Protocol):
@@ -40,16 +36,7 @@ class Generator(Protocol):
         ...
 
 
-class GeneratorError(BiohubError, RuntimeError):
-    """A request failed for good (after retries) or the spec is malformed; the message never contains the key."""
-
-
-class BudgetExhausted(GeneratorError):
-    """The request budget is spent."""
-
-
-class _Retryable(Exception):
-    """A failed request worth another attempt (a network error, an HTTP status in RETRY_STATUS); the text says which."""
+GeneratorError = ChatClientError  # a request failed for good (after retries) or the spec is malformed; never the key
 
 
 @dataclass
@@ -96,7 +83,9 @@ class LocalGenerator:
 
 @dataclass
 class OpenAIGenerator:
-    """An OpenAI-compatible chat-completions endpoint."""
+    """An OpenAI-compatible chat-completions endpoint, through :class:`biohub.chat_client.ChatClient` (the official
+    ``openai`` SDK; concurrency, retries with backoff, request budget; key from ``BIOHUB_GENERATOR_KEY`` or
+    ``OPENAI_API_KEY``)."""
 
     model: str
     base_url: str
@@ -108,61 +97,26 @@ class OpenAIGenerator:
     max_tokens: int = 1024
     timeout: float = 120.0
     name: str = field(init=False)
-    requests_made: int = field(init=False, default=0)
-    _lock: threading.Lock = field(init=False, default_factory=threading.Lock)
+    client: ChatClient = field(init=False)
 
     def __post_init__(self) -> None:
         self.name = f"openai:{self.model}@{self.base_url}"
-        self._key = next((os.environ[v] for v in KEY_VARIABLES if os.environ.get(v)), None)
+        self.client = ChatClient(
+            self.model, self.base_url, KEY_VARIABLES, concurrency=self.concurrency, retries=self.retries,
+            backoff=self.backoff, max_requests=self.budget, timeout=self.timeout,
+        )  # fmt: skip
 
-    def _spend(self) -> None:
-        with self._lock:
-            if self.budget is not None and self.requests_made >= self.budget:
-                raise BudgetExhausted(f"request budget of {self.budget} spent")
-            self.requests_made += 1
-
-    def delay(self, retry_state: RetryCallState) -> float:
-        """Seconds before the next attempt: ``backoff`` doubled per attempt made, capped at 60, times a jitter in [0.5, 1)."""
-        return min(60.0, self.backoff * 2.0 ** (retry_state.attempt_number - 1)) * (0.5 + random.random() / 2)
-
-    def _one(self, client: httpx.Client, prompt: str) -> str:
-        """One prompt's answer: tenacity retries a network error or a RETRY_STATUS answer, each attempt spends budget."""
-        body = {
-            "model": self.model,
-            "messages": [{"role": "user", "content": prompt}],
-            "temperature": self.temperature,
-            "max_tokens": self.max_tokens,
-        }
-        headers = {"Authorization": f"Bearer {self._key}"} if self._key else {}
-        retrying = Retrying(stop=stop_after_attempt(self.retries + 1), wait=self.delay, retry=retry_if_exception_type(_Retryable),
-                            sleep=time.sleep, reraise=True)
-        try:
-            return retrying(self._attempt, client, body, headers)
-        except _Retryable as exc:
-            raise GeneratorError(f"{self.name}: failed after {self.retries + 1} attempts (last: {exc})") from None
-
-    def _attempt(self, client: httpx.Client, body: dict[str, Any], headers: dict[str, str]) -> str:
-        """One request: the answer's text, a GeneratorError for good, or ``_Retryable`` saying why it is worth a retry."""
-        self._spend()
-        try:
-            url = f"{self.base_url.rstrip('/')}/chat/completions"
-            answer = client.post(url, json=body, headers=headers, timeout=self.timeout)
-        except httpx.HTTPError as exc:
-            raise _Retryable(f"network error ({type(exc).__name__})") from None
-        if answer.status_code == 200:
-            try:
-                return str(answer.json()["choices"][0]["message"]["content"])
-            except (ValueError, KeyError, IndexError, TypeError):
-                raise GeneratorError(f"{self.name}: malformed response (no choices[0].message.content)") from None
-        if answer.status_code not in RETRY_STATUS:
-            raise GeneratorError(f"{self.name}: HTTP {answer.status_code} (not retried)")
-        raise _Retryable(f"HTTP {answer.status_code}")
+    @property
+    def requests_made(self) -> int:
+        """Requests sent so far (retries included)."""
+        return self.client.requests_made
 
     def complete(self, prompts: Sequence[str]) -> list[str]:
         """Answers from ``concurrency`` parallel requests, in prompt order; the first request that fails for good
         raises :class:`GeneratorError` (or :class:`BudgetExhausted`)."""
-        with httpx.Client(trust_env=False) as client, ThreadPoolExecutor(max_workers=self.concurrency) as pool:
-            return list(pool.map(lambda prompt: self._one(client, prompt), prompts))
+        conversations = [[{"role": "user", "content": prompt}] for prompt in prompts]
+        found = dict(self.client.chat_many(conversations, {"temperature": self.temperature, "max_tokens": self.max_tokens}))
+        return [found[index].text for index in range(len(prompts))]
 
 
 def make_generator(spec: str, *, seed: int = 0, budget: int | None = None, concurrency: int = 4) -> Generator:

@@ -307,8 +307,8 @@ def test_openai_generator_retries_limits_and_never_shows_the_key(
 def test_openai_generator_backs_off_exponentially_with_jitter(endpoint, monkeypatch: pytest.MonkeyPatch) -> None:
     url, state = endpoint
     slept: list[float] = []
-    monkeypatch.setattr("biohub.selfinstruct.generators.time", types.SimpleNamespace(sleep=slept.append))  # not the server's
-    monkeypatch.setattr("biohub.selfinstruct.generators.random.random", lambda: 0.0)  # the smallest jitter: half the delay
+    monkeypatch.setattr("biohub.chat_client.time", types.SimpleNamespace(sleep=slept.append))  # not the server's
+    monkeypatch.setattr("biohub.chat_client.random.random", lambda: 0.0)  # the smallest jitter: half the delay
     state.script = [503] * 10
     with pytest.raises(GeneratorError, match=r"failed after 4 attempts \(last: HTTP 503\)"):
         OpenAIGenerator("m", url, concurrency=1, retries=3, backoff=1.0).complete(["x"])

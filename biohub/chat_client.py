@@ -1,0 +1,188 @@
+"""A client of OpenAI-compatible chat-completions servers (vLLM ``serve``, SGLang, TGI, llama.cpp's server, Ollama, a
+hosted API) on the official ``openai`` SDK, shared by ``biohub eval --backend openai`` and the self-instruct generator.
+
+What it adds to the SDK, for long evaluation and generation runs:
+
+- **bounded concurrency**: :meth:`ChatClient.chat_many` keeps at most ``concurrency`` requests in flight and yields
+  each answer as it arrives (callers write it at once, so a killed run loses only the requests in flight);
+- **retries with backoff** on HTTP 408/409/429/5xx and network errors (tenacity; the SDK's own retries are off, so
+  every attempt is counted): ``backoff`` seconds doubled per attempt, capped at 60, times a jitter in [0.5, 1);
+- **a budget**: at most ``max_requests`` requests (retries included) and ``max_tokens_total`` tokens (the servers'
+  ``usage.total_tokens``; a server that reports none counts nothing); once spent, :class:`BudgetExhausted`;
+- **the key** from the first set environment variable of ``key_variables`` (``BIOHUB_EVAL_KEY`` or
+  ``BIOHUB_GENERATOR_KEY``, then ``OPENAI_API_KEY``), sent only as the SDK's bearer header, never logged, never in an
+  error message or a file. Without one, the placeholder ``EMPTY`` is sent (local servers ignore it).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Any
+
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
+
+from biohub.errors import BiohubError
+
+__all__ = ["RETRY_STATUS", "BudgetExhausted", "ChatClient", "ChatClientError", "Completion", "parse_server_spec"]
+
+RETRY_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504})
+NO_KEY = "EMPTY"  # what vLLM's and llama.cpp's docs send to a server started without --api-key
+
+
+class ChatClientError(BiohubError, RuntimeError):
+    """A request failed for good (after retries), the answer is malformed, or the spec is; never contains the key."""
+
+
+class BudgetExhausted(ChatClientError):
+    """The request or token budget is spent."""
+
+
+class _Retryable(Exception):
+    """A failed attempt worth another one (a network error, an HTTP status in RETRY_STATUS); the text says which."""
+
+
+@dataclass(frozen=True, slots=True)
+class Completion:
+    """One answer: its text, the model id the server answered with, token counts as the server reports them (None
+    when it reports none) and why it stopped (``stop``, ``length``)."""
+
+    text: str
+    model: str | None
+    prompt_tokens: int | None
+    completion_tokens: int | None
+    finish_reason: str | None
+
+
+def parse_server_spec(spec: str, what: str) -> tuple[str, str]:
+    """(model, base URL) of ``MODEL@http(s)://HOST/v1``; ``what`` names the option in the error."""
+    model, at, base_url = spec.partition("@")
+    if not (model and at and base_url.startswith(("http://", "https://"))):
+        raise ChatClientError(f"{what} {spec!r}: expected MODEL@http(s)://HOST/v1")
+    return model, base_url
+
+
+@dataclass
+class ChatClient:
+    """Chat completions from ``model`` at ``base_url`` (module doc: concurrency, retries, budget, key)."""
+
+    model: str
+    base_url: str
+    key_variables: tuple[str, ...] = ("OPENAI_API_KEY",)
+    concurrency: int = 4
+    retries: int = 5
+    backoff: float = 1.0
+    max_requests: int | None = None
+    max_tokens_total: int | None = None
+    timeout: float = 120.0
+    requests_made: int = field(init=False, default=0)
+    tokens_used: int = field(init=False, default=0)
+    _lock: threading.Lock = field(init=False, repr=False, default_factory=threading.Lock)
+    _sdk: Any = field(init=False, repr=False, default=None)
+
+    def __post_init__(self) -> None:
+        if self.concurrency < 1:
+            raise ChatClientError(f"concurrency must be at least 1, not {self.concurrency}")
+
+    @property
+    def name(self) -> str:
+        """``MODEL@BASE_URL`` (no key)."""
+        return f"{self.model}@{self.base_url}"
+
+    def _client(self) -> Any:
+        """The SDK client (made once; thread-safe), without its own retries."""
+        if self._sdk is None:
+            from openai import OpenAI
+
+            key = next((os.environ[v] for v in self.key_variables if os.environ.get(v)), None)
+            self._sdk = OpenAI(api_key=key or NO_KEY, base_url=self.base_url, max_retries=0, timeout=self.timeout)
+        return self._sdk
+
+    def _spend(self) -> None:
+        """Count one request against the budget, or raise :class:`BudgetExhausted`."""
+        with self._lock:
+            if self.max_requests is not None and self.requests_made >= self.max_requests:
+                raise BudgetExhausted(f"{self.name}: request budget of {self.max_requests} spent")
+            if self.max_tokens_total is not None and self.tokens_used >= self.max_tokens_total:
+                raise BudgetExhausted(f"{self.name}: token budget of {self.max_tokens_total:,} spent ({self.tokens_used:,} used)")
+            self.requests_made += 1
+
+    def delay(self, retry_state: RetryCallState) -> float:
+        """Seconds before the next attempt: ``backoff`` doubled per attempt made, capped at 60, times a jitter in [0.5, 1)."""
+        return min(60.0, self.backoff * 2.0 ** (retry_state.attempt_number - 1)) * (0.5 + random.random() / 2)
+
+    def chat(self, messages: Sequence[dict[str, str]], **options: Any) -> Completion:
+        """One conversation's answer (``options``: the SDK's ``max_tokens``, ``temperature``, ``top_p``, ``seed``, ...);
+        retried as the module doc says; :class:`ChatClientError` when it fails for good."""
+        retrying = Retrying(
+            stop=stop_after_attempt(self.retries + 1), wait=self.delay, retry=retry_if_exception_type(_Retryable),
+            sleep=time.sleep, reraise=True,
+        )  # fmt: skip
+        try:
+            return retrying(self._attempt, [dict(m) for m in messages], options)
+        except _Retryable as exc:
+            raise ChatClientError(f"{self.name}: failed after {self.retries + 1} attempts (last: {exc})") from None
+
+    def _attempt(self, messages: list[dict[str, str]], options: dict[str, Any]) -> Completion:
+        """One request: the answer, a ChatClientError for good, or ``_Retryable`` saying why it is worth a retry."""
+        import openai
+
+        self._spend()
+        try:
+            answer = self._client().chat.completions.create(model=self.model, messages=messages, **options)
+        except openai.APIStatusError as exc:
+            if exc.status_code in RETRY_STATUS:
+                raise _Retryable(f"HTTP {exc.status_code}") from None
+            raise ChatClientError(f"{self.name}: HTTP {exc.status_code} (not retried)") from None
+        except (openai.APITimeoutError, openai.APIConnectionError) as exc:
+            raise _Retryable(f"network error ({type(exc).__name__})") from None
+        try:
+            choice = answer.choices[0]
+            text = choice.message.content
+        except (AttributeError, IndexError, TypeError):
+            text = None
+        if not isinstance(text, str):
+            raise ChatClientError(f"{self.name}: malformed response (no choices[0].message.content)")
+        usage = getattr(answer, "usage", None)
+        total = getattr(usage, "total_tokens", None)
+        if isinstance(total, int):
+            with self._lock:
+                self.tokens_used += total
+        return Completion(
+            text, getattr(answer, "model", None), getattr(usage, "prompt_tokens", None),
+            getattr(usage, "completion_tokens", None), getattr(choice, "finish_reason", None),
+        )  # fmt: skip
+
+    def chat_many(
+        self, conversations: Sequence[Sequence[dict[str, str]]], options: Sequence[dict[str, Any]] | dict[str, Any]
+    ) -> Iterator[tuple[int, Completion]]:
+        """(index, answer) of every conversation as answers arrive, at most ``concurrency`` in flight; ``options``: the
+        SDK options of every request, or one mapping per conversation. The first failure stops the run: nothing more
+        is sent, the requests in flight are awaited (their answers are lost), and the error is raised."""
+        each = [options] * len(conversations) if isinstance(options, dict) else list(options)
+        if len(each) != len(conversations):
+            raise ValueError(f"{len(each)} option sets for {len(conversations)} conversations")
+        pending: dict[Future[Completion], int] = {}
+        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
+            try:
+                for index, conversation in enumerate(conversations):
+                    pending[pool.submit(self.chat, conversation, **each[index])] = index
+                    if len(pending) >= self.concurrency:
+                        yield from self._arrived(pending)
+                while pending:
+                    yield from self._arrived(pending)
+            finally:
+                for future in pending:
+                    future.cancel()
+
+    @staticmethod
+    def _arrived(pending: dict[Future[Completion], int]) -> Iterator[tuple[int, Completion]]:
+        """Wait for at least one request in flight; (index, answer) of each finished one, removed from ``pending``."""
+        done, _ = wait(pending, return_when=FIRST_COMPLETED)
+        for future in sorted(done, key=pending.__getitem__):
+            yield pending.pop(future), future.result()
