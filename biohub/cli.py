@@ -573,6 +573,14 @@ def eval_command(
         int | None,
         typer.Option("--max-tokens-total", min=1, help="--backend openai: most tokens (the server's usage counts)."),
     ] = None,
+    merge: Annotated[
+        bool,
+        typer.Option(
+            "--merge/--no-merge",
+            help="Fold the --adapter into the base weights before generating (peft merge_and_unload: faster on a CPU; "
+            "equal up to float rounding), or run it unmerged.",
+        ),
+    ] = True,
 ) -> None:
     """Generate for every example of a suite, parse, score, and write the results and a report."""
     from biohub.eval.run import PROTOCOLS, Server, evaluate
@@ -586,6 +594,7 @@ def eval_command(
     document = evaluate(
         model, load_suite(suite), data, out, adapter=adapter, limit=limit, seed=seed, batch_size=batch_size,
         max_new_tokens_cap=max_new_tokens, resamples=resamples, protocol=protocol, backend=backend, server=server,
+        merge_adapter=merge,
     )
     _print_results(document, out)
 

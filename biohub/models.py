@@ -216,12 +216,14 @@ def load_model(
     attention: str | None = None,
     quantization_config: Any = None,
     adapter: str | None = None,
+    merge: bool = False,
 ) -> tuple[Any, Any]:
     """Model and tokenizer from ``spec``: ``default``, a ``.gguf`` file, a local folder, or a Hub id (offline with
     ``HF_HUB_OFFLINE=1`` from the local cache). dtype and attention default to :func:`auto_dtype_and_attention`;
     ``quantization_config`` (QLoRA's 4-bit config) quantizes the weights while loading, on ``device``. ``adapter``
     (what ``from_pretrained`` reads: a folder, or a Hub id as :func:`biohub.io.pretrained_source` returns it) is a
-    peft adapter applied on top, for inference."""
+    peft adapter applied on top, for inference; ``merge``: folded into the base weights (peft's
+    ``merge_and_unload``: a plain model, no adapter layers to run at each step)."""
     from transformers import AutoModelForCausalLM
 
     auto_dtype, auto_attention = auto_dtype_and_attention(device)
@@ -245,7 +247,8 @@ def load_model(
     if adapter is not None:
         from peft import PeftModel
 
-        return PeftModel.from_pretrained(model, adapter), ensure_chat_template(tokenizer)
+        with_adapter = PeftModel.from_pretrained(model, adapter)
+        return (with_adapter.merge_and_unload() if merge else with_adapter), ensure_chat_template(tokenizer)
     return model, ensure_chat_template(tokenizer)
 
 

@@ -319,11 +319,13 @@ def evaluate(
     protocol: str = "generate",
     backend: str = "hf",
     server: Server | None = None,
+    merge_adapter: bool = True,
 ) -> dict[str, Any]:
     """Generate for every selected example (reusing ``raw_outputs.jsonl``), then score and write the outputs.
     ``backend`` (:data:`BACKENDS`): ``hf``, ``model_spec`` loaded in-process; ``openai``, ``model_spec`` is the
     model's name on ``server`` (generate protocol only; the id the server answers with is recorded as
-    ``served_model``).
+    ``served_model``). ``merge_adapter``: fold the adapter into the base weights before scoring (peft's
+    ``merge_and_unload``; faster, equal up to float rounding), else run it unmerged.
     ``max_new_tokens_cap`` lowers every per-kind budget (quick CPU runs; long answers may then be cut); ``resamples``:
     bootstrap resamples per row for the intervals (0: none; the loglik rows have none). ``protocol``
     (:data:`PROTOCOLS`): ``generate``; ``loglik``: only the closed-answer rows, scored by option log-likelihood
@@ -344,11 +346,13 @@ def evaluate(
     claim(out, EVAL, reuse=True)  # an earlier eval's answers are reused; any other non-empty folder is refused
     out.mkdir(parents=True, exist_ok=True)
     if protocol == "loglik":
-        model, tokenizer = load_model(model_spec, device=default_device(), adapter=adapter_source)
+        model, tokenizer = load_model(model_spec, device=default_device(), adapter=adapter_source, merge=merge_adapter)
         weights = {"model": weights_digest(model_spec), "adapter": weights_digest(adapter, "adapter") if adapter else None}
         run = score_entries(model, tokenizer, entries, rows, batch_size=batch_size, show_progress=show_progress)
         write_loglik(out, run, f"{out.name}: {suite.name}")
-        meta = _meta(out, model_spec, adapter, weights, suite, data, limit, seed) | {"protocol": protocol}
+        meta = _meta(out, model_spec, adapter, weights, suite, data, limit, seed) | {
+            "protocol": protocol, "backend": backend, "merged_adapter": bool(adapter) and merge_adapter
+        }  # fmt: skip
         return write_results(out, loglik_results(entries, run), [], meta | {"loglik": loglik_summary(run)})
     requests: dict[str, Request] = {}
     for entry in entries:
@@ -358,6 +362,8 @@ def evaluate(
     settings = {"model": model_spec, "adapter": adapter, "max_new_tokens_cap": max_new_tokens_cap, "budgets": max_new_tokens()}
     if server is not None:  # (an hf run's settings keep their earlier keys, so its outputs stay reusable)
         settings |= {"backend": backend, "base_url": server.base_url}
+    if adapter:  # merged weights answer like the unmerged adapter only up to float rounding
+        settings |= {"merge_adapter": merge_adapter}
     stamp, raw = out / "generation_settings.json", out / "raw_outputs.jsonl"
     previous = json.loads(stamp.read_text(encoding="utf-8")) if raw.is_file() and stamp.is_file() else None
     if previous is not None and {key: value for key, value in previous.items() if key != "weights"} != settings:
@@ -383,7 +389,7 @@ def evaluate(
             "generation": timing | {"concurrency": server.concurrency, "greedy": True, "max_new_tokens_cap": max_new_tokens_cap},
         }
         return write_results(out, results, generations, meta, samples)
-    model, tokenizer = load_model(model_spec, device=default_device(), adapter=adapter_source)
+    model, tokenizer = load_model(model_spec, device=default_device(), adapter=adapter_source, merge=merge_adapter)
     weights = {"model": weights_digest(model_spec), "adapter": weights_digest(adapter, "adapter") if adapter else None}
     keys = {name: None if found is None else found["sha256"] for name, found in weights.items()}
     replaced = _set_aside(raw, previous.get("weights")) if previous is not None and previous.get("weights") != keys else None
@@ -393,6 +399,7 @@ def evaluate(
     results, generations, samples = score_outputs(entries, rows, outputs, data, resamples=resamples, seed=seed)
     meta = _meta(out, model_spec, adapter, weights, suite, data, limit, seed) | {
         "backend": backend,
+        "merged_adapter": bool(adapter) and merge_adapter,
         "replaced_outputs": replaced,
         "resamples": resamples,
         "generation": timing | {"batch_size": batch_size, "greedy": True, "max_new_tokens_cap": max_new_tokens_cap},

@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from biohub.cli import app
+from biohub.eval.generate import read_done
 from biohub.eval.report import write_report
 from biohub.eval.run import evaluate, score_file, select
 from biohub.eval.suite import load_suite, resolve
@@ -158,3 +159,34 @@ def test_eval_reuses_outputs_only_for_the_same_adapter_content(
     assert stamp["weights"] == {"model": weights["model"]["sha256"], "adapter": changed["weights"]["adapter"]["sha256"]}
     saved = json.loads((out / "results.json").read_text(encoding="utf-8"))
     assert saved["weights"] == changed["weights"]
+
+
+def test_a_merged_adapter_scores_as_the_unmerged_one(
+    demo_hub: Path, tmp_path: Path, suite_file: Path, tiny_model_dir: Path
+) -> None:
+    import torch
+
+    from biohub.models import load_model
+
+    adapter = _adapter(tiny_model_dir, tmp_path / "adapter", seed=3)
+    merged, tokenizer = load_model(str(tiny_model_dir), adapter=str(adapter), merge=True)
+    unmerged, _ = load_model(str(tiny_model_dir), adapter=str(adapter))
+    base, _ = load_model(str(tiny_model_dir))
+    assert not hasattr(merged, "peft_config") and hasattr(unmerged, "peft_config")  # a plain model: no adapter layers
+    ids = torch.tensor([tokenizer.encode("Which artery supplies the lateral medulla?")])
+    with torch.no_grad():
+        logits = [model(ids).logits for model in (merged, unmerged, base)]
+    assert torch.allclose(logits[0], logits[1], atol=1e-5) and not torch.allclose(logits[1], logits[2], atol=1e-3)
+    suite_file.write_text(MEDQA_SUITE.rsplit("\n  - ", 1)[0] + "\n", encoding="utf-8")  # the MedQA row only
+    documents = {
+        merge: evaluate(
+            str(tiny_model_dir), load_suite(str(suite_file)), str(demo_hub), tmp_path / f"eval-{merge}", adapter=str(adapter),
+            limit=2, max_new_tokens_cap=4, show_progress=False, resamples=0, merge_adapter=merge,
+        )  # fmt: skip
+        for merge in (True, False)
+    }
+    assert documents[True]["merged_adapter"] is True and documents[False]["merged_adapter"] is False
+    outputs = {merge: read_done(tmp_path / f"eval-{merge}" / "raw_outputs.jsonl") for merge in documents}
+    assert outputs[True] and outputs[True] == outputs[False]
+    stamp = json.loads((tmp_path / "eval-False" / "generation_settings.json").read_text(encoding="utf-8"))
+    assert stamp["merge_adapter"] is False
