@@ -622,6 +622,49 @@ def score_command(
     _print_results(document, out)
 
 
+@app.command("judge")
+@reports_errors
+def judge_command(
+    run: Annotated[Path, typer.Argument(help="A result folder of `biohub eval` or `biohub score`.")],
+    judge: Annotated[
+        list[str],
+        typer.Option("--judge", help="openai:MODEL@http(s)://HOST/v1, an OpenAI-compatible server; repeat for a jury."),
+    ],
+    against: Annotated[
+        Path | None,
+        typer.Option(help="Pairwise: another result folder of the same examples (answers shown in a seeded random order)."),
+    ] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="Judge the first N examples of each generation row.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the pairwise order and of the bootstrap.")] = 0,
+    resamples: Annotated[int, typer.Option(min=0, help="Bootstrap resamples for the interval of `overall`.")] = 1000,
+    concurrency: Annotated[int, typer.Option(min=1, help="Requests in flight per judge.")] = 4,
+    max_requests: Annotated[
+        int | None, typer.Option("--max-requests", min=1, help="Most requests per judge (retries count).")
+    ] = None,
+    spec: Annotated[
+        Path | None, typer.Option(help="A judge spec YAML (criteria, scale, prompts) instead of the shipped one.")
+    ] = None,
+) -> None:
+    """Grade the generation rows of a run with LLM judges (key from BIOHUB_JUDGE_KEY, BIOHUB_EVAL_KEY or OPENAI_API_KEY)."""
+    from biohub.eval.judge import judge_run, load_judge_spec, make_judges
+
+    judges = make_judges(judge, concurrency=concurrency, max_requests=max_requests)
+    document = judge_run(
+        run, judges, against=against, spec=load_judge_spec(spec), seed=seed, resamples=resamples, limit=limit
+    )
+    key = "judge" if against is None else "judge_pairwise"
+    table = Table(title=f"{run}: {'grades' if against is None else f'win rates against {against.name}'}")
+    for column in ("row", "n", "overall", "judge parse fail"):
+        table.add_column(column)
+    for entry in document["entries"]:
+        if entry.get(key):
+            figures = entry[key]
+            overall = "–" if figures["overall"] is None else f"{figures['overall']:.2f}"
+            table.add_row(entry["name"], str(figures["n"]), overall, str(sum(figures["parse_failures"].values())))
+    console().print(table)
+    console().print(f"judgments: {run}; figures in {run / 'results.json'} and {run / 'report.md'}")
+
+
 @app.command("report")
 @reports_errors
 def report_command(

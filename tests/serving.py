@@ -1,6 +1,7 @@
 """An OpenAI-compatible chat-completions server for the tests: a small Starlette app over biohub's own greedy
-generation (:func:`biohub.eval.generate.answer_batch`, one request at a time), served by uvicorn on 127.0.0.1 at a
-free port in a thread of the test process. The client side under test is the real ``openai`` SDK.
+generation (:func:`biohub.eval.generate.answer_batch`, one request at a time) or a scripted reply (the judge tests),
+served by uvicorn on 127.0.0.1 at a free port in a thread of the test process. The client side under test is the
+real ``openai`` SDK.
 
 For the failure tests the server can answer a script of HTTP statuses before serving, hold every request after the
 first ``hang_after`` until released (a run to kill mid-way), and it records every request body and Authorization
@@ -12,7 +13,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,6 +36,7 @@ class ServerState:
     model_name: str
     statuses: list[int] = field(default_factory=list)  # answered (in order) before serving again
     hang_after: int | None = None  # requests answered before each later one waits for `release`
+    reply: Callable[[list[dict[str, str]]], str] | None = None  # a scripted answer instead of the model's
     bodies: list[dict[str, Any]] = field(default_factory=list)
     authorizations: list[str] = field(default_factory=list)
     answered: int = 0
@@ -66,7 +68,11 @@ def make_app(model: Any, tokenizer: Any, state: ServerState) -> Starlette:
         if hang:
             await anyio.to_thread.run_sync(state.release.wait)
         budget = int(body.get("max_tokens") or 256)
-        text, count, prompt_tokens = await anyio.to_thread.run_sync(answer, body["messages"], budget)
+        if state.reply is not None:
+            text = state.reply(body["messages"])
+            count, prompt_tokens = len(text.split()), sum(len(m["content"].split()) for m in body["messages"])
+        else:
+            text, count, prompt_tokens = await anyio.to_thread.run_sync(answer, body["messages"], budget)
         with state.lock:
             state.answered += 1
         finish = "length" if count >= budget else "stop"

@@ -150,7 +150,7 @@ def table(
     with_intervals = any(i is not None for row in rows for i in row["intervals"])  # else no CI width columns, as before
     return {
         "runs": [label for label, _ in runs], "rows": rows, "reference_columns": reference_columns, "averages": averages,
-        "intervals": with_intervals, "variants": variant_rows(runs, names), "both_runs": both,
+        "intervals": with_intervals, "variants": variant_rows(runs, names), "both_runs": both, "judged": judge_rows(runs, names),
         "pairing": {"resamples": resamples, "seed": seed, "holm": holm, "comparisons": comparisons},
     }
 
@@ -192,6 +192,76 @@ def variant_rows(runs: list[tuple[str, dict[str, Any]]], names: list[str]) -> li
             f1s = [100 * values[f"f1_{v}"] if f"f1_{v}" in values else None for v in METRIC_VARIANTS]
             found_rows.append({"name": name, "run": label, "metric": entry["headline"], "value": 100 * entry["value"], "f1": f1s})
     return found_rows
+
+
+def judge_rows(runs: list[tuple[str, dict[str, Any]]], names: list[str]) -> list[dict[str, Any]]:
+    """Per generation row and run with LLM-judge figures (``biohub judge``; pointwise grades, then pairwise win rates),
+    in report order: the row's headline (ROUGE) x 100 beside each criterion, overall with its interval, n, the judges'
+    parse failures and their agreement (:mod:`biohub.eval.judge`)."""
+    found_rows = []
+    for name in names:
+        for label, document in runs:
+            entry = next((e for e in document["entries"] if e["name"] == name), None)
+            if entry is None:
+                continue
+            for key, mode in (("judge", "grade"), ("judge_pairwise", "win rate")):
+                figures = entry.get(key)
+                if not figures:
+                    continue
+                against = Path(str(document.get("judging_pairwise", {}).get("against") or "")).name
+                agreement = [a for a in figures["agreement"].values() if a is not None]
+                found_rows.append({
+                    "name": name, "run": label if key == "judge" else f"{label} vs {against}", "mode": mode,
+                    "metric": entry["headline"], "value": 100 * entry["value"], "scores": figures["scores"],
+                    "overall": figures["overall"], "interval": figures["interval"], "n": figures["n"],
+                    "failures": sum(figures["parse_failures"].values()),
+                    "alpha": min(agreement) if agreement else None,
+                })  # fmt: skip
+    return found_rows
+
+
+def _judge_header(data: dict[str, Any]) -> list[str]:
+    criteria = list(data["judged"][0]["scores"]) if data.get("judged") else []
+    return ["dataset", "run", "judged", "headline", "value", *criteria, "overall", "n", "judge parse fail", "lowest alpha"]
+
+
+def _judge_cells(row: dict[str, Any]) -> list[str]:
+    def score(value: float | None) -> str:
+        return "–" if value is None else f"{value:.2f}"
+
+    overall = score(row["overall"])
+    if row["interval"] is not None:
+        overall += f" [{row['interval'][0]:.2f}, {row['interval'][1]:.2f}]"
+    return [
+        row["name"], row["run"], row["mode"], row["metric"], _fmt(row["value"]), *(score(v) for v in row["scores"].values()),
+        overall, str(row["n"]), str(row["failures"]), score(row["alpha"]),
+    ]  # fmt: skip
+
+
+JUDGE_CAPTION = (
+    "LLM-judge figures of the generation rows (`biohub judge`, README: LLM judge), beside the row's headline x 100: "
+    "grade: mean grade per criterion (1-5) over the examples, each the mean of the judges; win rate: this run's "
+    "(wins + ties / 2) / n against the other run per criterion, answers shown in a seeded random order; overall: the "
+    "mean of the criteria with its 95% bootstrap interval; n: examples with a readable verdict; lowest alpha: the "
+    "lowest Krippendorff's alpha of the judges over the criteria (– with one judge)."
+)
+
+
+def judge_lines(data: dict[str, Any]) -> list[str]:
+    """The Markdown "LLM judge" section of :func:`table`'s data (none without judged rows)."""
+    if not data.get("judged"):
+        return []
+    header = _judge_header(data)
+    lines = ["", "## LLM judge", "", JUDGE_CAPTION, "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return lines + ["| " + " | ".join(_judge_cells(row)) + " |" for row in data["judged"]]
+
+
+def _judge_html(data: dict[str, Any]) -> str:
+    if not data.get("judged"):
+        return ""
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in _judge_header(data))
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in _judge_cells(row)) + "</tr>" for row in data["judged"])
+    return f"<h2>LLM judge</h2><p>{html.escape(JUDGE_CAPTION)}</p><table><tr>{head}</tr>{body}</table>"
 
 
 def _fmt(value: float | None, delta: bool = False) -> str:
@@ -423,6 +493,7 @@ def markdown(data: dict[str, Any], title: str) -> str:
             "only."
         )
     lines += variant_lines(data)
+    lines += judge_lines(data)
     return "\n".join(lines) + "\n"
 
 
@@ -443,6 +514,7 @@ def html_report(data: dict[str, Any], title: str, image: str) -> str:
         + "".join(f"<th>{html.escape(h)}</th>" for h in _header(data)) + "</tr>" + "".join(body) + "</table>"
         + "".join(f"<p>{html.escape(line)}</p>" for line in _average_lines(data))
         + _variant_html(data)
+        + _judge_html(data)
         + f"<p><img src='{html.escape(image)}' alt='grouped bar chart'></p></body></html>\n"
     )  # fmt: skip
 

@@ -1,16 +1,16 @@
 """``biohub eval`` and ``biohub score``: select a suite's examples, generate (or take given outputs), score, write.
 
 Outputs under ``out``: ``generations.jsonl`` (per example: id, dataset, task, prompt, output, parsed, gold, parse_ok,
-strict_ok), ``results.json`` (per row: metric values, headline and its bootstrap interval, n, parse failures, missing
-outputs, the headline and parse failures under strict parsing, the parsed-only headline of accuracy rows; the averages
-over rows with their intervals; run metadata: model, adapter, their weights' sha256, suite, data, limit, seed,
-resamples, versions, git hash), ``samples.jsonl`` (per row what the bootstrap resamples), ``report.md``,
-``report.html`` and ``report.png`` (the one-run report); under ``--protocol loglik|both`` also ``loglik.jsonl`` and
-``reliability.png`` (:mod:`biohub.eval.loglik`). The raw outputs are kept in ``raw_outputs.jsonl`` (appended
-as generated). A restart with the same settings, recorded in ``generation_settings.json``, reuses them only when the
-model and adapter weights have the same content (sha256 of their files, :func:`biohub.models.weights_digest`): outputs
-of other weights at the same paths are set aside as ``raw_outputs.<key>.jsonl`` and generated again; other settings
-are refused.
+strict_ok, error, rows: the suite rows it is scored in), ``results.json`` (per row: metric values, headline and its
+bootstrap interval, n, parse failures, missing outputs, the headline and parse failures under strict parsing, the
+parsed-only headline of accuracy rows; the averages over rows with their intervals; run metadata: model, adapter,
+their weights' sha256, suite, data, limit, seed, resamples, versions, git hash), ``samples.jsonl`` (per row what the
+bootstrap resamples), ``report.md``, ``report.html`` and ``report.png`` (the one-run report); under ``--protocol
+loglik|both`` also ``loglik.jsonl`` and ``reliability.png`` (:mod:`biohub.eval.loglik`). The raw outputs are kept in
+``raw_outputs.jsonl`` (appended as generated). A restart with the same settings, recorded in
+``generation_settings.json``, reuses them only when the model and adapter weights have the same content (sha256 of
+their files, :func:`biohub.models.weights_digest`): outputs of other weights at the same paths are set aside as
+``raw_outputs.<key>.jsonl`` and generated again; other settings are refused.
 """
 
 from __future__ import annotations
@@ -259,8 +259,13 @@ def score_outputs(
                     "parse_ok": j.parse_ok,
                     "strict_ok": j.strict_ok,
                     "error": j.error,
+                    "rows": [],
                 }
             )
+    where = {row["id"]: row for row in generations}
+    for entry in entries:  # every row the example is scored in (`biohub judge` groups by them)
+        for row in rows[entry.name]:
+            where[row["id"]]["rows"].append(entry.name)
     return results, generations, samples
 
 
