@@ -504,7 +504,17 @@ def train_command(
     check_run(loaded, data, out, resume=resume)  # data, model and --out fail now, before torch and the model load
     from biohub.training.run import train
 
-    summary = train(loaded, data, out, resume=resume)
+    evaluate = None
+    if loaded.eval.every:  # task metrics during training: eval's scorers over a fixed sample of the hub's eval sets
+        from biohub.eval.suite import load_suite
+        from biohub.eval.training import TrainingEval
+
+        settings = loaded.eval
+        evaluate = TrainingEval(
+            data, load_suite(settings.suite), settings.per_dataset, settings.protocol, loaded.seed, settings.max_new_tokens,
+            settings.batch_size,
+        )  # fmt: skip
+    summary = train(loaded, data, out, resume=resume, evaluate=evaluate)
     from accelerate import PartialState
 
     if not PartialState().is_main_process:  # under `accelerate launch`, one summary

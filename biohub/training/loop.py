@@ -101,8 +101,12 @@ def run_stage(
     resume: bool,
     show_progress: bool = True,
     on_step: StepHook | None = None,
+    on_eval: StepHook | None = None,
 ) -> StageOutcome:
-    """Train ``model`` on ``data`` for the stage's steps; ``log`` receives one metrics row per logging step."""
+    """Train ``model`` on ``data`` for the stage's steps; ``log`` receives one metrics row per logging step.
+    ``on_eval`` runs every ``recipe.eval.every`` steps and after the last, before that step's checkpoint is saved (so a
+    run resumed from a checkpoint has every evaluation up to it, and redoes the later ones on the same weights);
+    ``on_step`` after every step."""
     schedule = Schedule(
         len(data.rows), recipe.batch_size, recipe.gradient_accumulation, accelerator.num_processes,
         recipe.seed + 7919 * stage_index,
@@ -191,6 +195,8 @@ def run_stage(
             progress.window_loss, progress.window_items, progress.window_tokens = 0.0, 0, 0
             window_started, window_start_step = time.perf_counter(), progress.step
         bar.update(1)
+        if on_eval is not None and recipe.eval.every and (progress.step % recipe.eval.every == 0 or progress.step == steps):
+            on_eval(StepInfo(stage.name, progress.step, model, plan))
         if recipe.checkpoint.every and progress.step % recipe.checkpoint.every == 0 and progress.step < steps:
             window_loss, window_items, window_tokens = _summed(accelerator, progress)
             snapshot = dataclasses.replace(

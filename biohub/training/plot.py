@@ -21,31 +21,54 @@ from biohub.io import atomic_path
 
 
 def plot_losses(rows: list[dict[str, Any]], path: Path, title: str) -> None:
-    """``rows``: metrics rows (``stage``, ``step``, ``loss``); stages keep their order of appearance."""
+    """``rows``: metrics rows (``stage``, ``step``, ``loss``); stages keep their order of appearance. Rows of ``kind``
+    ``eval`` (task metrics during training) are drawn in a second row of panels under the losses, one line per
+    ``eval/<row>/<metric>`` value (x 100), against the same steps."""
+    losses = [row for row in rows if row.get("kind", "loss") == "loss"]
+    evals = [row for row in rows if row.get("kind") == "eval"]
     stages = list(dict.fromkeys(row["stage"] for row in rows)) or ["(no steps)"]
-    figure, axes = plt.subplots(1, len(stages), figsize=(4.5 * len(stages), 3.4), squeeze=False)
+    figure, axes = plt.subplots(
+        2 if evals else 1, len(stages), figsize=(4.5 * len(stages), 6.8 if evals else 3.4), squeeze=False
+    )
     for axis, stage in zip(axes[0], stages):
-        points = [row for row in rows if row["stage"] == stage]
+        points = [row for row in losses if row["stage"] == stage]
         if points:
-            steps, losses = [row["step"] for row in points], [row["loss"] for row in points]
+            steps, values = [row["step"] for row in points], [row["loss"] for row in points]
             smooth = len(points) >= 10
             axis.plot(
-                steps, losses, marker="o" if len(points) < 30 else None, markersize=3, linewidth=1.2,
+                steps, values, marker="o" if len(points) < 30 else None, markersize=3, linewidth=1.2,
                 alpha=0.45 if smooth else 1.0, label="per step",
             )
             if smooth:
-                averaged = moving_average(losses, window_weights(points), max(5, len(points) // 10))
+                averaged = moving_average(values, window_weights(points), max(5, len(points) // 10))
                 axis.plot(steps, averaged, linewidth=2.0, label="moving average")
                 axis.legend(fontsize=8)
         axis.set_title(stage)
         axis.set_xlabel("optimizer step")
         axis.set_ylabel("training loss (per target token)")
         axis.grid(alpha=0.3)
+    if evals:
+        for axis, stage in zip(axes[1], stages):
+            _plot_task_metrics(axis, [row for row in evals if row["stage"] == stage])
     figure.suptitle(title)
     figure.tight_layout()
     with atomic_path(path) as tmp:
         figure.savefig(tmp, format="png", dpi=110, metadata={"Software": None})
     plt.close(figure)
+
+
+def _plot_task_metrics(axis: Any, points: list[dict[str, Any]]) -> None:
+    """One stage's task metrics during training: a line per ``eval/<row>/<metric>`` key (x 100) against the step."""
+    keys = sorted({key for row in points for key in row if key.startswith("eval/")})
+    for key in keys:
+        found = [(row["step"], 100 * row[key]) for row in points if isinstance(row.get(key), (int, float))]
+        if found:
+            axis.plot(*zip(*found), marker="o", markersize=3, linewidth=1.2, label=key.removeprefix("eval/"))
+    if keys:
+        axis.legend(fontsize=6, ncol=2)
+    axis.set_xlabel("optimizer step")
+    axis.set_ylabel("task metric x 100 (eval sample)")
+    axis.grid(alpha=0.3)
 
 
 class MetricsError(BiohubError, ValueError):

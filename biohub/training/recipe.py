@@ -28,6 +28,7 @@ from biohub.errors import BiohubError
 from biohub.typed import build_config, load_yaml, read_yaml
 
 Method = Literal["lora", "qlora", "full"]
+EvalProtocol = Literal["loglik", "generate"]
 Scheduler = Literal["constant_with_warmup", "constant", "linear", "cosine"]
 Logits = Literal["supervised", "all"]
 
@@ -67,6 +68,21 @@ class Checkpointing:
 
 
 @dataclass(frozen=True, slots=True)
+class TrainEval:
+    """Task metrics during training: every ``every`` optimizer steps (0 = never) and at the end of each stage, a fixed
+    seeded sample of ``per_dataset`` eval examples per row of ``suite`` (the hub's eval splits) is scored with
+    ``biohub eval``'s scorers, by ``protocol`` (``loglik``: the closed-answer rows, option log-likelihoods, nothing
+    generated; ``generate``: every row, greedy answers of at most ``max_new_tokens`` tokens, parsed and scored)."""
+
+    every: int = 0
+    per_dataset: int = 20
+    protocol: EvalProtocol = "loglik"
+    suite: str = "taiyi_style"
+    max_new_tokens: int = 64
+    batch_size: int = 8
+
+
+@dataclass(frozen=True, slots=True)
 class TrainRecipe:
     """A whole training run as validated data: the base model, the method, the stages in order and the
     hyper-parameters they share (a stage may override the learning rate)."""
@@ -98,6 +114,7 @@ class TrainRecipe:
     seed: int = 0
     logging_every: int = 10
     checkpoint: Checkpointing = field(default_factory=Checkpointing)
+    eval: TrainEval = field(default_factory=TrainEval)
 
     def to_json(self) -> dict[str, Any]:
         """The recipe as plain JSON data (nested dicts and lists), as written to ``recipe.json``."""
@@ -199,6 +216,8 @@ def recipe_problems(recipe: TrainRecipe) -> list[str]:
         problems.append(f"warmup_ratio: must be in [0, 1) (got {recipe.warmup_ratio})")
     if recipe.checkpoint.every < 0 or recipe.checkpoint.keep < 1:
         problems.append("checkpoint: every >= 0 and keep >= 1")
+    if recipe.eval.every < 0 or min(recipe.eval.per_dataset, recipe.eval.max_new_tokens, recipe.eval.batch_size) < 1:
+        problems.append("eval: every >= 0 (0: never); per_dataset, max_new_tokens and batch_size >= 1")
     if recipe.lora.r < 1 or recipe.lora.alpha < 1 or not 0 <= recipe.lora.dropout < 1:
         problems.append("lora: r >= 1, alpha >= 1, 0 <= dropout < 1")
     if not recipe.lora.target_modules and recipe.method != "full":

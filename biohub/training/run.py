@@ -1,8 +1,10 @@
 """The recipe runner: every stage in order, each from the previous one's result, with metrics, plots and cards.
 
 Outputs under ``out``: ``recipe.json`` (the resolved recipe, overrides applied), ``metrics.jsonl`` (one row per
-logging step, with its ``stage``), ``loss.png`` (a panel per stage), and per stage ``<stage>/`` (adapter or
-weights, tokenizer, ``README.md`` card, ``training_summary.json``, ``loss.png``, ``checkpoints/``).
+logging step, with its ``stage``; with the recipe's ``eval.every``, also a row of ``kind`` ``eval`` per evaluation,
+``eval/<row>/<metric>`` values), ``loss.png`` (a panel per stage, the task metrics under it), and per stage
+``<stage>/`` (adapter or weights, tokenizer, ``README.md`` card, ``training_summary.json``, ``loss.png``,
+``checkpoints/``).
 A finished stage has its ``training_summary.json``; ``resume`` skips finished stages and continues the
 unfinished one from its newest checkpoint. Runs the same way alone or under ``accelerate launch``.
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -24,14 +27,16 @@ from biohub.io import write_json, write_text
 from biohub.models import pad_id
 from biohub.training.checkpoint import checkpoint_dirs
 from biohub.training.data import StageData, prepare_stage
-from biohub.training.loop import StepHook, run_stage
+from biohub.training.loop import StepHook, StepInfo, run_stage
 from biohub.training.memory import return_freed_memory
 from biohub.training.methods import parameter_counts, prepare_model, save_stage, write_model_card
 from biohub.training.plot import plot_losses
 from biohub.training.preflight import SUMMARY, RunError, check_run
 from biohub.training.recipe import TrainRecipe
 
-__all__ = ["METRICS", "SUMMARY", "RunError", "read_metrics", "train"]
+__all__ = ["METRICS", "SUMMARY", "Evaluator", "RunError", "read_metrics", "train"]
+
+Evaluator = Callable[[Any, Any], dict[str, float]]  # (model, tokenizer) -> {"eval/<row>/<metric>": value}
 
 METRICS = "metrics.jsonl"
 
@@ -65,8 +70,14 @@ def train(
     resume: bool = False,
     show_progress: bool = True,
     on_step: StepHook | None = None,
+    evaluate: Evaluator | None = None,
 ) -> dict[str, Any]:
-    """Run every stage of ``recipe`` on the hub ``data`` (a folder or Hub id); returns the run summary."""
+    """Run every stage of ``recipe`` on the hub ``data`` (a folder or Hub id); returns the run summary. ``evaluate``
+    scores the model during training when the recipe's ``eval.every`` asks for it (``biohub train`` passes
+    :class:`biohub.eval.training.TrainingEval`; training does not import eval): its values are logged to
+    ``metrics.jsonl`` as a row of ``kind`` ``eval`` at that step, on the main process."""
+    if recipe.eval.every and evaluate is None:
+        raise RunError(f"the recipe scores task metrics every {recipe.eval.every} steps (eval.every): pass evaluate=")
     if recipe.return_freed_memory:
         return_freed_memory()  # freed activations leave the process (glibc; biohub.training.memory)
     accelerator = Accelerator(cpu=not torch.cuda.is_available())
@@ -106,9 +117,20 @@ def train(
             with (out / METRICS).open("a", encoding="utf-8") as handle:
                 handle.write(json.dumps(row, sort_keys=True) + "\n")
 
+        def on_eval(info: StepInfo, tokenizer: Any = tokenizer, stage_name: str = stage.name) -> None:
+            if evaluate is None or not accelerator.is_main_process:
+                return
+            unwrapped = accelerator.unwrap_model(info.model)
+            unwrapped.eval()
+            try:
+                values = evaluate(unwrapped, tokenizer)
+            finally:
+                unwrapped.train()
+            log({"stage": stage_name, "step": info.step, "kind": "eval"} | values)
+
         outcome = run_stage(
             accelerator, model, pad, recipe, stage, index, stage_data, stage_dir, log,
-            resume=resume, show_progress=show_progress, on_step=on_step,
+            resume=resume, show_progress=show_progress, on_step=on_step, on_eval=on_eval if evaluate else None,
         )
         unwrapped = accelerator.unwrap_model(model)
         state_dict = accelerator.get_state_dict(model) if sharded else None
