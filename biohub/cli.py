@@ -568,7 +568,8 @@ def eval_command(
         str,
         typer.Option(
             help="hf: transformers in this process; openai: an OpenAI-compatible server at --base-url serving --model "
-            "(vLLM serve, SGLang, TGI, llama.cpp, Ollama, a hosted API; key from BIOHUB_EVAL_KEY or OPENAI_API_KEY)."
+            "(vLLM serve, SGLang, TGI, llama.cpp, Ollama, a hosted API; key from BIOHUB_EVAL_KEY or OPENAI_API_KEY); "
+            "vllm: vLLM's offline engine on the visible GPUs (pip install 'biohub[vllm]')."
         ),
     ] = "hf",
     base_url: Annotated[
@@ -583,6 +584,12 @@ def eval_command(
         int | None,
         typer.Option("--max-tokens-total", min=1, help="--backend openai: most tokens (the server's usage counts)."),
     ] = None,
+    tensor_parallel_size: Annotated[
+        int, typer.Option("--tensor-parallel-size", min=1, help="--backend vllm: GPUs per engine replica.")
+    ] = 1,
+    data_parallel_size: Annotated[
+        int, typer.Option("--data-parallel-size", min=1, help="--backend vllm: engine replicas, each on its own GPUs.")
+    ] = 1,
     merge: Annotated[
         bool,
         typer.Option(
@@ -595,6 +602,7 @@ def eval_command(
     """Generate for every example of a suite, parse, score, and write the results and a report."""
     from biohub.eval.run import PROTOCOLS, Server, evaluate
     from biohub.eval.suite import load_suite
+    from biohub.eval.vllm_backend import VllmOptions
 
     if protocol not in PROTOCOLS:
         raise typer.BadParameter(f"expected one of {', '.join(PROTOCOLS)}", param_hint="--protocol")
@@ -604,7 +612,7 @@ def eval_command(
     document = evaluate(
         model, load_suite(suite), data, out, adapter=adapter, limit=limit, seed=seed, batch_size=batch_size,
         max_new_tokens_cap=max_new_tokens, resamples=resamples, protocol=protocol, backend=backend, server=server,
-        merge_adapter=merge,
+        merge_adapter=merge, vllm=VllmOptions(tensor_parallel_size, data_parallel_size),
     )
     _print_results(document, out)
 

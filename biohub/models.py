@@ -42,6 +42,7 @@ __all__ = [
     "load_tokenizer",
     "pad_id",
     "plain_copy",
+    "plain_model_source",
     "prompt_ids",
     "tiny_model",
     "weights_digest",
@@ -198,6 +199,29 @@ def _from_pretrained(spec: str, options: dict[str, Any]) -> tuple[PreTrainedMode
     return model, load_tokenizer(source)
 
 
+def plain_model_source(spec: str) -> str:
+    """What an engine that reads model folders (vLLM) should load for ``spec``: for ``default`` or a ``.gguf`` file,
+    biohub's plain copy of it (made once, under :func:`cache_dir`, with the tokenizer saved beside it); a folder or a
+    Hub id as it is."""
+    gguf = _gguf_location(spec)
+    if gguf is None:
+        return spec
+    folder, name = gguf
+    cached = _plain_folder(folder, name)
+    if not (cached / "tokenizer_config.json").exists():
+        tokenizer = ensure_chat_template(load_tokenizer("default") if spec == "default" else load_tokenizer(str(folder)))
+        tokenizer.save_pretrained(cached)
+    return str(cached)
+
+
+def _plain_folder(folder: Path, name: str) -> Path:
+    """The plain fp32 copy of the GGUF file ``folder/name`` under :func:`cache_dir` (made on first use)."""
+    cached = cache_dir() / "models" / f"{Path(name).stem}-{(folder / name).stat().st_size}"
+    if not (cached / "config.json").exists():
+        _cache_plain_copy(folder, name, cached)
+    return cached
+
+
 def _cache_plain_copy(folder: Path, name: str, cached: Path) -> None:
     """De-quantize the GGUF file ``folder/name`` and save it as a plain fp32 model folder ``cached``; the GGUF-loaded
     model and its copy are freed when this returns, before the training copy is loaded from ``cached``."""
@@ -237,10 +261,7 @@ def load_model(
         model, tokenizer = _from_pretrained(spec, options)
     else:
         folder, name = gguf
-        cached = cache_dir() / "models" / f"{Path(name).stem}-{(folder / name).stat().st_size}"
-        if not (cached / "config.json").exists():
-            _cache_plain_copy(folder, name, cached)
-        model = AutoModelForCausalLM.from_pretrained(cached, **options)
+        model = AutoModelForCausalLM.from_pretrained(_plain_folder(folder, name), **options)
         tokenizer = load_tokenizer("default") if spec == "default" else load_tokenizer(str(folder))
     if quantization_config is None:
         model = model.to(device)  # type: ignore[arg-type]  # functools.wraps on PreTrainedModel.to, see plain_copy

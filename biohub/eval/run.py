@@ -16,6 +16,7 @@ their files, :func:`biohub.models.weights_digest`): outputs of other weights at 
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import random
 import subprocess
@@ -35,12 +36,13 @@ from biohub.eval.sampling import sample_indices
 from biohub.eval.score import EntryResult, Judged, TokensLookup, compute, compute_strict, judge, parsed_only
 from biohub.eval.score import EvalError as EvalError
 from biohub.eval.suite import Entry, Suite, resolve
+from biohub.eval.vllm_backend import VllmOptions, generate_vllm
 from biohub.io import InputError, pretrained_source, read_hub_split, write_json, write_jsonl
 from biohub.outputs import EVAL, claim, require_hub
 from biohub.templates.library import families
 
 PROTOCOLS = ("generate", "loglik", "both")
-BACKENDS = ("hf", "openai")  # transformers in-process; an OpenAI-compatible chat-completions server
+BACKENDS = ("hf", "openai", "vllm")  # transformers in-process; an OpenAI-compatible server; vLLM's offline engine
 EVAL_KEY_VARIABLES = ("BIOHUB_EVAL_KEY", "OPENAI_API_KEY")  # where --backend openai reads its key
 
 
@@ -68,9 +70,16 @@ def check_backend(backend: str, server: Server | None, adapter: str | None, prot
     cannot run."""
     if backend not in BACKENDS:
         raise EvalError(f"backend {backend!r}: expected one of {', '.join(BACKENDS)}")
+    if backend != "openai" and server is not None:
+        raise EvalError(f"--base-url is for --backend openai, not {backend}")
+    if backend == "vllm" and importlib.util.find_spec("vllm") is None:
+        raise EvalError("--backend vllm needs vLLM (pip install 'biohub[vllm]') and a CUDA GPU")
+    if backend == "vllm" and protocol != "generate":
+        raise EvalError(
+            f"--protocol {protocol} over --backend vllm is not implemented yet (vLLM's prompt log-probabilities); use "
+            "--backend hf for log-likelihood scoring"
+        )
     if backend != "openai":
-        if server is not None:
-            raise EvalError(f"--base-url is for --backend openai, not {backend}")
         return
     if server is None or not server.base_url.startswith(("http://", "https://")):
         raise EvalError("--backend openai needs --base-url http(s)://HOST/v1 (the server's OpenAI-compatible API)")
@@ -325,12 +334,14 @@ def evaluate(
     backend: str = "hf",
     server: Server | None = None,
     merge_adapter: bool = True,
+    vllm: VllmOptions | None = None,
 ) -> dict[str, Any]:
     """Generate for every selected example (reusing ``raw_outputs.jsonl``), then score and write the outputs.
     ``backend`` (:data:`BACKENDS`): ``hf``, ``model_spec`` loaded in-process; ``openai``, ``model_spec`` is the
     model's name on ``server`` (generate protocol only; the id the server answers with is recorded as
     ``served_model``). ``merge_adapter``: fold the adapter into the base weights before scoring (peft's
-    ``merge_and_unload``; faster, equal up to float rounding), else run it unmerged.
+    ``merge_and_unload``; faster, equal up to float rounding), else run it unmerged (``vllm`` always runs it
+    unmerged, through vLLM's LoRA support). ``vllm``: the engine's parallelism (:mod:`biohub.eval.vllm_backend`).
     ``max_new_tokens_cap`` lowers every per-kind budget (quick CPU runs; long answers may then be cut); ``resamples``:
     bootstrap resamples per row for the intervals (0: none; the loglik rows have none). ``protocol``
     (:data:`PROTOCOLS`): ``generate``; ``loglik``: only the closed-answer rows, scored by option log-likelihood
@@ -367,7 +378,9 @@ def evaluate(
     settings = {"model": model_spec, "adapter": adapter, "max_new_tokens_cap": max_new_tokens_cap, "budgets": max_new_tokens()}
     if server is not None:  # (an hf run's settings keep their earlier keys, so its outputs stay reusable)
         settings |= {"backend": backend, "base_url": server.base_url}
-    if adapter:  # merged weights answer like the unmerged adapter only up to float rounding
+    if backend == "vllm":
+        settings |= {"backend": backend}
+    elif adapter:  # merged weights answer like the unmerged adapter only up to float rounding
         settings |= {"merge_adapter": merge_adapter}
     stamp, raw = out / "generation_settings.json", out / "raw_outputs.jsonl"
     previous = json.loads(stamp.read_text(encoding="utf-8")) if raw.is_file() and stamp.is_file() else None
@@ -394,11 +407,23 @@ def evaluate(
             "generation": timing | {"concurrency": server.concurrency, "greedy": True, "max_new_tokens_cap": max_new_tokens_cap},
         }
         return write_results(out, results, generations, meta, samples)
-    model, tokenizer = load_model(model_spec, device=default_device(), adapter=adapter_source, merge=merge_adapter)
     weights = {"model": weights_digest(model_spec), "adapter": weights_digest(adapter, "adapter") if adapter else None}
     keys = {name: None if found is None else found["sha256"] for name, found in weights.items()}
     replaced = _set_aside(raw, previous.get("weights")) if previous is not None and previous.get("weights") != keys else None
     write_json(stamp, settings | {"weights": keys})
+    if backend == "vllm":
+        options = vllm or VllmOptions()
+        adapter_folder = str(adapter_source) if adapter_source is not None else None
+        timing = generate_vllm(model_spec, adapter_folder, list(requests.values()), raw, options, show_progress=show_progress)
+        results, generations, samples = score_outputs(
+            entries, rows, {key: row["output"] for key, row in read_done(raw).items()}, data, resamples=resamples, seed=seed
+        )  # fmt: skip
+        meta = _meta(out, model_spec, adapter, weights, suite, data, limit, seed) | {
+            "backend": backend, "replaced_outputs": replaced, "resamples": resamples,
+            "generation": timing | {"greedy": True, "max_new_tokens_cap": max_new_tokens_cap, "vllm": asdict(options)},
+        }  # fmt: skip
+        return write_results(out, results, generations, meta, samples)
+    model, tokenizer = load_model(model_spec, device=default_device(), adapter=adapter_source, merge=merge_adapter)
     timing = generate(model, tokenizer, list(requests.values()), raw, batch_size=batch_size, show_progress=show_progress)
     outputs = {key: row["output"] for key, row in read_done(raw).items()}
     results, generations, samples = score_outputs(entries, rows, outputs, data, resamples=resamples, seed=seed)
