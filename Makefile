@@ -83,6 +83,8 @@ bench: setup
 	$(BIN)/python benchmarks/build.py --mirror $(or $(MIRROR),../shared/corpora)
 	$(BIN)/biohub build recipes/taiyi_style.yaml --mirror $(or $(MIRROR),../shared/corpora) --out build/bench/hub
 	$(BIN)/python benchmarks/train_throughput.py --data build/bench/hub --examples 256 --model small
+	PYTHONPATH=. $(BIN)/python benchmarks/generate_throughput.py --engines --data build/bench/hub --examples 24 --batch-size 1 --max-new-tokens 64
+	PYTHONPATH=. $(BIN)/python benchmarks/cpu_generation.py --data build/bench/hub --examples 16 --batch-size 8 --max-new-tokens 64
 
 clean:
 	rm -rf $(VENV) build .pytest_cache

@@ -59,7 +59,7 @@ def main() -> int:
         started = time.perf_counter()
         generate(model, tokenizer, requests, Path(tmp) / "raw.jsonl", batch_size=args.batch_size, show_progress=True)
         outputs = {key: row["output"] for key, row in read_done(Path(tmp) / "raw.jsonl").items()}
-        generated, _ = score_outputs(entries, rows, outputs, args.data)
+        generated, _, _ = score_outputs(entries, rows, outputs, args.data, resamples=0)  # parse and score, no intervals
         generate_seconds = time.perf_counter() - started
     load["after generate"] = os.getloadavg()[0]
     run = score_entries(model, tokenizer, entries, rows, batch_size=args.batch_size, show_progress=True)

@@ -16,14 +16,15 @@ What it adds to the SDK, for long evaluation and generation runs:
 
 from __future__ import annotations
 
+import functools
 import os
 import random
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
@@ -32,6 +33,7 @@ from biohub.errors import BiohubError
 __all__ = ["RETRY_STATUS", "BudgetExhausted", "ChatClient", "ChatClientError", "Completion", "parse_server_spec"]
 
 RETRY_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504})
+T = TypeVar("T")
 NO_KEY = "EMPTY"  # what vLLM's and llama.cpp's docs send to a server started without --api-key
 
 
@@ -119,44 +121,82 @@ class ChatClient:
     def chat(self, messages: Sequence[dict[str, str]], **options: Any) -> Completion:
         """One conversation's answer (``options``: the SDK's ``max_tokens``, ``temperature``, ``top_p``, ``seed``, ...);
         retried as the module doc says; :class:`ChatClientError` when it fails for good."""
+        return self._retried(self._chat_attempt, [dict(m) for m in messages], options)
+
+    def prompt_logprobs(self, prompts: Sequence[Sequence[int]]) -> list[list[float | None]]:
+        """Per prompt (token ids), the log-probability of each of its tokens given the ones before (None for the
+        first), from one ``/completions`` request with ``echo`` and ``logprobs`` (as lm-eval's ``local-completions``
+        asks: ``max_tokens`` 1, temperature 0). A server that does not return them (most hosted chat APIs) fails with
+        a :class:`ChatClientError` saying so."""
+        return self._retried(self._logprob_attempt, [list(p) for p in prompts], {})
+
+    def _retried(self, attempt: Callable[[Any, dict[str, Any]], T], payload: Any, options: dict[str, Any]) -> T:
+        """``attempt(payload, options)`` with tenacity's retries (module doc)."""
         retrying = Retrying(
             stop=stop_after_attempt(self.retries + 1), wait=self.delay, retry=retry_if_exception_type(_Retryable),
             sleep=time.sleep, reraise=True,
         )  # fmt: skip
         try:
-            return retrying(self._attempt, [dict(m) for m in messages], options)
+            return retrying(attempt, payload, options)
         except _Retryable as exc:
             raise ChatClientError(f"{self.name}: failed after {self.retries + 1} attempts (last: {exc})") from None
 
-    def _attempt(self, messages: list[dict[str, str]], options: dict[str, Any]) -> Completion:
-        """One request: the answer, a ChatClientError for good, or ``_Retryable`` saying why it is worth a retry."""
+    def _send(self, request: Any) -> Any:
+        """One request through the SDK (``request(client)``), spending budget; errors mapped as the module doc says."""
         import openai
 
         self._spend()
         try:
-            answer = self._client().chat.completions.create(model=self.model, messages=messages, **options)
+            answer = request(self._client())
         except openai.APIStatusError as exc:
             if exc.status_code in RETRY_STATUS:
                 raise _Retryable(f"HTTP {exc.status_code}") from None
             raise ChatClientError(f"{self.name}: HTTP {exc.status_code} (not retried)") from None
         except (openai.APITimeoutError, openai.APIConnectionError) as exc:
             raise _Retryable(f"network error ({type(exc).__name__})") from None
+        total = getattr(getattr(answer, "usage", None), "total_tokens", None)
+        if isinstance(total, int):
+            with self._lock:
+                self.tokens_used += total
+        return answer
+
+    def _chat_attempt(self, messages: list[dict[str, str]], options: dict[str, Any]) -> Completion:
+        """One chat request: the answer, a ChatClientError for good, or ``_Retryable``."""
+        answer = self._send(lambda client: client.chat.completions.create(model=self.model, messages=messages, **options))
         try:
             choice = answer.choices[0]
             text = choice.message.content
         except (AttributeError, IndexError, TypeError):
-            text = None
+            choice, text = None, None
         if not isinstance(text, str):
             raise ChatClientError(f"{self.name}: malformed response (no choices[0].message.content)")
         usage = getattr(answer, "usage", None)
-        total = getattr(usage, "total_tokens", None)
-        if isinstance(total, int):
-            with self._lock:
-                self.tokens_used += total
         return Completion(
             text, getattr(answer, "model", None), getattr(usage, "prompt_tokens", None),
             getattr(usage, "completion_tokens", None), getattr(choice, "finish_reason", None),
         )  # fmt: skip
+
+    def _logprob_attempt(self, prompts: list[list[int]], options: dict[str, Any]) -> list[list[float | None]]:
+        """One echo-and-logprobs request over ``prompts``: their token log-probabilities, in prompt order."""
+        try:
+            answer = self._send(
+                lambda client: client.completions.create(
+                    model=self.model, prompt=prompts, max_tokens=1, temperature=0.0, echo=True, logprobs=1
+                )
+            )
+        except ChatClientError as exc:
+            raise ChatClientError(f"{exc}: the server did not return prompt log-probabilities (a /completions request "
+                                  "with echo and logprobs), which the log-likelihood protocol needs") from None
+        found: dict[int, list[float | None]] = {}
+        for position, choice in enumerate(getattr(answer, "choices", None) or []):
+            values = getattr(getattr(choice, "logprobs", None), "token_logprobs", None)
+            index = getattr(choice, "index", position)
+            if isinstance(values, list) and isinstance(index, int):
+                found[index] = values
+        if sorted(found) != list(range(len(prompts))) or any(len(found[i]) < len(p) for i, p in enumerate(prompts)):
+            raise ChatClientError(f"{self.name}: the server did not return prompt log-probabilities for every prompt "
+                                  "(echo with logprobs), which the log-likelihood protocol needs")
+        return [found[i][: len(p)] for i, p in enumerate(prompts)]
 
     def chat_many(
         self, conversations: Sequence[Sequence[dict[str, str]]], options: Sequence[dict[str, Any]] | dict[str, Any]
@@ -167,22 +207,27 @@ class ChatClient:
         each = [options] * len(conversations) if isinstance(options, dict) else list(options)
         if len(each) != len(conversations):
             raise ValueError(f"{len(each)} option sets for {len(conversations)} conversations")
-        pending: dict[Future[Completion], int] = {}
+        return self.run_many([functools.partial(self.chat, m, **o) for m, o in zip(conversations, each)])
+
+    def run_many(self, calls: Sequence[Callable[[], T]]) -> Iterator[tuple[int, T]]:
+        """(index, result) of each call (each one request of this client) as they finish, at most ``concurrency`` at
+        a time; the first failure stops the run as :meth:`chat_many` says."""
+        pending: dict[Future[T], int] = {}
         with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
             try:
-                for index, conversation in enumerate(conversations):
-                    pending[pool.submit(self.chat, conversation, **each[index])] = index
+                for index, call in enumerate(calls):
+                    pending[pool.submit(call)] = index
                     if len(pending) >= self.concurrency:
-                        yield from self._arrived(pending)
+                        yield from _arrived(pending)
                 while pending:
-                    yield from self._arrived(pending)
+                    yield from _arrived(pending)
             finally:
                 for future in pending:
                     future.cancel()
 
-    @staticmethod
-    def _arrived(pending: dict[Future[Completion], int]) -> Iterator[tuple[int, Completion]]:
-        """Wait for at least one request in flight; (index, answer) of each finished one, removed from ``pending``."""
-        done, _ = wait(pending, return_when=FIRST_COMPLETED)
-        for future in sorted(done, key=pending.__getitem__):
-            yield pending.pop(future), future.result()
+
+def _arrived(pending: dict[Future[T], int]) -> Iterator[tuple[int, T]]:
+    """Wait for at least one call in flight; (index, result) of each finished one, removed from ``pending``."""
+    done, _ = wait(pending, return_when=FIRST_COMPLETED)
+    for future in sorted(done, key=pending.__getitem__):
+        yield pending.pop(future), future.result()

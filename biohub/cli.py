@@ -584,6 +584,11 @@ def eval_command(
         int | None,
         typer.Option("--max-tokens-total", min=1, help="--backend openai: most tokens (the server's usage counts)."),
     ] = None,
+    tokenizer: Annotated[
+        str | None,
+        typer.Option(help="--backend openai --protocol loglik|both: the served model's tokenizer (folder or Hub id; "
+                     "default: --model)."),
+    ] = None,
     tensor_parallel_size: Annotated[
         int, typer.Option("--tensor-parallel-size", min=1, help="--backend vllm: GPUs per engine replica.")
     ] = 1,
@@ -608,7 +613,7 @@ def eval_command(
         raise typer.BadParameter(f"expected one of {', '.join(PROTOCOLS)}", param_hint="--protocol")
     server = None
     if base_url is not None:
-        server = Server(base_url, concurrency, retries, max_requests, max_tokens_total)
+        server = Server(base_url, concurrency, retries, max_requests, max_tokens_total, tokenizer)
     document = evaluate(
         model, load_suite(suite), data, out, adapter=adapter, limit=limit, seed=seed, batch_size=batch_size,
         max_new_tokens_cap=max_new_tokens, resamples=resamples, protocol=protocol, backend=backend, server=server,

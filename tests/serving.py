@@ -1,5 +1,6 @@
-"""An OpenAI-compatible chat-completions server for the tests: a small Starlette app over biohub's own greedy
-generation (:func:`biohub.eval.generate.answer_batch`, one request at a time) or a scripted reply (the judge tests),
+"""An OpenAI-compatible server for the tests: a small Starlette app over biohub's own greedy generation
+(:func:`biohub.eval.generate.answer_batch`, one request at a time) or a scripted reply (the judge tests) at
+``/v1/chat/completions``, and echoed prompt log-probabilities at ``/v1/completions`` (the log-likelihood protocol),
 served by uvicorn on 127.0.0.1 at a free port in a thread of the test process. The client side under test is the
 real ``openai`` SDK.
 
@@ -37,6 +38,7 @@ class ServerState:
     statuses: list[int] = field(default_factory=list)  # answered (in order) before serving again
     hang_after: int | None = None  # requests answered before each later one waits for `release`
     reply: Callable[[list[dict[str, str]]], str] | None = None  # a scripted answer instead of the model's
+    echo: bool = True  # /v1/completions returns prompt log-probabilities (hosted chat APIs do not)
     bodies: list[dict[str, Any]] = field(default_factory=list)
     authorizations: list[str] = field(default_factory=list)
     answered: int = 0
@@ -54,13 +56,18 @@ def make_app(model: Any, tokenizer: Any, state: ServerState) -> Starlette:
             text, count = answer_batch(model, tokenizer, [prompt], [Request("served", messages, budget)])[0]
         return text, count, len(prompt)
 
-    async def completions(request: HttpRequest) -> JSONResponse:
+    async def received(request: HttpRequest) -> tuple[dict[str, Any], int, bool]:
+        """The request's body, recorded with its Authorization header; the scripted status; whether to hold it."""
         body = await request.json()
         with state.lock:
             state.bodies.append(body)
             state.authorizations.append(request.headers.get("authorization", ""))
             status = state.statuses.pop(0) if state.statuses else 200
             hang = state.hang_after is not None and state.answered >= state.hang_after
+        return body, status, hang
+
+    async def completions(request: HttpRequest) -> JSONResponse:
+        body, status, hang = await received(request)
         if status != 200:
             return JSONResponse({"error": {"message": f"scripted {status}", "type": "scripted"}}, status_code=status)
         if body.get("model") != state.model_name:
@@ -86,7 +93,42 @@ def make_app(model: Any, tokenizer: Any, state: ServerState) -> Starlette:
             }
         )  # fmt: skip
 
-    return Starlette(routes=[Route("/v1/chat/completions", completions, methods=["POST"])])
+    def logprobs(prompt: list[int]) -> list[float | None]:
+        import torch
+
+        with generating, torch.no_grad():
+            scores = torch.log_softmax(model(torch.tensor([prompt])).logits[0].float(), dim=-1)
+        return [None] + [float(scores[k - 1, token]) for k, token in enumerate(prompt) if k > 0]
+
+    async def legacy_completions(request: HttpRequest) -> JSONResponse:
+        body, status, _ = await received(request)
+        if status != 200:
+            return JSONResponse({"error": {"message": f"scripted {status}", "type": "scripted"}}, status_code=status)
+        if not state.echo or not body.get("echo") or body.get("logprobs") is None:
+            return JSONResponse({"error": {"message": "echo with logprobs is not supported", "type": "invalid"}}, status_code=400)
+        prompts = body["prompt"] if body["prompt"] and isinstance(body["prompt"][0], list) else [body["prompt"]]
+        choices = []
+        for index, prompt in enumerate(prompts):
+            values = await anyio.to_thread.run_sync(logprobs, prompt)
+            tokens = [tokenizer.decode([token]) for token in prompt]
+            choices.append({
+                "index": index, "text": "", "finish_reason": "length",
+                "logprobs": {"tokens": tokens, "token_logprobs": values, "top_logprobs": None, "text_offset": [0] * len(prompt)},
+            })  # fmt: skip
+        total = sum(len(prompt) for prompt in prompts)
+        return JSONResponse(
+            {
+                "id": f"cmpl-{len(state.bodies)}", "object": "text_completion", "created": 0, "model": state.model_name,
+                "choices": choices, "usage": {"prompt_tokens": total, "completion_tokens": 0, "total_tokens": total},
+            }
+        )  # fmt: skip
+
+    return Starlette(
+        routes=[
+            Route("/v1/chat/completions", completions, methods=["POST"]),
+            Route("/v1/completions", legacy_completions, methods=["POST"]),
+        ]
+    )
 
 
 @contextmanager

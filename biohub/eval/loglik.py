@@ -32,10 +32,17 @@ together in one batch over their question's cache (their tokens but the last, ri
 every real token and changes no attended position). The values equal a full forward over ``context + option`` up
 to float rounding (about 1e-5 here; the lm-eval equality test checks acc and acc_norm question by question).
 Contexts are not truncated: a prompt longer than the model's window fails as the model does.
+
+Over ``--backend openai`` the same contexts and options are tokenized here (``--tokenizer``, else the served model's
+name) and sent as token ids to the server's ``/completions`` endpoint with ``echo`` and ``logprobs`` (one request per
+question, its options as a list of prompts), as lm-eval's ``local-completions`` model does; an option's value is the
+sum of the echoed log-probabilities at its positions. Servers that do not echo prompt log-probabilities (hosted chat
+APIs) are refused with a message saying so.
 """
 
 from __future__ import annotations
 
+import functools
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -45,6 +52,7 @@ from typing import Any
 
 import numpy as np
 
+from biohub.chat_client import ChatClient
 from biohub.errors import BiohubError
 from biohub.eval.calibration import brier_score, expected_calibration_error, reliability_diagram
 from biohub.eval.score import EntryResult
@@ -219,6 +227,46 @@ def score_questions(
     return [found[i] for i in range(len(questions))]
 
 
+def remote_logliks(
+    context: Sequence[int], options: Sequence[Sequence[int]], logprobs: Sequence[Sequence[float | None]]
+) -> list[float]:
+    """Each option's summed log-probability from a server's echoed prompt log-probabilities of ``context + option``
+    (:meth:`biohub.chat_client.ChatClient.prompt_logprobs`): the values at the option's positions."""
+    values = []
+    for ids, found in zip(options, logprobs):
+        picked = found[len(context) : len(context) + len(ids)]
+        if len(picked) != len(ids) or any(value is None for value in picked):
+            raise LoglikError(f"the server returned {len(found)} prompt log-probabilities for {len(context) + len(ids)} tokens")
+        values.append(float(sum(value for value in picked if value is not None)))
+    return values
+
+
+def score_questions_remote(
+    client: ChatClient, tokenizer: Any, questions: Sequence[ChoiceQuestion], *, show_progress: bool = False
+) -> list[OptionScores]:
+    """The questions' option log-likelihoods from an OpenAI-compatible server (``--backend openai``): per question
+    one ``/completions`` request holding ``context + option`` token ids (tokenized here, as lm-eval's
+    ``local-completions`` does) for every option, ``client.concurrency`` questions in flight."""
+    encoded = [encode_question(tokenizer, question) for question in questions]
+    calls = [functools.partial(client.prompt_logprobs, [list(c) + list(o) for o in opts]) for c, opts in encoded]
+    found: dict[int, OptionScores] = {}
+    with _bar(len(questions), show_progress) as bar:
+        for index, logprobs in client.run_many(calls):
+            context, options = encoded[index]
+            values = remote_logliks(context, options, logprobs)
+            question = questions[index]
+            found[index] = OptionScores(question.id, tuple(values), question.choices, question.gold)
+            bar.update(1)
+    return [found[i] for i in range(len(questions))]
+
+
+def _bar(total: int, show: bool) -> Any:
+    """A progress bar counting questions."""
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc="loglik", unit="q", disable=not show)
+
+
 def score_question(model: Any, tokenizer: Any, question: ChoiceQuestion) -> OptionScores:
     """One question's option log-likelihoods."""
     return score_questions(model, tokenizer, [question], 1)[0]
@@ -256,11 +304,13 @@ def score_entries(
     *,
     batch_size: int = 16,
     show_progress: bool = True,
+    client: ChatClient | None = None,
 ) -> LoglikRun:
     """Score every closed-answer example of the rows once (an example shared by two rows is scored once), in batches
-    of ``batch_size`` questions."""
+    of ``batch_size`` questions; with ``client`` (``model`` unused), by the server's prompt log-probabilities."""
     run = LoglikRun()
-    model.eval()
+    if client is None:
+        model.eval()
     started = time.perf_counter()
     questions: dict[str, ChoiceQuestion] = {}
     where: dict[str, tuple[str, str]] = {}
@@ -272,7 +322,11 @@ def score_entries(
                 skipped[entry.name][reason] += 1
             elif row["id"] not in questions:
                 questions[row["id"]], where[row["id"]] = question, (entry.dataset, row["task"])
-    for scores in score_questions(model, tokenizer, list(questions.values()), batch_size, show_progress=show_progress):
+    if client is not None:
+        scored = score_questions_remote(client, tokenizer, list(questions.values()), show_progress=show_progress)
+    else:
+        scored = score_questions(model, tokenizer, list(questions.values()), batch_size, show_progress=show_progress)
+    for scores in scored:
         run.scores[scores.id] = scores
         run.lines.append(scores.line(*where[scores.id]))
     for entry in entries:

@@ -28,7 +28,7 @@ from typing import Any
 from biohub.chat_client import ChatClient, ChatClientError
 from biohub.errors import MissingFileError
 from biohub.eval.generate import Request, generate, generate_remote, read_done
-from biohub.eval.loglik import loglik_results, loglik_summary, score_entries, with_loglik, write_loglik
+from biohub.eval.loglik import LoglikRun, loglik_results, loglik_summary, score_entries, with_loglik, write_loglik
 from biohub.eval.report import write_report
 from biohub.eval.resample import RESAMPLES as RESAMPLES  # biohub eval's default number of resamples, also biohub report's
 from biohub.eval.resample import RowSample, averages, percentile_interval, replicates, row_generator, row_sample, sample_line
@@ -49,13 +49,15 @@ EVAL_KEY_VARIABLES = ("BIOHUB_EVAL_KEY", "OPENAI_API_KEY")  # where --backend op
 @dataclass(frozen=True, slots=True)
 class Server:
     """Where ``--backend openai`` sends its requests and how (:class:`biohub.chat_client.ChatClient`): the server's
-    base URL, requests in flight, retries per request, and the budget (requests, tokens; None: no limit)."""
+    base URL, requests in flight, retries per request, the budget (requests, tokens; None: no limit) and the tokenizer
+    of the log-likelihood protocol (a folder or Hub id; the served model's name when None)."""
 
     base_url: str
     concurrency: int = 4
     retries: int = 5
     max_requests: int | None = None
     max_tokens_total: int | None = None
+    tokenizer: str | None = None  # the log-likelihood protocol's tokenizer (None: the served model's name)
 
     def client(self, model: str) -> ChatClient:
         """The client of ``model`` on this server (key from ``BIOHUB_EVAL_KEY`` or ``OPENAI_API_KEY``)."""
@@ -87,11 +89,6 @@ def check_backend(backend: str, server: Server | None, adapter: str | None, prot
         raise EvalError(
             "--backend openai: the server applies adapters; serve the adapter under a name (vLLM: --lora-modules "
             "NAME=PATH) and give that name as --model"
-        )
-    if protocol != "generate":
-        raise EvalError(
-            f"--protocol {protocol} needs option log-probabilities, which biohub does not request from a server yet; "
-            "use --backend hf for log-likelihood scoring"
         )
 
 
@@ -361,6 +358,13 @@ def evaluate(
         score_outputs(entries, rows, {}, data, resamples=0)
     claim(out, EVAL, reuse=True)  # an earlier eval's answers are reused; any other non-empty folder is refused
     out.mkdir(parents=True, exist_ok=True)
+    if protocol == "loglik" and server is not None:
+        run = _remote_loglik(server, model_spec, entries, rows, show_progress)
+        write_loglik(out, run, f"{out.name}: {suite.name}")
+        meta = _meta(out, model_spec, None, {"model": None, "adapter": None}, suite, data, limit, seed) | {
+            "protocol": protocol, "backend": backend, "base_url": server.base_url,
+        }  # fmt: skip
+        return write_results(out, loglik_results(entries, run), [], meta | {"loglik": loglik_summary(run)})
     if protocol == "loglik":
         model, tokenizer = load_model(model_spec, device=default_device(), adapter=adapter_source, merge=merge_adapter)
         weights = {"model": weights_digest(model_spec), "adapter": weights_digest(adapter, "adapter") if adapter else None}
@@ -406,6 +410,11 @@ def evaluate(
             "resamples": resamples,
             "generation": timing | {"concurrency": server.concurrency, "greedy": True, "max_new_tokens_cap": max_new_tokens_cap},
         }
+        if protocol == "both":
+            run = _remote_loglik(server, model_spec, entries, rows, show_progress)
+            write_loglik(out, run, f"{out.name}: {suite.name}")
+            results = with_loglik(results, run)
+            meta |= {"protocol": protocol, "loglik": loglik_summary(run)}
         return write_results(out, results, generations, meta, samples)
     weights = {"model": weights_digest(model_spec), "adapter": weights_digest(adapter, "adapter") if adapter else None}
     keys = {name: None if found is None else found["sha256"] for name, found in weights.items()}
@@ -440,6 +449,20 @@ def evaluate(
         results = with_loglik(results, run)
         meta |= {"protocol": protocol, "loglik": loglik_summary(run)}
     return write_results(out, results, generations, meta, samples)
+
+def _remote_loglik(
+    server: Server, model: str, entries: Sequence[Entry], rows: dict[str, list[dict[str, Any]]], show_progress: bool
+) -> LoglikRun:
+    """The log-likelihood protocol over ``server`` (prompt log-probabilities; :mod:`biohub.eval.loglik`), the prompts
+    tokenized with ``server.tokenizer`` (else ``model``'s own)."""
+    from biohub.models import ensure_chat_template, load_tokenizer
+
+    tokenizer = ensure_chat_template(load_tokenizer(server.tokenizer or model))
+    try:
+        return score_entries(None, tokenizer, entries, rows, show_progress=show_progress, client=server.client(model))
+    except ChatClientError as exc:
+        raise EvalError(str(exc)) from None
+
 
 def _meta(
     out: Path, model: str, adapter: str | None, weights: dict[str, Any], suite: Suite, data: str, limit: int | None, seed: int

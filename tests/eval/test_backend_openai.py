@@ -47,9 +47,11 @@ def server(tiny: tuple[Any, Any]) -> Iterator[tuple[str, ServerState]]:
 
 
 def remote(url: str, demo_hub: Path, out: Path, **options: Any) -> dict[str, Any]:
-    server_options = {key: options.pop(key) for key in ("concurrency", "retries", "max_requests") if key in options}
+    keys = ("concurrency", "retries", "max_requests", "tokenizer")
+    server_options = {key: options.pop(key) for key in keys if key in options}
+    limit = options.pop("limit", 2)
     return evaluate(
-        SERVED, load_suite("taiyi_style"), str(demo_hub), out, limit=2, max_new_tokens_cap=CAP, show_progress=False,
+        SERVED, load_suite("taiyi_style"), str(demo_hub), out, limit=limit, max_new_tokens_cap=CAP, show_progress=False,
         resamples=0, backend="openai", server=Server(url, **server_options), **options,
     )  # fmt: skip
 
@@ -162,9 +164,8 @@ def test_a_killed_run_resumes_without_repeating_a_finished_request(
         (["--backend", "openai"], "needs --base-url"),
         (["--backend", "openai", "--base-url", "127.0.0.1:8000"], "needs --base-url http"),
         (["--backend", "openai", "--base-url", "http://127.0.0.1:9/v1", "--adapter", "x"], "serve the adapter"),
-        (["--backend", "openai", "--base-url", "http://127.0.0.1:9/v1", "--protocol", "loglik"], "use --backend hf"),
         (["--base-url", "http://127.0.0.1:9/v1"], "is for --backend openai"),
-        (["--backend", "tgi"], "expected one of hf, openai"),
+        (["--backend", "tgi"], "expected one of hf, openai, vllm"),
     ],
 )
 def test_refusals(demo_hub: Path, tmp_path: Path, arguments: list[str], message: str) -> None:
@@ -172,3 +173,53 @@ def test_refusals(demo_hub: Path, tmp_path: Path, arguments: list[str], message:
     result = CliRunner().invoke(app, [*common, *arguments])
     assert result.exit_code == 2 and message in " ".join(result.output.split()), result.output
     assert not (tmp_path / "o").exists()
+
+
+def test_loglik_through_the_servers_prompt_logprobs_equals_hf(
+    server: tuple[str, ServerState], demo_hub: Path, tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    url, state = server
+    local = evaluate(
+        str(tiny_model_dir), load_suite("taiyi_style"), str(demo_hub), tmp_path / "hf", limit=3, show_progress=False,
+        resamples=0, protocol="loglik",
+    )  # fmt: skip
+    served = remote(url, demo_hub, tmp_path / "openai", protocol="loglik", tokenizer=str(tiny_model_dir), limit=3)
+
+    def lines(folder: Path) -> dict[str, dict[str, Any]]:
+        rows = [json.loads(line) for line in (folder / "loglik.jsonl").read_text(encoding="utf-8").splitlines()]
+        return {row["id"]: row for row in rows}
+
+    hf, remote_rows = lines(tmp_path / "hf"), lines(tmp_path / "openai")
+    assert hf and set(hf) == set(remote_rows) and len(state.bodies) == len(hf)  # one request per question
+    for key, row in hf.items():
+        assert remote_rows[key]["logliks"] == pytest.approx(row["logliks"], abs=1e-3), key
+        assert (remote_rows[key]["pred"], remote_rows[key]["pred_norm"]) == (row["pred"], row["pred_norm"]), key
+    def values(document: dict[str, Any]) -> list[tuple[Any, ...]]:
+        return [(e["name"], e["value"], e["n"]) for e in document["entries"]]
+
+    assert values(served) == values(local)
+    assert served["backend"] == "openai" and served["protocol"] == "loglik"
+    state.echo = False  # a hosted chat API: no prompt log-probabilities
+    with pytest.raises(EvalError, match="did not return prompt log-probabilities"):
+        remote(url, demo_hub, tmp_path / "refused", protocol="loglik", tokenizer=str(tiny_model_dir), limit=1)
+
+
+@pytest.mark.slow
+def test_the_default_model_behind_the_server_answers_as_hf_does(demo_hub: Path, tmp_path: Path) -> None:
+    from biohub.models import load_model
+
+    state = ServerState("smollm2")
+    model, tokenizer = load_model("default")
+    with serving(model, tokenizer, state) as url:
+        served = evaluate(
+            "smollm2", load_suite("taiyi_style"), str(demo_hub), tmp_path / "openai", limit=1, max_new_tokens_cap=CAP,
+            show_progress=False, resamples=0, backend="openai", server=Server(url, concurrency=2),
+        )  # fmt: skip
+    local = evaluate(
+        "default", load_suite("taiyi_style"), str(demo_hub), tmp_path / "hf", limit=1, max_new_tokens_cap=CAP,
+        show_progress=False, resamples=0, batch_size=1,
+    )  # fmt: skip
+    answers = {key: row["output"] for key, row in read_done(tmp_path / "openai" / "raw_outputs.jsonl").items()}
+    assert answers == {key: row["output"] for key, row in read_done(tmp_path / "hf" / "raw_outputs.jsonl").items()}
+    assert [e["value"] for e in served["entries"]] == [e["value"] for e in local["entries"]]
+    assert served["served_model"] == "smollm2"
