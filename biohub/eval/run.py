@@ -335,15 +335,15 @@ def evaluate(
 ) -> dict[str, Any]:
     """Generate for every selected example (reusing ``raw_outputs.jsonl``), then score and write the outputs.
     ``backend`` (:data:`BACKENDS`): ``hf``, ``model_spec`` loaded in-process; ``openai``, ``model_spec`` is the
-    model's name on ``server`` (generate protocol only; the id the server answers with is recorded as
-    ``served_model``). ``merge_adapter``: fold the adapter into the base weights before scoring (peft's
-    ``merge_and_unload``; faster, equal up to float rounding), else run it unmerged (``vllm`` always runs it
-    unmerged, through vLLM's LoRA support). ``vllm``: the engine's parallelism (:mod:`biohub.eval.vllm_backend`).
-    ``max_new_tokens_cap`` lowers every per-kind budget (quick CPU runs; long answers may then be cut); ``resamples``:
-    bootstrap resamples per row for the intervals (0: none; the loglik rows have none). ``protocol``
-    (:data:`PROTOCOLS`): ``generate``; ``loglik``: only the closed-answer rows, scored by option log-likelihood
-    (:mod:`biohub.eval.loglik`), nothing generated; ``both``: every row generated, the closed-answer rows scored by
-    log-likelihood too, with the gap."""
+    model's name on ``server`` (the id the server answers with is recorded as ``served_model``; log-likelihoods from
+    its echoed prompt log-probabilities); ``vllm``, vLLM's offline engine (generate protocol only).
+    ``merge_adapter``: fold the adapter into the base weights before scoring (peft's ``merge_and_unload``; faster,
+    equal up to float rounding), else run it unmerged (``vllm`` always runs it unmerged, through vLLM's LoRA
+    support). ``vllm``: the engine's parallelism (:mod:`biohub.eval.vllm_backend`). ``max_new_tokens_cap`` lowers
+    every per-kind budget (quick CPU runs; long answers may then be cut); ``resamples``: bootstrap resamples per row
+    for the intervals (0: none; the loglik rows have none). ``protocol`` (:data:`PROTOCOLS`): ``generate``;
+    ``loglik``: only the closed-answer rows, scored by option log-likelihood (:mod:`biohub.eval.loglik`), nothing
+    generated; ``both``: every row generated, the closed-answer rows scored by log-likelihood too, with the gap."""
     from biohub.models import default_device, load_model, weights_digest
 
     if protocol not in PROTOCOLS:
@@ -449,6 +449,7 @@ def evaluate(
         results = with_loglik(results, run)
         meta |= {"protocol": protocol, "loglik": loglik_summary(run)}
     return write_results(out, results, generations, meta, samples)
+
 
 def _remote_loglik(
     server: Server, model: str, entries: Sequence[Entry], rows: dict[str, list[dict[str, Any]]], show_progress: bool
