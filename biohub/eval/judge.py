@@ -277,6 +277,8 @@ def judge_run(
     examples = {name: found[:limit] for name, found in _row_examples(run, rows).items()}
     others: dict[str, dict[str, Any]] = {}
     if against is not None:
+        if not (against / "results.json").is_file():
+            raise MissingFileError(f"{against}: no results.json (--against takes a folder of `biohub eval` or `biohub score`)")
         other_rows = generation_rows(json.loads((against / "results.json").read_text(encoding="utf-8")))
         other_examples = _row_examples(against, other_rows)
         others = {e["id"]: e for found in other_examples.values() for e in found}
