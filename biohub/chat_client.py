@@ -97,13 +97,14 @@ class ChatClient:
         return f"{self.model}@{self.base_url}"
 
     def _client(self) -> Any:
-        """The SDK client (made once; thread-safe), without its own retries."""
-        if self._sdk is None:
-            from openai import OpenAI
+        """The SDK client (made once, under the lock; the SDK client itself is thread-safe), without its own retries."""
+        with self._lock:
+            if self._sdk is None:
+                from openai import OpenAI
 
-            key = next((os.environ[v] for v in self.key_variables if os.environ.get(v)), None)
-            self._sdk = OpenAI(api_key=key or NO_KEY, base_url=self.base_url, max_retries=0, timeout=self.timeout)
-        return self._sdk
+                key = next((os.environ[v] for v in self.key_variables if os.environ.get(v)), None)
+                self._sdk = OpenAI(api_key=key or NO_KEY, base_url=self.base_url, max_retries=0, timeout=self.timeout)
+            return self._sdk
 
     def _spend(self) -> None:
         """Count one request against the budget, or raise :class:`BudgetExhausted`."""

@@ -291,11 +291,31 @@ def _role_of(spec: AnswerSpec, name: str, strict: bool) -> str:
     """The role code of a role written as ``name`` (its display name, or leniently its code in any case); a role the
     spec does not name is taken as written."""
     name = unescape(strip_unescaped(name))
-    roles = {code: shown for code, shown in spec.display.items() if code not in spec.labels and code not in spec.modifiers}
-    for code, shown in roles.items():
-        if name == shown or (not strict and name_key(name) in (name_key(shown), name_key(code))):
+    key = None if strict else name_key(name)
+    for code, shown, keys in _roles(spec):
+        if name == shown or (key is not None and key in keys):
             return code
     return name
+
+
+_ROLE_TABLES: dict[int, tuple[AnswerSpec, list[tuple[str, str, tuple[str, str]]]]] = {}
+
+
+def _roles(spec: AnswerSpec) -> list[tuple[str, str, tuple[str, str]]]:
+    """The spec's roles in display order: (code, display name, their lenient keys), computed once per spec (the cache
+    holds the spec itself, so its id cannot be reused while it is cached)."""
+    cached = _ROLE_TABLES.get(id(spec))
+    if cached is not None and cached[0] is spec:
+        return cached[1]
+    roles = [
+        (code, shown, (name_key(shown), name_key(code)))
+        for code, shown in spec.display.items()
+        if code not in spec.labels and code not in spec.modifiers
+    ]
+    if len(_ROLE_TABLES) >= 256:
+        _ROLE_TABLES.clear()
+    _ROLE_TABLES[id(spec)] = (spec, roles)
+    return roles
 
 
 def _resolve(raw: list[_Raw], strict: bool, warnings: list[str]) -> list[Event]:

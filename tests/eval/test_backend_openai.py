@@ -5,6 +5,7 @@ after a SIGKILL), the key never in output, logs or files, and the refusals."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -210,14 +211,16 @@ def test_the_default_model_behind_the_server_answers_as_hf_does(demo_hub: Path, 
 
     state = ServerState("smollm2")
     model, tokenizer = load_model("default")
+    suite = load_suite("taiyi_style")
+    suite = dataclasses.replace(suite, entries=tuple(e for e in suite.entries if e.name in ("PubMedQA", "NCBI-disease")))
     with serving(model, tokenizer, state) as url:
         served = evaluate(
-            "smollm2", load_suite("taiyi_style"), str(demo_hub), tmp_path / "openai", limit=1, max_new_tokens_cap=CAP,
-            show_progress=False, resamples=0, backend="openai", server=Server(url, concurrency=2),
+            "smollm2", suite, str(demo_hub), tmp_path / "openai", limit=2, max_new_tokens_cap=CAP, show_progress=False,
+            resamples=0, backend="openai", server=Server(url, concurrency=2),
         )  # fmt: skip
     local = evaluate(
-        "default", load_suite("taiyi_style"), str(demo_hub), tmp_path / "hf", limit=1, max_new_tokens_cap=CAP,
-        show_progress=False, resamples=0, batch_size=1,
+        "default", suite, str(demo_hub), tmp_path / "hf", limit=2, max_new_tokens_cap=CAP, show_progress=False,
+        resamples=0, batch_size=1,
     )  # fmt: skip
     answers = {key: row["output"] for key, row in read_done(tmp_path / "openai" / "raw_outputs.jsonl").items()}
     assert answers == {key: row["output"] for key, row in read_done(tmp_path / "hf" / "raw_outputs.jsonl").items()}

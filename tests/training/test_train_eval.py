@@ -65,8 +65,8 @@ def test_eval_rows_are_logged_plotted_and_equal_biohub_eval(demo_hub: Path, tiny
 
 
 def test_a_resumed_run_logs_the_same_eval_rows_as_a_straight_one(demo_hub: Path, tiny_model_dir: Path, tmp_path: Path) -> None:
-    settings = EVAL | {"protocol": "generate", "max_new_tokens": 4}
-    plan = recipe(tmp_path, tiny_model_dir, protocol="generate", max_new_tokens=4)
+    settings = EVAL | {"protocol": "generate", "max_new_tokens": 4, "per_dataset": 1}
+    plan = recipe(tmp_path, tiny_model_dir, protocol="generate", max_new_tokens=4, per_dataset=1)
     straight, resumed = tmp_path / "straight", tmp_path / "resumed"
     train(plan, str(demo_hub), straight, show_progress=False, evaluate=evaluator(demo_hub, settings))
 
