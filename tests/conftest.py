@@ -111,3 +111,9 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small Hub folder: six example corpora's instruction configs, ``mix_stage1``/``mix_stage2`` (a multi-turn row
     in stage 2), one ``*_unified`` config and ``build_info.json`` (tests/hub/test_export.py's ``make_hub``). Read-only."""
     return small_hub(tmp_path_factory)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The `slow` tests first, in collection order (a stable sort): under pytest-xdist the longest tests then start
+    at once instead of leaving one worker busy with the mirror-wide build while the other has nothing left to run."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
