@@ -64,6 +64,7 @@ def test_eval_rows_are_logged_plotted_and_equal_biohub_eval(demo_hub: Path, tiny
         assert final[f"eval/{entry['name']}/acc"] == pytest.approx(entry["metrics"]["acc"]), entry["name"]
 
 
+@pytest.mark.slow  # three training runs (straight, stopped, resumed)
 def test_a_resumed_run_logs_the_same_eval_rows_as_a_straight_one(demo_hub: Path, tiny_model_dir: Path, tmp_path: Path) -> None:
     settings = EVAL | {"protocol": "generate", "max_new_tokens": 4, "per_dataset": 1}
     plan = recipe(tmp_path, tiny_model_dir, protocol="generate", max_new_tokens=4, per_dataset=1)
