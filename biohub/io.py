@@ -173,7 +173,7 @@ def read_hub_split(data: str, config: str, split: str) -> Dataset:
         raise InputError(f"{folder}: config {config!r} split {split!r}: no file matches {files[0]['path']}")
     table = pa.concat_tables([pq.read_table(p) for p in paths])
     # the fingerprint names the files read and their state, so `datasets` need not hash (pickle) the whole table
-    state = [f"{p.resolve()}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in paths]
+    state = [f"{p.resolve()}:{info.st_size}:{info.st_mtime_ns}" for p, info in ((p, p.stat()) for p in paths)]
     return Dataset(table, fingerprint=hashlib.sha256("\n".join([config, split, *state]).encode()).hexdigest()[:16])
 
 

@@ -209,9 +209,14 @@ def plain_model_source(spec: str) -> str:
     folder, name = gguf
     cached = _plain_folder(folder, name)
     if not (cached / "tokenizer_config.json").exists():
-        tokenizer = ensure_chat_template(load_tokenizer("default") if spec == "default" else load_tokenizer(str(folder)))
+        tokenizer = ensure_chat_template(_gguf_tokenizer(spec, folder))
         tokenizer.save_pretrained(cached)
     return str(cached)
+
+
+def _gguf_tokenizer(spec: str, folder: Path) -> Any:
+    """The tokenizer of a GGUF model: the default model's for ``default``, else the one in the GGUF file's folder."""
+    return load_tokenizer("default") if spec == "default" else load_tokenizer(str(folder))
 
 
 def _plain_folder(folder: Path, name: str) -> Path:
@@ -262,7 +267,7 @@ def load_model(
     else:
         folder, name = gguf
         model = AutoModelForCausalLM.from_pretrained(_plain_folder(folder, name), **options)
-        tokenizer = load_tokenizer("default") if spec == "default" else load_tokenizer(str(folder))
+        tokenizer = _gguf_tokenizer(spec, folder)
     if quantization_config is None:
         model = model.to(device)  # type: ignore[arg-type]  # functools.wraps on PreTrainedModel.to, see plain_copy
     if adapter is not None:

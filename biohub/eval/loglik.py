@@ -102,9 +102,9 @@ class OptionScores:
     @property
     def probabilities(self) -> list[float]:
         """The softmax of the options' log-likelihoods."""
-        values = np.array(self.logliks, dtype=float)
-        exp = np.exp(values - values.max())
-        return [float(p) for p in exp / exp.sum()]
+        from scipy.special import softmax
+
+        return [float(p) for p in softmax(np.array(self.logliks, dtype=float))]
 
     def line(self, dataset: str, task: str) -> dict[str, Any]:
         """The question's line of ``loglik.jsonl``."""
@@ -342,9 +342,7 @@ def score_entries(
 
 def _progress(starts: range, total: int, batch_size: int, show: bool) -> Iterator[int]:
     """The batch starts, with a progress bar counting questions."""
-    from tqdm.auto import tqdm
-
-    with tqdm(total=total, desc="loglik", unit="q", disable=not show) as bar:
+    with _bar(total, show) as bar:
         for start in starts:
             yield start
             bar.update(min(batch_size, total - start))

@@ -15,12 +15,13 @@ their files, :func:`biohub.models.weights_digest`): outputs of other weights at 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import json
 import random
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -392,59 +393,46 @@ def evaluate(
         raise EvalError(
             f"{out}: holds outputs generated with other settings ({stamp}); give a new --out to evaluate this model"
         )
+    loglik: Callable[[], LoglikRun]  # --protocol both: the closed-answer rows scored by this backend
     if server is not None:  # the server holds the weights: nothing to digest, nothing loaded here
-        write_json(stamp, settings | {"weights": {"model": None, "adapter": None}})
+        weights = {"model": None, "adapter": None}
+        write_json(stamp, settings | {"weights": weights})
         try:
             timing = generate_remote(server.client(model_spec), list(requests.values()), raw, show_progress=show_progress)
         except ChatClientError as exc:
             kept = len(read_done(raw))
             raise EvalError(f"{exc}; the {kept} answers so far are kept in {raw}: run the same command to continue") from None
-        done = read_done(raw)
-        served = sorted({str(row["served_model"]) for row in done.values() if row.get("served_model")})
-        outputs = {key: row["output"] for key, row in done.items()}
-        results, generations, samples = score_outputs(entries, rows, outputs, data, resamples=resamples, seed=seed)
-        meta = _meta(out, model_spec, None, {"model": None, "adapter": None}, suite, data, limit, seed) | {
-            "backend": backend,
-            "base_url": server.base_url,
-            "served_model": served[0] if len(served) == 1 else served,
-            "resamples": resamples,
-            "generation": timing | {"concurrency": server.concurrency, "greedy": True, "max_new_tokens_cap": max_new_tokens_cap},
-        }
-        if protocol == "both":
-            run = _remote_loglik(server, model_spec, entries, rows, show_progress)
-            write_loglik(out, run, f"{out.name}: {suite.name}")
-            results = with_loglik(results, run)
-            meta |= {"protocol": protocol, "loglik": loglik_summary(run)}
-        return write_results(out, results, generations, meta, samples)
-    weights = {"model": weights_digest(model_spec), "adapter": weights_digest(adapter, "adapter") if adapter else None}
-    keys = {name: None if found is None else found["sha256"] for name, found in weights.items()}
-    replaced = _set_aside(raw, previous.get("weights")) if previous is not None and previous.get("weights") != keys else None
-    write_json(stamp, settings | {"weights": keys})
-    if backend == "vllm":
-        options = vllm or VllmOptions()
-        adapter_folder = str(adapter_source) if adapter_source is not None else None
-        timing = generate_vllm(model_spec, adapter_folder, list(requests.values()), raw, options, show_progress=show_progress)
-        results, generations, samples = score_outputs(
-            entries, rows, {key: row["output"] for key, row in read_done(raw).items()}, data, resamples=resamples, seed=seed
-        )  # fmt: skip
-        meta = _meta(out, model_spec, adapter, weights, suite, data, limit, seed) | {
-            "backend": backend, "replaced_outputs": replaced, "resamples": resamples,
-            "generation": timing | {"greedy": True, "max_new_tokens_cap": max_new_tokens_cap, "vllm": asdict(options)},
-        }  # fmt: skip
-        return write_results(out, results, generations, meta, samples)
-    model, tokenizer = load_model(model_spec, device=default_device(), adapter=adapter_source, merge=merge_adapter)
-    timing = generate(model, tokenizer, list(requests.values()), raw, batch_size=batch_size, show_progress=show_progress)
+        served = sorted({str(row["served_model"]) for row in read_done(raw).values() if row.get("served_model")})
+        timing = timing | {"concurrency": server.concurrency}
+        extra: dict[str, Any] = {"base_url": server.base_url, "served_model": served[0] if len(served) == 1 else served}
+        loglik = functools.partial(_remote_loglik, server, model_spec, entries, rows, show_progress)
+    else:
+        weights = {"model": weights_digest(model_spec), "adapter": weights_digest(adapter, "adapter") if adapter else None}
+        keys = {name: None if found is None else found["sha256"] for name, found in weights.items()}
+        replaced = _set_aside(raw, previous.get("weights")) if previous is not None and previous.get("weights") != keys else None
+        write_json(stamp, settings | {"weights": keys})
+        if backend == "vllm":
+            options = vllm or VllmOptions()
+            adapter_folder = str(adapter_source) if adapter_source is not None else None
+            timing = generate_vllm(model_spec, adapter_folder, list(requests.values()), raw, options, show_progress=show_progress)
+            timing, extra = timing | {"vllm": asdict(options)}, {"replaced_outputs": replaced}
+        else:
+            model, tokenizer = load_model(model_spec, device=default_device(), adapter=adapter_source, merge=merge_adapter)
+            timing = generate(model, tokenizer, list(requests.values()), raw, batch_size=batch_size, show_progress=show_progress)
+            timing = timing | {"batch_size": batch_size}
+            extra = {"merged_adapter": bool(adapter) and merge_adapter, "replaced_outputs": replaced}
+            loglik = functools.partial(
+                score_entries, model, tokenizer, entries, rows, batch_size=batch_size, show_progress=show_progress
+            )  # fmt: skip
     outputs = {key: row["output"] for key, row in read_done(raw).items()}
     results, generations, samples = score_outputs(entries, rows, outputs, data, resamples=resamples, seed=seed)
-    meta = _meta(out, model_spec, adapter, weights, suite, data, limit, seed) | {
+    meta = _meta(out, model_spec, adapter, weights, suite, data, limit, seed) | extra | {
         "backend": backend,
-        "merged_adapter": bool(adapter) and merge_adapter,
-        "replaced_outputs": replaced,
         "resamples": resamples,
-        "generation": timing | {"batch_size": batch_size, "greedy": True, "max_new_tokens_cap": max_new_tokens_cap},
+        "generation": timing | {"greedy": True, "max_new_tokens_cap": max_new_tokens_cap},
     }
-    if protocol == "both":
-        run = score_entries(model, tokenizer, entries, rows, batch_size=batch_size, show_progress=show_progress)
+    if protocol == "both":  # (check_backend refuses it over vllm)
+        run = loglik()
         write_loglik(out, run, f"{out.name}: {suite.name}")
         results = with_loglik(results, run)
         meta |= {"protocol": protocol, "loglik": loglik_summary(run)}
