@@ -85,6 +85,7 @@ bench: setup
 	$(BIN)/python benchmarks/train_throughput.py --data build/bench/hub --examples 256 --model small
 	PYTHONPATH=. $(BIN)/python benchmarks/generate_throughput.py --engines --data build/bench/hub --examples 24 --batch-size 1 --max-new-tokens 64
 	PYTHONPATH=. $(BIN)/python benchmarks/cpu_generation.py --data build/bench/hub --examples 16 --batch-size 8 --max-new-tokens 64
+	$(BIN)/python benchmarks/peers.py --mirror $(or $(MIRROR),../shared/corpora)
 
 clean:
 	rm -rf $(VENV) build .pytest_cache

@@ -38,7 +38,7 @@ from typing import Any
 
 import torch
 
-from biohub.io import read_hub_split, write_parquet, write_text
+from biohub.io import read_hub_split, write_json, write_parquet, write_text
 from biohub.models import load_tokenizer
 from biohub.templates.example import EXAMPLE_FEATURES
 from biohub.training.data import Schedule, prepare_stage
@@ -78,6 +78,8 @@ def sample_hub(data: str, config: str, count: int, seed: int, folder: Path) -> P
         folder / "README.md",
         "---\nconfigs:\n- config_name: sample\n  data_files:\n  - split: train\n    path: data/sample/train-*.parquet\n---\n",
     )
+    # the completion record `biohub build` writes last (biohub train refuses a hub folder without one)
+    write_json(folder / "build_info.json", {"configs": {"sample": {"train": len(picked)}}, "recipe_sha256": "0" * 64})
     return folder
 
 
