@@ -6,9 +6,10 @@ round), reporting medians and the ratio biohub / peer. Four parts (``--only`` pi
 
 1. ``train``: biohub's trainer against TRL's ``SFTTrainer`` (bfd packing, padding-free, assistant-only loss) and a
    plain transformers ``Trainer`` with padding: the default model, the same LoRA, examples, row length and tokens per
-   optimizer step (``benchmarks/peers_train.py``). Useful and supervised tokens/s over steps 2..N, peak RSS; checks
+   optimizer step, all in float32 (``benchmarks/peers_train.py``); and TRL in its own default precision (bf16
+   autocast), for what a user gets out of the box. Useful and supervised tokens/s over steps 2..N, peak RSS; checks
    that TRL prepares exactly biohub's examples (ids and supervised positions) and that the losses agree at step 1.
-   Goal (issue 26): biohub >= 1.0x TRL's useful tokens/s at no more memory.
+   Goal (issue 26): biohub >= 1.0x TRL's useful tokens/s at no more memory (float32 against float32).
 2. ``eval``: biohub's ``loglik`` and ``generate`` protocols against lm-eval's HF backend on the exported tasks of the
    same questions (``--limit``, lm-eval's first docs; ``benchmarks/peers_eval.py``): seconds per question and
    accuracy; the loglik accuracies must be equal question by question. Goal: biohub loglik >= 1.0x lm-eval's
@@ -52,7 +53,7 @@ from biohub.training.tokenize import tokenize_conversation
 
 ROOT = Path(__file__).resolve().parents[1]
 PARTS = ("train", "eval", "convert", "scale")
-TOOLS = {"train": ("biohub", "TRL", "HF Trainer (padded)"), "convert": ("biohub", "datasets")}
+TOOLS = {"train": ("biohub", "TRL", "HF Trainer (padded)", "TRL (bf16)"), "convert": ("biohub", "datasets")}
 
 
 def log(message: str) -> None:
@@ -103,12 +104,17 @@ def train_part(args: argparse.Namespace, hub: str, model_dir: Path, work: Path) 
         padded_batch=max(1, round(args.max_length / mean_length)), seed=args.seed,
     )  # fmt: skip
     settings = peers_train.setup_dict(setup)
-    children = {"biohub": peers_train.biohub_child, "TRL": peers_train.trl_child, "HF Trainer (padded)": peers_train.padded_child}
+    children = {
+        "biohub": peers_train.biohub_child, "TRL": peers_train.trl_child, "HF Trainer (padded)": peers_train.padded_child,
+        "TRL (bf16)": peers_train.trl_child,
+    }  # fmt: skip
     runs: dict[str, list[dict[str, Any]]] = {tool: [] for tool in children}
     digests: dict[str, int] = {}
     for index in range(args.rounds):
         for tool in rotated(TOOLS["train"], index):
-            extra = {"digests": True} if tool == "TRL" and not digests else {}
+            extra: dict[str, Any] = {"digests": True} if tool == "TRL" and not digests else {}
+            if tool == "TRL (bf16)":
+                extra["bf16"] = True
             result = in_child(children[tool], setup=settings, **extra)
             digests = result.pop("digests", digests)
             runs[tool].append(result)
@@ -141,6 +147,7 @@ def train_part(args: argparse.Namespace, hub: str, model_dir: Path, work: Path) 
         "setup": settings | {"examples": len(rows), "mean_example_tokens": round(mean_length, 1)}, "runs": runs,
         "summary": summary, "ratio_vs_trl": ratio,
         "ratio_vs_padded": summary["biohub"]["tokens_per_s"] / summary["HF Trainer (padded)"]["tokens_per_s"],
+        "ratio_vs_trl_bf16": summary["biohub"]["tokens_per_s"] / summary["TRL (bf16)"]["tokens_per_s"],
         "same_examples": same_examples, "examples_compared": sum(mine.values()),
         "same_run_tokens": first["biohub"]["tokens"] == first["TRL"]["tokens"]
         and first["biohub"]["supervised"] == first["TRL"]["supervised"],
@@ -326,6 +333,9 @@ def report(results: dict[str, Any]) -> None:
     if "train" in results:
         ratios.append(("train: biohub / TRL useful tokens/s", results["train"]["ratio_vs_trl"], "goal >= 1.0"))
         ratios.append(("train: biohub / padded Trainer tokens/s", results["train"]["ratio_vs_padded"], ""))
+        ratios.append(
+            ("train: biohub / TRL bf16 autocast tokens/s", results["train"]["ratio_vs_trl_bf16"], "(not like for like)")
+        )
     for name, row in results.get("eval", {}).items():
         ratios.append((f"eval {name}: biohub / lm-eval q/s", row["ratio"], "goal >= 1.0" if name.endswith("loglik") else ""))
     for name, row in results.get("convert", {}).items():

@@ -57,13 +57,14 @@ def linear_fit(examples: list[float], seconds: list[float]) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def plot(build: list[dict[str, Any]], fit: dict[str, Any], training: dict[int, dict[str, Any]], path: Path) -> None:
+def plot(build: list[dict[str, Any]], fit: dict[str, Any], training: dict[Any, dict[str, Any]], path: Path) -> None:
     """Two panels: build seconds (and peak RSS) against rows written with the fitted line; training tokens/s (and peak
     RSS) against the row length."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter
 
     figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
     rows = [point["examples"] for point in build]
@@ -71,16 +72,21 @@ def plot(build: list[dict[str, Any]], fit: dict[str, Any], training: dict[int, d
     line = np.linspace(0, max(rows) * 1.05, 50)
     left.plot(line, fit["intercept_s"] + fit["seconds_per_1000"] / 1000 * line, "-", color="C0", alpha=0.5,
               label=f"fit: {fit['seconds_per_1000']:.2f} s / 1,000 examples, R² {fit['r2']:.3f}")  # fmt: skip
-    for point in build:
-        left.annotate(f"cap {point['cap']:,}", (point["examples"], point["seconds"]), textcoords="offset points", xytext=(4, -10))
+    for index, point in enumerate(build):  # labels below and above in turn: the small caps sit close together
+        offset = (6, -12) if index % 2 == 0 else (-10, 8)
+        left.annotate(f"cap {point['cap']:,}", (point["examples"], point["seconds"]), textcoords="offset points", xytext=offset)
     left.set_xlabel("training examples written (the *_instructions configs)")
+    left.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value / 1000:.0f}k"))
+    left.set_ylim(0, max(point["seconds"] for point in build) * 1.15)
     left.set_ylabel("seconds")
     memory = left.twinx()
     memory.plot(rows, [point["tree_peak_mib"] for point in build], "s--", color="C1", label="peak RSS (MiB)")
     memory.set_ylabel("peak RSS of the process tree (MiB)")
+    memory.set_ylim(0, max(point["tree_peak_mib"] for point in build) * 1.6)
     left.legend(loc="upper left", fontsize=8)
     memory.legend(loc="lower right", fontsize=8)
     left.set_title("biohub build recipes/taiyi_style.yaml --cap N")
+    training = {int(length): row for length, row in training.items()}  # (keys are strings after a JSON round trip)
     lengths = sorted(training)
     right.plot(lengths, [training[n]["tokens_per_s"] for n in lengths], "o-", color="C2", label="tokens/s")
     right.set_xscale("log", base=2)
@@ -90,8 +96,10 @@ def plot(build: list[dict[str, Any]], fit: dict[str, Any], training: dict[int, d
     rss = right.twinx()
     rss.plot(lengths, [training[n]["peak_rss_mib"] for n in lengths], "s--", color="C1", label="peak RSS (MiB)")
     rss.set_ylabel("peak RSS (MiB)")
+    right.set_ylim(0, max(training[n]["tokens_per_s"] for n in lengths) * 1.25)
+    rss.set_ylim(0, max(training[n]["peak_rss_mib"] for n in lengths) * 1.25)
     right.legend(loc="upper left", fontsize=8)
-    rss.legend(loc="lower right", fontsize=8)
+    rss.legend(loc="upper right", fontsize=8)
     right.set_title("biohub train (LoRA, default model), one row per step")
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)

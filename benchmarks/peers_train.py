@@ -11,11 +11,15 @@ transformers ``Trainer`` with padding, on the same model, LoRA, examples, row le
   the assistant-token mask), ``DataCollatorForSeq2Seq`` padding each micro-batch to its longest example; as many
   examples per micro-batch as fill one packed row on average.
 
-All three: the model saved once from the default GGUF as a float32 folder, LoRA with biohub's recipe values (r,
-alpha, dropout, target modules), AdamW at a constant learning rate (no warm-up), gradient clipping at 1.0, no weight
-decay, no gradient checkpointing, ``--train-steps`` optimizer steps of ``--train-rows`` rows x ``--train-accumulation``
-micro-batches. Throughput counts steps 2..N (step 1 carries one-time costs in every tool): useful (non-pad) tokens/s
-and supervised tokens/s, with the child's peak RSS.
+- **TRL (bf16)**: the same ``SFTTrainer`` in TRL's default precision: ``SFTConfig`` sets ``bf16=True`` unless told
+  otherwise, which on a CPU with bf16 instructions (this one has AVX512-BF16) runs the forward under accelerate's bf16
+  autocast: not the same computation (step losses differ by ~0.3%), shown for what a user gets by default.
+
+All of them: the model saved once from the default GGUF as a float32 folder, float32 compute (but TRL (bf16)), LoRA
+with biohub's recipe values (r, alpha, dropout, target modules), AdamW at a constant learning rate (no warm-up),
+gradient clipping at 1.0, no weight decay, no gradient checkpointing, ``steps`` optimizer steps of ``rows`` packed rows
+x ``accumulation`` micro-batches (``benchmarks/peers.py``: 4 steps of 1 row x 2). Throughput counts steps 2..N (step 1
+carries one-time costs in every tool): useful (non-pad) tokens/s and supervised tokens/s, with the child's peak RSS.
 
 Checks (once, not timed): TRL's prepared examples (split back out of its packed rows) are exactly biohub's tokenized
 examples, ids and supervised positions both; and the two losses agree at step 1 of a one-step run on the longest
@@ -189,7 +193,7 @@ def _common_args(s: TrainSetup, out: str) -> dict[str, Any]:
         "learning_rate": s.learning_rate, "lr_scheduler_type": "constant", "warmup_steps": 0, "weight_decay": 0.0,
         "max_grad_norm": 1.0, "optim": "adamw_torch", "logging_steps": 1, "save_strategy": "no", "report_to": [],
         "use_cpu": True, "seed": s.seed, "data_seed": s.seed, "dataloader_num_workers": 0, "gradient_checkpointing": False,
-        "disable_tqdm": True,
+        "disable_tqdm": True, "bf16": False,  # float32 as biohub (TRL's SFTConfig defaults to bf16 autocast)
     }  # fmt: skip
 
 
@@ -230,9 +234,10 @@ def _run_trainer(trainer: Any) -> dict[str, Any]:
     return _steady(times, tokens, supervised) | {"loss_step1": losses[0], "losses": losses}
 
 
-def trl_child(setup: dict[str, Any], digests: bool = False) -> dict[str, Any]:
-    """TRL ``SFTTrainer``: bfd packing (padding-free), assistant-only loss; with ``digests``, also its prepared
-    examples as digests (split back out of the packed rows by their ``seq_lengths``)."""
+def trl_child(setup: dict[str, Any], digests: bool = False, bf16: bool = False) -> dict[str, Any]:
+    """TRL ``SFTTrainer``: bfd packing (padding-free), assistant-only loss, in float32 as biohub, or with ``bf16`` in
+    TRL's own default precision (``SFTConfig(bf16=True)``: accelerate's bf16 autocast, on a CPU too); with
+    ``digests``, also its prepared examples as digests (split back out of the packed rows by their ``seq_lengths``)."""
     import tempfile
 
     import torch
@@ -244,8 +249,8 @@ def trl_child(setup: dict[str, Any], digests: bool = False) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         data = load_dataset("json", data_files=s.messages, split="train", cache_dir=f"{tmp}/hf")
         config = SFTConfig(
-            **_common_args(s, f"{tmp}/run"), per_device_train_batch_size=s.rows, max_length=s.max_length, packing=True,
-            packing_strategy="bfd", padding_free=True, assistant_only_loss=True, chat_template_path=s.template,
+            **(_common_args(s, f"{tmp}/run") | {"bf16": bf16}), per_device_train_batch_size=s.rows, max_length=s.max_length,
+            packing=True, packing_strategy="bfd", padding_free=True, assistant_only_loss=True, chat_template_path=s.template,
             dataset_num_proc=None,
         )  # fmt: skip
         model = AutoModelForCausalLM.from_pretrained(s.model_dir, dtype=torch.float32)
