@@ -46,10 +46,8 @@ import peers_train
 import psutil
 from child import in_child
 
-from biohub.hub.chat_template import TRAINING_CHAT_TEMPLATE
-from biohub.io import write_text
-from biohub.training.recipe import LLAMA_PROJECTIONS
-from biohub.training.tokenize import tokenize_conversation
+# biohub (torch, datasets) is imported inside the functions: every spawned child imports this module again, and a
+# conversion child then starts in about a second instead of several
 
 ROOT = Path(__file__).resolve().parents[1]
 PARTS = ("train", "eval", "convert", "scale")
@@ -89,7 +87,10 @@ def machine() -> str:
 
 
 def train_part(args: argparse.Namespace, hub: str, model_dir: Path, work: Path) -> dict[str, Any]:
+    from biohub.hub.chat_template import TRAINING_CHAT_TEMPLATE
     from biohub.models import load_tokenizer
+    from biohub.training.recipe import LLAMA_PROJECTIONS
+    from biohub.training.tokenize import tokenize_conversation
 
     rows = peers_train.sample_rows(hub, "mix_stage2", args.train_examples, args.seed)
     sample_hub, messages = peers_train.write_sample(rows, work, "sample")
@@ -247,6 +248,8 @@ def scale_builds(args: argparse.Namespace, keep: Path) -> list[dict[str, Any]]:
 
 
 def scale_training(args: argparse.Namespace, hub: str, model_dir: Path, work: Path) -> dict[int, dict[str, Any]]:
+    from biohub.training.recipe import LLAMA_PROJECTIONS
+
     rows = peers_train.sample_rows(hub, "mix_stage2", args.train_examples, args.seed)
     sample_hub, messages = peers_train.write_sample(rows, work, "lengths")
     found = {}
@@ -403,6 +406,8 @@ def main() -> int:
             results["scale"] = {"recipe": str(args.recipe.relative_to(ROOT) if args.recipe.is_relative_to(ROOT) else args.recipe),
                                 "build": builds, "fit": fit, "training": training, "plot": str(args.plot)}  # fmt: skip
     results["seconds"] = time.perf_counter() - started
+    from biohub.io import write_text
+
     write_text(args.out / "peers.json", json.dumps(results, indent=1, default=str) + "\n")  # atomic
     report(results)
     print(f"\nwall time {results['seconds'] / 60:.1f} min; results: {args.out / 'peers.json'}")
