@@ -35,6 +35,7 @@ import statistics
 import sys
 import tempfile
 import time
+from dataclasses import asdict
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -104,7 +105,7 @@ def train_part(args: argparse.Namespace, hub: str, model_dir: Path, work: Path) 
         lora_alpha=32, lora_dropout=0.05, targets=list(LLAMA_PROJECTIONS),
         padded_batch=max(1, round(args.max_length / mean_length)), seed=args.seed,
     )  # fmt: skip
-    settings = peers_train.setup_dict(setup)
+    settings = asdict(setup)
     children = {
         "biohub": peers_train.biohub_child, "TRL": peers_train.trl_child, "HF Trainer (padded)": peers_train.padded_child,
         "TRL (bf16)": peers_train.trl_child,
@@ -259,7 +260,7 @@ def scale_training(args: argparse.Namespace, hub: str, model_dir: Path, work: Pa
             max_length=length, rows=1, accumulation=1, steps=args.train_steps, learning_rate=1e-3, lora_r=16,
             lora_alpha=32, lora_dropout=0.05, targets=list(LLAMA_PROJECTIONS), padded_batch=1, seed=args.seed,
         )  # fmt: skip
-        result = in_child(peers_train.biohub_child, setup=peers_train.setup_dict(setup))
+        result = in_child(peers_train.biohub_child, setup=asdict(setup))
         found[length] = result
         log(f"train at max_length {length}: {result['tokens_per_s']:.0f} tokens/s, peak {result['peak_rss_mib']:,} MiB")
     return found

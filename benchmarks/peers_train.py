@@ -35,7 +35,7 @@ import json
 import random
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -198,21 +198,22 @@ def _common_args(s: TrainSetup, out: str) -> dict[str, Any]:
 
 
 def _timed(trainer_class: Any) -> Any:
-    """``trainer_class`` counting the tokens and supervised tokens of every optimizer step in ``compute_loss``."""
+    """``trainer_class`` counting, per optimizer step, the positions computed, the real (non-pad) tokens and the
+    supervised tokens of its micro-batches in ``compute_loss``."""
 
     class Timed(trainer_class):  # type: ignore[misc, valid-type]
-        step_tokens: Counter[int]
-        step_supervised: Counter[int]
+        step_positions: Counter[int] = Counter()
+        step_tokens: Counter[int] = Counter()
+        step_supervised: Counter[int] = Counter()
 
         def compute_loss(self, model: Any, inputs: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
             step = self.state.global_step  # 0-based index of the step this micro-batch belongs to
             mask = inputs.get("attention_mask")
+            self.step_positions[step] += int(inputs["input_ids"].numel())
             self.step_tokens[step] += int(inputs["input_ids"].numel() if mask is None else mask.sum())
             self.step_supervised[step] += int((inputs["labels"] != IGNORE).sum())
             return super().compute_loss(model, inputs, *args, **kwargs)
 
-    Timed.step_tokens = Counter()
-    Timed.step_supervised = Counter()
     return Timed
 
 
@@ -298,19 +299,6 @@ def padded_child(setup: dict[str, Any]) -> dict[str, Any]:
         collator = DataCollatorForSeq2Seq(tokenizer, padding=True, label_pad_token_id=IGNORE)
         trainer = _timed(Trainer)(model=model, args=arguments, train_dataset=Dataset.from_list(examples),
                                   data_collator=collator)  # fmt: skip
-        positions: Counter[int] = Counter()
-        original = trainer.compute_loss
-
-        def counting(model: Any, inputs: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
-            positions[trainer.state.global_step] += int(inputs["input_ids"].numel())
-            return original(model, inputs, *args, **kwargs)
-
-        trainer.compute_loss = counting
         result = _run_trainer(trainer)
-    real = sum(trainer.step_tokens.values())
-    return result | {"padding_fraction": round(1 - real / sum(positions.values()), 4)}
-
-
-def setup_dict(setup: TrainSetup) -> dict[str, Any]:
-    """The setup as the JSON-able dict the children take."""
-    return asdict(setup)
+    real, positions = sum(trainer.step_tokens.values()), sum(trainer.step_positions.values())
+    return result | {"padding_fraction": round(1 - real / positions, 4)}

@@ -5,6 +5,7 @@ what biohub trains (the same examples, tokens and supervised positions, the same
 from __future__ import annotations
 
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
@@ -63,7 +64,7 @@ def test_trl_trains_exactly_what_biohub_trains(hub: Path, tiny_model_dir: Path, 
     sample_hub, messages = peers_train.write_sample(rows, tmp_path, "sample")
     template = tmp_path / "chat_template.jinja"
     template.write_text(TRAINING_CHAT_TEMPLATE, encoding="utf-8")
-    setup = peers_train.setup_dict(
+    setup = asdict(
         peers_train.TrainSetup(
             model_dir=str(tiny_model_dir),
             hub=str(sample_hub),
