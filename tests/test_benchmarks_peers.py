@@ -96,3 +96,39 @@ def test_trl_trains_exactly_what_biohub_trains(hub: Path, tiny_model_dir: Path, 
     assert (mine["tokens"], mine["supervised"]) == (theirs["tokens"], theirs["supervised"]) and mine["supervised"] > 0
     assert mine["tokens"] == sum(len(tokenizer.apply_chat_template(row["messages"])["input_ids"]) for row in one)
     assert mine["loss_step1"] == pytest.approx(theirs["loss_step1"], abs=1e-4)
+
+
+@pytest.mark.parametrize("bf16_rounds", [0, 1, 3])
+def test_train_part_alternates_the_tools_and_runs_the_bf16_column_for_its_rounds(
+    hub: Path, tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bf16_rounds: int
+) -> None:
+    import argparse
+
+    import peers
+
+    calls: list[tuple[str, bool]] = []
+
+    def fake_child(function: object, setup: dict[str, object], **extra: object) -> dict[str, object]:
+        calls.append((getattr(function, "__name__", ""), bool(extra.get("bf16"))))
+        speed = 200.0 if function is peers_train.biohub_child else 100.0
+        return {"tokens_per_s": speed, "supervised_per_s": speed / 10, "peak_rss_mib": 1000, "loss_step1": 1.5,
+                "tokens": 900, "supervised": 80, "losses": [1.5, 1.2], "padding_fraction": 0.25}  # fmt: skip
+
+    monkeypatch.setattr(peers, "in_child", fake_child)
+    args = argparse.Namespace(train_examples=12, seed=0, max_length=512, train_steps=3, rounds=3, bf16_rounds=bf16_rounds)
+    result = peers.train_part(args, str(hub), tiny_model_dir, tmp_path)
+    timed = calls[:-2]  # the last two: the one-step loss check, biohub then TRL
+    assert calls[-2:] == [("biohub_child", False), ("trl_child", False)]
+    assert sum(name == "biohub_child" for name, _ in timed) == 3
+    assert sum(name == "trl_child" and not bf16 for name, bf16 in timed) == 3
+    assert sum(name == "padded_child" for name, _ in timed) == 3
+    assert sum(bf16 for _, bf16 in timed) == bf16_rounds
+    second_round = 4 if bf16_rounds else 3  # round 1 ran every tool of it; round 2 starts with TRL (the order rotates)
+    assert timed[0] == ("biohub_child", False) and timed[second_round] == ("trl_child", False)
+    assert result["ratio_vs_trl"] == pytest.approx(2.0)
+    if bf16_rounds:
+        assert result["summary"]["TRL (bf16)"]["rounds"] == bf16_rounds
+        assert result["ratio_vs_trl_bf16"] == pytest.approx(2.0)
+    else:
+        assert "TRL (bf16)" not in result["summary"] and result["ratio_vs_trl_bf16"] is None
+    peers.report({"machine": "test", "versions": {}, "rounds": 3, "batch_size": 16, "train": result})  # prints
