@@ -103,8 +103,7 @@ def train_part(args: argparse.Namespace, hub: str, model_dir: Path, work: Path) 
     mean_length = statistics.mean(len(tokenize_conversation(tokenizer, row["messages"]).input_ids) for row in rows)
     setup = peers_train.TrainSetup(
         model_dir=str(model_dir), hub=str(sample_hub), config="sample", messages=str(messages), template=str(template),
-        max_length=args.max_length, rows=1, accumulation=2, steps=args.train_steps, learning_rate=1e-3, lora_r=16,
-        lora_alpha=32, lora_dropout=0.05, targets=list(LLAMA_PROJECTIONS),
+        max_length=args.max_length, rows=1, accumulation=2, steps=args.train_steps, targets=list(LLAMA_PROJECTIONS),
         padded_batch=max(1, round(args.max_length / mean_length)), seed=args.seed,
     )  # fmt: skip
     settings = asdict(setup)
@@ -265,8 +264,8 @@ def scale_training(args: argparse.Namespace, hub: str, model_dir: Path, work: Pa
     for length in args.lengths:
         setup = peers_train.TrainSetup(
             model_dir=str(model_dir), hub=str(sample_hub), config="lengths", messages=str(messages), template="",
-            max_length=length, rows=1, accumulation=1, steps=args.train_steps, learning_rate=1e-3, lora_r=16,
-            lora_alpha=32, lora_dropout=0.05, targets=list(LLAMA_PROJECTIONS), padded_batch=1, seed=args.seed,
+            max_length=length, rows=1, accumulation=1, steps=args.train_steps, targets=list(LLAMA_PROJECTIONS),
+            padded_batch=1, seed=args.seed,
         )  # fmt: skip
         result = in_child(peers_train.biohub_child, setup=asdict(setup))
         found[length] = result

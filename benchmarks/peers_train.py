@@ -18,7 +18,7 @@ transformers ``Trainer`` with padding, on the same model, LoRA, examples, row le
 All of them: the model saved once from the default GGUF as a float32 folder, float32 compute (but TRL (bf16)), LoRA
 with biohub's recipe values (r, alpha, dropout, target modules), AdamW at a constant learning rate (no warm-up),
 gradient clipping at 1.0, no weight decay, no gradient checkpointing, ``steps`` optimizer steps of ``rows`` packed rows
-x ``accumulation`` micro-batches (``benchmarks/peers.py``: 4 steps of 1 row x 2). Throughput counts steps 2..N (step 1
+x ``accumulation`` micro-batches (``benchmarks/peers.py``: 3 steps of 1 row x 2). Throughput counts steps 2..N (step 1
 carries one-time costs in every tool): useful (non-pad) tokens/s and supervised tokens/s, with the child's peak RSS.
 
 Checks (once, not timed): TRL's prepared examples (split back out of its packed rows) are exactly biohub's tokenized
@@ -55,12 +55,12 @@ class TrainSetup:
     rows: int  # packed rows per micro-batch (biohub, TRL)
     accumulation: int
     steps: int
-    learning_rate: float
-    lora_r: int
-    lora_alpha: int
-    lora_dropout: float
-    targets: list[str]
+    targets: list[str]  # LoRA target modules
     padded_batch: int  # examples per micro-batch of the padded Trainer
+    learning_rate: float = 1e-3
+    lora_r: int = 16  # the LoRA of recipes/two_stage_demo.yaml
+    lora_alpha: int = 32
+    lora_dropout: float = 0.05
     seed: int = 0
 
 
