@@ -569,7 +569,7 @@ def eval_command(
         typer.Option(
             help="hf: transformers in this process; openai: an OpenAI-compatible server at --base-url serving --model "
             "(vLLM serve, SGLang, TGI, llama.cpp, Ollama, a hosted API; key from BIOHUB_EVAL_KEY or OPENAI_API_KEY); "
-            "vllm: vLLM's offline engine on the visible GPUs (pip install 'biohub[vllm]')."
+            "vllm: vLLM's offline engine on the visible GPUs, both protocols (pip install 'biohub[vllm]')."
         ),
     ] = "hf",
     base_url: Annotated[

@@ -37,7 +37,9 @@ Over ``--backend openai`` the same contexts and options are tokenized here (``--
 name) and sent as token ids to the server's ``/completions`` endpoint with ``echo`` and ``logprobs`` (one request per
 question, its options as a list of prompts), as lm-eval's ``local-completions`` model does; an option's value is the
 sum of the echoed log-probabilities at its positions. Servers that do not echo prompt log-probabilities (hosted chat
-APIs) are refused with a message saying so.
+APIs) are refused with a message saying so. Over ``--backend vllm`` the same token ids go to vLLM's offline engine as
+prompts with ``prompt_logprobs`` (:func:`biohub.eval.vllm_backend.prompt_logprobs_vllm`, given here as a
+:data:`PromptScorer`), all of a run's in one call, and are summed the same way.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ from __future__ import annotations
 import functools
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -62,6 +64,10 @@ from biohub.models import left_padded, pad_id
 from biohub.templates.choice_docs import choice_families, loglik_doc
 
 METRICS = ("acc", "acc_norm", "ece", "brier")
+
+PromptScorer = Callable[[Sequence[Sequence[int]]], list[list[float | None]]]
+"""Token-id prompts -> each prompt's per-position log-probabilities of its own tokens (None where there is none: the
+first position); an engine's prompt log-probabilities (``--backend vllm``)."""
 
 
 class LoglikError(BiohubError, ValueError):
@@ -230,13 +236,14 @@ def score_questions(
 def remote_logliks(
     context: Sequence[int], options: Sequence[Sequence[int]], logprobs: Sequence[Sequence[float | None]]
 ) -> list[float]:
-    """Each option's summed log-probability from a server's echoed prompt log-probabilities of ``context + option``
-    (:meth:`biohub.chat_client.ChatClient.prompt_logprobs`): the values at the option's positions."""
+    """Each option's summed log-probability from the prompt log-probabilities of ``context + option`` (a server's
+    echoed ones, :meth:`biohub.chat_client.ChatClient.prompt_logprobs`, or an engine's): the values at the option's
+    positions."""
     values = []
     for ids, found in zip(options, logprobs):
         picked = found[len(context) : len(context) + len(ids)]
         if len(picked) != len(ids) or any(value is None for value in picked):
-            raise LoglikError(f"the server returned {len(found)} prompt log-probabilities for {len(context) + len(ids)} tokens")
+            raise LoglikError(f"the backend returned {len(found)} prompt log-probabilities for {len(context) + len(ids)} tokens")
         values.append(float(sum(value for value in picked if value is not None)))
     return values
 
@@ -258,6 +265,21 @@ def score_questions_remote(
             found[index] = OptionScores(question.id, tuple(values), question.choices, question.gold)
             bar.update(1)
     return [found[i] for i in range(len(questions))]
+
+
+def score_questions_prompts(
+    scorer: PromptScorer, tokenizer: Any, questions: Sequence[ChoiceQuestion]
+) -> list[OptionScores]:
+    """The questions' option log-likelihoods from an engine's prompt log-probabilities: every ``context + option``
+    token sequence of every question (tokenized here) in one ``scorer`` call, summed at the option's positions."""
+    encoded = [encode_question(tokenizer, question) for question in questions]
+    logprobs = scorer([list(context) + list(option) for context, options in encoded for option in options])
+    found, at = [], 0
+    for question, (context, options) in zip(questions, encoded):
+        values = remote_logliks(context, options, logprobs[at : at + len(options)])
+        at += len(options)
+        found.append(OptionScores(question.id, tuple(values), question.choices, question.gold))
+    return found
 
 
 def _bar(total: int, show: bool) -> Any:
@@ -305,11 +327,13 @@ def score_entries(
     batch_size: int = 16,
     show_progress: bool = True,
     client: ChatClient | None = None,
+    scorer: PromptScorer | None = None,
 ) -> LoglikRun:
     """Score every closed-answer example of the rows once (an example shared by two rows is scored once), in batches
-    of ``batch_size`` questions; with ``client`` (``model`` unused), by the server's prompt log-probabilities."""
+    of ``batch_size`` questions; with ``client`` (``model`` unused), by the server's prompt log-probabilities; with
+    ``scorer`` (``model`` unused), by an engine's."""
     run = LoglikRun()
-    if client is None:
+    if client is None and scorer is None:
         model.eval()
     started = time.perf_counter()
     questions: dict[str, ChoiceQuestion] = {}
@@ -324,6 +348,8 @@ def score_entries(
                 questions[row["id"]], where[row["id"]] = question, (entry.dataset, row["task"])
     if client is not None:
         scored = score_questions_remote(client, tokenizer, list(questions.values()), show_progress=show_progress)
+    elif scorer is not None:
+        scored = score_questions_prompts(scorer, tokenizer, list(questions.values()))
     else:
         scored = score_questions(model, tokenizer, list(questions.values()), batch_size, show_progress=show_progress)
     for scores in scored:

@@ -37,7 +37,8 @@ from biohub.eval.sampling import sample_indices
 from biohub.eval.score import EntryResult, Judged, TokensLookup, compute, compute_strict, judge, parsed_only
 from biohub.eval.score import EvalError as EvalError
 from biohub.eval.suite import Entry, Suite, resolve
-from biohub.eval.vllm_backend import VllmOptions, generate_vllm
+from biohub.eval.vllm_backend import MISSING as VLLM_MISSING
+from biohub.eval.vllm_backend import VllmOptions, generate_vllm, prompt_logprobs_vllm
 from biohub.io import InputError, pretrained_source, read_hub_split, write_json, write_jsonl
 from biohub.outputs import EVAL, claim, require_hub
 from biohub.templates.library import families
@@ -68,20 +69,15 @@ class Server:
         )  # fmt: skip
 
 
-def check_backend(backend: str, server: Server | None, adapter: str | None, protocol: str) -> None:
-    """Refuse a backend biohub does not have, or ``openai`` without a server, with an adapter or with a protocol it
-    cannot run."""
+def check_backend(backend: str, server: Server | None, adapter: str | None) -> None:
+    """Refuse a backend biohub does not have or cannot start here (``vllm`` without vLLM), or ``openai`` without a
+    server or with an adapter."""
     if backend not in BACKENDS:
         raise EvalError(f"backend {backend!r}: expected one of {', '.join(BACKENDS)}")
     if backend != "openai" and server is not None:
         raise EvalError(f"--base-url is for --backend openai, not {backend}")
     if backend == "vllm" and importlib.util.find_spec("vllm") is None:
-        raise EvalError("--backend vllm needs vLLM (pip install 'biohub[vllm]') and a CUDA GPU")
-    if backend == "vllm" and protocol != "generate":
-        raise EvalError(
-            f"--protocol {protocol} over --backend vllm is not implemented yet (vLLM's prompt log-probabilities); use "
-            "--backend hf for log-likelihood scoring"
-        )
+        raise EvalError(VLLM_MISSING)
     if backend != "openai":
         return
     if server is None or not server.base_url.startswith(("http://", "https://")):
@@ -337,7 +333,8 @@ def evaluate(
     """Generate for every selected example (reusing ``raw_outputs.jsonl``), then score and write the outputs.
     ``backend`` (:data:`BACKENDS`): ``hf``, ``model_spec`` loaded in-process; ``openai``, ``model_spec`` is the
     model's name on ``server`` (the id the server answers with is recorded as ``served_model``; log-likelihoods from
-    its echoed prompt log-probabilities); ``vllm``, vLLM's offline engine (generate protocol only).
+    its echoed prompt log-probabilities); ``vllm``, vLLM's offline engine (log-likelihoods from its prompt
+    log-probabilities).
     ``merge_adapter``: fold the adapter into the base weights before scoring (peft's ``merge_and_unload``; faster,
     equal up to float rounding), else run it unmerged (``vllm`` always runs it unmerged, through vLLM's LoRA
     support). ``vllm``: the engine's parallelism (:mod:`biohub.eval.vllm_backend`). ``max_new_tokens_cap`` lowers
@@ -349,7 +346,7 @@ def evaluate(
 
     if protocol not in PROTOCOLS:
         raise EvalError(f"protocol {protocol!r}: expected one of {', '.join(PROTOCOLS)}")
-    check_backend(backend, server, adapter, protocol)
+    check_backend(backend, server, adapter)
     require_hub(data, "--data")  # a killed build or a foreign folder is refused before any loading
     check_resamples(resamples)
     adapter_source = pretrained_source(adapter, "adapter") if adapter else None  # a missing folder fails before any work
@@ -364,6 +361,16 @@ def evaluate(
         write_loglik(out, run, f"{out.name}: {suite.name}")
         meta = _meta(out, model_spec, None, {"model": None, "adapter": None}, suite, data, limit, seed) | {
             "protocol": protocol, "backend": backend, "base_url": server.base_url,
+        }  # fmt: skip
+        return write_results(out, loglik_results(entries, run), [], meta | {"loglik": loglik_summary(run)})
+    adapter_folder = str(adapter_source) if adapter_source is not None else None
+    options = vllm or VllmOptions()
+    if protocol == "loglik" and backend == "vllm":
+        run = _vllm_loglik(model_spec, adapter_folder, options, entries, rows, show_progress)
+        write_loglik(out, run, f"{out.name}: {suite.name}")
+        weights = {"model": weights_digest(model_spec), "adapter": weights_digest(adapter, "adapter") if adapter else None}
+        meta = _meta(out, model_spec, adapter, weights, suite, data, limit, seed) | {
+            "protocol": protocol, "backend": backend, "vllm": asdict(options), "merged_adapter": False,
         }  # fmt: skip
         return write_results(out, loglik_results(entries, run), [], meta | {"loglik": loglik_summary(run)})
     if protocol == "loglik":
@@ -412,10 +419,9 @@ def evaluate(
         replaced = _set_aside(raw, previous.get("weights")) if previous is not None and previous.get("weights") != keys else None
         write_json(stamp, settings | {"weights": keys})
         if backend == "vllm":
-            options = vllm or VllmOptions()
-            adapter_folder = str(adapter_source) if adapter_source is not None else None
             timing = generate_vllm(model_spec, adapter_folder, list(requests.values()), raw, options, show_progress=show_progress)
-            timing, extra = timing | {"vllm": asdict(options)}, {"replaced_outputs": replaced}
+            extra = {"vllm": asdict(options), "replaced_outputs": replaced}
+            loglik = functools.partial(_vllm_loglik, model_spec, adapter_folder, options, entries, rows, show_progress)
         else:
             model, tokenizer = load_model(model_spec, device=default_device(), adapter=adapter_source, merge=merge_adapter)
             timing = generate(model, tokenizer, list(requests.values()), raw, batch_size=batch_size, show_progress=show_progress)
@@ -431,7 +437,7 @@ def evaluate(
         "resamples": resamples,
         "generation": timing | {"greedy": True, "max_new_tokens_cap": max_new_tokens_cap},
     }
-    if protocol == "both":  # (check_backend refuses it over vllm)
+    if protocol == "both":
         run = loglik()
         write_loglik(out, run, f"{out.name}: {suite.name}")
         results = with_loglik(results, run)
@@ -451,6 +457,19 @@ def _remote_loglik(
         return score_entries(None, tokenizer, entries, rows, show_progress=show_progress, client=server.client(model))
     except ChatClientError as exc:
         raise EvalError(str(exc)) from None
+
+
+def _vllm_loglik(
+    model: str, adapter: str | None, options: VllmOptions, entries: Sequence[Entry], rows: dict[str, list[dict[str, Any]]],
+    show_progress: bool,
+) -> LoglikRun:  # fmt: skip
+    """The log-likelihood protocol over vLLM's offline engine (its prompt log-probabilities), the prompts tokenized
+    with the tokenizer of the folder vLLM loads."""
+    from biohub.models import ensure_chat_template, load_tokenizer, plain_model_source
+
+    tokenizer = ensure_chat_template(load_tokenizer(plain_model_source(model)))
+    scorer = functools.partial(prompt_logprobs_vllm, model, adapter, options=options, show_progress=show_progress)
+    return score_entries(None, tokenizer, entries, rows, show_progress=show_progress, scorer=scorer)
 
 
 def _meta(

@@ -1,20 +1,29 @@
-"""``biohub eval --backend vllm``: greedy generation with vLLM's offline engine (``pip install biohub[vllm]``, a CUDA
-GPU), the same requests, token budgets, raw-output file and resume as the ``hf`` backend.
+"""``biohub eval --backend vllm``: vLLM's offline engine (``pip install biohub[vllm]``, a CUDA GPU) for both
+protocols, with the same requests, token budgets, raw-output file and resume as the ``hf`` backend.
 
 - the model: a folder or Hub id as vLLM reads it; ``default`` and ``.gguf`` files through biohub's plain fp32 copy
   (:func:`biohub.models.plain_model_source`), so vLLM sees a normal model folder;
-- the prompt: the conversation through ``LLM.chat`` with biohub's chat template (the tokenizer's own, or the ChatML
-  fallback of :func:`biohub.models.ensure_chat_template`), as the ``hf`` backend renders it;
-- greedy (temperature 0), each request's own ``max_tokens``; ``trust_remote_code`` off;
+- ``generate``: the conversation through ``LLM.chat`` with biohub's chat template (the tokenizer's own, or the ChatML
+  fallback of :func:`biohub.models.ensure_chat_template`), as the ``hf`` backend renders it; greedy (temperature 0),
+  each request's own ``max_tokens``; ``trust_remote_code`` off;
+- ``loglik``: every ``context + option`` token sequence (tokenized by :mod:`biohub.eval.loglik`, as for ``hf``) sent
+  through ``LLM.generate`` as a ``TokensPrompt`` with ``prompt_logprobs`` (one new token, not decoded), as lm-eval's
+  vLLM backend scores log-likelihoods; each position's value is the log-probability of the prompt's own token there
+  (:func:`prompt_token_logprobs`);
 - ``--tensor-parallel-size T`` splits the model over T GPUs (vLLM's ``tensor_parallel_size``);
-  ``--data-parallel-size D`` runs D engine replicas, each in its own process on its own T GPUs of the visible ones
+  ``--data-parallel-size D`` runs D engine replicas, each on its own T GPUs of the visible ones
   (``CUDA_VISIBLE_DEVICES`` set per replica), each answering every D-th pending request;
 - ``--adapter``: a LoRA adapter through vLLM's LoRA support (``enable_lora``, a ``LoRARequest``; ``max_lora_rank``
   read from the adapter's ``adapter_config.json``), not merged.
 
-Answers are appended to ``raw_outputs.jsonl`` after each chunk of :data:`CHUNK` requests, so a killed run loses at most
-a chunk per replica. Not run on the development machine (no GPU, no vLLM wheel for its CPU); the ``gpu``-marked test
-compares its answers with the ``hf`` backend's where both are available.
+Every engine runs in a process of its own (spawned: CUDA cannot be forked), so its GPU memory is free again when the
+job ends: ``--protocol both`` runs a generation engine, then a scoring one. Answers are appended to
+``raw_outputs.jsonl`` (a replica's own file when there are several, merged as each ends) after each chunk of
+:data:`CHUNK` requests, so a killed run loses at most a chunk per replica.
+
+Not run on the development machine (no GPU, no vLLM wheel for its CPU): the CPU tests drive this module through a
+stand-in ``vllm`` package with vLLM's interface over transformers (``tests/fake_vllm``); the ``gpu``-marked tests
+compare the real engine's answers and log-likelihoods with the ``hf`` backend's where both are available.
 """
 
 from __future__ import annotations
@@ -22,6 +31,8 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import tempfile
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,11 +40,12 @@ from typing import Any
 
 from biohub.eval.generate import Request, read_done
 from biohub.eval.score import EvalError
-from biohub.io import append_jsonl
+from biohub.io import append_jsonl, read_jsonl_rows
 
-__all__ = ["CHUNK", "VllmOptions", "generate_vllm"]
+__all__ = ["CHUNK", "VllmOptions", "generate_vllm", "prompt_logprobs_vllm", "prompt_token_logprobs"]
 
-CHUNK = 256  # requests per llm.chat call (and per append to raw_outputs.jsonl)
+CHUNK = 256  # requests per engine call (and per append to the output file)
+MISSING = "--backend vllm needs vLLM (pip install 'biohub[vllm]') and a CUDA GPU"
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +59,21 @@ class VllmOptions:
     max_model_len: int | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class _Job:
+    """What one replica does: ``kind`` ``generate`` (``items``: requests) or ``score`` (``items``: (index, token ids)
+    pairs), appending its rows to ``out``."""
+
+    kind: str
+    model: str
+    adapter: str | None
+    items: Sequence[Any]
+    out: str
+    options: VllmOptions
+    chat_template: str
+    show_progress: bool
+
+
 def _lora_rank(adapter: str) -> int:
     """The adapter's rank (``r`` of ``adapter_config.json``; 16 when the file does not say)."""
     config = Path(adapter) / "adapter_config.json"
@@ -55,40 +82,109 @@ def _lora_rank(adapter: str) -> int:
     return 16
 
 
-def _replica(model: str, adapter: str | None, requests: Sequence[Request], out: str, options: VllmOptions,
-             chat_template: str, show_progress: bool) -> None:  # fmt: skip
-    """One engine replica answering ``requests`` into ``out`` (chunk by chunk)."""
-    from vllm import LLM, SamplingParams
+def prompt_token_logprobs(token_ids: Sequence[int], found: Sequence[Any]) -> list[float | None]:
+    """The log-probability of each prompt token given the ones before it, from vLLM's ``RequestOutput.prompt_logprobs``
+    (per position None or a dict token id -> ``Logprob``, whose ``.logprob`` is the value; older vLLM: a float):
+    None at the first position, where nothing precedes it."""
+    if len(found) != len(token_ids):
+        raise EvalError(f"--backend vllm returned {len(found)} prompt log-probabilities for {len(token_ids)} tokens")
+    values: list[float | None] = []
+    for token, entry in zip(token_ids, found):
+        value = None if entry is None else entry.get(token)
+        values.append(None if value is None else float(getattr(value, "logprob", value)))
+    return values
+
+
+def _replica(job: _Job) -> None:
+    """One engine replica doing ``job`` chunk by chunk."""
+    from vllm import LLM, SamplingParams, TokensPrompt
     from vllm.lora.request import LoRARequest
 
+    options = job.options
     engine_options: dict[str, Any] = {
-        "model": model, "tokenizer": model, "tensor_parallel_size": options.tensor_parallel_size,
+        "model": job.model, "tokenizer": job.model, "tensor_parallel_size": options.tensor_parallel_size,
         "gpu_memory_utilization": options.gpu_memory_utilization, "trust_remote_code": False, "seed": 0,
     }  # fmt: skip
     if options.max_model_len is not None:
         engine_options["max_model_len"] = options.max_model_len
-    if adapter is not None:
-        engine_options |= {"enable_lora": True, "max_lora_rank": _lora_rank(adapter)}
+    if job.adapter is not None:
+        engine_options |= {"enable_lora": True, "max_lora_rank": _lora_rank(job.adapter)}
     llm = LLM(**engine_options)
-    lora = LoRARequest("adapter", 1, adapter) if adapter is not None else None
-    for start in range(0, len(requests), CHUNK):
-        chunk = list(requests[start : start + CHUNK])
-        params = [SamplingParams(temperature=0.0, max_tokens=request.max_new_tokens) for request in chunk]
-        answers = llm.chat(
-            [request.messages for request in chunk], sampling_params=params, use_tqdm=show_progress, lora_request=lora,
-            chat_template=chat_template, add_generation_prompt=True,
-        )  # fmt: skip
+    lora = LoRARequest("adapter", 1, job.adapter) if job.adapter is not None else None
+    for start in range(0, len(job.items), CHUNK):
+        chunk = list(job.items[start : start + CHUNK])
         rows = []
-        for request, answer in zip(chunk, answers):
-            completion = answer.outputs[0]
-            rows.append({"id": request.id, "output": completion.text, "new_tokens": len(completion.token_ids)})
-        append_jsonl(Path(out), rows)
+        if job.kind == "generate":
+            params = [SamplingParams(temperature=0.0, max_tokens=request.max_new_tokens) for request in chunk]
+            answers = llm.chat(
+                [request.messages for request in chunk], sampling_params=params, use_tqdm=job.show_progress,
+                lora_request=lora, chat_template=job.chat_template, add_generation_prompt=True,
+            )  # fmt: skip
+            for request, answer in zip(chunk, answers):
+                completion = answer.outputs[0]
+                rows.append({"id": request.id, "output": completion.text, "new_tokens": len(completion.token_ids)})
+        else:
+            prompts = [TokensPrompt(prompt_token_ids=list(ids)) for _, ids in chunk]
+            scoring = SamplingParams(temperature=0.0, max_tokens=1, prompt_logprobs=1, detokenize=False)
+            outputs = llm.generate(prompts, sampling_params=scoring, use_tqdm=job.show_progress, lora_request=lora)
+            for (index, ids), output in zip(chunk, outputs):
+                rows.append({"index": index, "logprobs": prompt_token_logprobs(ids, output.prompt_logprobs)})
+        append_jsonl(Path(job.out), rows)
 
 
-def _replica_process(devices: str, *arguments: Any) -> None:
-    """A data-parallel replica in its own process, on ``devices`` (a ``CUDA_VISIBLE_DEVICES`` value)."""
+def _replica_process(devices: str, job: _Job) -> None:
+    """A replica in its own process, on ``devices`` (a ``CUDA_VISIBLE_DEVICES`` value)."""
     os.environ["CUDA_VISIBLE_DEVICES"] = devices
-    _replica(*arguments)
+    _replica(job)
+
+
+def _visible_gpus(options: VllmOptions) -> list[str]:
+    """The visible GPUs (``CUDA_VISIBLE_DEVICES``, else all), refused when fewer than the replicas need."""
+    import torch
+
+    gpus = torch.cuda.device_count()
+    wanted = options.tensor_parallel_size * options.data_parallel_size
+    if gpus < wanted:
+        raise EvalError(f"--backend vllm: {wanted} GPUs asked (tensor x data parallel), {gpus} visible")
+    return os.environ.get("CUDA_VISIBLE_DEVICES", ",".join(str(i) for i in range(gpus))).split(",")
+
+
+def _run_replicas(job: _Job, merge: bool) -> None:
+    """``job`` over ``options.data_parallel_size`` replicas (D), each in its own process with its share of the items
+    (every D-th). One replica writes ``job.out`` itself; several write files of their own beside it, appended to it
+    as each ends, whether or not another failed (``merge``: read as ``raw_outputs.jsonl`` rows, the last row of an
+    id kept). A failed replica fails the job once all have ended."""
+    visible = _visible_gpus(job.options)
+    size, replicas = job.options.tensor_parallel_size, job.options.data_parallel_size
+    out = Path(job.out)
+    context = multiprocessing.get_context("spawn")  # CUDA cannot be forked
+    workers = []
+    for replica in range(min(replicas, len(job.items))):  # (no engine for a replica without items)
+        shard = out if replicas == 1 else out.with_name(f"{out.stem}.replica{replica}.jsonl")
+        part = _Job(job.kind, job.model, job.adapter, list(job.items[replica::replicas]), str(shard), job.options,
+                    job.chat_template, job.show_progress and replicas == 1)  # fmt: skip
+        worker = context.Process(target=_replica_process, args=(",".join(visible[replica * size : (replica + 1) * size]), part))
+        worker.start()
+        workers.append((worker, shard))
+    failed = []
+    for worker, shard in workers:
+        worker.join()
+        if shard != out and shard.is_file():  # whatever a replica answered is kept, even when another failed
+            append_jsonl(out, list(read_done(shard).values()) if merge else read_jsonl_rows(shard))
+            shard.unlink()
+        if worker.exitcode != 0:
+            failed.append(worker.exitcode)
+    if failed:
+        kept = f"; the answers so far are kept in {out}: the same command generates only the rest" if merge else ""
+        raise EvalError(f"--backend vllm: {len(failed)} replica(s) failed (exit codes {failed}){kept}")
+
+
+def _require_vllm() -> None:
+    """Refuse to start without vLLM."""
+    import importlib.util
+
+    if importlib.util.find_spec("vllm") is None:
+        raise EvalError(MISSING)
 
 
 def generate_vllm(
@@ -96,49 +192,39 @@ def generate_vllm(
     show_progress: bool = True,
 ) -> dict[str, Any]:  # fmt: skip
     """Answer every request not yet in ``out`` with vLLM (module doc); counts and timing as the ``hf`` backend's."""
-    import time
-
-    try:
-        import vllm  # noqa: F401
-    except ImportError:
-        raise EvalError("--backend vllm needs vLLM (pip install 'biohub[vllm]') and a CUDA GPU") from None
-    import torch
-
+    _require_vllm()
     from biohub.models import ensure_chat_template, load_tokenizer, plain_model_source
 
-    gpus = torch.cuda.device_count()
-    wanted = options.tensor_parallel_size * options.data_parallel_size
-    if gpus < wanted:
-        raise EvalError(f"--backend vllm: {wanted} GPUs asked (tensor x data parallel), {gpus} visible")
+    _visible_gpus(options)
     done = read_done(out)
     todo = [request for request in requests if request.id not in done]
     model = plain_model_source(model_spec)
     chat_template = str(ensure_chat_template(load_tokenizer(model)).chat_template)
     started = time.perf_counter()
-    if todo and options.data_parallel_size == 1:
-        _replica(model, adapter, todo, str(out), options, chat_template, show_progress)
-    elif todo:
-        visible = os.environ.get("CUDA_VISIBLE_DEVICES", ",".join(str(i) for i in range(gpus))).split(",")
-        context = multiprocessing.get_context("spawn")  # CUDA cannot be forked
-        workers = []
-        for replica in range(options.data_parallel_size):
-            size = options.tensor_parallel_size
-            devices = ",".join(visible[replica * size : (replica + 1) * size])
-            shard = out.with_name(f"{out.stem}.replica{replica}.jsonl")
-            arguments = (model, adapter, todo[replica :: options.data_parallel_size], str(shard), options, chat_template, False)
-            worker = context.Process(target=_replica_process, args=(devices, *arguments))
-            worker.start()
-            workers.append((worker, shard))
-        failed = []
-        for worker, shard in workers:
-            worker.join()
-            if shard.is_file():  # whatever a replica answered is kept, even when another failed
-                append_jsonl(out, list(read_done(shard).values()))
-                shard.unlink()
-            if worker.exitcode != 0:
-                failed.append(worker.exitcode)
-        if failed:
-            raise EvalError(f"--backend vllm: {len(failed)} replica(s) failed (exit codes {failed}); answers kept in {out}")
+    if todo:
+        _run_replicas(_Job("generate", model, adapter, todo, str(out), options, chat_template, show_progress), merge=True)
     new_tokens = sum(int(row.get("new_tokens") or 0) for key, row in read_done(out).items() if key not in done)
     return {"generated": len(todo), "reused": len(requests) - len(todo), "new_tokens": new_tokens,
             "seconds": time.perf_counter() - started}  # fmt: skip
+
+
+def prompt_logprobs_vllm(
+    model_spec: str, adapter: str | None, prompts: Sequence[Sequence[int]], options: VllmOptions, *,
+    show_progress: bool = True,
+) -> list[list[float | None]]:  # fmt: skip
+    """Each prompt token's log-probability given the tokens before it (None at the first), for every prompt of
+    token ids, from vLLM's prompt log-probabilities (module doc); the rows pass through a temporary file."""
+    _require_vllm()
+    from biohub.models import plain_model_source
+
+    _visible_gpus(options)
+    model = plain_model_source(model_spec)
+    with tempfile.TemporaryDirectory(prefix="biohub-vllm-") as folder:
+        out = Path(folder) / "prompt_logprobs.jsonl"
+        job = _Job("score", model, adapter, [(i, list(ids)) for i, ids in enumerate(prompts)], str(out), options, "",
+                   show_progress)  # fmt: skip
+        _run_replicas(job, merge=False)
+        found = {int(row["index"]): row["logprobs"] for row in read_jsonl_rows(out)}
+    if len(found) != len(prompts):
+        raise EvalError(f"--backend vllm scored {len(found)} of {len(prompts)} prompts")
+    return [found[i] for i in range(len(prompts))]

@@ -1,12 +1,16 @@
 """``biohub eval --backend vllm``: refused clearly where vLLM or a GPU is missing (every machine without them, CI
-included); on a lent GPU with vLLM installed (``pytest -m gpu``), its greedy answers equal the ``hf`` backend's on
-the tiny model."""
+included); driven on the CPU through the stand-in ``vllm`` package of ``tests/fake_vllm`` (vLLM's interface over
+transformers: replica processes and their GPUs, LoRA requests, resume, the parsing of prompt log-probabilities),
+where its answers and log-likelihoods equal the ``hf`` backend's; on a lent GPU with vLLM installed (``pytest -m
+gpu``), the real engine's against ``hf``'s on the tiny model."""
 
 from __future__ import annotations
 
 import importlib.util
 import json
+import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -14,10 +18,13 @@ from typer.testing import CliRunner
 from biohub.cli import app
 from biohub.eval.generate import read_done
 from biohub.eval.run import evaluate
+from biohub.eval.score import EvalError
 from biohub.eval.suite import load_suite
+from biohub.eval.vllm_backend import VllmOptions, prompt_token_logprobs
 from biohub.models import plain_model_source
 
 HAS_VLLM = importlib.util.find_spec("vllm") is not None
+FAKE_VLLM = Path(__file__).parents[1] / "fake_vllm"
 
 
 def command(demo_hub: Path, out: Path, *more: str) -> list[str]:
@@ -34,9 +41,108 @@ def test_without_vllm_the_backend_is_refused_before_any_work(demo_hub: Path, tmp
     assert not (tmp_path / "out").exists()
 
 
-def test_loglik_over_vllm_is_refused(demo_hub: Path, tmp_path: Path) -> None:
+@pytest.mark.skipif(HAS_VLLM, reason="vLLM is installed here")
+def test_without_vllm_loglik_is_refused_too(demo_hub: Path, tmp_path: Path) -> None:
     result = CliRunner().invoke(app, command(demo_hub, tmp_path / "out", "--protocol", "loglik"))
-    assert result.exit_code == 2 and ("not implemented yet" in result.output or "needs vLLM" in result.output)
+    assert result.exit_code == 2 and "needs vLLM (pip install 'biohub[vllm]')" in result.output
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.fixture
+def fake_vllm(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """The stand-in ``vllm`` importable here and in spawned replicas (``sys.path`` travels with spawn), two GPUs
+    counted, every engine start logged to the returned file."""
+    import torch
+
+    if HAS_VLLM:
+        pytest.skip("the real vLLM is installed here: the gpu-marked tests use it")
+    monkeypatch.syspath_prepend(str(FAKE_VLLM))
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    log = tmp_path / "engines.jsonl"
+    monkeypatch.setenv("FAKE_VLLM_LOG", str(log))
+    return log
+
+
+def engines(log: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()] if log.is_file() else []
+
+
+def rows(document: dict[str, Any]) -> list[tuple[Any, ...]]:
+    return [(e["name"], e["value"], e["n"]) for e in document["entries"]]
+
+
+def loglik_lines(folder: Path) -> dict[str, dict[str, Any]]:
+    rows = [json.loads(line) for line in (folder / "loglik.jsonl").read_text(encoding="utf-8").splitlines()]
+    return {row["id"]: row for row in rows}
+
+
+def test_prompt_logprobs_are_read_at_the_prompts_own_tokens() -> None:
+    from types import SimpleNamespace
+
+    def entry(value: float) -> SimpleNamespace:
+        return SimpleNamespace(logprob=value)
+
+    found = [None, {7: entry(-0.5), 3: entry(-2.0)}, {9: entry(-0.1)}, {4: -1.5}]  # top token first; old vLLM: floats
+    assert prompt_token_logprobs([1, 3, 9, 4], found) == [None, -2.0, -0.1, -1.5]
+    assert prompt_token_logprobs([1, 3], [None, {7: entry(-0.5)}]) == [None, None]  # absent: the option is refused later
+    with pytest.raises(EvalError, match="returned 1 prompt log-probabilities for 2 tokens"):
+        prompt_token_logprobs([1, 3], [None])
+
+
+def test_loglik_over_the_engine_equals_hf(fake_vllm: Path, demo_hub: Path, tiny_model_dir: Path, tmp_path: Path) -> None:
+    options = {"limit": 3, "show_progress": False, "resamples": 0, "protocol": "loglik"}
+    local = evaluate(str(tiny_model_dir), load_suite("taiyi_style"), str(demo_hub), tmp_path / "hf", **options)
+    served = evaluate(str(tiny_model_dir), load_suite("taiyi_style"), str(demo_hub), tmp_path / "vllm", backend="vllm", **options)
+    hf, engine = loglik_lines(tmp_path / "hf"), loglik_lines(tmp_path / "vllm")
+    assert hf and set(hf) == set(engine)
+    for key, row in hf.items():
+        assert engine[key]["logliks"] == pytest.approx(row["logliks"], abs=1e-4), key
+        assert (engine[key]["pred"], engine[key]["pred_norm"]) == (row["pred"], row["pred_norm"]), key
+    assert rows(served) == rows(local)
+    assert served["backend"] == "vllm" and served["protocol"] == "loglik" and served["vllm"]["data_parallel_size"] == 1
+    assert served["weights"]["model"] == local["weights"]["model"]
+    started = engines(fake_vllm)  # one engine, in a process of its own, on the first GPU
+    assert [(line["devices"], line["enable_lora"]) for line in started] == [("0", False)]
+    assert started[0]["pid"] != os.getpid()
+
+
+@pytest.mark.slow
+def test_both_protocols_with_an_adapter_over_two_replicas_and_a_failed_replica_resumed(
+    fake_vllm: Path, demo_hub: Path, tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    torch.manual_seed(5)
+    adapter = tmp_path / "adapter"
+    lora = LoraConfig(r=2, lora_alpha=4, target_modules=["q_proj", "v_proj"], init_lora_weights=False)
+    get_peft_model(AutoModelForCausalLM.from_pretrained(tiny_model_dir), lora).save_pretrained(adapter)
+    options = {"limit": 2, "max_new_tokens_cap": 8, "show_progress": False, "resamples": 0, "adapter": str(adapter)}
+    hf = evaluate(str(tiny_model_dir), load_suite("taiyi_style"), str(demo_hub), tmp_path / "hf", batch_size=1,
+                  merge_adapter=False, protocol="both", **options)  # fmt: skip
+    out, two = tmp_path / "vllm", {"backend": "vllm", "vllm": VllmOptions(data_parallel_size=2), "protocol": "both"}
+    monkeypatch.setenv("FAKE_VLLM_FAIL_ON", "1")  # the second replica fails to start: the first one's answers are kept
+    with pytest.raises(EvalError, match=r"1 replica\(s\) failed"):
+        evaluate(str(tiny_model_dir), load_suite("taiyi_style"), str(demo_hub), out, **two, **options)
+    kept = read_done(out / "raw_outputs.jsonl")
+    assert 0 < len(kept) < len(read_done(tmp_path / "hf" / "raw_outputs.jsonl"))
+    assert not list(out.glob("*.replica*.jsonl"))  # a replica's own file is merged (or gone), never left beside
+    monkeypatch.delenv("FAKE_VLLM_FAIL_ON")
+    served = evaluate(str(tiny_model_dir), load_suite("taiyi_style"), str(demo_hub), out, **two, **options)
+    assert served["generation"]["reused"] == len(kept) and served["generation"]["generated"] > 0
+    answers = {key: row["output"] for key, row in read_done(out / "raw_outputs.jsonl").items()}
+    expected = {key: row["output"] for key, row in read_done(tmp_path / "hf" / "raw_outputs.jsonl").items()}
+    assert answers == expected  # the adapter unmerged (vLLM's LoRA) answers as hf's unmerged adapter, one at a time
+    for key, row in loglik_lines(tmp_path / "hf").items():
+        assert loglik_lines(out)[key]["logliks"] == pytest.approx(row["logliks"], abs=1e-4), key
+    assert rows(served) == rows(hf)
+    assert served["protocol"] == "both" and served["vllm"]["data_parallel_size"] == 2
+    started = engines(fake_vllm)  # failed run: replicas 0 and 1 (1 failed); then generation and scoring, 2 replicas each
+    assert sorted(line["devices"] for line in started) == ["0", "0", "0", "1", "1"]
+    assert all(line["enable_lora"] and line["max_lora_rank"] == 2 for line in started)
+    assert len({line["pid"] for line in started}) == len(started)  # every engine in a process of its own
 
 
 def test_the_default_gguf_becomes_a_plain_folder_an_engine_can_read() -> None:
@@ -61,3 +167,21 @@ def test_vllm_answers_as_hf_does(demo_hub: Path, tiny_model_dir: Path, tmp_path:
     same = sum(answers[key] == expected[key] for key in expected)
     assert same >= 0.9 * len(expected)  # greedy on different kernels (bf16/fp32): near-ties may differ
     assert served["backend"] == "vllm" and len(served["entries"]) == len(hf["entries"])
+
+
+@pytest.mark.gpu
+def test_vllm_log_likelihoods_as_hf_gives_them(demo_hub: Path, tiny_model_dir: Path, tmp_path: Path) -> None:
+    pytest.importorskip("vllm", reason="vLLM is not installed (pip install 'biohub[vllm]')")
+    import torch
+
+    if not torch.cuda.is_available():
+        pytest.skip("needs a CUDA GPU")
+    options = {"limit": 3, "show_progress": False, "resamples": 0, "protocol": "loglik"}
+    evaluate(str(tiny_model_dir), load_suite("taiyi_style"), str(demo_hub), tmp_path / "hf", **options)
+    served = evaluate(str(tiny_model_dir), load_suite("taiyi_style"), str(demo_hub), tmp_path / "vllm", backend="vllm", **options)
+    hf, engine = loglik_lines(tmp_path / "hf"), loglik_lines(tmp_path / "vllm")
+    assert hf and set(hf) == set(engine) and served["backend"] == "vllm"
+    for key, row in hf.items():  # vLLM runs a float32 model in half precision ("auto")
+        assert engine[key]["logliks"] == pytest.approx(row["logliks"], rel=0.05, abs=0.05), key
+    same = sum(engine[key]["pred"] == row["pred"] for key, row in hf.items())
+    assert same >= 0.9 * len(hf)

@@ -1,0 +1,1 @@
+"""The stand-in's LoRA requests (``tests/fake_vllm/README.md``)."""
