@@ -38,7 +38,7 @@ from biohub.eval.score import EntryResult, Judged, TokensLookup, compute, comput
 from biohub.eval.score import EvalError as EvalError
 from biohub.eval.suite import Entry, Suite, resolve
 from biohub.eval.vllm_backend import MISSING as VLLM_MISSING
-from biohub.eval.vllm_backend import VllmOptions, generate_vllm, prompt_logprobs_vllm
+from biohub.eval.vllm_backend import VllmOptions, generate_vllm, prompt_logprobs_vllm, visible_gpus
 from biohub.io import InputError, pretrained_source, read_hub_split, write_json, write_jsonl
 from biohub.outputs import EVAL, claim, require_hub
 from biohub.templates.library import families
@@ -347,6 +347,9 @@ def evaluate(
     if protocol not in PROTOCOLS:
         raise EvalError(f"protocol {protocol!r}: expected one of {', '.join(PROTOCOLS)}")
     check_backend(backend, server, adapter)
+    options = vllm or VllmOptions()
+    if backend == "vllm":
+        visible_gpus(options)  # too few GPUs for the replicas: refused before any work
     require_hub(data, "--data")  # a killed build or a foreign folder is refused before any loading
     check_resamples(resamples)
     adapter_source = pretrained_source(adapter, "adapter") if adapter else None  # a missing folder fails before any work
@@ -364,7 +367,6 @@ def evaluate(
         }  # fmt: skip
         return write_results(out, loglik_results(entries, run), [], meta | {"loglik": loglik_summary(run)})
     adapter_folder = str(adapter_source) if adapter_source is not None else None
-    options = vllm or VllmOptions()
     if protocol == "loglik" and backend == "vllm":
         run = _vllm_loglik(model_spec, adapter_folder, options, entries, rows, show_progress)
         write_loglik(out, run, f"{out.name}: {suite.name}")

@@ -9,7 +9,9 @@ protocols, with the same requests, token budgets, raw-output file and resume as 
 - ``loglik``: every ``context + option`` token sequence (tokenized by :mod:`biohub.eval.loglik`, as for ``hf``) sent
   through ``LLM.generate`` as a ``TokensPrompt`` with ``prompt_logprobs`` (one new token, not decoded), as lm-eval's
   vLLM backend scores log-likelihoods; each position's value is the log-probability of the prompt's own token there
-  (:func:`prompt_token_logprobs`);
+  (:func:`prompt_token_logprobs`). The scoring engine runs without prefix caching: vLLM does not cache prompt
+  log-probabilities, and with the cache on, early vLLM V1 releases refused such requests (vLLM issue 13409, until
+  PR 13949) and later ones were reported to return values that depend on request order (vLLM issue 42019);
 - ``--tensor-parallel-size T`` splits the model over T GPUs (vLLM's ``tensor_parallel_size``);
   ``--data-parallel-size D`` runs D engine replicas, each on its own T GPUs of the visible ones
   (``CUDA_VISIBLE_DEVICES`` set per replica), each answering every D-th pending request;
@@ -42,7 +44,7 @@ from biohub.eval.generate import Request, read_done
 from biohub.eval.score import EvalError
 from biohub.io import append_jsonl, read_jsonl_rows
 
-__all__ = ["CHUNK", "VllmOptions", "generate_vllm", "prompt_logprobs_vllm", "prompt_token_logprobs"]
+__all__ = ["CHUNK", "VllmOptions", "generate_vllm", "prompt_logprobs_vllm", "prompt_token_logprobs", "visible_gpus"]
 
 CHUNK = 256  # requests per engine call (and per append to the output file)
 MISSING = "--backend vllm needs vLLM (pip install 'biohub[vllm]') and a CUDA GPU"
@@ -109,6 +111,8 @@ def _replica(job: _Job) -> None:
         engine_options["max_model_len"] = options.max_model_len
     if job.adapter is not None:
         engine_options |= {"enable_lora": True, "max_lora_rank": _lora_rank(job.adapter)}
+    if job.kind == "score":  # prompt log-probabilities and the prefix cache: module doc
+        engine_options["enable_prefix_caching"] = False
     llm = LLM(**engine_options)
     lora = LoRARequest("adapter", 1, job.adapter) if job.adapter is not None else None
     for start in range(0, len(job.items), CHUNK):
@@ -138,7 +142,7 @@ def _replica_process(devices: str, job: _Job) -> None:
     _replica(job)
 
 
-def _visible_gpus(options: VllmOptions) -> list[str]:
+def visible_gpus(options: VllmOptions) -> list[str]:
     """The visible GPUs (``CUDA_VISIBLE_DEVICES``, else all), refused when fewer than the replicas need."""
     import torch
 
@@ -154,7 +158,7 @@ def _run_replicas(job: _Job, merge: bool) -> None:
     (every D-th). One replica writes ``job.out`` itself; several write files of their own beside it, appended to it
     as each ends, whether or not another failed (``merge``: read as ``raw_outputs.jsonl`` rows, the last row of an
     id kept). A failed replica fails the job once all have ended."""
-    visible = _visible_gpus(job.options)
+    visible = visible_gpus(job.options)
     size, replicas = job.options.tensor_parallel_size, job.options.data_parallel_size
     out = Path(job.out)
     context = multiprocessing.get_context("spawn")  # CUDA cannot be forked
@@ -195,7 +199,7 @@ def generate_vllm(
     _require_vllm()
     from biohub.models import ensure_chat_template, load_tokenizer, plain_model_source
 
-    _visible_gpus(options)
+    visible_gpus(options)
     done = read_done(out)
     todo = [request for request in requests if request.id not in done]
     model = plain_model_source(model_spec)
@@ -217,7 +221,7 @@ def prompt_logprobs_vllm(
     _require_vllm()
     from biohub.models import plain_model_source
 
-    _visible_gpus(options)
+    visible_gpus(options)
     model = plain_model_source(model_spec)
     with tempfile.TemporaryDirectory(prefix="biohub-vllm-") as folder:
         out = Path(folder) / "prompt_logprobs.jsonl"

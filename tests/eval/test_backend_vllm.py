@@ -77,6 +77,18 @@ def loglik_lines(folder: Path) -> dict[str, dict[str, Any]]:
     return {row["id"]: row for row in rows}
 
 
+def test_too_few_gpus_for_the_replicas_are_refused_before_any_work(
+    fake_vllm: Path, demo_hub: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    arguments = ("--tensor-parallel-size", "2", "--protocol", "loglik")
+    result = CliRunner().invoke(app, command(demo_hub, tmp_path / "out", *arguments))
+    assert result.exit_code == 2 and "2 GPUs asked (tensor x data parallel), 1 visible" in result.output
+    assert not (tmp_path / "out").exists() and not engines(fake_vllm)
+
+
 def test_prompt_logprobs_are_read_at_the_prompts_own_tokens() -> None:
     from types import SimpleNamespace
 
@@ -103,7 +115,7 @@ def test_loglik_over_the_engine_equals_hf(fake_vllm: Path, demo_hub: Path, tiny_
     assert served["backend"] == "vllm" and served["protocol"] == "loglik" and served["vllm"]["data_parallel_size"] == 1
     assert served["weights"]["model"] == local["weights"]["model"]
     started = engines(fake_vllm)  # one engine, in a process of its own, on the first GPU
-    assert [(line["devices"], line["enable_lora"]) for line in started] == [("0", False)]
+    assert [(line["devices"], line["enable_lora"], line["enable_prefix_caching"]) for line in started] == [("0", False, False)]
     assert started[0]["pid"] != os.getpid()
 
 
@@ -142,6 +154,8 @@ def test_both_protocols_with_an_adapter_over_two_replicas_and_a_failed_replica_r
     started = engines(fake_vllm)  # failed run: replicas 0 and 1 (1 failed); then generation and scoring, 2 replicas each
     assert sorted(line["devices"] for line in started) == ["0", "0", "0", "1", "1"]
     assert all(line["enable_lora"] and line["max_lora_rank"] == 2 for line in started)
+    caching = [line["enable_prefix_caching"] for line in started]  # generation: vLLM's default; scoring: off
+    assert caching.count(None) == 3 and caching.count(False) == 2
     assert len({line["pid"] for line in started}) == len(started)  # every engine in a process of its own
 
 

@@ -65,7 +65,7 @@ class LLM:
     def __init__(
         self, model: str, tokenizer: str | None = None, tensor_parallel_size: int = 1, gpu_memory_utilization: float = 0.9,
         trust_remote_code: bool = False, seed: int = 0, max_model_len: int | None = None, enable_lora: bool = False,
-        max_lora_rank: int = 16,
+        max_lora_rank: int = 16, enable_prefix_caching: bool | None = None,
     ) -> None:  # fmt: skip
         if trust_remote_code:
             raise ValueError("the stand-in never runs remote code")
@@ -80,6 +80,7 @@ class LLM:
             line = {
                 "pid": os.getpid(), "devices": os.environ.get("CUDA_VISIBLE_DEVICES"), "model": model,
                 "tensor_parallel_size": tensor_parallel_size, "enable_lora": enable_lora, "max_lora_rank": max_lora_rank,
+                "enable_prefix_caching": enable_prefix_caching,
             }  # fmt: skip
             with open(log, "a", encoding="utf-8") as handle:
                 handle.write(json.dumps(line) + "\n")
