@@ -334,7 +334,7 @@ def report(results: dict[str, Any]) -> None:
         marginal = ", ".join(f"{value:.2f}" for value in fit["marginal_s_per_1000"])
         print(
             f"fit: {fit['seconds_per_1000']:.2f} s per 1,000 training examples + {fit['intercept_s']:.1f} s fixed, "
-            f"R^2 {fit['r2']:.4f}; marginal s per 1,000 between caps: {marginal}; linear: {fit['linear']}"
+            f"R^2 {fit['r2']:.4f}; marginal s per 1,000 between caps: {marginal}; growth: {fit['growth']}"
         )
         print(f"{'max_length':>10}{'tokens/s':>10}{'peak RSS MiB':>13}")
         for length, row in scale["training"].items():

@@ -6,8 +6,10 @@ tokens/s at several row lengths; a least-squares line for the build, and the plo
   splits of the ``*_instructions`` configs: what the cap changes), all rows written, and the peak RSS of the child's
   process tree (the build's worker processes included). A line ``seconds = a + b x examples`` is fitted: ``a`` is the
   work no cap changes (every corpus converted, the whole eval sets templated, the card), ``b`` is given as seconds per
-  1,000 training examples, with R^2 and the marginal cost of each step between caps; the growth is called linear when
-  R^2 >= 0.98 and no step's marginal cost is more than twice the first's.
+  1,000 training examples, with R^2 and the marginal cost of each step between caps. The growth is called
+  super-linear when a step's marginal cost is more than twice the first's, or the line misses (R^2 < 0.98) with the
+  last step dearer than the first; linear when the line fits (R^2 >= 0.98); else sub-linear (the line misses because
+  later steps cost less).
 - **training**: biohub's trainer on the same examples, packed rows of ``max_length`` 512, 1,024 and 2,048 tokens (one
   row per step), tokens/s over steps 2..N and peak RSS (attention is quadratic in the row length; the rest is linear).
 """
@@ -43,17 +45,22 @@ def build_child(recipe: str, mirror: str, cap: int, keep: str | None = None) -> 
 
 def linear_fit(examples: list[float], seconds: list[float]) -> dict[str, Any]:
     """Least-squares ``seconds = a + b x examples``: ``b`` per 1,000 examples, the fixed cost ``a``, R^2, each step's
-    marginal cost, linear or not."""
+    marginal cost, and the growth (module doc: ``linear``, ``sub-linear`` or ``super-linear``)."""
     x, y = np.asarray(examples, dtype=float), np.asarray(seconds, dtype=float)
     slope, intercept = np.polyfit(x, y, 1)
     predicted = intercept + slope * x
     total = float(((y - y.mean()) ** 2).sum())
     r2 = 1 - float(((y - predicted) ** 2).sum()) / total if total else 1.0
     marginal = [float((y[i + 1] - y[i]) / (x[i + 1] - x[i]) * 1000) for i in range(len(x) - 1) if x[i + 1] != x[i]]
-    linear = r2 >= 0.98 and all(step <= 2 * marginal[0] for step in marginal) if marginal else True
+    if marginal and (any(step > 2 * marginal[0] for step in marginal) or (r2 < 0.98 and marginal[-1] > marginal[0])):
+        growth = "super-linear"
+    elif not marginal or r2 >= 0.98:
+        growth = "linear"
+    else:
+        growth = "sub-linear"
     return {
         "seconds_per_1000": float(slope * 1000), "intercept_s": float(intercept), "r2": r2,
-        "marginal_s_per_1000": marginal, "linear": bool(linear),
+        "marginal_s_per_1000": marginal, "growth": growth,
     }  # fmt: skip
 
 

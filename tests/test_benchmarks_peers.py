@@ -19,16 +19,20 @@ import peers_scale  # noqa: E402
 import peers_train  # noqa: E402
 
 
-def test_linear_fit_of_a_line_and_of_a_curve() -> None:
+def test_growth_of_a_line_and_of_curves_either_way() -> None:
     line = peers_scale.linear_fit([0, 1000, 2000, 4000], [10, 12, 14, 18])  # 2 s per 1,000 + 10 s
     assert line["seconds_per_1000"] == pytest.approx(2.0)
     assert line["intercept_s"] == pytest.approx(10.0)
     assert line["r2"] == pytest.approx(1.0)
     assert line["marginal_s_per_1000"] == pytest.approx([2.0, 2.0, 2.0])
-    assert line["linear"] is True
+    assert line["growth"] == "linear"
     curve = peers_scale.linear_fit([0, 1000, 2000, 3000], [0, 1, 4, 9])  # quadratic: marginal 1, 3, 5 s per 1,000
     assert curve["marginal_s_per_1000"] == pytest.approx([1.0, 3.0, 5.0])
-    assert curve["linear"] is False
+    assert curve["growth"] == "super-linear"
+    recorded = peers_scale.linear_fit([3717, 12374, 51765, 153655], [51.9, 56.8, 82.7, 113.8])  # BENCHMARKS.md's build
+    assert recorded["r2"] == pytest.approx(0.965, abs=0.001) and recorded["growth"] == "sub-linear"
+    flat = peers_scale.linear_fit([0, 1000, 2000, 3000], [0, 5, 9, 10])  # marginal 5, 4, 1: the line misses, cheaper later
+    assert flat["r2"] < 0.98 and flat["growth"] == "sub-linear"
 
 
 @pytest.mark.parametrize("name", ["bc2gm", "chip_ctc"])
