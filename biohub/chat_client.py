@@ -21,7 +21,7 @@ import os
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -204,7 +204,8 @@ class ChatClient:
     ) -> Iterator[tuple[int, Completion]]:
         """(index, answer) of every conversation as answers arrive, at most ``concurrency`` in flight; ``options``: the
         SDK options of every request, or one mapping per conversation. The first failure stops the run: nothing more
-        is sent, the requests in flight are awaited (their answers are lost), and the error is raised."""
+        is sent, the requests in flight are awaited and their answers yielded (they are paid for), then the first
+        error is raised."""
         each = [options] * len(conversations) if isinstance(options, dict) else list(options)
         if len(each) != len(conversations):
             raise ValueError(f"{len(each)} option sets for {len(conversations)} conversations")
@@ -214,21 +215,35 @@ class ChatClient:
         """(index, result) of each call (each one request of this client) as they finish, at most ``concurrency`` at
         a time; the first failure stops the run as :meth:`chat_many` says."""
         pending: dict[Future[T], int] = {}
+        failure: BaseException | None = None
         with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
             try:
                 for index, call in enumerate(calls):
                     pending[pool.submit(call)] = index
                     if len(pending) >= self.concurrency:
-                        yield from _arrived(pending)
+                        failure = yield from _arrived(pending, failure)
+                    if failure is not None:
+                        break
                 while pending:
-                    yield from _arrived(pending)
+                    failure = yield from _arrived(pending, failure)
             finally:
-                for future in pending:
+                for future in pending:  # (only when the caller stops reading early)
                     future.cancel()
+        if failure is not None:
+            raise failure
 
 
-def _arrived(pending: dict[Future[T], int]) -> Iterator[tuple[int, T]]:
-    """Wait for at least one call in flight; (index, result) of each finished one, removed from ``pending``."""
+def _arrived(
+    pending: dict[Future[T], int], failure: BaseException | None
+) -> Generator[tuple[int, T], None, BaseException | None]:
+    """Wait for at least one call in flight; (index, result) of each finished one that succeeded, every finished one
+    removed from ``pending``. Returns the first failure: ``failure`` if already set, else the first of these calls'."""
     done, _ = wait(pending, return_when=FIRST_COMPLETED)
     for future in sorted(done, key=pending.__getitem__):
-        yield pending.pop(future), future.result()
+        index = pending.pop(future)
+        error = future.exception()
+        if error is None:
+            yield index, future.result()
+        elif failure is None:
+            failure = error
+    return failure

@@ -48,7 +48,7 @@ def server(tiny: tuple[Any, Any]) -> Iterator[tuple[str, ServerState]]:
 
 
 def remote(url: str, demo_hub: Path, out: Path, **options: Any) -> dict[str, Any]:
-    keys = ("concurrency", "retries", "max_requests", "tokenizer")
+    keys = ("concurrency", "retries", "max_requests", "max_tokens_total", "tokenizer")
     server_options = {key: options.pop(key) for key in keys if key in options}
     limit = options.pop("limit", 2)
     return evaluate(
@@ -115,6 +115,21 @@ def test_retries_budget_resume_and_the_key(
         ],
     )  # fmt: skip
     assert result.exit_code == 2 and "HTTP 400 (not retried)" in result.output and KEY not in result.output
+
+
+def test_answers_in_flight_when_a_request_fails_are_kept_and_the_token_budget_stops_a_run(
+    server: tuple[str, ServerState], demo_hub: Path, tmp_path: Path
+) -> None:
+    url, state = server
+    state.statuses = [400]  # the first request the server receives fails for good; three more are in flight
+    with pytest.raises(EvalError, match="HTTP 400"):
+        remote(url, demo_hub, tmp_path / "failed", concurrency=4)
+    assert len(state.bodies) == 4  # nothing sent after the failure
+    assert len(read_done(tmp_path / "failed" / "raw_outputs.jsonl")) == 3  # the three paid answers are written
+    before = len(state.bodies)
+    with pytest.raises(EvalError, match="token budget of 1 spent"):
+        remote(url, demo_hub, tmp_path / "budget", concurrency=1, max_tokens_total=1)
+    assert len(state.bodies) - before == 1 and len(read_done(tmp_path / "budget" / "raw_outputs.jsonl")) == 1
 
 
 def _messages(demo_hub: Path, done: dict[str, dict[str, Any]]) -> list[list[dict[str, str]]]:
