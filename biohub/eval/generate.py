@@ -134,8 +134,14 @@ def generate_remote(client: ChatClient, requests: Sequence[Request], out: Path, 
 
 
 def _eos_ids(model: Any, tokenizer: Any) -> list[int]:
+    return eos_ids(getattr(model, "generation_config", None), tokenizer)
+
+
+def eos_ids(generation_config: Any, tokenizer: Any) -> list[int]:
+    """The tokens an answer ends at: the end-of-sequence tokens of the model's generation config and of the tokenizer,
+    and ChatML's end of turn (``<|im_end|>``) where the vocabulary has it (the chat-template fallback's)."""
     ids = set()
-    for source in (getattr(model, "generation_config", None), tokenizer):
+    for source in (generation_config, tokenizer):
         value = getattr(source, "eos_token_id", None)
         if isinstance(value, int):
             ids.add(value)

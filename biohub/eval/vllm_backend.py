@@ -5,7 +5,9 @@ protocols, with the same requests, token budgets, raw-output file and resume as 
   (:func:`biohub.models.plain_model_source`), so vLLM sees a normal model folder;
 - ``generate``: the conversation through ``LLM.chat`` with biohub's chat template (the tokenizer's own, or the ChatML
   fallback of :func:`biohub.models.ensure_chat_template`), as the ``hf`` backend renders it; greedy (temperature 0),
-  each request's own ``max_tokens``; ``trust_remote_code`` off;
+  each request's own ``max_tokens``, ended where the ``hf`` backend ends an answer (``stop_token_ids``: the model's
+  and tokenizer's end-of-sequence tokens and ChatML's end of turn, :func:`biohub.eval.generate.eos_ids`);
+  ``trust_remote_code`` off;
 - ``loglik``: every ``context + option`` token sequence (tokenized by :mod:`biohub.eval.loglik`, as for ``hf``) sent
   through ``LLM.generate`` as a ``TokensPrompt`` with ``prompt_logprobs`` (one new token, not decoded), as lm-eval's
   vLLM backend scores log-likelihoods; each position's value is the log-probability of the prompt's own token there
@@ -16,7 +18,8 @@ protocols, with the same requests, token budgets, raw-output file and resume as 
   ``--data-parallel-size D`` runs D engine replicas, each on its own T GPUs of the visible ones
   (``CUDA_VISIBLE_DEVICES`` set per replica), each answering every D-th pending request;
 - ``--adapter``: a LoRA adapter through vLLM's LoRA support (``enable_lora``, a ``LoRARequest``; ``max_lora_rank``
-  read from the adapter's ``adapter_config.json``), not merged.
+  the adapter's rank from ``adapter_config.json``, rounded up to a value vLLM accepts: :func:`lora_rank_limit`), not
+  merged.
 
 Every engine runs in a process of its own (spawned: CUDA cannot be forked), so its GPU memory is free again when the
 job ends: ``--protocol both`` runs a generation engine, then a scoring one. Answers are appended to
@@ -36,18 +39,22 @@ import os
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from biohub.eval.generate import Request, read_done
+from biohub.eval.generate import Request, eos_ids, read_done
 from biohub.eval.score import EvalError
 from biohub.io import append_jsonl, read_jsonl_rows
 
-__all__ = ["CHUNK", "VllmOptions", "generate_vllm", "prompt_logprobs_vllm", "prompt_token_logprobs", "visible_gpus"]
+__all__ = [
+    "CHUNK", "LORA_RANKS", "VllmOptions", "generate_vllm", "lora_rank_limit", "prompt_logprobs_vllm",
+    "prompt_token_logprobs", "visible_gpus",
+]  # fmt: skip
 
 CHUNK = 256  # requests per engine call (and per append to the output file)
 MISSING = "--backend vllm needs vLLM (pip install 'biohub[vllm]') and a CUDA GPU"
+LORA_RANKS = (8, 16, 32, 64, 128, 256, 320, 512)  # the max_lora_rank values every vLLM >= 0.8 accepts
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,14 +81,18 @@ class _Job:
     options: VllmOptions
     chat_template: str
     show_progress: bool
+    stop_ids: tuple[int, ...] = ()
 
 
-def _lora_rank(adapter: str) -> int:
-    """The adapter's rank (``r`` of ``adapter_config.json``; 16 when the file does not say)."""
+def lora_rank_limit(adapter: str) -> int:
+    """vLLM's ``max_lora_rank`` for the adapter: the smallest of :data:`LORA_RANKS` (the values vLLM accepts) at
+    least its rank (``r`` of ``adapter_config.json``; 16 when the file does not say)."""
     config = Path(adapter) / "adapter_config.json"
-    if config.is_file():
-        return int(json.loads(config.read_text(encoding="utf-8")).get("r", 16))
-    return 16
+    rank = int(json.loads(config.read_text(encoding="utf-8")).get("r", 16)) if config.is_file() else 16
+    for limit in LORA_RANKS:
+        if rank <= limit:
+            return limit
+    raise EvalError(f"{adapter}: LoRA rank {rank} is above vLLM's largest max_lora_rank ({LORA_RANKS[-1]})")
 
 
 def prompt_token_logprobs(token_ids: Sequence[int], found: Sequence[Any]) -> list[float | None]:
@@ -110,7 +121,7 @@ def _replica(job: _Job) -> None:
     if options.max_model_len is not None:
         engine_options["max_model_len"] = options.max_model_len
     if job.adapter is not None:
-        engine_options |= {"enable_lora": True, "max_lora_rank": _lora_rank(job.adapter)}
+        engine_options |= {"enable_lora": True, "max_lora_rank": lora_rank_limit(job.adapter)}
     if job.kind == "score":  # prompt log-probabilities and the prefix cache: module doc
         engine_options["enable_prefix_caching"] = False
     llm = LLM(**engine_options)
@@ -119,7 +130,10 @@ def _replica(job: _Job) -> None:
         chunk = list(job.items[start : start + CHUNK])
         rows = []
         if job.kind == "generate":
-            params = [SamplingParams(temperature=0.0, max_tokens=request.max_new_tokens) for request in chunk]
+            params = [
+                SamplingParams(temperature=0.0, max_tokens=request.max_new_tokens, stop_token_ids=list(job.stop_ids))
+                for request in chunk
+            ]
             answers = llm.chat(
                 [request.messages for request in chunk], sampling_params=params, use_tqdm=job.show_progress,
                 lora_request=lora, chat_template=job.chat_template, add_generation_prompt=True,
@@ -165,8 +179,8 @@ def _run_replicas(job: _Job, merge: bool) -> None:
     workers = []
     for replica in range(min(replicas, len(job.items))):  # (no engine for a replica without items)
         shard = out if replicas == 1 else out.with_name(f"{out.stem}.replica{replica}.jsonl")
-        part = _Job(job.kind, job.model, job.adapter, list(job.items[replica::replicas]), str(shard), job.options,
-                    job.chat_template, job.show_progress and replicas == 1)  # fmt: skip
+        share = list(job.items[replica::replicas])
+        part = replace(job, items=share, out=str(shard), show_progress=job.show_progress and replicas == 1)
         worker = context.Process(target=_replica_process, args=(",".join(visible[replica * size : (replica + 1) * size]), part))
         worker.start()
         workers.append((worker, shard))
@@ -203,13 +217,25 @@ def generate_vllm(
     done = read_done(out)
     todo = [request for request in requests if request.id not in done]
     model = plain_model_source(model_spec)
-    chat_template = str(ensure_chat_template(load_tokenizer(model)).chat_template)
+    tokenizer = ensure_chat_template(load_tokenizer(model))
+    stop = tuple(eos_ids(_generation_config(model), tokenizer))  # where the hf backend ends an answer
     started = time.perf_counter()
     if todo:
-        _run_replicas(_Job("generate", model, adapter, todo, str(out), options, chat_template, show_progress), merge=True)
+        job = _Job("generate", model, adapter, todo, str(out), options, str(tokenizer.chat_template), show_progress, stop)
+        _run_replicas(job, merge=True)
     new_tokens = sum(int(row.get("new_tokens") or 0) for key, row in read_done(out).items() if key not in done)
     return {"generated": len(todo), "reused": len(requests) - len(todo), "new_tokens": new_tokens,
             "seconds": time.perf_counter() - started}  # fmt: skip
+
+
+def _generation_config(model: str) -> Any:
+    """The model's generation config (its end-of-sequence tokens), or None where it has none."""
+    from transformers import GenerationConfig
+
+    try:
+        return GenerationConfig.from_pretrained(model)
+    except OSError:
+        return None
 
 
 def prompt_logprobs_vllm(

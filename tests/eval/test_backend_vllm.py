@@ -20,7 +20,7 @@ from biohub.eval.generate import read_done
 from biohub.eval.run import evaluate
 from biohub.eval.score import EvalError
 from biohub.eval.suite import load_suite
-from biohub.eval.vllm_backend import VllmOptions, prompt_token_logprobs
+from biohub.eval.vllm_backend import VllmOptions, lora_rank_limit, prompt_token_logprobs
 from biohub.models import plain_model_source
 
 HAS_VLLM = importlib.util.find_spec("vllm") is not None
@@ -89,6 +89,18 @@ def test_too_few_gpus_for_the_replicas_are_refused_before_any_work(
     assert not (tmp_path / "out").exists() and not engines(fake_vllm)
 
 
+@pytest.mark.parametrize(("rank", "limit"), [(1, 8), (8, 8), (12, 16), (64, 64), (300, 320), (512, 512)])
+def test_the_adapters_rank_is_raised_to_a_max_lora_rank_vllm_accepts(tmp_path: Path, rank: int, limit: int) -> None:
+    (tmp_path / "adapter_config.json").write_text(json.dumps({"r": rank}), encoding="utf-8")
+    assert lora_rank_limit(str(tmp_path)) == limit
+
+
+def test_an_adapter_above_vllms_largest_rank_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "adapter_config.json").write_text(json.dumps({"r": 1024}), encoding="utf-8")
+    with pytest.raises(EvalError, match="LoRA rank 1024 is above vLLM's largest max_lora_rank"):
+        lora_rank_limit(str(tmp_path))
+
+
 def test_prompt_logprobs_are_read_at_the_prompts_own_tokens() -> None:
     from types import SimpleNamespace
 
@@ -153,7 +165,7 @@ def test_both_protocols_with_an_adapter_over_two_replicas_and_a_failed_replica_r
     assert served["protocol"] == "both" and served["vllm"]["data_parallel_size"] == 2
     started = engines(fake_vllm)  # failed run: replicas 0 and 1 (1 failed); then generation and scoring, 2 replicas each
     assert sorted(line["devices"] for line in started) == ["0", "0", "0", "1", "1"]
-    assert all(line["enable_lora"] and line["max_lora_rank"] == 2 for line in started)
+    assert all(line["enable_lora"] and line["max_lora_rank"] == 8 for line in started)  # rank 2, raised to vLLM's least
     caching = [line["enable_prefix_caching"] for line in started]  # generation: vLLM's default; scoring: off
     assert caching.count(None) == 3 and caching.count(False) == 2
     assert len({line["pid"] for line in started}) == len(started)  # every engine in a process of its own

@@ -23,6 +23,7 @@ class SamplingParams:
     max_tokens: int | None = 16
     prompt_logprobs: int | None = None
     detokenize: bool = True
+    stop_token_ids: list[int] | None = None
 
 
 class TokensPrompt(TypedDict):
@@ -69,6 +70,8 @@ class LLM:
     ) -> None:  # fmt: skip
         if trust_remote_code:
             raise ValueError("the stand-in never runs remote code")
+        if enable_lora and max_lora_rank not in (8, 16, 32, 64, 128, 256, 320, 512):  # as vLLM's LoRAConfig refuses it
+            raise ValueError(f"max_lora_rank ({max_lora_rank}) must be one of (8, 16, 32, 64, 128, 256, 320, 512)")
         if os.environ.get("CUDA_VISIBLE_DEVICES") == os.environ.get("FAKE_VLLM_FAIL_ON", "-"):
             raise RuntimeError(f"engine start failed on GPU(s) {os.environ['CUDA_VISIBLE_DEVICES']} (FAKE_VLLM_FAIL_ON)")
         self.path, self.enable_lora, self.max_lora_rank = model, enable_lora, max_lora_rank
@@ -102,13 +105,15 @@ class LLM:
         return self.adapters[lora.lora_int_id]
 
     def _complete(self, model: Any, ids: list[int], params: SamplingParams) -> CompletionOutput:
-        """Greedy new tokens after ``ids``, up to ``params.max_tokens`` or the end-of-sequence token."""
+        """Greedy new tokens after ``ids``, up to ``params.max_tokens``, the end-of-sequence token or a stop token
+        (kept in the token ids, left out of the text)."""
         if params.temperature != 0.0:
             raise ValueError("the stand-in decodes greedily only (temperature 0)")
         with torch.inference_mode():
             out = model.generate(
                 torch.tensor([ids]), attention_mask=torch.ones(1, len(ids), dtype=torch.long), do_sample=False,
                 max_new_tokens=params.max_tokens, pad_token_id=self.tokenizer.pad_token_id or self.tokenizer.eos_token_id,
+                eos_token_id=sorted({self.tokenizer.eos_token_id, *(params.stop_token_ids or [])}),
             )  # fmt: skip
         new = [int(token) for token in out[0, len(ids) :]]
         text = self.tokenizer.decode(new, skip_special_tokens=True) if params.detokenize else ""
