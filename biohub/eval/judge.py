@@ -287,6 +287,7 @@ def judge_run(
             raise JudgeError(f"{run} and {against} were not scored on the same examples ({len(wanted - set(others))} of "
                              f"{len(wanted)} missing from {against}); pair runs of the same suite, data, --limit and seed")
     log = run / ("judgments.jsonl" if against is None else f"judgments.vs-{against.name}.jsonl")
+    asked: dict[tuple[str, str], str] = {}  # (judge, example id) -> this judging's request hash
     for judge in judges:
         requests: dict[str, list[dict[str, str]]] = {}
         extra: dict[str, dict[str, Any]] = {}
@@ -302,14 +303,14 @@ def judge_run(
                     messages = pairwise_prompt(spec, question, reference, first, second)
                     meta = {"this_run": "B" if flipped else "A"}
                 key = _key(judge, messages)
-                requests[key] = messages
+                requests[key], asked[judge.name, example["id"]] = messages, key
                 extra[key] = {"id": example["id"], "version": spec.version, "mode": "pairwise" if against else "pointwise"} | meta
         _ask(judge, requests, log, extra)
     replies = read_jsonl_rows(log)
     for row in rows:
         row["judge" if against is None else "judge_pairwise"] = _row_figures(
-            spec, [judge.name for judge in judges], examples[row["name"]], replies, against is not None, seed, resamples,
-            row["name"],
+            spec, [judge.name for judge in judges], examples[row["name"]], replies, asked, against is not None, seed,
+            resamples, row["name"],
         )  # fmt: skip
     document["judging" if against is None else "judging_pairwise"] = {
         "version": spec.version, "mode": "pointwise" if against is None else "pairwise",
@@ -325,12 +326,13 @@ def judge_run(
 
 
 def _row_figures(
-    spec: JudgeSpec, judge_names: list[str], examples: list[dict[str, Any]], replies: list[dict[str, Any]], pairwise: bool,
-    seed: int, resamples: int, name: str,
+    spec: JudgeSpec, judge_names: list[str], examples: list[dict[str, Any]], replies: list[dict[str, Any]],
+    asked: dict[tuple[str, str], str], pairwise: bool, seed: int, resamples: int, name: str,
 ) -> dict[str, Any]:  # fmt: skip
-    """One row's judge figures (module doc) from the replies of its examples under this spec's version."""
+    """One row's judge figures (module doc) from the replies to this judging's requests (``asked``: the request hash
+    of each judge and example; a reply to other messages — another baseline, answers or prompts — is not used)."""
     ids = [e["id"] for e in examples]
-    latest = {(r["judge"], r["id"]): r for r in replies if r.get("version") == spec.version}
+    latest = {(r["judge"], r["id"]): r for r in replies if asked.get((r["judge"], r["id"])) == r["request_sha256"]}
     names = [c.name for c in spec.criteria]
     grid = np.full((len(judge_names), len(ids), len(names)), np.nan)  # judge x example x criterion
     failures = dict.fromkeys(judge_names, 0)

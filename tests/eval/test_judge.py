@@ -187,6 +187,16 @@ def test_pairwise_order_is_seeded_random_and_win_rates_follow_the_better_answer(
         assert figures["scores"] == dict.fromkeys(CRITERIA, 1.0) and figures["agreement"] == dict.fromkeys(CRITERIA)
     assert document["judging_pairwise"]["against"] == str(wrong)
     assert "gold vs wrong | win rate" in (gold / "report.md").read_text(encoding="utf-8")
+    namesake = tmp_path / "elsewhere" / "wrong"  # another baseline of the same folder name: its replies share the log
+    shutil.copytree(scored_run[0], namesake)
+    with serving(None, None, state) as url:  # (a judge is named with its URL: a new port is a new judge)
+        judge_run(gold, make_judges([f"openai:judge-p@{url}"]), against=wrong, seed=3, resamples=0)
+        judge_run(gold, make_judges([f"openai:judge-p@{url}"]), against=namesake, seed=3, resamples=0)
+        sent = len(state.bodies)
+        again = judge_run(gold, make_judges([f"openai:judge-p@{url}"]), against=wrong, seed=3, resamples=0)
+    assert len(state.bodies) == sent  # every request of the first judging is answered in the log already
+    for row in generation_rows(again):  # ... and its figures are its own replies', not the namesake's
+        assert row["judge_pairwise"]["scores"] == dict.fromkeys(CRITERIA, 1.0)
 
 
 def test_judge_command(scored_run: tuple[Path, Path], jury: tuple[list[str], list[ServerState]], tmp_path: Path) -> None:
