@@ -84,6 +84,7 @@ class ChatClient:
     timeout: float = 120.0
     requests_made: int = field(init=False, default=0)
     tokens_used: int = field(init=False, default=0)
+    served_models: set[str] = field(init=False, default_factory=set)  # the model ids the server answered with
     _lock: threading.Lock = field(init=False, repr=False, default_factory=threading.Lock)
     _sdk: Any = field(init=False, repr=False, default=None)
 
@@ -155,10 +156,12 @@ class ChatClient:
             raise ChatClientError(f"{self.name}: HTTP {exc.status_code} (not retried)") from None
         except (openai.APITimeoutError, openai.APIConnectionError) as exc:
             raise _Retryable(f"network error ({type(exc).__name__})") from None
-        total = getattr(getattr(answer, "usage", None), "total_tokens", None)
-        if isinstance(total, int):
-            with self._lock:
+        total, served = getattr(getattr(answer, "usage", None), "total_tokens", None), getattr(answer, "model", None)
+        with self._lock:
+            if isinstance(total, int):
                 self.tokens_used += total
+            if isinstance(served, str):
+                self.served_models.add(served)
         return answer
 
     def _chat_attempt(self, messages: list[dict[str, str]], options: dict[str, Any]) -> Completion:

@@ -359,11 +359,13 @@ def evaluate(
         score_outputs(entries, rows, {}, data, resamples=0)
     claim(out, EVAL, reuse=True)  # an earlier eval's answers are reused; any other non-empty folder is refused
     out.mkdir(parents=True, exist_ok=True)
-    if protocol == "loglik" and server is not None:
-        run = _remote_loglik(server, model_spec, entries, rows, show_progress)
+    client = server.client(model_spec) if server is not None else None  # one budget for every request of the run
+    if protocol == "loglik" and server is not None and client is not None:
+        run = _remote_loglik(server, client, model_spec, entries, rows, show_progress)
         write_loglik(out, run, f"{out.name}: {suite.name}")
         meta = _meta(out, model_spec, None, {"model": None, "adapter": None}, suite, data, limit, seed) | {
             "protocol": protocol, "backend": backend, "base_url": server.base_url,
+            "served_model": _one_or_all(client.served_models),
         }  # fmt: skip
         return write_results(out, loglik_results(entries, run), [], meta | {"loglik": loglik_summary(run)})
     adapter_folder = str(adapter_source) if adapter_source is not None else None
@@ -402,19 +404,21 @@ def evaluate(
         raise EvalError(
             f"{out}: holds outputs generated with other settings ({stamp}); give a new --out to evaluate this model"
         )
-    loglik: Callable[[], LoglikRun]  # --protocol both: the closed-answer rows scored by this backend
-    if server is not None:  # the server holds the weights: nothing to digest, nothing loaded here
+    loglik: Callable[[], LoglikRun]  # --protocol both: the closed-answer rows scored by this backend (after generating)
+    early: LoglikRun | None = None  # ... or scored before generating (openai)
+    if server is not None and client is not None:  # the server holds the weights: nothing to digest, nothing loaded here
         weights = {"model": None, "adapter": None}
         write_json(stamp, settings | {"weights": weights})
+        if protocol == "both":  # first, so that a server without prompt log-probabilities is refused before generating
+            early = _remote_loglik(server, client, model_spec, entries, rows, show_progress)
         try:
-            timing = generate_remote(server.client(model_spec), list(requests.values()), raw, show_progress=show_progress)
+            timing = generate_remote(client, list(requests.values()), raw, show_progress=show_progress)
         except ChatClientError as exc:
             kept = len(read_done(raw))
             raise EvalError(f"{exc}; the {kept} answers so far are kept in {raw}: run the same command to continue") from None
-        served = sorted({str(row["served_model"]) for row in read_done(raw).values() if row.get("served_model")})
+        served = {str(row["served_model"]) for row in read_done(raw).values() if row.get("served_model")}
         timing = timing | {"concurrency": server.concurrency}
-        extra: dict[str, Any] = {"base_url": server.base_url, "served_model": served[0] if len(served) == 1 else served}
-        loglik = functools.partial(_remote_loglik, server, model_spec, entries, rows, show_progress)
+        extra: dict[str, Any] = {"base_url": server.base_url, "served_model": _one_or_all(served | client.served_models)}
     else:
         weights = {"model": weights_digest(model_spec), "adapter": weights_digest(adapter, "adapter") if adapter else None}
         keys = {name: None if found is None else found["sha256"] for name, found in weights.items()}
@@ -440,23 +444,30 @@ def evaluate(
         "generation": timing | {"greedy": True, "max_new_tokens_cap": max_new_tokens_cap},
     }
     if protocol == "both":
-        run = loglik()
+        run = early if early is not None else loglik()
         write_loglik(out, run, f"{out.name}: {suite.name}")
         results = with_loglik(results, run)
         meta |= {"protocol": protocol, "loglik": loglik_summary(run)}
     return write_results(out, results, generations, meta, samples)
 
 
+def _one_or_all(served: set[str]) -> str | list[str]:
+    """``served_model`` of ``results.json``: the one model id the server answered with, else all of them (sorted)."""
+    found = sorted(served)
+    return found[0] if len(found) == 1 else found
+
+
 def _remote_loglik(
-    server: Server, model: str, entries: Sequence[Entry], rows: dict[str, list[dict[str, Any]]], show_progress: bool
-) -> LoglikRun:
-    """The log-likelihood protocol over ``server`` (prompt log-probabilities; :mod:`biohub.eval.loglik`), the prompts
-    tokenized with ``server.tokenizer`` (else ``model``'s own)."""
+    server: Server, client: ChatClient, model: str, entries: Sequence[Entry], rows: dict[str, list[dict[str, Any]]],
+    show_progress: bool,
+) -> LoglikRun:  # fmt: skip
+    """The log-likelihood protocol through ``client`` (the server's prompt log-probabilities; :mod:`biohub.eval.loglik`),
+    the prompts tokenized with ``server.tokenizer`` (else ``model``'s own)."""
     from biohub.models import ensure_chat_template, load_tokenizer
 
     tokenizer = ensure_chat_template(load_tokenizer(server.tokenizer or model))
     try:
-        return score_entries(None, tokenizer, entries, rows, show_progress=show_progress, client=server.client(model))
+        return score_entries(None, tokenizer, entries, rows, show_progress=show_progress, client=client)
     except ChatClientError as exc:
         raise EvalError(str(exc)) from None
 

@@ -215,9 +215,15 @@ def test_loglik_through_the_servers_prompt_logprobs_equals_hf(
 
     assert values(served) == values(local)
     assert served["backend"] == "openai" and served["protocol"] == "loglik"
+    assert served["served_model"] == SERVED
     state.echo = False  # a hosted chat API: no prompt log-probabilities
     with pytest.raises(EvalError, match="did not return prompt log-probabilities"):
         remote(url, demo_hub, tmp_path / "refused", protocol="loglik", tokenizer=str(tiny_model_dir), limit=1)
+    before = len(state.bodies)
+    with pytest.raises(EvalError, match="did not return prompt log-probabilities"):  # refused before generating
+        remote(url, demo_hub, tmp_path / "refused-both", protocol="both", tokenizer=str(tiny_model_dir), limit=1)
+    assert len(state.bodies) > before and all("messages" not in body for body in state.bodies[before:])  # no chat request
+    assert not read_done(tmp_path / "refused-both" / "raw_outputs.jsonl")
 
 
 @pytest.mark.slow
