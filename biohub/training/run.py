@@ -34,7 +34,7 @@ from biohub.training.plot import plot_losses
 from biohub.training.preflight import SUMMARY, RunError, check_run
 from biohub.training.recipe import TrainRecipe
 
-__all__ = ["METRICS", "SUMMARY", "Evaluator", "RunError", "read_metrics", "train"]
+__all__ = ["METRICS", "SUMMARY", "Evaluator", "RunError", "read_metrics", "train", "weights_sharded"]
 
 Evaluator = Callable[[Any, Any], dict[str, float]]  # (model, tokenizer) -> {"eval/<row>/<metric>": value}
 
@@ -62,6 +62,17 @@ def _keep_metrics(out: Path, keep: list[dict[str, Any]]) -> None:
     write_text(out / METRICS, "".join(json.dumps(row, sort_keys=True) + "\n" for row in keep))
 
 
+def weights_sharded(accelerator: Any) -> bool:
+    """Whether the model's weights are split over the processes (FSDP, or DeepSpeed's ZeRO stage 3), so that no
+    process can run the model alone."""
+    if accelerator.distributed_type == DistributedType.FSDP:
+        return True
+    if accelerator.distributed_type == DistributedType.DEEPSPEED:
+        plugin = getattr(accelerator.state, "deepspeed_plugin", None)
+        return getattr(plugin, "zero_stage", None) == 3
+    return False
+
+
 def train(
     recipe: TrainRecipe,
     data: str,
@@ -81,6 +92,12 @@ def train(
     if recipe.return_freed_memory:
         return_freed_memory()  # freed activations leave the process (glibc; biohub.training.memory)
     accelerator = Accelerator(cpu=not torch.cuda.is_available())
+    if recipe.eval.every and weights_sharded(accelerator):
+        raise RunError(
+            f"eval.every {recipe.eval.every}: task metrics are scored on the main process alone, which weights sharded "
+            "over the processes (FSDP, DeepSpeed ZeRO-3) cannot run; set eval.every to 0 and score the saved adapters "
+            "with `biohub eval`"
+        )
     if accelerator.is_main_process:
         check_run(recipe, data, out, resume=resume)  # the CLI ran it before loading; a library caller gets it here
         out.mkdir(parents=True, exist_ok=True)

@@ -98,3 +98,26 @@ def test_eval_settings_are_checked_and_the_command_wires_them(demo_hub: Path, ti
     assert result.exit_code == 0, result.output
     rows = [json.loads(line) for line in (tmp_path / "cli" / "metrics.jsonl").read_text().splitlines()]
     assert [row.get("kind") for row in rows] == [None, "eval"] and "eval/PubMedQA/acc" in rows[1]
+
+
+def test_task_metrics_are_refused_where_no_process_holds_the_whole_model(
+    demo_hub: Path, tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from types import SimpleNamespace
+
+    from accelerate.utils import DistributedType
+
+    from biohub.training import run as training_run
+
+    def accelerator(kind: DistributedType, stage: int | None = None) -> SimpleNamespace:
+        return SimpleNamespace(distributed_type=kind, state=SimpleNamespace(deepspeed_plugin=SimpleNamespace(zero_stage=stage)))
+
+    assert training_run.weights_sharded(accelerator(DistributedType.FSDP))
+    assert training_run.weights_sharded(accelerator(DistributedType.DEEPSPEED, 3))
+    assert not training_run.weights_sharded(accelerator(DistributedType.DEEPSPEED, 2))  # ZeRO 1-2: whole weights
+    assert not training_run.weights_sharded(accelerator(DistributedType.MULTI_GPU))
+    assert not training_run.weights_sharded(accelerator(DistributedType.NO))
+    monkeypatch.setattr(training_run, "Accelerator", lambda cpu: accelerator(DistributedType.FSDP))
+    with pytest.raises(RunError, match="eval.every 2: task metrics are scored on the main process alone"):
+        train(recipe(tmp_path, tiny_model_dir), str(demo_hub), tmp_path / "out", evaluate=evaluator(demo_hub, EVAL))
+    assert not (tmp_path / "out").exists()
