@@ -178,16 +178,32 @@ def test_the_default_gguf_becomes_a_plain_folder_an_engine_can_read() -> None:
     assert plain_model_source(str(folder)) == str(folder)  # a folder is read as it is
 
 
-@pytest.mark.gpu
-def test_vllm_answers_as_hf_does(demo_hub: Path, tiny_model_dir: Path, tmp_path: Path) -> None:
-    pytest.importorskip("vllm", reason="vLLM is not installed (pip install 'biohub[vllm]')")
+NEEDS_REAL_VLLM = pytest.mark.skipif(not HAS_VLLM, reason="vLLM is not installed (pip install 'biohub[vllm]')")
+
+
+@pytest.fixture(scope="module")
+def engine_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny model with attention heads 64 wide (hidden 128, 2 heads), a size every vLLM attention backend takes
+    (the default tiny model's 16 is not)."""
     import torch
+
+    from biohub.models import load_tokenizer, tiny_model
 
     if not torch.cuda.is_available():
         pytest.skip("needs a CUDA GPU")
+    folder = tmp_path_factory.mktemp("engine-model")
+    tokenizer = load_tokenizer("default")
+    tiny_model(tokenizer, hidden=128, heads=2).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+@pytest.mark.gpu
+@NEEDS_REAL_VLLM
+def test_vllm_answers_as_hf_does(demo_hub: Path, engine_model: Path, tmp_path: Path) -> None:
     options = {"limit": 2, "max_new_tokens_cap": 8, "show_progress": False, "resamples": 0}
-    hf = evaluate(str(tiny_model_dir), load_suite("taiyi_style"), str(demo_hub), tmp_path / "hf", batch_size=1, **options)
-    served = evaluate(str(tiny_model_dir), load_suite("taiyi_style"), str(demo_hub), tmp_path / "vllm", backend="vllm", **options)
+    hf = evaluate(str(engine_model), load_suite("taiyi_style"), str(demo_hub), tmp_path / "hf", batch_size=1, **options)
+    served = evaluate(str(engine_model), load_suite("taiyi_style"), str(demo_hub), tmp_path / "vllm", backend="vllm", **options)
     answers = {key: row["output"] for key, row in read_done(tmp_path / "vllm" / "raw_outputs.jsonl").items()}
     expected = {key: row["output"] for key, row in read_done(tmp_path / "hf" / "raw_outputs.jsonl").items()}
     same = sum(answers[key] == expected[key] for key in expected)
@@ -196,15 +212,11 @@ def test_vllm_answers_as_hf_does(demo_hub: Path, tiny_model_dir: Path, tmp_path:
 
 
 @pytest.mark.gpu
-def test_vllm_log_likelihoods_as_hf_gives_them(demo_hub: Path, tiny_model_dir: Path, tmp_path: Path) -> None:
-    pytest.importorskip("vllm", reason="vLLM is not installed (pip install 'biohub[vllm]')")
-    import torch
-
-    if not torch.cuda.is_available():
-        pytest.skip("needs a CUDA GPU")
+@NEEDS_REAL_VLLM
+def test_vllm_log_likelihoods_as_hf_gives_them(demo_hub: Path, engine_model: Path, tmp_path: Path) -> None:
     options = {"limit": 3, "show_progress": False, "resamples": 0, "protocol": "loglik"}
-    evaluate(str(tiny_model_dir), load_suite("taiyi_style"), str(demo_hub), tmp_path / "hf", **options)
-    served = evaluate(str(tiny_model_dir), load_suite("taiyi_style"), str(demo_hub), tmp_path / "vllm", backend="vllm", **options)
+    evaluate(str(engine_model), load_suite("taiyi_style"), str(demo_hub), tmp_path / "hf", **options)
+    served = evaluate(str(engine_model), load_suite("taiyi_style"), str(demo_hub), tmp_path / "vllm", backend="vllm", **options)
     hf, engine = loglik_lines(tmp_path / "hf"), loglik_lines(tmp_path / "vllm")
     assert hf and set(hf) == set(engine) and served["backend"] == "vllm"
     for key, row in hf.items():  # vLLM runs a float32 model in half precision ("auto")
