@@ -6,7 +6,8 @@ What it adds to the SDK, for long evaluation and generation runs:
 - **bounded concurrency**: :meth:`ChatClient.chat_many` keeps at most ``concurrency`` requests in flight and yields
   each answer as it arrives (callers write it at once, so a killed run loses only the requests in flight);
 - **retries with backoff** on HTTP 408/409/429/5xx and network errors (tenacity; the SDK's own retries are off, so
-  every attempt is counted): ``backoff`` seconds doubled per attempt, capped at 60, times a jitter in [0.5, 1);
+  every attempt is counted): ``backoff`` seconds doubled per attempt, capped at 60, times a jitter in [0.5, 1), or
+  longer where the server's ``Retry-After`` (or ``retry-after-ms``) asks for it, up to 300 s;
 - **a budget**: at most ``max_requests`` requests (retries included) and ``max_tokens_total`` tokens (the servers'
   ``usage.total_tokens``; a server that reports none counts nothing); once spent, :class:`BudgetExhausted`;
 - **the key** from the first set environment variable of ``key_variables`` (``BIOHUB_EVAL_KEY`` or
@@ -34,6 +35,7 @@ __all__ = ["RETRY_STATUS", "BudgetExhausted", "ChatClient", "ChatClientError", "
 
 RETRY_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504})
 T = TypeVar("T")
+MAX_RETRY_AFTER = 300.0  # the longest server-asked wait (Retry-After) honoured before a retry, in seconds
 NO_KEY = "EMPTY"  # what vLLM's and llama.cpp's docs send to a server started without --api-key
 
 
@@ -46,7 +48,25 @@ class BudgetExhausted(ChatClientError):
 
 
 class _Retryable(Exception):
-    """A failed attempt worth another one (a network error, an HTTP status in RETRY_STATUS); the text says which."""
+    """A failed attempt worth another one (a network error, an HTTP status in RETRY_STATUS); the text says which, and
+    ``after`` the seconds the server asked to wait (its ``Retry-After``), if it did."""
+
+    def __init__(self, message: str, after: float | None = None) -> None:
+        super().__init__(message)
+        self.after = after
+
+
+def _retry_after(headers: Any) -> float | None:
+    """The wait a response asks for, in seconds: ``retry-after-ms`` or ``retry-after`` given in seconds (an HTTP date
+    is not read); None without one."""
+    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+        try:
+            value = float(headers.get(name))
+        except (TypeError, ValueError):
+            continue
+        if value >= 0:
+            return value * scale
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,8 +137,12 @@ class ChatClient:
             self.requests_made += 1
 
     def delay(self, retry_state: RetryCallState) -> float:
-        """Seconds before the next attempt: ``backoff`` doubled per attempt made, capped at 60, times a jitter in [0.5, 1)."""
-        return min(60.0, self.backoff * 2.0 ** (retry_state.attempt_number - 1)) * (0.5 + random.random() / 2)
+        """Seconds before the next attempt: ``backoff`` doubled per attempt made, capped at 60, times a jitter in [0.5,
+        1); at least what the server asked for in ``Retry-After`` (up to :data:`MAX_RETRY_AFTER`)."""
+        wait = min(60.0, self.backoff * 2.0 ** (retry_state.attempt_number - 1)) * (0.5 + random.random() / 2)
+        failed = retry_state.outcome.exception() if retry_state.outcome is not None else None
+        asked = getattr(failed, "after", None)
+        return max(wait, min(float(asked), MAX_RETRY_AFTER)) if asked is not None else wait
 
     def chat(self, messages: Sequence[dict[str, str]], **options: Any) -> Completion:
         """One conversation's answer (``options``: the SDK's ``max_tokens``, ``temperature``, ``top_p``, ``seed``, ...);
@@ -152,7 +176,7 @@ class ChatClient:
             answer = request(self._client())
         except openai.APIStatusError as exc:
             if exc.status_code in RETRY_STATUS:
-                raise _Retryable(f"HTTP {exc.status_code}") from None
+                raise _Retryable(f"HTTP {exc.status_code}", _retry_after(exc.response.headers)) from None
             raise ChatClientError(f"{self.name}: HTTP {exc.status_code} (not retried)") from None
         except (openai.APITimeoutError, openai.APIConnectionError) as exc:
             raise _Retryable(f"network error ({type(exc).__name__})") from None

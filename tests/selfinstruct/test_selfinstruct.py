@@ -233,6 +233,7 @@ def test_prompts_show_k_examples_and_open_the_next_task() -> None:
 class Endpoint:
     def __init__(self) -> None:
         self.script: list[int] = []  # status codes to answer before succeeding
+        self.retry_after: str | None = None  # the Retry-After header of those answers
         self.active = self.peak = self.calls = 0
         self.headers: list[str] = []
         self.lock = threading.Lock()
@@ -259,6 +260,8 @@ def endpoint() -> Iterator[tuple[str, Endpoint]]:
                 state.active -= 1
             if status != 200:
                 self.send_response(status)
+                if state.retry_after is not None:
+                    self.send_header("Retry-After", state.retry_after)
                 self.end_headers()
                 return
             answer = {"choices": [{"message": {"content": f"echo: {body['messages'][0]['content'][-20:]}"}}]}
@@ -322,6 +325,14 @@ def test_openai_generator_backs_off_exponentially_with_jitter(endpoint, monkeypa
     with pytest.raises(BudgetExhausted):  # the budget counts retries and is never retried itself
         OpenAIGenerator("m", url, concurrency=1, retries=5, backoff=1.0, budget=2).complete(["z"])
     assert slept == [0.5, 1.0]  # two requests, two sleeps, then the third request finds the budget spent
+    slept.clear()
+    state.script, state.retry_after = [429, 503, 429], "7"  # the server's wait when longer than the backoff
+    assert OpenAIGenerator("m", url, concurrency=1, retries=3, backoff=1.0).complete(["w"])[0].endswith("w")
+    assert slept == [7.0, 7.0, 7.0]
+    slept.clear()
+    state.script, state.retry_after = [429, 429], "3600"  # ... up to five minutes
+    assert OpenAIGenerator("m", url, concurrency=1, retries=3, backoff=1.0).complete(["v"])[0].endswith("v")
+    assert slept == [300.0, 300.0]
 
 
 def test_selfinstruct_command_with_an_http_generator(endpoint, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
