@@ -151,9 +151,24 @@ def _replica(job: _Job) -> None:
 
 
 def _replica_process(devices: str, job: _Job) -> None:
-    """A replica in its own process, on ``devices`` (a ``CUDA_VISIBLE_DEVICES`` value)."""
+    """A replica in its own process, on ``devices`` (a ``CUDA_VISIBLE_DEVICES`` value: the process is started with it
+    in its environment, and it is set again here before vLLM is imported)."""
     os.environ["CUDA_VISIBLE_DEVICES"] = devices
     _replica(job)
+
+
+def _start_on(worker: Any, devices: str) -> None:
+    """Start ``worker`` with ``CUDA_VISIBLE_DEVICES=devices`` in the environment it is spawned with (so that no import
+    in it can see another GPU first); this process's own value is put back."""
+    previous = os.environ.get("CUDA_VISIBLE_DEVICES")
+    os.environ["CUDA_VISIBLE_DEVICES"] = devices
+    try:
+        worker.start()
+    finally:
+        if previous is None:
+            os.environ.pop("CUDA_VISIBLE_DEVICES", None)
+        else:
+            os.environ["CUDA_VISIBLE_DEVICES"] = previous
 
 
 def visible_gpus(options: VllmOptions) -> list[str]:
@@ -181,8 +196,9 @@ def _run_replicas(job: _Job, merge: bool) -> None:
         shard = out if replicas == 1 else out.with_name(f"{out.stem}.replica{replica}.jsonl")
         share = list(job.items[replica::replicas])
         part = replace(job, items=share, out=str(shard), show_progress=job.show_progress and replicas == 1)
-        worker = context.Process(target=_replica_process, args=(",".join(visible[replica * size : (replica + 1) * size]), part))
-        worker.start()
+        devices = ",".join(visible[replica * size : (replica + 1) * size])
+        worker = context.Process(target=_replica_process, args=(devices, part))
+        _start_on(worker, devices)
         workers.append((worker, shard))
     failed = []
     for worker, shard in workers:

@@ -169,6 +169,7 @@ def test_both_protocols_with_an_adapter_over_two_replicas_and_a_failed_replica_r
     caching = [line["enable_prefix_caching"] for line in started]  # generation: vLLM's default; scoring: off
     assert caching.count(None) == 3 and caching.count(False) == 2
     assert len({line["pid"] for line in started}) == len(started)  # every engine in a process of its own
+    assert "CUDA_VISIBLE_DEVICES" not in os.environ  # each replica was started with its GPUs; this process's are as before
 
 
 def test_the_default_gguf_becomes_a_plain_folder_an_engine_can_read() -> None:
