@@ -40,6 +40,7 @@ __all__ = [
     "left_padded",
     "load_model",
     "load_tokenizer",
+    "merged_model_source",
     "pad_id",
     "plain_copy",
     "plain_model_source",
@@ -211,6 +212,33 @@ def plain_model_source(spec: str) -> str:
     if not (cached / "tokenizer_config.json").exists():
         tokenizer = ensure_chat_template(_gguf_tokenizer(spec, folder))
         tokenizer.save_pretrained(cached)
+    return str(cached)
+
+
+def merged_model_source(spec: str, adapter: str) -> str:
+    """A plain model folder of ``spec`` with the peft ``adapter`` folded into its weights (``merge_and_unload``, in the
+    base's own dtype), with the tokenizer beside it: for an engine that should score without LoRA layers. Made once
+    per (model, adapter) content under :func:`cache_dir` (``merged/``), written to a temporary folder and renamed, so
+    a killed merge leaves nothing that looks complete."""
+    import shutil
+
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    key = hashlib.sha256(f"{weights_digest(spec)['sha256']}\t{weights_digest(adapter, 'adapter')['sha256']}".encode())
+    cached = cache_dir() / "merged" / key.hexdigest()[:24]
+    if (cached / "config.json").is_file():
+        return str(cached)
+    base = plain_model_source(spec)
+    staging = cached.with_name(f"{cached.name}.tmp-{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
+    model = AutoModelForCausalLM.from_pretrained(base, dtype="auto", trust_remote_code=False)
+    PeftModel.from_pretrained(model, pretrained_source(adapter, "adapter")).merge_and_unload().save_pretrained(staging)
+    ensure_chat_template(load_tokenizer(base)).save_pretrained(staging)
+    try:
+        staging.rename(cached)
+    except OSError:  # another process made it meanwhile
+        shutil.rmtree(staging, ignore_errors=True)
     return str(cached)
 
 

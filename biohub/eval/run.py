@@ -29,7 +29,16 @@ from typing import Any
 from biohub.chat_client import ChatClient, ChatClientError
 from biohub.errors import MissingFileError
 from biohub.eval.generate import Request, generate, generate_remote, read_done
-from biohub.eval.loglik import LoglikRun, loglik_results, loglik_summary, score_entries, with_loglik, write_loglik
+from biohub.eval.loglik import (
+    LoglikRun,
+    choice_question,
+    encode_question,
+    loglik_results,
+    loglik_summary,
+    score_entries,
+    with_loglik,
+    write_loglik,
+)
 from biohub.eval.report import write_report
 from biohub.eval.resample import RESAMPLES as RESAMPLES  # biohub eval's default number of resamples, also biohub report's
 from biohub.eval.resample import RowSample, averages, percentile_interval, replicates, row_generator, row_sample, sample_line
@@ -38,7 +47,7 @@ from biohub.eval.score import EntryResult, Judged, TokensLookup, compute, comput
 from biohub.eval.score import EvalError as EvalError
 from biohub.eval.suite import Entry, Suite, resolve
 from biohub.eval.vllm_backend import MISSING as VLLM_MISSING
-from biohub.eval.vllm_backend import VllmOptions, generate_vllm, prompt_logprobs_vllm, visible_gpus
+from biohub.eval.vllm_backend import VllmOptions, generate_vllm, lora_rank_limit, prompt_logprobs_vllm, visible_gpus
 from biohub.io import InputError, pretrained_source, read_hub_split, write_json, write_jsonl
 from biohub.outputs import EVAL, claim, require_hub
 from biohub.templates.library import families
@@ -353,6 +362,8 @@ def evaluate(
     require_hub(data, "--data")  # a killed build or a foreign folder is refused before any loading
     check_resamples(resamples)
     adapter_source = pretrained_source(adapter, "adapter") if adapter else None  # a missing folder fails before any work
+    if backend == "vllm" and adapter_source is not None:
+        lora_rank_limit(str(adapter_source))  # a rank vLLM cannot serve fails before any work
     entries = resolve(suite, data)
     rows = select(data, entries, limit, seed)
     if protocol != "loglik":  # a headline these examples cannot give fails now, not after generating
@@ -404,13 +415,12 @@ def evaluate(
         raise EvalError(
             f"{out}: holds outputs generated with other settings ({stamp}); give a new --out to evaluate this model"
         )
-    loglik: Callable[[], LoglikRun]  # --protocol both: the closed-answer rows scored by this backend (after generating)
-    early: LoglikRun | None = None  # ... or scored before generating (openai)
+    loglik: Callable[[], LoglikRun]  # --protocol both: the closed-answer rows scored by this backend
     if server is not None and client is not None:  # the server holds the weights: nothing to digest, nothing loaded here
         weights = {"model": None, "adapter": None}
         write_json(stamp, settings | {"weights": weights})
-        if protocol == "both":  # first, so that a server without prompt log-probabilities is refused before generating
-            early = _remote_loglik(server, client, model_spec, entries, rows, show_progress)
+        if protocol == "both":  # one question first: a server without prompt log-probabilities is refused before generating
+            _check_prompt_logprobs(server, client, model_spec, entries, rows)
         try:
             timing = generate_remote(client, list(requests.values()), raw, show_progress=show_progress)
         except ChatClientError as exc:
@@ -419,6 +429,7 @@ def evaluate(
         served = {str(row["served_model"]) for row in read_done(raw).values() if row.get("served_model")}
         timing = timing | {"concurrency": server.concurrency}
         extra: dict[str, Any] = {"base_url": server.base_url, "served_model": _one_or_all(served | client.served_models)}
+        loglik = functools.partial(_remote_loglik, server, client, model_spec, entries, rows, show_progress)
     else:
         weights = {"model": weights_digest(model_spec), "adapter": weights_digest(adapter, "adapter") if adapter else None}
         keys = {name: None if found is None else found["sha256"] for name, found in weights.items()}
@@ -444,17 +455,18 @@ def evaluate(
         "generation": timing | {"greedy": True, "max_new_tokens_cap": max_new_tokens_cap},
     }
     if protocol == "both":
-        run = early if early is not None else loglik()
+        run = loglik()
         write_loglik(out, run, f"{out.name}: {suite.name}")
         results = with_loglik(results, run)
         meta |= {"protocol": protocol, "loglik": loglik_summary(run)}
     return write_results(out, results, generations, meta, samples)
 
 
-def _one_or_all(served: set[str]) -> str | list[str]:
-    """``served_model`` of ``results.json``: the one model id the server answered with, else all of them (sorted)."""
+def _one_or_all(served: set[str]) -> str | list[str] | None:
+    """``served_model`` of ``results.json``: the one model id the server answered with, else all of them (sorted);
+    None where it named none."""
     found = sorted(served)
-    return found[0] if len(found) == 1 else found
+    return (found[0] if len(found) == 1 else found) if found else None
 
 
 def _remote_loglik(
@@ -470,6 +482,27 @@ def _remote_loglik(
         return score_entries(None, tokenizer, entries, rows, show_progress=show_progress, client=client)
     except ChatClientError as exc:
         raise EvalError(str(exc)) from None
+
+
+def _check_prompt_logprobs(
+    server: Server, client: ChatClient, model: str, entries: Sequence[Entry], rows: dict[str, list[dict[str, Any]]]
+) -> None:  # fmt: skip
+    """Ask for the prompt log-probabilities of the first closed-answer question's options (one request); a server
+    that does not return them is refused (:class:`EvalError`). Nothing is asked where there is no such question."""
+    from biohub.models import ensure_chat_template, load_tokenizer
+
+    tokenizer = ensure_chat_template(load_tokenizer(server.tokenizer or model))
+    for entry in entries:
+        for row in rows[entry.name]:
+            question, _ = choice_question(row, tokenizer)
+            if question is None:
+                continue
+            context, options = encode_question(tokenizer, question)
+            try:
+                client.prompt_logprobs([list(context) + list(option) for option in options])
+            except ChatClientError as exc:
+                raise EvalError(str(exc)) from None
+            return
 
 
 def _vllm_loglik(

@@ -6,7 +6,9 @@ protocols, with the same requests, token budgets, raw-output file and resume as 
 - ``generate``: the conversation through ``LLM.chat`` with biohub's chat template (the tokenizer's own, or the ChatML
   fallback of :func:`biohub.models.ensure_chat_template`), as the ``hf`` backend renders it; greedy (temperature 0),
   each request's own ``max_tokens``, ended where the ``hf`` backend ends an answer (``stop_token_ids``: the model's
-  and tokenizer's end-of-sequence tokens and ChatML's end of turn, :func:`biohub.eval.generate.eos_ids`);
+  and tokenizer's end-of-sequence tokens and ChatML's end of turn, :func:`biohub.eval.generate.eos_ids`), with the
+  ``repetition_penalty`` of the model's generation config, which transformers' ``generate`` applies to greedy
+  decoding too (vLLM applies only what ``SamplingParams`` says);
   ``trust_remote_code`` off;
 - ``loglik``: every ``context + option`` token sequence (tokenized by :mod:`biohub.eval.loglik`, as for ``hf``) sent
   through ``LLM.generate`` as a ``TokensPrompt`` with ``prompt_logprobs`` (one new token, not decoded), as lm-eval's
@@ -17,14 +19,16 @@ protocols, with the same requests, token budgets, raw-output file and resume as 
 - ``--tensor-parallel-size T`` splits the model over T GPUs (vLLM's ``tensor_parallel_size``);
   ``--data-parallel-size D`` runs D engine replicas, each on its own T GPUs of the visible ones
   (``CUDA_VISIBLE_DEVICES`` set per replica), each answering every D-th pending request;
-- ``--adapter``: a LoRA adapter through vLLM's LoRA support (``enable_lora``, a ``LoRARequest``; ``max_lora_rank``
-  the adapter's rank from ``adapter_config.json``, rounded up to a value vLLM accepts: :func:`lora_rank_limit`), not
-  merged.
+- ``--adapter``: generation runs it through vLLM's LoRA support (``enable_lora``, a ``LoRARequest``;
+  ``max_lora_rank`` the adapter's rank from ``adapter_config.json``, rounded up to a value vLLM accepts:
+  :func:`lora_rank_limit`), not merged; scoring runs the adapter merged into a plain copy of the base
+  (:func:`biohub.models.merged_model_source`, made once per model and adapter), since LoRA with prompt
+  log-probabilities has been refused or wrong in vLLM V1 (vLLM issues 16576, 16668, 29955, 51594).
 
 Every engine runs in a process of its own (spawned: CUDA cannot be forked), so its GPU memory is free again when the
-job ends: ``--protocol both`` runs a generation engine, then a scoring one. Answers are appended to
-``raw_outputs.jsonl`` (a replica's own file when there are several, merged as each ends) after each chunk of
-:data:`CHUNK` requests, so a killed run loses at most a chunk per replica.
+job ends: ``--protocol both`` runs a generation engine, then a scoring one. Every replica appends its answers to
+``raw_outputs.jsonl`` itself (under a file lock) after each chunk of :data:`CHUNK` requests, so a killed run loses
+at most a chunk per replica, and the next run's settings and weights checks see every answer kept.
 
 Not run on the development machine (no GPU, no vLLM wheel for its CPU): the CPU tests drive this module through a
 stand-in ``vllm`` package with vLLM's interface over transformers (``tests/fake_vllm``); the ``gpu``-marked tests
@@ -82,6 +86,7 @@ class _Job:
     chat_template: str
     show_progress: bool
     stop_ids: tuple[int, ...] = ()
+    repetition_penalty: float = 1.0
 
 
 def lora_rank_limit(adapter: str) -> int:
@@ -131,7 +136,10 @@ def _replica(job: _Job) -> None:
         rows = []
         if job.kind == "generate":
             params = [
-                SamplingParams(temperature=0.0, max_tokens=request.max_new_tokens, stop_token_ids=list(job.stop_ids))
+                SamplingParams(
+                    temperature=0.0, max_tokens=request.max_new_tokens, stop_token_ids=list(job.stop_ids),
+                    repetition_penalty=job.repetition_penalty,
+                )  # fmt: skip
                 for request in chunk
             ]
             answers = llm.chat(
@@ -147,7 +155,7 @@ def _replica(job: _Job) -> None:
             outputs = llm.generate(prompts, sampling_params=scoring, use_tqdm=job.show_progress, lora_request=lora)
             for (index, ids), output in zip(chunk, outputs):
                 rows.append({"index": index, "logprobs": prompt_token_logprobs(ids, output.prompt_logprobs)})
-        append_jsonl(Path(job.out), rows)
+        _append_locked(Path(job.out), rows)
 
 
 def _replica_process(devices: str, job: _Job) -> None:
@@ -182,35 +190,51 @@ def visible_gpus(options: VllmOptions) -> list[str]:
     return os.environ.get("CUDA_VISIBLE_DEVICES", ",".join(str(i) for i in range(gpus))).split(",")
 
 
-def _run_replicas(job: _Job, merge: bool) -> None:
+def _run_replicas(job: _Job) -> None:
     """``job`` over ``options.data_parallel_size`` replicas (D), each in its own process with its share of the items
-    (every D-th). One replica writes ``job.out`` itself; several write files of their own beside it, appended to it
-    as each ends, whether or not another failed (``merge``: read as ``raw_outputs.jsonl`` rows, the last row of an
-    id kept). A failed replica fails the job once all have ended."""
+    (every D-th), all appending to ``job.out`` (under a lock: :func:`_append_locked`), so whatever any replica wrote
+    is there, also after a kill. A failed replica fails the job once all have ended; if this process is stopped
+    (Ctrl-C, an error), the replicas still running are terminated, not left holding their GPUs."""
     visible = visible_gpus(job.options)
     size, replicas = job.options.tensor_parallel_size, job.options.data_parallel_size
-    out = Path(job.out)
     context = multiprocessing.get_context("spawn")  # CUDA cannot be forked
     workers = []
-    for replica in range(min(replicas, len(job.items))):  # (no engine for a replica without items)
-        shard = out if replicas == 1 else out.with_name(f"{out.stem}.replica{replica}.jsonl")
-        share = list(job.items[replica::replicas])
-        part = replace(job, items=share, out=str(shard), show_progress=job.show_progress and replicas == 1)
-        devices = ",".join(visible[replica * size : (replica + 1) * size])
-        worker = context.Process(target=_replica_process, args=(devices, part))
-        _start_on(worker, devices)
-        workers.append((worker, shard))
-    failed = []
-    for worker, shard in workers:
-        worker.join()
-        if shard != out and shard.is_file():  # whatever a replica answered is kept, even when another failed
-            append_jsonl(out, list(read_done(shard).values()) if merge else read_jsonl_rows(shard))
-            shard.unlink()
-        if worker.exitcode != 0:
-            failed.append(worker.exitcode)
+    try:
+        for replica in range(min(replicas, len(job.items))):  # (no engine for a replica without items)
+            share = list(job.items[replica::replicas])
+            part = replace(job, items=share, show_progress=job.show_progress and replicas == 1)
+            devices = ",".join(visible[replica * size : (replica + 1) * size])
+            worker = context.Process(target=_replica_process, args=(devices, part))
+            _start_on(worker, devices)
+            workers.append(worker)
+        for worker in workers:
+            worker.join()
+    finally:
+        for worker in workers:
+            if worker.is_alive():
+                worker.terminate()
+                worker.join()
+    failed = [worker.exitcode for worker in workers if worker.exitcode != 0]
     if failed:
-        kept = f"; the answers so far are kept in {out}: the same command generates only the rest" if merge else ""
-        raise EvalError(f"--backend vllm: {len(failed)} replica(s) failed (exit codes {failed}){kept}")
+        kept = f"; the answers so far are kept in {job.out}: the same command generates only the rest"
+        raise EvalError(
+            f"--backend vllm: {len(failed)} replica(s) failed (exit codes {failed}; the replica's error is printed "
+            f"above){kept if job.kind == 'generate' else ''}"
+        )
+
+
+def _append_locked(path: Path, rows: list[dict[str, Any]]) -> None:
+    """Append ``rows`` to ``path`` holding an exclusive lock on it (``flock``), so that replicas appending to one file
+    never interleave their lines."""
+    import fcntl
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("ab") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            append_jsonl(path, rows)
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _require_vllm() -> None:
@@ -234,23 +258,31 @@ def generate_vllm(
     todo = [request for request in requests if request.id not in done]
     model = plain_model_source(model_spec)
     tokenizer = ensure_chat_template(load_tokenizer(model))
-    stop = tuple(eos_ids(_generation_config(model), tokenizer))  # where the hf backend ends an answer
+    config = _generation_config(model)
+    stop = tuple(eos_ids(config, tokenizer))  # where the hf backend ends an answer
+    penalty = float(getattr(config, "repetition_penalty", None) or 1.0)  # which the hf backend's generate applies
     started = time.perf_counter()
     if todo:
-        job = _Job("generate", model, adapter, todo, str(out), options, str(tokenizer.chat_template), show_progress, stop)
-        _run_replicas(job, merge=True)
+        template = str(tokenizer.chat_template)
+        job = _Job("generate", model, adapter, todo, str(out), options, template, show_progress, stop, penalty)
+        _run_replicas(job)
     new_tokens = sum(int(row.get("new_tokens") or 0) for key, row in read_done(out).items() if key not in done)
     return {"generated": len(todo), "reused": len(requests) - len(todo), "new_tokens": new_tokens,
             "seconds": time.perf_counter() - started}  # fmt: skip
 
 
 def _generation_config(model: str) -> Any:
-    """The model's generation config (its end-of-sequence tokens), or None where it has none."""
-    from transformers import GenerationConfig
+    """The model's generation config as transformers reads it for ``generate``: ``generation_config.json``, else the
+    one made from ``config.json`` (its end-of-sequence tokens); None where neither can be read."""
+    from transformers import AutoConfig, GenerationConfig
 
     try:
         return GenerationConfig.from_pretrained(model)
     except OSError:
+        pass
+    try:
+        return GenerationConfig.from_model_config(AutoConfig.from_pretrained(model, trust_remote_code=False))
+    except (OSError, ValueError):
         return None
 
 
@@ -259,17 +291,20 @@ def prompt_logprobs_vllm(
     show_progress: bool = True,
 ) -> list[list[float | None]]:  # fmt: skip
     """Each prompt token's log-probability given the tokens before it (None at the first), for every prompt of
-    token ids, from vLLM's prompt log-probabilities (module doc); the rows pass through a temporary file."""
+    token ids, from vLLM's prompt log-probabilities (module doc); the rows pass through a temporary file. An
+    ``adapter`` is scored merged into the base weights (:func:`biohub.models.merged_model_source`), not through
+    vLLM's LoRA: LoRA with prompt log-probabilities has been refused or wrong in vLLM V1 (vLLM issues 16576, 16668,
+    29955, 51594)."""
     _require_vllm()
-    from biohub.models import plain_model_source
+    from biohub.models import merged_model_source, plain_model_source
 
     visible_gpus(options)
-    model = plain_model_source(model_spec)
+    model = merged_model_source(model_spec, adapter) if adapter is not None else plain_model_source(model_spec)
     with tempfile.TemporaryDirectory(prefix="biohub-vllm-") as folder:
         out = Path(folder) / "prompt_logprobs.jsonl"
-        job = _Job("score", model, adapter, [(i, list(ids)) for i, ids in enumerate(prompts)], str(out), options, "",
+        job = _Job("score", model, None, [(i, list(ids)) for i, ids in enumerate(prompts)], str(out), options, "",
                    show_progress)  # fmt: skip
-        _run_replicas(job, merge=False)
+        _run_replicas(job)
         found = {int(row["index"]): row["logprobs"] for row in read_jsonl_rows(out)}
     if len(found) != len(prompts):
         raise EvalError(f"--backend vllm scored {len(found)} of {len(prompts)} prompts")

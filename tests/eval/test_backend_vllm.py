@@ -89,6 +89,36 @@ def test_too_few_gpus_for_the_replicas_are_refused_before_any_work(
     assert not (tmp_path / "out").exists() and not engines(fake_vllm)
 
 
+@pytest.mark.slow
+def test_the_models_repetition_penalty_applies_as_on_hf(
+    fake_vllm: Path, demo_hub: Path, tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    import shutil
+
+    model = tmp_path / "penalised"
+    shutil.copytree(tiny_model_dir, model)
+    config = json.loads((model / "generation_config.json").read_text(encoding="utf-8"))
+    (model / "generation_config.json").write_text(json.dumps(config | {"repetition_penalty": 3.0}), encoding="utf-8")
+    options = {"limit": 1, "max_new_tokens_cap": 12, "show_progress": False, "resamples": 0}
+    for name, folder in (("plain", tiny_model_dir), ("hf", model)):
+        evaluate(str(folder), load_suite("taiyi_style"), str(demo_hub), tmp_path / name, batch_size=1, **options)
+    evaluate(str(model), load_suite("taiyi_style"), str(demo_hub), tmp_path / "vllm", backend="vllm", **options)
+    answers = {name: read_done(tmp_path / name / "raw_outputs.jsonl") for name in ("plain", "hf", "vllm")}
+    text = {name: {key: row["output"] for key, row in found.items()} for name, found in answers.items()}
+    assert text["vllm"] == text["hf"] != text["plain"]  # the penalty changes the answers, on both backends
+
+
+def test_a_rank_vllm_cannot_serve_is_refused_before_any_work(
+    fake_vllm: Path, demo_hub: Path, tmp_path: Path
+) -> None:
+    adapter = tmp_path / "adapter"
+    adapter.mkdir()
+    (adapter / "adapter_config.json").write_text(json.dumps({"r": 1024}), encoding="utf-8")
+    result = CliRunner().invoke(app, command(demo_hub, tmp_path / "out", "--adapter", str(adapter)))
+    assert result.exit_code == 2 and "LoRA rank 1024 is above vLLM's largest max_lora_rank (512)" in result.output
+    assert not (tmp_path / "out").exists() and not engines(fake_vllm)
+
+
 @pytest.mark.parametrize(("rank", "limit"), [(1, 8), (8, 8), (12, 16), (64, 64), (300, 320), (512, 512)])
 def test_the_adapters_rank_is_raised_to_a_max_lora_rank_vllm_accepts(tmp_path: Path, rank: int, limit: int) -> None:
     (tmp_path / "adapter_config.json").write_text(json.dumps({"r": rank}), encoding="utf-8")
@@ -165,9 +195,11 @@ def test_both_protocols_with_an_adapter_over_two_replicas_and_a_failed_replica_r
     assert served["protocol"] == "both" and served["vllm"]["data_parallel_size"] == 2
     started = engines(fake_vllm)  # failed run: replicas 0 and 1 (1 failed); then generation and scoring, 2 replicas each
     assert sorted(line["devices"] for line in started) == ["0", "0", "0", "1", "1"]
-    assert all(line["enable_lora"] and line["max_lora_rank"] == 8 for line in started)  # rank 2, raised to vLLM's least
-    caching = [line["enable_prefix_caching"] for line in started]  # generation: vLLM's default; scoring: off
-    assert caching.count(None) == 3 and caching.count(False) == 2
+    generating = [line for line in started if line["enable_prefix_caching"] is None]  # vLLM's default
+    scoring = [line for line in started if line["enable_prefix_caching"] is False]
+    assert len(generating) == 3 and len(scoring) == 2
+    assert all(line["enable_lora"] and line["max_lora_rank"] == 8 for line in generating)  # rank 2, raised to 8
+    assert all(not line["enable_lora"] and "/merged/" in line["model"] for line in scoring)  # the adapter merged
     assert len({line["pid"] for line in started}) == len(started)  # every engine in a process of its own
     assert "CUDA_VISIBLE_DEVICES" not in os.environ  # each replica was started with its GPUs; this process's are as before
 

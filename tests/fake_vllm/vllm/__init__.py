@@ -24,6 +24,7 @@ class SamplingParams:
     prompt_logprobs: int | None = None
     detokenize: bool = True
     stop_token_ids: list[int] | None = None
+    repetition_penalty: float = 1.0
 
 
 class TokensPrompt(TypedDict):
@@ -106,7 +107,8 @@ class LLM:
 
     def _complete(self, model: Any, ids: list[int], params: SamplingParams) -> CompletionOutput:
         """Greedy new tokens after ``ids``, up to ``params.max_tokens``, the end-of-sequence token or a stop token
-        (kept in the token ids, left out of the text)."""
+        (kept in the token ids, left out of the text); the model's own generation config does not apply (vLLM uses
+        the ``SamplingParams`` given)."""
         if params.temperature != 0.0:
             raise ValueError("the stand-in decodes greedily only (temperature 0)")
         with torch.inference_mode():
@@ -114,6 +116,7 @@ class LLM:
                 torch.tensor([ids]), attention_mask=torch.ones(1, len(ids), dtype=torch.long), do_sample=False,
                 max_new_tokens=params.max_tokens, pad_token_id=self.tokenizer.pad_token_id or self.tokenizer.eos_token_id,
                 eos_token_id=sorted({self.tokenizer.eos_token_id, *(params.stop_token_ids or [])}),
+                repetition_penalty=params.repetition_penalty, no_repeat_ngram_size=0,  # only what the params say, as vLLM
             )  # fmt: skip
         new = [int(token) for token in out[0, len(ids) :]]
         text = self.tokenizer.decode(new, skip_special_tokens=True) if params.detokenize else ""
