@@ -27,7 +27,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, stop_when_event_set
 
 from biohub.errors import BiohubError
 
@@ -107,6 +107,7 @@ class ChatClient:
     served_models: set[str] = field(init=False, default_factory=set)  # the model ids the server answered with
     _lock: threading.Lock = field(init=False, repr=False, default_factory=threading.Lock)
     _sdk: Any = field(init=False, repr=False, default=None)
+    _halt: threading.Event = field(init=False, repr=False, default_factory=threading.Event)  # a run_many call failed
 
     def __post_init__(self) -> None:
         if self.concurrency < 1:
@@ -159,18 +160,22 @@ class ChatClient:
     def _retried(self, attempt: Callable[[Any, dict[str, Any]], T], payload: Any, options: dict[str, Any]) -> T:
         """``attempt(payload, options)`` with tenacity's retries (module doc)."""
         retrying = Retrying(
-            stop=stop_after_attempt(self.retries + 1), wait=self.delay, retry=retry_if_exception_type(_Retryable),
-            sleep=time.sleep, reraise=True,
+            stop=stop_after_attempt(self.retries + 1) | stop_when_event_set(self._halt),
+            wait=self.delay, retry=retry_if_exception_type(_Retryable), sleep=time.sleep, reraise=True,
         )  # fmt: skip
         try:
             return retrying(attempt, payload, options)
         except _Retryable as exc:
+            if self._halt.is_set():
+                raise ChatClientError(f"{self.name}: not retried (another request of the run failed; last: {exc})") from None
             raise ChatClientError(f"{self.name}: failed after {self.retries + 1} attempts (last: {exc})") from None
 
     def _send(self, request: Any) -> Any:
         """One request through the SDK (``request(client)``), spending budget; errors mapped as the module doc says."""
         import openai
 
+        if self._halt.is_set():  # (a retry or a call started after another request of the run failed)
+            raise ChatClientError(f"{self.name}: not sent (another request of the run failed)")
         self._spend()
         try:
             answer = request(self._client())
@@ -231,8 +236,8 @@ class ChatClient:
     ) -> Iterator[tuple[int, Completion]]:
         """(index, answer) of every conversation as answers arrive, at most ``concurrency`` in flight; ``options``: the
         SDK options of every request, or one mapping per conversation. The first failure stops the run: nothing more
-        is sent, the requests in flight are awaited and their answers yielded (they are paid for), then the first
-        error is raised."""
+        is sent (no new request, no retry of one in flight), the requests in flight are awaited and their answers
+        yielded (they are paid for), then the first error is raised."""
         each = [options] * len(conversations) if isinstance(options, dict) else list(options)
         if len(each) != len(conversations):
             raise ValueError(f"{len(each)} option sets for {len(conversations)} conversations")
@@ -243,10 +248,11 @@ class ChatClient:
         a time; the first failure stops the run as :meth:`chat_many` says."""
         pending: dict[Future[T], int] = {}
         failure: BaseException | None = None
+        self._halt.clear()
         with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
             try:
                 for index, call in enumerate(calls):
-                    pending[pool.submit(call)] = index
+                    pending[pool.submit(self._halting, call)] = index
                     if len(pending) >= self.concurrency:
                         failure = yield from _arrived(pending, failure)
                     if failure is not None:
@@ -256,8 +262,17 @@ class ChatClient:
             finally:
                 for future in pending:  # (only when the caller stops reading early)
                     future.cancel()
+        self._halt.clear()
         if failure is not None:
             raise failure
+
+    def _halting(self, call: Callable[[], T]) -> T:
+        """``call()``; when it fails, the requests in flight beside it are not retried (:meth:`chat_many`)."""
+        try:
+            return call()
+        except BaseException:
+            self._halt.set()
+            raise
 
 
 def _arrived(
