@@ -148,7 +148,9 @@ def _replica(job: _Job) -> None:
             )  # fmt: skip
             for request, answer in zip(chunk, answers):
                 completion = answer.outputs[0]
-                rows.append({"id": request.id, "output": completion.text, "new_tokens": len(completion.token_ids)})
+                ids = list(completion.token_ids)
+                count = len(ids) - (1 if ids and ids[-1] in job.stop_ids else 0)  # the end token is not counted, as on hf
+                rows.append({"id": request.id, "output": completion.text, "new_tokens": count})
         else:
             prompts = [TokensPrompt(prompt_token_ids=list(ids)) for _, ids in chunk]
             scoring = SamplingParams(temperature=0.0, max_tokens=1, prompt_logprobs=1, detokenize=False)
@@ -263,7 +265,8 @@ def generate_vllm(
     penalty = float(getattr(config, "repetition_penalty", None) or 1.0)  # which the hf backend's generate applies
     started = time.perf_counter()
     if todo:
-        template = str(tokenizer.chat_template)
+        found = tokenizer.chat_template
+        template = str(found.get("default", next(iter(found.values()))) if isinstance(found, dict) else found)
         job = _Job("generate", model, adapter, todo, str(out), options, template, show_progress, stop, penalty)
         _run_replicas(job)
     new_tokens = sum(int(row.get("new_tokens") or 0) for key, row in read_done(out).items() if key not in done)

@@ -101,8 +101,9 @@ def test_the_models_repetition_penalty_applies_as_on_hf(
     (model / "generation_config.json").write_text(json.dumps(config | {"repetition_penalty": 3.0}), encoding="utf-8")
     options = {"limit": 1, "max_new_tokens_cap": 12, "show_progress": False, "resamples": 0}
     for name, folder in (("plain", tiny_model_dir), ("hf", model)):
-        evaluate(str(folder), load_suite("taiyi_style"), str(demo_hub), tmp_path / name, batch_size=1, **options)
-    evaluate(str(model), load_suite("taiyi_style"), str(demo_hub), tmp_path / "vllm", backend="vllm", **options)
+        hf = evaluate(str(folder), load_suite("taiyi_style"), str(demo_hub), tmp_path / name, batch_size=1, **options)
+    served = evaluate(str(model), load_suite("taiyi_style"), str(demo_hub), tmp_path / "vllm", backend="vllm", **options)
+    assert served["generation"]["new_tokens"] == hf["generation"]["new_tokens"]  # counted alike (no end token)
     answers = {name: read_done(tmp_path / name / "raw_outputs.jsonl") for name in ("plain", "hf", "vllm")}
     text = {name: {key: row["output"] for key, row in found.items()} for name, found in answers.items()}
     assert text["vllm"] == text["hf"] != text["plain"]  # the penalty changes the answers, on both backends
