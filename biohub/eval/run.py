@@ -385,7 +385,7 @@ def evaluate(
         write_loglik(out, run, f"{out.name}: {suite.name}")
         weights = {"model": weights_digest(model_spec), "adapter": weights_digest(adapter, "adapter") if adapter else None}
         meta = _meta(out, model_spec, adapter, weights, suite, data, limit, seed) | {
-            "protocol": protocol, "backend": backend, "vllm": asdict(options), "merged_adapter": False,
+            "protocol": protocol, "backend": backend, "vllm": asdict(options), "merged_adapter": bool(adapter),
         }  # fmt: skip
         return write_results(out, loglik_results(entries, run), [], meta | {"loglik": loglik_summary(run)})
     if protocol == "loglik":
