@@ -183,7 +183,7 @@ def test_both_protocols_with_an_adapter_over_two_replicas_and_a_failed_replica_r
         evaluate(str(tiny_model_dir), load_suite("taiyi_style"), str(demo_hub), out, **two, **options)
     kept = read_done(out / "raw_outputs.jsonl")
     assert 0 < len(kept) < len(read_done(tmp_path / "hf" / "raw_outputs.jsonl"))
-    assert not list(out.glob("*.replica*.jsonl"))  # a replica's own file is merged (or gone), never left beside
+    assert not list(out.glob("*.replica*.jsonl"))  # replicas append to raw_outputs.jsonl itself: no file of their own
     monkeypatch.delenv("FAKE_VLLM_FAIL_ON")
     served = evaluate(str(tiny_model_dir), load_suite("taiyi_style"), str(demo_hub), out, **two, **options)
     assert served["generation"]["reused"] == len(kept) and served["generation"]["generated"] > 0
