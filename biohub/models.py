@@ -222,19 +222,15 @@ def merged_model_source(spec: str, adapter: str) -> str:
     a killed merge leaves nothing that looks complete."""
     import shutil
 
-    from peft import PeftModel
-    from transformers import AutoModelForCausalLM
-
     key = hashlib.sha256(f"{weights_digest(spec)['sha256']}\t{weights_digest(adapter, 'adapter')['sha256']}".encode())
     cached = cache_dir() / "merged" / key.hexdigest()[:24]
     if (cached / "config.json").is_file():
         return str(cached)
-    base = plain_model_source(spec)
     staging = cached.with_name(f"{cached.name}.tmp-{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
-    model = AutoModelForCausalLM.from_pretrained(base, dtype="auto", trust_remote_code=False)
-    PeftModel.from_pretrained(model, pretrained_source(adapter, "adapter")).merge_and_unload().save_pretrained(staging)
-    ensure_chat_template(load_tokenizer(base)).save_pretrained(staging)
+    merged, tokenizer = load_model(spec, dtype="auto", adapter=pretrained_source(adapter, "adapter"), merge=True)
+    merged.save_pretrained(staging)
+    tokenizer.save_pretrained(staging)
     try:
         staging.rename(cached)
     except OSError:  # another process made it meanwhile
@@ -269,14 +265,15 @@ def load_model(
     spec: str = "default",
     *,
     device: str = "cpu",
-    dtype: torch.dtype | None = None,
+    dtype: torch.dtype | str | None = None,
     attention: str | None = None,
     quantization_config: Any = None,
     adapter: str | None = None,
     merge: bool = False,
 ) -> tuple[Any, Any]:
     """Model and tokenizer from ``spec``: ``default``, a ``.gguf`` file, a local folder, or a Hub id (offline with
-    ``HF_HUB_OFFLINE=1`` from the local cache). dtype and attention default to :func:`auto_dtype_and_attention`;
+    ``HF_HUB_OFFLINE=1`` from the local cache). dtype (``"auto"``: the checkpoint's own) and attention default to
+    :func:`auto_dtype_and_attention`;
     ``quantization_config`` (QLoRA's 4-bit config) quantizes the weights while loading, on ``device``. ``adapter``
     (what ``from_pretrained`` reads: a folder, or a Hub id as :func:`biohub.io.pretrained_source` returns it) is a
     peft adapter applied on top, for inference; ``merge``: folded into the base weights (peft's

@@ -83,17 +83,17 @@ def answer_batch(
 ) -> list[tuple[str, int]]:
     """Greedy answers to one batch of prompt ids (left-padded together), each cut at its first end-of-sequence or
     end-of-turn token and at its request's budget: (text without special tokens, new tokens) per prompt."""
-    pad, eos_ids = pad_id(tokenizer), _eos_ids(model, tokenizer)
+    pad, ends = pad_id(tokenizer), eos_ids(getattr(model, "generation_config", None), tokenizer)
     input_ids, attention = left_padded(prompts, pad, next(model.parameters()).device)
     with torch.inference_mode():
         generated = model.generate(
             input_ids=input_ids, attention_mask=attention, max_new_tokens=max(r.max_new_tokens for r in requests),
-            do_sample=False, num_beams=1, eos_token_id=eos_ids, pad_token_id=pad, temperature=None, top_p=None,
+            do_sample=False, num_beams=1, eos_token_id=ends, pad_token_id=pad, temperature=None, top_p=None,
             top_k=None,
         )  # fmt: skip
     answers = []
     for row, request in zip(generated[:, input_ids.shape[1] :].tolist(), requests):
-        tokens = _until_eos(row, eos_ids)[: request.max_new_tokens]
+        tokens = _until_eos(row, ends)[: request.max_new_tokens]
         answers.append((tokenizer.decode(tokens, skip_special_tokens=True), len(tokens)))
     return answers
 
@@ -131,10 +131,6 @@ def generate_remote(client: ChatClient, requests: Sequence[Request], out: Path, 
         "generated": len(todo), "reused": len(requests) - len(todo), "new_tokens": new_tokens, "seconds": seconds,
         "requests": client.requests_made, "tokens_reported": client.tokens_used,
     }  # fmt: skip
-
-
-def _eos_ids(model: Any, tokenizer: Any) -> list[int]:
-    return eos_ids(getattr(model, "generation_config", None), tokenizer)
 
 
 def eos_ids(generation_config: Any, tokenizer: Any) -> list[int]:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import importlib.util
 import json
 import random
 import subprocess
@@ -46,8 +45,14 @@ from biohub.eval.sampling import sample_indices
 from biohub.eval.score import EntryResult, Judged, TokensLookup, compute, compute_strict, judge, parsed_only
 from biohub.eval.score import EvalError as EvalError
 from biohub.eval.suite import Entry, Suite, resolve
-from biohub.eval.vllm_backend import MISSING as VLLM_MISSING
-from biohub.eval.vllm_backend import VllmOptions, generate_vllm, lora_rank_limit, prompt_logprobs_vllm, visible_gpus
+from biohub.eval.vllm_backend import (
+    VllmOptions,
+    generate_vllm,
+    lora_rank_limit,
+    prompt_logprobs_vllm,
+    require_vllm,
+    visible_gpus,
+)
 from biohub.io import InputError, pretrained_source, read_hub_split, write_json, write_jsonl
 from biohub.outputs import EVAL, claim, require_hub
 from biohub.templates.library import families
@@ -85,8 +90,8 @@ def check_backend(backend: str, server: Server | None, adapter: str | None) -> N
         raise EvalError(f"backend {backend!r}: expected one of {', '.join(BACKENDS)}")
     if backend != "openai" and server is not None:
         raise EvalError(f"--base-url is for --backend openai, not {backend}")
-    if backend == "vllm" and importlib.util.find_spec("vllm") is None:
-        raise EvalError(VLLM_MISSING)
+    if backend == "vllm":
+        require_vllm()
     if backend != "openai":
         return
     if server is None or not server.base_url.startswith(("http://", "https://")):

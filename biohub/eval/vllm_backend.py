@@ -53,7 +53,7 @@ from biohub.io import append_jsonl, read_jsonl_rows
 
 __all__ = [
     "CHUNK", "LORA_RANKS", "VllmOptions", "generate_vllm", "lora_rank_limit", "prompt_logprobs_vllm",
-    "prompt_token_logprobs", "visible_gpus",
+    "prompt_token_logprobs", "require_vllm", "visible_gpus",
 ]  # fmt: skip
 
 CHUNK = 256  # requests per engine call (and per append to the output file)
@@ -160,13 +160,6 @@ def _replica(job: _Job) -> None:
         _append_locked(Path(job.out), rows)
 
 
-def _replica_process(devices: str, job: _Job) -> None:
-    """A replica in its own process, on ``devices`` (a ``CUDA_VISIBLE_DEVICES`` value: the process is started with it
-    in its environment, and it is set again here before vLLM is imported)."""
-    os.environ["CUDA_VISIBLE_DEVICES"] = devices
-    _replica(job)
-
-
 def _start_on(worker: Any, devices: str) -> None:
     """Start ``worker`` with ``CUDA_VISIBLE_DEVICES=devices`` in the environment it is spawned with (so that no import
     in it can see another GPU first); this process's own value is put back."""
@@ -206,7 +199,7 @@ def _run_replicas(job: _Job) -> None:
             share = list(job.items[replica::replicas])
             part = replace(job, items=share, show_progress=job.show_progress and replicas == 1)
             devices = ",".join(visible[replica * size : (replica + 1) * size])
-            worker = context.Process(target=_replica_process, args=(devices, part))
+            worker = context.Process(target=_replica, args=(part,))
             _start_on(worker, devices)
             workers.append(worker)
         for worker in workers:
@@ -239,8 +232,8 @@ def _append_locked(path: Path, rows: list[dict[str, Any]]) -> None:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _require_vllm() -> None:
-    """Refuse to start without vLLM."""
+def require_vllm() -> None:
+    """Refuse to start without vLLM (:class:`EvalError`)."""
     import importlib.util
 
     if importlib.util.find_spec("vllm") is None:
@@ -252,7 +245,7 @@ def generate_vllm(
     show_progress: bool = True,
 ) -> dict[str, Any]:  # fmt: skip
     """Answer every request not yet in ``out`` with vLLM (module doc); counts and timing as the ``hf`` backend's."""
-    _require_vllm()
+    require_vllm()
     from biohub.models import ensure_chat_template, load_tokenizer, plain_model_source
 
     visible_gpus(options)
@@ -298,7 +291,7 @@ def prompt_logprobs_vllm(
     ``adapter`` is scored merged into the base weights (:func:`biohub.models.merged_model_source`), not through
     vLLM's LoRA: LoRA with prompt log-probabilities has been refused or wrong in vLLM V1 (vLLM issues 16576, 16668,
     29955, 51594)."""
-    _require_vllm()
+    require_vllm()
     from biohub.models import merged_model_source, plain_model_source
 
     visible_gpus(options)
